@@ -1,0 +1,81 @@
+#pragma once
+// A backend provisions the nodes of a scenario on one substrate (the simulator, local
+// processes, ...), hands back node handles that speak the node protocol, advances the world,
+// and always tears down. The runner knows only this interface.
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/scenario/scenario.hpp"
+#include "actors/scenario/topology.hpp"
+
+namespace troupe {
+
+/// Where and how a run happens (filled by the runner from the scenario and the CLI flags).
+struct run_env {
+  std::filesystem::path run_dir;   ///< run directory; nodes/<id>.log live under it
+  std::string scenario_path;       ///< for the reproduce command
+  uint64_t seed = 1;
+  duration run_duration{};
+  bool quiet = false;
+  /// Set by SIGINT/SIGTERM handlers; backends poll it while deploying and driving.
+  const volatile int* interrupted = nullptr;
+};
+
+/// A node as the runner, workloads and expectations see it.
+struct node_handle {
+  std::string id;
+  std::string group;
+  std::string role;
+  caf::actor actor; ///< speaks the node protocol (actors/node_protocol.hpp)
+};
+
+struct deployment {
+  std::vector<node_handle> nodes; ///< in topology order
+  caf::actor fabric;              ///< network-level faults (partition, heal, set_link, skew)
+};
+
+class backend {
+public:
+  virtual ~backend() = default;
+
+  // -- properties -------------------------------------------------------------
+
+  virtual std::string name() const = 0;
+  /// True when run time is virtual (the simulator).
+  virtual bool virtual_time() const noexcept { return false; }
+
+  // -- lifecycle --------------------------------------------------------------
+
+  /// Called before the actor system exists (the simulator installs its scheduler here).
+  virtual void configure(caf::actor_system_config&) {}
+
+  /// Provisions every node and waits until all are ready. On failure throws
+  /// troupe::user_error (one sentence naming the node and the cause) after tearing down
+  /// whatever it started.
+  virtual deployment deploy(caf::actor_system& sys, const scenario& s,
+                            const expanded_topology& topo, const run_env& env) = 0;
+
+  /// Advances the world until `done()` returns true or `env.interrupted` is set: the
+  /// simulator runs its kernel, live backends wait on the wall clock.
+  virtual void drive(caf::actor_system& sys, const std::function<bool()>& done) = 0;
+
+  /// Stops every node and releases every resource; idempotent; never throws.
+  virtual void teardown() noexcept = 0;
+
+  // -- results ----------------------------------------------------------------
+
+  /// Backend facts for report.json: e.g. {"digest": "…", "counters": {...}}.
+  virtual nlohmann::json results() const { return nlohmann::json::object(); }
+};
+
+using backend_ptr = std::unique_ptr<backend>;
+
+} // namespace troupe

@@ -1,0 +1,80 @@
+#pragma once
+// The node protocol as CAF messages. A node handle is a `caf::actor` that answers these;
+// in `sim` it reaches a model through the simulated network's world, live it wraps an
+// adapter for a real program. Workloads and expectations use nothing else.
+//
+//   (get_status_atom)                       -> node_status
+//   (submit_tx_atom, transaction)           -> tx_ack
+//   (subscribe_atom, caf::actor subscriber) -> bool; then block_event messages to subscriber
+//   (control_atom, control_action)          -> control_ack
+//
+// The fabric handle (network-level faults for the whole world) answers:
+//   (partition_atom, partition_cmd)         -> control_ack
+//   (heal_atom)                             -> control_ack   (heals every partition/clog)
+//   (set_link_atom, link_cmd)               -> control_ack
+//   (skew_atom, clock_skew_cmd)             -> control_ack
+
+#include <caf/all.hpp>
+
+#include "actors/node_types.hpp"
+
+namespace troupe {
+
+using get_status_atom = caf::atom_constant<caf::atom("getstatus")>;
+using submit_tx_atom = caf::atom_constant<caf::atom("submittx")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using control_atom = caf::atom_constant<caf::atom("control")>;
+using partition_atom = caf::atom_constant<caf::atom("partition")>;
+using heal_atom = caf::atom_constant<caf::atom("heal")>;
+using set_link_atom = caf::atom_constant<caf::atom("setlink")>;
+using skew_atom = caf::atom_constant<caf::atom("skew")>;
+
+// -- inspection (lets CAF put these values in messages) -----------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_status& x) {
+  return f(caf::meta::type_name("node_status"), x.id, x.up, x.height, x.tip, x.final_height,
+           x.final_tip, x.peers, x.mempool);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, transaction& x) {
+  return f(caf::meta::type_name("transaction"), x.id, x.from, x.to, x.amount, x.bytes);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tx_ack& x) {
+  return f(caf::meta::type_name("tx_ack"), x.accepted, x.reason);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, block_event& x) {
+  auto k = static_cast<uint8_t>(x.kind);
+  auto r = f(caf::meta::type_name("block_event"), k, x.node, x.height, x.hash, x.parent,
+             x.time_ns, x.reorg_depth, x.txs);
+  x.kind = static_cast<block_event::kind_t>(k);
+  return r;
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, control_action& x) {
+  auto v = static_cast<uint8_t>(x);
+  auto r = f(caf::meta::type_name("control_action"), v);
+  x = static_cast<control_action>(v);
+  return r;
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, control_ack& x) {
+  return f(caf::meta::type_name("control_ack"), x.ok, x.error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, partition_cmd& x) {
+  return f(caf::meta::type_name("partition_cmd"), x.sides, x.symmetric);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_cmd& x) {
+  return f(caf::meta::type_name("link_cmd"), x.from, x.to, x.latency_ns, x.jitter_ns, x.loss,
+           x.bandwidth_bps);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, clock_skew_cmd& x) {
+  return f(caf::meta::type_name("clock_skew_cmd"), x.node, x.offset_ns, x.drift_ppm);
+}
+
+} // namespace troupe

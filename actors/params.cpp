@@ -1,0 +1,236 @@
+#include "actors/params.hpp"
+
+namespace troupe {
+
+std::string describe_json(const nlohmann::json& v) {
+  auto s = v.dump();
+  if (s.size() > 60)
+    s = s.substr(0, 57) + "...";
+  return s;
+}
+
+std::string join_path(const std::string& base, const std::string& key) {
+  return base.empty() ? key : base + "." + key;
+}
+
+params_reader::params_reader(const nlohmann::json& obj, std::string path,
+                             std::vector<validation_error>& errors)
+  : obj_(obj), path_(std::move(path)), errors_(errors), is_object_(obj.is_object()) {
+  if (!is_object_)
+    errors_.push_back({path_, "must be an object, got " + describe_json(obj)});
+}
+
+bool params_reader::has(const char* key) const {
+  return is_object_ && obj_.contains(key);
+}
+
+void params_reader::error(const char* key, const std::string& message) {
+  errors_.push_back({path_of(key), message});
+}
+
+const nlohmann::json* params_reader::take(const char* key, bool required, const char* what) {
+  known_.insert(key);
+  if (!is_object_)
+    return nullptr;
+  auto it = obj_.find(key);
+  if (it == obj_.end()) {
+    if (required)
+      errors_.push_back({path_of(key), std::string("is required: ") + what});
+    return nullptr;
+  }
+  return &*it;
+}
+
+std::string params_reader::string(const char* key, const std::string& fallback, bool required) {
+  auto v = take(key, required, "a string");
+  if (!v)
+    return fallback;
+  if (!v->is_string()) {
+    error(key, "must be a string, got " + describe_json(*v));
+    return fallback;
+  }
+  return v->get<std::string>();
+}
+
+std::string params_reader::one_of(const char* key, std::initializer_list<const char*> allowed,
+                                  const std::string& fallback, bool required) {
+  std::string list;
+  for (auto a : allowed)
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  auto v = take(key, required, ("one of " + list).c_str());
+  if (!v)
+    return fallback;
+  if (v->is_string())
+    for (auto a : allowed)
+      if (v->get<std::string>() == a)
+        return a;
+  error(key, "must be one of " + list + ", got " + describe_json(*v));
+  return fallback;
+}
+
+int64_t params_reader::integer(const char* key, int64_t fallback, int64_t min, int64_t max,
+                               bool required) {
+  auto v = take(key, required, "an integer");
+  if (!v)
+    return fallback;
+  auto range = [&] {
+    if (max == INT64_MAX)
+      return "an integer >= " + std::to_string(min);
+    return "an integer in " + std::to_string(min) + ".." + std::to_string(max);
+  };
+  if (!v->is_number_integer()) {
+    error(key, "must be " + range() + ", got " + describe_json(*v));
+    return fallback;
+  }
+  // Unsigned values above INT64_MAX are out of every range we accept.
+  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    error(key, "must be " + range() + ", got " + describe_json(*v));
+    return fallback;
+  }
+  auto n = v->get<int64_t>();
+  if (n < min || n > max) {
+    error(key, "must be " + range() + ", got " + std::to_string(n));
+    return fallback;
+  }
+  return n;
+}
+
+double params_reader::number(const char* key, double fallback, double min, double max,
+                             bool required) {
+  auto v = take(key, required, "a number");
+  if (!v)
+    return fallback;
+  auto allowed = [&] {
+    return "a number in " + describe_json(min) + ".." + describe_json(max);
+  };
+  if (!v->is_number()) {
+    error(key, "must be " + allowed() + ", got " + describe_json(*v));
+    return fallback;
+  }
+  auto n = v->get<double>();
+  if (n < min || n > max) {
+    error(key, "must be " + allowed() + ", got " + describe_json(*v));
+    return fallback;
+  }
+  return n;
+}
+
+double params_reader::probability(const char* key, double fallback) {
+  auto v = take(key, false, "a probability");
+  if (!v)
+    return fallback;
+  if (!v->is_number() || v->get<double>() < 0.0 || v->get<double>() > 1.0) {
+    error(key, "must be a probability in 0..1, got " + describe_json(*v));
+    return fallback;
+  }
+  return v->get<double>();
+}
+
+bool params_reader::boolean(const char* key, bool fallback) {
+  auto v = take(key, false, "true or false");
+  if (!v)
+    return fallback;
+  if (!v->is_boolean()) {
+    error(key, "must be true or false, got " + describe_json(*v));
+    return fallback;
+  }
+  return v->get<bool>();
+}
+
+duration params_reader::dur(const char* key, duration fallback, duration min, bool required) {
+  auto v = take(key, required, "a duration like 250ms, 2s, 10m or 1h");
+  if (!v)
+    return fallback;
+  std::optional<duration> d;
+  if (v->is_string())
+    d = parse_duration(v->get<std::string>());
+  if (!d) {
+    error(key, "must be a duration like 250ms, 2s, 10m or 1h, got " + describe_json(*v));
+    return fallback;
+  }
+  if (*d < min) {
+    error(key, "must be a duration >= " + format_duration(min) + ", got " + describe_json(*v));
+    return fallback;
+  }
+  return *d;
+}
+
+double params_reader::rate(const char* key, double fallback, bool required) {
+  auto v = take(key, required, "a rate like 10/s");
+  if (!v)
+    return fallback;
+  std::optional<double> r;
+  if (v->is_string())
+    r = parse_rate(v->get<std::string>());
+  if (!r) {
+    error(key, "must be a rate like 10/s, 600/m or 2/h, got " + describe_json(*v));
+    return fallback;
+  }
+  return *r;
+}
+
+uint64_t params_reader::bandwidth(const char* key, uint64_t fallback) {
+  auto v = take(key, false, "a bandwidth like 10Mbps");
+  if (!v)
+    return fallback;
+  std::optional<uint64_t> b;
+  if (v->is_string())
+    b = parse_bandwidth(v->get<std::string>());
+  if (!b) {
+    error(key, "must be a bandwidth like 500kbps, 10Mbps or 1Gbps, got " + describe_json(*v));
+    return fallback;
+  }
+  return *b;
+}
+
+std::vector<std::string> params_reader::strings(const char* key) {
+  auto v = take(key, false, "a list of strings");
+  std::vector<std::string> out;
+  if (!v)
+    return out;
+  if (!v->is_array()) {
+    error(key, "must be a list of strings, got " + describe_json(*v));
+    return out;
+  }
+  for (size_t i = 0; i < v->size(); ++i) {
+    const auto& e = (*v)[i];
+    if (!e.is_string()) {
+      errors_.push_back({path_of(key) + "[" + std::to_string(i) + "]",
+                         "must be a string, got " + describe_json(e)});
+      continue;
+    }
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+const nlohmann::json* params_reader::raw(const char* key) {
+  return take(key, false, "");
+}
+
+void params_reader::allow(std::initializer_list<const char*> keys) {
+  for (auto k : keys)
+    known_.insert(k);
+}
+
+void params_reader::finish() {
+  finish_with({});
+}
+
+void params_reader::finish_with(const std::vector<const params_reader*>& others) {
+  if (!is_object_)
+    return;
+  std::set<std::string> all = known_;
+  for (auto o : others)
+    all.insert(o->known().begin(), o->known().end());
+  std::string allowed;
+  for (const auto& k : all)
+    allowed += (allowed.empty() ? "" : ", ") + k;
+  // nlohmann::json objects iterate in key order: the report is stable.
+  for (auto it = obj_.begin(); it != obj_.end(); ++it)
+    if (!all.count(it.key()))
+      errors_.push_back({path_of(it.key().c_str()),
+                         "unknown key; allowed here: " + (allowed.empty() ? "none" : allowed)});
+}
+
+} // namespace troupe

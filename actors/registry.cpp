@@ -1,0 +1,10 @@
+#include "actors/registry.hpp"
+
+namespace troupe {
+
+registry& registry::global() {
+  static registry instance;
+  return instance;
+}
+
+} // namespace troupe

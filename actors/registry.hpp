@@ -1,0 +1,99 @@
+#pragma once
+// The one registry of kinds a scenario can name: workloads, expectations, node models,
+// node programs and backends. apps/catalog fills it (one line per kind), so the runner in
+// actors/ never includes workloads/, expectations/ or backends/.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/actor.hpp>
+
+#include "actors/backend.hpp"
+#include "actors/params.hpp"
+#include "actors/scenario/scenario.hpp"
+
+namespace troupe {
+
+struct run_context;
+
+/// A workload or an expectation kind.
+struct actor_kind {
+  std::string kind;
+  std::string summary;
+  /// Reads (and so checks) every parameter; problems go to the reader's error list. The
+  /// caller reports unknown keys afterwards: validators never call `finish()`.
+  std::function<void(params_reader&, const scenario&)> validate;
+  /// Spawns the actor for one entry of a validated scenario.
+  std::function<caf::actor(caf::actor_system&, std::shared_ptr<const run_context>,
+                           const kind_entry&)>
+    spawn;
+};
+
+/// A node model (sim) or node program (live): only its parameter check lives here; the
+/// backend that realises it owns the rest.
+struct node_kind {
+  std::string kind;
+  std::string summary;
+  std::function<void(params_reader&, const group&)> validate;
+};
+
+struct backend_kind {
+  std::string name;
+  std::string summary;
+  std::function<void(params_reader&)> validate;
+  std::function<backend_ptr()> make;
+};
+
+class registry {
+public:
+  static registry& global();
+
+  void add_workload(actor_kind k) { workloads_[k.kind] = std::move(k); }
+  void add_expectation(actor_kind k) { expectations_[k.kind] = std::move(k); }
+  void add_model(node_kind k) { models_[k.kind] = std::move(k); }
+  void add_program(node_kind k) { programs_[k.kind] = std::move(k); }
+  void add_backend(backend_kind k) { backends_[k.name] = std::move(k); }
+  /// Programs may also be named by a path to a JSON definition; this checks those.
+  void set_program_file_validator(std::function<void(params_reader&, const group&,
+                                                     const std::string& path)> v) {
+    program_file_validator_ = std::move(v);
+  }
+
+  const actor_kind* workload(const std::string& k) const { return find(workloads_, k); }
+  const actor_kind* expectation(const std::string& k) const { return find(expectations_, k); }
+  const node_kind* model(const std::string& k) const { return find(models_, k); }
+  const node_kind* program(const std::string& k) const { return find(programs_, k); }
+  const backend_kind* backend(const std::string& k) const { return find(backends_, k); }
+  const auto& program_file_validator() const { return program_file_validator_; }
+
+  std::string workload_names() const { return names(workloads_); }
+  std::string expectation_names() const { return names(expectations_); }
+  std::string model_names() const { return names(models_); }
+  std::string program_names() const { return names(programs_); }
+  std::string backend_names() const { return names(backends_); }
+
+private:
+  template <class M>
+  static const typename M::mapped_type* find(const M& m, const std::string& k) {
+    auto it = m.find(k);
+    return it == m.end() ? nullptr : &it->second;
+  }
+  template <class M>
+  static std::string names(const M& m) {
+    std::string out;
+    for (const auto& kv : m)
+      out += (out.empty() ? "" : ", ") + kv.first;
+    return out.empty() ? "none" : out;
+  }
+  std::map<std::string, actor_kind> workloads_;
+  std::map<std::string, actor_kind> expectations_;
+  std::map<std::string, node_kind> models_;
+  std::map<std::string, node_kind> programs_;
+  std::map<std::string, backend_kind> backends_;
+  std::function<void(params_reader&, const group&, const std::string&)> program_file_validator_;
+};
+
+} // namespace troupe

@@ -1,0 +1,47 @@
+#pragma once
+// report.json: what happened in a run, for machines (and for report.html, which is rendered
+// from it). Built once, after teardown, on every path that got as far as deploying.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/node_types.hpp"
+#include "actors/run_context.hpp"
+#include "actors/scenario/scenario.hpp"
+#include "actors/scenario/topology.hpp"
+
+namespace troupe {
+
+struct report_input {
+  const scenario* s = nullptr;
+  const expanded_topology* topo = nullptr;
+  std::string backend;
+  bool virtual_time = false;
+  bool deployed = false;
+  nlohmann::json backend_results = nlohmann::json::object(); ///< digest, counters, ...
+  std::vector<double> sample_times_s;
+  std::vector<std::vector<int64_t>> heights;
+  std::vector<run_event> events;
+  std::vector<verdict> verdicts;
+  std::vector<node_status> final_status;
+  uint64_t txs_submitted = 0;
+  double run_seconds = 0;
+  double wall_seconds = 0;
+  std::string reproduce;
+  std::string error; ///< non-empty: the run did not complete (deploy failure, signal, ...)
+};
+
+/// Schema (stable keys): verdict ("pass" | "fail" | "error" | "interrupted"), scenario, seed,
+/// digest (hex string or null), backend, expectations [{name, kind, pass, summary, evidence}],
+/// nodes [node_status], series {time_s: [...], heights: {id: [...]}} (-1 = down), faults
+/// [{action, nodes, start_s, end_s, detail}], counters {...}, timing {simulated_seconds,
+/// wall_seconds, speedup}, reproduce, error.
+nlohmann::json build_report(const report_input& in);
+
+/// Writes report.json (atomically: temp file + rename) into `run_dir`.
+void write_report(const std::filesystem::path& run_dir, const nlohmann::json& report);
+
+} // namespace troupe

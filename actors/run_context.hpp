@@ -1,0 +1,82 @@
+#pragma once
+// What workloads and expectations get to work with during a run, and the messages the runner
+// exchanges with them. They never learn which world they run in.
+//
+// Runner -> workload:     (start_atom)   begin driving; (stop_atom) stop driving
+// Workload -> runner:     (event_atom, run_event)   faults applied/healed, txs submitted
+// Runner -> expectation:  (start_atom)   begin observing (subscribe to nodes, ...)
+//                         (event_atom, run_event)   every event the workloads reported
+//                         (evaluate_atom) -> verdict   after the run stopped
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/backend.hpp"
+#include "actors/node_protocol.hpp"
+#include "actors/scenario/scenario.hpp"
+#include "actors/scenario/topology.hpp"
+
+namespace troupe {
+
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using event_atom = caf::atom_constant<caf::atom("event")>;
+using evaluate_atom = caf::atom_constant<caf::atom("evaluate")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+/// Something that happened to the run, reported by a workload.
+struct run_event {
+  int64_t time_ns = 0;            ///< run time of the event
+  std::string kind;               ///< "fault" | "heal" | "tx"
+  std::string action;             ///< fault: restart, partition, pause, ...; tx: "submitted"
+  std::vector<std::string> nodes; ///< nodes concerned (tx: the node it was sent to)
+  int64_t until_ns = -1;          ///< fault: when it is planned to end (-1: open / unknown)
+  std::string detail;             ///< fault: free text; tx: the transaction id
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_event& x) {
+  return f(caf::meta::type_name("run_event"), x.time_ns, x.kind, x.action, x.nodes, x.until_ns,
+           x.detail);
+}
+
+/// An expectation's answer.
+struct verdict {
+  std::string name;
+  std::string kind;
+  bool pass = false;
+  std::string summary;  ///< one line for the console: the evidence in brief
+  std::string evidence; ///< JSON object text with the details
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, verdict& x) {
+  return f(caf::meta::type_name("verdict"), x.name, x.kind, x.pass, x.summary, x.evidence);
+}
+
+struct run_context {
+  const troupe::scenario* scenario = nullptr;
+  const expanded_topology* topology = nullptr;
+  std::vector<node_handle> nodes;
+  caf::actor fabric;
+  caf::actor runner;
+  uint64_t seed = 1;
+  duration run_duration{};
+  std::filesystem::path run_dir;
+  bool virtual_time = false;
+
+  /// Run time now, from the actor clock (virtual in sim): the runner fixes the origin.
+  caf::actor_clock::time_point origin{};
+  duration since_start(caf::actor_clock::time_point now) const { return now - origin; }
+
+  /// Handles of the nodes named by `selector`: a group name, a node id, or "all".
+  std::vector<node_handle> select(const std::string& selector) const;
+};
+
+using run_context_ptr = std::shared_ptr<const run_context>;
+
+} // namespace troupe

@@ -1,0 +1,49 @@
+#pragma once
+// The runner owns a run: deploy -> ready -> workloads -> observe -> stop -> evaluate ->
+// report -> teardown. Teardown happens on every path (pass, fail, exception, Ctrl-C), and
+// the report is written on every path that got as far as deploying.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/registry.hpp"
+#include "actors/scenario/scenario.hpp"
+
+namespace troupe {
+
+struct run_request {
+  std::string scenario_path;                 ///< for the reproduce command; may be empty
+  std::optional<std::string> backend;        ///< overrides the scenario's backend
+  std::optional<uint64_t> seed;              ///< overrides the scenario's seed
+  std::optional<duration> run_duration;      ///< overrides the scenario's duration
+  std::filesystem::path out;                 ///< run directory; empty: runs/<name>-<timestamp>
+  bool quiet = false;                        ///< no console summary / progress
+  bool write_events = false;                 ///< events.jsonl trace (sim)
+  uint64_t events_bytes_max = 64ull << 20;
+  duration sample_every = std::chrono::seconds(1); ///< height series sampling period
+};
+
+struct run_result {
+  int exit_code = 0; ///< 0 pass, 1 an expectation failed, 2 bad input / deploy failure
+  std::filesystem::path run_dir;
+  nlohmann::json report;
+};
+
+/// Runs a validated scenario. Throws user_error for problems found before deploying
+/// (unknown backend, a node spec the backend cannot realise); later failures end in a
+/// report with verdict "error".
+run_result run_scenario(const scenario& s, const run_request& req,
+                        const registry& reg = registry::global());
+
+/// The console summary: one line per expectation (PASS/FAIL and its evidence), the verdict,
+/// and on failure the exact command that reproduces it.
+std::string console_summary(const nlohmann::json& report);
+
+/// Set by the command line's SIGINT/SIGTERM handler; the runner stops, tears down and still
+/// writes the report.
+extern volatile int run_interrupted;
+
+} // namespace troupe

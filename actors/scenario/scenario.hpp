@@ -1,0 +1,107 @@
+#pragma once
+// The scenario model: what to run (topology, workloads, expectations, duration, seed), in
+// whichever world the backend section names. Built in C++ (ScenarioBuilder) or read from
+// JSON (scenario_json.hpp); both give the same value, and JSON round-trips.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace troupe {
+
+using duration = std::chrono::nanoseconds;
+
+/// Properties of a network link. The topology's profile applies to every link; a group's
+/// profile (when set) applies to links touching that group's nodes.
+struct link_profile {
+  duration latency = std::chrono::milliseconds(50);
+  duration jitter = duration::zero();
+  double loss = 0.0;          ///< probability 0..1 that a message is lost
+  uint64_t bandwidth_bps = 0; ///< bits per second; 0 = unlimited
+  bool operator==(const link_profile& o) const {
+    return latency == o.latency && jitter == o.jitter && loss == o.loss &&
+           bandwidth_bps == o.bandwidth_bps;
+  }
+};
+
+/// How a node is realised: `model` in the simulator, `program` live. `params` is free-form
+/// and checked by the model's / program's own validator.
+struct node_spec {
+  std::string model;
+  std::string program;
+  nlohmann::json params = nlohmann::json::object();
+  bool operator==(const node_spec& o) const {
+    return model == o.model && program == o.program && params == o.params;
+  }
+};
+
+struct group {
+  std::string name;
+  std::string role; ///< e.g. "validator" (leads/mines) or "observer"; defaults to name
+  uint32_t count = 1;
+  node_spec node;
+  std::optional<link_profile> link;
+  bool operator==(const group& o) const {
+    return name == o.name && role == o.role && count == o.count && node == o.node &&
+           link == o.link;
+  }
+};
+
+enum class layout_kind { star, chain, ring, mesh, random };
+
+struct layout {
+  layout_kind kind = layout_kind::mesh;
+  uint32_t degree = 0; ///< random only: each node gets at least this many peers
+  bool operator==(const layout& o) const { return kind == o.kind && degree == o.degree; }
+};
+
+struct topology {
+  std::vector<group> groups;
+  troupe::layout layout;
+  link_profile link;
+  bool operator==(const topology& o) const {
+    return groups == o.groups && layout == o.layout && link == o.link;
+  }
+};
+
+/// One workload or expectation: a registered kind plus its parameters (kept as JSON and
+/// checked by the kind's validator). `name` defaults to the kind.
+struct kind_entry {
+  std::string kind;
+  std::string name;
+  nlohmann::json params = nlohmann::json::object();
+  bool operator==(const kind_entry& o) const {
+    return kind == o.kind && name == o.name && params == o.params;
+  }
+};
+
+/// Which world to run in, and that backend's settings.
+struct backend_section {
+  std::string name = "sim";
+  nlohmann::json params = nlohmann::json::object();
+  bool operator==(const backend_section& o) const { return name == o.name && params == o.params; }
+};
+
+struct scenario {
+  std::string name;
+  std::string description;
+  uint64_t seed = 1;
+  duration run_duration = std::chrono::minutes(1);
+  troupe::topology topology;
+  backend_section backend;
+  std::vector<kind_entry> workloads;
+  std::vector<kind_entry> expectations;
+  bool operator==(const scenario& o) const {
+    return name == o.name && description == o.description && seed == o.seed &&
+           run_duration == o.run_duration && topology == o.topology && backend == o.backend &&
+           workloads == o.workloads && expectations == o.expectations;
+  }
+};
+
+const char* to_string(layout_kind k) noexcept;
+
+} // namespace troupe

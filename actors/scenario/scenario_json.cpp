@@ -1,0 +1,379 @@
+#include "actors/scenario/scenario_json.hpp"
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "actors/params.hpp"
+#include "actors/units.hpp"
+
+namespace troupe {
+
+namespace {
+
+using nlohmann::json;
+using errors_t = std::vector<validation_error>;
+
+const std::regex& name_pattern() {
+  static const std::regex re{"[A-Za-z0-9][A-Za-z0-9._-]*"};
+  return re;
+}
+
+bool valid_name(const std::string& s) {
+  return s.size() <= 64 && std::regex_match(s, name_pattern());
+}
+
+link_profile read_link(const json& j, const std::string& path, const link_profile& base,
+                       errors_t& errors) {
+  params_reader r{j, path, errors};
+  link_profile l = base;
+  l.latency = r.dur("latency", base.latency);
+  l.jitter = r.dur("jitter", base.jitter);
+  l.loss = r.probability("loss", base.loss);
+  l.bandwidth_bps = r.bandwidth("bandwidth", base.bandwidth_bps);
+  r.finish();
+  return l;
+}
+
+layout read_layout(const json& j, const std::string& path, errors_t& errors) {
+  static constexpr const char* allowed = "star, chain, ring, mesh or {\"kind\": \"random\", "
+                                         "\"degree\": N}";
+  layout out;
+  auto kind_of = [&](const std::string& k, const std::string& p) {
+    if (k == "star")
+      out.kind = layout_kind::star;
+    else if (k == "chain")
+      out.kind = layout_kind::chain;
+    else if (k == "ring")
+      out.kind = layout_kind::ring;
+    else if (k == "mesh")
+      out.kind = layout_kind::mesh;
+    else if (k == "random")
+      out.kind = layout_kind::random;
+    else
+      errors.push_back({p, std::string("must be one of ") + allowed + ", got \"" + k + "\""});
+  };
+  if (j.is_string()) {
+    kind_of(j.get<std::string>(), path);
+    if (out.kind == layout_kind::random)
+      errors.push_back({path, "random needs a degree: {\"kind\": \"random\", \"degree\": 8}"});
+    return out;
+  }
+  if (!j.is_object()) {
+    errors.push_back({path, std::string("must be ") + allowed + ", got " + describe_json(j)});
+    return out;
+  }
+  params_reader r{j, path, errors};
+  auto kind = r.one_of("kind", {"star", "chain", "ring", "mesh", "random"}, "mesh", true);
+  kind_of(kind, r.path_of("kind"));
+  if (out.kind == layout_kind::random)
+    out.degree = static_cast<uint32_t>(r.integer("degree", 3, 1, 10000, true));
+  r.finish();
+  return out;
+}
+
+void read_node_spec(const json& j, const std::string& path, group& g, const registry& reg,
+                    errors_t& errors) {
+  params_reader r{j, path, errors};
+  g.node.model = r.string("model", "");
+  g.node.program = r.string("program", "");
+  if (auto p = r.raw("params"))
+    g.node.params = *p;
+  r.finish();
+  if (!j.is_object())
+    return;
+  if (g.node.model.empty() && g.node.program.empty())
+    errors.push_back({path, "needs a \"model\" (for the simulator) or a \"program\" (for live "
+                            "backends), or both; models: " +
+                              reg.model_names() + "; programs: " + reg.program_names()});
+  const std::string params_path = join_path(path, "params");
+  std::vector<std::unique_ptr<params_reader>> readers;
+  if (!g.node.model.empty()) {
+    if (auto m = reg.model(g.node.model)) {
+      readers.push_back(std::make_unique<params_reader>(g.node.params, params_path, errors));
+      if (m->validate)
+        m->validate(*readers.back(), g);
+    } else {
+      errors.push_back({join_path(path, "model"), "unknown model \"" + g.node.model +
+                                                    "\"; known models: " + reg.model_names()});
+    }
+  }
+  if (!g.node.program.empty()) {
+    auto is_file = g.node.program.find('/') != std::string::npos ||
+                   (g.node.program.size() > 5 &&
+                    g.node.program.compare(g.node.program.size() - 5, 5, ".json") == 0);
+    const node_kind* p = is_file ? nullptr : reg.program(g.node.program);
+    if (p || (is_file && reg.program_file_validator())) {
+      readers.push_back(std::make_unique<params_reader>(g.node.params, params_path, errors));
+      if (p && p->validate)
+        p->validate(*readers.back(), g);
+      else if (!p)
+        reg.program_file_validator()(*readers.back(), g, g.node.program);
+    } else {
+      errors.push_back({join_path(path, "program"),
+                        "unknown program \"" + g.node.program + "\"; built-in programs: " +
+                          reg.program_names() + " (or a path to a program .json file)"});
+    }
+  }
+  if (!readers.empty()) {
+    std::vector<const params_reader*> others;
+    for (size_t i = 1; i < readers.size(); ++i)
+      others.push_back(readers[i].get());
+    readers.front()->finish_with(others);
+  } else if (!g.node.params.is_object()) {
+    errors.push_back({params_path, "must be an object, got " + describe_json(g.node.params)});
+  }
+}
+
+std::vector<group> read_groups(const json& j, const std::string& path, const link_profile& link,
+                               const registry& reg, errors_t& errors) {
+  std::vector<group> out;
+  if (!j.is_array() || j.empty()) {
+    errors.push_back({path, "must be a non-empty list of groups, got " + describe_json(j)});
+    return out;
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string gp = path + "[" + std::to_string(i) + "]";
+    params_reader r{j[i], gp, errors};
+    group g;
+    g.name = r.string("name", "", true);
+    if (r.has("name") && j[i]["name"].is_string() && !valid_name(g.name))
+      r.error("name", "must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter "
+                      "or digit), got \"" + g.name + "\"");
+    else if (!g.name.empty() && !names.insert(g.name).second)
+      r.error("name", "duplicate group name \"" + g.name + "\"; group names must be unique");
+    g.role = r.string("role", g.name);
+    g.count = static_cast<uint32_t>(r.integer("count", 1, 1, 100'000'000, true));
+    if (auto node = r.raw("node"))
+      read_node_spec(*node, r.path_of("node"), g, reg, errors);
+    else
+      r.error("node", "is required: {\"model\": \"chain\"} and/or {\"program\": \"...\"}");
+    if (auto l = r.raw("link"))
+      g.link = read_link(*l, r.path_of("link"), link, errors);
+    r.finish();
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+void read_entries(const json* j, const std::string& path, bool workloads, const registry& reg,
+                  const scenario& s, std::vector<kind_entry>& out, errors_t& errors) {
+  if (!j)
+    return;
+  if (!j->is_array()) {
+    errors.push_back({path, "must be a list of {\"kind\": ...} objects, got " + describe_json(*j)});
+    return;
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < j->size(); ++i) {
+    const std::string ep = path + "[" + std::to_string(i) + "]";
+    const json& e = (*j)[i];
+    params_reader r{e, ep, errors};
+    kind_entry entry;
+    entry.kind = r.string("kind", "", true);
+    entry.name = r.string("name", entry.kind);
+    if (!e.is_object())
+      continue;
+    const actor_kind* k = workloads ? reg.workload(entry.kind) : reg.expectation(entry.kind);
+    if (!entry.kind.empty() && !k)
+      r.error("kind", std::string("unknown ") + (workloads ? "workload" : "expectation") +
+                        " kind \"" + entry.kind + "\"; known kinds: " +
+                        (workloads ? reg.workload_names() : reg.expectation_names()));
+    if (!entry.name.empty() && !names.insert(entry.name).second)
+      r.error("name", "duplicate name \"" + entry.name + "\"; give each entry a unique \"name\"");
+    entry.params = json::object();
+    for (auto it = e.begin(); it != e.end(); ++it)
+      if (it.key() != "kind" && it.key() != "name")
+        entry.params[it.key()] = it.value();
+    if (k && k->validate) {
+      k->validate(r, s);
+      r.finish();
+    } else if (!k) {
+      // Unknown kind: its keys cannot be checked; the kind error says what to fix first.
+      for (auto it = e.begin(); it != e.end(); ++it)
+        r.allow({it.key().c_str()});
+      r.finish();
+    }
+    out.push_back(std::move(entry));
+  }
+}
+
+} // namespace
+
+const char* to_string(layout_kind k) noexcept {
+  switch (k) {
+    case layout_kind::star: return "star";
+    case layout_kind::chain: return "chain";
+    case layout_kind::ring: return "ring";
+    case layout_kind::mesh: return "mesh";
+    case layout_kind::random: return "random";
+  }
+  return "?";
+}
+
+scenario read_scenario(const json& j, const registry& reg, errors_t& errors) {
+  scenario s;
+  params_reader r{j, "", errors};
+  if (!j.is_object())
+    return s;
+  s.name = r.string("name", "", true);
+  if (r.has("name") && j["name"].is_string() && !valid_name(s.name))
+    r.error("name", "must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or "
+                    "digit), got \"" + s.name + "\"");
+  s.description = r.string("description", "");
+  s.seed = static_cast<uint64_t>(r.integer("seed", 1, 0, INT64_MAX));
+  s.run_duration = r.dur("duration", s.run_duration, std::chrono::milliseconds(1), true);
+  if (auto t = r.raw("topology")) {
+    params_reader tr{*t, "topology", errors};
+    if (auto l = tr.raw("link"))
+      s.topology.link = read_link(*l, "topology.link", link_profile{}, errors);
+    if (auto l = tr.raw("layout"))
+      s.topology.layout = read_layout(*l, "topology.layout", errors);
+    if (auto g = tr.raw("groups"))
+      s.topology.groups = read_groups(*g, "topology.groups", s.topology.link, reg, errors);
+    else
+      tr.error("groups", "is required: a list of {\"name\", \"count\", \"node\"} groups");
+    tr.finish();
+  } else {
+    r.error("topology", "is required: {\"layout\": ..., \"link\": ..., \"groups\": [...]}");
+  }
+  if (auto b = r.raw("backend")) {
+    std::string name_path = "backend";
+    const backend_kind* k = nullptr;
+    if (b->is_string()) {
+      s.backend.name = b->get<std::string>();
+      k = reg.backend(s.backend.name);
+    } else {
+      params_reader br{*b, "backend", errors};
+      s.backend.name = br.string("name", "sim");
+      name_path = "backend.name";
+      if (b->is_object())
+        for (auto it = b->begin(); it != b->end(); ++it)
+          if (it.key() != "name")
+            s.backend.params[it.key()] = it.value();
+      k = reg.backend(s.backend.name);
+      if (k) {
+        if (k->validate)
+          k->validate(br);
+        br.finish();
+      }
+    }
+    if (!k)
+      errors.push_back({name_path, "unknown backend \"" + s.backend.name +
+                                     "\"; known backends: " + reg.backend_names()});
+  }
+  // Entries are read after the topology: their validators check references to its groups.
+  read_entries(r.raw("workloads"), "workloads", true, reg, s, s.workloads, errors);
+  read_entries(r.raw("expectations"), "expectations", false, reg, s, s.expectations, errors);
+  r.finish();
+  return s;
+}
+
+scenario scenario_from_json(const json& j, const registry& reg) {
+  errors_t errors;
+  auto s = read_scenario(j, reg, errors);
+  if (!errors.empty())
+    throw validation_failed(std::move(errors));
+  return s;
+}
+
+scenario load_scenario(const std::filesystem::path& file, const registry& reg) {
+  std::ifstream in{file};
+  if (!in)
+    throw user_error("cannot read scenario file " + file.string() +
+                     ": no such file or not readable; check the path");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::parse_error& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line L, column C: ...".
+    std::string what = e.what();
+    auto pos = what.find("] ");
+    throw user_error(file.string() + ": not valid JSON: " +
+                     (pos == std::string::npos ? what : what.substr(pos + 2)));
+  }
+  return scenario_from_json(j, reg);
+}
+
+json to_json(const link_profile& l) {
+  return json{{"latency", format_duration(l.latency)},
+              {"jitter", format_duration(l.jitter)},
+              {"loss", l.loss},
+              {"bandwidth", format_bandwidth(l.bandwidth_bps)}};
+}
+
+json to_json(const scenario& s) {
+  json j;
+  j["name"] = s.name;
+  if (!s.description.empty())
+    j["description"] = s.description;
+  j["seed"] = s.seed;
+  j["duration"] = format_duration(s.run_duration);
+  json t;
+  if (s.topology.layout.kind == layout_kind::random)
+    t["layout"] = json{{"kind", "random"}, {"degree", s.topology.layout.degree}};
+  else
+    t["layout"] = to_string(s.topology.layout.kind);
+  t["link"] = to_json(s.topology.link);
+  t["groups"] = json::array();
+  for (const auto& g : s.topology.groups) {
+    json gj{{"name", g.name}, {"role", g.role}, {"count", g.count}};
+    json node = json::object();
+    if (!g.node.model.empty())
+      node["model"] = g.node.model;
+    if (!g.node.program.empty())
+      node["program"] = g.node.program;
+    if (!g.node.params.empty())
+      node["params"] = g.node.params;
+    gj["node"] = node;
+    if (g.link)
+      gj["link"] = to_json(*g.link);
+    t["groups"].push_back(gj);
+  }
+  j["topology"] = t;
+  json b = s.backend.params;
+  b["name"] = s.backend.name;
+  j["backend"] = b;
+  auto entries = [](const std::vector<kind_entry>& es) {
+    json out = json::array();
+    for (const auto& e : es) {
+      json ej = e.params;
+      ej["kind"] = e.kind;
+      ej["name"] = e.name;
+      out.push_back(ej);
+    }
+    return out;
+  };
+  j["workloads"] = entries(s.workloads);
+  j["expectations"] = entries(s.expectations);
+  return j;
+}
+
+void check_selector(params_reader& r, const char* key, const std::string& selector,
+                    const scenario& s) {
+  if (selector == "all")
+    return;
+  for (const auto& g : s.topology.groups) {
+    if (g.name == selector)
+      return;
+    // A node id: "<group>-<index>" with index < count.
+    const auto prefix = g.name + "-";
+    if (selector.size() > prefix.size() && selector.compare(0, prefix.size(), prefix) == 0) {
+      const auto rest = selector.substr(prefix.size());
+      if (rest.find_first_not_of("0123456789") == std::string::npos && rest.size() < 10 &&
+          std::stoull(rest) < g.count)
+        return;
+    }
+  }
+  std::string groups;
+  for (const auto& g : s.topology.groups)
+    groups += (groups.empty() ? "" : ", ") + g.name;
+  r.error(key, "\"" + selector + "\" names no group or node; use \"all\", a group (" + groups +
+                 ") or a node id such as \"" +
+                 (s.topology.groups.empty() ? std::string("validator") : s.topology.groups[0].name) +
+                 "-0\"");
+}
+
+} // namespace troupe

@@ -1,0 +1,37 @@
+#pragma once
+// Scenario <-> JSON. Reading checks everything (structure, units, ranges, kinds through the
+// registry, references to groups and nodes) and reports every problem at once with its JSON
+// path; writing gives the canonical form, and read(write(s)) == s.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/errors.hpp"
+#include "actors/registry.hpp"
+#include "actors/scenario/scenario.hpp"
+
+namespace troupe {
+
+/// Parses and validates; on any problem throws validation_failed with all of them.
+scenario scenario_from_json(const nlohmann::json& j, const registry& reg = registry::global());
+
+/// Reads a file: a missing file, unreadable file or JSON syntax error is one user_error
+/// naming the file (and line/column for syntax errors).
+scenario load_scenario(const std::filesystem::path& file,
+                       const registry& reg = registry::global());
+
+/// Parses without throwing: appends problems to `errors`.
+scenario read_scenario(const nlohmann::json& j, const registry& reg,
+                       std::vector<validation_error>& errors);
+
+nlohmann::json to_json(const scenario& s);
+nlohmann::json to_json(const link_profile& l);
+
+/// Checks that `selector` names "all", a group or a node of `s`; used by kind validators.
+void check_selector(params_reader& r, const char* key, const std::string& selector,
+                    const scenario& s);
+
+} // namespace troupe

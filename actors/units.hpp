@@ -1,0 +1,28 @@
+#pragma once
+// Units as users write them in scenarios, parsed and printed so that print(parse(x)) is
+// canonical and parse(print(v)) == v:
+//   durations  250ms, 2s, 10m, 1h, 1m30s, 1.5s, 100us, 10ns
+//   rates      10/s, 600/m, 2/h   (events per second)
+//   bandwidth  10Mbps, 1Gbps, 500kbps, 64bps   (decimal bits per second)
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace troupe {
+
+using duration = std::chrono::nanoseconds;
+
+std::optional<duration> parse_duration(const std::string& text);
+std::string format_duration(duration d);
+
+/// Events per second.
+std::optional<double> parse_rate(const std::string& text);
+std::string format_rate(double per_second);
+
+/// Bits per second.
+std::optional<uint64_t> parse_bandwidth(const std::string& text);
+std::string format_bandwidth(uint64_t bps);
+
+} // namespace troupe

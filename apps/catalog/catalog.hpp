@@ -1,0 +1,11 @@
+#pragma once
+// Fills the registry with every built-in kind: workloads, expectations, node models, node
+// programs and backends. Idempotent; the command line and the tests call it first.
+
+#include "actors/registry.hpp"
+
+namespace troupe {
+
+void register_catalog(registry& reg = registry::global());
+
+} // namespace troupe

@@ -1,0 +1,113 @@
+// troupe validate | topology | run: scenario files in, verdicts out.
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "actors/errors.hpp"
+#include "actors/runner.hpp"
+#include "actors/scenario/scenario_json.hpp"
+#include "actors/scenario/topology.hpp"
+#include "actors/units.hpp"
+#include "apps/commands.hpp"
+
+namespace troupe::apps {
+
+namespace {
+
+int validate_files(const std::vector<std::string>& files) {
+  int code = exit_pass;
+  for (const auto& f : files) {
+    try {
+      auto s = load_scenario(f);
+      auto t = expand(s);
+      std::printf("%s: ok (%zu nodes, %zu links, %zu workloads, %zu expectations)\n", f.c_str(),
+                  t.nodes.size(), t.edges.size(), s.workloads.size(), s.expectations.size());
+    } catch (const validation_failed& e) {
+      for (const auto& err : e.errors())
+        std::fprintf(stderr, "%s: %s\n", f.c_str(), err.to_string().c_str());
+      code = exit_bad_input;
+    } catch (const user_error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      code = exit_bad_input;
+    }
+  }
+  return code;
+}
+
+void on_signal(int) {
+  run_interrupted = 1;
+}
+
+} // namespace
+
+void add_scenario_commands(CLI::App& root, int& exit_code) {
+  // -- validate ---------------------------------------------------------------
+  auto validate = root.add_subcommand("validate", "Check scenario files; report every problem "
+                                                  "with its JSON path (exit 2 if any)");
+  static std::vector<std::string> validate_paths;
+  validate->add_option("FILE", validate_paths, "scenario JSON files")->required();
+  validate->callback([&exit_code] { exit_code = validate_files(validate_paths); });
+
+  // -- topology ---------------------------------------------------------------
+  auto topo = root.add_subcommand("topology", "Print the expanded nodes and peer graph");
+  static std::string topo_file;
+  static std::string topo_format = "text";
+  topo->add_option("FILE", topo_file, "scenario JSON file")->required();
+  topo->add_option("--format", topo_format, "text or dot (Graphviz)")
+    ->check(CLI::IsMember({"text", "dot"}));
+  topo->callback([&exit_code] {
+    auto s = load_scenario(topo_file);
+    auto t = expand(s);
+    std::cout << (topo_format == "dot" ? to_dot(s, t) : to_text(s, t));
+    exit_code = exit_pass;
+  });
+
+  // -- run --------------------------------------------------------------------
+  auto run = root.add_subcommand("run", "Run a scenario; exit 0 pass, 1 an expectation "
+                                        "failed, 2 bad input");
+  static std::string run_file;
+  static std::string backend, duration_text, out;
+  static uint64_t seed = 0;
+  static bool quiet = false, check_determinism = false, events = false;
+  run->add_option("FILE", run_file, "scenario JSON file")->required();
+  run->add_option("--backend", backend, "world to run in (default: the scenario's; sim, local)");
+  run->add_option("--seed", seed, "seed (default: the scenario's)");
+  run->add_option("--duration", duration_text, "run duration, e.g. 30s, 10m");
+  run->add_option("--out", out, "run directory (default runs/<scenario>-<timestamp>)");
+  run->add_flag("--quiet", quiet, "no console summary");
+  run->add_flag("--events", events, "write events.jsonl (sim: every delivery, drop, fault)");
+  run->add_flag("--check-determinism", check_determinism,
+                "sim: run twice and name the first diverging event");
+  run->callback([run, &exit_code] {
+    auto s = load_scenario(run_file);
+    run_request req;
+    req.scenario_path = run_file;
+    if (!backend.empty())
+      req.backend = backend;
+    if (run->count("--seed"))
+      req.seed = seed;
+    if (!duration_text.empty()) {
+      auto d = parse_duration(duration_text);
+      if (!d || d->count() <= 0)
+        throw user_error("--duration: must be a duration like 30s, 10m or 1h, got \"" +
+                         duration_text + "\"");
+      req.run_duration = *d;
+    }
+    req.out = out;
+    req.quiet = quiet;
+    req.write_events = events;
+    if (check_determinism)
+      throw user_error("--check-determinism is not available yet: it needs the simulator's "
+                       "divergence check (issue 3)");
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    auto result = run_scenario(s, req);
+    if (!quiet)
+      std::cout << console_summary(result.report);
+    exit_code = result.exit_code;
+  });
+}
+
+} // namespace troupe::apps

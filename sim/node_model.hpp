@@ -1,0 +1,106 @@
+#pragma once
+// The contract between the simulated world and a node model (the built-in `chain` model or a
+// user-written one). A model is an actor in the full sense: own state, own mailbox (its
+// queue of deliveries in the kernel), handlers below, no shared mutable state. It is driven
+// by the deterministic kernel on virtual time, never by threads or the wall clock.
+//
+// Node-to-node traffic takes this light path instead of CAF messages (measured: see
+// benchmarks/README section of bench_kernel); CAF actors (runner, workloads, expectations)
+// reach a model through the node protocol via the sim backend, which calls `status`,
+// `submit` and `control` on the kernel's thread.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/node_types.hpp"
+#include "actors/random.hpp"
+
+namespace troupe::sim {
+
+using node_index = uint32_t;
+using duration = std::chrono::nanoseconds;
+
+/// What travels on the simulated network. Copied per delivery, so keep it small: big
+/// payloads live behind `body`, shared and immutable once sent.
+struct message {
+  uint32_t kind = 0;          ///< model-defined kind (also folded into the digest)
+  uint32_t bytes = 0;         ///< wire size: drives bandwidth / serialisation delay
+  uint64_t payload_hash = 0;  ///< stable hash of the content, folded into the trace digest
+  uint64_t a = 0, b = 0;      ///< small inline payload (e.g. a hop count, a height)
+  std::shared_ptr<const void> body; ///< model-defined payload, never mutated after send
+};
+
+/// Persistent state of a node: survives crash and restart (volatile state does not).
+/// A model keeps what a real node would keep on disk here.
+struct persistent_state {
+  virtual ~persistent_state() = default;
+};
+
+/// Given to a model on every callback. Valid only during that callback.
+class node_context {
+public:
+  virtual ~node_context() = default;
+
+  // -- identity and time ------------------------------------------------------
+
+  virtual node_index self() const noexcept = 0;
+  virtual const std::string& id() const noexcept = 0; ///< stable id, e.g. "validator-3"
+  /// Virtual time since the run started, as this node's (possibly skewed) clock shows it.
+  virtual duration local_now() const noexcept = 0;
+  /// True virtual time since the run started (for events reported to observers).
+  virtual duration true_now() const noexcept = 0;
+
+  // -- communication ----------------------------------------------------------
+
+  /// Send through the simulated network (latency, loss, bandwidth, partitions apply).
+  virtual void send(node_index to, message m) = 0;
+  /// This node's peers in the topology (stable order).
+  virtual const std::vector<node_index>& peers() const noexcept = 0;
+
+  // -- timers -----------------------------------------------------------------
+
+  /// Calls `on_timer(tag)` after `delay` of virtual time (as measured by this node's clock).
+  /// Timers die with the node on crash.
+  virtual void set_timer(duration delay, uint64_t tag) = 0;
+
+  // -- randomness and state ---------------------------------------------------
+
+  /// This node's seeded stream: derived from (run seed, node id); restart does not reset it.
+  virtual troupe::rng& rng() noexcept = 0;
+  /// The node's persistent state slot (nullptr until the model sets it).
+  virtual std::shared_ptr<persistent_state>& persistent() noexcept = 0;
+
+  // -- observation ------------------------------------------------------------
+
+  /// Report a block added or finalized; the world forwards it to subscribers.
+  virtual void emit(const block_event& ev) = 0;
+  /// Count a model-level event (e.g. "forks", "reorgs") into the run's counters.
+  virtual void count(const char* counter, uint64_t n = 1) = 0;
+};
+
+/// A simulated node. All calls come from the kernel, one at a time, in a deterministic order.
+class node_model {
+public:
+  virtual ~node_model() = default;
+
+  /// Called when the node starts and again after every restart (volatile state is fresh,
+  /// `ctx.persistent()` still holds what it held).
+  virtual void on_start(node_context& ctx) = 0;
+  virtual void on_message(node_context& ctx, node_index from, const message& m) = 0;
+  virtual void on_timer(node_context& ctx, uint64_t tag) = 0;
+
+  // -- node protocol (synchronous, on the kernel's thread) --------------------
+
+  /// Status; `up`, `id` and `peers` are filled by the world.
+  virtual node_status status() const = 0;
+  virtual tx_ack submit(node_context& ctx, const transaction& tx) = 0;
+};
+
+/// Builds a node's model; called at start and at each restart.
+using model_factory = std::function<std::unique_ptr<node_model>()>;
+
+} // namespace troupe::sim
