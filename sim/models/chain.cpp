@@ -1,0 +1,817 @@
+#include "sim/models/chain.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+namespace troupe::sim::models {
+
+namespace {
+
+// -- hashing ------------------------------------------------------------------
+
+/// SplitMix64's finaliser: a bijective 64-bit mix.
+constexpr uint64_t mix64(uint64_t x) noexcept {
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+constexpr uint64_t combine(uint64_t h, uint64_t v) noexcept {
+  return mix64(h ^ (v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2)));
+}
+
+std::string to_hex(uint64_t h) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4)
+    s[static_cast<size_t>(i)] = digits[h & 0xF];
+  return s;
+}
+
+const uint64_t genesis_hash_value = stable_hash("troupe.chain.genesis");
+
+// -- chain values (immutable once built, shared by every node that holds them) ---------
+
+struct tx_ref {
+  uint64_t key = 0; ///< stable hash of the id: what dedup and the indexes use
+  std::string id;
+  uint32_t bytes = 0;
+};
+using tx_ptr = std::shared_ptr<const tx_ref>;
+
+struct block {
+  uint64_t hash = 0;
+  uint64_t parent = 0;
+  uint64_t height = 0;
+  uint64_t slot = 0;
+  uint64_t producer = 0; ///< stable hash of the producer's id
+  uint32_t bytes = 0;
+  std::vector<tx_ptr> txs;
+};
+using block_ptr = std::shared_ptr<const block>;
+
+block_ptr make_genesis() {
+  auto g = std::make_shared<block>();
+  g->hash = genesis_hash_value;
+  return g;
+}
+
+const block_ptr& genesis() {
+  static const block_ptr g = make_genesis();
+  return g;
+}
+
+// -- a compact set of 64-bit keys ----------------------------------------------------
+
+/// Open addressing with linear probing and backward-shift deletion: 16 bytes per key at
+/// most. Every node indexes every transaction on its chain, so with 1,000 nodes this set
+/// is most of a node's memory; std::unordered_set would cost ~3x as much. Never iterated.
+class key_set {
+public:
+  bool contains(uint64_t key) const noexcept {
+    if (slots_.empty())
+      return false;
+    key = encode(key);
+    for (size_t i = home(key);; i = (i + 1) & mask_) {
+      if (slots_[i] == key)
+        return true;
+      if (slots_[i] == 0)
+        return false;
+    }
+  }
+
+  bool insert(uint64_t key) {
+    if ((size_ + 1) * 2 > slots_.size())
+      grow();
+    key = encode(key);
+    size_t i = home(key);
+    for (; slots_[i] != 0; i = (i + 1) & mask_)
+      if (slots_[i] == key)
+        return false;
+    slots_[i] = key;
+    ++size_;
+    return true;
+  }
+
+  bool erase(uint64_t key) noexcept {
+    if (slots_.empty())
+      return false;
+    key = encode(key);
+    size_t i = home(key);
+    for (; slots_[i] != key; i = (i + 1) & mask_)
+      if (slots_[i] == 0)
+        return false;
+    // Shift later members of the probe run back so that no lookup stops early at a hole.
+    for (size_t j = (i + 1) & mask_; slots_[j] != 0; j = (j + 1) & mask_) {
+      const size_t h = home(slots_[j]);
+      const bool movable = i <= j ? (h <= i || h > j) : (h <= i && h > j);
+      if (movable) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = 0;
+    --size_;
+    return true;
+  }
+
+  size_t size() const noexcept { return size_; }
+
+private:
+  // 0 marks an empty slot; the one key that would encode to 0 is moved (a 2^-64 event).
+  static uint64_t encode(uint64_t key) noexcept { return key == 0 ? 0x5bd1e995ULL : key; }
+  size_t home(uint64_t key) const noexcept {
+    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
+  }
+  void grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    const size_t n = old.empty() ? 64 : old.size() * 2;
+    slots_.assign(n, 0);
+    mask_ = n - 1;
+    shift_ = 64;
+    for (size_t m = n; m > 1; m >>= 1)
+      --shift_;
+    size_ = 0;
+    for (uint64_t k : old)
+      if (k != 0) {
+        size_t i = home(k);
+        while (slots_[i] != 0)
+          i = (i + 1) & mask_;
+        slots_[i] = k;
+        ++size_;
+      }
+  }
+
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
+  size_t mask_ = 0;
+  unsigned shift_ = 64;
+};
+
+// -- persistent state ("disk") ---------------------------------------------------------
+
+struct block_entry {
+  block_ptr blk;
+  uint32_t children = 0;
+  /// Forks below this node's final height (or descends from a block that does): never
+  /// adopted. Final heights only grow, so the mark stays true.
+  bool refused = false;
+};
+
+struct chain_store final : persistent_state {
+  std::unordered_map<uint64_t, block_entry> blocks; ///< every connected block; lookup only
+  std::vector<block_ptr> best;                      ///< best chain, best[h] at height h
+  key_set chain_txs;                                ///< transactions on the best chain
+  uint64_t final_height = 0;
+  uint64_t lottery_key = 0;
+  uint64_t last_slot = 0; ///< highest slot whose lottery ran: no second block after a restart
+};
+
+// -- the node ----------------------------------------------------------------
+
+enum timer_tag : uint64_t { slot_tick = 1 };
+
+constexpr uint32_t request_bytes = 64;
+constexpr uint32_t tip_bytes = 48;
+
+class chain_node final : public node_model {
+public:
+  explicit chain_node(chain_params p) : p_(p) {}
+
+  // -- lifecycle --------------------------------------------------------------
+
+  void on_start(node_context& ctx) override {
+    auto& slot = ctx.persistent();
+    if (!slot) {
+      auto s = std::make_shared<chain_store>();
+      s->blocks.emplace(genesis()->hash, block_entry{genesis(), 0, false});
+      s->best.push_back(genesis());
+      s->lottery_key = ctx.rng()();
+      slot = s;
+    }
+    store_ = std::static_pointer_cast<chain_store>(slot);
+    self_key_ = stable_hash(ctx.id());
+    // A fresh node learns nothing from this (every peer is at genesis too); a restarted
+    // one learns where the network went while it was down.
+    message m;
+    m.kind = chain_get_tip;
+    m.bytes = request_bytes;
+    m.payload_hash = combine(self_key_, chain_get_tip);
+    for (node_index peer : ctx.peers())
+      ctx.send(peer, m);
+    schedule_slot(ctx);
+  }
+
+  void on_timer(node_context& ctx, uint64_t tag) override {
+    if (tag != slot_tick)
+      return;
+    const int64_t slot_signed = ctx.local_now().count() / p_.slot.count();
+    const auto slot = static_cast<uint64_t>(std::max<int64_t>(slot_signed, 0));
+    // A clock set back, or a restart within a slot, must not run a slot's lottery twice.
+    if (slot > store_->last_slot) {
+      store_->last_slot = slot;
+      if (p_.leader && wins(slot))
+        produce(ctx, slot);
+      if ((slot + ctx.self()) % chain_announce_every_slots == 0)
+        announce(ctx);
+    }
+    retry_requests(ctx);
+    schedule_slot(ctx);
+  }
+
+  void on_message(node_context& ctx, node_index from, const message& m) override {
+    switch (m.kind) {
+      case chain_tx:
+        if (m.body)
+          on_tx(ctx, from, std::static_pointer_cast<const tx_ref>(m.body));
+        break;
+      case chain_block:
+        if (m.body)
+          on_block(ctx, from, std::static_pointer_cast<const block>(m.body), m);
+        break;
+      case chain_get_blocks:
+        on_get_blocks(ctx, from, m.a, m.b);
+        break;
+      case chain_get_tip:
+        send_tip(ctx, from);
+        break;
+      case chain_tip:
+        on_tip(ctx, from, m.a, m.b);
+        break;
+      default:
+        break; // another model's traffic: not ours to interpret
+    }
+  }
+
+  // -- node protocol ----------------------------------------------------------
+
+  node_status status() const override {
+    node_status s;
+    if (!store_) {
+      s.tip = s.final_tip = chain_genesis_hash();
+      return s;
+    }
+    s.height = tip()->height;
+    s.tip = to_hex(tip()->hash);
+    s.final_height = store_->final_height;
+    s.final_tip = to_hex(store_->best[store_->final_height]->hash);
+    s.mempool = static_cast<uint32_t>(mempool_.size());
+    return s;
+  }
+
+  tx_ack submit(node_context& ctx, const transaction& tx) override {
+    if (!store_)
+      return {false, "node has not started"};
+    if (tx.id.empty())
+      return {false, "transaction id is empty"};
+    const uint64_t key = stable_hash(tx.id);
+    if (in_mempool(key) || store_->chain_txs.contains(key))
+      return {false, "duplicate transaction id '" + tx.id + "'"};
+    if (mempool_.size() >= p_.mempool_max)
+      return {false, "mempool full (" + std::to_string(p_.mempool_max) + " transactions)"};
+    auto t = std::make_shared<tx_ref>();
+    t->key = key;
+    t->id = tx.id;
+    t->bytes = tx.bytes != 0 ? tx.bytes : p_.tx_bytes;
+    tx_ptr shared = std::move(t);
+    mempool_push_back(shared);
+    relay_tx(ctx, shared, ctx.self());
+    return {true, {}};
+  }
+
+private:
+  // -- slots and production ---------------------------------------------------
+
+  void schedule_slot(node_context& ctx) {
+    const int64_t slot_ns = p_.slot.count();
+    const int64_t now = ctx.local_now().count();
+    const int64_t next = (now / slot_ns + 1) * slot_ns;
+    ctx.set_timer(duration{next - now}, slot_tick);
+  }
+
+  bool wins(uint64_t slot) const noexcept {
+    const uint64_t draw = mix64(store_->lottery_key ^ mix64(slot + 0x51ED));
+    return static_cast<double>(draw >> 11) * 0x1.0p-53 < p_.active_slot_coeff;
+  }
+
+  void produce(node_context& ctx, uint64_t slot) {
+    const block_ptr& parent = tip();
+    auto b = std::make_shared<block>();
+    b->parent = parent->hash;
+    b->height = parent->height + 1;
+    b->slot = slot;
+    b->producer = self_key_;
+    uint64_t bytes = p_.block_header_bytes;
+    uint64_t h = combine(combine(combine(b->parent, b->height), slot), self_key_);
+    const size_t n = std::min<size_t>(p_.max_block_txs, mempool_.size());
+    b->txs.reserve(n);
+    for (auto it = mempool_.begin(); b->txs.size() < n; ++it) {
+      b->txs.push_back(it->second);
+      bytes += it->second->bytes;
+      h = combine(h, it->second->key);
+    }
+    b->bytes = static_cast<uint32_t>(std::min<uint64_t>(bytes, UINT32_MAX));
+    b->hash = h;
+    block_ptr blk = std::move(b);
+    ctx.count("blocks_produced");
+    const uint64_t tip_before = tip()->hash;
+    connect(ctx, blk);
+    if (tip()->hash != tip_before)
+      relay_block(ctx, tip(), ctx.self());
+  }
+
+  // -- transactions -------------------------------------------------------------
+
+  void on_tx(node_context& ctx, node_index from, tx_ptr t) {
+    if (in_mempool(t->key) || store_->chain_txs.contains(t->key))
+      return;
+    if (mempool_.size() >= p_.mempool_max) {
+      ctx.count("txs_dropped");
+      return;
+    }
+    mempool_push_back(t);
+    relay_tx(ctx, t, from);
+  }
+
+  void relay_tx(node_context& ctx, const tx_ptr& t, node_index except) {
+    message m;
+    m.kind = chain_tx;
+    m.bytes = t->bytes;
+    m.payload_hash = t->key;
+    m.body = t;
+    for (node_index peer : ctx.peers())
+      if (peer != except)
+        ctx.send(peer, m);
+  }
+
+  bool in_mempool(uint64_t key) const { return mempool_index_.count(key) != 0; }
+
+  void mempool_push_back(const tx_ptr& t) {
+    const int64_t seq = ++mempool_back_;
+    mempool_.emplace(seq, t);
+    mempool_index_.emplace(t->key, seq);
+  }
+
+  void mempool_erase(uint64_t key) {
+    auto it = mempool_index_.find(key);
+    if (it == mempool_index_.end())
+      return;
+    mempool_.erase(it->second);
+    mempool_index_.erase(it);
+  }
+
+  // -- blocks -------------------------------------------------------------------
+
+  const block_ptr& tip() const { return store_->best.back(); }
+
+  bool known(uint64_t hash) const {
+    return store_->blocks.count(hash) != 0 || orphans_.count(hash) != 0;
+  }
+
+  void on_block(node_context& ctx, node_index from, block_ptr b, const message& m) {
+    requests_.erase(b->hash);
+    if (known(b->hash))
+      return;
+    if (store_->blocks.count(b->parent) == 0) {
+      add_orphan(ctx, b);
+      // Ask for the missing ancestor only once per orphan run: when the parent is itself
+      // an orphan, the run's root has already been asked for (or will be, by retries).
+      if (orphans_.count(b->parent) == 0 && requests_.count(b->parent) == 0) {
+        // An answer still orphaned means a deeper fork: ask for twice as much next time.
+        const uint64_t behind = b->height - 1 > tip()->height ? b->height - 1 - tip()->height : 1;
+        const uint64_t batch = m.a != 0 ? 2 * std::max<uint64_t>(m.b, 1) : behind;
+        request(ctx, from, b->parent, batch);
+      }
+      return;
+    }
+    const uint64_t tip_before = tip()->hash;
+    connect(ctx, b);
+    if (tip()->hash != tip_before)
+      relay_block(ctx, tip(), from);
+  }
+
+  void relay_block(node_context& ctx, const block_ptr& b, node_index except) {
+    message m;
+    m.kind = chain_block;
+    m.bytes = b->bytes;
+    m.payload_hash = b->hash;
+    m.body = b;
+    for (node_index peer : ctx.peers())
+      if (peer != except)
+        ctx.send(peer, m);
+  }
+
+  /// Connects `b` (whose parent is connected) and every orphan that descends from it.
+  void connect(node_context& ctx, const block_ptr& first) {
+    std::vector<block_ptr> work{first};
+    while (!work.empty()) {
+      block_ptr b = std::move(work.back());
+      work.pop_back();
+      connect_one(ctx, b);
+      // Children in hash order, so that the order of adoption does not depend on the
+      // order in which orphans arrived.
+      auto [lo, hi] = orphan_children_.equal_range(b->hash);
+      std::vector<block_ptr> children;
+      for (auto it = lo; it != hi; ++it) {
+        auto o = orphans_.find(it->second);
+        if (o != orphans_.end()) {
+          children.push_back(o->second);
+          orphans_.erase(o);
+        }
+      }
+      orphan_children_.erase(lo, hi);
+      std::sort(children.begin(), children.end(),
+                [](const block_ptr& x, const block_ptr& y) { return x->hash > y->hash; });
+      for (auto& c : children)
+        work.push_back(std::move(c));
+    }
+  }
+
+  void connect_one(node_context& ctx, const block_ptr& b) {
+    auto& blocks = store_->blocks;
+    auto parent = blocks.find(b->parent);
+    if (b->height != parent->second.blk->height + 1)
+      return; // malformed: a model bug or a hostile peer, never adopted
+    if (++parent->second.children > 1)
+      ctx.count("forks");
+    const bool refused = parent->second.refused;
+    blocks.emplace(b->hash, block_entry{b, 0, refused});
+    if (refused)
+      return;
+    const block_ptr& t = tip();
+    if (b->height > t->height || (b->height == t->height && b->hash < t->hash))
+      adopt(ctx, b);
+  }
+
+  /// Makes `b` the tip: rolls back to the fork point, applies the new branch, returns the
+  /// rolled-back transactions that the new branch lacks to the mempool, advances finality.
+  /// Work is proportional to the blocks rolled back and added, never to the chain length.
+  void adopt(node_context& ctx, const block_ptr& b) {
+    auto& s = *store_;
+    std::vector<const block*> branch; // newest first
+    const block* cur = b.get();
+    while (!(cur->height < s.best.size() && s.best[cur->height]->hash == cur->hash)) {
+      if (cur->height <= s.final_height) {
+        // The branch leaves our chain at or below a final block: refuse it for good.
+        s.blocks[b->hash].refused = true;
+        for (const block* x : branch)
+          s.blocks[x->hash].refused = true;
+        ctx.count("deep_forks_refused");
+        return;
+      }
+      branch.push_back(cur);
+      cur = s.blocks.at(cur->parent).blk.get();
+    }
+    const uint64_t fork_height = cur->height;
+    const auto depth = static_cast<uint32_t>(s.best.size() - 1 - fork_height);
+
+    std::vector<block_ptr> rolled_back; // newest first
+    while (s.best.size() - 1 > fork_height) {
+      for (const tx_ptr& t : s.best.back()->txs)
+        s.chain_txs.erase(t->key);
+      rolled_back.push_back(std::move(s.best.back()));
+      s.best.pop_back();
+    }
+    if (depth > 0)
+      ctx.count("reorgs");
+
+    for (auto it = branch.rbegin(); it != branch.rend(); ++it) {
+      const block_ptr& added = s.blocks.at((*it)->hash).blk;
+      s.best.push_back(added);
+      for (const tx_ptr& t : added->txs) {
+        s.chain_txs.insert(t->key);
+        mempool_erase(t->key);
+      }
+      emit(ctx, block_event::added, *added, depth);
+    }
+
+    // Oldest rolled-back transactions go first, ahead of everything that waited less.
+    std::vector<tx_ptr> returned;
+    for (auto it = rolled_back.rbegin(); it != rolled_back.rend(); ++it)
+      for (const tx_ptr& t : (*it)->txs)
+        if (!s.chain_txs.contains(t->key) && !in_mempool(t->key))
+          returned.push_back(t);
+    int64_t seq = mempool_front_ - static_cast<int64_t>(returned.size());
+    mempool_front_ = seq;
+    for (const tx_ptr& t : returned) {
+      if (mempool_.size() >= p_.mempool_max) {
+        ctx.count("txs_dropped");
+        continue;
+      }
+      mempool_.emplace(seq, t);
+      mempool_index_.emplace(t->key, seq);
+      ++seq;
+    }
+
+    const uint64_t height = s.best.size() - 1;
+    while (s.final_height + p_.finality_depth < height) {
+      ++s.final_height;
+      emit(ctx, block_event::finalized, *s.best[s.final_height], 0);
+    }
+  }
+
+  void emit(node_context& ctx, block_event::kind_t kind, const block& b, uint32_t depth) {
+    block_event ev;
+    ev.kind = kind;
+    ev.node = ctx.id();
+    ev.height = b.height;
+    ev.hash = to_hex(b.hash);
+    ev.parent = to_hex(b.parent);
+    ev.time_ns = ctx.true_now().count();
+    ev.reorg_depth = depth;
+    ev.txs.reserve(b.txs.size());
+    for (const tx_ptr& t : b.txs)
+      ev.txs.push_back(t->id);
+    ctx.emit(ev);
+  }
+
+  // -- orphans and resync ---------------------------------------------------------
+
+  void add_orphan(node_context& ctx, const block_ptr& b) {
+    // Over the limit, the longest-waiting orphan goes: it is the likeliest to belong to a
+    // branch that will never connect (refused, or its request gave up).
+    while (orphans_.size() >= chain_orphans_max && !orphan_order_.empty()) {
+      const uint64_t victim = orphan_order_.front();
+      orphan_order_.pop_front();
+      auto it = orphans_.find(victim);
+      if (it == orphans_.end())
+        continue; // already connected
+      auto [lo, hi] = orphan_children_.equal_range(it->second->parent);
+      for (auto c = lo; c != hi; ++c)
+        if (c->second == victim) {
+          orphan_children_.erase(c);
+          break;
+        }
+      orphans_.erase(it);
+      ctx.count("orphans_dropped");
+    }
+    orphans_.emplace(b->hash, b);
+    orphan_children_.emplace(b->parent, b->hash);
+    orphan_order_.push_back(b->hash);
+    if (orphan_order_.size() > 4 * chain_orphans_max) // drop hashes of connected orphans
+      compact_orphan_order();
+  }
+
+  void compact_orphan_order() {
+    std::deque<uint64_t> kept;
+    for (uint64_t h : orphan_order_)
+      if (orphans_.count(h) != 0)
+        kept.push_back(h);
+    orphan_order_.swap(kept);
+  }
+
+  struct pending_request {
+    uint64_t batch = 1;
+    duration deadline{};
+    uint32_t attempts = 0;
+    node_index peer = 0;
+  };
+
+  void request(node_context& ctx, node_index peer, uint64_t hash, uint64_t batch) {
+    if (requests_.size() >= chain_requests_max)
+      return; // retries and tip announcements will ask again once the backlog drains
+    batch = std::clamp<uint64_t>(batch, 1, chain_sync_batch_max);
+    requests_[hash] = pending_request{batch, ctx.local_now() + request_timeout(), 1, peer};
+    send_get_blocks(ctx, peer, hash, batch);
+  }
+
+  void send_get_blocks(node_context& ctx, node_index peer, uint64_t hash, uint64_t batch) {
+    message m;
+    m.kind = chain_get_blocks;
+    m.bytes = request_bytes;
+    m.a = hash;
+    m.b = batch;
+    m.payload_hash = combine(hash, batch);
+    ctx.send(peer, m);
+  }
+
+  duration request_timeout() const {
+    return std::max<duration>(p_.slot * chain_request_timeout_slots, std::chrono::seconds{2});
+  }
+
+  void retry_requests(node_context& ctx) {
+    if (requests_.empty())
+      return;
+    const duration now = ctx.local_now();
+    const auto& peers = ctx.peers();
+    for (auto it = requests_.begin(); it != requests_.end();) {
+      pending_request& r = it->second;
+      if (store_->blocks.count(it->first) != 0 || r.attempts >= chain_request_attempts_max) {
+        it = requests_.erase(it);
+        continue;
+      }
+      if (r.deadline <= now && !peers.empty()) {
+        // The next peer after the one that did not answer, in the topology's stable order.
+        auto pos = std::find(peers.begin(), peers.end(), r.peer);
+        r.peer = pos == peers.end() || pos + 1 == peers.end() ? peers.front() : *(pos + 1);
+        r.deadline = now + request_timeout();
+        ++r.attempts;
+        send_get_blocks(ctx, r.peer, it->first, r.batch);
+      }
+      ++it;
+    }
+  }
+
+  void on_get_blocks(node_context& ctx, node_index from, uint64_t hash, uint64_t batch) {
+    auto it = store_->blocks.find(hash);
+    if (it == store_->blocks.end())
+      return; // we do not have it (or only as an orphan): the requester retries elsewhere
+    batch = std::clamp<uint64_t>(batch, 1, chain_sync_batch_max);
+    std::vector<const block_ptr*> out; // newest first
+    const block_ptr* cur = &it->second.blk;
+    while (out.size() < batch && (*cur)->height > 0) {
+      out.push_back(cur);
+      cur = &store_->blocks.at((*cur)->parent).blk;
+    }
+    // Oldest first, so that on an in-order link each block connects on arrival.
+    for (auto o = out.rbegin(); o != out.rend(); ++o) {
+      message m;
+      m.kind = chain_block;
+      m.bytes = (**o)->bytes;
+      m.payload_hash = (**o)->hash;
+      m.a = hash;
+      m.b = batch;
+      m.body = **o;
+      ctx.send(from, m);
+    }
+  }
+
+  void send_tip(node_context& ctx, node_index to) {
+    message m;
+    m.kind = chain_tip;
+    m.bytes = tip_bytes;
+    m.a = tip()->hash;
+    m.b = tip()->height;
+    m.payload_hash = combine(m.a, m.b);
+    ctx.send(to, m);
+  }
+
+  void announce(node_context& ctx) {
+    const auto& peers = ctx.peers();
+    if (peers.empty())
+      return;
+    send_tip(ctx, peers[announce_next_++ % peers.size()]);
+  }
+
+  void on_tip(node_context& ctx, node_index from, uint64_t hash, uint64_t height) {
+    const block_ptr& t = tip();
+    const bool better = height > t->height || (height == t->height && hash < t->hash);
+    if (!better || store_->blocks.count(hash) != 0)
+      return;
+    // Known only as an orphan: what is missing is the parent of its run's root (whose
+    // request may have given up). The walk is bounded by the orphan limit.
+    uint64_t want = hash;
+    uint64_t want_height = height;
+    for (auto o = orphans_.find(want); o != orphans_.end(); o = orphans_.find(want)) {
+      want = o->second->parent;
+      want_height = o->second->height - 1;
+    }
+    if (requests_.count(want) != 0 || store_->blocks.count(want) != 0)
+      return;
+    request(ctx, from, want, want_height > t->height ? want_height - t->height : 1);
+  }
+
+  // -- state ----------------------------------------------------------------------
+
+  chain_params p_;
+  std::shared_ptr<chain_store> store_;
+  uint64_t self_key_ = 0;
+
+  // Volatile: lost on restart, as a real node's memory is.
+  std::map<int64_t, tx_ptr> mempool_;                 ///< by arrival: block building order
+  std::unordered_map<uint64_t, int64_t> mempool_index_; ///< tx key -> mempool_ position
+  int64_t mempool_back_ = 0;
+  int64_t mempool_front_ = 0;
+  std::unordered_map<uint64_t, block_ptr> orphans_;    ///< by hash; lookup only
+  std::multimap<uint64_t, uint64_t> orphan_children_;  ///< parent hash -> orphan hash
+  std::deque<uint64_t> orphan_order_;                  ///< arrival order, for eviction
+  std::map<uint64_t, pending_request> requests_;       ///< by wanted hash; ordered for retries
+  size_t announce_next_ = 0;
+};
+
+// -- parameter parsing ----------------------------------------------------------------
+
+bool parse_duration(const std::string& s, duration& out) {
+  size_t i = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.'))
+    ++i;
+  if (i == 0 || i == s.size())
+    return false;
+  double value = 0;
+  try {
+    size_t used = 0;
+    value = std::stod(s.substr(0, i), &used);
+    if (used != i)
+      return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  const std::string unit = s.substr(i);
+  double ns_per = 0;
+  if (unit == "ns")
+    ns_per = 1;
+  else if (unit == "us")
+    ns_per = 1e3;
+  else if (unit == "ms")
+    ns_per = 1e6;
+  else if (unit == "s")
+    ns_per = 1e9;
+  else if (unit == "m" || unit == "min")
+    ns_per = 60e9;
+  else if (unit == "h")
+    ns_per = 3600e9;
+  else
+    return false;
+  const double ns = value * ns_per;
+  if (!std::isfinite(ns) || ns > 9.2e18)
+    return false;
+  out = duration{static_cast<int64_t>(std::llround(ns))};
+  return true;
+}
+
+} // namespace
+
+// -- public API -------------------------------------------------------------------------
+
+const std::string& chain_genesis_hash() {
+  static const std::string h = to_hex(genesis_hash_value);
+  return h;
+}
+
+chain_params parse_chain_params(const nlohmann::json& params, bool leader, const std::string& path,
+                                std::vector<troupe::validation_error>& errors) {
+  chain_params p;
+  p.leader = leader;
+  if (params.is_null())
+    return p;
+  if (!params.is_object()) {
+    errors.push_back({path, "expected an object of chain parameters, found " +
+                              std::string(params.type_name())});
+    return p;
+  }
+  auto at = [&](const std::string& key) { return path.empty() ? key : path + "." + key; };
+  auto integer = [&](const std::string& key, const nlohmann::json& v, uint64_t lo, uint64_t hi,
+                     uint32_t& out) {
+    // JSON text gives unsigned numbers, a json built in C++ from an int literal signed ones.
+    const bool non_negative =
+      v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+    const bool in_range = non_negative && v.get<uint64_t>() >= lo && v.get<uint64_t>() <= hi;
+    if (!in_range) {
+      errors.push_back({at(key), "expected an integer from " + std::to_string(lo) + " to " +
+                                   std::to_string(hi) + ", found " + v.dump()});
+      return;
+    }
+    out = static_cast<uint32_t>(v.get<uint64_t>());
+  };
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    const std::string& key = it.key();
+    const nlohmann::json& v = it.value();
+    if (key == "slot") {
+      duration d{};
+      if (!v.is_string() || !parse_duration(v.get<std::string>(), d) ||
+          d < std::chrono::milliseconds{1} || d > std::chrono::hours{24})
+        errors.push_back({at(key), "expected a duration from \"1ms\" to \"24h\" such as \"1s\" "
+                                   "or \"500ms\", found " + v.dump()});
+      else
+        p.slot = d;
+    } else if (key == "active_slot_coeff") {
+      if (!v.is_number() || v.get<double>() < 0.0 || v.get<double>() > 1.0)
+        errors.push_back({at(key), "expected a probability from 0 to 1, found " + v.dump()});
+      else
+        p.active_slot_coeff = v.get<double>();
+    } else if (key == "max_block_txs") {
+      integer(key, v, 0, 1'000'000, p.max_block_txs);
+    } else if (key == "tx_bytes") {
+      integer(key, v, 1, 100'000'000, p.tx_bytes);
+    } else if (key == "block_header_bytes") {
+      integer(key, v, 1, 100'000'000, p.block_header_bytes);
+    } else if (key == "finality_depth") {
+      integer(key, v, 1, 1'000'000, p.finality_depth);
+    } else if (key == "mempool_max") {
+      integer(key, v, 1, 100'000'000, p.mempool_max);
+    } else if (key == "leader") {
+      if (!v.is_boolean())
+        errors.push_back({at(key), "expected true or false, found " + v.dump()});
+      else
+        p.leader = v.get<bool>();
+    } else {
+      errors.push_back({at(key), "unknown chain parameter; known: slot, active_slot_coeff, "
+                                 "max_block_txs, tx_bytes, block_header_bytes, finality_depth, "
+                                 "mempool_max, leader"});
+    }
+  }
+  return p;
+}
+
+sim::model_factory make_chain_model(chain_params params) {
+  return [params] { return std::make_unique<chain_node>(params); };
+}
+
+} // namespace troupe::sim::models
