@@ -1,0 +1,160 @@
+#pragma once
+// The deterministic kernel: virtual time and one event heap for everything that happens later
+// in a simulated run (network deliveries, node timers, CAF timers and delayed messages).
+// A run is a pure function of (scenario, seed) because the kernel is the only source of time
+// and of ordering: events fire in (time, sequence) order, and CAF actors that become ready
+// run in FIFO order of becoming ready, before the next timed event is taken.
+//
+// No CAF include here on purpose: the world and the models use the kernel without CAF, and
+// this header is included by every simulated component (compile time).
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <vector>
+
+namespace caf {
+class resumable;
+class execution_unit;
+} // namespace caf
+
+namespace troupe::sim {
+
+using duration = std::chrono::nanoseconds;
+
+/// Receives timed events from the kernel. Implemented by the world (deliveries, node timers)
+/// and the virtual clock (CAF timeouts). An event is plain data (code, a, b), so scheduling a
+/// network message allocates nothing.
+class event_target {
+public:
+  /// Returns false if the event turned out to be dead (a cancelled timer): then the kernel
+  /// acts as if it never existed, and virtual time does not move for it.
+  virtual bool on_event(uint32_t code, uint32_t a, uint64_t b) = 0;
+
+protected:
+  ~event_target() = default;
+};
+
+class kernel final : private event_target {
+public:
+  // -- member types -----------------------------------------------------------
+
+  /// Why a run loop returned.
+  enum class stop_reason { deadline, idle, requested, limit };
+
+  // -- constructors -----------------------------------------------------------
+
+  kernel();
+  kernel(const kernel&) = delete;
+  kernel& operator=(const kernel&) = delete;
+  ~kernel();
+
+  // -- properties -------------------------------------------------------------
+
+  /// Virtual time since the run started (starts at 0, never goes back).
+  duration now() const noexcept { return now_; }
+
+  /// Timed events waiting in the heap (including cancelled CAF timers not yet popped).
+  size_t pending() const noexcept { return heap_.size(); }
+
+  /// Timed events fired so far.
+  uint64_t events_fired() const noexcept { return fired_; }
+
+  /// CAF resumes performed so far.
+  uint64_t resumes() const noexcept { return resumes_; }
+
+  // -- scheduling -------------------------------------------------------------
+
+  /// Hot path: `target.on_event(code, a, b)` at virtual time `at` (clamped to now).
+  void schedule(duration at, event_target& target, uint32_t code, uint32_t a, uint64_t b) {
+    if (at < now_)
+      at = now_;
+    push({key_of(at, seq_++), &target, code, a, b});
+  }
+
+  /// Convenience for rare world events (fault schedules, tests): calls `f()` at `at`.
+  /// Stores the callable in a slot table; not for per-message use.
+  void schedule(duration at, std::function<void()> f);
+
+  /// Same as `schedule(now() + delay, f)`.
+  void schedule_after(duration delay, std::function<void()> f) {
+    schedule(now_ + delay, std::move(f));
+  }
+
+  // -- running ----------------------------------------------------------------
+
+  /// Runs ready actors and timed events up to and including `deadline`, then sets the clock
+  /// to `deadline` (unless stopped early by `request_stop`).
+  stop_reason run_until(duration deadline);
+
+  /// Runs until nothing is left to do (no ready actor, no timed event), a stop request, or
+  /// virtual time would pass `limit`.
+  stop_reason run_until_idle(duration limit = duration::max());
+
+  /// Runs only the ready CAF actors until none is ready (no virtual time passes; ignores
+  /// stop requests). Returns the resumes made.
+  size_t run_ready();
+
+  /// Makes the running loop return after the current event. Cleared when a loop starts.
+  void request_stop() noexcept { stop_requested_ = true; }
+
+  bool stop_requested() const noexcept { return stop_requested_; }
+
+  // -- CAF integration (used by the coordinator) ------------------------------
+
+  /// Appends a ready CAF actor (the coordinator's enqueue). The kernel owns one reference.
+  void enqueue_ready(caf::resumable* job) { ready_.push_back(job); }
+
+  /// The execution unit handed to `resume`; set by the coordinator at start.
+  void attach(caf::execution_unit* unit, size_t throughput) noexcept {
+    unit_ = unit;
+    throughput_ = throughput;
+  }
+
+  bool has_ready() const noexcept { return !ready_.empty(); }
+
+  /// Releases every ready actor without running it (shutdown).
+  void drop_ready();
+
+private:
+  // -- implementation ---------------------------------------------------------
+
+  using key_type = unsigned __int128;
+
+  struct event {
+    key_type key; ///< (time << 64) | sequence: one comparison orders by time, then FIFO
+    event_target* target;
+    uint32_t code;
+    uint32_t a;
+    uint64_t b;
+  };
+
+  static key_type key_of(duration at, uint64_t seq) noexcept {
+    return (static_cast<key_type>(static_cast<uint64_t>(at.count())) << 64) | seq;
+  }
+
+  static duration time_of(key_type k) noexcept {
+    return duration{static_cast<int64_t>(static_cast<uint64_t>(k >> 64))};
+  }
+
+  void push(const event& ev);
+  event pop();
+  bool resume_one();
+  bool on_event(uint32_t code, uint32_t a, uint64_t b) override;
+  stop_reason loop(duration limit, bool advance_to_limit);
+
+  duration now_{0};
+  uint64_t seq_ = 0;
+  uint64_t fired_ = 0;
+  uint64_t resumes_ = 0;
+  bool stop_requested_ = false;
+  std::vector<event> heap_; ///< 4-ary min-heap: shallower than binary, cache-friendlier
+  std::deque<caf::resumable*> ready_;
+  caf::execution_unit* unit_ = nullptr;
+  size_t throughput_ = 1;
+  std::vector<std::function<void()>> callbacks_;
+  std::vector<uint32_t> free_callbacks_;
+};
+
+} // namespace troupe::sim

@@ -1,0 +1,129 @@
+#include "sim/network.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace troupe::sim {
+
+namespace {
+
+uint64_t mix(uint64_t x) noexcept {
+  x ^= x >> 33;
+  x *= 0xFF51AFD7ED558CCDULL;
+  x ^= x >> 33;
+  return x;
+}
+
+} // namespace
+
+network::network(link_options default_link) : default_(default_link) {
+  // nop
+}
+
+void network::set_link(node_index from, node_index to, const link_options& x) {
+  overrides_[key_of(from, to)] = x;
+}
+
+void network::clear_link(node_index from, node_index to) {
+  overrides_.erase(key_of(from, to));
+}
+
+duration network::draw_jitter(const link_options& l, troupe::rng& r) const {
+  if (l.jitter.count() <= 0)
+    return duration{0};
+  if (l.jitter_kind == link_options::uniform)
+    return duration{static_cast<int64_t>(r.below(static_cast<uint64_t>(l.jitter.count()) + 1))};
+  auto z = std::min(std::fabs(r.normal()), 6.0);
+  return duration{static_cast<int64_t>(z * static_cast<double>(l.jitter.count()))};
+}
+
+void network::rebuild(size_t capacity, duration now) {
+  // Entries whose last message has arrived constrain nothing any more: drop them. This keeps
+  // the table proportional to the links with traffic in flight, not to every pair ever used.
+  std::vector<link_state> old;
+  old.swap(table_);
+  table_.assign(capacity, link_state{});
+  size_ = 0;
+  auto mask = capacity - 1;
+  for (auto& e : old) {
+    if (e.key == 0 || (e.last_arrival <= now.count() && e.busy_until <= now.count()))
+      continue;
+    auto i = mix(e.key) & mask;
+    while (table_[i].key != 0)
+      i = (i + 1) & mask;
+    table_[i] = e;
+    ++size_;
+  }
+}
+
+network::link_state& network::state(uint64_t key, duration now) {
+  if (table_.empty())
+    rebuild(1024, now);
+  auto mask = table_.size() - 1;
+  auto i = mix(key) & mask;
+  while (table_[i].key != 0) {
+    if (table_[i].key == key)
+      return table_[i];
+    i = (i + 1) & mask;
+  }
+  if ((size_ + 1) * 2 > table_.size()) {
+    // Sweep stale entries first; grow only if live links still fill half the table.
+    rebuild(table_.size(), now);
+    if ((size_ + 1) * 4 > table_.size())
+      rebuild(table_.size() * 2, now);
+    return state(key, now);
+  }
+  table_[i].key = key;
+  table_[i].busy_until = 0;
+  table_[i].last_arrival = 0;
+  ++size_;
+  return table_[i];
+}
+
+network::route network::send(node_index from, node_index to, uint32_t bytes, duration now,
+                             duration depart_min, troupe::rng& r) {
+  route result;
+  const auto& l = link(from, to);
+  if (l.loss > 0 && r.chance(l.loss)) {
+    result.lost = true;
+    return result;
+  }
+  auto depart = std::max(now, depart_min);
+  // Constant latency without bandwidth keeps FIFO by itself: (time, sequence) ordering in
+  // the kernel does the rest. Only links that can reorder or queue need state.
+  bool tracked = l.bandwidth_bps > 0 || l.jitter.count() > 0;
+  bool reordered = l.reorder > 0 && r.chance(l.reorder);
+  auto arrival = depart + l.latency + draw_jitter(l, r);
+  if (tracked) {
+    auto& s = state(key_of(from, to), now);
+    if (l.bandwidth_bps > 0) {
+      // Serialisation: the sender side transmits one message at a time, so queues form.
+      auto start = std::max(depart.count(), s.busy_until);
+      auto ser = static_cast<int64_t>(
+        (static_cast<unsigned __int128>(bytes) * 8 * 1000000000ULL) / l.bandwidth_bps);
+      s.busy_until = start + ser;
+      arrival += duration{s.busy_until - depart.count()};
+    }
+    if (reordered) {
+      // Overtakable: extra delay, and later messages do not wait for this one.
+      arrival += duration{static_cast<int64_t>(
+        r.below(static_cast<uint64_t>((l.latency + l.jitter).count()) + 1))};
+    } else {
+      arrival = duration{std::max(arrival.count(), s.last_arrival)};
+      s.last_arrival = arrival.count();
+    }
+  } else if (reordered) {
+    arrival += duration{static_cast<int64_t>(
+      r.below(static_cast<uint64_t>((l.latency + l.jitter).count()) + 1))};
+  }
+  result.copies = 1;
+  result.arrival[0] = arrival;
+  if (l.duplicate > 0 && r.chance(l.duplicate)) {
+    // The copy travels independently (another path), so it is not FIFO-bound.
+    result.copies = 2;
+    result.arrival[1] = depart + l.latency + draw_jitter(l, r);
+  }
+  return result;
+}
+
+} // namespace troupe::sim

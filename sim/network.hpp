@@ -1,0 +1,102 @@
+#pragma once
+// The simulated network: per-link latency, jitter, loss, bandwidth, duplication, reordering.
+// It decides, for one message, whether it arrives and when; the world schedules the arrival.
+// Links are directed (from, to). A link's state (when its sender side is busy serialising,
+// when its last message arrives) is kept only while it matters -- for links with bandwidth
+// or jitter and a message in flight -- so a million idle nodes cost nothing here.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "actors/random.hpp"
+#include "sim/kernel.hpp"
+
+namespace troupe::sim {
+
+using node_index = uint32_t;
+
+/// Properties of one direction of a link. The scenario's link profile fills these.
+struct link_options {
+  enum jitter_kind_t : uint8_t {
+    uniform, ///< extra delay uniform in [0, jitter]
+    normal,  ///< extra delay |N(0, 1)| * jitter (half-normal), capped at 6 * jitter
+  };
+
+  duration latency{std::chrono::milliseconds(10)}; ///< one-way propagation delay
+  duration jitter{0};
+  jitter_kind_t jitter_kind = uniform;
+  double loss = 0;            ///< probability a message is dropped
+  uint64_t bandwidth_bps = 0; ///< serialisation rate in bits/s; 0 = unlimited
+  double duplicate = 0;       ///< probability a message is delivered twice
+  double reorder = 0;         ///< probability a message may be overtaken (skips FIFO)
+};
+
+class network {
+public:
+  // -- member types -----------------------------------------------------------
+
+  /// The fate of one message.
+  struct route {
+    bool lost = false;
+    uint8_t copies = 0;   ///< 1, or 2 when duplicated
+    duration arrival[2]{}; ///< absolute virtual times of the copies
+  };
+
+  // -- constructors -----------------------------------------------------------
+
+  explicit network(link_options default_link = {});
+
+  // -- configuration ----------------------------------------------------------
+
+  void set_default(const link_options& x) { default_ = x; }
+  const link_options& default_link() const noexcept { return default_; }
+
+  /// Overrides one direction of one link.
+  void set_link(node_index from, node_index to, const link_options& x);
+  void clear_link(node_index from, node_index to);
+
+  /// The options in force on `from -> to`.
+  const link_options& link(node_index from, node_index to) const {
+    if (overrides_.empty())
+      return default_;
+    auto i = overrides_.find(key_of(from, to));
+    return i == overrides_.end() ? default_ : i->second;
+  }
+
+  // -- routing ----------------------------------------------------------------
+
+  /// Decides the fate of a message of `bytes` sent at `now`. `depart_min` delays departure
+  /// (a clogged link or node). FIFO per direction: a copy never arrives before an earlier
+  /// copy on the same link unless the reorder draw lets it be overtaken.
+  route send(node_index from, node_index to, uint32_t bytes, duration now, duration depart_min,
+             troupe::rng& r);
+
+  /// Link states currently tracked (for memory accounting and tests).
+  size_t tracked_links() const noexcept { return size_; }
+
+private:
+  // -- implementation ---------------------------------------------------------
+
+  struct link_state {
+    uint64_t key = 0; ///< 0 = empty slot
+    int64_t busy_until = 0;
+    int64_t last_arrival = 0;
+  };
+
+  static uint64_t key_of(node_index from, node_index to) noexcept {
+    return (static_cast<uint64_t>(from) + 1) << 32 | to;
+  }
+
+  duration draw_jitter(const link_options& l, troupe::rng& r) const;
+  link_state& state(uint64_t key, duration now);
+  void rebuild(size_t capacity, duration now);
+
+  link_options default_;
+  std::map<uint64_t, link_options> overrides_;
+  std::vector<link_state> table_; ///< open addressing, linear probing, power-of-two size
+  size_t size_ = 0;
+};
+
+} // namespace troupe::sim

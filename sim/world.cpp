@@ -1,0 +1,411 @@
+#include "sim/world.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace troupe::sim {
+
+// -- node context -------------------------------------------------------------
+
+/// Built on the stack for each callback: a model may only use it during that callback.
+class world::context final : public node_context {
+public:
+  context(world& w, node_index i) : w_(w), i_(i) {
+    // nop
+  }
+
+  node_index self() const noexcept override { return i_; }
+  const std::string& id() const noexcept override { return w_.ids_[i_]; }
+  duration local_now() const noexcept override { return w_.local_now(i_); }
+  duration true_now() const noexcept override { return w_.kernel_.now(); }
+  void send(node_index to, message m) override { w_.send(i_, to, std::move(m)); }
+  const std::vector<node_index>& peers() const noexcept override { return w_.peers_[i_]; }
+  void set_timer(duration delay, uint64_t tag) override { w_.set_timer(i_, delay, tag); }
+  troupe::rng& rng() noexcept override { return w_.rngs_[i_]; }
+  std::shared_ptr<persistent_state>& persistent() noexcept override {
+    return w_.persistent_[i_];
+  }
+  void emit(const block_event& ev) override {
+    for (auto& f : w_.block_observers_)
+      f(ev);
+  }
+  void count(const char* counter, uint64_t n) override { w_.count(counter, n); }
+
+private:
+  world& w_;
+  node_index i_;
+};
+
+// -- constructors -------------------------------------------------------------
+
+world::world(sim::kernel& k, options opts)
+  : kernel_(k),
+    opts_(std::move(opts)),
+    net_(opts_.default_link),
+    trace_(trace::options{opts_.recent_events_max, opts_.events_path, opts_.events_bytes_max,
+                          opts_.trace, 1u << 20},
+           [this](node_index i) { return i < ids_.size() ? ids_[i] : std::to_string(i); }),
+    net_rng_(troupe::rng::stream(opts_.seed, "sim/network")) {
+  // nop
+}
+
+world::~world() {
+  trace_.flush();
+}
+
+// -- topology -----------------------------------------------------------------
+
+node_index world::add_node(std::string id, model_factory factory) {
+  auto i = static_cast<node_index>(ids_.size());
+  if (!by_id_.emplace(id, i).second)
+    throw std::invalid_argument("world::add_node: duplicate node id '" + id + "'");
+  rngs_.push_back(troupe::rng::stream(opts_.seed, id));
+  ids_.push_back(std::move(id));
+  factories_.push_back(std::move(factory));
+  models_.emplace_back();
+  flags_.push_back(0);
+  incarnation_.push_back(0);
+  persistent_.emplace_back();
+  peers_.emplace_back();
+  if (started_)
+    boot(i);
+  return i;
+}
+
+void world::connect(node_index a, node_index b) {
+  if (a == b)
+    return;
+  auto link = [](std::vector<node_index>& xs, node_index x) {
+    if (std::find(xs.begin(), xs.end(), x) == xs.end())
+      xs.push_back(x);
+  };
+  link(peers_[a], b);
+  link(peers_[b], a);
+}
+
+void world::set_link(node_index from, node_index to, const link_options& x) {
+  net_.set_link(from, to, x);
+  fold_fault(trace_kind::set_link, from, to,
+             static_cast<uint64_t>(x.latency.count()) ^ x.bandwidth_bps);
+}
+
+void world::start() {
+  started_ = true;
+  for (node_index i = 0; i < ids_.size(); ++i)
+    if (!(flags_[i] & flag_started))
+      boot(i);
+}
+
+void world::boot(node_index i) {
+  flags_[i] |= flag_started | flag_up;
+  models_[i] = factories_[i]();
+  fold_fault(trace_kind::start, i, no_node, incarnation_[i]);
+  context ctx{*this, i};
+  models_[i]->on_start(ctx);
+}
+
+// -- traffic ------------------------------------------------------------------
+
+uint32_t world::take_flight() {
+  if (!free_flights_.empty()) {
+    auto slot = free_flights_.back();
+    free_flights_.pop_back();
+    return slot;
+  }
+  flights_.emplace_back();
+  return static_cast<uint32_t>(flights_.size() - 1);
+}
+
+void world::send(node_index from, node_index to, message m) {
+  ++stats_.sent;
+  auto now = kernel_.now();
+  if (faults_.blocked(from, to)) {
+    ++stats_.dropped_partition;
+    trace_.fold(now, trace_kind::drop_partition, from, to, m.kind, m.payload_hash);
+    return;
+  }
+  auto r = net_.send(from, to, m.bytes, now, faults_.clogged_until(from, to), net_rng_);
+  if (r.lost) {
+    ++stats_.dropped_loss;
+    trace_.fold(now, trace_kind::drop_loss, from, to, m.kind, m.payload_hash);
+    return;
+  }
+  if (r.copies == 2) {
+    ++stats_.duplicated;
+    trace_.fold(now, trace_kind::duplicate, from, to, m.kind, m.payload_hash);
+    auto slot = take_flight();
+    flights_[slot] = flight{m, from, to, incarnation_[to]};
+    kernel_.schedule(r.arrival[1], *this, code_deliver, 0, slot);
+  }
+  auto slot = take_flight();
+  auto& f = flights_[slot];
+  f.m = std::move(m);
+  f.from = from;
+  f.to = to;
+  f.incarnation = incarnation_[to];
+  kernel_.schedule(r.arrival[0], *this, code_deliver, 0, slot);
+}
+
+bool world::on_event(uint32_t code, uint32_t a, uint64_t b) {
+  if ((code & 0xFF) == code_deliver) {
+    deliver(static_cast<uint32_t>(b));
+    return true;
+  }
+  return fire_timer(a, code >> 8, b);
+}
+
+void world::deliver(uint32_t slot) {
+  auto& f = flights_[slot];
+  auto to = f.to;
+  // A delivery belongs to the incarnation it was sent to: a restarted node never sees
+  // messages addressed to its previous life.
+  if (!(flags_[to] & flag_up) || f.incarnation != incarnation_[to]) {
+    ++stats_.dropped_crash;
+    trace_.fold(kernel_.now(), trace_kind::drop_crash, f.from, to, f.m.kind, f.m.payload_hash);
+    f.m.body.reset();
+    free_flights_.push_back(slot);
+    return;
+  }
+  if (flags_[to] & flag_paused) {
+    held_[to].push_back(held{false, slot});
+    return;
+  }
+  ++stats_.delivered;
+  stats_.bytes_delivered += f.m.bytes;
+  trace_.fold(kernel_.now(), trace_kind::deliver, f.from, to, f.m.kind, f.m.payload_hash);
+  // Move out before the callback: the model's sends may grow (reallocate) flights_.
+  message m = std::move(f.m);
+  auto from = f.from;
+  free_flights_.push_back(slot);
+  context ctx{*this, to};
+  models_[to]->on_message(ctx, from, m);
+}
+
+// -- timers -------------------------------------------------------------------
+
+void world::set_timer(node_index i, duration delay, uint64_t tag) {
+  if (delay.count() < 0)
+    delay = duration{0};
+  if (i < skew_.size())
+    delay = skew_[i].true_delay(delay);
+  auto code = code_timer | (incarnation_[i] << 8);
+  kernel_.schedule(kernel_.now() + delay, *this, code, i, tag);
+}
+
+bool world::fire_timer(node_index i, uint32_t incarnation, uint64_t tag) {
+  // Incarnations wrap at 2^24 in the event code; compare the same bits.
+  if (!(flags_[i] & flag_up) || incarnation != (incarnation_[i] & 0xFFFFFF))
+    return false; // a timer of a previous life: dead
+  if (flags_[i] & flag_paused) {
+    held_[i].push_back(held{true, tag});
+    return true;
+  }
+  ++stats_.timers_fired;
+  context ctx{*this, i};
+  models_[i]->on_timer(ctx, tag);
+  return true;
+}
+
+duration world::local_now(node_index i) const {
+  auto t = kernel_.now();
+  return i < skew_.size() ? skew_[i].local(t) : t;
+}
+
+// -- faults -------------------------------------------------------------------
+
+void world::fold_fault(trace_kind k, node_index a, node_index b, uint64_t arg) {
+  trace_.fold(kernel_.now(), k, a, b, 0, arg);
+}
+
+void world::drop_held(node_index i) {
+  auto it = held_.find(i);
+  if (it == held_.end())
+    return;
+  for (auto& h : it->second) {
+    if (h.timer)
+      continue;
+    auto& f = flights_[h.value];
+    ++stats_.dropped_crash;
+    trace_.fold(kernel_.now(), trace_kind::drop_crash, f.from, i, f.m.kind, f.m.payload_hash);
+    f.m.body.reset();
+    free_flights_.push_back(static_cast<uint32_t>(h.value));
+  }
+  held_.erase(it);
+}
+
+void world::crash(node_index i) {
+  if (!(flags_[i] & flag_up))
+    return;
+  fold_fault(trace_kind::crash, i);
+  flags_[i] &= static_cast<uint8_t>(~(flag_up | flag_paused));
+  ++incarnation_[i];
+  drop_held(i);
+  models_[i].reset();
+}
+
+void world::restart(node_index i) {
+  if (flags_[i] & flag_up)
+    crash(i);
+  fold_fault(trace_kind::restart, i);
+  boot(i);
+}
+
+void world::pause(node_index i) {
+  if (!(flags_[i] & flag_up) || (flags_[i] & flag_paused))
+    return;
+  fold_fault(trace_kind::pause, i);
+  flags_[i] |= flag_paused;
+}
+
+void world::resume(node_index i) {
+  if (!(flags_[i] & flag_paused))
+    return;
+  fold_fault(trace_kind::resume, i);
+  flags_[i] &= static_cast<uint8_t>(~flag_paused);
+  auto it = held_.find(i);
+  if (it == held_.end())
+    return;
+  // Release in the order they were held: same-time events keep FIFO by sequence number.
+  auto items = std::move(it->second);
+  held_.erase(it);
+  auto now = kernel_.now();
+  for (auto& h : items) {
+    if (h.timer)
+      kernel_.schedule(now, *this, code_timer | (incarnation_[i] << 8), i, h.value);
+    else
+      kernel_.schedule(now, *this, code_deliver, 0, h.value);
+  }
+}
+
+void world::partition(const std::vector<node_index>& a, const std::vector<node_index>& b,
+                      bool symmetric) {
+  uint64_t h = symmetric ? 1 : 2;
+  for (auto x : a)
+    h = h * 0x100000001B3ULL ^ x;
+  h = h * 0x9E3779B97F4A7C15ULL;
+  for (auto x : b)
+    h = h * 0x100000001B3ULL ^ x;
+  fold_fault(trace_kind::partition, no_node, no_node, h);
+  faults_.partition(a, b, symmetric);
+}
+
+void world::isolate(node_index i) {
+  fold_fault(trace_kind::isolate, i);
+  faults_.isolate(i);
+}
+
+void world::heal(node_index i) {
+  fold_fault(trace_kind::heal, i);
+  faults_.heal(i);
+}
+
+void world::heal_all() {
+  fold_fault(trace_kind::heal_all, no_node);
+  faults_.heal_all();
+}
+
+void world::clog(node_index i, duration d) {
+  fold_fault(trace_kind::clog, i, no_node, static_cast<uint64_t>(d.count()));
+  faults_.clog(i, kernel_.now() + d);
+}
+
+void world::clog_link(node_index a, node_index b, duration d) {
+  fold_fault(trace_kind::clog_link, a, b, static_cast<uint64_t>(d.count()));
+  faults_.clog_link(a, b, kernel_.now() + d);
+}
+
+void world::set_clock(node_index i, duration offset, double drift_ppm) {
+  uint64_t drift_bits = 0;
+  static_assert(sizeof(drift_bits) == sizeof(drift_ppm));
+  std::memcpy(&drift_bits, &drift_ppm, sizeof(drift_bits));
+  fold_fault(trace_kind::set_clock, i, no_node,
+             static_cast<uint64_t>(offset.count()) * 31 ^ drift_bits);
+  if (skew_.size() <= i)
+    skew_.resize(static_cast<size_t>(i) + 1);
+  skew_[i] = clock_skew{offset, drift_ppm};
+}
+
+// -- node protocol ------------------------------------------------------------
+
+node_status world::status(node_index i) const {
+  node_status s;
+  if (models_[i] != nullptr)
+    s = models_[i]->status();
+  s.id = ids_[i];
+  s.up = up(i);
+  s.peers = static_cast<uint32_t>(peers_[i].size());
+  return s;
+}
+
+tx_ack world::submit(node_index i, const transaction& tx) {
+  fold_fault(trace_kind::submit, i, no_node, troupe::stable_hash(tx.id));
+  if (!up(i))
+    return tx_ack{false, "node " + ids_[i] + " is down"};
+  if (paused(i))
+    return tx_ack{false, "node " + ids_[i] + " is paused"};
+  context ctx{*this, i};
+  return models_[i]->submit(ctx, tx);
+}
+
+control_ack world::control(node_index i, control_action a) {
+  switch (a) {
+    case control_action::stop:
+    case control_action::kill:
+      crash(i);
+      break;
+    case control_action::start:
+      if (!up(i))
+        restart(i);
+      break;
+    case control_action::restart:
+      restart(i);
+      break;
+    case control_action::pause:
+      pause(i);
+      break;
+    case control_action::resume:
+      resume(i);
+      break;
+    case control_action::isolate:
+      isolate(i);
+      break;
+    case control_action::heal:
+      heal(i);
+      break;
+  }
+  return control_ack{true, {}};
+}
+
+std::optional<node_index> world::find(const std::string& id) const {
+  auto i = by_id_.find(id);
+  if (i == by_id_.end())
+    return std::nullopt;
+  return i->second;
+}
+
+// -- observers and results ----------------------------------------------------
+
+void world::on_block(std::function<void(const block_event&)> f) {
+  block_observers_.push_back(std::move(f));
+}
+
+void world::count(const char* name, uint64_t n) {
+  model_counters_[name] += n;
+}
+
+std::map<std::string, uint64_t> world::counters() const {
+  auto result = model_counters_;
+  result["net.sent"] = stats_.sent;
+  result["net.delivered"] = stats_.delivered;
+  result["net.bytes_delivered"] = stats_.bytes_delivered;
+  result["net.dropped_loss"] = stats_.dropped_loss;
+  result["net.dropped_partition"] = stats_.dropped_partition;
+  result["net.dropped_crash"] = stats_.dropped_crash;
+  result["net.duplicated"] = stats_.duplicated;
+  result["node.timers_fired"] = stats_.timers_fired;
+  result["trace.events"] = trace_.events();
+  return result;
+}
+
+} // namespace troupe::sim
