@@ -1,14 +1,14 @@
 #include "sim/models/chain.hpp"
 
 #include <algorithm>
-#include <cctype>
-#include <cmath>
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
-#include <stdexcept>
 #include <unordered_map>
 #include <utility>
+
+#include "actors/units.hpp"
 
 namespace troupe::sim::models {
 
@@ -45,6 +45,19 @@ struct tx_ref {
   uint32_t bytes = 0;
 };
 using tx_ptr = std::shared_ptr<const tx_ref>;
+/// The body of a `chain_tx` message. Keys are kept inline: most arrivals are duplicates,
+/// and checking one must not chase a pointer per transaction (measured: at 1,000 nodes that
+/// cache miss was the largest single cost of a run).
+struct tx_batch {
+  std::vector<uint64_t> keys;
+  std::vector<tx_ptr> txs;
+  void push_back(const tx_ptr& t) {
+    keys.push_back(t->key);
+    txs.push_back(t);
+  }
+  bool empty() const noexcept { return txs.empty(); }
+  size_t size() const noexcept { return txs.size(); }
+};
 
 struct block {
   uint64_t hash = 0;
@@ -68,56 +81,65 @@ const block_ptr& genesis() {
   return g;
 }
 
-// -- a compact set of 64-bit keys ----------------------------------------------------
+// -- a compact map from 64-bit keys -------------------------------------------------
 
-/// Open addressing with linear probing and backward-shift deletion: 16 bytes per key at
-/// most. Every node indexes every transaction on its chain, so with 1,000 nodes this set
-/// is most of a node's memory; std::unordered_set would cost ~3x as much. Never iterated.
-class key_set {
+/// Open addressing with linear probing and backward-shift deletion, keys and values in two
+/// flat arrays (load <= 1/2). Every node indexes every transaction on its chain and probes
+/// its mempool for every gossiped transaction, so with 1,000 nodes these lookups dominate:
+/// std::unordered_map costs ~3x the memory and a pointer chase (a cache miss) per probe.
+/// Lookup only; never iterated, so its layout cannot reach any output.
+template <class V>
+class key_map {
 public:
-  bool contains(uint64_t key) const noexcept {
-    if (slots_.empty())
-      return false;
+  const V* find(uint64_t key) const noexcept {
+    if (keys_.empty())
+      return nullptr;
     key = encode(key);
     for (size_t i = home(key);; i = (i + 1) & mask_) {
-      if (slots_[i] == key)
-        return true;
-      if (slots_[i] == 0)
-        return false;
+      if (keys_[i] == key)
+        return &vals_[i];
+      if (keys_[i] == 0)
+        return nullptr;
     }
   }
 
-  bool insert(uint64_t key) {
-    if ((size_ + 1) * 2 > slots_.size())
+  bool contains(uint64_t key) const noexcept { return find(key) != nullptr; }
+
+  /// Inserts or overwrites.
+  void put(uint64_t key, V value) {
+    if ((size_ + 1) * 2 > keys_.size())
       grow();
     key = encode(key);
     size_t i = home(key);
-    for (; slots_[i] != 0; i = (i + 1) & mask_)
-      if (slots_[i] == key)
-        return false;
-    slots_[i] = key;
+    for (; keys_[i] != 0; i = (i + 1) & mask_)
+      if (keys_[i] == key) {
+        vals_[i] = value;
+        return;
+      }
+    keys_[i] = key;
+    vals_[i] = value;
     ++size_;
-    return true;
   }
 
   bool erase(uint64_t key) noexcept {
-    if (slots_.empty())
+    if (keys_.empty())
       return false;
     key = encode(key);
     size_t i = home(key);
-    for (; slots_[i] != key; i = (i + 1) & mask_)
-      if (slots_[i] == 0)
+    for (; keys_[i] != key; i = (i + 1) & mask_)
+      if (keys_[i] == 0)
         return false;
     // Shift later members of the probe run back so that no lookup stops early at a hole.
-    for (size_t j = (i + 1) & mask_; slots_[j] != 0; j = (j + 1) & mask_) {
-      const size_t h = home(slots_[j]);
+    for (size_t j = (i + 1) & mask_; keys_[j] != 0; j = (j + 1) & mask_) {
+      const size_t h = home(keys_[j]);
       const bool movable = i <= j ? (h <= i || h > j) : (h <= i && h > j);
       if (movable) {
-        slots_[i] = slots_[j];
+        keys_[i] = keys_[j];
+        vals_[i] = vals_[j];
         i = j;
       }
     }
-    slots_[i] = 0;
+    keys_[i] = 0;
     --size_;
     return true;
   }
@@ -131,25 +153,29 @@ private:
     return static_cast<size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
   }
   void grow() {
-    std::vector<uint64_t> old = std::move(slots_);
-    const size_t n = old.empty() ? 64 : old.size() * 2;
-    slots_.assign(n, 0);
+    std::vector<uint64_t> old_keys = std::move(keys_);
+    std::vector<V> old_vals = std::move(vals_);
+    const size_t n = old_keys.empty() ? 16 : old_keys.size() * 2;
+    keys_.assign(n, 0);
+    vals_.assign(n, V{});
     mask_ = n - 1;
     shift_ = 64;
     for (size_t m = n; m > 1; m >>= 1)
       --shift_;
     size_ = 0;
-    for (uint64_t k : old)
-      if (k != 0) {
-        size_t i = home(k);
-        while (slots_[i] != 0)
+    for (size_t k = 0; k < old_keys.size(); ++k)
+      if (old_keys[k] != 0) {
+        size_t i = home(old_keys[k]);
+        while (keys_[i] != 0)
           i = (i + 1) & mask_;
-        slots_[i] = k;
+        keys_[i] = old_keys[k];
+        vals_[i] = old_vals[k];
         ++size_;
       }
   }
 
-  std::vector<uint64_t> slots_;
+  std::vector<uint64_t> keys_;
+  std::vector<V> vals_;
   size_t size_ = 0;
   size_t mask_ = 0;
   unsigned shift_ = 64;
@@ -168,7 +194,7 @@ struct block_entry {
 struct chain_store final : persistent_state {
   std::unordered_map<uint64_t, block_entry> blocks; ///< every connected block; lookup only
   std::vector<block_ptr> best;                      ///< best chain, best[h] at height h
-  key_set chain_txs;                                ///< transactions on the best chain
+  key_map<uint8_t> chain_txs;                       ///< transactions on the best chain
   uint64_t final_height = 0;
   uint64_t lottery_key = 0;
   uint64_t last_slot = 0; ///< highest slot whose lottery ran: no second block after a restart
@@ -176,7 +202,7 @@ struct chain_store final : persistent_state {
 
 // -- the node ----------------------------------------------------------------
 
-enum timer_tag : uint64_t { slot_tick = 1 };
+enum timer_tag : uint64_t { slot_tick = 1, tx_flush = 2 };
 
 constexpr uint32_t request_bytes = 64;
 constexpr uint32_t tip_bytes = 48;
@@ -210,6 +236,10 @@ public:
   }
 
   void on_timer(node_context& ctx, uint64_t tag) override {
+    if (tag == tx_flush) {
+      flush_txs(ctx);
+      return;
+    }
     if (tag != slot_tick)
       return;
     const int64_t slot_signed = ctx.local_now().count() / p_.slot.count();
@@ -229,8 +259,12 @@ public:
   void on_message(node_context& ctx, node_index from, const message& m) override {
     switch (m.kind) {
       case chain_tx:
-        if (m.body)
-          on_tx(ctx, from, std::static_pointer_cast<const tx_ref>(m.body));
+        if (m.body) {
+          const auto& batch = *static_cast<const tx_batch*>(m.body.get());
+          for (size_t i = 0; i < batch.keys.size(); ++i)
+            if (!in_mempool(batch.keys[i]) && !store_->chain_txs.contains(batch.keys[i]))
+              on_tx(ctx, from, batch.txs[i]);
+        }
         break;
       case chain_block:
         if (m.body)
@@ -329,8 +363,12 @@ private:
 
   // -- transactions -------------------------------------------------------------
 
-  void on_tx(node_context& ctx, node_index from, tx_ptr t) {
-    if (in_mempool(t->key) || store_->chain_txs.contains(t->key))
+  void on_tx(node_context& ctx, node_index from, const tx_ptr& t) {
+    if (in_mempool(t->key)) {
+      note_sender(t->key, from);
+      return;
+    }
+    if (store_->chain_txs.contains(t->key))
       return;
     if (mempool_.size() >= p_.mempool_max) {
       ctx.count("txs_dropped");
@@ -340,31 +378,96 @@ private:
     relay_tx(ctx, t, from);
   }
 
-  void relay_tx(node_context& ctx, const tx_ptr& t, node_index except) {
-    message m;
-    m.kind = chain_tx;
-    m.bytes = t->bytes;
-    m.payload_hash = t->key;
-    m.body = t;
-    for (node_index peer : ctx.peers())
-      if (peer != except)
-        ctx.send(peer, m);
+  /// Queues `t` for the next relay batch (or sends it now when batching is off). Batching
+  /// is Bitcoin's trickle: at 10 tx/s a 1,000-node network otherwise spends most of its
+  /// events on one-transaction messages, each arriving ~degree times at every node.
+  void relay_tx(node_context& ctx, const tx_ptr& t, node_index from) {
+    if (outbox_.empty() && p_.tx_relay_interval.count() > 0)
+      ctx.set_timer(p_.tx_relay_interval, tx_flush);
+    outbox_index_.put(t->key, static_cast<uint32_t>(outbox_.size()));
+    outbox_.push_back({t, {from}, 1});
+    if (p_.tx_relay_interval.count() == 0)
+      flush_txs(ctx);
   }
 
-  bool in_mempool(uint64_t key) const { return mempool_index_.count(key) != 0; }
+  /// A peer that sent us a transaction still waiting in the outbox has it: skip it at the
+  /// flush. This is what per-peer inventory sets do in Bitcoin; here only for the batch.
+  void note_sender(uint64_t key, node_index from) {
+    const uint32_t* pos = outbox_index_.find(key);
+    if (pos == nullptr)
+      return;
+    outbox_entry& e = outbox_[*pos];
+    if (e.senders_n < e.senders.size() &&
+        std::find(e.senders.begin(), e.senders.begin() + e.senders_n, from) ==
+          e.senders.begin() + e.senders_n)
+      e.senders[e.senders_n++] = from;
+  }
+
+  void flush_txs(node_context& ctx) {
+    // Transactions a block took meanwhile are known to every peer that has the block.
+    outbox_.erase(std::remove_if(outbox_.begin(), outbox_.end(),
+                                 [&](const outbox_entry& e) { return !in_mempool(e.tx->key); }),
+                  outbox_.end());
+    auto all = std::make_shared<tx_batch>();
+    all->keys.reserve(outbox_.size());
+    all->txs.reserve(outbox_.size());
+    std::vector<node_index> senders; // distinct, few: at most the node's degree
+    for (const outbox_entry& e : outbox_) {
+      all->push_back(e.tx);
+      for (uint8_t i = 0; i < e.senders_n; ++i)
+        if (std::find(senders.begin(), senders.end(), e.senders[i]) == senders.end())
+          senders.push_back(e.senders[i]);
+    }
+    std::shared_ptr<const tx_batch> shared = std::move(all);
+    for (node_index peer : ctx.peers()) {
+      if (std::find(senders.begin(), senders.end(), peer) == senders.end()) {
+        send_txs(ctx, peer, shared);
+        continue;
+      }
+      // Never echo a transaction to a peer that sent it to us.
+      auto mine = std::make_shared<tx_batch>();
+      for (const outbox_entry& e : outbox_)
+        if (std::find(e.senders.begin(), e.senders.begin() + e.senders_n, peer) ==
+            e.senders.begin() + e.senders_n)
+          mine->push_back(e.tx);
+      send_txs(ctx, peer, std::move(mine));
+    }
+    outbox_.clear();
+    outbox_index_ = {};
+  }
+
+  void send_txs(node_context& ctx, node_index peer, std::shared_ptr<const tx_batch> batch) {
+    if (batch->empty())
+      return;
+    message m;
+    m.kind = chain_tx;
+    uint64_t bytes = 0;
+    uint64_t h = 0;
+    for (const tx_ptr& t : batch->txs) {
+      bytes += t->bytes;
+      h = combine(h, t->key);
+    }
+    m.bytes = static_cast<uint32_t>(std::min<uint64_t>(bytes, UINT32_MAX));
+    m.payload_hash = h;
+    m.a = batch->size();
+    m.body = std::move(batch);
+    ctx.send(peer, std::move(m));
+  }
+
+  bool in_mempool(uint64_t key) const { return mempool_index_.contains(key); }
 
   void mempool_push_back(const tx_ptr& t) {
     const int64_t seq = ++mempool_back_;
     mempool_.emplace(seq, t);
-    mempool_index_.emplace(t->key, seq);
+    mempool_index_.put(t->key, seq);
   }
 
   void mempool_erase(uint64_t key) {
-    auto it = mempool_index_.find(key);
-    if (it == mempool_index_.end())
+    const int64_t* seq = mempool_index_.find(key);
+    if (seq == nullptr)
       return;
-    mempool_.erase(it->second);
-    mempool_index_.erase(it);
+    mempool_.erase(*seq);
+    mempool_index_.erase(key);
   }
 
   // -- blocks -------------------------------------------------------------------
@@ -486,7 +589,7 @@ private:
       const block_ptr& added = s.blocks.at((*it)->hash).blk;
       s.best.push_back(added);
       for (const tx_ptr& t : added->txs) {
-        s.chain_txs.insert(t->key);
+        s.chain_txs.put(t->key, 1);
         mempool_erase(t->key);
       }
       emit(ctx, block_event::added, *added, depth);
@@ -506,7 +609,7 @@ private:
         continue;
       }
       mempool_.emplace(seq, t);
-      mempool_index_.emplace(t->key, seq);
+      mempool_index_.put(t->key, seq);
       ++seq;
     }
 
@@ -686,7 +789,7 @@ private:
 
   // Volatile: lost on restart, as a real node's memory is.
   std::map<int64_t, tx_ptr> mempool_;                 ///< by arrival: block building order
-  std::unordered_map<uint64_t, int64_t> mempool_index_; ///< tx key -> mempool_ position
+  key_map<int64_t> mempool_index_;                    ///< tx key -> mempool_ position
   int64_t mempool_back_ = 0;
   int64_t mempool_front_ = 0;
   std::unordered_map<uint64_t, block_ptr> orphans_;    ///< by hash; lookup only
@@ -694,45 +797,23 @@ private:
   std::deque<uint64_t> orphan_order_;                  ///< arrival order, for eviction
   std::map<uint64_t, pending_request> requests_;       ///< by wanted hash; ordered for retries
   size_t announce_next_ = 0;
+  struct outbox_entry {
+    tx_ptr tx;
+    std::array<node_index, 6> senders; ///< peers known to have it (a bounded few)
+    uint8_t senders_n = 0;
+  };
+  std::vector<outbox_entry> outbox_; ///< to relay at the next flush
+  key_map<uint32_t> outbox_index_;   ///< tx key -> outbox_ position
 };
 
 // -- parameter parsing ----------------------------------------------------------------
 
+/// The scenario's duration syntax ("250ms", "1.5s", "1m30s"), shared through actors/units.
 bool parse_duration(const std::string& s, duration& out) {
-  size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.'))
-    ++i;
-  if (i == 0 || i == s.size())
+  const auto d = troupe::parse_duration(s);
+  if (!d)
     return false;
-  double value = 0;
-  try {
-    size_t used = 0;
-    value = std::stod(s.substr(0, i), &used);
-    if (used != i)
-      return false;
-  } catch (const std::exception&) {
-    return false;
-  }
-  const std::string unit = s.substr(i);
-  double ns_per = 0;
-  if (unit == "ns")
-    ns_per = 1;
-  else if (unit == "us")
-    ns_per = 1e3;
-  else if (unit == "ms")
-    ns_per = 1e6;
-  else if (unit == "s")
-    ns_per = 1e9;
-  else if (unit == "m" || unit == "min")
-    ns_per = 60e9;
-  else if (unit == "h")
-    ns_per = 3600e9;
-  else
-    return false;
-  const double ns = value * ns_per;
-  if (!std::isfinite(ns) || ns > 9.2e18)
-    return false;
-  out = duration{static_cast<int64_t>(std::llround(ns))};
+  out = *d;
   return true;
 }
 
@@ -781,6 +862,14 @@ chain_params parse_chain_params(const nlohmann::json& params, bool leader, const
                                    "or \"500ms\", found " + v.dump()});
       else
         p.slot = d;
+    } else if (key == "tx_relay_interval") {
+      duration d{};
+      if (!v.is_string() || !parse_duration(v.get<std::string>(), d) ||
+          d > std::chrono::minutes{1})
+        errors.push_back({at(key), "expected a duration from \"0s\" to \"1m\" such as "
+                                   "\"100ms\", found " + v.dump()});
+      else
+        p.tx_relay_interval = d;
     } else if (key == "active_slot_coeff") {
       if (!v.is_number() || v.get<double>() < 0.0 || v.get<double>() > 1.0)
         errors.push_back({at(key), "expected a probability from 0 to 1, found " + v.dump()});
@@ -804,7 +893,7 @@ chain_params parse_chain_params(const nlohmann::json& params, bool leader, const
     } else {
       errors.push_back({at(key), "unknown chain parameter; known: slot, active_slot_coeff, "
                                  "max_block_txs, tx_bytes, block_header_bytes, finality_depth, "
-                                 "mempool_max, leader"});
+                                 "mempool_max, tx_relay_interval, leader"});
     }
   }
   return p;

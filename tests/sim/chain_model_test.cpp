@@ -253,6 +253,28 @@ TEST(chain_model, restarted_node_keeps_its_chain_and_catches_up) {
   n.expect_safe();
 }
 
+TEST(chain_model, lossy_network_with_restarts_still_converges) {
+  // 10% of messages lost: gossip redundancy, parent requests with retries and the periodic
+  // tip announcements must still bring every node to one chain.
+  net n(9);
+  sim::link_options lossy;
+  lossy.latency = 50ms;
+  lossy.loss = 0.10;
+  n.add_ring(12, params(0.03));
+  for (node_index a : n.nodes)
+    for (node_index b : n.w.peers(a))
+      n.w.set_link(a, b, lossy);
+  n.w.start();
+  for (int round = 0; round < 4; ++round) {
+    n.run_for(40s);
+    n.w.restart(n.nodes[static_cast<size_t>(round) * 3]);
+  }
+  n.run_for(20s);
+  EXPECT_TRUE(n.converge(30s));
+  EXPECT_GT(n.w.status(n.nodes[0]).height, 20u);
+  n.expect_safe();
+}
+
 // -- transactions -------------------------------------------------------------------
 
 TEST(chain_model, submitted_transactions_are_included_and_final_everywhere) {
@@ -325,7 +347,8 @@ TEST(chain_model, params_parse_with_defaults_and_overrides) {
   std::vector<validation_error> errors;
   const auto p = parse_chain_params(
     nlohmann::json{{"slot", "500ms"}, {"active_slot_coeff", 0.2}, {"finality_depth", 5},
-                   {"max_block_txs", 100}, {"tx_bytes", 300}, {"block_header_bytes", 80}},
+                   {"max_block_txs", 100}, {"tx_bytes", 300}, {"block_header_bytes", 80},
+                   {"tx_relay_interval", "0s"}, {"mempool_max", 7}},
     true, "topology.groups[0].node.params", errors);
   EXPECT_TRUE(errors.empty());
   EXPECT_EQ(p.slot, 500ms);
@@ -334,6 +357,8 @@ TEST(chain_model, params_parse_with_defaults_and_overrides) {
   EXPECT_EQ(p.max_block_txs, 100u);
   EXPECT_EQ(p.tx_bytes, 300u);
   EXPECT_EQ(p.block_header_bytes, 80u);
+  EXPECT_EQ(p.tx_relay_interval, 0s);
+  EXPECT_EQ(p.mempool_max, 7u);
   EXPECT_TRUE(p.leader);
 
   const auto d = parse_chain_params(nlohmann::json::object(), false, "p", errors);
