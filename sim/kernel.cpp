@@ -51,13 +51,13 @@ bool kernel::on_event(uint32_t code, uint32_t a, uint64_t) {
 
 // -- heap ---------------------------------------------------------------------
 
-void kernel::push(const event& ev) {
+void kernel::push(const entry& ev) {
   // Sift up in a 4-ary heap; holes instead of swaps.
   size_t i = heap_.size();
   heap_.push_back(ev);
   while (i > 0) {
     size_t parent = (i - 1) / 4;
-    if (heap_[parent].key <= ev.key)
+    if (!before(ev, heap_[parent]))
       break;
     heap_[i] = heap_[parent];
     i = parent;
@@ -65,9 +65,12 @@ void kernel::push(const event& ev) {
   heap_[i] = ev;
 }
 
-kernel::event kernel::pop() {
-  event top = heap_.front();
-  event last = heap_.back();
+kernel::entry kernel::pop() {
+  // Bottom-up deletion: walk the hole down to a leaf along the smallest children (no
+  // comparison with the moved element on the way), then sift the last element up from
+  // there. The last element usually belongs near the bottom, so this saves most compares.
+  entry top = heap_.front();
+  entry last = heap_.back();
   heap_.pop_back();
   size_t n = heap_.size();
   if (n == 0)
@@ -78,14 +81,24 @@ kernel::event kernel::pop() {
     if (first >= n)
       break;
     size_t best = first;
-    size_t end = first + 4 < n ? first + 4 : n;
-    for (size_t c = first + 1; c < end; ++c)
-      if (heap_[c].key < heap_[best].key)
-        best = c;
-    if (last.key <= heap_[best].key)
-      break;
+    if (first + 3 < n) {
+      size_t b1 = before(heap_[first + 1], heap_[first]) ? first + 1 : first;
+      size_t b2 = before(heap_[first + 3], heap_[first + 2]) ? first + 3 : first + 2;
+      best = before(heap_[b2], heap_[b1]) ? b2 : b1;
+    } else {
+      for (size_t c = first + 1; c < n; ++c)
+        if (before(heap_[c], heap_[best]))
+          best = c;
+    }
     heap_[i] = heap_[best];
     i = best;
+  }
+  while (i > 0) {
+    size_t parent = (i - 1) / 4;
+    if (!before(last, heap_[parent]))
+      break;
+    heap_[i] = heap_[parent];
+    i = parent;
   }
   heap_[i] = last;
   return top;
@@ -145,20 +158,31 @@ kernel::stop_reason kernel::loop(duration limit, bool advance_to_limit) {
       }
       return stop_reason::idle;
     }
-    if (time_of(heap_.front().key) > limit) {
+    if (static_cast<int64_t>(heap_.front().time) > limit.count()) {
       if (advance_to_limit) {
         now_ = limit;
         return stop_reason::deadline;
       }
       return stop_reason::limit;
     }
-    event ev = pop();
-    auto before = now_;
-    now_ = time_of(ev.key);
-    if (ev.target->on_event(ev.code, ev.a, ev.b))
+    entry ev = pop();
+    payload p = payloads_[ev.slot];
+    free_slots_.push_back(ev.slot);
+    if (!heap_.empty()) {
+      const auto& next = payloads_[heap_.front().slot];
+      next.target->prefetch(next.code, next.a, next.b);
+      if (heap_.size() > 4) {
+        // Two ahead: only the payload (its target's data is hinted next round).
+        size_t c = before(heap_[2], heap_[1]) ? 2 : 1;
+        __builtin_prefetch(&payloads_[heap_[c].slot]);
+      }
+    }
+    auto was = now_;
+    now_ = duration{static_cast<int64_t>(ev.time)};
+    if (p.target->on_event(p.code, p.a, p.b))
       ++fired_;
     else
-      now_ = before; // nothing observed the new time: idle means idle at the last real event
+      now_ = was; // nothing observed the new time: idle means idle at the last real event
   }
 }
 

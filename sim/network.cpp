@@ -42,6 +42,7 @@ void network::rebuild(size_t capacity, duration now) {
   // the table proportional to the links with traffic in flight, not to every pair ever used.
   std::vector<link_state> old;
   old.swap(table_);
+  table_.swap(spare_); // reuse the previous table's allocation
   table_.assign(capacity, link_state{});
   size_ = 0;
   auto mask = capacity - 1;
@@ -54,6 +55,7 @@ void network::rebuild(size_t capacity, duration now) {
     table_[i] = e;
     ++size_;
   }
+  spare_.swap(old);
 }
 
 network::link_state& network::state(uint64_t key, duration now) {
@@ -67,9 +69,10 @@ network::link_state& network::state(uint64_t key, duration now) {
     i = (i + 1) & mask;
   }
   if ((size_ + 1) * 2 > table_.size()) {
-    // Sweep stale entries first; grow only if live links still fill half the table.
+    // Sweep stale entries first; grow while live links fill more than an eighth, so that
+    // sweeps stay rare (amortised: a few slots scanned per insert).
     rebuild(table_.size(), now);
-    if ((size_ + 1) * 4 > table_.size())
+    if ((size_ + 1) * 8 > table_.size())
       rebuild(table_.size() * 2, now);
     return state(key, now);
   }

@@ -96,6 +96,7 @@ private:
   link_options default_;
   std::map<uint64_t, link_options> overrides_;
   std::vector<link_state> table_; ///< open addressing, linear probing, power-of-two size
+  std::vector<link_state> spare_; ///< the previous table, kept to avoid reallocating
   size_t size_ = 0;
 };
 

@@ -88,15 +88,15 @@ public:
   tx_ack submit(node_index i, const transaction& tx);
   /// stop/kill = crash, start = restart if down, restart, pause, resume, isolate, heal.
   control_ack control(node_index i, control_action a);
-  bool up(node_index i) const { return (flags_[i] & flag_up) != 0; }
-  bool paused(node_index i) const { return (flags_[i] & flag_paused) != 0; }
+  bool up(node_index i) const { return (nodes_[i].flags & flag_up) != 0; }
+  bool paused(node_index i) const { return (nodes_[i].flags & flag_paused) != 0; }
   std::optional<node_index> find(const std::string& id) const;
   const std::string& id(node_index i) const { return ids_[i]; }
   size_t size() const noexcept { return ids_.size(); }
   const std::vector<node_index>& peers(node_index i) const { return peers_[i]; }
 
   /// The model of a running node (nullptr while crashed); for tests and inspection.
-  node_model* model(node_index i) const { return models_[i].get(); }
+  node_model* model(node_index i) const { return nodes_[i].model.get(); }
 
   // -- observers --------------------------------------------------------------
 
@@ -136,6 +136,7 @@ private:
   };
 
   bool on_event(uint32_t code, uint32_t a, uint64_t b) override;
+  void prefetch(uint32_t code, uint32_t a, uint64_t b) noexcept override;
   void send(node_index from, node_index to, message m);
   void deliver(uint32_t slot);
   bool fire_timer(node_index i, uint32_t incarnation, uint64_t tag);
@@ -158,10 +159,14 @@ private:
   // Per node (index = node_index).
   std::vector<std::string> ids_;
   std::vector<model_factory> factories_;
-  std::vector<std::unique_ptr<node_model>> models_;
-  std::vector<uint8_t> flags_;
-  std::vector<uint32_t> incarnation_;
-  std::vector<troupe::rng> rngs_;
+  /// What a delivery touches, together: one cache line per node (48 bytes).
+  struct node_state {
+    troupe::rng rng;
+    std::unique_ptr<node_model> model;
+    uint32_t incarnation = 0;
+    uint8_t flags = 0;
+  };
+  std::vector<node_state> nodes_;
   std::vector<std::shared_ptr<persistent_state>> persistent_;
   std::vector<std::vector<node_index>> peers_;
   std::vector<clock_skew> skew_; ///< sized lazily, on the first set_clock
