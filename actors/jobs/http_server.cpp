@@ -67,7 +67,7 @@ void http_server::committer_loop() {
 void http_server::lease_loop() {
   std::unique_lock<std::mutex> lk(mutex_);
   while (!stopping_) {
-    work_cv_.wait_for(lk, std::chrono::milliseconds(opts_.lease_check_ms));
+    lease_cv_.wait_for(lk, std::chrono::milliseconds(opts_.lease_check_ms));
     if (stopping_)
       break;
     const time_ms now = wall_now_ms();
@@ -138,6 +138,7 @@ void http_server::stop() {
   }
   work_cv_.notify_all();
   done_cv_.notify_all();
+  lease_cv_.notify_all();
   if (committer_.joinable())
     committer_.join();
   if (leases_.joinable())

@@ -75,6 +75,7 @@ private:
   std::mutex mutex_;
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
+  std::condition_variable lease_cv_; ///< only the lease loop waits here
   uint64_t applied_seq_ = 0;
   uint64_t committed_seq_ = 0;
   bool stopping_ = false;

@@ -277,13 +277,12 @@ std::vector<replay_slice> load_replay_config(const std::string& path) {
 // -- service -----------------------------------------------------------------------------
 
 replay_service::replay_service(engine& e, options o) : engine_(e), opts_(std::move(o)) {
-  if (!engine_.has_type(replay_type)) {
-    type_policy p;
-    p.type = std::string(replay_type);
-    p.external = true;
-    p.lease_ms = opts_.lease_ms > 0 ? opts_.lease_ms : p.lease_ms;
-    engine_.define_type(p);
-  }
+  // Define before engine::load(), so stored replay jobs are never queued for dispatch.
+  type_policy p;
+  p.type = std::string(replay_type);
+  p.external = true;
+  p.lease_ms = opts_.lease_ms > 0 ? opts_.lease_ms : p.lease_ms;
+  engine_.define_type(p);
 }
 
 void replay_service::load(const std::vector<replay_slice>& slices, time_ms now) {

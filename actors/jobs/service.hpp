@@ -1,0 +1,52 @@
+#pragma once
+// What the `troupe jobs ...` commands do, as library calls (the CLI only parses flags).
+
+#include "actors/jobs/engine.hpp"
+#include "actors/jobs/http_types.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace troupe::jobs {
+
+struct serve_options {
+  std::string db = "troupe-jobs.db";
+  std::string replay_config;          ///< replay-test slice config; empty: native face only
+  std::vector<std::string> pipelines; ///< pipeline definition files (define job types)
+  std::string host = "127.0.0.1";
+  int port = 4000; ///< 0: any free port
+  time_ms lease_ms = 0; ///< replay jobs: silent longer than this -> TIMEOUT, re-queued; 0: never
+  uint64_t seed = 1;
+  /// Polled every 100 ms; serving ends when it returns true (signal handlers set a flag).
+  std::function<bool()> should_stop;
+  /// Called once the port is bound (tests and `--port 0` learn the port here).
+  std::function<void(int port)> on_ready;
+  time_ms run_ms_max = 0; ///< stop after this long; 0: until should_stop
+};
+
+/// Opens (or creates) the database, loads the campaign, serves until told to stop.
+/// Throws troupe::user_error for bad files, a busy port, a different campaign in the db.
+void serve(const serve_options& o);
+
+/// Summary of a database, offline (no server needed): the native summary, plus the
+/// replay-test summary when the database holds a replay campaign.
+nlohmann::json database_status(const std::string& db);
+std::string format_status(const nlohmann::json& status);
+
+/// Manual retry of a failed job directly in a database (the server must not be running on
+/// it; with a server, use retry_over_http). Throws user_error when the job is unknown or
+/// not failed.
+void retry_in_database(const std::string& db, job_id id);
+
+/// Talks to a running server: GET {url}/v1/summary, POST {url}/v1/jobs/{id}/retry.
+nlohmann::json status_over_http(const std::string& url);
+void retry_over_http(const std::string& url, job_id id);
+
+/// Splits "http://host:port" (scheme optional) for httplib; throws user_error.
+std::pair<std::string, int> parse_url(const std::string& url);
+
+} // namespace troupe::jobs

@@ -1,0 +1,132 @@
+// `troupe jobs serve|status|retry|work`: parses flags, then calls actors/jobs.
+
+#include "apps/commands.hpp"
+
+#include "actors/errors.hpp"
+#include "actors/jobs/service.hpp"
+#include "actors/jobs/workers.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <unistd.h>
+
+namespace troupe::apps {
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+void on_signal(int) {
+  stop_requested = true;
+}
+
+void install_stop_signals() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+} // namespace
+
+void add_jobs_command(CLI::App& root, int& exit_code) {
+  auto* jobs = root.add_subcommand("jobs", "Job campaigns: durable queues, pipelines, replay-test "
+                                           "compatible HTTP API");
+  jobs->require_subcommand(1);
+
+  // -- serve --------------------------------------------------------------------
+  auto serve_opts = std::make_shared<jobs::serve_options>();
+  auto lease_s = std::make_shared<double>(0);
+  auto* serve = jobs->add_subcommand("serve", "Serve the job engine over HTTP (native API under "
+                                              "/v1, replay-test protocol with --replay-config)");
+  serve->add_option("--db", serve_opts->db, "SQLite job database (created when missing)")
+    ->capture_default_str();
+  serve->add_option("--replay-config", serve_opts->replay_config,
+                    "replay-test slice config (JSON array); serves that system's protocol");
+  serve->add_option("--pipeline", serve_opts->pipelines,
+                    "pipeline definition file (repeatable); defines job types and stages");
+  serve->add_option("--host", serve_opts->host, "address to listen on")->capture_default_str();
+  serve->add_option("--port", serve_opts->port, "port to listen on (0: any free port)")
+    ->capture_default_str();
+  serve->add_option("--lease", *lease_s,
+                    "seconds a claimed replay job may stay silent before it goes to TIMEOUT and "
+                    "back to the queue (0: never)");
+  serve->add_option("--seed", serve_opts->seed, "seed for backoff jitter")->capture_default_str();
+  serve->callback([serve_opts, lease_s, &exit_code] {
+    install_stop_signals();
+    serve_opts->lease_ms = static_cast<jobs::time_ms>(*lease_s * 1000);
+    serve_opts->should_stop = [] { return stop_requested.load(); };
+    serve_opts->on_ready = [](int port) {
+      std::cout << "listening on port " << port << std::endl;
+    };
+    jobs::serve(*serve_opts);
+    exit_code = exit_pass;
+  });
+
+  // -- status -------------------------------------------------------------------
+  auto db = std::make_shared<std::string>();
+  auto url = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  auto* status = jobs->add_subcommand("status", "Summary of a campaign: counts by status and "
+                                                "type, the failure queue, replay summary");
+  status->add_option("--db", *db, "read this job database directly");
+  status->add_option("--url", *url, "ask a running server (http://HOST:PORT)");
+  status->add_flag("--json", *as_json, "print JSON");
+  status->callback([db, url, as_json, &exit_code] {
+    if (db->empty() == url->empty())
+      throw user_error("troupe jobs status needs exactly one of --db FILE or --url URL");
+    auto s = db->empty() ? jobs::status_over_http(*url) : jobs::database_status(*db);
+    std::cout << (*as_json ? s.dump(2) + "\n" : jobs::format_status(s));
+    exit_code = exit_pass;
+  });
+
+  // -- retry --------------------------------------------------------------------
+  auto retry_id = std::make_shared<int64_t>(0);
+  auto retry_db = std::make_shared<std::string>();
+  auto retry_url = std::make_shared<std::string>();
+  auto* retry = jobs->add_subcommand("retry", "Send a failed job back to the queue");
+  retry->add_option("id", *retry_id, "job id (from `troupe jobs status`)")->required();
+  retry->add_option("--db", *retry_db, "edit this job database (no server running on it)");
+  retry->add_option("--url", *retry_url, "ask a running server (http://HOST:PORT)");
+  retry->callback([retry_id, retry_db, retry_url, &exit_code] {
+    if (retry_db->empty() == retry_url->empty())
+      throw user_error("troupe jobs retry needs exactly one of --db FILE or --url URL");
+    if (retry_db->empty())
+      jobs::retry_over_http(*retry_url, *retry_id);
+    else
+      jobs::retry_in_database(*retry_db, *retry_id);
+    std::cout << "job " << *retry_id << " is waiting for a worker again\n";
+    exit_code = exit_pass;
+  });
+
+  // -- work ---------------------------------------------------------------------
+  auto wo = std::make_shared<jobs::remote_worker_options>();
+  auto command = std::make_shared<std::string>();
+  auto timeout_s = std::make_shared<double>(3600);
+  auto* work = jobs->add_subcommand("work", "Run a command worker that claims jobs from a "
+                                            "server over HTTP");
+  work->add_option("--url", wo->url, "job server")->capture_default_str();
+  work->add_option("--type", wo->type, "claim only this job type");
+  work->add_option("--worker", wo->worker, "worker name (default: host-pid)");
+  work->add_option("--command", *command,
+                   "shell command per task; placeholders {id} {type} {key} {phase} {attempt} "
+                   "{payload} {payload.FIELD}")
+    ->required();
+  work->add_option("--timeout", *timeout_s, "seconds before a command is killed")
+    ->capture_default_str();
+  work->add_option("--max-jobs", wo->jobs_max, "stop after this many tasks (0: no limit)");
+  work->callback([wo, command, timeout_s, &exit_code] {
+    install_stop_signals();
+    if (wo->worker.empty()) {
+      char host[256] = {};
+      ::gethostname(host, sizeof host - 1);
+      wo->worker = std::string(host) + "-" + std::to_string(::getpid());
+    }
+    wo->should_stop = [] { return stop_requested.load(); };
+    const auto n = jobs::run_remote_worker(
+      *wo, jobs::command_worker(*command, static_cast<jobs::time_ms>(*timeout_s * 1000)));
+    std::cout << "ran " << n << " task(s)\n";
+    exit_code = exit_pass;
+  });
+}
+
+} // namespace troupe::apps
