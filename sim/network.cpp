@@ -83,6 +83,48 @@ network::link_state& network::state(uint64_t key, duration now) {
   return table_[i];
 }
 
+network::link_state& network::locate(node_index from, node_index to, duration now,
+                                     bool& in_table) {
+  auto key = key_of(from, to);
+  if (senders_.size() <= from)
+    senders_.resize(static_cast<size_t>(from) + 1);
+  auto& ss = senders_[from];
+  in_table = false;
+  if (ss.link.key == key)
+    return ss.link;
+  bool slot_free = ss.link.key == 0 || stale(ss.link, now);
+  if (slot_free && ss.overflow_until <= now.count()) {
+    // None of this sender's table entries is live: the link has no state anywhere else.
+    ss.link = link_state{key, 0, 0};
+    return ss.link;
+  }
+  in_table = true;
+  if (slot_free) {
+    // A live entry for this link may sit in the table; if not, take the own slot.
+    auto* found = find(key);
+    if (found == nullptr || stale(*found, now)) {
+      in_table = false;
+      ss.link = link_state{key, 0, 0};
+      return ss.link;
+    }
+    return *found;
+  }
+  return state(key, now);
+}
+
+network::link_state* network::find(uint64_t key) {
+  if (table_.empty())
+    return nullptr;
+  auto mask = table_.size() - 1;
+  auto i = mix(key) & mask;
+  while (table_[i].key != 0) {
+    if (table_[i].key == key)
+      return &table_[i];
+    i = (i + 1) & mask;
+  }
+  return nullptr;
+}
+
 network::route network::send(node_index from, node_index to, uint32_t bytes, duration now,
                              duration depart_min, troupe::rng& r) {
   route result;
@@ -98,7 +140,8 @@ network::route network::send(node_index from, node_index to, uint32_t bytes, dur
   bool reordered = l.reorder > 0 && r.chance(l.reorder);
   auto arrival = depart + l.latency + draw_jitter(l, r);
   if (tracked) {
-    auto& s = state(key_of(from, to), now);
+    bool in_table = false;
+    auto& s = locate(from, to, now, in_table);
     if (l.bandwidth_bps > 0) {
       // Serialisation: the sender side transmits one message at a time, so queues form.
       auto start = std::max(depart.count(), s.busy_until);
@@ -114,6 +157,10 @@ network::route network::send(node_index from, node_index to, uint32_t bytes, dur
     } else {
       arrival = duration{std::max(arrival.count(), s.last_arrival)};
       s.last_arrival = arrival.count();
+    }
+    if (in_table) {
+      auto& ss = senders_[from];
+      ss.overflow_until = std::max({ss.overflow_until, s.last_arrival, s.busy_until});
     }
   } else if (reordered) {
     arrival += duration{static_cast<int64_t>(

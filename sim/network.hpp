@@ -73,8 +73,14 @@ public:
   route send(node_index from, node_index to, uint32_t bytes, duration now, duration depart_min,
              troupe::rng& r);
 
-  /// Link states currently tracked (for memory accounting and tests).
+  /// Link states currently tracked in the shared table (for memory accounting and tests).
   size_t tracked_links() const noexcept { return size_; }
+
+  /// A hint that `sender` is about to send: its own link slot is loaded ahead.
+  void prefetch_sender(node_index sender) const noexcept {
+    if (sender < senders_.size())
+      __builtin_prefetch(&senders_[sender]);
+  }
 
 private:
   // -- implementation ---------------------------------------------------------
@@ -84,6 +90,21 @@ private:
     int64_t busy_until = 0;
     int64_t last_arrival = 0;
   };
+
+  /// Most senders have one link in flight at a time: its state lives in the sender's own
+  /// slot (which the world prefetches with the delivery that makes it send), and only the
+  /// others go to the shared table -- a cache miss nobody can prefetch.
+  struct sender_slot {
+    link_state link;
+    int64_t overflow_until = 0; ///< last arrival among this sender's table entries
+  };
+
+  static bool stale(const link_state& s, duration now) noexcept {
+    return s.last_arrival <= now.count() && s.busy_until <= now.count();
+  }
+
+  link_state& locate(node_index from, node_index to, duration now, bool& in_table);
+  link_state* find(uint64_t key);
 
   static uint64_t key_of(node_index from, node_index to) noexcept {
     return (static_cast<uint64_t>(from) + 1) << 32 | to;
@@ -97,6 +118,7 @@ private:
   std::map<uint64_t, link_options> overrides_;
   std::vector<link_state> table_; ///< open addressing, linear probing, power-of-two size
   std::vector<link_state> spare_; ///< the previous table, kept to avoid reallocating
+  std::vector<sender_slot> senders_; ///< sized lazily, up to the highest tracked sender
   size_t size_ = 0;
 };
 

@@ -158,6 +158,7 @@ void world::prefetch(uint32_t code, uint32_t a, uint64_t b) noexcept {
   if ((code & 0xFF) == code_deliver) {
     __builtin_prefetch(&flights_[b]);
     __builtin_prefetch(&nodes_[a]);
+    net_.prefetch_sender(a); // a delivery usually makes its receiver send
   } else {
     __builtin_prefetch(&nodes_[a]);
   }
