@@ -217,6 +217,21 @@ TEST(world, jitter_keeps_fifo_per_direction) {
     EXPECT_EQ(f.logs[1][i].a, i);
 }
 
+TEST(world, fifo_holds_per_link_when_one_sender_feeds_many_links) {
+  world::options o;
+  o.default_link.latency = 1ms;
+  o.default_link.jitter = 100ms;
+  net_fixture f{4, o};
+  for (uint64_t i = 0; i < 3000; ++i)
+    f.send(0, static_cast<node_index>(1 + i % 3), 100, i);
+  f.k.run_until_idle();
+  for (node_index to = 1; to < 4; ++to) {
+    ASSERT_EQ(f.logs[to].size(), 1000u);
+    for (size_t i = 1; i < 1000; ++i)
+      EXPECT_LT(f.logs[to][i - 1].a, f.logs[to][i].a);
+  }
+}
+
 TEST(world, reorder_lets_messages_overtake) {
   world::options o;
   o.default_link.latency = 1ms;
