@@ -25,6 +25,8 @@ struct run_env {
   uint64_t seed = 1;
   duration run_duration{};
   bool quiet = false;
+  bool write_events = false;          ///< sim: events.jsonl in run_dir
+  uint64_t events_bytes_max = 64ull << 20;
   /// Set by SIGINT/SIGTERM handlers; backends poll it while deploying and driving.
   const volatile int* interrupted = nullptr;
 };

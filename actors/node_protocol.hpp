@@ -46,19 +46,12 @@ typename Inspector::result_type inspect(Inspector& f, tx_ack& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, block_event& x) {
-  auto k = static_cast<uint8_t>(x.kind);
-  auto r = f(caf::meta::type_name("block_event"), k, x.node, x.height, x.hash, x.parent,
-             x.time_ns, x.reorg_depth, x.txs);
-  x.kind = static_cast<block_event::kind_t>(k);
-  return r;
+  // kind_t's underlying type is uint8_t, and unsigned char may alias any object.
+  return f(caf::meta::type_name("block_event"), reinterpret_cast<uint8_t&>(x.kind), x.node,
+           x.height, x.hash, x.parent, x.time_ns, x.reorg_depth, x.txs);
 }
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, control_action& x) {
-  auto v = static_cast<uint8_t>(x);
-  auto r = f(caf::meta::type_name("control_action"), v);
-  x = static_cast<control_action>(v);
-  return r;
-}
+// control_action is an enum: CAF serializes enums natively (an inspect overload would be
+// ambiguous with CAF's own).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, control_ack& x) {
   return f(caf::meta::type_name("control_ack"), x.ok, x.error);

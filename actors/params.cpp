@@ -10,6 +10,8 @@ std::string describe_json(const nlohmann::json& v) {
 }
 
 std::string join_path(const std::string& base, const std::string& key) {
+  if (key.empty())
+    return base;
   return base.empty() ? key : base + "." + key;
 }
 

@@ -39,6 +39,8 @@ public:
 
   bool has(const char* key) const;
   const std::string& path() const noexcept { return path_; }
+  std::vector<validation_error>& errors() noexcept { return errors_; }
+  const nlohmann::json& object() const noexcept { return obj_; }
   std::string path_of(const char* key) const { return join_path(path_, key); }
   /// Appends an error at `key` (for checks that span several keys).
   void error(const char* key, const std::string& message);

@@ -88,6 +88,7 @@ json build_report(const report_input& in) {
   r["faults"] = fault_windows(in.events, end_s);
   json counters = in.backend_results.value("counters", json::object());
   counters["txs_submitted"] = in.txs_submitted;
+  counters["txs_rejected"] = in.txs_rejected;
   // txs_included comes from the tx_inclusion expectation when the scenario has one.
   for (const auto& e : exps)
     if (e["kind"] == "tx_inclusion" && e["evidence"].contains("included"))

@@ -28,6 +28,7 @@ struct report_input {
   std::vector<verdict> verdicts;
   std::vector<node_status> final_status;
   uint64_t txs_submitted = 0;
+  uint64_t txs_rejected = 0;
   double run_seconds = 0;
   double wall_seconds = 0;
   std::string reproduce;

@@ -13,6 +13,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/node_protocol.hpp"
+#include "actors/node_queries.hpp"
 #include "actors/report.hpp"
 #include "actors/run_context.hpp"
 #include "actors/scenario/topology.hpp"
@@ -37,6 +38,7 @@ struct run_record {
   std::vector<verdict> verdicts;
   std::vector<node_status> final_status;
   uint64_t txs_submitted = 0;
+  uint64_t txs_rejected = 0;
   double run_seconds = 0;
 };
 
@@ -58,31 +60,9 @@ double seconds_since(runner_actor* self) {
   return std::chrono::duration<double>(d).count();
 }
 
-// Fans get_status out to every node, then calls `done` once with every answer (down or
-// silent nodes as `up = false`). Bounded by a request timeout.
 template <class F>
 void collect_status(runner_actor* self, F done) {
-  const auto& nodes = self->state.ctx->nodes;
-  auto results = std::make_shared<std::vector<node_status>>(nodes.size());
-  auto pending = std::make_shared<size_t>(nodes.size());
-  if (nodes.empty()) {
-    done(*results);
-    return;
-  }
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    (*results)[i].id = nodes[i].id;
-    self->request(nodes[i].actor, std::chrono::seconds(10), get_status_atom::value)
-      .then(
-        [=](const node_status& st) {
-          (*results)[i] = st;
-          if (--*pending == 0)
-            done(*results);
-        },
-        [=](caf::error&) {
-          if (--*pending == 0)
-            done(*results);
-        });
-  }
+  troupe::collect_status(self, self->state.ctx->nodes, std::move(done));
 }
 
 void finish(runner_actor* self) {
@@ -177,7 +157,7 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
         self->send(e, event_atom::value, ev);
       std::lock_guard<std::mutex> guard{st.rec->mtx};
       if (ev.kind == "tx")
-        ++st.rec->txs_submitted;
+        ++(ev.action == "submitted" ? st.rec->txs_submitted : st.rec->txs_rejected);
       else if (st.rec->events.size() < 100000) // bounded: a chaos run cannot exhaust memory
         st.rec->events.push_back(ev);
     },
@@ -247,9 +227,11 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
   env.seed = s.seed;
   env.run_duration = s.run_duration;
   env.quiet = req.quiet;
+  env.write_events = req.write_events;
+  env.events_bytes_max = req.events_bytes_max;
   env.interrupted = &run_interrupted;
 
-  backend_ptr b = bk->make();
+  backend_ptr b = req.make_backend ? req.make_backend() : bk->make();
   caf::actor_system_config cfg;
   b->configure(cfg);
   auto rec = std::make_shared<run_record>();
@@ -331,6 +313,7 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
     in.verdicts = rec->verdicts;
     in.final_status = rec->final_status;
     in.txs_submitted = rec->txs_submitted;
+    in.txs_rejected = rec->txs_rejected;
     in.run_seconds = rec->run_seconds;
   }
   result.report = build_report(in);

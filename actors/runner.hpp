@@ -4,6 +4,7 @@
 // the report is written on every path that got as far as deploying.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -24,6 +25,9 @@ struct run_request {
   bool write_events = false;                 ///< events.jsonl trace (sim)
   uint64_t events_bytes_max = 64ull << 20;
   duration sample_every = std::chrono::seconds(1); ///< height series sampling period
+  /// Builds the backend instead of the registry (e.g. a sim backend recording a trace
+  /// window for --check-determinism).
+  std::function<backend_ptr()> make_backend;
 };
 
 struct run_result {

@@ -2,13 +2,21 @@
 
 #include <mutex>
 
+#include "backends/register_live.hpp"
+#include "backends/sim/sim_backend.hpp"
+#include "expectations/register.hpp"
+#include "workloads/register.hpp"
+
 namespace troupe {
 
 void register_catalog(registry& reg) {
   static std::once_flag once;
   auto fill = [&reg] {
     // One line per area; each area's register function adds its kinds.
-    (void) reg;
+    workloads::register_all(reg);
+    expectations::register_all(reg);
+    backends::register_sim(reg);
+    backends::register_live(reg);
   };
   if (&reg == &registry::global())
     std::call_once(once, fill);

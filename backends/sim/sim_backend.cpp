@@ -1,0 +1,310 @@
+#include "backends/sim/sim_backend.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+
+#include <caf/all.hpp>
+
+#include "actors/errors.hpp"
+#include "actors/node_protocol.hpp"
+#include "sim/coordinator.hpp"
+#include "sim/models/chain.hpp"
+#include "sim/world.hpp"
+
+namespace troupe::backends {
+
+namespace {
+
+using nlohmann::json;
+
+// -- node models --------------------------------------------------------------
+
+/// Leaders by default are every role but observers; `params.leader` overrides.
+bool default_leader(const std::string& role) {
+  return role != "observer";
+}
+
+struct model_entry {
+  const char* name;
+  const char* summary;
+  std::function<sim::model_factory(const node_info&, std::vector<validation_error>&)> make;
+  std::function<void(params_reader&, const group&)> validate;
+};
+
+const std::vector<model_entry>& models() {
+  static const std::vector<model_entry> table{
+    {"chain", "slot-based longest-chain protocol (Ouroboros/Bitcoin-like)",
+     [](const node_info& n, std::vector<validation_error>& errors) {
+       auto p = sim::models::parse_chain_params(n.spec.params, default_leader(n.role), "", errors);
+       return sim::models::make_chain_model(p);
+     },
+     [](params_reader& r, const group& g) {
+       sim::models::parse_chain_params(r.object(), default_leader(g.role), r.path(), r.errors());
+       // parse_chain_params reports its own unknown keys.
+       if (r.object().is_object())
+         for (auto it = r.object().begin(); it != r.object().end(); ++it)
+           r.allow({it.key().c_str()});
+     }},
+  };
+  return table;
+}
+
+const model_entry* find_model(const std::string& name) {
+  for (const auto& m : models())
+    if (name == m.name)
+      return &m;
+  return nullptr;
+}
+
+sim::link_options to_link_options(const link_profile& l) {
+  // The scenario's jitter is "±": latency 50ms, jitter 10ms spreads delays over [40ms, 60ms].
+  sim::link_options o;
+  const auto lo = std::max(duration::zero(), l.latency - l.jitter);
+  o.latency = lo;
+  o.jitter = (l.latency + l.jitter) - lo;
+  o.jitter_kind = sim::link_options::uniform;
+  o.loss = l.loss;
+  o.bandwidth_bps = l.bandwidth_bps;
+  return o;
+}
+
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
+} // namespace
+
+// -- shared state -------------------------------------------------------------
+
+struct sim_backend::impl {
+  sim::kernel* kernel = nullptr;
+  std::unique_ptr<sim::world> world;
+  std::vector<std::vector<caf::actor>> subscribers; ///< per node, in subscription order
+  std::vector<caf::actor> actors;                   ///< proxies and fabric, for teardown
+  const run_env* env = nullptr;
+};
+
+namespace {
+
+using impl_ptr = std::shared_ptr<sim_backend::impl>;
+
+std::vector<sim::node_index> indices(const sim::world& w, const std::vector<std::string>& ids,
+                                     std::string& unknown) {
+  std::vector<sim::node_index> out;
+  for (const auto& id : ids)
+    if (auto i = w.find(id))
+      out.push_back(*i);
+    else
+      unknown = id;
+  return out;
+}
+
+// One per node: the node protocol, answered from the world on the kernel's thread.
+caf::behavior node_proxy(caf::event_based_actor* self, impl_ptr im, sim::node_index i) {
+  // A stray error message (e.g. a subscriber's complaint) must not take the node down.
+  self->set_error_handler([](caf::error&) {});
+  return {
+    [=](get_status_atom) { return im->world->status(i); },
+    [=](submit_tx_atom, const transaction& tx) { return im->world->submit(i, tx); },
+    [=](subscribe_atom, const caf::actor& who) {
+      im->subscribers[i].push_back(who);
+      return true;
+    },
+    [=](control_atom, control_action a) { return im->world->control(i, a); },
+  };
+}
+
+// The world's network-level faults.
+caf::behavior fabric(caf::event_based_actor*, impl_ptr im) {
+  return {
+    [=](partition_atom, const partition_cmd& cmd) {
+      auto& w = *im->world;
+      std::string unknown;
+      std::vector<std::vector<sim::node_index>> sides;
+      for (const auto& side : cmd.sides)
+        sides.push_back(indices(w, side, unknown));
+      if (!unknown.empty())
+        return control_ack{false, "partition names unknown node \"" + unknown + "\""};
+      if (sides.size() < 2)
+        return control_ack{false, "partition needs at least two sides"};
+      // Symmetric: every pair of sides is cut. One-way: only sides[0] -> each other side.
+      for (size_t a = 0; a < sides.size(); ++a)
+        for (size_t b = a + 1; b < sides.size(); ++b)
+          if (cmd.symmetric || a == 0)
+            w.partition(sides[a], sides[b], cmd.symmetric);
+      return control_ack{true, {}};
+    },
+    [=](heal_atom) {
+      im->world->heal_all();
+      return control_ack{true, {}};
+    },
+    [=](set_link_atom, const link_cmd& cmd) {
+      auto& w = *im->world;
+      std::string unknown;
+      auto from = indices(w, cmd.from, unknown);
+      auto to = indices(w, cmd.to, unknown);
+      if (!unknown.empty())
+        return control_ack{false, "set_link names unknown node \"" + unknown + "\""};
+      for (auto a : from)
+        for (auto b : to) {
+          if (a == b)
+            continue;
+          auto o = w.net().link(a, b);
+          if (cmd.latency_ns >= 0)
+            o.latency = duration{cmd.latency_ns};
+          if (cmd.jitter_ns >= 0)
+            o.jitter = duration{cmd.jitter_ns};
+          if (cmd.loss >= 0)
+            o.loss = cmd.loss;
+          if (cmd.bandwidth_bps >= 0)
+            o.bandwidth_bps = static_cast<uint64_t>(cmd.bandwidth_bps);
+          w.set_link(a, b, o);
+        }
+      return control_ack{true, {}};
+    },
+    [=](skew_atom, const clock_skew_cmd& cmd) {
+      auto i = im->world->find(cmd.node);
+      if (!i)
+        return control_ack{false, "clock skew names unknown node \"" + cmd.node + "\""};
+      im->world->set_clock(*i, duration{cmd.offset_ns}, cmd.drift_ppm);
+      return control_ack{true, {}};
+    },
+  };
+}
+
+} // namespace
+
+// -- sim_backend --------------------------------------------------------------
+
+sim_backend::~sim_backend() {
+  teardown();
+}
+
+void sim_backend::configure(caf::actor_system_config& cfg) {
+  sim::install(cfg);
+}
+
+deployment sim_backend::deploy(caf::actor_system& sys, const scenario& s,
+                               const expanded_topology& topo, const run_env& env) {
+  // Every node must have a model here: say which group lacks one and how to fix it.
+  std::vector<validation_error> errors;
+  for (size_t g = 0; g < s.topology.groups.size(); ++g) {
+    const auto& grp = s.topology.groups[g];
+    if (grp.node.model.empty())
+      errors.push_back({"topology.groups[" + std::to_string(g) + "].node.model",
+                        "the sim backend needs a model for group \"" + grp.name +
+                          "\" (e.g. \"model\": \"chain\"); it names only program \"" +
+                          grp.node.program + "\" — run it with --backend local"});
+    else if (!find_model(grp.node.model))
+      errors.push_back({"topology.groups[" + std::to_string(g) + "].node.model",
+                        "unknown model \"" + grp.node.model + "\""});
+  }
+  if (!errors.empty())
+    throw validation_failed(errors);
+
+  run_duration_ = env.run_duration;
+  impl_ = std::make_shared<impl>();
+  impl_->env = &env;
+  impl_->kernel = &sim::kernel_of(sys);
+  sim::world::options opts;
+  opts.seed = s.seed;
+  opts.default_link = to_link_options(s.topology.link);
+  if (env.write_events) {
+    opts.events_path = (env.run_dir / "events.jsonl").string();
+    opts.events_bytes_max = env.events_bytes_max;
+  }
+  opts.trace = trace_request_;
+  impl_->world = std::make_unique<sim::world>(*impl_->kernel, opts);
+  auto& w = *impl_->world;
+  for (const auto& n : topo.nodes)
+    w.add_node(n.id, find_model(n.spec.model)->make(n, errors));
+  if (!errors.empty())
+    throw validation_failed(errors);
+  for (const auto& [a, b] : topo.edges) {
+    w.connect(a, b);
+    auto l = to_link_options(topo.link_between(a, b));
+    w.set_link(a, b, l);
+    w.set_link(b, a, l);
+  }
+  impl_->subscribers.resize(topo.nodes.size());
+  std::weak_ptr<impl> weak = impl_;
+  w.on_block([weak](const block_event& ev) {
+    auto im = weak.lock();
+    if (!im)
+      return;
+    if (auto i = im->world->find(ev.node))
+      for (const auto& sub : im->subscribers[*i])
+        caf::anon_send(sub, ev);
+  });
+  w.start();
+
+  deployment dep;
+  for (const auto& n : topo.nodes) {
+    auto proxy = sys.spawn(node_proxy, impl_, n.index);
+    impl_->actors.push_back(proxy);
+    dep.nodes.push_back({n.id, n.group, n.role, proxy});
+  }
+  dep.fabric = sys.spawn(fabric, impl_);
+  impl_->actors.push_back(dep.fabric);
+  return dep;
+}
+
+void sim_backend::drive(caf::actor_system&, const std::function<bool()>& done) {
+  auto& k = *impl_->kernel;
+  // Small virtual steps so the run ends close to when the runner finishes; a bound in
+  // virtual time so a runner that never finishes cannot spin forever.
+  const duration step = std::chrono::milliseconds(100);
+  const duration limit = k.now() + 2 * run_duration_ + std::chrono::hours(1);
+  const volatile int* interrupted = impl_->env ? impl_->env->interrupted : nullptr;
+  while (!done() && !(interrupted && *interrupted) && k.now() < limit)
+    k.run_until(k.now() + step);
+}
+
+void sim_backend::teardown() noexcept {
+  if (!impl_)
+    return;
+  try {
+    for (auto& a : impl_->actors)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    impl_->kernel->run_ready();
+    auto& w = *impl_->world;
+    w.events().flush();
+    json counters = json::object();
+    for (const auto& [name, value] : w.counters())
+      counters[name] = value;
+    // The names the report promises, beside the detailed ones.
+    counters["messages"] = counters.value("net.delivered", 0);
+    counters["drops"] = counters.value("net.dropped_loss", 0) +
+                        counters.value("net.dropped_partition", 0) +
+                        counters.value("net.dropped_crash", 0);
+    results_ = json{{"digest", hex64(w.digest())}, {"counters", counters}};
+    if (trace_out_)
+      *trace_out_ = w.trace_result();
+  } catch (...) {
+    // Teardown never throws; results stay as far as they got.
+  }
+  impl_->subscribers.clear();
+  impl_->actors.clear();
+  impl_->world.reset();
+  impl_.reset();
+}
+
+json sim_backend::results() const {
+  return results_;
+}
+
+void register_sim(registry& reg) {
+  backend_kind b;
+  b.name = "sim";
+  b.summary = "deterministic simulation on virtual time";
+  b.validate = [](params_reader&) {};
+  b.make = [] { return std::make_unique<sim_backend>(); };
+  reg.add_backend(std::move(b));
+  for (const auto& m : models())
+    reg.add_model({m.name, m.summary, m.validate});
+}
+
+} // namespace troupe::backends

@@ -1,0 +1,51 @@
+#pragma once
+// The `sim` backend: builds the simulated world (sim::world on the deterministic kernel) from
+// the topology, serves the node protocol through one small CAF proxy actor per node (called
+// on the kernel's thread, so no locking and no nondeterminism), and drives virtual time.
+
+#include <memory>
+#include <vector>
+
+#include "actors/backend.hpp"
+#include "actors/registry.hpp"
+#include "sim/trace.hpp"
+
+namespace troupe::backends {
+
+class sim_backend final : public backend {
+public:
+  // -- constructors -----------------------------------------------------------
+
+  sim_backend() = default;
+  /// Records the trace window `req` asks for; the run's world_trace lands in `*out` at
+  /// teardown (for --check-determinism).
+  sim_backend(sim::trace_request req, std::shared_ptr<sim::world_trace> out)
+    : trace_request_(req), trace_out_(std::move(out)) {}
+  ~sim_backend() override;
+
+  // -- backend ----------------------------------------------------------------
+
+  std::string name() const override { return "sim"; }
+  bool virtual_time() const noexcept override { return true; }
+  void configure(caf::actor_system_config& cfg) override;
+  deployment deploy(caf::actor_system& sys, const scenario& s, const expanded_topology& topo,
+                    const run_env& env) override;
+  void drive(caf::actor_system& sys, const std::function<bool()>& done) override;
+  void teardown() noexcept override;
+  nlohmann::json results() const override;
+
+  /// Shared with the node proxies; defined in the .cpp.
+  struct impl;
+
+private:
+  std::shared_ptr<impl> impl_;
+  sim::trace_request trace_request_;
+  std::shared_ptr<sim::world_trace> trace_out_;
+  nlohmann::json results_ = nlohmann::json::object();
+  duration run_duration_{};
+};
+
+/// Registers the `sim` backend and the built-in node models (`chain`).
+void register_sim(registry& reg);
+
+} // namespace troupe::backends

@@ -1,0 +1,104 @@
+#include "expectations/consensus_liveness.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+
+#include "actors/node_queries.hpp"
+#include "actors/run_context.hpp"
+
+namespace troupe::expectations {
+
+namespace {
+
+using nlohmann::json;
+
+struct params {
+  uint64_t min_height = 1;
+  uint64_t max_lag = 5;
+};
+
+params read(params_reader& r, const scenario&) {
+  params p;
+  p.min_height = static_cast<uint64_t>(r.integer("min_height", 1, 0, INT64_MAX));
+  p.max_lag = static_cast<uint64_t>(r.integer("max_lag", 5, 0, INT64_MAX));
+  return p;
+}
+
+verdict judge(const std::string& name, const params& p, const std::vector<node_status>& all) {
+  verdict v;
+  v.name = name;
+  v.kind = "consensus_liveness";
+  uint64_t lo = UINT64_MAX, hi = 0;
+  size_t up = 0;
+  for (const auto& s : all)
+    if (s.up) {
+      ++up;
+      lo = std::min(lo, s.height);
+      hi = std::max(hi, s.height);
+    }
+  json low = json::array(), lagging = json::array();
+  for (const auto& s : all)
+    if (s.up) {
+      if (s.height < p.min_height)
+        low.push_back(json{{"node", s.id}, {"height", s.height}});
+      if (hi - s.height > p.max_lag)
+        lagging.push_back(json{{"node", s.id}, {"height", s.height}, {"lag", hi - s.height}});
+    }
+  if (up == 0)
+    lo = 0;
+  v.pass = up > 0 && low.empty() && lagging.empty();
+  v.evidence = json{{"up_nodes", up},
+                    {"nodes", all.size()},
+                    {"min_height", lo},
+                    {"max_height", hi},
+                    {"required_min_height", p.min_height},
+                    {"max_lag_allowed", p.max_lag},
+                    {"below_min_height", low},
+                    {"lagging", lagging}}
+                 .dump();
+  v.summary = std::to_string(up) + "/" + std::to_string(all.size()) + " nodes up, heights " +
+              std::to_string(lo) + ".." + std::to_string(hi) + " (need >= " +
+              std::to_string(p.min_height) + ", lag <= " + std::to_string(p.max_lag) + ")";
+  if (up == 0)
+    v.summary = "no node is up";
+  else if (!low.empty())
+    v.summary += "; " + std::to_string(low.size()) + " below min_height, e.g. " +
+                 low[0]["node"].get<std::string>();
+  else if (!lagging.empty())
+    v.summary += "; " + std::to_string(lagging.size()) + " lagging, e.g. " +
+                 lagging[0]["node"].get<std::string>();
+  return v;
+}
+
+caf::behavior behavior(caf::event_based_actor* self, run_context_ptr ctx, kind_entry entry) {
+  std::vector<validation_error> ignored; // validated before the run
+  params_reader r{entry.params, "", ignored};
+  auto p = read(r, *ctx->scenario);
+  return {
+    [](start_atom) {},
+    [](event_atom, const run_event&) {},
+    [=](evaluate_atom) {
+      auto rp = self->make_response_promise<verdict>();
+      collect_status(self, ctx->nodes, [=](const std::vector<node_status>& all) mutable {
+        rp.deliver(judge(entry.name, p, all));
+      });
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+actor_kind consensus_liveness_kind() {
+  actor_kind k;
+  k.kind = "consensus_liveness";
+  k.summary = "every up node reaches min_height and stays within max_lag of the highest";
+  k.validate = [](params_reader& r, const scenario& s) { read(r, s); };
+  k.spawn = [](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
+    return sys.spawn(behavior, ctx, e);
+  };
+  return k;
+}
+
+} // namespace troupe::expectations

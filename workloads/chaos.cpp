@@ -1,0 +1,234 @@
+#include "workloads/chaos.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <caf/all.hpp>
+
+#include "actors/random.hpp"
+#include "actors/run_context.hpp"
+#include "actors/scenario/scenario_json.hpp"
+#include "workloads/fault_actions.hpp"
+
+namespace troupe::workloads {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct restarts_params {
+  bool on = false;
+  std::string targets = "all";
+  duration delay_min = 20s, delay_max = 60s, downtime = 10s, cooldown = 60s;
+  uint32_t max_down = 1;
+};
+
+struct partitions_params {
+  bool on = false;
+  double split = 0.5;
+  duration delay_min = 60s, delay_max = 120s, duration_min = 10s, duration_max = 30s;
+};
+
+struct skew_params {
+  bool on = false;
+  std::string targets = "all";
+  duration offset_max = 500ms;
+  double drift_ppm_max = 0;
+};
+
+struct params {
+  restarts_params restarts;
+  partitions_params partitions;
+  skew_params skew;
+  duration start_after{};
+  duration stop_before{};
+};
+
+void check_range(params_reader& r, const char* lo_key, duration lo, const char* hi_key,
+                 duration hi) {
+  if (hi < lo)
+    r.error(hi_key, std::string("must be >= ") + lo_key);
+}
+
+params read(params_reader& r, const scenario& s) {
+  params p;
+  if (auto j = r.raw("restarts")) {
+    params_reader q{*j, r.path_of("restarts"), r.errors()};
+    auto& x = p.restarts;
+    x.on = true;
+    x.targets = q.string("targets", x.targets);
+    check_selector(q, "targets", x.targets, s);
+    x.delay_min = q.dur("delay_min", x.delay_min, 1ms);
+    x.delay_max = q.dur("delay_max", x.delay_max, 1ms);
+    check_range(q, "delay_min", x.delay_min, "delay_max", x.delay_max);
+    x.downtime = q.dur("downtime", x.downtime);
+    x.cooldown = q.dur("cooldown", x.cooldown);
+    x.max_down = static_cast<uint32_t>(q.integer("max_down", x.max_down, 1, 1'000'000));
+    q.finish();
+  }
+  if (auto j = r.raw("partitions")) {
+    params_reader q{*j, r.path_of("partitions"), r.errors()};
+    auto& x = p.partitions;
+    x.on = true;
+    x.split = q.number("split", x.split, 0.01, 0.99);
+    x.delay_min = q.dur("delay_min", x.delay_min, 1ms);
+    x.delay_max = q.dur("delay_max", x.delay_max, 1ms);
+    check_range(q, "delay_min", x.delay_min, "delay_max", x.delay_max);
+    x.duration_min = q.dur("duration_min", x.duration_min, 1ms);
+    x.duration_max = q.dur("duration_max", x.duration_max, 1ms);
+    check_range(q, "duration_min", x.duration_min, "duration_max", x.duration_max);
+    q.finish();
+  }
+  if (auto j = r.raw("clock_skew")) {
+    params_reader q{*j, r.path_of("clock_skew"), r.errors()};
+    auto& x = p.skew;
+    x.on = true;
+    x.targets = q.string("targets", x.targets);
+    check_selector(q, "targets", x.targets, s);
+    x.offset_max = q.dur("offset_max", x.offset_max);
+    x.drift_ppm_max = q.number("drift_ppm_max", x.drift_ppm_max, 0, 1e5);
+    q.finish();
+  }
+  p.start_after = r.dur("start_after", p.start_after);
+  p.stop_before = r.dur("stop_before", p.stop_before);
+  if (!p.restarts.on && !p.partitions.on && !p.skew.on)
+    r.errors().push_back({r.path(), "chaos needs at least one of \"restarts\", "
+                                    "\"partitions\" or \"clock_skew\""});
+  return p;
+}
+
+struct state {
+  run_context_ptr ctx;
+  params p;
+  troupe::rng gen;
+  std::vector<node_handle> restart_targets;
+  std::map<std::string, caf::actor_clock::time_point> last_restart; ///< by id: cooldown
+  uint32_t down = 0;
+  bool running = false;
+  caf::actor_clock::time_point quiet_from{};
+};
+
+using actor_t = caf::stateful_actor<state>;
+
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
+using split_atom = caf::atom_constant<caf::atom("split")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+
+duration pick(troupe::rng& g, duration lo, duration hi) {
+  return duration{g.between(lo.count(), hi.count())};
+}
+
+caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
+  auto& st = self->state;
+  std::vector<validation_error> ignored; // validated before the run
+  params_reader r{entry.params, "", ignored};
+  st.p = read(r, *ctx->scenario);
+  st.ctx = ctx;
+  st.gen = rng::stream(ctx->seed, "workload/" + entry.name);
+  st.restart_targets = ctx->select(st.p.restarts.targets);
+  auto now_ns = [self] { return self->state.ctx->since_start(self->clock().now()).count(); };
+  auto active = [self] {
+    return self->state.running && self->clock().now() < self->state.quiet_from;
+  };
+  return {
+    [=](start_atom) {
+      auto& st = self->state;
+      st.running = true;
+      st.quiet_from = st.ctx->origin + st.ctx->run_duration - st.p.stop_before;
+      if (st.p.restarts.on)
+        self->delayed_send(self,
+                           st.p.start_after +
+                             pick(st.gen, st.p.restarts.delay_min, st.p.restarts.delay_max),
+                           restart_atom::value);
+      if (st.p.partitions.on)
+        self->delayed_send(self,
+                           st.p.start_after +
+                             pick(st.gen, st.p.partitions.delay_min, st.p.partitions.delay_max),
+                           split_atom::value);
+      if (st.p.skew.on) {
+        for (const auto& n : st.ctx->select(st.p.skew.targets)) {
+          clock_skew_cmd cmd;
+          cmd.node = n.id;
+          auto max = st.p.skew.offset_max.count();
+          cmd.offset_ns = max > 0 ? st.gen.between(-max, max) : 0;
+          cmd.drift_ppm = (st.gen.uniform01() * 2 - 1) * st.p.skew.drift_ppm_max;
+          self->send(st.ctx->fabric, skew_atom::value, cmd);
+        }
+        report(self, *st.ctx, "fault", "clock_skew", ids(st.ctx->select(st.p.skew.targets)),
+               -1, "offset up to " + std::to_string(st.p.skew.offset_max.count() / 1000000) +
+                     " ms");
+      }
+    },
+    [=](stop_atom) { self->state.running = false; },
+    [=](restart_atom) {
+      auto& st = self->state;
+      if (!active())
+        return;
+      auto& x = st.p.restarts;
+      self->delayed_send(self, pick(st.gen, x.delay_min, x.delay_max), restart_atom::value);
+      if (st.down >= x.max_down)
+        return;
+      // Candidates in topology order; the seeded stream picks one: deterministic.
+      std::vector<const node_handle*> candidates;
+      for (const auto& n : st.restart_targets) {
+        auto it = st.last_restart.find(n.id);
+        if (it == st.last_restart.end() || self->clock().now() - it->second >= x.cooldown)
+          candidates.push_back(&n);
+      }
+      if (candidates.empty())
+        return;
+      const node_handle& n = *candidates[st.gen.below(candidates.size())];
+      st.last_restart[n.id] = self->clock().now();
+      ++st.down;
+      control_nodes(self, *st.ctx, {n}, control_action::kill, now_ns() + x.downtime.count());
+      self->delayed_send(self, x.downtime, restore_atom::value, n.id);
+    },
+    [=](restore_atom, const std::string& id) {
+      auto& st = self->state;
+      --st.down;
+      // Always bring a node back, even after stop: the run ends with every node restored.
+      control_nodes(self, *st.ctx, st.ctx->select(id), control_action::start);
+    },
+    [=](split_atom) {
+      auto& st = self->state;
+      if (!active())
+        return;
+      auto& x = st.p.partitions;
+      std::vector<std::string> all = ids(st.ctx->nodes);
+      for (size_t i = all.size(); i > 1; --i)
+        std::swap(all[i - 1], all[st.gen.below(i)]);
+      size_t cut = std::max<size_t>(1, static_cast<size_t>(x.split * all.size()));
+      cut = std::min(cut, all.size() - 1);
+      std::vector<std::vector<std::string>> sides{{all.begin(), all.begin() + cut},
+                                                  {all.begin() + cut, all.end()}};
+      for (auto& side : sides)
+        std::sort(side.begin(), side.end());
+      auto length = pick(st.gen, x.duration_min, x.duration_max);
+      partition_nodes(self, *st.ctx, sides, true, now_ns() + length.count());
+      self->delayed_send(self, length, join_atom::value);
+    },
+    [=](join_atom) {
+      auto& st = self->state;
+      heal_network(self, *st.ctx);
+      if (active())
+        self->delayed_send(self, pick(st.gen, st.p.partitions.delay_min, st.p.partitions.delay_max),
+                           split_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+actor_kind chaos_kind() {
+  actor_kind k;
+  k.kind = "chaos";
+  k.summary = "random restarts, partitions and clock skew on a seeded schedule";
+  k.validate = [](params_reader& r, const scenario& s) { read(r, s); };
+  k.spawn = [](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
+    return sys.spawn(behavior, ctx, e);
+  };
+  return k;
+}
+
+} // namespace troupe::workloads

@@ -1,0 +1,15 @@
+#include "workloads/register.hpp"
+
+#include "workloads/chaos.hpp"
+#include "workloads/steps.hpp"
+#include "workloads/transactions.hpp"
+
+namespace troupe::workloads {
+
+void register_all(registry& reg) {
+  reg.add_workload(transactions_kind());
+  reg.add_workload(chaos_kind());
+  reg.add_workload(steps_kind());
+}
+
+} // namespace troupe::workloads

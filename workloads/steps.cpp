@@ -1,0 +1,189 @@
+#include "workloads/steps.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/run_context.hpp"
+#include "actors/scenario/scenario_json.hpp"
+#include "actors/units.hpp"
+#include "workloads/fault_actions.hpp"
+
+namespace troupe::workloads {
+
+namespace {
+
+struct step {
+  duration at{};
+  std::string action;
+  std::vector<std::string> nodes;               ///< selectors
+  std::vector<std::vector<std::string>> sides;  ///< partition: selectors per side
+  bool symmetric = true;
+  std::vector<std::string> from, to;            ///< set_link
+  link_cmd link;
+  duration offset{};
+  double drift_ppm = 0;
+};
+
+std::vector<step> read(params_reader& r, const scenario& s) {
+  std::vector<step> out;
+  auto list = r.raw("steps");
+  if (!list) {
+    r.error("steps", "is required: a list of {\"at\": \"30s\", \"action\": ...} steps");
+    return out;
+  }
+  if (!list->is_array()) {
+    r.error("steps", "must be a list of steps, got " + describe_json(*list));
+    return out;
+  }
+  for (size_t i = 0; i < list->size(); ++i) {
+    params_reader q{(*list)[i], r.path_of("steps") + "[" + std::to_string(i) + "]", r.errors()};
+    step st;
+    st.at = q.dur("at", {}, duration::zero(), true);
+    if (st.at > s.run_duration)
+      q.error("at", "is after the end of the run (" + format_duration(s.run_duration) +
+                      "); the step would never happen");
+    st.action = q.one_of("action",
+                         {"stop", "start", "restart", "kill", "pause", "resume", "isolate",
+                          "heal", "partition", "set_link", "skew"},
+                         "", true);
+    control_action ca;
+    const bool node_action = parse_control_action(st.action, ca);
+    if (node_action || st.action == "skew") {
+      st.nodes = q.strings("nodes");
+      if (st.nodes.empty() && st.action != "heal" && q.has("action"))
+        q.error("nodes", "is required for \"" + st.action + "\": a list of node ids or groups");
+      for (const auto& n : st.nodes)
+        check_selector(q, "nodes", n, s);
+    }
+    if (st.action == "partition") {
+      auto sides = q.raw("sides");
+      if (!sides || !sides->is_array() || sides->size() < 2) {
+        q.error("sides", "is required for \"partition\": at least two lists of node ids or "
+                         "groups, e.g. [[\"validator-0\"], [\"all\"]]");
+      } else {
+        for (size_t k = 0; k < sides->size(); ++k) {
+          params_reader side_reader{nlohmann::json::object(), q.path_of("sides"), r.errors()};
+          const auto& side = (*sides)[k];
+          std::vector<std::string> sel;
+          if (!side.is_array())
+            r.errors().push_back({q.path_of("sides") + "[" + std::to_string(k) + "]",
+                                  "must be a list of node ids or groups, got " +
+                                    describe_json(side)});
+          else
+            for (const auto& e : side)
+              if (!e.is_string())
+                r.errors().push_back({q.path_of("sides") + "[" + std::to_string(k) + "]",
+                                      "must contain strings, got " + describe_json(e)});
+              else {
+                sel.push_back(e.get<std::string>());
+                check_selector(side_reader, "", sel.back(), s);
+              }
+          st.sides.push_back(sel);
+        }
+      }
+      st.symmetric = q.boolean("symmetric", true);
+    }
+    if (st.action == "set_link") {
+      st.from = q.strings("from");
+      st.to = q.strings("to");
+      for (const auto& n : st.from)
+        check_selector(q, "from", n, s);
+      for (const auto& n : st.to)
+        check_selector(q, "to", n, s);
+      if (q.has("latency"))
+        st.link.latency_ns = q.dur("latency", {}).count();
+      if (q.has("jitter"))
+        st.link.jitter_ns = q.dur("jitter", {}).count();
+      if (q.has("loss"))
+        st.link.loss = q.probability("loss", 0);
+      if (q.has("bandwidth"))
+        st.link.bandwidth_bps = static_cast<int64_t>(q.bandwidth("bandwidth", 0));
+    }
+    if (st.action == "skew") {
+      st.offset = q.dur("offset", {});
+      st.drift_ppm = q.number("drift_ppm", 0, -1e5, 1e5);
+    }
+    q.finish();
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+struct state {
+  run_context_ptr ctx;
+  std::vector<step> steps;
+};
+
+using actor_t = caf::stateful_actor<state>;
+using step_atom = caf::atom_constant<caf::atom("step")>;
+
+std::vector<node_handle> select_all(const run_context& ctx, const std::vector<std::string>& sels) {
+  std::vector<node_handle> out;
+  for (const auto& n : ctx.nodes)
+    for (const auto& sel : sels)
+      if (sel == "all" || sel == n.group || sel == n.id) {
+        out.push_back(n);
+        break;
+      }
+  return out;
+}
+
+void run_step(actor_t* self, const step& st) {
+  const auto& ctx = *self->state.ctx;
+  control_action ca;
+  if (st.action == "heal" && st.nodes.empty()) {
+    heal_network(self, ctx);
+  } else if (parse_control_action(st.action, ca)) {
+    control_nodes(self, ctx, select_all(ctx, st.nodes), ca);
+  } else if (st.action == "partition") {
+    std::vector<std::vector<std::string>> sides;
+    for (const auto& side : st.sides)
+      sides.push_back(ids(select_all(ctx, side)));
+    partition_nodes(self, ctx, sides, st.symmetric);
+  } else if (st.action == "set_link") {
+    link_cmd cmd = st.link;
+    cmd.from = ids(select_all(ctx, st.from.empty() ? std::vector<std::string>{"all"} : st.from));
+    cmd.to = ids(select_all(ctx, st.to.empty() ? std::vector<std::string>{"all"} : st.to));
+    self->send(ctx.fabric, set_link_atom::value, cmd);
+    report(self, ctx, "fault", "set_link", {}, -1,
+           cmd.latency_ns >= 0 ? "latency " + format_duration(duration{cmd.latency_ns}) : "");
+  } else if (st.action == "skew") {
+    for (const auto& n : select_all(ctx, st.nodes))
+      self->send(ctx.fabric, skew_atom::value,
+                 clock_skew_cmd{n.id, st.offset.count(), st.drift_ppm});
+    report(self, ctx, "fault", "clock_skew", ids(select_all(ctx, st.nodes)), -1,
+           "offset " + format_duration(st.offset));
+  }
+}
+
+caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
+  std::vector<validation_error> ignored; // validated before the run
+  params_reader r{entry.params, "", ignored};
+  self->state.steps = read(r, *ctx->scenario);
+  self->state.ctx = ctx;
+  return {
+    [=](start_atom) {
+      for (size_t i = 0; i < self->state.steps.size(); ++i)
+        self->delayed_send(self, self->state.steps[i].at, step_atom::value, i);
+    },
+    [=](stop_atom) { self->state.steps.clear(); },
+    [=](step_atom, size_t i) {
+      if (i < self->state.steps.size())
+        run_step(self, self->state.steps[i]);
+    },
+  };
+}
+
+} // namespace
+
+actor_kind steps_kind() {
+  actor_kind k;
+  k.kind = "steps";
+  k.summary = "a timed script of faults and repairs";
+  k.validate = [](params_reader& r, const scenario& s) { read(r, s); };
+  k.spawn = [](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
+    return sys.spawn(behavior, ctx, e);
+  };
+  return k;
+}
+
+} // namespace troupe::workloads
