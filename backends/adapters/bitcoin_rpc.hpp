@@ -1,0 +1,71 @@
+#pragma once
+// `bitcoin-rpc`: JSON-RPC over HTTP (cpp-httplib) to bitcoind-family nodes (litecoind in
+// regtest). Settings: url, user, password, wallet (name), amount_min (smallest amount sent,
+// in base units; default 10000, above the dust limit).
+//
+// Partitions: every local node listens on 127.0.0.1, and setban bans by IP, so a ban can
+// only cut a node from all others. `cut` therefore isolates with setban (127.0.0.1) plus
+// disconnects, and cuts a partial set of peers with `addnode remove` + `disconnectnode`
+// (programs run with -connect=0, so nothing reconnects on its own). `join` clears the bans
+// and adds the topology peers again with an immediate `onetry` connection.
+
+#include <memory>
+#include <string>
+
+#include "backends/adapters/adapter.hpp"
+
+namespace httplib {
+class Client;
+}
+
+namespace troupe::backends::adapters {
+
+class bitcoin_rpc : public adapter {
+public:
+  // -- constructors -----------------------------------------------------------
+
+  bitcoin_rpc(const nlohmann::json& settings, std::string node_id,
+              std::chrono::milliseconds timeout, const std::string& where);
+  ~bitcoin_rpc() override;
+
+  // -- adapter ----------------------------------------------------------------
+
+  std::string kind() const override { return "bitcoin-rpc"; }
+  bool has_blocks() const override { return true; }
+  node_status status() override;
+  block_info block_at(uint64_t height) override;
+  submit_result submit(const transaction& tx, const std::string& to) override;
+  std::string produce_block(const std::string& reward_address) override;
+  control_ack cut(const std::vector<peer_endpoint>& peers, bool isolate) override;
+  control_ack join(const std::vector<peer_endpoint>& peers) override;
+
+  // -- wallet (setup before the run) -----------------------------------------
+
+  /// Creates the wallet (loaded again on restart), or loads it if it exists.
+  void ensure_wallet();
+  std::string new_address();
+  /// Mines `n` blocks to `address`; returns the last block hash.
+  std::string generate(uint64_t n, const std::string& address);
+  /// One transaction paying every (address, amount in base units) pair; returns its txid.
+  std::string send_many(const std::vector<std::pair<std::string, uint64_t>>& outputs);
+  /// Confirmed + unconfirmed balance in base units.
+  uint64_t balance();
+
+  // -- raw calls --------------------------------------------------------------
+
+  /// Calls `method`; on the wallet endpoint when `wallet` is true. Throws rpc_error.
+  nlohmann::json call(const std::string& method, nlohmann::json params = nlohmann::json::array(),
+                      bool wallet = false);
+
+  /// Litoshis (satoshis) as the decimal string the RPC takes.
+  static std::string amount_text(uint64_t base_units);
+
+private:
+  std::string node_;
+  std::string wallet_;
+  uint64_t amount_min_ = 10000;
+  std::unique_ptr<httplib::Client> http_;
+  uint64_t next_id_ = 1;
+};
+
+} // namespace troupe::backends::adapters

@@ -1,0 +1,504 @@
+#include "backends/local/local_backend.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "actors/errors.hpp"
+#include "actors/units.hpp"
+#include "backends/adapters/bitcoin_rpc.hpp"
+#include "backends/local/proxy.hpp"
+
+namespace troupe::backends::local {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+milliseconds to_ms(duration d) {
+  return std::chrono::duration_cast<milliseconds>(d);
+}
+
+int64_t ms_since(steady::time_point t0) {
+  return std::chrono::duration_cast<milliseconds>(steady::now() - t0).count();
+}
+
+/// Runs `fn(i)` for i in [0, n) on up to `threads_max` threads; returns the first error (by
+/// index) any call threw or returned as a non-empty string.
+std::string parallel_for(size_t n, size_t threads_max,
+                         const std::function<std::string(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::vector<std::string> errors(n);
+  auto work = [&] {
+    for (size_t i = next++; i < n; i = next++) {
+      try {
+        errors[i] = fn(i);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < std::min(n, threads_max); ++t)
+    threads.emplace_back(work);
+  for (auto& t : threads)
+    t.join();
+  for (auto& e : errors)
+    if (!e.empty())
+      return e;
+  return {};
+}
+
+uint64_t parse_count(const std::string& text, const std::string& where) {
+  try {
+    size_t used = 0;
+    auto v = std::stoull(text, &used);
+    if (used == text.size())
+      return v;
+  } catch (const std::exception&) {
+  }
+  throw user_error(where + ": must be an integer >= 0, got \"" + text + "\"");
+}
+
+} // namespace
+
+// -- params ---------------------------------------------------------------------
+
+local_options read_options(params_reader& r) {
+  local_options o;
+  o.ready_timeout = to_ms(r.dur("ready_timeout", duration::zero()));
+  o.poll_interval = to_ms(r.dur("poll_interval", o.poll_interval, milliseconds(10)));
+  o.rpc_timeout = to_ms(r.dur("rpc_timeout", o.rpc_timeout, milliseconds(10)));
+  o.setup_timeout = to_ms(r.dur("setup_timeout", o.setup_timeout, milliseconds(1)));
+  o.log_bytes_max = static_cast<uint64_t>(r.integer("log_bytes_max", o.log_bytes_max, 4096,
+                                                    int64_t{1} << 40));
+  o.log_files_max = static_cast<uint32_t>(r.integer("log_files_max", o.log_files_max, 0, 100));
+  o.port_min = static_cast<uint16_t>(r.integer("port_min", o.port_min, 1024, 65535));
+  o.port_max = static_cast<uint16_t>(r.integer("port_max", o.port_max, 1024, 65535));
+  if (o.port_max < o.port_min)
+    r.error("port_max", "must be >= port_min (" + std::to_string(o.port_min) + ")");
+  r.finish();
+  return o;
+}
+
+void validate_node(params_reader& r, const group& g, const std::string& program_ref) {
+  (void) g;
+  try {
+    auto p = load_program(program_ref);
+    validate_params(*p, r);
+  } catch (const validation_failed& e) {
+    for (auto& err : e.errors())
+      r.error("program", err.to_string());
+    r.allow({});
+  } catch (const user_error& e) {
+    r.error("program", e.what());
+  }
+}
+
+// -- lifecycle ------------------------------------------------------------------
+
+local_backend::~local_backend() {
+  teardown();
+}
+
+void local_backend::build_nodes(const scenario& s, const expanded_topology& topo,
+                                const run_env& env) {
+  std::vector<validation_error> errors;
+  nlohmann::json params = s.backend.name == "local" ? s.backend.params : nlohmann::json::object();
+  params_reader r{params, "backend.params", errors};
+  opts_ = read_options(r);
+  if (!errors.empty())
+    throw validation_failed(std::move(errors));
+
+  auto w = std::make_shared<world>();
+  w->topo = topo;
+  w->seed = env.seed;
+  w->rpc_timeout = opts_.rpc_timeout;
+  w->poll_interval = opts_.poll_interval;
+  w->ready_timeout = opts_.ready_timeout;
+  w->sup = std::make_shared<supervisor>();
+  world_ = w;
+  ports_ = std::make_unique<port_allocator>(opts_.port_min, opts_.port_max);
+
+  // Programs and binaries first: a missing binary is reported before anything starts.
+  auto base_dir = env.scenario_path.empty() ? fs::path{} : fs::path{env.scenario_path}.parent_path();
+  std::map<std::string, program_ptr> programs;
+  std::map<std::string, std::string> binaries;
+  for (auto& n : topo.nodes) {
+    if (n.spec.program.empty())
+      throw user_error("group " + n.group + " has no node program, so the local backend cannot "
+                       "run it: add \"program\" (e.g. \"litecoin-regtest\") to its node spec");
+    auto& p = programs[n.spec.program];
+    if (!p) {
+      p = load_program(n.spec.program, base_dir);
+      binaries[n.spec.program] = resolve_binary(*p);
+    }
+    std::vector<validation_error> perrs;
+    params_reader pr{n.spec.params, "topology.groups[" + n.group + "].node.params", perrs};
+    validate_params(*p, pr);
+    if (!perrs.empty())
+      throw validation_failed(std::move(perrs));
+  }
+
+  auto nodes_dir = env.run_dir / "nodes";
+  fs::create_directories(nodes_dir);
+  w->nodes.resize(topo.nodes.size());
+  for (size_t i = 0; i < topo.nodes.size(); ++i) {
+    auto& info = topo.nodes[i];
+    auto& node = w->nodes[i];
+    node.info = info;
+    node.prog = programs[info.spec.program];
+    auto& v = node.vars;
+    v["id"] = info.id;
+    v["index"] = std::to_string(info.index);
+    v["group"] = info.group;
+    v["role"] = info.role;
+    v["group_index"] = std::to_string(info.group_index);
+    v["host"] = "127.0.0.1";
+    v["seed"] = std::to_string(env.seed);
+    v["run_dir"] = fs::absolute(env.run_dir).string();
+    v["data_dir"] = fs::absolute(nodes_dir / info.id).string();
+    for (auto& [k, val] : node.prog->vars)
+      v[k] = val;
+    for (auto& [k, val] : param_values(*node.prog, info.spec.params))
+      v["param." + k] = val;
+    for (auto& [name, base] : node.prog->ports) {
+      auto what = name + " of " + info.id;
+      auto port = base > 0 ? ports_->reserve(static_cast<uint16_t>(base + info.index), what)
+                           : ports_->allocate(what);
+      v[name] = std::to_string(port);
+    }
+  }
+  // Second pass: everything that needs the peers' values.
+  for (size_t i = 0; i < topo.nodes.size(); ++i) {
+    auto& node = w->nodes[i];
+    auto& p = *node.prog;
+    auto where = "program " + p.name + " (node " + node.info.id + ")";
+    node.endpoint = p.join_peer.empty() ? std::string{} : render(p.join_peer, node.vars, where);
+  }
+  for (size_t i = 0; i < topo.nodes.size(); ++i) {
+    auto& node = w->nodes[i];
+    auto& p = *node.prog;
+    auto where = "program " + p.name + " (node " + node.info.id + ")";
+    std::vector<size_t> peers;
+    if (p.join_scope == "all") {
+      for (size_t j = 0; j < w->nodes.size(); ++j)
+        if (w->nodes[j].prog == node.prog)
+          peers.push_back(j);
+    } else {
+      for (auto j : topo.peers[i])
+        peers.push_back(j);
+    }
+    std::string joined;
+    for (auto j : peers)
+      joined += (joined.empty() ? "" : p.join_separator) + w->nodes[j].endpoint;
+    node.vars["peers"] = joined;
+
+    process_options po;
+    po.id = node.info.id;
+    po.binary = binaries[node.info.spec.program];
+    for (auto& arg : p.args) {
+      if (arg.find("{peer.") == std::string::npos) {
+        po.args.push_back(render(arg, node.vars, where));
+        continue;
+      }
+      for (auto j : peers) {
+        if (j == i)
+          continue;
+        auto vars = node.vars;
+        for (auto& [k, val] : w->nodes[j].vars)
+          vars["peer." + k] = val;
+        po.args.push_back(render(arg, vars, where));
+      }
+    }
+    for (auto& [k, val] : p.env)
+      po.env.emplace_back(k, render(val, node.vars, where));
+    po.cwd = node.vars["data_dir"];
+    po.log_path = nodes_dir / (node.info.id + ".log");
+    po.pid_path = nodes_dir / (node.info.id + ".pid");
+    po.log_bytes_max = opts_.log_bytes_max;
+    po.log_files_max = opts_.log_files_max;
+    node.adapter_settings = render_json(p.adapter, node.vars, where + ": adapter");
+    node.finality_depth =
+      parse_count(render(p.finality_depth, node.vars, where), where + ": finality_depth");
+    if (!p.ready.port.empty())
+      node.probe_port = static_cast<uint16_t>(std::stoi(node.vars[p.ready.port]));
+    if (p.blocks.is_object()) {
+      // As in the sim backend: every role but observers leads, unless `roles` lists the
+      // leading roles; the node param `leader` overrides both.
+      auto& np = node.info.spec.params;
+      if (np.is_object() && np.contains("leader") && np["leader"].is_boolean()) {
+        node.producer = np["leader"].get<bool>();
+      } else if (p.blocks.contains("roles")) {
+        auto roles = p.blocks["roles"].get<std::vector<std::string>>();
+        node.producer = std::find(roles.begin(), roles.end(), node.info.role) != roles.end();
+      } else {
+        node.producer = node.info.role != "observer";
+      }
+    }
+    // Check the adapter settings now: a bad program file is bad input, not a runtime failure.
+    w->make_adapter(i);
+    node.slot = w->sup->add(std::move(po));
+  }
+}
+
+void local_backend::start_all(const run_env& env) {
+  auto& w = *world_;
+  auto t0 = steady::now();
+  for (size_t i = 0; i < w.nodes.size(); ++i) {
+    if (env.interrupted && *env.interrupted)
+      throw user_error("interrupted while starting nodes", 130);
+    try {
+      w.sup->start(w.nodes[i].slot);
+    } catch (const std::exception& e) {
+      throw user_error("node " + w.nodes[i].info.id + " could not be started: " + e.what());
+    }
+  }
+  timing_["spawn_ms"] = ms_since(t0);
+  std::atomic<bool> failed{false};
+  auto give_up = [&] { return failed.load() || (env.interrupted && *env.interrupted); };
+  auto err = parallel_for(w.nodes.size(), 8, [&](size_t i) {
+    if (give_up())
+      return std::string{};
+    auto e = w.wait_ready(i, give_up);
+    // Only the node that failed first speaks; the others merely gave up waiting.
+    if (e.empty() || failed.exchange(true))
+      return std::string{};
+    return e;
+  });
+  if (env.interrupted && *env.interrupted)
+    throw user_error("interrupted while waiting for nodes to be ready", 130);
+  if (!err.empty())
+    throw user_error(err);
+  timing_["ready_ms"] = ms_since(t0);
+}
+
+void local_backend::setup_wallets(const run_env& env) {
+  auto& w = *world_;
+  auto t0 = steady::now();
+  std::vector<size_t> wallet_nodes;
+  for (size_t i = 0; i < w.nodes.size(); ++i)
+    if (w.nodes[i].prog->wallet.is_object())
+      wallet_nodes.push_back(i);
+  if (wallet_nodes.empty())
+    return;
+  auto rpc_of = [&](size_t i) {
+    auto a = w.make_adapter(i);
+    auto* b = dynamic_cast<adapters::bitcoin_rpc*>(a.get());
+    if (!b)
+      throw user_error("program " + w.nodes[i].prog->name +
+                       " has a wallet section, which needs the bitcoin-rpc adapter");
+    a.release();
+    return std::unique_ptr<adapters::bitcoin_rpc>(b);
+  };
+  try {
+    // 1. A wallet and an address on every node, in parallel.
+    auto err = parallel_for(wallet_nodes.size(), 8, [&](size_t k) {
+      auto i = wallet_nodes[k];
+      auto rpc = rpc_of(i);
+      rpc->ensure_wallet();
+      w.nodes[i].address = rpc->new_address();
+      w.nodes[i].reward_address = w.nodes[i].address;
+      return std::string{};
+    });
+    if (!err.empty())
+      throw user_error("wallet setup failed: " + err);
+
+    // 2. Matured coinbase: the funder mines `mature_blocks` plus enough blocks to cover
+    //    every node's outputs (regtest pays 50 coins a block, halving every 150 blocks: count
+    //    25 to be safe).
+    size_t funder = wallet_nodes.front();
+    for (auto i : wallet_nodes)
+      if (w.nodes[i].producer) {
+        funder = i;
+        break;
+      }
+    auto& fnode = w.nodes[funder];
+    auto where = "program " + fnode.prog->name + ": wallet";
+    auto wallet = render_json(fnode.prog->wallet, fnode.vars, where);
+    auto text = [&](const char* key, const char* fallback) {
+      return wallet.contains(key) ? (wallet[key].is_string() ? wallet[key].get<std::string>()
+                                                             : wallet[key].dump())
+                                  : std::string(fallback);
+    };
+    auto mature = parse_count(text("mature_blocks", "101"), where + ".mature_blocks");
+    auto utxos = parse_count(text("utxos_per_node", "10"), where + ".utxos_per_node");
+    auto amount = parse_count(text("utxo_amount", "100000000"), where + ".utxo_amount");
+    auto total = static_cast<double>(utxos) * static_cast<double>(amount) *
+                 static_cast<double>(wallet_nodes.size());
+    auto extra = static_cast<uint64_t>(std::ceil(total / 25e8)) + 2;
+    if (mature + extra > 2000)
+      throw user_error(where + ": funding " + std::to_string(wallet_nodes.size()) + " nodes with " +
+                       std::to_string(utxos) + " outputs of " + std::to_string(amount) +
+                       " needs more than 2000 blocks: lower utxos_per_node or utxo_amount");
+    auto frpc = rpc_of(funder);
+    frpc->generate(mature + extra, fnode.reward_address);
+
+    // 3. Outputs for every node (many, so that each can send many transactions per block
+    //    without chaining unconfirmed change), then one block to confirm them.
+    // Same address several times in one sendmany is not allowed: one round per output.
+    for (uint64_t u = 0; u < utxos; ++u) {
+      std::vector<std::pair<std::string, uint64_t>> round;
+      for (auto i : wallet_nodes)
+        round.emplace_back(w.nodes[i].address, amount);
+      frpc->send_many(round);
+    }
+    auto tip = frpc->generate(1, fnode.reward_address);
+
+    // 4. Every node on the funded tip before the run starts.
+    auto deadline = steady::now() + opts_.setup_timeout;
+    auto err2 = parallel_for(w.nodes.size(), 8, [&](size_t i) {
+      auto a = w.make_adapter(i);
+      for (;;) {
+        if (env.interrupted && *env.interrupted)
+          return std::string("interrupted");
+        try {
+          if (a->status().tip == tip)
+            return std::string{};
+        } catch (const adapters::rpc_error&) {
+        }
+        if (steady::now() >= deadline)
+          return "node " + w.nodes[i].info.id + " did not reach the funded tip within " +
+                 std::to_string(opts_.setup_timeout.count() / 1000) +
+                 " s after wallet setup: check the topology joins every node (peers) or raise "
+                 "setup_timeout";
+        std::this_thread::sleep_for(milliseconds(100));
+      }
+    });
+    if (env.interrupted && *env.interrupted)
+      throw user_error("interrupted during wallet setup", 130);
+    if (!err2.empty())
+      throw user_error(err2);
+  } catch (const adapters::rpc_error& e) {
+    throw user_error(std::string("wallet setup failed: ") + e.what());
+  }
+  timing_["setup_ms"] = ms_since(t0);
+}
+
+void local_backend::start_actors(caf::actor_system& sys) {
+  auto& w = *world_;
+  w.origin = sys.clock().now();
+  for (size_t i = 0; i < w.nodes.size(); ++i)
+    actors_.push_back(spawn_proxy(sys, world_, i));
+  actors_.push_back(spawn_fabric(sys, world_));
+  // The lottery: slot from the first producer's params, each producer's own coefficient.
+  std::vector<double> coeff(w.nodes.size(), 0.0);
+  std::optional<milliseconds> slot;
+  for (size_t i = 0; i < w.nodes.size(); ++i) {
+    auto& n = w.nodes[i];
+    if (!n.producer)
+      continue;
+    auto where = "program " + n.prog->name + " (node " + n.info.id + "): blocks";
+    auto b = render_json(n.prog->blocks, n.vars, where);
+    auto slot_text = b.value("slot", std::string("1s"));
+    auto d = parse_duration(slot_text);
+    if (!d || d->count() <= 0)
+      throw user_error(where + ".slot: must be a duration such as 1s, got \"" + slot_text + "\"");
+    if (!slot)
+      slot = to_ms(*d);
+    auto c = b.contains("active_slot_coeff") ? b["active_slot_coeff"] : nlohmann::json("0.05");
+    try {
+      coeff[i] = c.is_number() ? c.get<double>() : std::stod(c.get<std::string>());
+    } catch (const std::exception&) {
+      throw user_error(where + ".active_slot_coeff: must be a probability, got " + c.dump());
+    }
+  }
+  if (slot)
+    actors_.push_back(spawn_block_driver(sys, world_, *slot, coeff));
+}
+
+deployment local_backend::deploy(caf::actor_system& sys, const scenario& s,
+                                 const expanded_topology& topo, const run_env& env) {
+  teardown();
+  torn_down_ = false;
+  interrupted_ = env.interrupted;
+  timing_ = nlohmann::json::object();
+  auto t0 = steady::now();
+  try {
+    build_nodes(s, topo, env);
+    start_all(env);
+    setup_wallets(env);
+    start_actors(sys);
+  } catch (...) {
+    teardown();
+    throw;
+  }
+  timing_["deploy_ms"] = ms_since(t0);
+  deployment d;
+  for (size_t i = 0; i < world_->nodes.size(); ++i) {
+    auto& info = world_->nodes[i].info;
+    d.nodes.push_back({info.id, info.group, info.role, actors_[i]});
+  }
+  d.fabric = actors_[world_->nodes.size()];
+  return d;
+}
+
+void local_backend::drive(caf::actor_system&, const std::function<bool()>& done) {
+  // Live time is wall time: the actors run on their own threads; we only watch.
+  while (!done()) {
+    if (interrupted_ && *interrupted_)
+      return;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+}
+
+void local_backend::teardown() noexcept {
+  if (torn_down_)
+    return;
+  torn_down_ = true;
+  for (auto& a : actors_)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  actors_.clear();
+  if (world_ && world_->sup) {
+    milliseconds grace{0};
+    for (auto& n : world_->nodes)
+      grace = std::max(grace, n.prog ? n.prog->stop_grace : milliseconds(0));
+    world_->sup->stop_all(grace);
+  }
+  if (ports_)
+    ports_->release_all();
+}
+
+// -- results --------------------------------------------------------------------
+
+nlohmann::json local_backend::results() const {
+  auto out = nlohmann::json::object();
+  out["timing"] = timing_;
+  if (!world_)
+    return out;
+  out["counters"] = world_->counters.to_json();
+  auto nodes = nlohmann::json::array();
+  for (auto& n : world_->nodes) {
+    if (n.slot >= world_->sup->size())
+      continue; // deploy failed before this node was set up
+    nlohmann::json ports = nlohmann::json::object();
+    if (n.prog)
+      for (auto& [name, base] : n.prog->ports) {
+        (void) base;
+        ports[name] = std::stoi(n.vars.at(name));
+      }
+    nodes.push_back({{"id", n.info.id},
+                     {"program", n.prog ? n.prog->name : ""},
+                     {"pid", world_->sup->pid(n.slot)},
+                     {"log", world_->sup->options(n.slot).log_path.string()},
+                     {"ports", ports}});
+  }
+  out["nodes"] = nodes;
+  return out;
+}
+
+std::vector<pid_t> local_backend::spawned_pids() const {
+  return world_ && world_->sup ? world_->sup->all_pids() : std::vector<pid_t>{};
+}
+
+std::vector<pid_t> local_backend::live_pids() const {
+  return world_ && world_->sup ? world_->sup->live_pids() : std::vector<pid_t>{};
+}
+
+} // namespace troupe::backends::local

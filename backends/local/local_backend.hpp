@@ -1,0 +1,84 @@
+#pragma once
+// The `local` backend: one process per node on this machine, each in its own process group,
+// with unique ports (checked free) and a data dir under the run directory, joined by the
+// topology's layout, deployed in parallel, readiness by the program's probe, logs to
+// nodes/<id>.log (size-capped, rotated), node control by signals and respawn, and teardown
+// on every path (success, failure, exception, SIGINT/SIGTERM) — no orphan process.
+//
+// Backend params (the scenario's "backend": {"name": "local", "params": {...}}):
+//   ready_timeout  (duration; default: each program's own)    poll_interval (default 1s)
+//   rpc_timeout    (default 5s)       setup_timeout (default 120s: wallets, funding, sync)
+//   log_bytes_max  (default 8388608)  log_files_max (default 2)
+//   port_min / port_max (default 20000 / 32000: below Linux's ephemeral range)
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "actors/backend.hpp"
+#include "actors/params.hpp"
+#include "backends/local/ports.hpp"
+#include "backends/local/world.hpp"
+
+namespace troupe::backends::local {
+
+struct local_options {
+  std::chrono::milliseconds ready_timeout{0}; ///< 0: each program's own
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds rpc_timeout{5000};
+  std::chrono::milliseconds setup_timeout{120000};
+  uint64_t log_bytes_max = 8u << 20;
+  uint32_t log_files_max = 2;
+  uint16_t port_min = 20000;
+  uint16_t port_max = 32000;
+};
+
+/// Reads (and checks) the backend params.
+local_options read_options(params_reader& r);
+
+/// Checks a group's node params against its program (built-in name or file path).
+void validate_node(params_reader& r, const group& g, const std::string& program_ref);
+
+class local_backend : public backend {
+public:
+  // -- constructors -----------------------------------------------------------
+
+  local_backend() = default;
+  ~local_backend() override;
+
+  // -- backend ----------------------------------------------------------------
+
+  std::string name() const override { return "local"; }
+  deployment deploy(caf::actor_system& sys, const scenario& s, const expanded_topology& topo,
+                    const run_env& env) override;
+  void drive(caf::actor_system& sys, const std::function<bool()>& done) override;
+  void teardown() noexcept override;
+  nlohmann::json results() const override;
+
+  // -- observation (tests, benchmarks) ------------------------------------------
+
+  /// Every PID this backend spawned (alive or not).
+  std::vector<pid_t> spawned_pids() const;
+  /// PIDs still alive.
+  std::vector<pid_t> live_pids() const;
+  world_ptr shared_world() const { return world_; }
+
+private:
+  void build_nodes(const scenario& s, const expanded_topology& topo, const run_env& env);
+  void start_all(const run_env& env);
+  void setup_wallets(const run_env& env);
+  void start_actors(caf::actor_system& sys);
+
+  local_options opts_;
+  world_ptr world_;
+  std::unique_ptr<port_allocator> ports_;
+  std::vector<caf::actor> actors_;
+  const volatile int* interrupted_ = nullptr;
+  bool torn_down_ = true;
+  nlohmann::json timing_ = nlohmann::json::object();
+};
+
+} // namespace troupe::backends::local

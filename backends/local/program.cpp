@@ -1,0 +1,372 @@
+#include "backends/local/program.hpp"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include "actors/errors.hpp"
+#include "actors/units.hpp"
+
+#ifndef TROUPE_SOURCE_DIR
+#  define TROUPE_SOURCE_DIR "."
+#endif
+
+namespace troupe::backends::local {
+
+namespace fs = std::filesystem;
+
+// -- templates ------------------------------------------------------------------
+
+namespace {
+
+bool placeholder_char(char c) {
+  return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+         c == '_' || c == '.' || c == '-';
+}
+
+} // namespace
+
+std::string render(const std::string& text, const template_vars& vars, const std::string& where) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '{') {
+      out += text[i];
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < text.size() && placeholder_char(text[j]))
+      ++j;
+    // Only `{name}` is a placeholder: JSON bodies keep their braces.
+    if (j == i + 1 || j >= text.size() || text[j] != '}') {
+      out += text[i];
+      continue;
+    }
+    auto name = text.substr(i + 1, j - i - 1);
+    auto it = vars.find(name);
+    // Transaction fields are filled per request by the adapter, not per node.
+    if (it == vars.end() && name.compare(0, 3, "tx.") == 0) {
+      out += text[i];
+      continue;
+    }
+    if (it == vars.end())
+      throw user_error(where + ": unknown placeholder {" + name +
+                       "}: use one of the node's values (id, index, data_dir, a port name, "
+                       "param.<key>, ...)");
+    out += it->second;
+    i = j;
+  }
+  return out;
+}
+
+nlohmann::json render_json(const nlohmann::json& value, const template_vars& vars,
+                           const std::string& where) {
+  if (value.is_string())
+    return render(value.get<std::string>(), vars, where);
+  if (value.is_object()) {
+    auto out = nlohmann::json::object();
+    for (auto it = value.begin(); it != value.end(); ++it)
+      out[it.key()] = render_json(it.value(), vars, where + "." + it.key());
+    return out;
+  }
+  if (value.is_array()) {
+    auto out = nlohmann::json::array();
+    for (size_t i = 0; i < value.size(); ++i)
+      out.push_back(render_json(value[i], vars, where + "[" + std::to_string(i) + "]"));
+    return out;
+  }
+  return value;
+}
+
+// -- finding --------------------------------------------------------------------
+
+fs::path programs_dir() {
+  if (auto env = std::getenv("TROUPE_PROGRAMS_DIR"); env && *env)
+    return env;
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (auto candidate : {exe.parent_path() / "programs",
+                           exe.parent_path() / ".." / "share" / "troupe" / "programs"})
+      if (fs::is_directory(candidate, ec))
+        return candidate;
+  }
+  return fs::path{TROUPE_SOURCE_DIR} / "backends" / "programs";
+}
+
+std::vector<std::string> builtin_programs() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(programs_dir(), ec); !ec && it != fs::directory_iterator();
+       it.increment(ec))
+    if (it->path().extension() == ".json")
+      out.push_back(it->path().stem().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool is_program_path(const std::string& ref) {
+  return ref.find('/') != std::string::npos ||
+         (ref.size() > 5 && ref.compare(ref.size() - 5, 5, ".json") == 0);
+}
+
+program_ptr load_program(const std::string& ref, const fs::path& base_dir) {
+  fs::path file;
+  std::error_code ec;
+  if (!is_program_path(ref)) {
+    file = programs_dir() / (ref + ".json");
+    if (!fs::exists(file, ec)) {
+      std::string names;
+      for (auto& n : builtin_programs())
+        names += (names.empty() ? "" : ", ") + n;
+      throw user_error("unknown node program '" + ref + "': the built-in programs are " +
+                       (names.empty() ? "none (is " + programs_dir().string() + " missing?)"
+                                      : names) +
+                       ", or give a path to a program JSON file");
+    }
+  } else {
+    file = ref;
+    if (!fs::exists(file, ec) && !base_dir.empty() && fs::path{ref}.is_relative() &&
+        fs::exists(base_dir / ref, ec))
+      file = base_dir / ref;
+    if (!fs::exists(file, ec))
+      throw user_error("node program file " + ref +
+                       " does not exist: give a path relative to the working directory or "
+                       "to the scenario file");
+  }
+  std::ifstream in{file};
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw user_error("node program file " + file.string() + " is not valid JSON (" + e.what() +
+                     "): fix the file");
+  }
+  auto p = parse_program(doc, file.string());
+  auto copy = std::make_shared<program>(*p);
+  copy->source = file;
+  return copy;
+}
+
+// -- parsing --------------------------------------------------------------------
+
+namespace {
+
+std::chrono::milliseconds to_ms(duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+}
+
+} // namespace
+
+program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
+  std::vector<validation_error> errors;
+  auto p = std::make_shared<program>();
+  params_reader r{doc, where, errors};
+  p->name = r.string("name", "", true);
+  p->summary = r.string("summary", "");
+  p->binary = r.string("binary", "", true);
+  p->package = r.string("package", "");
+  p->args = r.strings("args");
+  p->finality_depth = "0";
+  if (auto f = r.raw("finality_depth")) {
+    if (f->is_string())
+      p->finality_depth = f->get<std::string>();
+    else if (f->is_number_unsigned())
+      p->finality_depth = std::to_string(f->get<uint64_t>());
+    else
+      r.error("finality_depth", "must be an integer >= 0 or a template, got " + describe_json(*f));
+  }
+  auto string_map = [&](const char* key, std::map<std::string, std::string>& out) {
+    auto v = r.raw(key);
+    if (!v)
+      return;
+    if (!v->is_object()) {
+      r.error(key, "must be an object of strings, got " + describe_json(*v));
+      return;
+    }
+    for (auto it = v->begin(); it != v->end(); ++it) {
+      if (it.value().is_string())
+        out[it.key()] = it.value().get<std::string>();
+      else if (it.value().is_number())
+        out[it.key()] = it.value().dump();
+      else
+        errors.push_back({r.path_of(key) + "." + it.key(),
+                          "must be a string, got " + describe_json(it.value())});
+    }
+  };
+  string_map("env", p->env);
+  string_map("vars", p->vars);
+  if (auto v = r.raw("ports")) {
+    if (!v->is_object()) {
+      r.error("ports", "must be an object {name: \"auto\" | base port}, got " + describe_json(*v));
+    } else {
+      for (auto it = v->begin(); it != v->end(); ++it) {
+        auto& val = it.value();
+        if (val.is_string() && val.get<std::string>() == "auto")
+          p->ports.emplace_back(it.key(), 0);
+        else if (val.is_number_unsigned() && val.get<uint64_t>() >= 1 &&
+                 val.get<uint64_t>() <= 65535)
+          p->ports.emplace_back(it.key(), val.get<int64_t>());
+        else
+          errors.push_back({r.path_of("ports") + "." + it.key(),
+                            "must be \"auto\" or a base port 1..65535, got " + describe_json(val)});
+      }
+    }
+  }
+  if (auto v = r.raw("params")) {
+    if (!v->is_object()) {
+      r.error("params", "must be an object {name: default}, got " + describe_json(*v));
+    } else {
+      for (auto it = v->begin(); it != v->end(); ++it) {
+        program_param pp;
+        auto val = it.value();
+        if (val.is_object()) {
+          params_reader pr{val, r.path_of("params") + "." + it.key(), errors};
+          if (auto d = pr.raw("default"))
+            pp.fallback = *d;
+          else
+            pr.error("default", "is required: the parameter's default value");
+          if (pr.has("min"))
+            pp.min = pr.number("min", 0, -1e18, 1e18);
+          if (pr.has("max"))
+            pp.max = pr.number("max", 0, -1e18, 1e18);
+          pr.finish();
+        } else {
+          pp.fallback = val;
+        }
+        pp.is_duration = pp.fallback.is_string() &&
+                         parse_duration(pp.fallback.get<std::string>()).has_value();
+        p->params[it.key()] = pp;
+      }
+    }
+  }
+  if (auto v = r.raw("join")) {
+    params_reader jr{*v, r.path_of("join"), errors};
+    p->join_scope = jr.one_of("scope", {"topology", "all"}, "topology");
+    p->join_peer = jr.string("peer", "");
+    p->join_separator = jr.string("separator", ",");
+    jr.finish();
+  }
+  if (auto v = r.raw("ready")) {
+    params_reader rr{*v, r.path_of("ready"), errors};
+    p->ready.kind = rr.one_of("probe", {"adapter", "http", "tcp"}, "adapter");
+    p->ready.port = rr.string("port", "", p->ready.kind != "adapter");
+    p->ready.path = rr.string("path", "/");
+    p->ready.expect = rr.string("expect", "");
+    p->ready.timeout = to_ms(rr.dur("timeout", std::chrono::seconds(60), std::chrono::milliseconds(1)));
+    p->ready.interval = to_ms(rr.dur("interval", std::chrono::milliseconds(250),
+                                     std::chrono::milliseconds(1)));
+    rr.finish();
+    if (!p->ready.port.empty()) {
+      bool known = false;
+      for (auto& port : p->ports)
+        known = known || port.first == p->ready.port;
+      if (!known)
+        errors.push_back({rr.path_of("port"), "must name one of the program's ports, got \"" +
+                                                p->ready.port + "\""});
+    }
+  }
+  p->stop_grace = to_ms(r.dur("stop_grace", std::chrono::seconds(10)));
+  if (auto v = r.raw("adapter")) {
+    p->adapter = *v;
+    if (!v->is_object() || !v->contains("kind") || !(*v)["kind"].is_string() ||
+        ((*v)["kind"] != "bitcoin-rpc" && (*v)["kind"] != "http-json"))
+      r.error("adapter", "must be an object whose \"kind\" is bitcoin-rpc or http-json, got " +
+                           describe_json(*v));
+  } else {
+    r.error("adapter", "is required: how troupe talks to the node (bitcoin-rpc or http-json)");
+  }
+  if (auto v = r.raw("blocks")) {
+    p->blocks = *v;
+    params_reader br{*v, r.path_of("blocks"), errors};
+    br.one_of("driver", {"slot-lottery"}, "slot-lottery", true);
+    br.strings("roles");
+    br.allow({"slot", "active_slot_coeff"});
+    br.finish();
+  }
+  if (auto v = r.raw("wallet")) {
+    p->wallet = *v;
+    params_reader wr{*v, r.path_of("wallet"), errors};
+    wr.allow({"name", "mature_blocks", "utxos_per_node", "utxo_amount"});
+    wr.finish();
+  }
+  r.finish();
+  if (!errors.empty())
+    throw validation_failed(std::move(errors));
+  return p;
+}
+
+// -- node params ----------------------------------------------------------------
+
+void validate_params(const program& p, params_reader& r) {
+  for (auto& [key, pp] : p.params) {
+    auto k = key.c_str();
+    if (!r.has(k)) {
+      r.allow({k});
+      continue;
+    }
+    auto lo = pp.min.value_or(-std::numeric_limits<double>::max());
+    auto hi = pp.max.value_or(std::numeric_limits<double>::max());
+    if (pp.is_duration)
+      r.dur(k, duration::zero());
+    else if (pp.fallback.is_boolean())
+      r.boolean(k, false);
+    else if (pp.fallback.is_number_integer())
+      r.integer(k, 0, static_cast<int64_t>(std::max(lo, -9e18)),
+                static_cast<int64_t>(std::min(hi, 9e18)));
+    else if (pp.fallback.is_number())
+      r.number(k, 0, lo, hi);
+    else
+      r.string(k, "");
+  }
+  r.finish();
+}
+
+std::map<std::string, std::string> param_values(const program& p,
+                                                const nlohmann::json& node_params) {
+  std::map<std::string, std::string> out;
+  for (auto& [key, pp] : p.params) {
+    auto v = pp.fallback;
+    if (node_params.is_object() && node_params.contains(key))
+      v = node_params[key];
+    if (v.is_string())
+      out[key] = v.get<std::string>();
+    else
+      out[key] = v.dump();
+  }
+  return out;
+}
+
+std::string resolve_binary(const program& p) {
+  auto fix = p.package.empty() ? std::string("install it or put it on PATH")
+                               : "install the Debian package " + p.package + " (apt-get install " +
+                                   p.package + ")";
+  if (p.binary.find('/') != std::string::npos) {
+    if (::access(p.binary.c_str(), X_OK) == 0)
+      return fs::absolute(p.binary).string();
+    throw user_error("program " + p.name + " needs " + p.binary +
+                     ", which does not exist or is not executable: " + fix);
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    auto end = dirs.find(':', start);
+    if (end == std::string::npos)
+      end = dirs.size();
+    auto dir = dirs.substr(start, end - start);
+    if (!dir.empty()) {
+      auto candidate = fs::path{dir} / p.binary;
+      if (::access(candidate.c_str(), X_OK) == 0)
+        return candidate.string();
+    }
+    start = end + 1;
+  }
+  throw user_error("program " + p.name + " needs the executable " + p.binary +
+                   ", which is not on PATH: " + fix);
+}
+
+} // namespace troupe::backends::local

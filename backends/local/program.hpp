@@ -1,0 +1,109 @@
+#pragma once
+// Node programs: a JSON definition of a real node kind (command template, ports,
+// environment, readiness probe, adapter, how peers are joined, how blocks are produced).
+// Built-ins live in backends/programs/<name>.json; users name their own file by path. The
+// format is documented in docs/live.md.
+//
+// Templates: `{name}` is replaced by the node's value for `name` (id, index, group, role,
+// group_index, data_dir, run_dir, host, every port, every `vars` entry, `param.<key>` for
+// the node's program params, `peers` = the joined peer list). An argument containing
+// `{peer.<name>}` is repeated once per peer with that peer's values. Anything else in braces
+// (JSON bodies) is left alone.
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/params.hpp"
+#include "actors/scenario/scenario.hpp"
+
+namespace troupe::backends::local {
+
+using template_vars = std::map<std::string, std::string>;
+
+/// Replaces every `{name}` placeholder; throws troupe::user_error naming `where` when a
+/// placeholder has no value.
+std::string render(const std::string& text, const template_vars& vars, const std::string& where);
+
+/// Renders every string inside a JSON value (objects, arrays); other values stay.
+nlohmann::json render_json(const nlohmann::json& value, const template_vars& vars,
+                           const std::string& where);
+
+struct readiness_probe {
+  std::string kind = "adapter"; ///< adapter (status call succeeds) | http | tcp
+  std::string port;             ///< http/tcp: which port name
+  std::string path = "/";       ///< http: GET this path, expect 2xx
+  std::string expect;           ///< http: body must contain this (empty: any)
+  std::chrono::milliseconds timeout{60000};
+  std::chrono::milliseconds interval{250};
+};
+
+/// A node program parameter: its default (also its type) and optional bounds.
+struct program_param {
+  nlohmann::json fallback;
+  std::optional<double> min, max;
+  bool is_duration = false;
+};
+
+struct program {
+  std::string name;
+  std::string summary;
+  std::filesystem::path source; ///< the JSON file it came from
+  std::string binary;           ///< as written (a name on PATH or a path)
+  std::string package;          ///< Debian package providing `binary` (for the error)
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;
+  std::map<std::string, std::string> vars;
+  std::vector<std::pair<std::string, int64_t>> ports; ///< name, base (0 = allocate freely)
+  std::map<std::string, program_param> params;
+  std::string join_scope = "topology"; ///< topology (layout peers) | all (every node)
+  std::string join_peer;               ///< template for one entry of `{peers}`
+  std::string join_separator = ",";
+  readiness_probe ready;
+  std::chrono::milliseconds stop_grace{10000};
+  nlohmann::json adapter;  ///< {"kind": ..., settings}; templates rendered per node
+  nlohmann::json blocks;   ///< block production (null: the program makes its own)
+  nlohmann::json wallet;   ///< wallet setup and funding (null: none)
+  std::string finality_depth = "0"; ///< template: blocks deep before final
+};
+
+using program_ptr = std::shared_ptr<const program>;
+
+// -- finding and loading ------------------------------------------------------
+
+/// Where built-in program files live: $TROUPE_PROGRAMS_DIR, next to the binary
+/// (programs/), or the source tree (TROUPE_SOURCE_DIR/backends/programs).
+std::filesystem::path programs_dir();
+
+/// Names of the built-in programs (file stems in programs_dir()).
+std::vector<std::string> builtin_programs();
+
+/// True when `ref` is a path to a program file rather than a built-in name.
+bool is_program_path(const std::string& ref);
+
+/// Loads a built-in by name or a file by path (relative paths: the working directory, then
+/// `base_dir`). Throws troupe::user_error / validation_failed with every problem.
+program_ptr load_program(const std::string& ref, const std::filesystem::path& base_dir = {});
+
+/// Parses a program definition (validating everything); `where` prefixes error paths.
+program_ptr parse_program(const nlohmann::json& doc, const std::string& where);
+
+// -- node params --------------------------------------------------------------
+
+/// Checks a node's `params` against the program's declared params.
+void validate_params(const program& p, params_reader& r);
+
+/// The node's params: declared defaults overlaid by `node_params`, as template text.
+std::map<std::string, std::string> param_values(const program& p,
+                                                const nlohmann::json& node_params);
+
+/// Absolute path of the program's binary, or a troupe::user_error naming the Debian package.
+std::string resolve_binary(const program& p);
+
+} // namespace troupe::backends::local

@@ -1,0 +1,525 @@
+#include "backends/local/proxy.hpp"
+
+#include <map>
+
+#include "actors/node_protocol.hpp"
+#include "actors/random.hpp"
+
+namespace troupe::backends::local {
+
+namespace {
+
+// Bounds: a proxy remembers this many recent blocks (enough for any reorg we can still
+// report), and catches up at most this many blocks per poll.
+constexpr uint64_t chain_window = 1000;
+constexpr uint64_t catch_up_blocks_max = 200;
+
+struct known_block {
+  std::string hash;
+  std::vector<std::string> txs; ///< troupe ids
+};
+
+struct proxy_state {
+  world_ptr w;
+  size_t index = 0;
+  adapters::adapter_ptr a;
+  std::vector<caf::actor> subscribers;
+  std::map<uint64_t, known_block> chain; ///< the node's best chain as last seen
+  uint64_t final_emitted = 0;
+  bool initialised = false;
+  node_status last;
+  static inline const char* name = "troupe.local.proxy";
+};
+
+using proxy_actor = caf::stateful_actor<proxy_state>*;
+
+int64_t run_time_ns(proxy_actor self) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock().now() -
+                                                              self->state.w->origin)
+    .count();
+}
+
+void emit(proxy_actor self, block_event ev) {
+  for (auto& s : self->state.subscribers)
+    self->send(s, ev);
+}
+
+std::vector<std::string> troupe_ids(const world& w, const std::vector<std::string>& real) {
+  std::vector<std::string> out;
+  for (auto& r : real)
+    if (auto id = w.txs.troupe_id(r))
+      out.push_back(*id);
+  return out;
+}
+
+void emit_finalized(proxy_actor self, uint64_t height) {
+  auto& st = self->state;
+  auto& node = st.w->nodes[st.index];
+  if (height < node.finality_depth)
+    return;
+  auto upto = height - node.finality_depth;
+  for (auto h = std::max(st.final_emitted + 1, st.chain.empty() ? upto : st.chain.begin()->first);
+       h <= upto; ++h) {
+    auto it = st.chain.find(h);
+    if (it == st.chain.end())
+      continue;
+    block_event ev;
+    ev.kind = block_event::finalized;
+    ev.node = node.info.id;
+    ev.height = h;
+    ev.hash = it->second.hash;
+    auto prev = st.chain.find(h - 1);
+    ev.parent = prev == st.chain.end() ? std::string{} : prev->second.hash;
+    ev.time_ns = run_time_ns(self);
+    ev.txs = it->second.txs;
+    emit(self, std::move(ev));
+  }
+  st.final_emitted = std::max(st.final_emitted, upto);
+}
+
+/// Follows a node with real blocks: finds where its best chain left ours, reports each new
+/// block in order (the first with the depth of the reorg it caused).
+void follow_blocks(proxy_actor self, const node_status& now) {
+  auto& st = self->state;
+  auto& w = *st.w;
+  auto& node = w.nodes[st.index];
+  auto top = st.chain.rbegin()->first;
+  auto base = st.chain.begin()->first;
+  uint64_t fork = std::min(now.height, top);
+  // Walk down while the node's block at `fork` differs from ours.
+  while (fork >= base && fork > 0) {
+    auto it = st.chain.find(fork);
+    if (it != st.chain.end() && st.a->block_at(fork).hash == it->second.hash)
+      break;
+    --fork;
+  }
+  uint32_t reorg = top > fork ? static_cast<uint32_t>(top - fork) : 0;
+  auto from = fork + 1;
+  if (now.height > fork + catch_up_blocks_max)
+    from = now.height - catch_up_blocks_max + 1;
+  st.chain.erase(st.chain.upper_bound(fork), st.chain.end());
+  for (auto h = from; h <= now.height; ++h) {
+    auto b = st.a->block_at(h);
+    auto prev = st.chain.find(h - 1);
+    // The node switched chains while we read it: stop, the next poll resumes.
+    if (prev != st.chain.end() && b.parent != prev->second.hash)
+      break;
+    known_block kb{b.hash, troupe_ids(w, b.txids)};
+    block_event ev;
+    ev.kind = block_event::added;
+    ev.node = node.info.id;
+    ev.height = h;
+    ev.hash = b.hash;
+    ev.parent = b.parent;
+    ev.time_ns = run_time_ns(self);
+    ev.reorg_depth = h == from ? reorg : 0;
+    ev.txs = kb.txs;
+    st.chain[h] = std::move(kb);
+    emit(self, std::move(ev));
+  }
+}
+
+/// Follows a node without blocks (http-json): each new height is reported as one block
+/// holding the transactions that landed since the previous one.
+void follow_heights(proxy_actor self, const node_status& now) {
+  auto& st = self->state;
+  auto& node = st.w->nodes[st.index];
+  auto top = st.chain.rbegin()->first;
+  if (now.height <= top)
+    return;
+  known_block kb{now.tip, st.w->txs.landed_between(top, now.height)};
+  block_event ev;
+  ev.kind = block_event::added;
+  ev.node = node.info.id;
+  ev.height = now.height;
+  ev.hash = now.tip;
+  ev.parent = st.chain.rbegin()->second.hash;
+  ev.time_ns = run_time_ns(self);
+  ev.txs = kb.txs;
+  st.chain[now.height] = std::move(kb);
+  emit(self, std::move(ev));
+}
+
+void poll(proxy_actor self) {
+  auto& st = self->state;
+  auto& w = *st.w;
+  if (!w.running(st.index))
+    return;
+  if (!st.a)
+    st.a = w.make_adapter(st.index);
+  try {
+    auto now = st.a->status();
+    st.last = now;
+    if (!st.initialised || st.chain.empty()) {
+      st.chain[now.height] = known_block{now.tip, {}};
+      auto depth = w.nodes[st.index].finality_depth;
+      st.final_emitted = now.height >= depth ? now.height - depth : 0;
+      st.initialised = true;
+      return;
+    }
+    if (now.tip != st.chain.rbegin()->second.hash) {
+      if (st.a->has_blocks())
+        follow_blocks(self, now);
+      else
+        follow_heights(self, now);
+    }
+    if (!st.chain.empty())
+      emit_finalized(self, st.chain.rbegin()->first);
+    while (st.chain.size() > chain_window)
+      st.chain.erase(st.chain.begin());
+  } catch (const adapters::rpc_error&) {
+    // The node may be restarting or overloaded: try again at the next poll.
+    w.counters.rpc_errors++;
+  }
+}
+
+node_status current_status(proxy_actor self) {
+  auto& st = self->state;
+  auto& w = *st.w;
+  auto& node = w.nodes[st.index];
+  node_status out = st.last;
+  out.id = node.info.id;
+  out.up = false;
+  if (w.running(st.index)) {
+    if (!st.a)
+      st.a = w.make_adapter(st.index);
+    try {
+      out = st.a->status();
+      out.id = node.info.id;
+      out.up = true;
+      st.last = out;
+    } catch (const adapters::rpc_error&) {
+      w.counters.rpc_errors++;
+    }
+  }
+  auto depth = node.finality_depth;
+  out.final_height = out.height >= depth ? out.height - depth : 0;
+  auto it = st.chain.find(out.final_height);
+  if (it != st.chain.end()) {
+    out.final_tip = it->second.hash;
+  } else if (out.up && st.a->has_blocks()) {
+    try {
+      out.final_tip = st.a->block_at(out.final_height).hash;
+    } catch (const adapters::rpc_error&) {
+      w.counters.rpc_errors++;
+    }
+  } else if (depth == 0) {
+    out.final_tip = out.tip;
+  }
+  return out;
+}
+
+control_ack start_node(proxy_actor self) {
+  auto& st = self->state;
+  auto& w = *st.w;
+  auto& node = w.nodes[st.index];
+  try {
+    w.sup->start(node.slot);
+  } catch (const std::exception& e) {
+    return {false, e.what()};
+  }
+  // A fresh connection: the old keep-alive socket died with the old process.
+  st.a = w.make_adapter(st.index);
+  auto err = w.wait_ready(st.index);
+  if (!err.empty())
+    return {false, err};
+  return {true, ""};
+}
+
+control_ack control(proxy_actor self, control_action action) {
+  auto& st = self->state;
+  auto& w = *st.w;
+  auto& node = w.nodes[st.index];
+  w.counters.control_actions++;
+  auto grace = node.prog->stop_grace;
+  auto down = [&] {
+    auto s = w.sup->state(node.slot);
+    return s == process_state::exited || s == process_state::idle;
+  };
+  switch (action) {
+    case control_action::stop:
+      if (down())
+        return {true, ""};
+      return w.sup->stop(node.slot, grace) ? control_ack{true, ""}
+                                           : control_ack{false, node.info.id + " did not stop"};
+    case control_action::kill:
+      if (down())
+        return {true, ""};
+      return w.sup->kill(node.slot) ? control_ack{true, ""}
+                                    : control_ack{false, node.info.id + " did not die"};
+    case control_action::start:
+      if (!down())
+        return {false, node.info.id + " is already running"};
+      return start_node(self);
+    case control_action::restart:
+      if (!down() && !w.sup->stop(node.slot, grace))
+        return {false, node.info.id + " did not stop"};
+      return start_node(self);
+    case control_action::pause:
+      return w.sup->pause(node.slot) ? control_ack{true, ""}
+                                     : control_ack{false, node.info.id + " is not running"};
+    case control_action::resume:
+      return w.sup->resume(node.slot) ? control_ack{true, ""}
+                                      : control_ack{false, node.info.id + " is not running"};
+    case control_action::isolate:
+    case control_action::heal: {
+      if (!w.running(st.index))
+        return {false, node.info.id + " is not running"};
+      if (!st.a)
+        st.a = w.make_adapter(st.index);
+      if (action == control_action::heal)
+        return st.a->join(w.topology_peers(st.index));
+      std::vector<adapters::peer_endpoint> others;
+      for (size_t j = 0; j < w.nodes.size(); ++j)
+        if (j != st.index)
+          others.push_back({w.nodes[j].info.id, w.nodes[j].endpoint});
+      return st.a->cut(others, true);
+    }
+  }
+  return {false, "unknown control action"};
+}
+
+caf::behavior proxy(proxy_actor self, world_ptr w, size_t index) {
+  self->state.w = std::move(w);
+  self->state.index = index;
+  self->state.last.id = self->state.w->nodes[index].info.id;
+  poll(self);
+  self->delayed_send(self, self->state.w->poll_interval, poll_atom::value);
+  return {
+    [=](poll_atom) {
+      poll(self);
+      self->delayed_send(self, self->state.w->poll_interval, poll_atom::value);
+    },
+    [=](get_status_atom) -> node_status { return current_status(self); },
+    [=](submit_tx_atom, const transaction& tx) -> tx_ack {
+      auto& st = self->state;
+      auto& w = *st.w;
+      w.counters.txs_submitted++;
+      if (!w.running(st.index))
+        return {false, w.nodes[st.index].info.id + " is not running"};
+      if (!st.a)
+        st.a = w.make_adapter(st.index);
+      // Pay a wallet chosen by the transaction's recipient, so money moves between nodes.
+      std::string to;
+      if (!w.nodes.empty()) {
+        auto k = stable_hash(tx.to) % w.nodes.size();
+        to = w.nodes[k].address;
+      }
+      auto r = st.a->submit(tx, to);
+      if (!r.accepted)
+        return {false, r.reason};
+      w.counters.txs_accepted++;
+      if (!r.real_id.empty())
+        w.txs.add(r.real_id, tx.id);
+      if (r.height)
+        w.txs.landed(*r.height, tx.id);
+      return {true, ""};
+    },
+    [=](subscribe_atom, const caf::actor& subscriber) -> bool {
+      self->state.subscribers.push_back(subscriber);
+      return true;
+    },
+    [=](control_atom, control_action action) -> control_ack { return control(self, action); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_proxy(caf::actor_system& sys, world_ptr w, size_t index) {
+  return sys.spawn<caf::detached>(proxy, std::move(w), index);
+}
+
+// -- fabric -----------------------------------------------------------------------
+
+namespace {
+
+struct fabric_state {
+  world_ptr w;
+  std::vector<adapters::adapter_ptr> adapters;
+  static inline const char* name = "troupe.local.fabric";
+};
+
+using fabric_actor = caf::stateful_actor<fabric_state>*;
+
+adapters::adapter& adapter_of(fabric_actor self, size_t i) {
+  auto& st = self->state;
+  if (!st.adapters[i])
+    st.adapters[i] = st.w->make_adapter(i);
+  return *st.adapters[i];
+}
+
+control_ack partition(fabric_actor self, const partition_cmd& cmd) {
+  auto& w = *self->state.w;
+  if (!cmd.symmetric)
+    return {false, "asymmetric partitions are not supported by the local backend (real "
+                   "connections are two-way)"};
+  std::vector<int> side(w.nodes.size(), -1);
+  size_t listed = 0;
+  for (size_t s = 0; s < cmd.sides.size(); ++s)
+    for (auto& id : cmd.sides[s]) {
+      int64_t i = -1;
+      for (size_t k = 0; k < w.nodes.size(); ++k)
+        if (w.nodes[k].info.id == id)
+          i = static_cast<int64_t>(k);
+      if (i < 0)
+        return {false, "unknown node " + id + " in partition"};
+      side[static_cast<size_t>(i)] = static_cast<int>(s);
+      ++listed;
+    }
+  std::string errors;
+  for (size_t i = 0; i < w.nodes.size(); ++i) {
+    if (side[i] < 0 || !w.running(i))
+      continue;
+    std::vector<adapters::peer_endpoint> others;
+    for (size_t j = 0; j < w.nodes.size(); ++j)
+      if (side[j] >= 0 && side[j] != side[i])
+        others.push_back({w.nodes[j].info.id, w.nodes[j].endpoint});
+    // A node alone on its side, with every other node on some other side, is cut from all:
+    // then the real setban applies.
+    bool alone = cmd.sides[static_cast<size_t>(side[i])].size() == 1 && listed == w.nodes.size();
+    auto ack = adapter_of(self, i).cut(others, alone);
+    if (!ack.ok)
+      errors += (errors.empty() ? "" : "; ") + ack.error;
+  }
+  return {errors.empty(), errors};
+}
+
+control_ack heal_all(fabric_actor self) {
+  auto& w = *self->state.w;
+  std::string errors;
+  for (size_t i = 0; i < w.nodes.size(); ++i) {
+    if (!w.running(i))
+      continue;
+    auto ack = adapter_of(self, i).join(w.topology_peers(i));
+    if (!ack.ok)
+      errors += (errors.empty() ? "" : "; ") + ack.error;
+  }
+  return {errors.empty(), errors};
+}
+
+caf::behavior fabric(fabric_actor self, world_ptr w) {
+  self->state.adapters.resize(w->nodes.size());
+  self->state.w = std::move(w);
+  return {
+    [=](partition_atom, const partition_cmd& cmd) -> control_ack { return partition(self, cmd); },
+    [=](heal_atom) -> control_ack { return heal_all(self); },
+    [=](set_link_atom, const link_cmd&) -> control_ack {
+      return {false, "link properties (latency, jitter, loss, bandwidth) are not supported by "
+                     "the local backend"};
+    },
+    [=](skew_atom, const clock_skew_cmd&) -> control_ack {
+      return {false, "clock skew is not supported by the local backend"};
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_fabric(caf::actor_system& sys, world_ptr w) {
+  return sys.spawn<caf::detached>(fabric, std::move(w));
+}
+
+// -- block driver -----------------------------------------------------------------
+
+namespace {
+
+struct driver_state {
+  world_ptr w;
+  std::chrono::milliseconds slot{1000};
+  std::vector<size_t> producers;
+  std::vector<double> coeff;
+  std::vector<uint64_t> lottery_key;
+  std::vector<adapters::adapter_ptr> adapters;
+  uint64_t next_slot = 1;
+  static inline const char* name = "troupe.local.blocks";
+};
+
+using driver_actor = caf::stateful_actor<driver_state>*;
+
+/// SplitMix64's finaliser, as sim/models/chain.cpp uses it.
+constexpr uint64_t mix64(uint64_t x) noexcept {
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+/// The chain model's lottery (sim/models/chain.cpp, `wins`): the same leaders win the same
+/// slots live as in the simulator for the same seed.
+bool wins_slot(uint64_t key, uint64_t slot, double coeff) noexcept {
+  const uint64_t draw = mix64(key ^ mix64(slot + 0x51ED));
+  return static_cast<double>(draw >> 11) * 0x1.0p-53 < coeff;
+}
+
+void run_slot(driver_actor self, uint64_t slot) {
+  auto& st = self->state;
+  auto& w = *st.w;
+  w.counters.slots++;
+  for (size_t k = 0; k < st.producers.size(); ++k) {
+    // A pure function of (key, slot): a node's outcome never depends on another node's
+    // faults or on how late this slot runs.
+    if (!wins_slot(st.lottery_key[k], slot, st.coeff[k]))
+      continue;
+    w.counters.leaders++;
+    auto i = st.producers[k];
+    if (!w.running(i))
+      continue;
+    if (!st.adapters[k])
+      st.adapters[k] = w.make_adapter(i);
+    try {
+      st.adapters[k]->produce_block(w.nodes[i].reward_address);
+      w.counters.blocks_produced++;
+    } catch (const adapters::rpc_error&) {
+      w.counters.produce_errors++;
+      st.adapters[k].reset(); // reconnect next time (the node may have restarted)
+    }
+  }
+}
+
+void schedule(driver_actor self) {
+  auto& st = self->state;
+  // Slots are aligned to the run origin, so slow RPC does not make the block rate drift.
+  auto due = st.w->origin + st.slot * static_cast<int64_t>(st.next_slot);
+  auto now = self->clock().now();
+  auto wait = due > now ? due - now : caf::actor_clock::duration_type::zero();
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait),
+                     slot_atom::value);
+}
+
+caf::behavior block_driver(driver_actor self, world_ptr w, std::chrono::milliseconds slot,
+                           std::vector<double> coeff) {
+  auto& st = self->state;
+  for (size_t i = 0; i < w->nodes.size(); ++i)
+    if (w->nodes[i].producer) {
+      st.producers.push_back(i);
+      st.coeff.push_back(coeff[i]);
+      // The chain model's key: the first draw of the node's stream (seed, node id).
+      st.lottery_key.push_back(troupe::rng::stream(w->seed, w->nodes[i].info.id)());
+    }
+  st.adapters.resize(st.producers.size());
+  st.slot = slot;
+  st.w = std::move(w);
+  schedule(self);
+  return {
+    [=](slot_atom) {
+      auto& s = self->state;
+      auto now = self->clock().now();
+      // Catch up at most a few missed slots (a stalled machine must not burst blocks).
+      auto elapsed = now - s.w->origin;
+      auto current = static_cast<uint64_t>(elapsed / s.slot);
+      if (current > s.next_slot + 3)
+        s.next_slot = current - 3;
+      run_slot(self, s.next_slot);
+      ++s.next_slot;
+      schedule(self);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_block_driver(caf::actor_system& sys, world_ptr w, std::chrono::milliseconds slot,
+                              std::vector<double> coeff_per_node) {
+  return sys.spawn<caf::detached>(block_driver, std::move(w), slot, std::move(coeff_per_node));
+}
+
+} // namespace troupe::backends::local

@@ -1,0 +1,171 @@
+#include "backends/local/world.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <httplib.h>
+
+#include "actors/units.hpp"
+
+namespace troupe::backends::local {
+
+// -- tx_index -------------------------------------------------------------------
+
+void tx_index::add(const std::string& real_id, const std::string& troupe_id) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  by_real_[real_id] = troupe_id;
+}
+
+std::optional<std::string> tx_index::troupe_id(const std::string& real_id) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto it = by_real_.find(real_id);
+  if (it == by_real_.end())
+    return std::nullopt;
+  return it->second;
+}
+
+void tx_index::landed(uint64_t height, const std::string& troupe_id) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  by_height_.emplace(height, troupe_id);
+}
+
+std::vector<std::string> tx_index::landed_between(uint64_t after, uint64_t upto) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  std::vector<std::string> out;
+  for (auto it = by_height_.upper_bound(after); it != by_height_.end() && it->first <= upto; ++it)
+    out.push_back(it->second);
+  return out;
+}
+
+size_t tx_index::size() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return by_real_.size() + by_height_.size();
+}
+
+nlohmann::json counters::to_json() const {
+  return {{"slots", slots.load()},
+          {"leaders", leaders.load()},
+          {"blocks_produced", blocks_produced.load()},
+          {"produce_errors", produce_errors.load()},
+          {"txs_submitted", txs_submitted.load()},
+          {"txs_accepted", txs_accepted.load()},
+          {"rpc_errors", rpc_errors.load()},
+          {"control_actions", control_actions.load()}};
+}
+
+// -- world ----------------------------------------------------------------------
+
+adapters::adapter_ptr world::make_adapter(size_t i) const {
+  auto& n = nodes[i];
+  return adapters::make_adapter(n.adapter_settings, n.info.id, rpc_timeout,
+                                "program " + n.prog->name + ": adapter");
+}
+
+bool world::running(size_t i) const {
+  return sup->state(nodes[i].slot) == process_state::running;
+}
+
+namespace {
+
+bool tcp_open(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+} // namespace
+
+bool world::probe(size_t i, adapters::adapter* a, std::string* last_error) const {
+  auto& n = nodes[i];
+  auto& r = n.prog->ready;
+  if (r.kind == "tcp")
+    return tcp_open(n.probe_port);
+  if (r.kind == "http") {
+    httplib::Client c{"127.0.0.1", n.probe_port};
+    c.set_connection_timeout(std::chrono::milliseconds(500));
+    c.set_read_timeout(std::chrono::milliseconds(1000));
+    auto res = c.Get(r.path.c_str());
+    return res && res->status >= 200 && res->status < 300 &&
+           (r.expect.empty() || res->body.find(r.expect) != std::string::npos);
+  }
+  try {
+    a->status();
+    return true;
+  } catch (const adapters::rpc_error& e) {
+    if (last_error)
+      *last_error = e.what();
+    return false;
+  }
+}
+
+std::chrono::milliseconds world::ready_budget(size_t i) const {
+  return ready_timeout.count() > 0 ? ready_timeout : nodes[i].prog->ready.timeout;
+}
+
+std::string world::last_lines(size_t i, size_t n) const {
+  auto tail = sup->log_tail(nodes[i].slot, n);
+  if (tail.empty())
+    return "(the log is empty)";
+  std::string out;
+  size_t start = 0;
+  while (start < tail.size()) {
+    auto end = tail.find('\n', start);
+    if (end == std::string::npos)
+      end = tail.size();
+    out += "\n    " + tail.substr(start, end - start);
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string world::wait_ready(size_t i, const std::function<bool()>& give_up) const {
+  auto& n = nodes[i];
+  auto budget = ready_budget(i);
+  auto deadline = std::chrono::steady_clock::now() + budget;
+  auto a = make_adapter(i);
+  std::string last_error;
+  for (;;) {
+    auto st = sup->state(n.slot);
+    if (st == process_state::exited || st == process_state::idle) {
+      sup->wait_log_drained(n.slot, std::chrono::milliseconds(1000));
+      return "node " + n.info.id + " (" + n.prog->name + ") exited while starting (" +
+             sup->exit_description(n.slot) + "); see " + sup->options(n.slot).log_path.string() +
+             ", last lines:" + last_lines(i);
+    }
+    if (probe(i, a.get(), &last_error))
+      return {};
+    if (give_up && give_up())
+      return "gave up waiting for node " + n.info.id;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      auto what = n.prog->ready.kind == "adapter"
+                    ? "a " + n.adapter_settings.value("kind", std::string{}) + " status call"
+                    : n.prog->ready.kind + " on port " + std::to_string(n.probe_port);
+      if (!last_error.empty())
+        what += "; last error: " + last_error;
+      return "node " + n.info.id + " (" + n.prog->name + ") was not ready after " +
+             format_duration(budget) + " (probe: " + what + "); raise the local backend's ready_timeout or see " +
+             sup->options(n.slot).log_path.string() + ", last lines:" + last_lines(i);
+    }
+    std::this_thread::sleep_for(n.prog->ready.interval);
+  }
+}
+
+std::vector<adapters::peer_endpoint> world::topology_peers(size_t i) const {
+  std::vector<adapters::peer_endpoint> out;
+  for (auto p : topo.peers[i])
+    out.push_back({nodes[p].info.id, nodes[p].endpoint});
+  return out;
+}
+
+} // namespace troupe::backends::local

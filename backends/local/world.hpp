@@ -1,0 +1,103 @@
+#pragma once
+// What the actors of one local deployment share: the node processes, each node's rendered
+// settings, the transaction id map and run counters. Read-only after deploy, except for the
+// parts guarded by their own locks or atomics.
+
+#include <atomic>
+#include <cstdint>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_clock.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/scenario/topology.hpp"
+#include "backends/adapters/adapter.hpp"
+#include "backends/local/program.hpp"
+#include "backends/local/supervisor.hpp"
+
+namespace troupe::backends::local {
+
+/// Maps the troupe ids of submitted transactions to the node's ids (and, for nodes that
+/// commit at once, to the height they landed at), so block events carry troupe ids.
+class tx_index {
+public:
+  void add(const std::string& real_id, const std::string& troupe_id);
+  std::optional<std::string> troupe_id(const std::string& real_id) const;
+  void landed(uint64_t height, const std::string& troupe_id);
+  /// Troupe ids that landed in (after, upto].
+  std::vector<std::string> landed_between(uint64_t after, uint64_t upto) const;
+  size_t size() const;
+
+private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::string> by_real_;
+  std::multimap<uint64_t, std::string> by_height_;
+};
+
+/// One node as the local backend runs it.
+struct live_node {
+  node_info info;
+  program_ptr prog;
+  size_t slot = SIZE_MAX;           ///< supervisor slot (SIZE_MAX: not yet added)
+  template_vars vars;               ///< the node's template values (ports, dirs, params)
+  nlohmann::json adapter_settings;  ///< rendered
+  std::string endpoint;             ///< how peers reach it (the program's join.peer)
+  uint64_t finality_depth = 0;
+  uint16_t probe_port = 0;          ///< http/tcp probes
+  bool producer = false;            ///< takes part in the block lottery
+  std::string address;              ///< wallet address that payments to this node use
+  std::string reward_address;       ///< wallet address its mined blocks pay to
+};
+
+struct counters {
+  std::atomic<uint64_t> slots{0};
+  std::atomic<uint64_t> leaders{0};
+  std::atomic<uint64_t> blocks_produced{0};
+  std::atomic<uint64_t> produce_errors{0};
+  std::atomic<uint64_t> txs_submitted{0};
+  std::atomic<uint64_t> txs_accepted{0};
+  std::atomic<uint64_t> rpc_errors{0};
+  std::atomic<uint64_t> control_actions{0};
+  nlohmann::json to_json() const;
+};
+
+struct world {
+  std::vector<live_node> nodes;
+  expanded_topology topo;
+  std::shared_ptr<local::supervisor> sup;
+  std::chrono::milliseconds rpc_timeout{5000};
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds ready_timeout{60000}; ///< 0: each program's own
+  uint64_t seed = 1;
+  caf::actor_clock::time_point origin{};
+  tx_index txs;
+  local::counters counters;
+
+  /// A fresh adapter for node `i` (each actor owns its own).
+  adapters::adapter_ptr make_adapter(size_t i) const;
+  /// True when the node's process is running and not paused.
+  bool running(size_t i) const;
+  /// Probes node `i` once (the program's readiness probe).
+  bool probe(size_t i, adapters::adapter* a, std::string* last_error = nullptr) const;
+  /// Waits until node `i` is ready: "" on success, else one sentence with the cause and the
+  /// node's last log lines. `give_up` (optional) ends the wait early.
+  std::string wait_ready(size_t i, const std::function<bool()>& give_up = {}) const;
+  /// The time budget of node `i`'s readiness probe.
+  std::chrono::milliseconds ready_budget(size_t i) const;
+  /// Node `i`'s topology peers as adapter endpoints.
+  std::vector<adapters::peer_endpoint> topology_peers(size_t i) const;
+  /// The last log lines of node `i`, indented for an error message.
+  std::string last_lines(size_t i, size_t n = 8) const;
+};
+
+using world_ptr = std::shared_ptr<world>;
+
+} // namespace troupe::backends::local

@@ -1,0 +1,31 @@
+#include "backends/register_live.hpp"
+
+#include "actors/registry.hpp"
+#include "backends/local/local_backend.hpp"
+#include "backends/local/program.hpp"
+
+namespace troupe::backends {
+
+void register_live(troupe::registry& reg) {
+  reg.add_backend({"local",
+                   "one process per node on this machine (real programs: litecoind, etcd, ...)",
+                   [](params_reader& r) { local::read_options(r); },
+                   [] { return std::make_unique<local::local_backend>(); }});
+  for (auto& name : local::builtin_programs()) {
+    std::string summary;
+    try {
+      summary = local::load_program(name)->summary;
+    } catch (const std::exception& e) {
+      summary = std::string("(broken definition: ") + e.what() + ")";
+    }
+    reg.add_program({name, summary, [name](params_reader& r, const group& g) {
+                       local::validate_node(r, g, name);
+                     }});
+  }
+  reg.set_program_file_validator(
+    [](params_reader& r, const group& g, const std::string& path) {
+      local::validate_node(r, g, path);
+    });
+}
+
+} // namespace troupe::backends
