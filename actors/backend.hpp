@@ -76,6 +76,12 @@ public:
 
   /// Backend facts for report.json: e.g. {"digest": "…", "counters": {...}}.
   virtual nlohmann::json results() const { return nlohmann::json::object(); }
+
+  /// Cumulative counters so far, e.g. {"messages": 1200, "drops": 3}: the runner samples
+  /// them with the heights for report.json's counter series and the live views. Called from
+  /// the runner actor (in sim: on the kernel's thread, between events); must not change
+  /// the world. Default: none.
+  virtual nlohmann::json counters_now() const { return nlohmann::json::object(); }
 };
 
 using backend_ptr = std::unique_ptr<backend>;

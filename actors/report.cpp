@@ -1,9 +1,12 @@
 #include "actors/report.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "actors/node_queries.hpp"
 #include "actors/runner.hpp"
 
 namespace troupe {
@@ -43,6 +46,25 @@ json fault_windows(const std::vector<run_event>& events, double end_s) {
   return out;
 }
 
+// The latency distribution: percentiles over all samples, and the samples themselves for
+// the histogram (an even-strided subset beyond 10,000, so the file stays small).
+json latency_json(std::vector<double> samples) {
+  std::sort(samples.begin(), samples.end());
+  json kept = json::array();
+  const size_t keep_max = 10000;
+  const size_t stride = samples.size() > keep_max ? (samples.size() + keep_max - 1) / keep_max
+                                                  : 1;
+  for (size_t i = 0; i < samples.size(); i += stride)
+    kept.push_back(std::round(samples[i] * 1e6) / 1e6);
+  return json{{"definition", "seconds from submission to the first finalization on any node"},
+              {"count", samples.size()},
+              {"p50", percentile(samples, 50)},
+              {"p90", percentile(samples, 90)},
+              {"p99", percentile(samples, 99)},
+              {"max", samples.empty() ? 0.0 : samples.back()},
+              {"samples_s", kept}};
+}
+
 } // namespace
 
 json build_report(const report_input& in) {
@@ -76,19 +98,32 @@ json build_report(const report_input& in) {
   r["digest"] = in.backend_results.value("digest", json());
   r["expectations"] = exps;
   json nodes = json::array();
-  for (const auto& st : in.final_status)
-    nodes.push_back(status_json(st));
+  for (size_t i = 0; i < in.final_status.size(); ++i) {
+    auto n = status_json(in.final_status[i]);
+    if (in.topo && i < in.topo->nodes.size()) {
+      n["group"] = in.topo->nodes[i].group;
+      n["role"] = in.topo->nodes[i].role;
+    }
+    nodes.push_back(n);
+  }
   r["nodes"] = nodes;
   json heights = json::object();
   for (size_t i = 0; i < in.heights.size() && in.topo && i < in.topo->nodes.size(); ++i)
     heights[in.topo->nodes[i].id] = in.heights[i];
-  r["series"] = json{{"time_s", in.sample_times_s}, {"heights", heights}};
+  json counter_series = json::object();
+  for (const auto& [name, values] : in.counter_series)
+    counter_series[name] = values;
+  r["series"] = json{{"time_s", in.sample_times_s}, {"heights", heights},
+                     {"counters", counter_series}};
+  r["tx_latency"] = latency_json(in.tx_latencies_s);
+  r["node_logs"] = in.node_logs;
   const double end_s = in.run_seconds > 0 ? in.run_seconds
                                           : std::chrono::duration<double>(s.run_duration).count();
   r["faults"] = fault_windows(in.events, end_s);
   json counters = in.backend_results.value("counters", json::object());
   counters["txs_submitted"] = in.txs_submitted;
   counters["txs_rejected"] = in.txs_rejected;
+  counters["txs_final_anywhere"] = in.txs_final;
   // txs_included comes from the tx_inclusion expectation when the scenario has one.
   for (const auto& e : exps)
     if (e["kind"] == "tx_inclusion" && e["evidence"].contains("included"))

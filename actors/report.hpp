@@ -3,6 +3,7 @@
 // from it). Built once, after teardown, on every path that got as far as deploying.
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ struct report_input {
   double wall_seconds = 0;
   std::string reproduce;
   std::string error; ///< non-empty: the run did not complete (deploy failure, signal, ...)
+  /// Cumulative counters per sample, aligned with sample_times_s (messages, drops, ...).
+  std::map<std::string, std::vector<uint64_t>> counter_series;
+  uint64_t txs_final = 0;             ///< final on at least one node
+  std::vector<double> tx_latencies_s; ///< submission to first finalization on any node
+  nlohmann::json node_logs;           ///< node_logs_report(); null: not scanned
 };
 
 /// Schema (stable keys): verdict ("pass" | "fail" | "error" | "interrupted"), scenario, seed,
@@ -40,6 +46,13 @@ struct report_input {
 /// nodes [node_status], series {time_s: [...], heights: {id: [...]}} (-1 = down), faults
 /// [{action, nodes, start_s, end_s, detail}], counters {...}, timing {simulated_seconds,
 /// wall_seconds, speedup}, reproduce, error.
+///
+/// Added for report.html (issue 7): nodes[].group/role; series.counters {name: [...]}
+/// (cumulative, aligned with series.time_s: messages, drops, txs_submitted, txs_included);
+/// tx_latency {count, p50, p90, p99, max, samples_s, definition}; node_logs {dir, nodes
+/// {id: {bytes, lines, errors, warnings, truncated}}, errors, warnings, note}; and, when a
+/// backend provides one, jobs {series {time_s, by_status {status: [...]}}, phases {phase:
+/// {count, p50, p90, p99, max}}} (docs/observability.md).
 nlohmann::json build_report(const report_input& in);
 
 /// Writes report.json (atomically: temp file + rename) into `run_dir`.

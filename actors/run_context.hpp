@@ -68,6 +68,7 @@ struct run_context {
   duration run_duration{};
   std::filesystem::path run_dir;
   bool virtual_time = false;
+  std::string prometheus_url; ///< --prometheus-url: default for `metric` expectations
 
   /// Run time now, from the actor clock (virtual in sim): the runner fixes the origin.
   caf::actor_clock::time_point origin{};

@@ -1,20 +1,33 @@
 #include "actors/runner.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <ctime>
 #include <fstream>
 #include <iomanip>
 #include <mutex>
 #include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include <unistd.h>
 
 #include <caf/all.hpp>
+#include <fmt/ranges.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/dashboard.hpp"
 #include "actors/errors.hpp"
+#include "actors/live_status.hpp"
+#include "actors/metrics.hpp"
+#include "actors/node_logs.hpp"
 #include "actors/node_protocol.hpp"
 #include "actors/node_queries.hpp"
 #include "actors/report.hpp"
+#include "actors/report_html.hpp"
 #include "actors/run_context.hpp"
 #include "actors/scenario/topology.hpp"
 #include "actors/units.hpp"
@@ -40,7 +53,16 @@ struct run_record {
   uint64_t txs_submitted = 0;
   uint64_t txs_rejected = 0;
   double run_seconds = 0;
+  /// Cumulative counters at each sample (backend counters and transactions).
+  std::map<std::string, std::vector<uint64_t>> counter_series;
+  /// Per transaction: submitted and first finalized on any node (run ns; -1: not yet).
+  std::unordered_map<std::string, std::pair<int64_t, int64_t>> txs;
+  uint64_t txs_final = 0; ///< final on at least one node
 };
+
+/// Transactions tracked for latency; beyond this the counts stay exact but later ones are
+/// not timed (memory stays bounded on a very long run).
+constexpr size_t txs_tracked_max = 2'000'000;
 
 struct runner_state {
   std::shared_ptr<run_context> ctx;
@@ -50,6 +72,10 @@ struct runner_state {
   std::vector<std::string> expectation_names;
   duration sample_every{};
   bool stopping = false;
+  const backend* b = nullptr;              ///< for counters_now()
+  std::shared_ptr<live_status> live;       ///< the views' snapshot (never read back)
+  std::vector<run_event> active_faults;    ///< for the live views
+  std::map<std::string, uint64_t> faults_by_action;
   static inline const char* name = "runner";
 };
 
@@ -114,11 +140,73 @@ void evaluate(runner_actor* self) {
   }
 }
 
+/// Copies what the views show into the live snapshot (called with rec.mtx held).
+void publish_live(runner_actor* self, double t, const std::vector<node_status>& statuses,
+                  const json& counters) {
+  auto& st = self->state;
+  auto& rec = *st.rec;
+  const int64_t now_ns = static_cast<int64_t>(t * 1e9);
+  auto& a = st.active_faults;
+  a.erase(std::remove_if(a.begin(), a.end(),
+                         [&](const run_event& f) { return f.until_ns >= 0 && f.until_ns <= now_ns; }),
+          a.end());
+  std::vector<int64_t> hs;
+  for (const auto& s : statuses)
+    if (s.up)
+      hs.push_back(static_cast<int64_t>(s.height));
+  std::sort(hs.begin(), hs.end());
+  spdlog::debug("[t={:.1f}s] {}/{} nodes up, height {}..{}, {} txs submitted, {} final",
+                t, hs.size(), statuses.size(), hs.empty() ? 0 : hs.front(),
+                hs.empty() ? 0 : hs.back(), rec.txs_submitted, rec.txs_final);
+  if (!st.live)
+    return;
+  st.live->update([&](live_snapshot& s) {
+    s.phase = st.stopping ? "evaluating" : "running";
+    s.run_s = t;
+    s.nodes_total = statuses.size();
+    s.nodes_up = hs.size();
+    s.height_min = hs.empty() ? 0 : hs.front();
+    s.height_max = hs.empty() ? 0 : hs.back();
+    s.txs_submitted = rec.txs_submitted;
+    s.txs_included = rec.txs_final;
+    s.messages = counters.value("messages", uint64_t{0});
+    s.drops = counters.value("drops", uint64_t{0});
+    s.faults_by_action = st.faults_by_action;
+    s.faults_total = 0;
+    for (const auto& [k, n] : st.faults_by_action)
+      s.faults_total += n;
+    s.active_faults.clear();
+    for (const auto& f : a)
+      s.active_faults.push_back(f.action + " " + fmt::format("{}", fmt::join(f.nodes, ",")));
+    // The history is bounded: past history_max samples, every other one is dropped.
+    if (s.t_s.size() >= live_snapshot::history_max) {
+      auto halve = [](auto& v) {
+        size_t j = 0;
+        for (size_t i = 0; i < v.size(); i += 2)
+          v[j++] = v[i];
+        v.resize(j);
+      };
+      halve(s.t_s), halve(s.h_min), halve(s.h_median), halve(s.h_max);
+      halve(s.messages_at), halve(s.drops_at), halve(s.included_at);
+    }
+    s.t_s.push_back(t);
+    s.h_min.push_back(s.height_min);
+    s.h_median.push_back(hs.empty() ? 0 : hs[hs.size() / 2]);
+    s.h_max.push_back(s.height_max);
+    s.messages_at.push_back(s.messages);
+    s.drops_at.push_back(s.drops);
+    s.included_at.push_back(s.txs_included);
+  });
+}
+
 caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> ctx,
                               std::shared_ptr<run_record> rec, std::vector<caf::actor> workloads,
                               std::vector<caf::actor> expectations,
-                              std::vector<std::string> expectation_names, duration sample_every) {
+                              std::vector<std::string> expectation_names, duration sample_every,
+                              const backend* b, std::shared_ptr<live_status> live) {
   auto& st = self->state;
+  st.b = b;
+  st.live = std::move(live);
   st.ctx = std::move(ctx);
   st.rec = std::move(rec);
   st.workloads = std::move(workloads);
@@ -133,6 +221,9 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
         self->send(e, start_atom::value);
       for (auto& w : st.workloads)
         self->send(w, start_atom::value);
+      // Block streams feed the transactions-included count; the nodes do not see who
+      // listens, so the simulated world (and its digest) is the same with or without.
+      subscribe_all(self, st.ctx->nodes);
       self->send(self, tick_atom::value);
       self->delayed_send(self, st.ctx->run_duration, stop_atom::value);
     },
@@ -141,13 +232,21 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
         return;
       const double t = seconds_since(self);
       collect_status(self, [self, t](const std::vector<node_status>& statuses) {
-        auto& rec = *self->state.rec;
+        auto& st = self->state;
+        auto& rec = *st.rec;
+        const auto counters = st.b ? st.b->counters_now() : json::object();
         std::lock_guard<std::mutex> guard{rec.mtx};
         rec.sample_times_s.push_back(t);
         rec.heights.resize(statuses.size());
         for (size_t i = 0; i < statuses.size(); ++i)
           rec.heights[i].push_back(statuses[i].up ? static_cast<int64_t>(statuses[i].height)
                                                   : -1);
+        for (auto it = counters.begin(); it != counters.end(); ++it)
+          if (it.value().is_number_unsigned())
+            rec.counter_series[it.key()].push_back(it.value().get<uint64_t>());
+        rec.counter_series["txs_submitted"].push_back(rec.txs_submitted);
+        rec.counter_series["txs_included"].push_back(rec.txs_final);
+        publish_live(self, t, statuses, counters);
       });
       self->delayed_send(self, self->state.sample_every, tick_atom::value);
     },
@@ -155,17 +254,60 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
       auto& st = self->state;
       for (auto& e : st.expectations)
         self->send(e, event_atom::value, ev);
+      if (ev.kind == "fault") {
+        st.active_faults.push_back(ev);
+        ++st.faults_by_action[ev.action];
+        spdlog::info("[t={:.1f}s] fault {} on {} {}", ev.time_ns / 1e9, ev.action,
+                     fmt::join(ev.nodes, ","), ev.detail);
+      } else if (ev.kind == "heal") {
+        auto& a = st.active_faults;
+        a.erase(std::remove_if(a.begin(), a.end(),
+                               [&](const run_event& f) {
+                                 return ev.nodes.empty() || f.nodes == ev.nodes;
+                               }),
+                a.end());
+        spdlog::info("[t={:.1f}s] heal {} {}", ev.time_ns / 1e9, fmt::join(ev.nodes, ","),
+                     ev.detail);
+      }
       std::lock_guard<std::mutex> guard{st.rec->mtx};
-      if (ev.kind == "tx")
-        ++(ev.action == "submitted" ? st.rec->txs_submitted : st.rec->txs_rejected);
-      else if (st.rec->events.size() < 100000) // bounded: a chaos run cannot exhaust memory
+      if (ev.kind == "tx") {
+        const bool ok = ev.action == "submitted";
+        ++(ok ? st.rec->txs_submitted : st.rec->txs_rejected);
+        if (ok && (st.rec->txs.size() < txs_tracked_max || st.rec->txs.count(ev.detail)))
+          st.rec->txs.try_emplace(ev.detail, -1, -1).first->second.first = ev.time_ns;
+      } else if (st.rec->events.size() < 100000) { // bounded: a chaos run cannot exhaust memory
         st.rec->events.push_back(ev);
+      }
+    },
+    [=](const block_event& ev) {
+      // Transactions final on at least one node, for the live views and the latency chart.
+      if (ev.kind != block_event::finalized || ev.txs.empty())
+        return;
+      auto& rec = *self->state.rec;
+      const int64_t now_ns = self->state.ctx->since_start(self->clock().now()).count();
+      std::lock_guard<std::mutex> guard{rec.mtx};
+      for (const auto& id : ev.txs) {
+        auto it = rec.txs.find(id);
+        if (it == rec.txs.end()) {
+          if (rec.txs.size() >= txs_tracked_max)
+            continue;
+          it = rec.txs.try_emplace(id, -1, -1).first;
+        }
+        if (it->second.second < 0) {
+          it->second.second = now_ns;
+          ++rec.txs_final;
+        }
+      }
     },
     [=](stop_atom) {
       auto& st = self->state;
       if (st.stopping)
         return;
       st.stopping = true;
+      spdlog::info("[t={:.1f}s] stopping workloads; evaluating {} expectation(s)",
+                   seconds_since(self), st.expectations.size());
+      if (st.live)
+        st.live->update([](live_snapshot& s) { s.phase = "evaluating"; });
       for (auto& w : st.workloads)
         self->send(w, stop_atom::value);
       // Let the workloads' last messages land before judging.
@@ -196,6 +338,120 @@ std::string reproduce_command(const scenario& s, const run_request& req) {
   return out.str();
 }
 
+/// Troupe's own log for one run: the console at the requested level, troupe.log in the run
+/// directory at info or finer. Restores the previous default logger when the run ends.
+class run_logger {
+public:
+  run_logger(const std::filesystem::path& run_dir, const std::string& level_name) {
+    auto level = spdlog::level::from_str(level_name);
+    if (level == spdlog::level::off && level_name != "off")
+      throw user_error("--log-level: unknown level \"" + level_name +
+                       "\"; use trace, debug, info, warn, error, critical or off");
+    auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    console->set_level(level);
+    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(
+      (run_dir / "troupe.log").string(), true);
+    const auto file_level = std::min(level, spdlog::level::info);
+    file->set_level(file_level);
+    auto logger = std::make_shared<spdlog::logger>(
+      "troupe", spdlog::sinks_init_list{console, file});
+    logger->set_level(std::min(level, file_level));
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    logger->flush_on(spdlog::level::warn);
+    previous_ = spdlog::default_logger();
+    spdlog::set_default_logger(logger);
+  }
+  ~run_logger() {
+    spdlog::default_logger()->flush();
+    spdlog::set_default_logger(previous_);
+  }
+
+private:
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+/// The views' thread: every 200 ms of wall time it redraws the progress line and publishes
+/// the snapshot to Prometheus. Wall time lives here only; it never reaches the run.
+class live_views {
+public:
+  live_views(std::shared_ptr<live_status> live, bool progress, bool metrics)
+    : live_(std::move(live)), progress_(progress), metrics_(metrics),
+      start_(std::chrono::steady_clock::now()) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~live_views() { stop(); }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (stopped_)
+        return;
+      stopped_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable())
+      thread_.join();
+    refresh(); // the final state, for the last scrape
+    if (progress_ && drawn_) {
+      std::fputs("\r\033[K", stdout); // the summary follows on a clean line
+      std::fflush(stdout);
+    }
+  }
+
+private:
+  void loop() {
+    std::unique_lock<std::mutex> lk{mtx_};
+    while (!stopped_) {
+      lk.unlock();
+      refresh();
+      if (progress_) {
+        auto line = progress_line(live_->get());
+        std::fprintf(stdout, "\r%s\033[K", line.c_str());
+        std::fflush(stdout);
+        drawn_ = true;
+      }
+      lk.lock();
+      cv_.wait_for(lk, std::chrono::milliseconds(200), [this] { return stopped_; });
+    }
+  }
+  void refresh() {
+    const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    live_->update([wall](live_snapshot& s) { s.wall_s = wall; });
+    if (metrics_)
+      metrics::publish(live_->get());
+  }
+
+  std::shared_ptr<live_status> live_;
+  bool progress_, metrics_;
+  std::chrono::steady_clock::time_point start_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  bool drawn_ = false;
+  std::thread thread_;
+};
+
+/// Slows a virtual-time run to at most `pace` run seconds per wall second (--pace): sleeps
+/// between the backend's steps, so nothing the simulation computes depends on it.
+class pacer {
+public:
+  explicit pacer(double pace) : pace_(pace), start_(std::chrono::steady_clock::now()) {}
+  void wait(double run_s) const {
+    if (pace_ <= 0)
+      return;
+    const auto due = start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(run_s / pace_));
+    // Bounded so that Ctrl-C (checked by the backend between steps) stays responsive.
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
+    std::this_thread::sleep_until(std::min(due, limit));
+  }
+
+private:
+  double pace_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 } // namespace
 
 run_result run_scenario(const scenario& s0, const run_request& req, const registry& reg) {
@@ -221,6 +477,41 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
     throw user_error("cannot create run directory " + result.run_dir.string() + ": " +
                      ec.message() + "; choose another --out");
 
+  run_logger logger{result.run_dir, req.log_level};
+  spdlog::info("run {}: scenario {}, seed {}, backend {}, {} nodes, {} planned",
+               result.run_dir.string(), s.name, s.seed, s.backend.name, topo.nodes.size(),
+               format_duration(s.run_duration));
+
+  // -- live views: progress line, metrics, dashboard (outside the simulated world) -----------
+  auto live = std::make_shared<live_status>();
+  live->update([&](live_snapshot& l) {
+    l.scenario = s.name;
+    l.backend = s.backend.name;
+    l.duration_s = std::chrono::duration<double>(s.run_duration).count();
+    l.nodes_total = topo.nodes.size();
+    l.phase = "deploying";
+  });
+  std::unique_ptr<metrics::endpoint> metrics_endpoint;
+  std::unique_ptr<dashboard> board;
+  if (req.metrics_port >= 0)
+    metrics_endpoint = std::make_unique<metrics::endpoint>(req.metrics_port);
+  if (req.serve_port >= 0)
+    board = std::make_unique<dashboard>(live, req.serve_port);
+  if (metrics_endpoint)
+    spdlog::info("metrics: http://127.0.0.1:{}/metrics", metrics_endpoint->port());
+  if (board) {
+    spdlog::info("dashboard: http://127.0.0.1:{}/", board->port());
+    if (!req.quiet)
+      std::fprintf(stderr, "troupe: live dashboard at http://127.0.0.1:%d/\n", board->port());
+  }
+  if (req.on_serving)
+    req.on_serving(metrics_endpoint ? metrics_endpoint->port() : -1,
+                   board ? board->port() : -1);
+  const bool show_progress = req.progress && !req.quiet && isatty(fileno(stdout)) == 1;
+  std::optional<live_views> views;
+  if (show_progress || metrics_endpoint || board)
+    views.emplace(live, show_progress, metrics_endpoint != nullptr);
+
   run_env env;
   env.run_dir = result.run_dir;
   env.scenario_path = req.scenario_path;
@@ -232,6 +523,10 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
   env.interrupted = &run_interrupted;
 
   backend_ptr b = req.make_backend ? req.make_backend() : bk->make();
+  live->update([&](live_snapshot& l) { l.virtual_time = b->virtual_time(); });
+  if (req.pace > 0 && !b->virtual_time())
+    spdlog::warn("--pace applies to virtual-time backends only; backend {} runs in real time",
+                 b->name());
   caf::actor_system_config cfg;
   b->configure(cfg);
   auto rec = std::make_shared<run_record>();
@@ -244,6 +539,8 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
     try {
       auto dep = b->deploy(sys, s, topo, env);
       deployed = true;
+      spdlog::info("deployed {} nodes", dep.nodes.size());
+      live->update([](live_snapshot& l) { l.phase = "running"; });
       auto ctx = std::make_shared<run_context>();
       ctx->scenario = &s;
       ctx->topology = &topo;
@@ -254,6 +551,7 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
       ctx->run_dir = result.run_dir;
       ctx->virtual_time = b->virtual_time();
       ctx->origin = sys.clock().now();
+      ctx->prometheus_url = req.prometheus_url;
       std::vector<caf::actor> workloads, expectations;
       std::vector<std::string> expectation_names;
       // The runner's handle must be in the context before workloads are spawned: spawn it
@@ -261,10 +559,11 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
       duration sample_every = req.sample_every;
       if (s.run_duration / sample_every > 600)
         sample_every = s.run_duration / 600;
+      const backend* bp = b.get();
       auto runner = sys.spawn<caf::lazy_init>(
         [=, &workloads, &expectations, &expectation_names](runner_actor* self) {
           return runner_behavior(self, ctx, rec, workloads, expectations, expectation_names,
-                                 sample_every);
+                                 sample_every, bp, live);
         });
       ctx->runner = runner;
       for (const auto& w : s.workloads)
@@ -274,7 +573,11 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
         expectation_names.push_back(e.name);
       }
       caf::anon_send(runner, start_atom::value);
-      b->drive(sys, [&] { return rec->done.load(); });
+      const pacer pace{b->virtual_time() ? req.pace : 0};
+      b->drive(sys, [&] {
+        pace.wait(std::chrono::duration<double>(sys.clock().now() - ctx->origin).count());
+        return rec->done.load();
+      });
       if (!rec->done) {
         error_text = "interrupted: the run was stopped by a signal before it ended";
         caf::anon_send_exit(runner, caf::exit_reason::user_shutdown);
@@ -288,6 +591,9 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
     } catch (const std::exception& e) {
       error_text = std::string("internal error: ") + e.what();
     }
+    if (!error_text.empty())
+      spdlog::error("{}", error_text);
+    live->update([](live_snapshot& l) { l.phase = "tearing down"; });
     b->teardown();
     report_extra = b->results();
   }
@@ -315,10 +621,37 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
     in.txs_submitted = rec->txs_submitted;
     in.txs_rejected = rec->txs_rejected;
     in.run_seconds = rec->run_seconds;
+    in.counter_series = rec->counter_series;
+    in.txs_final = rec->txs_final;
+    for (const auto& [id, t] : rec->txs)
+      if (t.first >= 0 && t.second >= 0)
+        in.tx_latencies_s.push_back(static_cast<double>(t.second - t.first) / 1e9);
   }
+  std::vector<std::string> ids;
+  for (const auto& n : topo.nodes)
+    ids.push_back(n.id);
+  in.node_logs = node_logs_report(result.run_dir, ids, s.backend.name, b->virtual_time());
   result.report = build_report(in);
   write_report(result.run_dir, result.report);
+  try {
+    write_report_html(result.run_dir, result.report);
+  } catch (const std::exception& e) {
+    // The JSON report is the record; a page that cannot be written must not hide it.
+    spdlog::error("cannot write report.html: {}", e.what());
+  }
   const std::string verdict = result.report["verdict"];
+  for (const auto& e : result.report["expectations"])
+    if (e["pass"].get<bool>())
+      spdlog::info("PASS {}: {}", e["name"].get<std::string>(), e["summary"].get<std::string>());
+    else
+      spdlog::info("FAIL {}: {}", e["name"].get<std::string>(), e["summary"].get<std::string>());
+  spdlog::info("verdict {}; report {}", verdict, (result.run_dir / "report.html").string());
+  live->update([&](live_snapshot& l) {
+    l.phase = "done";
+    l.verdict = verdict;
+  });
+  if (views)
+    views->stop();
   result.exit_code = verdict == "pass" ? exit_pass
                      : verdict == "fail" ? exit_fail
                      : verdict == "interrupted" ? 130

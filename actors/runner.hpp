@@ -28,6 +28,18 @@ struct run_request {
   /// Builds the backend instead of the registry (e.g. a sim backend recording a trace
   /// window for --check-determinism).
   std::function<backend_ptr()> make_backend;
+
+  // -- observability (docs/observability.md); none of it changes what a run does -------
+  std::string log_level = "warn"; ///< console level of troupe's log; troupe.log gets >= info
+  bool progress = true;           ///< live progress line, when stdout is a TTY and !quiet
+  int metrics_port = -1;          ///< >= 0: Prometheus /metrics on 127.0.0.1 (0: any port)
+  int serve_port = -1;            ///< >= 0: live dashboard on 127.0.0.1 (0: any port)
+  std::string prometheus_url;     ///< default URL for `metric` expectations
+  /// > 0, virtual-time backends only: at most this many run seconds per wall second, so a
+  /// person (or a test) can watch a simulation on the dashboard. Never changes the result.
+  double pace = 0;
+  /// Called once the metrics endpoint and the dashboard listen (-1: not serving).
+  std::function<void(int metrics_port, int dashboard_port)> on_serving;
 };
 
 struct run_result {

@@ -8,5 +8,6 @@ namespace troupe::apps {
 
 void add_scenario_commands(CLI::App& root, int& exit_code); // validate, topology, run, report
 void add_jobs_command(CLI::App& root, int& exit_code);      // jobs serve|status|retry
+void add_report_command(CLI::App& root, int& exit_code);    // report DIR (report.html)
 
 } // namespace troupe::apps

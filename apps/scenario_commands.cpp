@@ -78,6 +78,21 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
   run->add_option("--out", out, "run directory (default runs/<scenario>-<timestamp>)");
   run->add_flag("--quiet", quiet, "no console summary");
   run->add_flag("--events", events, "write events.jsonl (sim: every delivery, drop, fault)");
+  static std::string log_level = "warn", prometheus_url;
+  static int metrics_port = -1, serve_port = -1;
+  static double pace = 0;
+  run->add_option("--log-level", log_level,
+                  "console level of troupe's log (trace, debug, info, warn, error, off); "
+                  "<run dir>/troupe.log always gets info and up")
+    ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  run->add_option("--metrics-port", metrics_port,
+                  "serve Prometheus metrics on 127.0.0.1:PORT/metrics during the run");
+  run->add_option("--serve", serve_port, "live dashboard on http://127.0.0.1:PORT/");
+  run->add_option("--prometheus-url", prometheus_url,
+                  "Prometheus API base URL for `metric` expectations without a `url`");
+  run->add_option("--pace", pace,
+                  "sim: at most this many simulated seconds per wall second (to watch it)")
+    ->check(CLI::PositiveNumber);
   run->add_flag("--check-determinism", check_determinism,
                 "sim: run twice and name the first diverging event");
   run->callback([run, &exit_code] {
@@ -98,6 +113,11 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
     req.out = out;
     req.quiet = quiet;
     req.write_events = events;
+    req.log_level = log_level;
+    req.metrics_port = metrics_port;
+    req.serve_port = serve_port;
+    req.prometheus_url = prometheus_url;
+    req.pace = pace;
     if (check_determinism)
       throw user_error("--check-determinism is not available yet: it needs the simulator's "
                        "divergence check (issue 3)");

@@ -13,6 +13,8 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libcli11-dev libssl-dev zlib1g-dev
   # real node programs for live tests, and tools the tests drive
   litecoind etcd-server etcd-client curl procps graphviz
+  # report.html and the live dashboard are checked in headless Chromium
+  chromium
 )
 
 missing=()

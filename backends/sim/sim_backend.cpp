@@ -296,6 +296,20 @@ json sim_backend::results() const {
   return results_;
 }
 
+json sim_backend::counters_now() const {
+  // Reads the network's counters only: sampling leaves the world (and its digest) unchanged.
+  if (!impl_ || !impl_->world)
+    return json::object();
+  auto c = impl_->world->counters();
+  auto get = [&c](const char* k) -> uint64_t {
+    auto it = c.find(k);
+    return it == c.end() ? 0 : it->second;
+  };
+  return json{{"messages", get("net.delivered")},
+              {"drops", get("net.dropped_loss") + get("net.dropped_partition") +
+                          get("net.dropped_crash")}};
+}
+
 void register_sim(registry& reg) {
   backend_kind b;
   b.name = "sim";

@@ -33,6 +33,7 @@ public:
   void drive(caf::actor_system& sys, const std::function<bool()>& done) override;
   void teardown() noexcept override;
   nlohmann::json results() const override;
+  nlohmann::json counters_now() const override;
 
   /// Shared with the node proxies; defined in the .cpp.
   struct impl;

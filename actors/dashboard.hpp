@@ -1,0 +1,45 @@
+#pragma once
+// The live dashboard of `troupe run --serve PORT`: a small page on 127.0.0.1 that refreshes
+// its figures and charts every second from a JSON endpoint. It reads the run's live_status
+// from its own threads and never writes to the run.
+//
+//   GET /             the page (self-contained: inline CSS, JS and SVG; the current values
+//                     are rendered into it, so it reads right even before its script runs)
+//   GET /api/status   live_snapshot::to_json()
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "actors/live_status.hpp"
+
+namespace httplib {
+class Server;
+}
+
+namespace troupe {
+
+class dashboard {
+public:
+  // -- constructors -----------------------------------------------------------
+
+  /// Binds 127.0.0.1:`port` (0: any free port) and serves until destroyed. Throws user_error
+  /// when the port cannot be bound.
+  dashboard(std::shared_ptr<const live_status> status, int port);
+  ~dashboard();
+
+  // -- properties -------------------------------------------------------------
+
+  int port() const noexcept { return port_; }
+
+private:
+  std::shared_ptr<const live_status> status_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+/// The page, with `s` rendered into it.
+std::string dashboard_page(const live_snapshot& s);
+
+} // namespace troupe
