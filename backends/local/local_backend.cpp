@@ -83,7 +83,6 @@ local_options read_options(params_reader& r) {
   o.port_max = static_cast<uint16_t>(r.integer("port_max", o.port_max, 1024, 65535));
   if (o.port_max < o.port_min)
     r.error("port_max", "must be >= port_min (" + std::to_string(o.port_min) + ")");
-  r.finish();
   return o;
 }
 
@@ -111,8 +110,9 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
                                 const run_env& env) {
   std::vector<validation_error> errors;
   nlohmann::json params = s.backend.name == "local" ? s.backend.params : nlohmann::json::object();
-  params_reader r{params, "backend.params", errors};
+  params_reader r{params, "backend", errors};
   opts_ = read_options(r);
+  r.finish();
   if (!errors.empty())
     throw validation_failed(std::move(errors));
 

@@ -5,7 +5,7 @@
 // nodes/<id>.log (size-capped, rotated), node control by signals and respawn, and teardown
 // on every path (success, failure, exception, SIGINT/SIGTERM) — no orphan process.
 //
-// Backend params (the scenario's "backend": {"name": "local", "params": {...}}):
+// Backend params (the scenario's "backend": {"name": "local", "poll_interval": "500ms", ...}):
 //   ready_timeout  (duration; default: each program's own)    poll_interval (default 1s)
 //   rpc_timeout    (default 5s)       setup_timeout (default 120s: wallets, funding, sync)
 //   log_bytes_max  (default 8388608)  log_files_max (default 2)
@@ -36,7 +36,7 @@ struct local_options {
   uint16_t port_max = 32000;
 };
 
-/// Reads (and checks) the backend params.
+/// Reads (and checks) the backend params; the caller calls r.finish().
 local_options read_options(params_reader& r);
 
 /// Checks a group's node params against its program (built-in name or file path).
