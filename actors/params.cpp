@@ -1,5 +1,7 @@
 #include "actors/params.hpp"
 
+#include <algorithm>
+
 namespace troupe {
 
 std::string describe_json(const nlohmann::json& v) {
@@ -14,6 +16,26 @@ std::string join_path(const std::string& base, const std::string& key) {
     return base;
   return base.empty() ? key : base + "." + key;
 }
+
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+} // namespace
 
 params_reader::params_reader(const nlohmann::json& obj, std::string path,
                              std::vector<validation_error>& errors)
@@ -229,10 +251,20 @@ void params_reader::finish_with(const std::vector<const params_reader*>& others)
   for (const auto& k : all)
     allowed += (allowed.empty() ? "" : ", ") + k;
   // nlohmann::json objects iterate in key order: the report is stable.
-  for (auto it = obj_.begin(); it != obj_.end(); ++it)
-    if (!all.count(it.key()))
-      errors_.push_back({path_of(it.key().c_str()),
-                         "unknown key; allowed here: " + (allowed.empty() ? "none" : allowed)});
+  for (auto it = obj_.begin(); it != obj_.end(); ++it) {
+    if (all.count(it.key()))
+      continue;
+    // A typo is the usual cause: name the closest allowed key.
+    std::string hint;
+    size_t best = 3;
+    for (const auto& k : all)
+      if (auto d = edit_distance(it.key(), k); d < best) {
+        best = d;
+        hint = "did you mean \"" + k + "\"? ";
+      }
+    errors_.push_back({path_of(it.key().c_str()), "unknown key; " + hint + "allowed here: " +
+                                                    (allowed.empty() ? "none" : allowed)});
+  }
 }
 
 } // namespace troupe

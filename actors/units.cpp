@@ -114,6 +114,18 @@ std::string format_duration(duration d) {
   return out;
 }
 
+std::string format_seconds(duration d) {
+  const double s = std::chrono::duration<double>(d).count();
+  char buf[32];
+  if (s < 1.0 && s > -1.0)
+    std::snprintf(buf, sizeof buf, "%.0fms", s * 1e3);
+  else if (s < 60.0)
+    std::snprintf(buf, sizeof buf, "%.2fs", s);
+  else
+    return format_duration(std::chrono::duration_cast<std::chrono::seconds>(d));
+  return buf;
+}
+
 std::optional<double> parse_rate(const std::string& text) {
   size_t pos = 0;
   auto n = read_number(text, pos);

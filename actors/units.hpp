@@ -16,6 +16,8 @@ using duration = std::chrono::nanoseconds;
 
 std::optional<duration> parse_duration(const std::string& text);
 std::string format_duration(duration d);
+/// For people, not for round trips: "1.13s", "250ms", "2m30s".
+std::string format_seconds(duration d);
 
 /// Events per second.
 std::optional<double> parse_rate(const std::string& text);

@@ -11,6 +11,7 @@
 #include "actors/scenario/topology.hpp"
 #include "actors/units.hpp"
 #include "apps/commands.hpp"
+#include "backends/sim/determinism.hpp"
 
 namespace troupe::apps {
 
@@ -118,11 +119,19 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
     req.serve_port = serve_port;
     req.prometheus_url = prometheus_url;
     req.pace = pace;
-    if (check_determinism)
-      throw user_error("--check-determinism is not available yet: it needs the simulator's "
-                       "divergence check (issue 3)");
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    if (check_determinism) {
+      if (req.backend.value_or(s.backend.name) != "sim")
+        throw user_error("--check-determinism needs the sim backend; drop --backend or use "
+                         "--backend sim");
+      auto check = backends::check_determinism(s, req);
+      std::cout << backends::describe(check);
+      if (!quiet)
+        std::cout << console_summary(check.first_run.report);
+      exit_code = check.divergence.diverged ? exit_fail : check.first_run.exit_code;
+      return;
+    }
     auto result = run_scenario(s, req);
     if (!quiet)
       std::cout << console_summary(result.report);

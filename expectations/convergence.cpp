@@ -110,8 +110,13 @@ verdict judge(actor_t* self, const std::vector<node_status>& all) {
     const auto took = duration{converged_at - st.quiet_since_ns};
     v.pass = took <= st.p.within;
     ev["took_s"] = std::chrono::duration<double>(took).count();
-    v.summary = "all up nodes on one tip " + format_duration(took) +
-                " after the last fault healed (allowed " + format_duration(st.p.within) + ")";
+    if (st.quiet_since_ns == 0)
+      v.summary = "no faults; all up nodes shared one tip at " +
+                  format_seconds(duration{converged_at}) + " and " +
+                  (now_converged ? "at the end" : "not at the end (still propagating)");
+    else
+      v.summary = "all up nodes on one tip " + format_seconds(took) +
+                  " after the last fault healed (allowed " + format_duration(st.p.within) + ")";
   }
   v.evidence = ev.dump();
   return v;

@@ -45,6 +45,11 @@ std::vector<step> read(params_reader& r, const scenario& s) {
                          {"stop", "start", "restart", "kill", "pause", "resume", "isolate",
                           "heal", "partition", "set_link", "skew"},
                          "", true);
+    if (st.action.empty()) {
+      // The action is missing or wrong (already reported): its other keys cannot be judged.
+      q.allow({"nodes", "sides", "symmetric", "from", "to", "latency", "jitter", "loss",
+               "bandwidth", "offset", "drift_ppm"});
+    }
     control_action ca;
     const bool node_action = parse_control_action(st.action, ca);
     if (node_action || st.action == "skew") {

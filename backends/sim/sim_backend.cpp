@@ -26,25 +26,21 @@ bool default_leader(const std::string& role) {
 }
 
 struct model_entry {
-  const char* name;
-  const char* summary;
+  std::string name;
+  std::string summary;
   std::function<sim::model_factory(const node_info&, std::vector<validation_error>&)> make;
   std::function<void(params_reader&, const group&)> validate;
 };
 
-const std::vector<model_entry>& models() {
-  static const std::vector<model_entry> table{
+std::vector<model_entry>& models() {
+  static std::vector<model_entry> table{
     {"chain", "slot-based longest-chain protocol (Ouroboros/Bitcoin-like)",
      [](const node_info& n, std::vector<validation_error>& errors) {
        auto p = sim::models::parse_chain_params(n.spec.params, default_leader(n.role), "", errors);
        return sim::models::make_chain_model(p);
      },
      [](params_reader& r, const group& g) {
-       sim::models::parse_chain_params(r.object(), default_leader(g.role), r.path(), r.errors());
-       // parse_chain_params reports its own unknown keys.
-       if (r.object().is_object())
-         for (auto it = r.object().begin(); it != r.object().end(); ++it)
-           r.allow({it.key().c_str()});
+       sim::models::read_chain_params(r, default_leader(g.role));
      }},
   };
   return table;
@@ -76,6 +72,24 @@ std::string hex64(uint64_t v) {
 }
 
 } // namespace
+
+void add_sim_model(registry& reg, const std::string& name, const std::string& summary,
+                   std::function<sim::model_factory(const node_info&)> make,
+                   std::function<void(params_reader&, const group&)> validate) {
+  auto entry = model_entry{name, summary,
+                           [make](const node_info& n, std::vector<validation_error>&) {
+                             return make(n);
+                           },
+                           validate};
+  for (auto& m : models())
+    if (m.name == name) {
+      m = entry;
+      reg.add_model({name, summary, validate});
+      return;
+    }
+  models().push_back(entry);
+  reg.add_model({name, summary, validate});
+}
 
 // -- shared state -------------------------------------------------------------
 

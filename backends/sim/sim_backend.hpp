@@ -8,6 +8,7 @@
 
 #include "actors/backend.hpp"
 #include "actors/registry.hpp"
+#include "sim/node_model.hpp"
 #include "sim/trace.hpp"
 
 namespace troupe::backends {
@@ -48,5 +49,11 @@ private:
 
 /// Registers the `sim` backend and the built-in node models (`chain`).
 void register_sim(registry& reg);
+
+/// Adds a user-written node model: `make` builds a node's model factory from its spec (id,
+/// role, params), `validate` checks its params. Scenarios then name it as `"model": name`.
+void add_sim_model(registry& reg, const std::string& name, const std::string& summary,
+                   std::function<sim::model_factory(const node_info&)> make,
+                   std::function<void(params_reader&, const group&)> validate);
 
 } // namespace troupe::backends

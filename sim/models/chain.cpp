@@ -1,5 +1,7 @@
 #include "sim/models/chain.hpp"
 
+#include "actors/params.hpp"
+
 #include <algorithm>
 #include <array>
 #include <deque>
@@ -809,13 +811,6 @@ private:
 // -- parameter parsing ----------------------------------------------------------------
 
 /// The scenario's duration syntax ("250ms", "1.5s", "1m30s"), shared through actors/units.
-bool parse_duration(const std::string& s, duration& out) {
-  const auto d = troupe::parse_duration(s);
-  if (!d)
-    return false;
-  out = *d;
-  return true;
-}
 
 } // namespace
 
@@ -826,76 +821,39 @@ const std::string& chain_genesis_hash() {
   return h;
 }
 
+chain_params read_chain_params(params_reader& r, bool leader) {
+  using namespace std::chrono_literals;
+  chain_params p;
+  p.slot = r.dur("slot", p.slot, 1ms);
+  if (p.slot > 24h)
+    r.error("slot", "must be a duration from 1ms to 24h, got " + format_duration(p.slot));
+  p.tx_relay_interval = r.dur("tx_relay_interval", p.tx_relay_interval);
+  if (p.tx_relay_interval > 1min)
+    r.error("tx_relay_interval", "must be a duration from 0s to 1m, got " +
+                                   format_duration(p.tx_relay_interval));
+  p.active_slot_coeff = r.probability("active_slot_coeff", p.active_slot_coeff);
+  auto u32 = [&r](const char* key, uint32_t fallback, int64_t lo, int64_t hi) {
+    return static_cast<uint32_t>(r.integer(key, fallback, lo, hi));
+  };
+  p.max_block_txs = u32("max_block_txs", p.max_block_txs, 0, 1'000'000);
+  p.tx_bytes = u32("tx_bytes", p.tx_bytes, 1, 100'000'000);
+  p.block_header_bytes = u32("block_header_bytes", p.block_header_bytes, 1, 100'000'000);
+  p.finality_depth = u32("finality_depth", p.finality_depth, 1, 1'000'000);
+  p.mempool_max = u32("mempool_max", p.mempool_max, 1, 100'000'000);
+  p.leader = r.boolean("leader", leader);
+  return p;
+}
+
 chain_params parse_chain_params(const nlohmann::json& params, bool leader, const std::string& path,
                                 std::vector<troupe::validation_error>& errors) {
-  chain_params p;
-  p.leader = leader;
-  if (params.is_null())
-    return p;
-  if (!params.is_object()) {
-    errors.push_back({path, "expected an object of chain parameters, found " +
-                              std::string(params.type_name())});
+  if (params.is_null()) {
+    chain_params p;
+    p.leader = leader;
     return p;
   }
-  auto at = [&](const std::string& key) { return path.empty() ? key : path + "." + key; };
-  auto integer = [&](const std::string& key, const nlohmann::json& v, uint64_t lo, uint64_t hi,
-                     uint32_t& out) {
-    // JSON text gives unsigned numbers, a json built in C++ from an int literal signed ones.
-    const bool non_negative =
-      v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
-    const bool in_range = non_negative && v.get<uint64_t>() >= lo && v.get<uint64_t>() <= hi;
-    if (!in_range) {
-      errors.push_back({at(key), "expected an integer from " + std::to_string(lo) + " to " +
-                                   std::to_string(hi) + ", found " + v.dump()});
-      return;
-    }
-    out = static_cast<uint32_t>(v.get<uint64_t>());
-  };
-  for (auto it = params.begin(); it != params.end(); ++it) {
-    const std::string& key = it.key();
-    const nlohmann::json& v = it.value();
-    if (key == "slot") {
-      duration d{};
-      if (!v.is_string() || !parse_duration(v.get<std::string>(), d) ||
-          d < std::chrono::milliseconds{1} || d > std::chrono::hours{24})
-        errors.push_back({at(key), "expected a duration from \"1ms\" to \"24h\" such as \"1s\" "
-                                   "or \"500ms\", found " + v.dump()});
-      else
-        p.slot = d;
-    } else if (key == "tx_relay_interval") {
-      duration d{};
-      if (!v.is_string() || !parse_duration(v.get<std::string>(), d) ||
-          d > std::chrono::minutes{1})
-        errors.push_back({at(key), "expected a duration from \"0s\" to \"1m\" such as "
-                                   "\"100ms\", found " + v.dump()});
-      else
-        p.tx_relay_interval = d;
-    } else if (key == "active_slot_coeff") {
-      if (!v.is_number() || v.get<double>() < 0.0 || v.get<double>() > 1.0)
-        errors.push_back({at(key), "expected a probability from 0 to 1, found " + v.dump()});
-      else
-        p.active_slot_coeff = v.get<double>();
-    } else if (key == "max_block_txs") {
-      integer(key, v, 0, 1'000'000, p.max_block_txs);
-    } else if (key == "tx_bytes") {
-      integer(key, v, 1, 100'000'000, p.tx_bytes);
-    } else if (key == "block_header_bytes") {
-      integer(key, v, 1, 100'000'000, p.block_header_bytes);
-    } else if (key == "finality_depth") {
-      integer(key, v, 1, 1'000'000, p.finality_depth);
-    } else if (key == "mempool_max") {
-      integer(key, v, 1, 100'000'000, p.mempool_max);
-    } else if (key == "leader") {
-      if (!v.is_boolean())
-        errors.push_back({at(key), "expected true or false, found " + v.dump()});
-      else
-        p.leader = v.get<bool>();
-    } else {
-      errors.push_back({at(key), "unknown chain parameter; known: slot, active_slot_coeff, "
-                                 "max_block_txs, tx_bytes, block_header_bytes, finality_depth, "
-                                 "mempool_max, tx_relay_interval, leader"});
-    }
-  }
+  params_reader r{params, path, errors};
+  auto p = read_chain_params(r, leader);
+  r.finish();
   return p;
 }
 

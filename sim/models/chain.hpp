@@ -45,6 +45,10 @@
 #include "actors/errors.hpp"
 #include "sim/node_model.hpp"
 
+namespace troupe {
+class params_reader;
+}
+
 namespace troupe::sim::models {
 
 // -- parameters ---------------------------------------------------------------
@@ -73,6 +77,10 @@ struct chain_params {
 /// (`path` + `.key`). Durations are strings with a unit: "1s", "500ms", "1.5s", "1m30s".
 chain_params parse_chain_params(const nlohmann::json& params, bool leader, const std::string& path,
                                 std::vector<troupe::validation_error>& errors);
+
+/// Reads the chain's keys through `r` without reporting unknown keys, so a node spec's params
+/// can be shared with a live program's (the caller reports keys neither knows).
+chain_params read_chain_params(params_reader& r, bool leader);
 
 /// A factory for nodes running the chain model with `params`.
 sim::model_factory make_chain_model(chain_params params);

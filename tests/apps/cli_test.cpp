@@ -1,0 +1,144 @@
+// The command line as a user meets it: exit codes (0 ok/pass, 1 an expectation failed, 2 bad
+// input) and one-sentence errors, never a stack trace.
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+struct outcome {
+  int code = -1;
+  std::string out; ///< stdout and stderr together
+};
+
+outcome troupe(const std::string& args) {
+  const std::string cmd = "cd " TROUPE_SOURCE_DIR " && timeout 120 " TROUPE_BINARY " " + args +
+                          " 2>&1";
+  outcome o;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p)
+    return o;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
+    o.out.append(buf.data(), n);
+  int status = pclose(p);
+  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return o;
+}
+
+std::string temp_file(const std::string& name, const std::string& content) {
+  auto path = std::filesystem::path(TROUPE_BUILD_DIR) / "cli-test" / name;
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path) << content;
+  return path.string();
+}
+
+std::string out_dir(const std::string& name) {
+  return (std::filesystem::path(TROUPE_BUILD_DIR) / "cli-test" / name).string();
+}
+
+} // namespace
+
+TEST(cli, help_and_version_exit_zero) {
+  auto help = troupe("--help");
+  EXPECT_EQ(help.code, 0);
+  for (const char* sub : {"validate", "topology", "run", "jobs"})
+    EXPECT_NE(help.out.find(sub), std::string::npos) << sub;
+  auto version = troupe("--version");
+  EXPECT_EQ(version.code, 0);
+  EXPECT_NE(version.out.find("troupe 0."), std::string::npos);
+}
+
+TEST(cli, every_example_scenario_validates) {
+  for (const auto& e : std::filesystem::directory_iterator(TROUPE_SOURCE_DIR "/scenarios")) {
+    if (e.path().extension() != ".json")
+      continue;
+    auto v = troupe("validate " + e.path().string());
+    EXPECT_EQ(v.code, 0) << e.path() << "\n" << v.out;
+    EXPECT_NE(v.out.find(": ok ("), std::string::npos) << v.out;
+  }
+}
+
+TEST(cli, bad_scenarios_exit_2_with_every_error_on_its_path) {
+  auto bad = temp_file("bad.json", R"({"name": "bad", "duration": "soon",
+    "topology": {"layout": "mesh", "groups": [{"name": "v", "count": -2, "node": {"model": "chain"}}]},
+    "workloads": [{"kind": "spam"}]})");
+  auto v = troupe("validate " + bad);
+  EXPECT_EQ(v.code, 2);
+  EXPECT_NE(v.out.find("bad.json: duration: must be a duration like 250ms, 2s, 10m or 1h, got "
+                       "\"soon\""),
+            std::string::npos)
+    << v.out;
+  EXPECT_NE(v.out.find("bad.json: topology.groups[0].count: must be an integer in 1..100000000, "
+                       "got -2"),
+            std::string::npos)
+    << v.out;
+  EXPECT_NE(v.out.find("bad.json: workloads[0].kind: unknown workload kind \"spam\""),
+            std::string::npos)
+    << v.out;
+  EXPECT_EQ(v.out.find("terminate"), std::string::npos);
+  // run refuses it too, before starting anything.
+  auto r = troupe("run " + bad + " --out " + out_dir("bad-run"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_FALSE(std::filesystem::exists(out_dir("bad-run") + "/report.json"));
+}
+
+TEST(cli, missing_file_syntax_error_and_bad_flags_exit_2) {
+  auto missing = troupe("validate /nonexistent/scenario.json");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.out.find("cannot read scenario file /nonexistent/scenario.json"),
+            std::string::npos);
+  auto syntax = troupe("validate " + temp_file("syntax.json", "{\"name\": }"));
+  EXPECT_EQ(syntax.code, 2);
+  EXPECT_NE(syntax.out.find("not valid JSON"), std::string::npos) << syntax.out;
+  EXPECT_EQ(troupe("run scenarios/chain-sim.json --duration soon").code, 2);
+  EXPECT_EQ(troupe("run scenarios/chain-sim.json --backend nope").code, 2);
+  EXPECT_EQ(troupe("run scenarios/chain-sim.json --no-such-flag").code, 2);
+  EXPECT_EQ(troupe("frobnicate").code, 2);
+}
+
+TEST(cli, topology_prints_text_and_dot) {
+  auto text = troupe("topology scenarios/chain-sim.json");
+  EXPECT_EQ(text.code, 0);
+  EXPECT_NE(text.out.find("30 nodes"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("observer-9 [observer]"), std::string::npos);
+  auto dot = troupe("topology scenarios/chain-sim.json --format dot");
+  EXPECT_EQ(dot.code, 0);
+  EXPECT_EQ(dot.out.rfind("graph \"chain-sim\" {", 0), 0u) << dot.out.substr(0, 80);
+  // Graphviz renders it (the setup script installs graphviz).
+  auto dot_file = temp_file("t.dot", dot.out);
+  EXPECT_EQ(std::system(("dot -Tsvg " + dot_file + " -o " + dot_file + ".svg").c_str()), 0);
+  EXPECT_GT(std::filesystem::file_size(dot_file + ".svg"), 1000u);
+}
+
+TEST(cli, run_exit_codes_follow_the_verdict) {
+  auto pass = troupe("run scenarios/chain-sim.json --out " + out_dir("pass"));
+  EXPECT_EQ(pass.code, 0) << pass.out;
+  EXPECT_NE(pass.out.find("PASS consensus_liveness"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(out_dir("pass") + "/report.json"));
+  auto fail = troupe("run scenarios/chain-split-brain.json --out " + out_dir("fail"));
+  EXPECT_EQ(fail.code, 1) << fail.out;
+  EXPECT_NE(fail.out.find("FAIL convergence"), std::string::npos);
+  EXPECT_NE(fail.out.find("reproduce: troupe run scenarios/chain-split-brain.json --seed 11"),
+            std::string::npos);
+  // --seed and --duration override the file and appear in the reproduce line.
+  auto over = troupe("run scenarios/chain-split-brain.json --seed 12 --duration 2m --out " +
+                     out_dir("over"));
+  EXPECT_NE(over.out.find("--seed 12 --duration 2m"), std::string::npos) << over.out;
+}
+
+TEST(cli, check_determinism_reports_same_digest) {
+  auto r = troupe("run scenarios/chain-partition.json --check-determinism --out " +
+                  out_dir("det"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("deterministic: 2 runs gave the same trace digest"), std::string::npos)
+    << r.out;
+}

@@ -1,0 +1,232 @@
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "actors/scenario/builder.hpp"
+#include "actors/scenario/scenario_json.hpp"
+#include "apps/catalog/catalog.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+class scenario_json : public ::testing::Test {
+protected:
+  void SetUp() override { register_catalog(); }
+};
+
+json base() {
+  return json::parse(R"({"name": "t", "seed": 1, "duration": "1m",
+    "topology": {"layout": "mesh", "link": {"latency": "50ms"},
+                 "groups": [{"name": "validator", "count": 3, "node": {"model": "chain"}}]},
+    "workloads": [{"kind": "transactions", "rate": "10/s"}],
+    "expectations": [{"kind": "safety"}]})");
+}
+
+std::vector<validation_error> errors_of(const json& j) {
+  std::vector<validation_error> errors;
+  read_scenario(j, registry::global(), errors);
+  return errors;
+}
+
+} // namespace
+
+TEST_F(scenario_json, builder_to_json_to_scenario_is_an_identity) {
+  auto built = ScenarioBuilder::topology_with([](auto& t) {
+                 t.layout_random(8)
+                   .link(50ms, 10ms, 0.01, 100'000'000)
+                   .group("validator", 20)
+                   .param("active_slot_coeff", 0.02)
+                   .group("observer", 10)
+                   .group_link({200ms, 20ms, 0.0, 10'000'000});
+               })
+                 .named("built")
+                 .with_seed(99)
+                 .transactions_with(10.0)
+                 .chaos_with({{"restarts", {{"targets", "validator"}, {"downtime", "5s"}}}})
+                 .expect_consensus_liveness(10, 3)
+                 .expect_convergence(30s)
+                 .expect_safety()
+                 .expect_tx_inclusion(0.9)
+                 .with_run_duration(10min)
+                 .build();
+  const json j = to_json(built);
+  const scenario back = scenario_from_json(j);
+  EXPECT_EQ(back, built);
+  EXPECT_EQ(to_json(back), j);
+  EXPECT_EQ(back.topology.groups[1].link->latency, 200ms);
+  EXPECT_EQ(back.workloads[0].params["rate"], "10/s");
+  // And through text, as a file would carry it.
+  EXPECT_EQ(scenario_from_json(json::parse(j.dump(2))), built);
+}
+
+TEST_F(scenario_json, every_example_round_trips) {
+  for (const auto& e : std::filesystem::directory_iterator(TROUPE_SOURCE_DIR "/scenarios")) {
+    if (e.path().extension() != ".json")
+      continue;
+    auto s = load_scenario(e.path());
+    EXPECT_EQ(scenario_from_json(to_json(s)), s) << e.path();
+  }
+}
+
+TEST_F(scenario_json, defaults_fill_what_is_omitted) {
+  auto s = scenario_from_json(base());
+  EXPECT_EQ(s.backend.name, "sim");
+  EXPECT_EQ(s.topology.groups[0].role, "validator");
+  EXPECT_EQ(s.workloads[0].name, "transactions");
+  EXPECT_EQ(s.topology.link.jitter, duration::zero());
+}
+
+struct bad_case {
+  const char* name;
+  std::function<void(json&)> mutate;
+  std::vector<std::string> expected; ///< every error, exactly, in order
+};
+
+TEST_F(scenario_json, bad_scenarios_name_the_path_what_was_found_and_what_is_allowed) {
+  const std::vector<bad_case> cases = {
+    {"negative count", [](json& j) { j["topology"]["groups"][0]["count"] = -2; },
+     {"topology.groups[0].count: must be an integer in 1..100000000, got -2"}},
+    {"count as string", [](json& j) { j["topology"]["groups"][0]["count"] = "3"; },
+     {"topology.groups[0].count: must be an integer in 1..100000000, got \"3\""}},
+    {"misspelt top-level key", [](json& j) { j["durration"] = "1m"; },
+     {"durration: unknown key; did you mean \"duration\"? allowed here: backend, description, "
+      "duration, expectations, name, seed, topology, workloads"}},
+    {"malformed duration", [](json& j) { j["duration"] = "10 minutes"; },
+     {"duration: must be a duration like 250ms, 2s, 10m or 1h, got \"10 minutes\""}},
+    {"missing duration", [](json& j) { j.erase("duration"); },
+     {"duration: is required: a duration like 250ms, 2s, 10m or 1h"}},
+    {"malformed latency", [](json& j) { j["topology"]["link"]["latency"] = "fast"; },
+     {"topology.link.latency: must be a duration like 250ms, 2s, 10m or 1h, got \"fast\""}},
+    {"loss out of range", [](json& j) { j["topology"]["link"]["loss"] = 1.5; },
+     {"topology.link.loss: must be a probability in 0..1, got 1.5"}},
+    {"bandwidth in bytes", [](json& j) { j["topology"]["link"]["bandwidth"] = "10MB"; },
+     {"topology.link.bandwidth: must be a bandwidth like 500kbps, 10Mbps or 1Gbps, got "
+      "\"10MB\""}},
+    {"unknown layout", [](json& j) { j["topology"]["layout"] = "tree"; },
+     {"topology.layout: must be one of star, chain, ring, mesh or {\"kind\": \"random\", "
+      "\"degree\": N}, got \"tree\""}},
+    {"random without degree", [](json& j) { j["topology"]["layout"] = "random"; },
+     {"topology.layout: random needs a degree: {\"kind\": \"random\", \"degree\": 8}"}},
+    {"random degree 0",
+     [](json& j) { j["topology"]["layout"] = {{"kind", "random"}, {"degree", 0}}; },
+     {"topology.layout.degree: must be an integer in 1..10000, got 0"}},
+    {"duplicate group",
+     [](json& j) {
+       j["topology"]["groups"].push_back(
+         {{"name", "validator"}, {"count", 1}, {"node", {{"model", "chain"}}}});
+     },
+     {"topology.groups[1].name: duplicate group name \"validator\"; group names must be "
+      "unique"}},
+    {"no groups", [](json& j) { j["topology"]["groups"] = json::array(); },
+     {"topology.groups: must be a non-empty list of groups, got []"}},
+    {"unknown model", [](json& j) { j["topology"]["groups"][0]["node"]["model"] = "pbft"; },
+     {"topology.groups[0].node.model: unknown model \"pbft\"; known models: chain"}},
+    {"unknown workload kind", [](json& j) { j["workloads"].push_back({{"kind", "spam"}}); },
+     {"workloads[1].kind: unknown workload kind \"spam\"; known kinds: chaos, steps, "
+      "transactions"}},
+    {"malformed rate", [](json& j) { j["workloads"][0]["rate"] = "10 per second"; },
+     {"workloads[0].rate: must be a rate like 10/s, 600/m or 2/h, got \"10 per second\""}},
+    {"reference to a missing group", [](json& j) { j["workloads"][0]["target"] = "miner"; },
+     {"workloads[0].target: \"miner\" names no group or node; use \"all\", a group "
+      "(validator) or a node id such as \"validator-0\""}},
+    {"unknown expectation kind",
+     [](json& j) { j["expectations"].push_back({{"kind", "finality"}}); },
+     {"expectations[1].kind: unknown expectation kind \"finality\"; known kinds: "
+      "consensus_liveness, convergence, safety, tx_inclusion"}},
+    {"ratio out of range",
+     [](json& j) { j["expectations"].push_back({{"kind", "tx_inclusion"}, {"min_ratio", 2}}); },
+     {"expectations[1].min_ratio: must be a probability in 0..1, got 2"}},
+    {"unknown step action",
+     [](json& j) {
+       j["workloads"].push_back(
+         {{"kind", "steps"},
+          {"steps", {{{"at", "10s"}, {"action", "explode"}, {"nodes", {"validator-0"}}}}}});
+     },
+     {"workloads[1].steps[0].action: must be one of stop, start, restart, kill, pause, resume, "
+      "isolate, heal, partition, set_link, skew, got \"explode\""}},
+    {"step names a missing node",
+     [](json& j) {
+       j["workloads"].push_back(
+         {{"kind", "steps"},
+          {"steps", {{{"at", "10s"}, {"action", "stop"}, {"nodes", {"validator-9"}}}}}});
+     },
+     {"workloads[1].steps[0].nodes: \"validator-9\" names no group or node; use \"all\", a "
+      "group (validator) or a node id such as \"validator-0\""}},
+    {"step after the end",
+     [](json& j) {
+       j["workloads"].push_back(
+         {{"kind", "steps"},
+          {"steps", {{{"at", "2m"}, {"action", "stop"}, {"nodes", {"validator-0"}}}}}});
+     },
+     {"workloads[1].steps[0].at: is after the end of the run (1m); the step would never "
+      "happen"}},
+    {"misspelt workload param", [](json& j) { j["workloads"][0]["rat"] = "5/s"; },
+     {"workloads[0].rat: unknown key; did you mean \"rate\"? allowed here: kind, name, rate, "
+      "start_after, stop_before, target, tx_bytes, users"}},
+    {"bad model param",
+     [](json& j) { j["topology"]["groups"][0]["node"]["params"] = {{"slot", "fast"}}; },
+     {"topology.groups[0].node.params.slot: must be a duration like 250ms, 2s, 10m or 1h, got "
+      "\"fast\""}},
+    {"unknown backend", [](json& j) { j["backend"] = "docker"; },
+     {"backend: unknown backend \"docker\"; known backends: local, sim"}},
+    {"name with a space", [](json& j) { j["name"] = "my scenario"; },
+     {"name: must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), "
+      "got \"my scenario\""}},
+    {"negative seed", [](json& j) { j["seed"] = -1; },
+     {"seed: must be an integer >= 0, got -1"}},
+    {"duplicate expectation name", [](json& j) { j["expectations"].push_back({{"kind", "safety"}}); },
+     {"expectations[1].name: duplicate name \"safety\"; give each entry a unique \"name\""}},
+    {"chaos with nothing to do", [](json& j) { j["workloads"].push_back({{"kind", "chaos"}}); },
+     {"workloads[1]: chaos needs at least one of \"restarts\", \"partitions\" or "
+      "\"clock_skew\""}},
+    {"convergence without within",
+     [](json& j) { j["expectations"].push_back({{"kind", "convergence"}}); },
+     {"expectations[1].within: is required: a duration like 250ms, 2s, 10m or 1h"}},
+    {"not an object", [](json& j) { j = json::array(); },
+     {": must be an object, got []"}},
+  };
+  ASSERT_GE(cases.size(), 20u);
+  for (const auto& c : cases) {
+    json j = base();
+    c.mutate(j);
+    std::vector<std::string> got;
+    for (const auto& e : errors_of(j))
+      got.push_back(e.to_string());
+    EXPECT_EQ(got, c.expected) << c.name;
+  }
+}
+
+TEST_F(scenario_json, all_problems_are_reported_at_once) {
+  json j = base();
+  j["topology"]["groups"][0]["count"] = -2;
+  j["duration"] = "soon";
+  j["workloads"][0]["target"] = "miner";
+  auto errors = errors_of(j);
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_THROW(scenario_from_json(j), validation_failed);
+}
+
+TEST_F(scenario_json, unreadable_files_are_one_clear_error) {
+  try {
+    load_scenario("/nonexistent/x.json");
+    FAIL();
+  } catch (const user_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cannot read scenario file /nonexistent/x.json: no such file or not readable; "
+              "check the path");
+  }
+  auto path = std::filesystem::temp_directory_path() / "troupe-syntax.json";
+  std::ofstream(path) << "{\"name\": \"x\",\n \"seed\": }";
+  try {
+    load_scenario(path);
+    FAIL();
+  } catch (const user_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid JSON: parse error at line 2, column 10"),
+              std::string::npos)
+      << e.what();
+  }
+}
