@@ -1,0 +1,130 @@
+// End to end through the command line: `troupe run` on real nodes, the example scenarios'
+// verdicts, and SIGINT to a running `troupe run` (every node PID gone, report.json written).
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/backends/live_helpers.hpp"
+
+using namespace troupe::backends::testing;
+
+namespace {
+
+struct child_run {
+  pid_t pid = -1;
+  fs::path out;
+};
+
+/// Starts `troupe run FILE --out DIR ...` with its output in DIR.log.
+child_run start_troupe(const std::string& scenario, const std::string& name,
+                       std::vector<std::string> extra = {}) {
+  child_run r;
+  r.out = temp_run_dir(name);
+  fs::remove_all(r.out); // troupe creates it
+  std::vector<std::string> args{TROUPE_BINARY, "run", scenario, "--out", r.out.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto log = r.out.string() + ".log";
+  r.pid = ::fork();
+  if (r.pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return r;
+}
+
+/// Waits for the child (bounded); returns its exit code, or -1 on timeout (then kills it).
+int wait_troupe(const child_run& r, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(r.pid, &status, WNOHANG) == r.pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(100ms);
+  }
+  ::kill(r.pid, SIGKILL);
+  ::waitpid(r.pid, &status, 0);
+  return -1;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in{p};
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<pid_t> node_pids(const fs::path& run_dir) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(run_dir / "nodes", ec); !ec && it != fs::directory_iterator();
+       it.increment(ec))
+    if (it->path().extension() == ".pid") {
+      pid_t p = 0;
+      std::ifstream{it->path()} >> p;
+      if (p > 0)
+        out.push_back(p);
+    }
+  return out;
+}
+
+const std::string source_dir = TROUPE_SOURCE_DIR;
+
+} // namespace
+
+TEST(local_e2e, etcd_local_scenario_passes) {
+  auto r = start_troupe(source_dir + "/scenarios/etcd-local.json", "e2e-etcd",
+                        {"--backend", "local"});
+  auto code = wait_troupe(r, 200s);
+  EXPECT_EQ(code, 0) << read_file(r.out.string() + ".log");
+  auto report = nlohmann::json::parse(read_file(r.out / "report.json"));
+  EXPECT_EQ(report["verdict"], "pass");
+  EXPECT_EQ(report["backend"], "local");
+  EXPECT_TRUE(node_pids(r.out).empty()) << "pid files go with their processes";
+}
+
+TEST(local_e2e, litecoin_local_scenario_passes) {
+  auto r = start_troupe(source_dir + "/scenarios/litecoin-local.json", "e2e-litecoin",
+                        {"--backend", "local"});
+  auto code = wait_troupe(r, 280s);
+  EXPECT_EQ(code, 0) << read_file(r.out.string() + ".log");
+  auto report = nlohmann::json::parse(read_file(r.out / "report.json"));
+  EXPECT_EQ(report["verdict"], "pass") << report.dump(2).substr(0, 2000);
+  EXPECT_TRUE(node_pids(r.out).empty());
+}
+
+TEST(local_e2e, sigint_tears_everything_down_and_writes_the_report) {
+  auto r = start_troupe(source_dir + "/scenarios/litecoin-local.json", "e2e-sigint",
+                        {"--backend", "local"});
+  // Wait until all five nodes run and the run is under way (the wallets are funded).
+  std::vector<pid_t> pids;
+  ASSERT_TRUE(eventually(90s, [&] {
+    pids = node_pids(r.out);
+    // Height 107 is the first block after the funding (101 matured + 4 + 1 confirmation).
+    return pids.size() == 5 && read_file(r.out / "nodes" / "miner-0.log").find(" height=107 ") !=
+                                 std::string::npos;
+  })) << read_file(r.out.string() + ".log");
+  std::this_thread::sleep_for(3s);
+  pids = node_pids(r.out);
+  ASSERT_EQ(pids.size(), 5u);
+  ::kill(r.pid, SIGINT);
+  auto code = wait_troupe(r, 60s);
+  EXPECT_NE(code, -1) << "troupe exits after SIGINT";
+  EXPECT_NE(code, 0);
+  for (auto p : pids)
+    EXPECT_FALSE(pid_alive(p)) << "node pid " << p << " survived SIGINT";
+  ASSERT_TRUE(fs::exists(r.out / "report.json")) << read_file(r.out.string() + ".log");
+  auto report = nlohmann::json::parse(read_file(r.out / "report.json"));
+  EXPECT_EQ(report["verdict"], "interrupted") << report.dump().substr(0, 500);
+}
