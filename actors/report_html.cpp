@@ -287,7 +287,7 @@ std::vector<fault_window> fault_windows(const json& r, double end_default) {
 }
 
 /// Shades fault windows over the plot and labels them in lanes above it, so overlapping
-/// windows stay readable. Returns the number of lanes used.
+/// windows stay readable; with no lanes, shades only.
 void draw_faults(chart& c, const std::vector<fault_window>& faults, int lanes) {
   std::vector<double> lane_end(static_cast<size_t>(lanes), -1e300);
   for (const auto& f : faults) {
@@ -297,6 +297,8 @@ void draw_faults(chart& c, const std::vector<fault_window>& faults, int lanes) {
           fault_color(f.action) + "\" fill-opacity=\"0.12\"><title>" +
           html_escape(f.label + " " + num(f.start, 1) + "s–" + num(f.end, 1) + "s " + f.detail) +
           "</title></rect>");
+    if (lanes == 0)
+      continue; // shading only (the traffic charts; the heights chart carries the labels)
     // Lane: the first whose previous label ends before this one starts (text ~6px a char).
     const double text_end = x + 6.0 * static_cast<double>(f.label.size()) + 8;
     size_t lane = 0;
