@@ -9,19 +9,18 @@
 
 #include "actors/backend.hpp"
 #include "actors/node_protocol.hpp"
+#include "actors/run_context.hpp"
 
 namespace troupe {
 
 /// Asks every node for its status and calls `done(statuses)` once, in node order. A node
 /// that errs or stays silent past `timeout` is reported as {id, up = false}.
 template <class Self, class F>
-void collect_status(Self* self, const std::vector<node_handle>& nodes, F done,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+void collect_status_each(Self* self, const std::vector<node_handle>& nodes,
+                         std::shared_ptr<F> fn,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   auto results = std::make_shared<std::vector<node_status>>(nodes.size());
   auto pending = std::make_shared<size_t>(nodes.size());
-  // Shared so that a mutable callback (e.g. one delivering a response promise) is called
-  // from whichever reply comes last.
-  auto fn = std::make_shared<F>(std::move(done));
   if (nodes.empty()) {
     (*fn)(*results);
     return;
@@ -40,6 +39,31 @@ void collect_status(Self* self, const std::vector<node_handle>& nodes, F done,
             (*fn)(*results);
         });
   }
+}
+
+/// The status of every node of the run, in node order, as one callback. One question to the
+/// world's fabric when it can answer for all nodes at once (the simulator's can: a thousand
+/// nodes polled every second would otherwise cost two thousand messages a second); one
+/// question per node otherwise. `done` may be a mutable callable (e.g. one delivering a
+/// response promise); it is called exactly once.
+template <class Self, class F>
+void collect_status(Self* self, const run_context& ctx, F done,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto fn = std::make_shared<F>(std::move(done));
+  const run_context* c = &ctx; // owned by the caller's state for the whole run
+  if (!ctx.fabric) {
+    collect_status_each(self, ctx.nodes, fn, timeout);
+    return;
+  }
+  self->request(ctx.fabric, timeout, get_status_atom::value)
+    .then(
+      [=](const std::vector<node_status>& all) {
+        if (all.size() == c->nodes.size())
+          (*fn)(all);
+        else
+          collect_status_each(self, c->nodes, fn, timeout);
+      },
+      [=](caf::error&) { collect_status_each(self, c->nodes, fn, timeout); });
 }
 
 /// Subscribes `self` to every node's block stream (block_event messages follow). A request,

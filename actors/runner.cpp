@@ -88,7 +88,7 @@ double seconds_since(runner_actor* self) {
 
 template <class F>
 void collect_status(runner_actor* self, F done) {
-  troupe::collect_status(self, self->state.ctx->nodes, std::move(done));
+  troupe::collect_status(self, *self->state.ctx, std::move(done));
 }
 
 void finish(runner_actor* self) {

@@ -80,7 +80,7 @@ caf::behavior behavior(caf::event_based_actor* self, run_context_ptr ctx, kind_e
     [](event_atom, const run_event&) {},
     [=](evaluate_atom) {
       auto rp = self->make_response_promise<verdict>();
-      collect_status(self, ctx->nodes, [=](const std::vector<node_status>& all) mutable {
+      collect_status(self, *ctx, [=](const std::vector<node_status>& all) mutable {
         rp.deliver(judge(entry.name, p, all));
       });
       return rp;

@@ -134,7 +134,7 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
     [=](tick_atom) {
       if (self->state.stopped)
         return;
-      collect_status(self, self->state.ctx->nodes, [self](const std::vector<node_status>& all) {
+      collect_status(self, *self->state.ctx, [self](const std::vector<node_status>& all) {
         bool converged = false;
         tips_of(all, converged);
         auto& st = self->state;
@@ -160,7 +160,7 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
     [=](evaluate_atom) {
       self->state.stopped = true;
       auto rp = self->make_response_promise<verdict>();
-      collect_status(self, self->state.ctx->nodes,
+      collect_status(self, *self->state.ctx,
                      [=](const std::vector<node_status>& all) mutable {
                        rp.deliver(judge(self, all));
                      });

@@ -127,7 +127,7 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
     },
     [=](evaluate_atom) {
       auto rp = self->make_response_promise<verdict>();
-      collect_status(self, self->state.ctx->nodes,
+      collect_status(self, *self->state.ctx,
                      [=](const std::vector<node_status>& all) mutable {
                        rp.deliver(judge(self, all));
                      });

@@ -215,9 +215,12 @@ const char* to_string(layout_kind k) noexcept {
 
 scenario read_scenario(const json& j, const registry& reg, errors_t& errors) {
   scenario s;
-  params_reader r{j, "", errors};
-  if (!j.is_object())
+  if (!j.is_object()) {
+    errors.push_back({"", "a scenario must be a JSON object with \"name\", \"duration\" and "
+                          "\"topology\", got " + describe_json(j)});
     return s;
+  }
+  params_reader r{j, "", errors};
   s.name = r.string("name", "", true);
   if (r.has("name") && j["name"].is_string() && !valid_name(s.name))
     r.error("name", "must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or "

@@ -134,6 +134,14 @@ caf::behavior node_proxy(caf::event_based_actor* self, impl_ptr im, sim::node_in
 // The world's network-level faults.
 caf::behavior fabric(caf::event_based_actor*, impl_ptr im) {
   return {
+    // Every node's status in one answer (see collect_status in actors/node_queries.hpp).
+    [=](get_status_atom) {
+      std::vector<node_status> all;
+      all.reserve(im->world->size());
+      for (sim::node_index i = 0; i < im->world->size(); ++i)
+        all.push_back(im->world->status(i));
+      return all;
+    },
     [=](partition_atom, const partition_cmd& cmd) {
       auto& w = *im->world;
       std::string unknown;
@@ -249,9 +257,14 @@ deployment sim_backend::deploy(caf::actor_system& sys, const scenario& s,
     auto im = weak.lock();
     if (!im)
       return;
-    if (auto i = im->world->find(ev.node))
-      for (const auto& sub : im->subscribers[*i])
-        caf::anon_send(sub, ev);
+    auto i = im->world->find(ev.node);
+    if (!i || im->subscribers[*i].empty())
+      return;
+    // One message shared by every subscriber: CAF messages are copy-on-write, so the event
+    // (with its transaction ids) is copied once, not once per subscriber.
+    auto msg = caf::make_message(ev);
+    for (const auto& sub : im->subscribers[*i])
+      caf::anon_send(sub, msg);
   });
   w.start();
 
