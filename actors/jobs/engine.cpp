@@ -274,6 +274,18 @@ void engine::commit() {
   dirty_.clear();
 }
 
+std::vector<job> engine::take_dirty() {
+  std::vector<job> out;
+  out.reserve(dirty_.size());
+  for (job_id id : dirty_) {
+    job& j = at(id);
+    j.dirty = false;
+    out.push_back(j);
+  }
+  dirty_.clear();
+  return out;
+}
+
 // -- producing work ------------------------------------------------------------------
 
 void engine::resolve_dependencies(job& j) {

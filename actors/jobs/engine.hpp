@@ -150,6 +150,9 @@ public:
 
   /// Writes every changed job in one transaction.
   void commit();
+  /// Hands over copies of every changed job and forgets they changed: for a committer that
+  /// writes them with store::write outside the caller's lock (group commit).
+  std::vector<job> take_dirty();
   size_t dirty_count() const noexcept { return dirty_.size(); }
   store* storage() const noexcept { return store_; }
 

@@ -4,9 +4,10 @@
 //
 // Concurrency: one mutex serialises every operation on the engine, which is what makes
 // "one job is never handed to two workers" and "exactly one ETag wins" hold. Durability:
-// group commit. A request that changed state waits until a committer thread has written
+// group commit. A request that changed state waits until a commit has written
 // the batch that holds its change; all requests that arrived meanwhile share that one
-// transaction. So an answer never reports a change that a kill -9 could lose.
+// transaction (the first waiter writes it). So an answer never reports a change that a
+// kill -9 could lose.
 
 #include "actors/jobs/engine.hpp"
 #include "actors/jobs/native_api.hpp"
@@ -38,7 +39,9 @@ public:
 
   // -- constructors -----------------------------------------------------------
 
-  /// `replay` may be null (native face only). Both must outlive the server.
+  /// `replay` may be null (native face only). Both must outlive the server. While serving,
+  /// the server's committer is the only writer of the store: give the engine a
+  /// commit_batch_max no request can reach (serve() does).
   http_server(engine& e, replay_service* replay, options o);
   ~http_server();
 
@@ -61,7 +64,7 @@ public:
 
 private:
   http_response dispatch(const http_request& req);
-  void committer_loop();
+  void commit_through(std::unique_lock<std::mutex>& lk, uint64_t seq);
   void lease_loop();
 
   engine& engine_;
@@ -70,14 +73,13 @@ private:
   options opts_;
   std::unique_ptr<httplib::Server> server_;
   std::thread listener_;
-  std::thread committer_;
   std::thread leases_;
   std::mutex mutex_;
-  std::condition_variable work_cv_;
   std::condition_variable done_cv_;
   std::condition_variable lease_cv_; ///< only the lease loop waits here
   uint64_t applied_seq_ = 0;
   uint64_t committed_seq_ = 0;
+  bool committing_ = false;
   bool stopping_ = false;
   std::string commit_error_;
   int port_ = 0;

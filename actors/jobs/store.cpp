@@ -198,6 +198,14 @@ void store::write(const std::vector<const job*>& jobs) {
   ++commits_;
 }
 
+void store::write(const std::vector<job>& jobs) {
+  std::vector<const job*> rows;
+  rows.reserve(jobs.size());
+  for (const auto& j : jobs)
+    rows.push_back(&j);
+  write(rows);
+}
+
 void store::set_meta(const std::string& key, const std::string& value) {
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO meta(k,v) VALUES(?,?)", -1, &s, nullptr);

@@ -37,6 +37,7 @@ public:
 
   /// Upserts every job in one transaction.
   void write(const std::vector<const job*>& jobs);
+  void write(const std::vector<job>& jobs);
   void set_meta(const std::string& key, const std::string& value);
 
   // -- reads ------------------------------------------------------------------

@@ -149,6 +149,7 @@ size_t run_remote_worker(const remote_worker_options& o,
   auto [host, port] = parse_url(o.url);
   httplib::Client c(host, port);
   c.set_keep_alive(true);
+  c.set_tcp_nodelay(true);
   c.set_connection_timeout(5);
   c.set_read_timeout(30);
   // Every request is retried on network errors with doubling backoff, at most 10 times:

@@ -46,7 +46,7 @@ struct replay_fixture {
     fs::copy_file(data_dir + config, dir / "config.json");
     fs::permissions(dir / "config.json", fs::perms::owner_read | fs::perms::owner_write);
     db = store::open((dir / "jobs.db").string());
-    eng = std::make_unique<engine>(db.get());
+    eng = std::make_unique<engine>(db.get(), engine::options{1, SIZE_MAX});
     svc = std::make_unique<replay_service>(
       *eng, replay_service::options{lease_ms, (dir / "config.json").string()});
     svc->load(load_replay_config((dir / "config.json").string()), jan_1_2024);
@@ -177,6 +177,7 @@ struct served {
   }
   httplib::Client client() const {
     httplib::Client c("127.0.0.1", port);
+    c.set_tcp_nodelay(true);
     c.set_connection_timeout(5);
     c.set_read_timeout(10);
     return c;
