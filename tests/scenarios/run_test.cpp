@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -108,6 +109,39 @@ TEST(scenarios, healed_partition_converges) {
   EXPECT_EQ(r.report["faults"][0]["action"], "partition");
   EXPECT_NEAR(r.report["faults"][0]["start_s"].get<double>(), 60.0, 0.01);
   EXPECT_NEAR(r.report["faults"][0]["end_s"].get<double>(), 180.0, 0.01);
+}
+
+TEST(scenarios, events_jsonl_traces_deliveries_drops_and_faults_within_its_cap) {
+  register_catalog();
+  run_request req;
+  req.out = out_dir("events");
+  req.quiet = true;
+  req.write_events = true;
+  req.events_bytes_max = 4u << 20;
+  auto r = run_scenario(load_scenario(TROUPE_SOURCE_DIR "/scenarios/chain-partition.json"), req);
+  const auto path = r.run_dir / "events.jsonl";
+  ASSERT_TRUE(std::filesystem::exists(path));
+  EXPECT_LE(std::filesystem::file_size(path), 4u << 20);
+  std::ifstream in{path};
+  std::string line;
+  std::map<std::string, size_t> kinds;
+  size_t lines = 0;
+  bool truncated = false;
+  while (std::getline(in, line)) {
+    auto j = json::parse(line); // every line is one JSON object
+    EXPECT_FALSE(truncated) << "the truncation marker must be the last line";
+    if (j.value("truncated", false)) {
+      truncated = true;
+      continue;
+    }
+    ++kinds[j["event"].get<std::string>()];
+    ++lines;
+  }
+  EXPECT_TRUE(truncated); // a 6-minute, 30-node run writes far more than 4 MiB
+  EXPECT_GT(lines, 1000u);
+  EXPECT_GT(kinds["deliver"], 0u);
+  EXPECT_EQ(kinds["partition"], 1u); // the partition at 1m lies within the first 4 MiB
+  EXPECT_GT(kinds["drop_partition"], 0u);
 }
 
 TEST(scenarios, split_brain_fails_naming_both_sides_tips) {
