@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -473,4 +474,67 @@ TEST(JobsPipelineSim, TenThousandBlockProvingCampaignIsDeterministic) {
   // their caps: every block reaches state_update.
   EXPECT_EQ(s1["by_type"]["state_update"].value("completed", 0), 10'000) << s1.dump();
   EXPECT_GT(s1["campaign"]["worker_crashes"].get<int>(), 0);
+}
+
+// -- native face ----------------------------------------------------------------------------
+
+TEST(JobsNative, ConcurrentClaimsOverHttpNeverShareAJob) {
+  auto dir = fresh_dir("native-claims");
+  auto db = store::open((dir / "jobs.db").string());
+  engine e(db.get(), {1, SIZE_MAX});
+  type_policy p;
+  p.type = "t";
+  p.verify = false;
+  e.define_type(p);
+  constexpr int jobs = 400, clients = 8;
+  for (int i = 0; i < jobs; ++i)
+    e.enqueue({"t", std::nullopt, "{}", {}, {}}, 0);
+  e.commit();
+  http_server::options o;
+  o.port = 0;
+  http_server server(e, nullptr, o);
+  const int port = server.start();
+  std::mutex m;
+  std::vector<int64_t> claimed;
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&, c] {
+      httplib::Client cli("127.0.0.1", port);
+      cli.set_keep_alive(true);
+      cli.set_tcp_nodelay(true);
+      const std::string body = R"({"worker": "w)" + std::to_string(c) + R"("})";
+      for (int i = 0; i < jobs; ++i) { // bounded: at most every job
+        auto r = cli.Post("/v1/claim", body, "application/json");
+        if (!r || r->status != 200)
+          return;
+        std::lock_guard<std::mutex> lk(m);
+        claimed.push_back(nlohmann::json::parse(r->body)["id"].get<int64_t>());
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  server.stop();
+  std::sort(claimed.begin(), claimed.end());
+  EXPECT_EQ(claimed.size(), static_cast<size_t>(jobs));
+  EXPECT_EQ(std::adjacent_find(claimed.begin(), claimed.end()), claimed.end())
+    << "a job was handed to two workers";
+  // Malformed input is a 400 with a reason.
+  http_server server2(e, nullptr, o);
+  const int port2 = server2.start();
+  httplib::Client cli("127.0.0.1", port2);
+  auto bad = cli.Post("/v1/claim", "{}", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("worker"), std::string::npos);
+  EXPECT_EQ(cli.Post("/v1/jobs/1/verify", R"({"worker": "w0", "verdict": "maybe"})",
+                     "application/json")
+              ->status,
+            400);
+  EXPECT_EQ(cli.Post("/v1/jobs/99999/complete", R"({"worker": "w0"})", "application/json")
+              ->status,
+            404);
+  EXPECT_EQ(cli.Post("/v1/jobs/1/complete", R"({"worker": "intruder"})", "application/json")
+              ->status,
+            409);
+  server2.stop();
 }
