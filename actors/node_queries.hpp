@@ -66,6 +66,17 @@ void collect_status(Self* self, const run_context& ctx, F done,
       [=](caf::error&) { collect_status_each(self, c->nodes, fn, timeout); });
 }
 
+/// Answers an `evaluate` request with `judge(statuses)` once every node's status is in: the
+/// usual last step of an expectation that judges the network as it stands at the end.
+template <class Self, class Judge>
+auto judge_with_status(Self* self, const run_context& ctx, Judge judge) {
+  auto rp = self->template make_response_promise<verdict>();
+  collect_status(self, ctx, [rp, judge](const std::vector<node_status>& all) mutable {
+    rp.deliver(judge(all));
+  });
+  return rp;
+}
+
 /// Subscribes `self` to every node's block stream (block_event messages follow). A request,
 /// so the node's acknowledgement is consumed here instead of reaching `self`'s behavior.
 template <class Self>

@@ -17,6 +17,8 @@
 
 #include "actors/backend.hpp"
 #include "actors/node_protocol.hpp"
+#include "actors/params.hpp"
+#include "actors/registry.hpp"
 #include "actors/scenario/scenario.hpp"
 #include "actors/scenario/topology.hpp"
 
@@ -79,5 +81,30 @@ struct run_context {
 };
 
 using run_context_ptr = std::shared_ptr<const run_context>;
+
+// -- defining kinds -------------------------------------------------------------
+
+/// Reads an entry's parameters again inside its actor, with the reader that validated them
+/// before the run (so problems were reported then; defaults fill what is absent).
+template <class Read>
+auto read_validated(Read read, const kind_entry& entry, const troupe::scenario& s) {
+  std::vector<validation_error> reported_before_the_run;
+  params_reader r{entry.params, "", reported_before_the_run};
+  return read(r, s);
+}
+
+/// A workload or expectation kind: `read(params_reader&, const scenario&)` checks (and
+/// returns) its parameters, `behavior(self, run_context_ptr, kind_entry)` is its actor.
+template <class Read, class Behavior>
+actor_kind make_actor_kind(std::string kind, std::string summary, Read read, Behavior behavior) {
+  actor_kind k;
+  k.kind = std::move(kind);
+  k.summary = std::move(summary);
+  k.validate = [read](params_reader& r, const troupe::scenario& s) { read(r, s); };
+  k.spawn = [behavior](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
+    return sys.spawn(behavior, std::move(ctx), e);
+  };
+  return k;
+}
 
 } // namespace troupe

@@ -48,18 +48,20 @@ verdict judge(const std::string& name, const params& p, const std::vector<node_s
   if (up == 0)
     lo = 0;
   v.pass = up > 0 && low.empty() && lagging.empty();
-  v.evidence = json{{"up_nodes", up},
-                    {"nodes", all.size()},
-                    {"min_height", lo},
-                    {"max_height", hi},
-                    {"required_min_height", p.min_height},
-                    {"max_lag_allowed", p.max_lag},
-                    {"below_min_height", low},
-                    {"lagging", lagging}}
-                 .dump();
+  v.evidence = json{
+    {"up_nodes", up},
+    {"nodes", all.size()},
+    {"min_height", lo},
+    {"max_height", hi},
+    {"required_min_height", p.min_height},
+    {"max_lag_allowed", p.max_lag},
+    {"below_min_height", low},
+    {"lagging",
+     lagging}}.dump();
   v.summary = std::to_string(up) + "/" + std::to_string(all.size()) + " nodes up, heights " +
-              std::to_string(lo) + ".." + std::to_string(hi) + " (need >= " +
-              std::to_string(p.min_height) + ", lag <= " + std::to_string(p.max_lag) + ")";
+              std::to_string(lo) + ".." + std::to_string(hi) +
+              " (need >= " + std::to_string(p.min_height) +
+              ", lag <= " + std::to_string(p.max_lag) + ")";
   if (up == 0)
     v.summary = "no node is up";
   else if (!low.empty())
@@ -72,18 +74,13 @@ verdict judge(const std::string& name, const params& p, const std::vector<node_s
 }
 
 caf::behavior behavior(caf::event_based_actor* self, run_context_ptr ctx, kind_entry entry) {
-  std::vector<validation_error> ignored; // validated before the run
-  params_reader r{entry.params, "", ignored};
-  auto p = read(r, *ctx->scenario);
+  auto p = read_validated(read, entry, *ctx->scenario);
   return {
     [](start_atom) {},
     [](event_atom, const run_event&) {},
     [=](evaluate_atom) {
-      auto rp = self->make_response_promise<verdict>();
-      collect_status(self, *ctx, [=](const std::vector<node_status>& all) mutable {
-        rp.deliver(judge(entry.name, p, all));
-      });
-      return rp;
+      return judge_with_status(
+        self, *ctx, [=](const std::vector<node_status>& all) { return judge(entry.name, p, all); });
     },
   };
 }
@@ -91,14 +88,9 @@ caf::behavior behavior(caf::event_based_actor* self, run_context_ptr ctx, kind_e
 } // namespace
 
 actor_kind consensus_liveness_kind() {
-  actor_kind k;
-  k.kind = "consensus_liveness";
-  k.summary = "every up node reaches min_height and stays within max_lag of the highest";
-  k.validate = [](params_reader& r, const scenario& s) { read(r, s); };
-  k.spawn = [](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
-    return sys.spawn(behavior, ctx, e);
-  };
-  return k;
+  return make_actor_kind("consensus_liveness",
+                         "every up node reaches min_height and stays within max_lag of the highest",
+                         read, behavior);
 }
 
 } // namespace troupe::expectations

@@ -37,8 +37,8 @@ struct state {
   params p;
   std::string name;
   std::vector<sample> samples;
-  int64_t quiet_since_ns = 0;      ///< when the last fault ended
-  int64_t open_fault_ns = -1;      ///< a fault with no planned end and no heal after it
+  int64_t quiet_since_ns = 0; ///< when the last fault ended
+  int64_t open_fault_ns = -1; ///< a fault with no planned end and no heal after it
   std::string open_fault;
   bool stopped = false;
 };
@@ -98,14 +98,14 @@ verdict judge(actor_t* self, const std::vector<node_status>& all) {
   if (st.open_fault_ns >= 0) {
     v.pass = false;
     ev["open_fault"] = st.open_fault;
-    v.summary = "fault \"" + st.open_fault + "\" at " + format_duration(duration{st.open_fault_ns}) +
-                " never healed; " + std::to_string(tips.size()) + " tips at end: " +
-                describe_tips();
+    v.summary = "fault \"" + st.open_fault + "\" at " +
+                format_duration(duration{st.open_fault_ns}) + " never healed; " +
+                std::to_string(tips.size()) + " tips at end: " + describe_tips();
   } else if (converged_at < 0) {
     v.pass = false;
     v.summary = "never converged after the last fault healed at " +
-                format_duration(duration{st.quiet_since_ns}) + "; " +
-                std::to_string(tips.size()) + " tips at end: " + describe_tips();
+                format_duration(duration{st.quiet_since_ns}) + "; " + std::to_string(tips.size()) +
+                " tips at end: " + describe_tips();
   } else {
     const auto took = duration{converged_at - st.quiet_since_ns};
     v.pass = took <= st.p.within;
@@ -124,9 +124,7 @@ verdict judge(actor_t* self, const std::vector<node_status>& all) {
 
 caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   auto& st = self->state;
-  std::vector<validation_error> ignored; // validated before the run
-  params_reader r{entry.params, "", ignored};
-  st.p = read(r, *ctx->scenario);
+  st.p = read_validated(read, entry, *ctx->scenario);
   st.ctx = ctx;
   st.name = entry.name;
   return {
@@ -159,12 +157,9 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
     },
     [=](evaluate_atom) {
       self->state.stopped = true;
-      auto rp = self->make_response_promise<verdict>();
-      collect_status(self, *self->state.ctx,
-                     [=](const std::vector<node_status>& all) mutable {
-                       rp.deliver(judge(self, all));
-                     });
-      return rp;
+      return judge_with_status(self, *self->state.ctx, [=](const std::vector<node_status>& all) {
+        return judge(self, all);
+      });
     },
   };
 }
@@ -172,14 +167,9 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
 } // namespace
 
 actor_kind convergence_kind() {
-  actor_kind k;
-  k.kind = "convergence";
-  k.summary = "after the last fault heals, all up nodes share one tip within a time";
-  k.validate = [](params_reader& r, const scenario& s) { read(r, s); };
-  k.spawn = [](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
-    return sys.spawn(behavior, ctx, e);
-  };
-  return k;
+  return make_actor_kind("convergence",
+                         "after the last fault heals, all up nodes share one tip within a time",
+                         read, behavior);
 }
 
 } // namespace troupe::expectations

@@ -41,11 +41,11 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
       if (!fresh && it->second.first != ev.hash) {
         ++st.violations;
         if (st.examples.size() < 10)
-          st.examples.push_back(json{
-            {"height", ev.height},
-            {"time_s", st.ctx->since_start(self->clock().now()).count() / 1e9},
-            {"first", json{{"node", it->second.second}, {"hash", it->second.first}}},
-            {"conflicting", json{{"node", ev.node}, {"hash", ev.hash}}}});
+          st.examples.push_back(
+            json{{"height", ev.height},
+                 {"time_s", st.ctx->since_start(self->clock().now()).count() / 1e9},
+                 {"first", json{{"node", it->second.second}, {"hash", it->second.first}}},
+                 {"conflicting", json{{"node", ev.node}, {"hash", ev.hash}}}});
       }
     },
     [=](evaluate_atom) {
@@ -79,14 +79,9 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
 } // namespace
 
 actor_kind safety_kind() {
-  actor_kind k;
-  k.kind = "safety";
-  k.summary = "no two nodes ever finalize different blocks at the same height";
-  k.validate = [](params_reader&, const scenario&) {};
-  k.spawn = [](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
-    return sys.spawn(behavior, ctx, e);
-  };
-  return k;
+  return make_actor_kind(
+    "safety", "no two nodes ever finalize different blocks at the same height",
+    [](params_reader&, const scenario&) {}, behavior);
 }
 
 } // namespace troupe::expectations

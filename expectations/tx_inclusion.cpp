@@ -75,14 +75,15 @@ verdict judge(actor_t* self, const std::vector<node_status>& all) {
   v.pass = judged > 0 && ratio >= st.p.min_ratio;
   const double p50 = percentile(latencies, 50), p90 = percentile(latencies, 90),
                p99 = percentile(latencies, 99);
-  v.evidence = json{{"submitted", judged},
-                    {"included", included},
-                    {"ratio", ratio},
-                    {"min_ratio", st.p.min_ratio},
-                    {"latency_s", json{{"p50", p50}, {"p90", p90}, {"p99", p99}}},
-                    {"latencies_s", latencies.size() <= 5000 ? json(latencies) : json()},
-                    {"missing_examples", missing}}
-                 .dump();
+  v.evidence = json{
+    {"submitted", judged},
+    {"included", included},
+    {"ratio", ratio},
+    {"min_ratio", st.p.min_ratio},
+    {"latency_s", json{{"p50", p50}, {"p90", p90}, {"p99", p99}}},
+    {"latencies_s", latencies.size() <= 5000 ? json(latencies) : json()},
+    {"missing_examples",
+     missing}}.dump();
   char buf[256];
   std::snprintf(buf, sizeof buf,
                 "%llu/%llu final on every up node (%.1f%%, need %.1f%%); latency p50 %.2fs "
@@ -95,9 +96,7 @@ verdict judge(actor_t* self, const std::vector<node_status>& all) {
 
 caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   auto& st = self->state;
-  std::vector<validation_error> ignored; // validated before the run
-  params_reader r{entry.params, "", ignored};
-  st.p = read(r, *ctx->scenario);
+  st.p = read_validated(read, entry, *ctx->scenario);
   st.ctx = ctx;
   st.name = entry.name;
   for (uint32_t i = 0; i < ctx->nodes.size(); ++i)
@@ -126,12 +125,9 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
       }
     },
     [=](evaluate_atom) {
-      auto rp = self->make_response_promise<verdict>();
-      collect_status(self, *self->state.ctx,
-                     [=](const std::vector<node_status>& all) mutable {
-                       rp.deliver(judge(self, all));
-                     });
-      return rp;
+      return judge_with_status(self, *self->state.ctx, [=](const std::vector<node_status>& all) {
+        return judge(self, all);
+      });
     },
   };
 }
@@ -139,14 +135,9 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
 } // namespace
 
 actor_kind tx_inclusion_kind() {
-  actor_kind k;
-  k.kind = "tx_inclusion";
-  k.summary = "a ratio of submitted transactions is final on every up node by the end";
-  k.validate = [](params_reader& r, const scenario& s) { read(r, s); };
-  k.spawn = [](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
-    return sys.spawn(behavior, ctx, e);
-  };
-  return k;
+  return make_actor_kind("tx_inclusion",
+                         "a ratio of submitted transactions is final on every up node by the end",
+                         read, behavior);
 }
 
 } // namespace troupe::expectations

@@ -121,9 +121,7 @@ duration pick(troupe::rng& g, duration lo, duration hi) {
 
 caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   auto& st = self->state;
-  std::vector<validation_error> ignored; // validated before the run
-  params_reader r{entry.params, "", ignored};
-  st.p = read(r, *ctx->scenario);
+  st.p = read_validated(read, entry, *ctx->scenario);
   st.ctx = ctx;
   st.gen = rng::stream(ctx->seed, "workload/" + entry.name);
   st.restart_targets = ctx->select(st.p.restarts.targets);
@@ -137,10 +135,9 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
       st.running = true;
       st.quiet_from = st.ctx->origin + st.ctx->run_duration - st.p.stop_before;
       if (st.p.restarts.on)
-        self->delayed_send(self,
-                           st.p.start_after +
-                             pick(st.gen, st.p.restarts.delay_min, st.p.restarts.delay_max),
-                           restart_atom::value);
+        self->delayed_send(
+          self, st.p.start_after + pick(st.gen, st.p.restarts.delay_min, st.p.restarts.delay_max),
+          restart_atom::value);
       if (st.p.partitions.on)
         self->delayed_send(self,
                            st.p.start_after +
@@ -155,9 +152,8 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
           cmd.drift_ppm = (st.gen.uniform01() * 2 - 1) * st.p.skew.drift_ppm_max;
           self->send(st.ctx->fabric, skew_atom::value, cmd);
         }
-        report(self, *st.ctx, "fault", "clock_skew", ids(st.ctx->select(st.p.skew.targets)),
-               -1, "offset up to " + std::to_string(st.p.skew.offset_max.count() / 1000000) +
-                     " ms");
+        report(self, *st.ctx, "fault", "clock_skew", ids(st.ctx->select(st.p.skew.targets)), -1,
+               "offset up to " + std::to_string(st.p.skew.offset_max.count() / 1000000) + " ms");
       }
     },
     [=](stop_atom) { self->state.running = false; },
@@ -221,14 +217,8 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
 } // namespace
 
 actor_kind chaos_kind() {
-  actor_kind k;
-  k.kind = "chaos";
-  k.summary = "random restarts, partitions and clock skew on a seeded schedule";
-  k.validate = [](params_reader& r, const scenario& s) { read(r, s); };
-  k.spawn = [](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
-    return sys.spawn(behavior, ctx, e);
-  };
-  return k;
+  return make_actor_kind("chaos", "random restarts, partitions and clock skew on a seeded schedule",
+                         read, behavior);
 }
 
 } // namespace troupe::workloads

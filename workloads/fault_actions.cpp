@@ -28,8 +28,7 @@ void report(caf::event_based_actor* self, const run_context& ctx, const std::str
 }
 
 void control_nodes(caf::event_based_actor* self, const run_context& ctx,
-                   const std::vector<node_handle>& nodes, control_action action,
-                   int64_t until_ns) {
+                   const std::vector<node_handle>& nodes, control_action action, int64_t until_ns) {
   for (const auto& n : nodes) {
     // A refused control (e.g. a backend that cannot pause) is evidence, not a crash: it goes
     // into the report as the fault's detail.
@@ -66,8 +65,7 @@ void partition_nodes(caf::event_based_actor* self, const run_context& ctx,
   for (size_t i = 0; i < sides.size(); ++i) {
     detail += (i ? " | " : "") + std::to_string(sides[i].size()) + " nodes";
   }
-  report(self, ctx, "fault", symmetric ? "partition" : "partition (one-way)", {}, until_ns,
-         detail);
+  report(self, ctx, "fault", symmetric ? "partition" : "partition (one-way)", {}, until_ns, detail);
 }
 
 void heal_network(caf::event_based_actor* self, const run_context& ctx) {

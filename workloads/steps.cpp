@@ -14,10 +14,10 @@ namespace {
 struct step {
   duration at{};
   std::string action;
-  std::vector<std::string> nodes;               ///< selectors
-  std::vector<std::vector<std::string>> sides;  ///< partition: selectors per side
+  std::vector<std::string> nodes;              ///< selectors
+  std::vector<std::vector<std::string>> sides; ///< partition: selectors per side
   bool symmetric = true;
-  std::vector<std::string> from, to;            ///< set_link
+  std::vector<std::string> from, to; ///< set_link
   link_cmd link;
   duration offset{};
   double drift_ppm = 0;
@@ -42,8 +42,8 @@ std::vector<step> read(params_reader& r, const scenario& s) {
       q.error("at", "is after the end of the run (" + format_duration(s.run_duration) +
                       "); the step would never happen");
     st.action = q.one_of("action",
-                         {"stop", "start", "restart", "kill", "pause", "resume", "isolate",
-                          "heal", "partition", "set_link", "skew"},
+                         {"stop", "start", "restart", "kill", "pause", "resume", "isolate", "heal",
+                          "partition", "set_link", "skew"},
                          "", true);
     if (st.action.empty()) {
       // The action is missing or wrong (already reported): its other keys cannot be judged.
@@ -70,9 +70,9 @@ std::vector<step> read(params_reader& r, const scenario& s) {
           const auto& side = (*sides)[k];
           std::vector<std::string> sel;
           if (!side.is_array())
-            r.errors().push_back({q.path_of("sides") + "[" + std::to_string(k) + "]",
-                                  "must be a list of node ids or groups, got " +
-                                    describe_json(side)});
+            r.errors().push_back(
+              {q.path_of("sides") + "[" + std::to_string(k) + "]",
+               "must be a list of node ids or groups, got " + describe_json(side)});
           else
             for (const auto& e : side)
               if (!e.is_string())
@@ -161,9 +161,7 @@ void run_step(actor_t* self, const step& st) {
 }
 
 caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
-  std::vector<validation_error> ignored; // validated before the run
-  params_reader r{entry.params, "", ignored};
-  self->state.steps = read(r, *ctx->scenario);
+  self->state.steps = read_validated(read, entry, *ctx->scenario);
   self->state.ctx = ctx;
   return {
     [=](start_atom) {
@@ -181,14 +179,7 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
 } // namespace
 
 actor_kind steps_kind() {
-  actor_kind k;
-  k.kind = "steps";
-  k.summary = "a timed script of faults and repairs";
-  k.validate = [](params_reader& r, const scenario& s) { read(r, s); };
-  k.spawn = [](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
-    return sys.spawn(behavior, ctx, e);
-  };
-  return k;
+  return make_actor_kind("steps", "a timed script of faults and repairs", read, behavior);
 }
 
 } // namespace troupe::workloads

@@ -49,9 +49,7 @@ using actor_t = caf::stateful_actor<state>;
 
 caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   auto& st = self->state;
-  std::vector<validation_error> ignored; // validated before the run
-  params_reader r{entry.params, "", ignored};
-  st.p = read(r, *ctx->scenario);
+  st.p = read_validated(read, entry, *ctx->scenario);
   st.ctx = ctx;
   st.entry_name = entry.name;
   st.gen = rng::stream(ctx->seed, "workload/" + entry.name);
@@ -78,8 +76,7 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
       const auto& node = st.targets[st.gen.below(st.targets.size())];
       const int64_t sent_ns = st.ctx->since_start(self->clock().now()).count();
       auto runner = st.ctx->runner;
-      auto report = [self, runner, sent_ns, id = tx.id, node = node.id](bool ok,
-                                                                        std::string why) {
+      auto report = [self, runner, sent_ns, id = tx.id, node = node.id](bool ok, std::string why) {
         run_event ev;
         ev.time_ns = sent_ns;
         ev.kind = "tx";
@@ -99,14 +96,8 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
 } // namespace
 
 actor_kind transactions_kind() {
-  actor_kind k;
-  k.kind = "transactions";
-  k.summary = "submits transactions at a steady rate to the target nodes";
-  k.validate = [](params_reader& r, const scenario& s) { read(r, s); };
-  k.spawn = [](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
-    return sys.spawn(behavior, ctx, e);
-  };
-  return k;
+  return make_actor_kind(
+    "transactions", "submits transactions at a steady rate to the target nodes", read, behavior);
 }
 
 } // namespace troupe::workloads
