@@ -17,9 +17,7 @@ namespace {
 
 std::atomic<bool> stop_requested{false};
 
-void on_signal(int) {
-  stop_requested = true;
-}
+void on_signal(int) { stop_requested = true; }
 
 void install_stop_signals() {
   std::signal(SIGINT, on_signal);
@@ -55,9 +53,7 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
     install_stop_signals();
     serve_opts->lease_ms = static_cast<jobs::time_ms>(*lease_s * 1000);
     serve_opts->should_stop = [] { return stop_requested.load(); };
-    serve_opts->on_ready = [](int port) {
-      std::cout << "listening on port " << port << std::endl;
-    };
+    serve_opts->on_ready = [](int port) { std::cout << "listening on port " << port << std::endl; };
     jobs::serve(*serve_opts);
     exit_code = exit_pass;
   });
@@ -107,9 +103,10 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   work->add_option("--url", wo->url, "job server")->capture_default_str();
   work->add_option("--type", wo->type, "claim only this job type");
   work->add_option("--worker", wo->worker, "worker name (default: host-pid)");
-  work->add_option("--command", *command,
-                   "shell command per task; placeholders {id} {type} {key} {phase} {attempt} "
-                   "{payload} {payload.FIELD}")
+  work
+    ->add_option("--command", *command,
+                 "shell command per task; placeholders {id} {type} {key} {phase} {attempt} "
+                 "{payload} {payload.FIELD}")
     ->required();
   work->add_option("--timeout", *timeout_s, "seconds before a command is killed")
     ->capture_default_str();

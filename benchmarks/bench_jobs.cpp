@@ -71,16 +71,17 @@ void bench_in_process(int64_t jobs) {
   }
   e.commit();
   const double s = seconds_since(t0);
-  nlohmann::json line = {{"bench", "jobs_in_process"},
-                         {"jobs", completed},
-                         {"phases", "create->process->verify"},
-                         {"store", "sqlite wal, batched commits (4096 rows)"},
-                         {"rows_written", db->rows_written()},
-                         {"commits", db->commits()},
-                         {"seconds", s},
-                         {"jobs_per_s", static_cast<double>(completed) / s},
-                         {"target_jobs_per_s", 50000},
-                         {"published", {{"sidekiq_jobs_per_s", 23500}, {"river_jobs_per_s", 46000}}}};
+  nlohmann::json line = {
+    {"bench", "jobs_in_process"},
+    {"jobs", completed},
+    {"phases", "create->process->verify"},
+    {"store", "sqlite wal, batched commits (4096 rows)"},
+    {"rows_written", db->rows_written()},
+    {"commits", db->commits()},
+    {"seconds", s},
+    {"jobs_per_s", static_cast<double>(completed) / s},
+    {"target_jobs_per_s", 50000},
+    {"published", {{"sidekiq_jobs_per_s", 23500}, {"river_jobs_per_s", 46000}}}};
   std::cout << line.dump() << std::endl;
 }
 
@@ -150,21 +151,21 @@ void bench_http(int64_t cycles, int clients, bool durable) {
   auto pct = [&](double q) {
     return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(q * all.size()))];
   };
-  nlohmann::json line = {{"bench", durable ? "jobs_http_claim_complete"
-                                            : "jobs_http_claim_complete_no_store_diagnostic"},
-                         {"clients", clients},
-                         {"keep_alive", true},
-                         {"cycles", done.load()},
-                         {"errors", errors.load()},
-                         {"store", durable ? "sqlite wal, group commit before every answer"
-                                           : "none (diagnostic)"},
-                         {"commits", db->commits()},
-                         {"seconds", s},
-                         {"cycles_per_s", static_cast<double>(done.load()) / s},
-                         {"target_cycles_per_s", 20000},
-                         {"claim_latency_us_p50", pct(0.50)},
-                         {"claim_latency_us_p99", pct(0.99)},
-                         {"published", {{"sidekiq_jobs_per_s", 23500}, {"river_jobs_per_s", 46000}}}};
+  nlohmann::json line = {
+    {"bench",
+     durable ? "jobs_http_claim_complete" : "jobs_http_claim_complete_no_store_diagnostic"},
+    {"clients", clients},
+    {"keep_alive", true},
+    {"cycles", done.load()},
+    {"errors", errors.load()},
+    {"store", durable ? "sqlite wal, group commit before every answer" : "none (diagnostic)"},
+    {"commits", db->commits()},
+    {"seconds", s},
+    {"cycles_per_s", static_cast<double>(done.load()) / s},
+    {"target_cycles_per_s", 20000},
+    {"claim_latency_us_p50", pct(0.50)},
+    {"claim_latency_us_p99", pct(0.99)},
+    {"published", {{"sidekiq_jobs_per_s", 23500}, {"river_jobs_per_s", 46000}}}};
   std::cout << line.dump() << std::endl;
 }
 

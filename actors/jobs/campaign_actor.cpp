@@ -20,9 +20,8 @@ time_ms since(const caf::actor_clock::time_point& origin, const caf::actor_clock
   return std::chrono::duration_cast<std::chrono::milliseconds>(t - origin).count();
 }
 
-caf::behavior campaign_actor(caf::stateful_actor<campaign_state>* self,
-                             std::shared_ptr<campaign> c, time_ms time_ms_max,
-                             std::shared_ptr<void> keep_alive) {
+caf::behavior campaign_actor(caf::stateful_actor<campaign_state>* self, std::shared_ptr<campaign> c,
+                             time_ms time_ms_max, std::shared_ptr<void> keep_alive) {
   self->state.run = std::move(c);
   self->state.keep_alive = std::move(keep_alive);
   self->state.time_ms_max = time_ms_max;
@@ -61,8 +60,8 @@ caf::behavior campaign_actor(caf::stateful_actor<campaign_state>* self,
 
 } // namespace
 
-caf::actor spawn_campaign(caf::actor_system& sys, std::shared_ptr<campaign> c,
-                          time_ms time_ms_max, std::shared_ptr<void> keep_alive) {
+caf::actor spawn_campaign(caf::actor_system& sys, std::shared_ptr<campaign> c, time_ms time_ms_max,
+                          std::shared_ptr<void> keep_alive) {
   return sys.spawn(campaign_actor, std::move(c), time_ms_max, std::move(keep_alive));
 }
 

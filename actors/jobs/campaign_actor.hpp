@@ -18,7 +18,7 @@ using campaign_tick_atom = caf::atom_constant<caf::atom("jobstick")>;
 /// Spawns an actor that owns `c` (and whatever `keep_alive` holds: the engine, store and
 /// services the campaign refers to). Protocol: request `campaign_run_atom` -> the summary
 /// JSON text, delivered when the campaign finishes (or `time_ms_max` of campaign time ran out).
-caf::actor spawn_campaign(caf::actor_system& sys, std::shared_ptr<campaign> c,
-                          time_ms time_ms_max, std::shared_ptr<void> keep_alive = nullptr);
+caf::actor spawn_campaign(caf::actor_system& sys, std::shared_ptr<campaign> c, time_ms time_ms_max,
+                          std::shared_ptr<void> keep_alive = nullptr);
 
 } // namespace troupe::jobs

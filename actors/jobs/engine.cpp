@@ -10,9 +10,7 @@ namespace troupe::jobs {
 
 namespace {
 
-std::string json_escape(const std::string& s) {
-  return nlohmann::json(s).dump();
-}
+std::string json_escape(const std::string& s) { return nlohmann::json(s).dump(); }
 
 } // namespace
 
@@ -21,10 +19,17 @@ std::string json_escape(const std::string& s) {
 type_policy parse_policy(const nlohmann::json& doc, std::vector<validation_error>& errors,
                          const std::string& where) {
   type_policy p;
-  static const std::set<std::string> known = {
-    "type", "process_attempts_max", "verification_attempts_max", "verification_poll_ms",
-    "backoff_base_ms", "backoff_max_ms", "backoff_jitter", "lease_ms", "concurrency_max",
-    "verify", "after_previous_key"};
+  static const std::set<std::string> known = {"type",
+                                              "process_attempts_max",
+                                              "verification_attempts_max",
+                                              "verification_poll_ms",
+                                              "backoff_base_ms",
+                                              "backoff_max_ms",
+                                              "backoff_jitter",
+                                              "lease_ms",
+                                              "concurrency_max",
+                                              "verify",
+                                              "after_previous_key"};
   if (!doc.is_object()) {
     errors.push_back({where, "expected an object"});
     return p;
@@ -76,8 +81,8 @@ pipeline parse_pipeline(const nlohmann::json& doc) {
   std::vector<validation_error> errors;
   pipeline p;
   if (!doc.is_object())
-    throw validation_failed(std::vector<validation_error>{
-      {"", "a pipeline must be a JSON object with name and stages"}});
+    throw validation_failed(
+      std::vector<validation_error>{{"", "a pipeline must be a JSON object with name and stages"}});
   if (auto it = doc.find("name"); it == doc.end() || !it->is_string())
     errors.push_back({"name", "expected a string"});
   else
@@ -127,8 +132,9 @@ pipeline load_pipeline_file(const std::string& path) {
 // -- constructors ----------------------------------------------------------------
 
 engine::engine(store* s, options o)
-  : store_(s), opts_(o), rng_(rng::stream(o.seed, "jobs.engine.backoff")) {
-}
+  : store_(s)
+  , opts_(o)
+  , rng_(rng::stream(o.seed, "jobs.engine.backoff")) {}
 
 // -- types -----------------------------------------------------------------------
 
@@ -243,11 +249,10 @@ time_ms engine::backoff(const type_policy& p, int attempt) {
 
 void engine::add_error(job& j, const std::string& what, time_ms now) {
   // Errors are appended as text so the hot path never re-parses the history.
-  std::string entry = "{\"at_ms\":" + std::to_string(now) + ",\"status\":\"" +
-                      std::string(to_string(j.status)) + "\",\"process_attempt\":" +
-                      std::to_string(j.process_attempts) +
-                      ",\"worker\":" + json_escape(j.lease_owner) +
-                      ",\"error\":" + json_escape(what) + "}";
+  std::string entry =
+    "{\"at_ms\":" + std::to_string(now) + ",\"status\":\"" + std::string(to_string(j.status)) +
+    "\",\"process_attempt\":" + std::to_string(j.process_attempts) +
+    ",\"worker\":" + json_escape(j.lease_owner) + ",\"error\":" + json_escape(what) + "}";
   if (j.errors.size() <= 2)
     j.errors = "[" + entry + "]";
   else
@@ -344,8 +349,7 @@ job_id engine::enqueue_pipeline(std::string_view name, int64_t key, std::string 
   for (const auto& p : pipelines_)
     if (p.name == name) {
       new_job nj{p.stages[0].type, key, std::move(payload), {}, {}};
-      if (p.stages[0].after_previous_key &&
-          find_key(p.stages[0].type, key - 1).has_value())
+      if (p.stages[0].after_previous_key && find_key(p.stages[0].type, key - 1).has_value())
         nj.after.push_back({p.stages[0].type, key - 1});
       return enqueue(std::move(nj), now);
     }
@@ -479,8 +483,7 @@ std::optional<task> engine::claim_slot(size_t slot, const std::string& worker, t
   return std::nullopt;
 }
 
-std::optional<task> engine::claim(std::string_view type, const std::string& worker,
-                                  time_ms now) {
+std::optional<task> engine::claim(std::string_view type, const std::string& worker, time_ms now) {
   promote_timers(now);
   return claim_slot(slot_of(type), worker, now);
 }
@@ -545,8 +548,7 @@ void engine::fail_for_good(job& j, time_ms now) {
   mark(j, now);
 }
 
-outcome engine::complete(job_id id, const std::string& worker, std::string result,
-                         time_ms now) {
+outcome engine::complete(job_id id, const std::string& worker, std::string result, time_ms now) {
   if (id < 1 || id > static_cast<job_id>(jobs_.size()))
     return outcome::not_found;
   job& j = at(id);
@@ -582,7 +584,7 @@ outcome engine::verify(job_id id, const std::string& worker, verdict v, const st
   job& j = at(id);
   if (j.status != job_status::verifying)
     return j.status == job_status::completed && j.lease_owner == worker ? outcome::duplicate
-                                                                       : outcome::wrong_state;
+                                                                        : outcome::wrong_state;
   if (j.lease_owner != worker)
     return outcome::not_owner;
   release(j);
@@ -593,9 +595,9 @@ outcome engine::verify(job_id id, const std::string& worker, verdict v, const st
       break;
     case verdict::pending:
       if (j.verification_attempts >= p.verification_attempts_max) {
-        add_error(j, "verification still pending after " +
-                       std::to_string(j.verification_attempts) + " polls" +
-                       (detail.empty() ? "" : ": " + detail),
+        add_error(j,
+                  "verification still pending after " + std::to_string(j.verification_attempts) +
+                    " polls" + (detail.empty() ? "" : ": " + detail),
                   now);
         fail_for_good(j, now);
       } else {
@@ -620,8 +622,7 @@ outcome engine::verify(job_id id, const std::string& worker, verdict v, const st
   return outcome::ok;
 }
 
-outcome engine::fail(job_id id, const std::string& worker, const std::string& error,
-                     time_ms now) {
+outcome engine::fail(job_id id, const std::string& worker, const std::string& error, time_ms now) {
   if (id < 1 || id > static_cast<job_id>(jobs_.size()))
     return outcome::not_found;
   job& j = at(id);
@@ -678,8 +679,9 @@ size_t engine::expire_leases(time_ms now) {
     if (e.generation != j.lease_generation || !is_leased(j.status))
       continue;
     ++n;
-    add_error(j, "lease expired (worker silent for " +
-                   std::to_string(types_[j.type_slot].policy.lease_ms) + " ms)",
+    add_error(j,
+              "lease expired (worker silent for " +
+                std::to_string(types_[j.type_slot].policy.lease_ms) + " ms)",
               now);
     release(j);
     const auto& p = types_[j.type_slot].policy;
@@ -796,9 +798,9 @@ nlohmann::json engine::to_json(const job& j) const {
   out["status"] = to_string(j.status);
   out["process_attempts"] = j.process_attempts;
   out["verification_attempts"] = j.verification_attempts;
-  out["lease"] = is_leased(j.status) ? nlohmann::json{{"owner", j.lease_owner},
-                                                      {"expiry_ms", j.lease_expiry_ms}}
-                                     : nlohmann::json(nullptr);
+  out["lease"] = is_leased(j.status)
+                   ? nlohmann::json{{"owner", j.lease_owner}, {"expiry_ms", j.lease_expiry_ms}}
+                   : nlohmann::json(nullptr);
   out["depends_on"] = j.depends_on;
   auto after = nlohmann::json::array();
   for (const auto& a : j.after)
@@ -839,8 +841,9 @@ nlohmann::json engine::summary() const {
   auto failed = nlohmann::json::array();
   for (const auto& j : jobs_)
     if (j.status == job_status::failed && failed.size() < 1000)
-      failed.push_back({{"id", j.id}, {"type", j.type}, {"key", j.key ? nlohmann::json(*j.key)
-                                                                      : nlohmann::json(nullptr)}});
+      failed.push_back({{"id", j.id},
+                        {"type", j.type},
+                        {"key", j.key ? nlohmann::json(*j.key) : nlohmann::json(nullptr)}});
   out["failed"] = failed;
   out["quiescent"] = quiescent();
   return out;
@@ -849,11 +852,10 @@ nlohmann::json engine::summary() const {
 uint64_t engine::digest() const {
   uint64_t h = 0xCBF29CE484222325ULL;
   for (const auto& j : jobs_) {
-    std::string line = std::to_string(j.id) + '|' + j.type + '|' + std::string(to_string(j.status)) +
-                       '|' + std::to_string(j.process_attempts) + '|' +
-                       std::to_string(j.verification_attempts) + '|' +
-                       std::to_string(j.finished_ms) + '|' + j.result + '|' + j.errors + '|' +
-                       j.payload;
+    std::string line =
+      std::to_string(j.id) + '|' + j.type + '|' + std::string(to_string(j.status)) + '|' +
+      std::to_string(j.process_attempts) + '|' + std::to_string(j.verification_attempts) + '|' +
+      std::to_string(j.finished_ms) + '|' + j.result + '|' + j.errors + '|' + j.payload;
     h = stable_hash(line, h);
   }
   return h;

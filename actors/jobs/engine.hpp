@@ -8,9 +8,9 @@
 // call that needs "now" is given it, and every random choice (backoff jitter) comes from a
 // stream seeded by the engine's seed. Same calls in the same order => same state.
 
+#include "actors/errors.hpp"
 #include "actors/jobs/job.hpp"
 #include "actors/jobs/store.hpp"
-#include "actors/errors.hpp"
 #include "actors/random.hpp"
 
 #include <nlohmann/json.hpp>
@@ -74,7 +74,8 @@ public:
 
   /// `s` may be null (no durability: unit tests of the state machine only).
   explicit engine(store* s, options o);
-  explicit engine(store* s) : engine(s, options{}) {}
+  explicit engine(store* s)
+    : engine(s, options{}) {}
 
   // -- types and pipelines ----------------------------------------------------
 
@@ -166,9 +167,7 @@ private:
     time_ms due;
     job_id id;
     uint32_t generation;
-    bool operator>(const timer_entry& o) const {
-      return due != o.due ? due > o.due : id > o.id;
-    }
+    bool operator>(const timer_entry& o) const { return due != o.due ? due > o.due : id > o.id; }
   };
   using timer_heap =
     std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<timer_entry>>;

@@ -16,12 +16,12 @@ time_ms wall_now_ms() {
 }
 
 http_server::http_server(engine& e, replay_service* replay, options o)
-  : engine_(e), replay_(replay), native_(e, replay), opts_(std::move(o)) {
-}
+  : engine_(e)
+  , replay_(replay)
+  , native_(e, replay)
+  , opts_(std::move(o)) {}
 
-http_server::~http_server() {
-  stop();
-}
+http_server::~http_server() { stop(); }
 
 http_response http_server::dispatch(const http_request& req) {
   std::unique_lock<std::mutex> lk(mutex_);

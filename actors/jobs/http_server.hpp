@@ -56,8 +56,7 @@ public:
   int port() const noexcept { return port_; }
 
   /// Runs `f` on the engine under the server's lock, then commits (for in-process callers).
-  template <class F>
-  auto with_engine(F&& f) {
+  template <class F> auto with_engine(F&& f) {
     std::unique_lock<std::mutex> lk(mutex_);
     return f(engine_);
   }

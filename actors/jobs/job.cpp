@@ -8,9 +8,7 @@ constexpr std::string_view status_names[job_status_count] = {
 };
 } // namespace
 
-std::string_view to_string(job_status s) noexcept {
-  return status_names[static_cast<int>(s)];
-}
+std::string_view to_string(job_status s) noexcept { return status_names[static_cast<int>(s)]; }
 
 std::optional<job_status> status_from_string(std::string_view s) noexcept {
   for (int i = 0; i < job_status_count; ++i)
@@ -27,9 +25,7 @@ bool is_leased(job_status s) noexcept {
   return s == job_status::processing || s == job_status::verifying;
 }
 
-std::string_view to_string(phase p) noexcept {
-  return p == phase::process ? "process" : "verify";
-}
+std::string_view to_string(phase p) noexcept { return p == phase::process ? "process" : "verify"; }
 
 std::optional<verdict> verdict_from_string(std::string_view s) noexcept {
   if (s == "pass")

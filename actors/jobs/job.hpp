@@ -77,7 +77,7 @@ struct key_dependency {
 struct job {
   job_id id = 0;
   std::string type;
-  std::optional<int64_t> key; ///< e.g. a block number; unique per type when present
+  std::optional<int64_t> key;   ///< e.g. a block number; unique per type when present
   std::string payload = "null"; ///< JSON text, kept as text: the hot path never parses it
   job_status status = job_status::created;
   int process_attempts = 0;
@@ -91,7 +91,7 @@ struct job {
   int completions = 0; ///< times the job entered `completed`; 1 unless retried by hand
   std::vector<job_id> depends_on;
   std::vector<key_dependency> after;
-  std::string result;      ///< JSON text; empty means none yet
+  std::string result;        ///< JSON text; empty means none yet
   std::string errors = "[]"; ///< JSON array text: every failure, expiry and rejection
 
   // -- engine bookkeeping (not stored; rebuilt on load) -------------------------

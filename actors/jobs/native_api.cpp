@@ -35,9 +35,7 @@ http_response from_outcome(outcome o, job_id id) {
   return error(500, "unreachable");
 }
 
-std::string text_of(const nlohmann::json& v) {
-  return v.is_null() ? std::string() : v.dump();
-}
+std::string text_of(const nlohmann::json& v) { return v.is_null() ? std::string() : v.dump(); }
 
 new_job parse_new_job(const nlohmann::json& b) {
   if (!b.is_object())

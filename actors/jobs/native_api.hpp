@@ -27,7 +27,9 @@ namespace troupe::jobs {
 class native_api {
 public:
   /// `replay` may be null; when set, retry of a replay job goes through it.
-  native_api(engine& e, replay_service* replay) : engine_(e), replay_(replay) {}
+  native_api(engine& e, replay_service* replay)
+    : engine_(e)
+    , replay_(replay) {}
   http_response handle(const http_request& req, time_ms now);
 
 private:

@@ -16,8 +16,8 @@ constexpr std::string_view replay_type = "replay";
 constexpr const char* text_uft8 = "text/plain; charset=uft-8"; // sic: the original's header
 
 constexpr std::string_view status_names[] = {
-  "WAITING_4_WORKER", "STARTED", "LOADING_SNAPSHOT", "WORKING",
-  "ERROR",            "TIMEOUT", "HASH_MISMATCH",    "COMPLETE",
+  "WAITING_4_WORKER", "STARTED",       "LOADING_SNAPSHOT", "WORKING", "ERROR",
+  "TIMEOUT",          "HASH_MISMATCH", "COMPLETE",
 };
 
 bool in_progress(replay_status s) {
@@ -72,7 +72,8 @@ bool accepts_text(const http_request& r) {
   return !r.header("Accept") || accepts(r, "text/plain") || accepts(r, "*/*");
 }
 
-http_response respond(int status, std::string body, std::string type = "text/plain; charset=utf-8") {
+http_response respond(int status, std::string body,
+                      std::string type = "text/plain; charset=utf-8") {
   http_response r;
   r.status = status;
   r.body = std::move(body);
@@ -80,9 +81,7 @@ http_response respond(int status, std::string body, std::string type = "text/pla
   return r;
 }
 
-http_response not_found() {
-  return respond(404, "Not found");
-}
+http_response not_found() { return respond(404, "Not found"); }
 
 std::optional<int64_t> parse_position(const std::optional<std::string>& s) {
   // Python's str.isnumeric(): digits only, no sign.
@@ -154,11 +153,11 @@ std::string status_html(const replay_job& j) {
 }
 
 std::string status_text(const replay_job& j) {
-  return " Replay Slice Id: " + std::to_string(j.slice_id) + "\n    Job Status: " +
-         std::string(to_string(j.status)) +
+  return " Replay Slice Id: " + std::to_string(j.slice_id) +
+         "\n    Job Status: " + std::string(to_string(j.status)) +
          "\n    Last Block Processed: " + std::to_string(j.last_block_processed) +
-         "\n    Start Time: " + opt_text(j.start_time) + "\n    End Time: " +
-         opt_text(j.end_time) + "\n    Start Block: " + std::to_string(j.config.start_block_id) +
+         "\n    Start Time: " + opt_text(j.start_time) + "\n    End Time: " + opt_text(j.end_time) +
+         "\n    Start Block: " + std::to_string(j.config.start_block_id) +
          "\n    End Block: " + std::to_string(j.config.end_block_id) +
          "\n    Actual End Block Integrity Hash: " + opt_text(j.actual_integrity_hash) +
          "\n    Expected End Block Integ Hash: " + opt_text(j.config.expected_integrity_hash) +
@@ -196,9 +195,7 @@ std::string config_html(const replay_job& j) {
 
 // -- config files ------------------------------------------------------------------
 
-std::string_view to_string(replay_status s) noexcept {
-  return status_names[static_cast<int>(s)];
-}
+std::string_view to_string(replay_status s) noexcept { return status_names[static_cast<int>(s)]; }
 
 std::optional<replay_status> replay_status_from_string(std::string_view s) noexcept {
   for (int i = 0; i < 8; ++i)
@@ -276,7 +273,9 @@ std::vector<replay_slice> load_replay_config(const std::string& path) {
 
 // -- service -----------------------------------------------------------------------------
 
-replay_service::replay_service(engine& e, options o) : engine_(e), opts_(std::move(o)) {
+replay_service::replay_service(engine& e, options o)
+  : engine_(e)
+  , opts_(std::move(o)) {
   // Define before engine::load(), so stored replay jobs are never queued for dispatch.
   type_policy p;
   p.type = std::string(replay_type);
@@ -445,12 +444,12 @@ size_t replay_service::expire_leases(time_ms now) {
       continue;
     ++n;
     job* row = engine_.find_mutable(j.id);
-    std::string entry = "{\"at_ms\":" + std::to_string(now) +
-                        ",\"status\":\"TIMEOUT\",\"was\":\"" + std::string(to_string(j.status)) +
+    std::string entry = "{\"at_ms\":" + std::to_string(now) + ",\"status\":\"TIMEOUT\",\"was\":\"" +
+                        std::string(to_string(j.status)) +
                         "\",\"error\":\"host silent for longer than the lease\"}";
-    row->errors = row->errors.size() <= 2 ? "[" + entry + "]"
-                                          : row->errors.substr(0, row->errors.size() - 1) + "," +
-                                              entry + "]";
+    row->errors = row->errors.size() <= 2
+                    ? "[" + entry + "]"
+                    : row->errors.substr(0, row->errors.size() - 1) + "," + entry + "]";
     j.status = replay_status::WAITING_4_WORKER;
     j.lease_expiry_ms = 0;
     persist(j, now);
@@ -611,7 +610,9 @@ http_response replay_service::get_job(const http_request& req) {
       if (!body.empty())
         body += ", ";
       body += k + "=" +
-              (v.is_string() ? v.get<std::string>() : v.is_null() ? std::string("None") : v.dump());
+              (v.is_string() ? v.get<std::string>()
+               : v.is_null() ? std::string("None")
+                             : v.dump());
     }
     r = respond(200, std::move(body), "text/plain; charset=utf-8");
   } else if (accepts(req, "application/json")) {

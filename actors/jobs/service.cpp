@@ -42,8 +42,8 @@ void serve(const serve_options& o) {
   const time_ms start = wall_now_ms();
   if (!o.replay_config.empty()) {
     auto slices = load_replay_config(o.replay_config);
-    replay = std::make_unique<replay_service>(
-      eng, replay_service::options{o.lease_ms, o.replay_config});
+    replay =
+      std::make_unique<replay_service>(eng, replay_service::options{o.lease_ms, o.replay_config});
     eng.load(start);
     replay->load(slices, start);
   } else {
@@ -163,8 +163,8 @@ void retry_over_http(const std::string& url, job_id id) {
                      ": start one with `troupe jobs serve` or pass --db to edit the file");
   if (r->status != 200) {
     auto body = nlohmann::json::parse(r->body, nullptr, false);
-    throw user_error("retry of job " + std::to_string(id) + " refused: " +
-                     (body.is_object() ? body.value("error", r->body) : r->body));
+    throw user_error("retry of job " + std::to_string(id) +
+                     " refused: " + (body.is_object() ? body.value("error", r->body) : r->body));
   }
 }
 

@@ -18,7 +18,7 @@ struct serve_options {
   std::string replay_config;          ///< replay-test slice config; empty: native face only
   std::vector<std::string> pipelines; ///< pipeline definition files (define job types)
   std::string host = "127.0.0.1";
-  int port = 4000; ///< 0: any free port
+  int port = 4000;      ///< 0: any free port
   time_ms lease_ms = 0; ///< replay jobs: silent longer than this -> TIMEOUT, re-queued; 0: never
   uint64_t seed = 1;
   /// Polled every 100 ms; serving ends when it returns true (signal handlers set a flag).

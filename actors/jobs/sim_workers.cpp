@@ -88,7 +88,8 @@ time_ms campaign::run_to_end(time_ms time_ms_max) {
 // -- pipeline campaign --------------------------------------------------------------------
 
 sim_pipeline_campaign::sim_pipeline_campaign(engine& e, options o)
-  : engine_(e), opts_(std::move(o)) {
+  : engine_(e)
+  , opts_(std::move(o)) {
   for (size_t s = 0; s < opts_.workers.size(); ++s) {
     const auto& spec = opts_.workers[s];
     if (!engine_.has_type(spec.type))
@@ -120,8 +121,8 @@ std::optional<time_ms> sim_pipeline_campaign::advance(time_ms now) {
       // process under a new name, so a late report from the dead one cannot be confused.
       ++crashes_;
       ++w.incarnation;
-      w.name = "sim-" + opts_.workers[w.spec].type + "-" +
-               std::to_string(&w - workers_.data()) + "." + std::to_string(w.incarnation);
+      w.name = "sim-" + opts_.workers[w.spec].type + "-" + std::to_string(&w - workers_.data()) +
+               "." + std::to_string(w.incarnation);
       continue;
     }
     if (ev.work.which == phase::process) {
@@ -131,8 +132,9 @@ std::optional<time_ms> sim_pipeline_campaign::advance(time_ms now) {
         engine_.fail(ev.work.id, w.name, "simulated processing failure", ev.at);
     } else {
       engine_.verify(ev.work.id, w.name,
-                     ev.result == 0 ? verdict::pass : ev.result == 1 ? verdict::pending
-                                                                     : verdict::reject,
+                     ev.result == 0   ? verdict::pass
+                     : ev.result == 1 ? verdict::pending
+                                      : verdict::reject,
                      "simulated", ev.at);
     }
   }
@@ -156,7 +158,7 @@ std::optional<time_ms> sim_pipeline_campaign::advance(time_ms now) {
     } else {
       latency = spec.verify_latency.sample(w.random);
       const double u = w.random.uniform01();
-      result = u < spec.verify_reject_p                          ? 2
+      result = u < spec.verify_reject_p                           ? 2
                : u < spec.verify_reject_p + spec.verify_pending_p ? 1
                                                                   : 0;
     }
@@ -182,21 +184,18 @@ bool sim_pipeline_campaign::finished() const {
 
 nlohmann::json sim_pipeline_campaign::summary() const {
   auto s = engine_.summary();
-  s["campaign"] = {{"kind", "pipeline"},
-                   {"pipeline", opts_.pipeline},
-                   {"keys", opts_.count},
-                   {"virtual_time_ms", now_},
-                   {"worker_events", events_},
-                   {"worker_crashes", crashes_},
-                   {"finished", finished()},
-                   {"digest", engine_.digest()}};
+  s["campaign"] = {{"kind", "pipeline"},       {"pipeline", opts_.pipeline},
+                   {"keys", opts_.count},      {"virtual_time_ms", now_},
+                   {"worker_events", events_}, {"worker_crashes", crashes_},
+                   {"finished", finished()},   {"digest", engine_.digest()}};
   return s;
 }
 
 // -- replay campaign ---------------------------------------------------------------------
 
 sim_replay_campaign::sim_replay_campaign(replay_service& service, options o)
-  : service_(service), opts_(std::move(o)) {
+  : service_(service)
+  , opts_(std::move(o)) {
   if (opts_.hosts < 1 || opts_.hosts > 100'000)
     throw user_error("a simulated replay campaign needs 1..100000 hosts");
   for (int i = 0; i < opts_.hosts; ++i) {
@@ -222,8 +221,7 @@ http_response sim_replay_campaign::call(const std::string& method, const std::st
   if (q != std::string::npos) {
     const auto query = target.substr(q + 1);
     const auto eq = query.find('=');
-    r.params.emplace_back(query.substr(0, eq),
-                          eq == std::string::npos ? "" : query.substr(eq + 1));
+    r.params.emplace_back(query.substr(0, eq), eq == std::string::npos ? "" : query.substr(eq + 1));
   }
   r.headers.emplace_back("Accept", "application/json");
   r.headers.emplace_back("Content-Type", "application/json");
@@ -318,8 +316,8 @@ void sim_replay_campaign::run_step(host& h) {
         h.wake = now_;
         return;
       }
-      h.at_block = h.start_block + static_cast<int64_t>(static_cast<double>(now_ - h.work_start) *
-                                                        h.blocks_per_ms);
+      h.at_block = h.start_block +
+                   static_cast<int64_t>(static_cast<double>(now_ - h.work_start) * h.blocks_per_ms);
       update(h.job, {{"status", "WORKING"}, {"last_block_processed", h.at_block}});
       h.wake = std::min(now_ + opts_.progress_every_ms, h.work_end);
       return;

@@ -21,7 +21,8 @@ namespace troupe::jobs {
 
 /// A latency distribution in milliseconds.
 /// JSON: {"dist": "constant", "ms": 5} | {"dist": "uniform", "min_ms": 1, "max_ms": 9}
-///     | {"dist": "exponential", "mean_ms": 5} | {"dist": "lognormal", "median_ms": 5, "sigma": 0.5}
+///     | {"dist": "exponential", "mean_ms": 5} | {"dist": "lognormal", "median_ms": 5, "sigma":
+///     0.5}
 struct latency_dist {
   enum class kind { constant, uniform, exponential, lognormal };
   kind k = kind::constant;
@@ -147,8 +148,8 @@ private:
     int incarnation = 0;
   };
 
-  http_response call(const std::string& method, const std::string& target,
-                     const std::string& body, const std::string& etag);
+  http_response call(const std::string& method, const std::string& target, const std::string& body,
+                     const std::string& etag);
   /// GET the job, change `fields`, POST it back under the ETag (as job_operations.py does).
   int update(job_id id, const nlohmann::json& fields);
   void run_step(host& h);

@@ -177,8 +177,7 @@ void store::write(const std::vector<const job*>& jobs) {
     sqlite3_bind_int64(s, 12, j->finished_ms);
     sqlite3_bind_int(s, 13, j->completions);
     sqlite3_bind_text(s, 14, deps.data(), static_cast<int>(deps.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 15, j->payload.data(), static_cast<int>(j->payload.size()),
-                      SQLITE_STATIC);
+    sqlite3_bind_text(s, 15, j->payload.data(), static_cast<int>(j->payload.size()), SQLITE_STATIC);
     sqlite3_bind_text(s, 16, j->result.data(), static_cast<int>(j->result.size()), SQLITE_STATIC);
     sqlite3_bind_text(s, 17, j->errors.data(), static_cast<int>(j->errors.size()), SQLITE_STATIC);
     const int rc = sqlite3_step(s);

@@ -126,9 +126,9 @@ std::function<work_result(const task&)> command_worker(std::string tmpl, time_ms
     const auto out = run_command(expand_command(tmpl, t), timeout_ms);
     work_result r;
     auto parsed = nlohmann::json::parse(out.stdout_text, nullptr, false);
-    nlohmann::json result = {{"exit_code", out.exit_code},
-                             {"stdout", parsed.is_discarded() ? nlohmann::json(out.stdout_text)
-                                                              : parsed}};
+    nlohmann::json result = {
+      {"exit_code", out.exit_code},
+      {"stdout", parsed.is_discarded() ? nlohmann::json(out.stdout_text) : parsed}};
     r.result = result.dump();
     if (t.which == phase::process) {
       r.what = out.exit_code == 0 ? work_result::kind::ok : work_result::kind::fail;

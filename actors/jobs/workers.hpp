@@ -42,9 +42,9 @@ std::function<work_result(const task&)> command_worker(std::string tmpl, time_ms
 
 struct remote_worker_options {
   std::string url = "http://127.0.0.1:4000";
-  std::string worker;    ///< name; must be unique among live workers
-  std::string type;      ///< empty: any type
-  size_t jobs_max = 0;   ///< stop after this many tasks; 0: no limit
+  std::string worker;  ///< name; must be unique among live workers
+  std::string type;    ///< empty: any type
+  size_t jobs_max = 0; ///< stop after this many tasks; 0: no limit
   time_ms idle_poll_ms = 500;
   time_ms idle_exit_ms = 0; ///< stop when idle this long; 0: never
   std::function<bool()> should_stop;

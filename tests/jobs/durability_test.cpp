@@ -37,7 +37,7 @@ pid_t start_server(const fs::path& dir, const fs::path& port_file) {
     ::setenv("TROUPE_JOBS_CHILD_PORT_FILE", port_file.c_str(), 1);
     const std::string log = (dir / "server.log").string();
     if (FILE* f = std::freopen(log.c_str(), "a", stdout))
-      (void)f;
+      (void) f;
     ::dup2(STDOUT_FILENO, STDERR_FILENO);
     ::execl("/proc/self/exe", "test_jobs",
             "--gtest_filter=JobsDurabilityChild.DISABLED_ServeUntilKilled",
@@ -81,7 +81,8 @@ TEST(JobsDurabilityChild, DISABLED_ServeUntilKilled) {
 }
 
 TEST(JobsDurability, KillNineMidCampaignThenRestartEveryJobCompletesExactlyOnce) {
-  const auto dir = fs::temp_directory_path() / ("troupe-jobs-durability-" + std::to_string(getpid()));
+  const auto dir =
+    fs::temp_directory_path() / ("troupe-jobs-durability-" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "pipeline.json")

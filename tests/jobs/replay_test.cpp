@@ -15,9 +15,9 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 using namespace troupe::jobs;
@@ -67,7 +67,8 @@ http_request get(const std::string& path, const std::string& accept,
 /// A one-shot barrier (std::barrier is C++20).
 class latch {
 public:
-  explicit latch(int n) : left_(n) {}
+  explicit latch(int n)
+    : left_(n) {}
   void arrive_and_wait() {
     std::unique_lock<std::mutex> lk(m_);
     if (--left_ == 0)
@@ -92,8 +93,9 @@ TEST(JobsReplay, RendersJobsExactlyAsThePythonServiceDoes) {
   ASSERT_EQ(r.status, 200);
   // Expected values produced by Python 3: json.dumps(as_dict()) and
   // hashlib.sha1(str(as_dict()).encode()).hexdigest() for the same job.
-  EXPECT_EQ(r.body,
-            R"({"job_id": 1, "replay_slice_id": 1, "snapshot_path": "s3://chicken-dance/test/snapshots/snapshot-2023-08-02-16-eos-v6-0323611371.bin.zst", "storage_type": "s3", "leap_version": "5.0.2", "start_block_num": 323611371, "end_block_num": 323784127, "status": "WAITING_4_WORKER", "last_block_processed": 0, "start_time": "2024-01-01T00:00:00", "end_time": null, "expected_integrity_hash": "07206cc3b3b7445b52cb51ab992196527a351e032f5644f34234186885ae082c", "actual_integrity_hash": null})");
+  EXPECT_EQ(
+    r.body,
+    R"({"job_id": 1, "replay_slice_id": 1, "snapshot_path": "s3://chicken-dance/test/snapshots/snapshot-2023-08-02-16-eos-v6-0323611371.bin.zst", "storage_type": "s3", "leap_version": "5.0.2", "start_block_num": 323611371, "end_block_num": 323784127, "status": "WAITING_4_WORKER", "last_block_processed": 0, "start_time": "2024-01-01T00:00:00", "end_time": null, "expected_integrity_hash": "07206cc3b3b7445b52cb51ab992196527a351e032f5644f34234186885ae082c", "actual_integrity_hash": null})");
   EXPECT_EQ(r.header("ETag"), "bef0f5592eed69e32f4b0f394c3318650e3d74e1");
   EXPECT_EQ(r.content_type, "application/json");
 
@@ -209,21 +211,19 @@ TEST(JobsReplay, ProtocolOverLoopbackInEveryFormat) {
   EXPECT_EQ(keys, (std::vector<std::string>{
                     "job_id", "replay_slice_id", "snapshot_path", "storage_type", "leap_version",
                     "start_block_num", "end_block_num", "status", "last_block_processed",
-                    "start_time", "end_time", "expected_integrity_hash",
-                    "actual_integrity_hash"}));
+                    "start_time", "end_time", "expected_integrity_hash", "actual_integrity_hash"}));
   const auto etag = json->get_header_value("ETag");
 
   // Bad input: missing jobid, unknown job, stale ETag, bad JSON, unknown status.
   EXPECT_EQ(c.Post("/job", {{"ETag", etag}}, "{}", "application/json")->status, 404);
   EXPECT_EQ(c.Post("/job?jobid=9999", {{"ETag", etag}}, "{}", "application/json")->status, 404);
-  auto stale = c.Post("/job?jobid=1", {{"ETag", "0000"}}, R"({"status": "STARTED"})",
-                      "application/json");
+  auto stale =
+    c.Post("/job?jobid=1", {{"ETag", "0000"}}, R"({"status": "STARTED"})", "application/json");
   EXPECT_EQ(stale->status, 400);
   EXPECT_EQ(stale->body, "Invalid ETag");
-  EXPECT_EQ(c.Post("/job?jobid=1", {{"ETag", etag}}, "{not json", "application/json")->status,
-            400);
-  auto unknown = c.Post("/job?jobid=1", {{"ETag", etag}}, R"({"status": "FINISHED"})",
-                        "application/json");
+  EXPECT_EQ(c.Post("/job?jobid=1", {{"ETag", etag}}, "{not json", "application/json")->status, 400);
+  auto unknown =
+    c.Post("/job?jobid=1", {{"ETag", etag}}, R"({"status": "FINISHED"})", "application/json");
   EXPECT_EQ(unknown->status, 400);
   EXPECT_NE(unknown->body.find("WAITING_4_WORKER"), std::string::npos);
 
@@ -251,8 +251,8 @@ TEST(JobsReplay, ProtocolOverLoopbackInEveryFormat) {
     EXPECT_EQ(t->get_header_value("Content-Type"), "text/plain; charset=uft-8");
   }
   EXPECT_EQ(c.Get("/status?sliceid=99", {{"Accept", "application/json"}})->status, 404);
-  auto status1 = nlohmann::json::parse(
-    c.Get("/status?sliceid=1", {{"Accept", "application/json"}})->body);
+  auto status1 =
+    nlohmann::json::parse(c.Get("/status?sliceid=1", {{"Accept", "application/json"}})->body);
   EXPECT_EQ(status1[0]["status"], "STARTED");
   auto cfg = c.Get("/config?sliceid=2", {{"Accept", "application/json"}});
   EXPECT_EQ(cfg->body.rfind(R"({"replay_slice_id": 2, "start_block_id": )", 0), 0u) << cfg->body;
@@ -291,9 +291,9 @@ TEST(JobsReplay, ConcurrentClientsRacingOnOneETagExactlyOneWins) {
           return;
         auto job = nlohmann::ordered_json::parse(got->body);
         job["status"] = "STARTED";
-        auto r = c.Post("/job?jobid=" + std::to_string(job["job_id"].get<int>()),
-                        {{"ETag", got->get_header_value("ETag")}}, py_json_dumps(job),
-                        "application/json");
+        auto r =
+          c.Post("/job?jobid=" + std::to_string(job["job_id"].get<int>()),
+                 {{"ETag", got->get_header_value("ETag")}}, py_json_dumps(job), "application/json");
         if (r && r->status == 200)
           ++wins;
         else if (r && r->status == 400)
@@ -314,8 +314,8 @@ TEST(JobsReplay, SilentHostPastTheLeaseGoesBackToTheQueue) {
   auto got = c.Get("/job?nextjob", {{"Accept", "application/json"}});
   auto job = nlohmann::ordered_json::parse(got->body);
   job["status"] = "STARTED";
-  ASSERT_EQ(c.Post("/job?jobid=1", {{"ETag", got->get_header_value("ETag")}},
-                   py_json_dumps(job), "application/json")
+  ASSERT_EQ(c.Post("/job?jobid=1", {{"ETag", got->get_header_value("ETag")}}, py_json_dumps(job),
+                   "application/json")
               ->status,
             200);
   std::string status;
@@ -526,15 +526,13 @@ TEST(JobsNative, ConcurrentClaimsOverHttpNeverShareAJob) {
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
   EXPECT_NE(bad->body.find("worker"), std::string::npos);
-  EXPECT_EQ(cli.Post("/v1/jobs/1/verify", R"({"worker": "w0", "verdict": "maybe"})",
-                     "application/json")
-              ->status,
-            400);
-  EXPECT_EQ(cli.Post("/v1/jobs/99999/complete", R"({"worker": "w0"})", "application/json")
-              ->status,
+  EXPECT_EQ(
+    cli.Post("/v1/jobs/1/verify", R"({"worker": "w0", "verdict": "maybe"})", "application/json")
+      ->status,
+    400);
+  EXPECT_EQ(cli.Post("/v1/jobs/99999/complete", R"({"worker": "w0"})", "application/json")->status,
             404);
-  EXPECT_EQ(cli.Post("/v1/jobs/1/complete", R"({"worker": "intruder"})", "application/json")
-              ->status,
-            409);
+  EXPECT_EQ(
+    cli.Post("/v1/jobs/1/complete", R"({"worker": "intruder"})", "application/json")->status, 409);
   server2.stop();
 }
