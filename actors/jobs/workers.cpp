@@ -65,10 +65,10 @@ std::string expand_command(const std::string& tmpl, const task& t) {
         value = "";
     }
     if (!value) {
-      out += tmpl.substr(i, close - i + 1); // not a placeholder: leave it (e.g. shell ${X})
-    } else {
-      out += shell_quote(*value);
+      out += tmpl[i++]; // not a placeholder (e.g. shell ${X} or JSON): keep the brace, go on
+      continue;
     }
+    out += shell_quote(*value);
     i = close + 1;
   }
   return out;
