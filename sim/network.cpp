@@ -20,12 +20,27 @@ network::network(link_options default_link) : default_(default_link) {
   // nop
 }
 
+void network::set_default(const link_options& x) {
+  for (uint64_t key : pinned_default_)
+    overrides_.emplace(key, default_);
+  pinned_default_.clear();
+  default_ = x;
+}
+
 void network::set_link(node_index from, node_index to, const link_options& x) {
-  overrides_[key_of(from, to)] = x;
+  const auto key = key_of(from, to);
+  if (x == default_) {
+    overrides_.erase(key);
+    pinned_default_.insert(key);
+    return;
+  }
+  pinned_default_.erase(key);
+  overrides_[key] = x;
 }
 
 void network::clear_link(node_index from, node_index to) {
   overrides_.erase(key_of(from, to));
+  pinned_default_.erase(key_of(from, to));
 }
 
 duration network::draw_jitter(const link_options& l, troupe::rng& r) const {

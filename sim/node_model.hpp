@@ -80,6 +80,9 @@ public:
   virtual void emit(const block_event& ev) = 0;
   /// Count a model-level event (e.g. "forks", "reorgs") into the run's counters.
   virtual void count(const char* counter, uint64_t n = 1) = 0;
+  /// Whether anyone receives this node's `emit`s: when false a model may skip building
+  /// block events (they carry strings). A context that cannot tell says true.
+  virtual bool observed() const noexcept { return true; }
 };
 
 /// A simulated node. All calls come from the kernel, one at a time, in a deterministic order.

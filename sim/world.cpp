@@ -27,9 +27,12 @@ public:
     return w_.persistent_[i_];
   }
   void emit(const block_event& ev) override {
+    if (!w_.observed(i_))
+      return;
     for (auto& f : w_.block_observers_)
       f(ev);
   }
+  bool observed() const noexcept override { return w_.observed(i_); }
   void count(const char* counter, uint64_t n) override { w_.count(counter, n); }
 
 private:
@@ -397,6 +400,13 @@ std::optional<node_index> world::find(const std::string& id) const {
 
 void world::on_block(std::function<void(const block_event&)> f) {
   block_observers_.push_back(std::move(f));
+}
+
+void world::set_observed(node_index i, bool on) {
+  observe_filter_ = true;
+  if (observed_.size() <= i)
+    observed_.resize(std::max<size_t>(ids_.size(), static_cast<size_t>(i) + 1), 0);
+  observed_[i] = on ? 1 : 0;
 }
 
 void world::count(const char* name, uint64_t n) {

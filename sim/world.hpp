@@ -103,6 +103,19 @@ public:
   /// Called for each ctx.emit, in emission order.
   void on_block(std::function<void(const block_event&)> f);
 
+  /// Narrows block events to the nodes someone watches: once this is called, a node's
+  /// `emit`s reach the `on_block` observers only while it is set on (models skip building
+  /// events for the others, see `node_context::observed`). Until then every node is
+  /// observed whenever an observer exists.
+  void set_observed(node_index i, bool on);
+
+  /// Whether node `i`'s block events reach anyone (an observer exists and the node is not
+  /// filtered out by `set_observed`).
+  bool observed(node_index i) const noexcept {
+    return !block_observers_.empty() &&
+           (!observe_filter_ || (i < observed_.size() && observed_[i] != 0));
+  }
+
   // -- results ----------------------------------------------------------------
 
   uint64_t digest() const noexcept { return trace_.digest(); }
@@ -176,6 +189,8 @@ private:
   std::vector<flight> flights_;
   std::vector<uint32_t> free_flights_;
   std::vector<std::function<void(const block_event&)>> block_observers_;
+  bool observe_filter_ = false;  ///< set_observed was called
+  std::vector<uint8_t> observed_; ///< per node, sized on the first set_observed
 
   struct {
     uint64_t sent = 0;
