@@ -120,6 +120,16 @@ json build_report(const report_input& in) {
   const double end_s = in.run_seconds > 0 ? in.run_seconds
                                           : std::chrono::duration<double>(s.run_duration).count();
   r["faults"] = fault_windows(in.events, end_s);
+  // A job campaign's summary, series and phase latencies (the `jobs` workload): the last
+  // report of each campaign; `jobs` is the last campaign's, for the HTML report.
+  json campaigns = json::object();
+  for (const auto& ev : in.events)
+    if (ev.kind == "jobs")
+      campaigns[ev.action] = json::parse(ev.detail, nullptr, false);
+  if (!campaigns.empty()) {
+    r["campaigns"] = campaigns;
+    r["jobs"] = campaigns.back();
+  }
   json counters = in.backend_results.value("counters", json::object());
   counters["txs_submitted"] = in.txs_submitted;
   counters["txs_rejected"] = in.txs_rejected;

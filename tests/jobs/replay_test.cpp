@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string data_dir = "/work/shared/data/replay-test/";
+const std::string data_dir = TROUPE_SOURCE_DIR "/scenarios/data/replay-test/";
 constexpr time_ms jan_1_2024 = 1'704'067'200'000;
 
 fs::path fresh_dir(const std::string& name) {

@@ -1,0 +1,113 @@
+// Job campaigns as scenarios: the `jobs` workload runs a campaign through the real engine and
+// store on virtual time; `jobs_complete` judges it; report.json carries its summary.
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "actors/jobs/replay.hpp"
+#include "actors/runner.hpp"
+#include "actors/scenario/scenario_json.hpp"
+#include "apps/catalog/catalog.hpp"
+
+using namespace troupe;
+using nlohmann::json;
+
+namespace {
+
+run_result run(const scenario& s, const std::string& out) {
+  run_request req;
+  req.out = std::filesystem::path(TROUPE_BUILD_DIR) / "test-runs" / out;
+  std::filesystem::remove_all(req.out);
+  req.quiet = true;
+  return run_scenario(s, req);
+}
+
+scenario load(const std::string& file) {
+  register_catalog();
+  return load_scenario(TROUPE_SOURCE_DIR "/scenarios/" + file);
+}
+
+} // namespace
+
+TEST(jobs_scenarios, the_899_slice_production_campaign_completes_in_sim_with_a_correct_summary) {
+  auto r = run(load("replay-campaign.json"), "replay-campaign");
+  EXPECT_EQ(r.exit_code, 0) << console_summary(r.report);
+  const auto& jobs = r.report["jobs"];
+  ASSERT_TRUE(jobs.is_object());
+  EXPECT_TRUE(jobs["finished"].get<bool>());
+  const auto& s = jobs["summary"]["replay_summary"];
+  // The figures the original service computes, from the config alone.
+  const auto slices = troupe::jobs::load_replay_config(
+    TROUPE_SOURCE_DIR "/scenarios/data/replay-test/full-production-run-20240101.json");
+  int64_t total_blocks = 0, processed = 0;
+  for (const auto& sl : slices) {
+    if (sl.end_block_id > sl.start_block_id && sl.start_block_id > 0)
+      total_blocks += sl.end_block_id - sl.start_block_id;
+    processed += sl.end_block_id - sl.start_block_id;
+  }
+  EXPECT_EQ(s["total_jobs"], 899);
+  EXPECT_EQ(s["total_blocks"], total_blocks);
+  EXPECT_EQ(s["blocks_processed"], processed);
+  EXPECT_EQ(s["jobs_succeeded"], 898);
+  EXPECT_EQ(s["jobs_failed"], 1);
+  EXPECT_EQ(s["failed_jobs"][0]["status"], "HASH_MISMATCH");
+  EXPECT_EQ(s["failed_jobs"][0]["configid"], 899);
+  // Jobs by status over time: every sample accounts for all 899 jobs; at first all but the
+  // 24 the hosts took are waiting, at the end 898 are complete.
+  const auto& series = jobs["series"];
+  for (size_t i = 0; i < series["time_s"].size(); ++i) {
+    int64_t sum = 0;
+    for (auto it = series["by_status"].begin(); it != series["by_status"].end(); ++it)
+      sum += it.value()[i].get<int64_t>();
+    EXPECT_EQ(sum, 899) << i;
+  }
+  EXPECT_EQ(series["by_status"]["WAITING_4_WORKER"][0], 899 - 24);
+  EXPECT_EQ(series["by_status"]["COMPLETE"].back(), 898);
+  EXPECT_EQ(jobs["phases"]["replay"]["count"], 898);
+  EXPECT_GT(jobs["phases"]["replay"]["p50"].get<double>(), 0.0);
+  // The store is real: the campaign left its SQLite file in the run directory.
+  EXPECT_TRUE(std::filesystem::exists(r.run_dir / "jobs-jobs.db"));
+}
+
+TEST(jobs_scenarios, proving_pipeline_completes_every_block_deterministically) {
+  auto a = run(load("proving-pipeline.json"), "pipeline-a");
+  EXPECT_EQ(a.exit_code, 0) << console_summary(a.report);
+  auto b = run(load("proving-pipeline.json"), "pipeline-b");
+  const auto& sa = a.report["jobs"]["summary"];
+  EXPECT_EQ(sa["by_status"]["completed"], 8000);
+  EXPECT_GT(sa["campaign"]["worker_crashes"].get<int64_t>(), 0); // leases did real work
+  EXPECT_EQ(sa["campaign"]["digest"], b.report["jobs"]["summary"]["campaign"]["digest"]);
+  for (const char* phase : {"snos", "proving", "data_submission", "state_update"})
+    EXPECT_EQ(a.report["jobs"]["phases"][phase]["count"], 2000) << phase;
+}
+
+TEST(jobs_scenarios, jobs_complete_fails_when_jobs_fail_for_good) {
+  auto s = load("proving-pipeline.json");
+  auto& w = s.workloads[0].params;
+  w["count"] = 50;
+  for (auto& stage : w["pipeline"]["stages"])
+    stage["process_attempts_max"] = 1; // one failure is final
+  for (auto& pool : w["workers"])
+    pool["fail_p"] = 0.3;
+  auto r = run(scenario_from_json(to_json(s)), "pipeline-fail");
+  EXPECT_EQ(r.exit_code, 1);
+  const auto& e = r.report["expectations"][0];
+  EXPECT_FALSE(e["pass"].get<bool>());
+  EXPECT_GT(e["evidence"]["jobs"]["failed"].get<int64_t>(), 0);
+  EXPECT_GT(e["evidence"]["jobs"]["failed_jobs"].size(), 0u);
+}
+
+TEST(jobs_scenarios, bad_campaign_parameters_are_reported_with_their_paths) {
+  auto j = to_json(load("replay-campaign.json"));
+  j["workloads"][0]["replay_config"] = "no/such/config.json";
+  j["workloads"][0]["hosts"] = 0;
+  j["expectations"][0]["workload"] = "other";
+  std::vector<validation_error> errors;
+  read_scenario(j, registry::global(), errors);
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0].path, "workloads[0].replay_config");
+  EXPECT_EQ(errors[1].to_string(), "workloads[0].hosts: must be an integer in 1..100000, got 0");
+  EXPECT_EQ(errors[2].to_string(), "expectations[0]: no workload of kind \"jobs\" is named "
+                                   "\"other\"");
+}
