@@ -220,6 +220,8 @@ control_ack start_node(proxy_actor self) {
   }
   // A fresh connection: the old keep-alive socket died with the old process.
   st.a = w.make_adapter(st.index);
+  // The readiness wait is process supervision on a real process (wall time by nature, and
+  // bounded by the probe's timeout); it blocks this detached proxy only, never the runner.
   auto err = w.wait_ready(st.index);
   if (!err.empty())
     return {false, err};

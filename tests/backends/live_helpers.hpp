@@ -157,6 +157,11 @@ struct live_run {
     backend.teardown();
     for (auto& a : helpers)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    // Keep the run directory (node logs) only when the test failed.
+    if (!::testing::Test::HasFailure()) {
+      std::error_code ec;
+      fs::remove_all(env.run_dir, ec);
+    }
   }
 };
 
