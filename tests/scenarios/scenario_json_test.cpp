@@ -128,8 +128,8 @@ TEST_F(scenario_json, bad_scenarios_name_the_path_what_was_found_and_what_is_all
      {"topology.groups[0].node.model: unknown model \"pbft\"; known models: " +
       registry::global().model_names()}},
     {"unknown workload kind", [](json& j) { j["workloads"].push_back({{"kind", "spam"}}); },
-     {"workloads[1].kind: unknown workload kind \"spam\"; known kinds: chaos, steps, "
-      "transactions"}},
+     {"workloads[1].kind: unknown workload kind \"spam\"; known kinds: " +
+      registry::global().workload_names()}},
     {"malformed rate", [](json& j) { j["workloads"][0]["rate"] = "10 per second"; },
      {"workloads[0].rate: must be a rate like 10/s, 600/m or 2/h, got \"10 per second\""}},
     {"reference to a missing group", [](json& j) { j["workloads"][0]["target"] = "miner"; },
