@@ -1,5 +1,6 @@
 #include "sim/kernel.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <utility>
 
@@ -16,8 +17,8 @@ constexpr uint32_t callback_code = 1;
 
 // -- constructors -------------------------------------------------------------
 
-kernel::kernel() {
-  heap_.reserve(1024);
+kernel::kernel() : ring_(bucket_count) {
+  near_.reserve(1024);
 }
 
 kernel::~kernel() {
@@ -49,30 +50,30 @@ bool kernel::on_event(uint32_t code, uint32_t a, uint64_t) {
   return true;
 }
 
-// -- heap ---------------------------------------------------------------------
+// -- queue --------------------------------------------------------------------
 
-void kernel::push(const entry& ev) {
+void kernel::heap_push(std::vector<entry>& h, const entry& ev) {
   // Sift up in a 4-ary heap; holes instead of swaps.
-  size_t i = heap_.size();
-  heap_.push_back(ev);
+  size_t i = h.size();
+  h.push_back(ev);
   while (i > 0) {
     size_t parent = (i - 1) / 4;
-    if (!before(ev, heap_[parent]))
+    if (!before(ev, h[parent]))
       break;
-    heap_[i] = heap_[parent];
+    h[i] = h[parent];
     i = parent;
   }
-  heap_[i] = ev;
+  h[i] = ev;
 }
 
-kernel::entry kernel::pop() {
+kernel::entry kernel::heap_pop(std::vector<entry>& h) {
   // Bottom-up deletion: walk the hole down to a leaf along the smallest children (no
   // comparison with the moved element on the way), then sift the last element up from
   // there. The last element usually belongs near the bottom, so this saves most compares.
-  entry top = heap_.front();
-  entry last = heap_.back();
-  heap_.pop_back();
-  size_t n = heap_.size();
+  entry top = h.front();
+  entry last = h.back();
+  h.pop_back();
+  size_t n = h.size();
   if (n == 0)
     return top;
   size_t i = 0;
@@ -82,26 +83,86 @@ kernel::entry kernel::pop() {
       break;
     size_t best = first;
     if (first + 3 < n) {
-      size_t b1 = before(heap_[first + 1], heap_[first]) ? first + 1 : first;
-      size_t b2 = before(heap_[first + 3], heap_[first + 2]) ? first + 3 : first + 2;
-      best = before(heap_[b2], heap_[b1]) ? b2 : b1;
+      size_t b1 = before(h[first + 1], h[first]) ? first + 1 : first;
+      size_t b2 = before(h[first + 3], h[first + 2]) ? first + 3 : first + 2;
+      best = before(h[b2], h[b1]) ? b2 : b1;
     } else {
       for (size_t c = first + 1; c < n; ++c)
-        if (before(heap_[c], heap_[best]))
+        if (before(h[c], h[best]))
           best = c;
     }
-    heap_[i] = heap_[best];
+    h[i] = h[best];
     i = best;
   }
   while (i > 0) {
     size_t parent = (i - 1) / 4;
-    if (!before(last, heap_[parent]))
+    if (!before(last, h[parent]))
       break;
-    heap_[i] = heap_[parent];
+    h[i] = h[parent];
     i = parent;
   }
-  heap_[i] = last;
+  h[i] = last;
   return top;
+}
+
+void kernel::push(const entry& ev) {
+  ++size_;
+  if (ev.time < near_end_) {
+    heap_push(late_, ev);
+    return;
+  }
+  constexpr uint64_t horizon = uint64_t{bucket_count} << bucket_shift;
+  if (ev.time - near_end_ < horizon) {
+    ring_[(ev.time >> bucket_shift) & (bucket_count - 1)].push_back(ev);
+    ++ring_size_;
+    return;
+  }
+  heap_push(far_, ev);
+}
+
+bool kernel::refill() {
+  constexpr uint64_t width = uint64_t{1} << bucket_shift;
+  constexpr uint64_t horizon = uint64_t{bucket_count} << bucket_shift;
+  while (near_pos_ == near_.size() && late_.empty()) {
+    if (size_ == 0)
+      return false;
+    near_.clear();
+    near_pos_ = 0;
+    if (ring_size_ == 0) {
+      // Only far events: jump to the bucket of the earliest one.
+      near_end_ = (far_.front().time >> bucket_shift) << bucket_shift;
+    }
+    // The bucket [near_end_, near_end_ + width) becomes current.
+    auto& b = ring_[(near_end_ >> bucket_shift) & (bucket_count - 1)];
+    if (!b.empty()) {
+      ring_size_ -= b.size();
+      near_.insert(near_.end(), b.begin(), b.end());
+      b.clear();
+    }
+    near_end_ += width;
+    // The ring's horizon moved: far events that now fall inside it move in (the bucket
+    // just emptied is now the ring's last one).
+    while (!far_.empty() && far_.front().time < near_end_ + horizon) {
+      entry e = heap_pop(far_);
+      if (e.time < near_end_) {
+        near_.push_back(e);
+      } else {
+        ring_[(e.time >> bucket_shift) & (bucket_count - 1)].push_back(e);
+        ++ring_size_;
+      }
+    }
+    // Sorted once, then read in order: a pop is a cursor step, and the events after the
+    // next are known, so their data can be prefetched several events ahead.
+    std::sort(near_.begin(), near_.end(), before);
+  }
+  return true;
+}
+
+kernel::entry kernel::pop() {
+  --size_;
+  if (late_.empty() || (near_pos_ < near_.size() && before(near_[near_pos_], late_.front())))
+    return near_[near_pos_++];
+  return heap_pop(late_);
 }
 
 // -- running ------------------------------------------------------------------
@@ -151,14 +212,14 @@ kernel::stop_reason kernel::loop(duration limit, bool advance_to_limit) {
       resume_one();
       continue;
     }
-    if (heap_.empty()) {
+    if (!refill()) {
       if (advance_to_limit) {
         now_ = limit;
         return stop_reason::deadline;
       }
       return stop_reason::idle;
     }
-    if (static_cast<int64_t>(heap_.front().time) > limit.count()) {
+    if (static_cast<int64_t>(front().time) > limit.count()) {
       if (advance_to_limit) {
         now_ = limit;
         return stop_reason::deadline;
@@ -168,14 +229,19 @@ kernel::stop_reason kernel::loop(duration limit, bool advance_to_limit) {
     entry ev = pop();
     payload p = payloads_[ev.slot];
     free_slots_.push_back(ev.slot);
-    if (!heap_.empty()) {
-      const auto& next = payloads_[heap_.front().slot];
-      next.target->prefetch(next.code, next.a, next.b);
-      if (heap_.size() > 4) {
-        // Two ahead: only the payload (its target's data is hinted next round).
-        size_t c = before(heap_[2], heap_[1]) ? 2 : 1;
-        __builtin_prefetch(&payloads_[heap_[c].slot]);
-      }
+    // Hints for the events ahead in the current bucket (events scheduled into it meanwhile
+    // may come first; then a hint is merely early): the payload eight ahead, the target's
+    // data (node state, flight record, link slot) three ahead, and what that data points to
+    // (the model object) one ahead.
+    if (near_pos_ + 8 < near_.size())
+      __builtin_prefetch(&payloads_[near_[near_pos_ + 8].slot]);
+    if (near_pos_ + 3 < near_.size()) {
+      const auto& ahead = payloads_[near_[near_pos_ + 3].slot];
+      ahead.target->prefetch(ahead.code, ahead.a, ahead.b);
+    }
+    if (near_pos_ < near_.size()) {
+      const auto& next = payloads_[near_[near_pos_].slot];
+      next.target->prefetch_next(next.code, next.a, next.b);
     }
     auto was = now_;
     now_ = duration{static_cast<int64_t>(ev.time)};

@@ -36,6 +36,10 @@ public:
   /// misses of a large world overlap with the current event's work.
   virtual void prefetch(uint32_t, uint32_t, uint64_t) noexcept {}
 
+  /// A second hint, for the event right after the current one: what `prefetch` loaded can
+  /// now be followed (e.g. a node state's pointer to its model object).
+  virtual void prefetch_next(uint32_t, uint32_t, uint64_t) noexcept {}
+
 protected:
   ~event_target() = default;
 };
@@ -60,7 +64,7 @@ public:
   duration now() const noexcept { return now_; }
 
   /// Timed events waiting in the heap (including cancelled CAF timers not yet popped).
-  size_t pending() const noexcept { return heap_.size(); }
+  size_t pending() const noexcept { return size_; }
 
   /// Timed events fired so far.
   uint64_t events_fired() const noexcept { return fired_; }
@@ -154,6 +158,17 @@ private:
 
   void push(const entry& ev);
   entry pop();
+  /// Makes the current bucket non-empty (moving the next non-empty bucket into it).
+  /// False when nothing is pending.
+  bool refill();
+  /// The earliest pending event; only after refill() returned true.
+  const entry& front() const noexcept {
+    if (late_.empty() || (near_pos_ < near_.size() && before(near_[near_pos_], late_.front())))
+      return near_[near_pos_];
+    return late_.front();
+  }
+  static void heap_push(std::vector<entry>& h, const entry& ev);
+  static entry heap_pop(std::vector<entry>& h);
   bool resume_one();
   bool on_event(uint32_t code, uint32_t a, uint64_t b) override;
   stop_reason loop(duration limit, bool advance_to_limit);
@@ -163,7 +178,22 @@ private:
   uint64_t fired_ = 0;
   uint64_t resumes_ = 0;
   bool stop_requested_ = false;
-  std::vector<entry> heap_; ///< 4-ary min-heap: shallower than binary, cache-friendlier
+  // The queue: a calendar of time buckets for the near future, a small heap for the
+  // current bucket, a heap for the far future. Ordering is still exactly (time, seq); the
+  // buckets only decide where an event waits. Why: with 100,000 events in flight one heap
+  // is 2.4 MB and ~8 levels, and its pop was a quarter of a delivery's cost (cache misses
+  // at every level); appending to a bucket is sequential, and the current bucket's heap
+  // holds one bucket's events (a few thousand at most) in cache.
+  static constexpr unsigned bucket_shift = 20;   ///< bucket width 2^20 ns (~1.05 ms)
+  static constexpr size_t bucket_count = 4096;   ///< horizon ~4.3 s of virtual time
+  std::vector<entry> near_; ///< the current bucket, sorted, consumed from near_pos_
+  size_t near_pos_ = 0;
+  std::vector<entry> late_; ///< 4-ary min-heap: events scheduled into the current bucket
+  std::vector<std::vector<entry>> ring_; ///< bucket b: [start(b), start(b) + width)
+  std::vector<entry> far_;  ///< 4-ary min-heap: events at or after the ring's horizon
+  uint64_t near_end_ = 0;   ///< end of the current bucket (a bucket boundary)
+  size_t ring_size_ = 0;    ///< events in ring_
+  size_t size_ = 0;         ///< events in near_, ring_ and far_
   std::vector<payload> payloads_;
   std::vector<uint32_t> free_slots_;
   std::deque<caf::resumable*> ready_;

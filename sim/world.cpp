@@ -167,6 +167,13 @@ void world::prefetch(uint32_t code, uint32_t a, uint64_t b) noexcept {
   }
 }
 
+void world::prefetch_next(uint32_t, uint32_t a, uint64_t) noexcept {
+  // The node state was hinted a few events ago: its model object (the handler's `this` and
+  // vtable pointer) is the next miss of a delivery or a timer.
+  if (const auto* m = nodes_[a].model.get())
+    __builtin_prefetch(m);
+}
+
 void world::deliver(uint32_t slot) {
   auto& f = flights_[slot];
   auto to = f.to;

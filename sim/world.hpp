@@ -150,6 +150,7 @@ private:
 
   bool on_event(uint32_t code, uint32_t a, uint64_t b) override;
   void prefetch(uint32_t code, uint32_t a, uint64_t b) noexcept override;
+  void prefetch_next(uint32_t code, uint32_t a, uint64_t b) noexcept override;
   void send(node_index from, node_index to, message m);
   void deliver(uint32_t slot);
   bool fire_timer(node_index i, uint32_t incarnation, uint64_t tag);
