@@ -3,12 +3,15 @@
 //   - in-process jobs/s through create -> process -> verify, no-op workers, SQLite store on
 //     (target >= 50,000/s on this 2-core machine);
 //   - HTTP claim+complete cycles/s with 8 concurrent keep-alive clients (target >= 20,000/s),
-//     and the p50/p99 claim latency.
+//     and the p50/p99 claim latency, with the process CPU time it took; on the epoll server
+//     (http_server) with light raw-socket clients (the figure), without a store
+//     (diagnostic), with cpp-httplib clients, and the old cpp-httplib server (the baseline).
 // Published single-machine figures: Sidekiq ~23,500 jobs/s, River ~46,000 jobs/s.
-// Usage: bench_jobs [--jobs N] [--http-cycles N]
+// Usage: bench_jobs [--jobs N] [--http-cycles N] [--baseline-cycles N] (0 skips a line)
 
 #include "actors/jobs/engine.hpp"
 #include "actors/jobs/http_server.hpp"
+#include "actors/jobs/httplib_server.hpp"
 #include "actors/jobs/store.hpp"
 
 #include <httplib.h>
@@ -23,6 +26,13 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace troupe::jobs;
 namespace fs = std::filesystem;
@@ -85,29 +95,151 @@ void bench_in_process(int64_t jobs) {
   std::cout << line.dump() << std::endl;
 }
 
-void bench_http(int64_t cycles, int clients, bool durable) {
-  auto path = fresh_db("http");
-  auto db = store::open(path.string());
-  // durable=false is a diagnostic: the same server with no store, to show what the HTTP
-  // layer costs by itself and what group commit adds.
-  engine e(durable ? db.get() : nullptr, {1, SIZE_MAX}); // the server's committer writes
-  type_policy p;
-  p.type = "noop";
-  p.verify = false;
-  p.lease_ms = 600'000;
-  e.define_type(p);
-  for (int64_t i = 0; i < cycles; ++i)
-    e.enqueue({"noop", std::nullopt, "{}", {}, {}}, 1);
-  e.commit();
-  http_server::options o;
-  o.port = 0;
-  http_server server(e, nullptr, o);
-  const int port = server.start();
+enum class server_kind { epoll, httplib_baseline };
+enum class client_kind { raw_epoll, httplib_threads };
 
+/// Process CPU time (user + system) in seconds: the machine is shared, so a figure is read
+/// beside what it cost.
+double process_cpu_s() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+struct client_result {
+  int64_t done = 0;
+  int64_t errors = 0;
+  std::vector<double> claim_latency_us;
+};
+
+std::string post_request(const std::string& path, const std::string& body) {
+  return "POST " + path +
+         " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+/// Light clients: `clients` keep-alive connections driven by one epoll thread over raw
+/// sockets, one request in flight per connection (claim, then complete, then claim ...),
+/// so that the figure measures the server and not a client library.
+client_result run_raw_clients(int port, int clients) {
+  struct conn {
+    int fd = -1;
+    std::string worker, claim, complete_body, in;
+    bool claiming = true;
+    bool finished = false;
+    clock_type::time_point sent;
+  };
+  client_result res;
+  std::vector<conn> cs(static_cast<size_t>(clients));
+  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  auto send_all = [&](conn& c, const std::string& bytes) {
+    size_t off = 0;
+    for (int tries = 0; off < bytes.size() && tries < 1000; ++tries) { // blocking socket
+      const ssize_t w = ::send(c.fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+      if (w <= 0)
+        return false;
+      off += static_cast<size_t>(w);
+    }
+    return off == bytes.size();
+  };
+  int open = 0;
+  for (int i = 0; i < clients; ++i) {
+    auto& c = cs[static_cast<size_t>(i)];
+    c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(c.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(c.fd);
+      c.fd = -1;
+      ++res.errors;
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c.worker = "bench-" + std::to_string(i);
+    c.claim = post_request("/v1/claim", R"({"worker":")" + c.worker + R"(","type":"noop"})");
+    c.complete_body = R"({"worker":")" + c.worker + R"(","result":{}})";
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &c;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
+    c.sent = clock_type::now();
+    if (send_all(c, c.claim))
+      ++open;
+    else
+      ++res.errors;
+  }
+  const auto deadline = clock_type::now() + std::chrono::minutes(5);
+  char buf[16384];
+  epoll_event evs[64];
+  while (open > 0 && res.errors < 100 && clock_type::now() < deadline) {
+    const int n = ::epoll_wait(ep, evs, 64, 1000);
+    for (int k = 0; k < n; ++k) {
+      auto& c = *static_cast<conn*>(evs[k].data.ptr);
+      const ssize_t r = ::recv(c.fd, buf, sizeof buf, 0);
+      if (r <= 0) {
+        ++res.errors;
+        c.finished = true;
+        --open;
+        ::epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+        continue;
+      }
+      c.in.append(buf, static_cast<size_t>(r));
+      for (;;) { // every whole answer in the buffer
+        const auto end = c.in.find("\r\n\r\n");
+        if (end == std::string::npos)
+          break;
+        const int status = std::atoi(c.in.c_str() + 9);
+        size_t length = 0;
+        if (auto cl = c.in.find("Content-Length: "); cl != std::string::npos && cl < end)
+          length = std::strtoull(c.in.c_str() + cl + 16, nullptr, 10);
+        if (c.in.size() < end + 4 + length)
+          break;
+        const std::string body = c.in.substr(end + 4, length);
+        c.in.erase(0, end + 4 + length);
+        if (c.claiming) {
+          res.claim_latency_us.push_back(seconds_since(c.sent) * 1e6);
+          if (status != 200) { // 204: the queue is empty
+            c.finished = true;
+            --open;
+            ::epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+            break;
+          }
+          const auto id_at = body.find("\"id\":");
+          const long long id =
+            id_at == std::string::npos ? 0 : std::strtoll(body.c_str() + id_at + 5, nullptr, 10);
+          c.claiming = false;
+          if (!send_all(c, post_request("/v1/jobs/" + std::to_string(id) + "/complete",
+                                        c.complete_body)))
+            ++res.errors;
+        } else {
+          if (status == 200)
+            ++res.done;
+          else
+            ++res.errors;
+          c.claiming = true;
+          c.sent = clock_type::now();
+          if (!send_all(c, c.claim))
+            ++res.errors;
+        }
+      }
+    }
+  }
+  for (auto& c : cs)
+    if (c.fd >= 0)
+      ::close(c.fd);
+  ::close(ep);
+  return res;
+}
+
+/// cpp-httplib clients, one thread each (the clients of the first benchmark).
+client_result run_httplib_clients(int port, int clients) {
   std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
   std::atomic<int64_t> done{0};
   std::atomic<int64_t> errors{0};
-  const auto t0 = clock_type::now();
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
     threads.emplace_back([&, c] {
@@ -119,7 +251,6 @@ void bench_http(int64_t cycles, int clients, bool durable) {
       const std::string claim_body = R"({"worker":")" + worker + R"(","type":"noop"})";
       const std::string complete_body = R"({"worker":")" + worker + R"(","result":{}})";
       auto& lat = latencies[static_cast<size_t>(c)];
-      lat.reserve(static_cast<size_t>(cycles / clients + 16));
       for (;;) {
         const auto a = clock_type::now();
         auto r = cli.Post("/v1/claim", claim_body, "application/json");
@@ -142,30 +273,92 @@ void bench_http(int64_t cycles, int clients, bool durable) {
     });
   for (auto& t : threads)
     t.join();
-  const double s = seconds_since(t0);
-  server.stop();
-  std::vector<double> all;
+  client_result res;
+  res.done = done.load();
+  res.errors = errors.load();
   for (auto& l : latencies)
-    all.insert(all.end(), l.begin(), l.end());
+    res.claim_latency_us.insert(res.claim_latency_us.end(), l.begin(), l.end());
+  return res;
+}
+
+void bench_http(const std::string& name, int64_t cycles, int clients, server_kind sk,
+                client_kind ck, bool durable) {
+  auto path = fresh_db("http-" + name);
+  auto db = store::open(path.string());
+  // durable=false is a diagnostic: the same server with no store, to show what the HTTP
+  // layer costs by itself and what group commit adds.
+  engine e(durable ? db.get() : nullptr, {1, SIZE_MAX}); // the server's committer writes
+  type_policy p;
+  p.type = "noop";
+  p.verify = false;
+  p.lease_ms = 600'000;
+  e.define_type(p);
+  for (int64_t i = 0; i < cycles; ++i)
+    e.enqueue({"noop", std::nullopt, "{}", {}, {}}, 1);
+  e.commit();
+  const uint64_t commits_before = db->commits();
+  std::unique_ptr<http_server> fast;
+  std::unique_ptr<httplib_server> baseline;
+  int port = 0;
+  if (sk == server_kind::epoll) {
+    http_server::options o;
+    o.port = 0;
+    fast = std::make_unique<http_server>(e, nullptr, o);
+    port = fast->start();
+  } else {
+    httplib_server::options o;
+    o.port = 0;
+    baseline = std::make_unique<httplib_server>(e, nullptr, o);
+    port = baseline->start();
+  }
+  const double cpu0 = process_cpu_s();
+  const auto t0 = clock_type::now();
+  client_result r = ck == client_kind::raw_epoll ? run_raw_clients(port, clients)
+                                                 : run_httplib_clients(port, clients);
+  const double s = seconds_since(t0);
+  const double cpu = process_cpu_s() - cpu0;
+  double server_cpu = -1;
+  uint64_t requests = 0;
+  if (fast) {
+    fast->stop();
+    server_cpu = fast->stats().loop_cpu_s;
+    requests = fast->stats().requests;
+  } else {
+    baseline->stop();
+  }
+  auto& all = r.claim_latency_us;
   std::sort(all.begin(), all.end());
   auto pct = [&](double q) {
     return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(q * all.size()))];
   };
+  const uint64_t commits = db->commits() - commits_before;
   nlohmann::json line = {
-    {"bench",
-     durable ? "jobs_http_claim_complete" : "jobs_http_claim_complete_no_store_diagnostic"},
-    {"clients", clients},
+    {"bench", name},
+    {"server", sk == server_kind::epoll
+                 ? "epoll event loop, 1 thread (http_server)"
+                 : "cpp-httplib, thread per connection (httplib_server, the old server)"},
+    {"clients", ck == client_kind::raw_epoll
+                  ? std::to_string(clients) +
+                      " keep-alive connections, raw sockets, driven by 1 epoll thread"
+                  : std::to_string(clients) + " cpp-httplib keep-alive clients, 1 thread each"},
     {"keep_alive", true},
-    {"cycles", done.load()},
-    {"errors", errors.load()},
+    {"cycles", r.done},
+    {"errors", r.errors},
     {"store", durable ? "sqlite wal, group commit before every answer" : "none (diagnostic)"},
-    {"commits", db->commits()},
+    {"commits", commits},
     {"seconds", s},
-    {"cycles_per_s", static_cast<double>(done.load()) / s},
+    {"cycles_per_s", static_cast<double>(r.done) / s},
     {"target_cycles_per_s", 20000},
     {"claim_latency_us_p50", pct(0.50)},
     {"claim_latency_us_p99", pct(0.99)},
+    {"process_cpu_s", cpu},
+    {"cpu_us_per_cycle", r.done > 0 ? cpu / static_cast<double>(r.done) * 1e6 : 0.0},
     {"published", {{"sidekiq_jobs_per_s", 23500}, {"river_jobs_per_s", 46000}}}};
+  if (fast) {
+    line["server_thread_cpu_s"] = server_cpu;
+    line["requests_per_commit"] =
+      commits > 0 ? static_cast<double>(requests) / static_cast<double>(commits) : 0.0;
+  }
   std::cout << line.dump() << std::endl;
 }
 
@@ -173,16 +366,30 @@ void bench_http(int64_t cycles, int clients, bool durable) {
 
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
-  int64_t jobs = 300'000, http_cycles = 40'000;
+  int64_t jobs = 300'000, http_cycles = 40'000, baseline_cycles = 20'000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--jobs")
       jobs = std::stoll(argv[i + 1]);
     else if (a == "--http-cycles")
       http_cycles = std::stoll(argv[i + 1]);
+    else if (a == "--baseline-cycles")
+      baseline_cycles = std::stoll(argv[i + 1]);
   }
-  bench_in_process(jobs);
-  bench_http(http_cycles, 8, true);
-  bench_http(http_cycles, 8, false);
+  if (jobs > 0)
+    bench_in_process(jobs);
+  // The figure: the epoll server, light clients.
+  bench_http("jobs_http_claim_complete", http_cycles, 8, server_kind::epoll,
+             client_kind::raw_epoll, true);
+  bench_http("jobs_http_claim_complete_no_store_diagnostic", http_cycles, 8, server_kind::epoll,
+             client_kind::raw_epoll, false);
+  // The same server under the old benchmark's clients (8 httplib threads): what the client
+  // side costs on 2 cores.
+  bench_http("jobs_http_claim_complete_httplib_clients", http_cycles, 8, server_kind::epoll,
+             client_kind::httplib_threads, true);
+  // The baseline: the old cpp-httplib server with the old clients, measured in this run.
+  if (baseline_cycles > 0)
+    bench_http("jobs_http_claim_complete_baseline_httplib", baseline_cycles, 8,
+               server_kind::httplib_baseline, client_kind::httplib_threads, true);
   return 0;
 }

@@ -2,10 +2,23 @@
 
 #include "actors/errors.hpp"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <arpa/inet.h>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 namespace troupe::jobs {
 
@@ -15,6 +28,71 @@ time_ms wall_now_ms() {
     .count();
 }
 
+namespace {
+
+constexpr int events_max = 256;
+constexpr size_t read_chunk = 64 * 1024;
+/// Bytes read from one connection per round: enough for any burst of small requests, and a
+/// bound so one fast sender cannot starve the others (level-triggered epoll comes back).
+constexpr size_t read_per_round_max = 1u << 20;
+constexpr int iov_max = 64;
+
+int64_t thread_cpu_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string peer_address(const sockaddr_storage& a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (a.ss_family == AF_INET)
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(a).sin_addr, buf, sizeof buf);
+  else if (a.ss_family == AF_INET6)
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(a).sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
+http_response protocol_error(int status, const std::string& why) {
+  http_response r;
+  r.status = status;
+  r.body = nlohmann::json({{"error", why}}).dump();
+  r.content_type = "application/json";
+  return r;
+}
+
+} // namespace
+
+struct http_server::connection {
+  int fd = -1;
+  std::string remote;
+  std::string in; ///< bytes read and not yet parsed, from in_pos
+  size_t in_pos = 0;
+  request_parser parser;
+  std::deque<std::string> out; ///< answers released by a commit, not yet sent
+  size_t out_offset = 0;       ///< bytes of out.front() already sent
+  size_t out_bytes = 0;        ///< unsent bytes in out
+  size_t held = 0;             ///< answers of this round still waiting for the commit
+  time_ms last_active = 0;
+  uint32_t interest = 0;       ///< current epoll event mask
+  bool continue_sent = false;  ///< "100 Continue" already sent for the current request
+  bool peer_closed = false;    ///< read returned 0: the client sends no more
+  bool close_after = false;    ///< close once the answers are sent (Connection: close, error)
+  bool dead = false;           ///< socket error: nothing more can be sent
+  bool touched = false;        ///< listed in touched_ this round
+
+  explicit connection(http_limits l)
+    : parser(l) {}
+};
+
+struct http_server::held {
+  connection* c;
+  http_response resp;
+  bool head = false;  ///< HEAD: headers only
+  bool close = false; ///< "Connection: close", then close
+  bool http10 = false;
+  bool raw = false; ///< resp.body is sent as is (an interim "100 Continue")
+};
+
 http_server::http_server(engine& e, replay_service* replay, options o)
   : engine_(e)
   , replay_(replay)
@@ -23,141 +101,481 @@ http_server::http_server(engine& e, replay_service* replay, options o)
 
 http_server::~http_server() { stop(); }
 
-http_response http_server::dispatch(const http_request& req) {
-  std::unique_lock<std::mutex> lk(mutex_);
-  const time_ms now = wall_now_ms();
-  http_response resp;
-  if (req.path.rfind("/v1/", 0) == 0 || !replay_)
-    resp = native_.handle(req, now);
-  else
-    resp = replay_->handle(req, now);
-  if (engine_.dirty_count() == 0 && committed_seq_ == applied_seq_)
-    return resp; // nothing of ours (or of anyone's) is waiting to be written
-  const uint64_t mine = ++applied_seq_;
-  commit_through(lk, mine);
-  if (!commit_error_.empty()) {
-    http_response err;
-    err.status = 503;
-    err.body = "the job database rejected a write: " + commit_error_;
-    return err;
-  }
-  return resp;
+http_server::counters http_server::stats() const {
+  counters c;
+  c.requests = requests_.load();
+  c.rounds = rounds_.load();
+  c.commits = commits_.load();
+  c.connections = accepted_.load();
+  c.loop_cpu_s = static_cast<double>(loop_cpu_ns_.load()) / 1e9;
+  return c;
 }
 
-void http_server::commit_through(std::unique_lock<std::mutex>& lk, uint64_t seq) {
-  // Group commit with a rotating leader: the first waiter writes every change made so far
-  // (outside the lock, so requests keep being applied meanwhile); the others wait for it,
-  // and one of them leads the next batch. No committer thread, so no extra hand-off per
-  // batch. Batches are written one at a time, so a job's later state lands after its earlier.
-  while (committed_seq_ < seq && commit_error_.empty()) {
-    if (committing_) {
-      done_cv_.wait(lk);
-      continue;
-    }
-    committing_ = true;
-    const uint64_t target = applied_seq_;
-    auto rows = engine_.take_dirty();
-    lk.unlock();
-    std::string error;
-    try {
-      if (engine_.storage())
-        engine_.storage()->write(rows);
-    } catch (const std::exception& e) {
-      error = e.what();
-      spdlog::error("{}", e.what());
-    }
-    lk.lock();
-    if (!error.empty())
-      commit_error_ = error;
-    committed_seq_ = target;
-    committing_ = false;
-    done_cv_.notify_all();
-  }
-}
-
-void http_server::lease_loop() {
-  std::unique_lock<std::mutex> lk(mutex_);
-  while (!stopping_) {
-    lease_cv_.wait_for(lk, std::chrono::milliseconds(opts_.lease_check_ms));
-    if (stopping_)
-      break;
-    const time_ms now = wall_now_ms();
-    size_t n = engine_.expire_leases(now);
-    if (replay_)
-      n += replay_->expire_leases(now);
-    if (n > 0) {
-      spdlog::info("re-queued {} job(s) whose lease expired", n);
-      commit_through(lk, ++applied_seq_);
-    }
-  }
-}
+// -- control ----------------------------------------------------------------------------------
 
 int http_server::start() {
-  server_ = std::make_unique<httplib::Server>();
-  const size_t threads = opts_.threads_max;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  // Small request/response pairs on keep-alive connections: without TCP_NODELAY, Nagle plus
-  // delayed ACKs add ~40 ms to every answer.
-  server_->set_tcp_nodelay(true);
-  server_->set_keep_alive_max_count(1u << 30);
-  server_->set_keep_alive_timeout(30);
-  auto handler = [this](const httplib::Request& in, httplib::Response& out) {
-    http_request req;
-    req.method = in.method;
-    req.path = in.path;
-    for (const auto& [k, v] : in.params)
-      req.params.emplace_back(k, v);
-    for (const auto& [k, v] : in.headers)
-      req.headers.emplace_back(k, v);
-    req.body = in.body;
-    req.remote = in.remote_addr;
-    http_response resp = dispatch(req);
-    out.status = resp.status;
-    for (const auto& [k, v] : resp.headers)
-      out.set_header(k.c_str(), v);
-    out.set_content(resp.body, resp.content_type.c_str());
+  auto fail = [&](const std::string& why) {
+    if (listen_fd_ >= 0)
+      ::close(listen_fd_);
+    listen_fd_ = -1;
+    throw user_error("cannot listen on " + opts_.host + ":" + std::to_string(opts_.port) + " (" +
+                     why + "): pick another --port or --host");
   };
-  server_->Get(".*", handler);
-  server_->Post(".*", handler);
-  server_->Put(".*", handler);
-  server_->Delete(".*", handler);
-  if (opts_.port == 0) {
-    port_ = server_->bind_to_any_port(opts_.host);
-  } else {
-    port_ = server_->bind_to_port(opts_.host.c_str(), opts_.port) ? opts_.port : -1;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(opts_.port);
+  if (::getaddrinfo(opts_.host.c_str(), service.c_str(), &hints, &found) != 0 || !found)
+    fail("address not found");
+  std::string why = "address in use or not local?";
+  for (addrinfo* a = found; a && listen_fd_ < 0; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      continue;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 1024) == 0)
+      listen_fd_ = fd;
+    else
+      ::close(fd);
   }
-  if (port_ <= 0)
-    throw user_error("cannot listen on " + opts_.host + ":" + std::to_string(opts_.port) +
-                     " (address in use or not local?): pick another --port or --host");
-  leases_ = std::thread([this] { lease_loop(); });
-  listener_ = std::thread([this] { server_->listen_after_bind(); });
+  ::freeaddrinfo(found);
+  if (listen_fd_ < 0)
+    fail(why);
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len);
+  port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
+                                            : reinterpret_cast<sockaddr_in&>(bound).sin_port);
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0)
+    fail(std::string("epoll: ") + std::strerror(errno));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = &listen_fd_; // the two non-connection fds are told apart by address
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  ev.data.ptr = &wake_fd_;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  thread_ = std::thread([this] { loop(); });
   return port_;
 }
 
+void http_server::wake() {
+  if (wake_fd_ >= 0) {
+    const uint64_t one = 1;
+    if (::write(wake_fd_, &one, sizeof one) < 0) {
+      // The counter is already non-zero (EAGAIN): the loop wakes anyway.
+    }
+  }
+}
+
 void http_server::wait() {
-  if (listener_.joinable())
-    listener_.join();
+  std::unique_lock<std::mutex> lk(done_mutex_);
+  if (!thread_.joinable() && !done_)
+    return;
+  done_cv_.wait(lk, [this] { return done_; });
 }
 
 void http_server::stop() {
-  if (server_)
-    server_->stop();
-  if (listener_.joinable())
-    listener_.join();
-  {
-    std::lock_guard<std::mutex> lk(mutex_);
-    stopping_ = true;
-  }
-  done_cv_.notify_all();
-  lease_cv_.notify_all();
-  if (leases_.joinable())
-    leases_.join();
+  stopping_ = true;
+  wake();
+  if (thread_.joinable())
+    thread_.join();
+  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_})
+    if (*fd >= 0) {
+      ::close(*fd);
+      *fd = -1;
+    }
   std::lock_guard<std::mutex> lk(mutex_);
+  if (!commit_error_.empty())
+    return; // the store refused a write; the engine's state is ahead of it, do not retry
   try {
     engine_.commit();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
   }
+}
+
+// -- the loop ---------------------------------------------------------------------------------
+
+void http_server::loop() {
+  epoll_event events[events_max];
+  next_tick_ = wall_now_ms() + opts_.lease_check_ms;
+  while (!stopping_) {
+    const time_ms wait_ms = std::max<time_ms>(0, next_tick_ - wall_now_ms());
+    const int n = ::epoll_wait(epoll_fd_, events, events_max, static_cast<int>(wait_ms));
+    if (n < 0 && errno != EINTR) {
+      spdlog::error("jobs http server: epoll_wait: {}", std::strerror(errno));
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      void* p = events[i].data.ptr;
+      if (p == &listen_fd_) {
+        accept_all();
+        continue;
+      }
+      if (p == &wake_fd_) {
+        uint64_t v;
+        while (::read(wake_fd_, &v, sizeof v) > 0) {
+        }
+        continue;
+      }
+      auto& c = *static_cast<connection*>(p);
+      if (!c.touched) {
+        c.touched = true;
+        touched_.push_back(&c);
+      }
+      const uint32_t e = events[i].events;
+      if (e & EPOLLERR) {
+        c.dead = true;
+        continue;
+      }
+      if (e & EPOLLOUT) {
+        flush(c);
+        parse_and_dispatch(c); // reads may have been paused for a slow reader
+      }
+      if (e & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+        on_readable(c);
+    }
+    finish_round();
+    const time_ms now = wall_now_ms();
+    if (now >= next_tick_) {
+      tick(now);
+      next_tick_ = now + opts_.lease_check_ms;
+    }
+  }
+  // Shutting down: what was read has been answered (finish_round above); send what can be
+  // sent without waiting, then close everything.
+  for (auto& [fd, c] : connections_) {
+    (void) fd;
+    flush(*c);
+    ::close(c->fd);
+  }
+  connections_.clear();
+  loop_cpu_ns_ = thread_cpu_ns();
+  {
+    std::lock_guard<std::mutex> lk(done_mutex_);
+    done_ = true;
+  }
+  done_cv_.notify_all();
+}
+
+void http_server::accept_all() {
+  for (int i = 0; i < 256; ++i) { // bounded; level-triggered epoll reports the rest
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: stop listening until the next tick instead of spinning on a
+        // listener that stays readable.
+        spdlog::warn("jobs http server: accept: {}; pausing new connections",
+                     std::strerror(errno));
+        epoll_event ev{};
+        ev.data.ptr = &listen_fd_;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+        listening_paused_ = true;
+      }
+      return; // EAGAIN, or a connection that died before we took it
+    }
+    if (connections_.size() >= opts_.connections_max) {
+      ::close(fd);
+      continue;
+    }
+    // Small request/answer pairs on keep-alive connections: without TCP_NODELAY, Nagle plus
+    // delayed ACKs add ~40 ms to every answer.
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto c = std::make_unique<connection>(opts_.limits);
+    c->fd = fd;
+    c->remote = peer_address(addr);
+    c->parser.request().remote = c->remote;
+    c->last_active = wall_now_ms();
+    c->interest = EPOLLIN | EPOLLRDHUP;
+    epoll_event ev{};
+    ev.events = c->interest;
+    ev.data.ptr = c.get();
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      ::close(fd);
+      continue;
+    }
+    connections_.emplace(fd, std::move(c));
+    ++accepted_;
+  }
+}
+
+void http_server::on_readable(connection& c) {
+  char buf[read_chunk];
+  size_t total = 0;
+  while (!c.peer_closed && !c.dead && total < read_per_round_max) {
+    const ssize_t r = ::read(c.fd, buf, sizeof buf);
+    if (r > 0) {
+      c.in.append(buf, static_cast<size_t>(r));
+      total += static_cast<size_t>(r);
+      if (static_cast<size_t>(r) < sizeof buf)
+        break; // the socket is drained; saves the read that would say EAGAIN
+      continue;
+    }
+    if (r == 0) {
+      c.peer_closed = true;
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      c.dead = true;
+    }
+    break;
+  }
+  if (total > 0)
+    c.last_active = wall_now_ms();
+  parse_and_dispatch(c);
+}
+
+void http_server::parse_and_dispatch(connection& c) {
+  time_ms now = 0;
+  while (!c.dead && !c.close_after && c.out_bytes < opts_.out_bytes_max && c.in_pos < c.in.size()) {
+    size_t used = 0;
+    const auto r = c.parser.parse(c.in.data() + c.in_pos, c.in.size() - c.in_pos, used);
+    c.in_pos += used;
+    if (r == request_parser::result::incomplete) {
+      if (c.parser.wants_continue() && !c.continue_sent) {
+        // The client waits for this before sending the body (curl does above 1 KiB). It
+        // changes nothing, but goes through the round so it stays behind earlier answers.
+        http_response interim;
+        interim.body = "HTTP/1.1 100 Continue\r\n\r\n";
+        round_.push_back({&c, std::move(interim), false, false, false, true});
+        ++c.held;
+        c.continue_sent = true;
+      }
+      break;
+    }
+    if (r == request_parser::result::error) {
+      hold(c, protocol_error(c.parser.error_status(), c.parser.error_text()), false, true);
+      break;
+    }
+    if (now == 0)
+      now = wall_now_ms();
+    auto& req = c.parser.request();
+    http_response resp = dispatch(req, now);
+    const bool head = c.parser.head();
+    hold(c, std::move(resp), head, !c.parser.keep_alive());
+    c.parser.reset();
+    c.continue_sent = false;
+    ++requests_;
+  }
+  if (c.in_pos == c.in.size()) {
+    c.in.clear();
+    c.in_pos = 0;
+  } else if (c.in_pos > read_chunk && c.in_pos * 2 > c.in.size()) {
+    c.in.erase(0, c.in_pos); // keep the unparsed tail; amortised by the half-size rule
+    c.in_pos = 0;
+  }
+  if (c.peer_closed && !c.touched) {
+    c.touched = true;
+    touched_.push_back(&c);
+  }
+}
+
+http_response http_server::dispatch(const http_request& req, time_ms now) {
+  // Direct: the path prefix picks the face, and each face routes with plain string
+  // comparisons (no regex, no hand-off to another thread).
+  std::lock_guard<std::mutex> lk(mutex_);
+  if (!replay_ || req.path.compare(0, 4, "/v1/") == 0)
+    return native_.handle(req, now);
+  return replay_->handle(req, now);
+}
+
+void http_server::hold(connection& c, http_response resp, bool head, bool close) {
+  round_.push_back({&c, std::move(resp), head, close, c.parser.http10(), false});
+  ++c.held;
+  if (close)
+    c.close_after = true;
+  if (!c.touched) {
+    c.touched = true;
+    touched_.push_back(&c);
+  }
+}
+
+void http_server::finish_round() {
+  // Group commit: every change made by this round's requests (and by lease expiry or
+  // with_engine callers since the last round) in one transaction, before any answer leaves.
+  bool failed = false;
+  {
+    std::unique_lock<std::mutex> lk(mutex_);
+    if (engine_.dirty_count() > 0) {
+      if (!commit_error_.empty()) {
+        failed = true;
+      } else {
+        auto rows = engine_.take_dirty();
+        lk.unlock();
+        try {
+          if (engine_.storage())
+            engine_.storage()->write(rows);
+          ++commits_;
+        } catch (const std::exception& e) {
+          spdlog::error("{}", e.what());
+          lk.lock();
+          commit_error_ = e.what();
+          failed = true;
+        }
+      }
+    }
+  }
+  if (!round_.empty())
+    ++rounds_;
+  for (auto& h : round_) {
+    connection& c = *h.c;
+    --c.held;
+    if (h.raw) {
+      c.out_bytes += h.resp.body.size();
+      c.out.push_back(std::move(h.resp.body));
+      continue;
+    }
+    if (failed)
+      h.resp = protocol_error(503, "the job database rejected a write: " + commit_error_);
+    const int status = h.resp.status;
+    const bool bodiless = status < 200 || status == 204 || status == 304;
+    std::string head;
+    head.reserve(128 + h.resp.content_type.size());
+    head += "HTTP/1.1 ";
+    head += std::to_string(status);
+    head += ' ';
+    head += reason_phrase(status);
+    head += "\r\n";
+    if (!bodiless) {
+      head += "Content-Type: ";
+      head += h.resp.content_type;
+      head += "\r\nContent-Length: ";
+      head += std::to_string(h.resp.body.size());
+      head += "\r\n";
+    }
+    for (const auto& [k, v] : h.resp.headers) {
+      head += k;
+      head += ": ";
+      head += v;
+      head += "\r\n";
+    }
+    if (h.close)
+      head += "Connection: close\r\n";
+    else if (h.http10)
+      head += "Connection: keep-alive\r\n"; // HTTP/1.0 closes unless told otherwise
+    head += "\r\n";
+    c.out_bytes += head.size();
+    c.out.push_back(std::move(head));
+    if (!h.head && !bodiless && !h.resp.body.empty()) {
+      c.out_bytes += h.resp.body.size();
+      c.out.push_back(std::move(h.resp.body));
+    }
+  }
+  round_.clear();
+  for (connection* c : touched_) {
+    c->touched = false;
+    if (!c->dead && !c->out.empty())
+      flush(*c);
+    const bool finished = c->out.empty() && c->held == 0;
+    if (c->dead || (finished && (c->close_after || c->peer_closed)))
+      close_connection(*c);
+    else
+      update_interest(*c);
+  }
+  touched_.clear();
+}
+
+void http_server::flush(connection& c) {
+  while (!c.out.empty() && !c.dead) {
+    iovec iov[iov_max];
+    int n = 0;
+    for (auto it = c.out.begin(); it != c.out.end() && n < iov_max; ++it, ++n) {
+      const size_t off = n == 0 ? c.out_offset : 0;
+      iov[n].iov_base = const_cast<char*>(it->data() + off);
+      iov[n].iov_len = it->size() - off;
+    }
+    msghdr m{};
+    m.msg_iov = iov;
+    m.msg_iovlen = static_cast<size_t>(n);
+    const ssize_t w = ::sendmsg(c.fd, &m, MSG_NOSIGNAL); // one writev; no SIGPIPE
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        c.dead = true; // the peer is gone (EPIPE, ECONNRESET): drop its answers
+      break;
+    }
+    size_t left = static_cast<size_t>(w);
+    c.out_bytes -= left;
+    while (left > 0) {
+      const size_t rest = c.out.front().size() - c.out_offset;
+      if (left < rest) {
+        c.out_offset += left;
+        break;
+      }
+      left -= rest;
+      c.out.pop_front();
+      c.out_offset = 0;
+    }
+    c.last_active = wall_now_ms();
+  }
+}
+
+void http_server::update_interest(connection& c) {
+  uint32_t want = 0;
+  if (!c.peer_closed && !c.close_after && c.out_bytes < opts_.out_bytes_max)
+    want |= EPOLLIN | EPOLLRDHUP;
+  if (!c.out.empty())
+    want |= EPOLLOUT;
+  if (want == c.interest)
+    return;
+  epoll_event ev{};
+  ev.events = want;
+  ev.data.ptr = &c;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev) == 0)
+    c.interest = want;
+}
+
+void http_server::close_connection(connection& c) {
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  ::close(c.fd);
+  connections_.erase(c.fd); // destroys c
+}
+
+void http_server::tick(time_ms now) {
+  {
+    std::lock_guard<std::mutex> lk(mutex_);
+    size_t n = engine_.expire_leases(now);
+    if (replay_)
+      n += replay_->expire_leases(now);
+    if (n > 0)
+      spdlog::info("re-queued {} job(s) whose lease expired", n);
+  }
+  finish_round(); // commits the re-queued jobs (and anything with_engine changed)
+  if (listening_paused_) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &listen_fd_;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+    listening_paused_ = false;
+  }
+  // Idle connections: a keep-alive client that went quiet, one stalled mid-request, or one
+  // that stopped reading its answers. None of them costs a thread here, but each holds a
+  // descriptor and buffers, so they do not stay forever.
+  std::vector<connection*> idle;
+  for (auto& [fd, c] : connections_) {
+    (void) fd;
+    if (now - c->last_active >= opts_.idle_timeout_ms)
+      idle.push_back(c.get());
+  }
+  for (connection* c : idle) {
+    if (c->out.empty() && (c->parser.in_progress() || c->in_pos < c->in.size())) {
+      static const char timeout[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n"
+                                    "Connection: close\r\n\r\n";
+      (void) ::send(c->fd, timeout, sizeof timeout - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    close_connection(*c);
+  }
+  loop_cpu_ns_ = thread_cpu_ns();
 }
 
 } // namespace troupe::jobs

@@ -1,27 +1,37 @@
 #pragma once
-// Puts the native and replay-test faces behind one cpp-httplib server (live path only: it
-// owns threads and reads the wall clock, which sim code never does).
+// Puts the native and replay-test faces behind one event-driven HTTP/1.1 server (live path
+// only: it owns a thread and reads the wall clock, which sim code never does).
 //
-// Concurrency: one mutex serialises every operation on the engine, which is what makes
-// "one job is never handed to two workers" and "exactly one ETag wins" hold. Durability:
-// group commit. A request that changed state waits until a commit has written
-// the batch that holds its change; all requests that arrived meanwhile share that one
-// transaction (the first waiter writes it). So an answer never reports a change that a
-// kill -9 could lose.
+// Why event-driven: with a thread per keep-alive connection (cpp-httplib, kept as
+// httplib_server for the baseline) most of the time on a 2-core machine went to the kernel
+// scheduling threads and polling before each read. Here one thread runs an epoll loop over
+// non-blocking sockets; each round it
+//   1. reads every readable connection and parses what arrived (incrementally: any split of
+//      a request, several pipelined requests in one read),
+//   2. applies every complete request to the engine, in arrival order, under the engine
+//      mutex (which is what makes "one job is never handed to two workers" and "exactly one
+//      ETag wins" hold),
+//   3. group-commits: writes every job changed in the round in one SQLite transaction,
+//   4. and only then writes each connection's answers with one sendmsg (header and body as
+//      separate iovecs, pipelined answers together).
+// So an answer never reports a change that a kill -9 could lose, and the commit is shared by
+// all the requests of a round. A client that is slow to read gets its answers buffered (and
+// its reads paused above out_bytes_max), one that stalls mid-request is timed out, one that
+// half-closes gets its answers and then the close: none of them blocks the others.
 
 #include "actors/jobs/engine.hpp"
+#include "actors/jobs/http_parser.hpp"
 #include "actors/jobs/native_api.hpp"
 #include "actors/jobs/replay.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-
-namespace httplib {
-class Server;
-}
+#include <unordered_map>
+#include <vector>
 
 namespace troupe::jobs {
 
@@ -34,54 +44,95 @@ public:
     std::string host = "127.0.0.1";
     int port = 4000; ///< 0: any free port (tests)
     time_ms lease_check_ms = 200;
-    size_t threads_max = 32; ///< keep-alive connections each hold a thread
+    http_limits limits;               ///< header and body caps (431, 413)
+    time_ms idle_timeout_ms = 30'000; ///< a connection silent this long is closed (408 mid-request)
+    size_t connections_max = 10'000;  ///< beyond: new connections are closed at once
+    size_t out_bytes_max = 4u << 20;  ///< unsent answers above this pause a connection's reads
+  };
+
+  /// Counters for benchmarks and tests (read after stop(), or racily while serving).
+  struct counters {
+    uint64_t requests = 0;
+    uint64_t rounds = 0;  ///< epoll rounds that answered at least one request
+    uint64_t commits = 0; ///< group commits written
+    uint64_t connections = 0;
+    double loop_cpu_s = 0; ///< CPU time of the event-loop thread
   };
 
   // -- constructors -----------------------------------------------------------
 
   /// `replay` may be null (native face only). Both must outlive the server. While serving,
-  /// the server's committer is the only writer of the store: give the engine a
-  /// commit_batch_max no request can reach (serve() does).
+  /// the server is the only writer of the store: give the engine a commit_batch_max no
+  /// request can reach (serve() does).
   http_server(engine& e, replay_service* replay, options o);
   ~http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
 
   // -- control ----------------------------------------------------------------
 
-  /// Binds and starts serving in background threads; returns the bound port.
+  /// Binds and starts the event loop thread; returns the bound port.
   /// Throws user_error when the address cannot be bound.
   int start();
-  /// Blocks until stop() (or a signal handler calling stop()).
+  /// Blocks until the loop has stopped (after stop() from another thread).
   void wait();
+  /// Stops accepting, answers what was already read, commits, closes every connection.
   void stop();
   int port() const noexcept { return port_; }
+  counters stats() const;
 
-  /// Runs `f` on the engine under the server's lock, then commits (for in-process callers).
+  /// Runs `f` on the engine under the server's lock; its changes are committed by the next
+  /// round of the loop (which this call wakes).
   template <class F> auto with_engine(F&& f) {
+    struct waker {
+      http_server* s;
+      ~waker() { s->wake(); }
+    } w{this};
     std::unique_lock<std::mutex> lk(mutex_);
     return f(engine_);
   }
 
 private:
-  http_response dispatch(const http_request& req);
-  void commit_through(std::unique_lock<std::mutex>& lk, uint64_t seq);
-  void lease_loop();
+  struct connection;
+  struct held; // an answer waiting for the round's commit
+
+  void loop();
+  void wake();
+  void accept_all();
+  void on_readable(connection& c);
+  void parse_and_dispatch(connection& c);
+  http_response dispatch(const http_request& req, time_ms now);
+  void hold(connection& c, http_response resp, bool head, bool close);
+  void finish_round();
+  void flush(connection& c);
+  void update_interest(connection& c);
+  void close_connection(connection& c);
+  void tick(time_ms now);
 
   engine& engine_;
   replay_service* replay_;
   native_api native_;
   options opts_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread listener_;
-  std::thread leases_;
-  std::mutex mutex_;
-  std::condition_variable done_cv_;
-  std::condition_variable lease_cv_; ///< only the lease loop waits here
-  uint64_t applied_seq_ = 0;
-  uint64_t committed_seq_ = 0;
-  bool committing_ = false;
-  bool stopping_ = false;
-  std::string commit_error_;
+  std::mutex mutex_; ///< engine access (the loop, with_engine callers)
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  bool listening_paused_ = false;
   int port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+
+  std::unordered_map<int, std::unique_ptr<connection>> connections_;
+  std::vector<held> round_;             ///< answers of this round, in order
+  std::vector<connection*> touched_;    ///< connections with answers or closes this round
+  std::string commit_error_;            ///< sticky: after a failed write, changes get 503
+  time_ms next_tick_ = 0;
+
+  std::atomic<uint64_t> requests_{0}, rounds_{0}, commits_{0}, accepted_{0};
+  std::atomic<int64_t> loop_cpu_ns_{0};
 };
 
 } // namespace troupe::jobs
