@@ -136,8 +136,13 @@ bool kernel::refill() {
     auto& b = ring_[(near_end_ >> bucket_shift) & (bucket_count - 1)];
     if (!b.empty()) {
       ring_size_ -= b.size();
-      near_.insert(near_.end(), b.begin(), b.end());
+      near_.swap(b); // near_ was empty: take the bucket's array without copying
+      // A bucket keeps no big array between uses: 4096 buckets each holding on to its
+      // own busiest moment cost ~50 MB in a 1,000-node run; refilling costs a few
+      // reallocations per bucket per pass of the ring.
       b.clear();
+      if (b.capacity() > 64)
+        std::vector<entry>{}.swap(b);
     }
     near_end_ += width;
     // The ring's horizon moved: far events that now fall inside it move in (the bucket
