@@ -9,6 +9,9 @@
 //   (control_atom, control_action)          -> control_ack
 //
 // The fabric handle (network-level faults for the whole world) answers:
+//   (get_status_atom)                       -> std::vector<node_status> of every node, in
+//                                              topology order, or an error when the world
+//                                              cannot answer at once (then ask each node)
 //   (partition_atom, partition_cmd)         -> control_ack
 //   (heal_atom)                             -> control_ack   (heals every partition/clog)
 //   (set_link_atom, link_cmd)               -> control_ack

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include <caf/all.hpp>
 
@@ -37,7 +38,17 @@ struct state {
   params p;
   std::string name;
   std::map<std::string, uint32_t> node_index;
-  std::map<std::string, tx_record> txs; ///< ordered: evidence lists are stable
+  // Records in submission order (evidence lists follow it: stable), found by id through a
+  // hash index that is only looked up, never iterated.
+  std::vector<std::pair<std::string, tx_record>> txs;
+  std::unordered_map<std::string, size_t> tx_index;
+
+  tx_record& record(const std::string& id) {
+    auto [it, fresh] = tx_index.emplace(id, txs.size());
+    if (fresh)
+      txs.emplace_back(id, tx_record{});
+    return txs[it->second].second;
+  }
 };
 
 using actor_t = caf::stateful_actor<state>;
@@ -105,7 +116,7 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
     [=](start_atom) { subscribe_all(self, self->state.ctx->nodes); },
     [=](event_atom, const run_event& ev) {
       if (ev.kind == "tx" && ev.action == "submitted")
-        self->state.txs[ev.detail].submitted_ns = ev.time_ns;
+        self->state.record(ev.detail).submitted_ns = ev.time_ns;
     },
     [=](const block_event& ev) {
       if (ev.kind != block_event::finalized)
@@ -116,7 +127,7 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
         return;
       const int64_t now_ns = st.ctx->since_start(self->clock().now()).count();
       for (const auto& id : ev.txs) {
-        auto& t = st.txs[id];
+        auto& t = st.record(id);
         if (t.final_on.empty())
           t.final_on.resize(st.node_index.size());
         t.final_on[ni->second] = true;

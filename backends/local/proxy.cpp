@@ -403,6 +403,10 @@ caf::behavior fabric(fabric_actor self, world_ptr w) {
   self->state.adapters.resize(w->nodes.size());
   self->state.w = std::move(w);
   return {
+    // Statuses come from each node's proxy (in parallel); the fabric does not batch them.
+    [=](get_status_atom) -> caf::result<std::vector<node_status>> {
+      return caf::make_error(caf::sec::unexpected_message);
+    },
     [=](partition_atom, const partition_cmd& cmd) -> control_ack { return partition(self, cmd); },
     [=](heal_atom) -> control_ack { return heal_all(self); },
     [=](set_link_atom, const link_cmd&) -> control_ack {

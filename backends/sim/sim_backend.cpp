@@ -124,6 +124,9 @@ caf::behavior node_proxy(caf::event_based_actor* self, impl_ptr im, sim::node_in
     [=](get_status_atom) { return im->world->status(i); },
     [=](submit_tx_atom, const transaction& tx) { return im->world->submit(i, tx); },
     [=](subscribe_atom, const caf::actor& who) {
+      // From the first subscriber on, the model builds block events for this node.
+      if (im->subscribers[i].empty())
+        im->world->set_observed(i, true);
       im->subscribers[i].push_back(who);
       return true;
     },
@@ -252,6 +255,10 @@ deployment sim_backend::deploy(caf::actor_system& sys, const scenario& s,
     w.set_link(b, a, l);
   }
   impl_->subscribers.resize(topo.nodes.size());
+  // A model builds block events (with every transaction id) only for nodes someone
+  // subscribed to: nobody has yet.
+  for (const auto& n : topo.nodes)
+    w.set_observed(n.index, false);
   std::weak_ptr<impl> weak = impl_;
   w.on_block([weak](const block_event& ev) {
     auto im = weak.lock();
