@@ -14,6 +14,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -71,26 +72,18 @@ struct http_server::connection {
   std::deque<std::string> out; ///< answers released by a commit, not yet sent
   size_t out_offset = 0;       ///< bytes of out.front() already sent
   size_t out_bytes = 0;        ///< unsent bytes in out
-  size_t held = 0;             ///< answers of this round still waiting for the commit
+  size_t held = 0;             ///< answers still waiting for their batch (c stays open)
   time_ms last_active = 0;
   uint32_t interest = 0;       ///< current epoll event mask
   bool continue_sent = false;  ///< "100 Continue" already sent for the current request
   bool peer_closed = false;    ///< read returned 0: the client sends no more
   bool close_after = false;    ///< close once the answers are sent (Connection: close, error)
   bool dead = false;           ///< socket error: nothing more can be sent
+  bool removed = false;        ///< out of epoll (dead, closed once its answers are dropped)
   bool touched = false;        ///< listed in touched_ this round
 
   explicit connection(http_limits l)
     : parser(l) {}
-};
-
-struct http_server::held {
-  connection* c;
-  http_response resp;
-  bool head = false;  ///< HEAD: headers only
-  bool close = false; ///< "Connection: close", then close
-  bool http10 = false;
-  bool raw = false; ///< resp.body is sent as is (an interim "100 Continue")
 };
 
 http_server::http_server(engine& e, replay_service* replay, options o)
@@ -108,6 +101,7 @@ http_server::counters http_server::stats() const {
   c.commits = commits_.load();
   c.connections = accepted_.load();
   c.loop_cpu_s = static_cast<double>(loop_cpu_ns_.load()) / 1e9;
+  c.commit_s = static_cast<double>(commit_ns_.load()) / 1e9;
   return c;
 }
 
@@ -159,7 +153,17 @@ int http_server::start() {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
   ev.data.ptr = &wake_fd_;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  if (engine_.storage()) {
+    commit_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (commit_fd_ < 0)
+      fail(std::string("eventfd: ") + std::strerror(errno));
+    ev.data.ptr = &commit_fd_;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, commit_fd_, &ev);
+    committer_ = std::thread([this] { committer(); });
+    ::pthread_setname_np(committer_.native_handle(), "jobs-commit");
+  }
   thread_ = std::thread([this] { loop(); });
+  ::pthread_setname_np(thread_.native_handle(), "jobs-http"); // for top and perf
   return port_;
 }
 
@@ -183,19 +187,58 @@ void http_server::stop() {
   stopping_ = true;
   wake();
   if (thread_.joinable())
-    thread_.join();
-  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_})
+    thread_.join(); // the loop waits for the batch being written and commits the rest
+  {
+    std::lock_guard<std::mutex> lk(commit_mutex_);
+    committer_stop_ = true;
+  }
+  commit_cv_.notify_all();
+  if (committer_.joinable())
+    committer_.join();
+  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_, &commit_fd_})
     if (*fd >= 0) {
       ::close(*fd);
       *fd = -1;
     }
   std::lock_guard<std::mutex> lk(mutex_);
-  if (!commit_error_.empty())
+  if (failed_from_ != UINT64_MAX)
     return; // the store refused a write; the engine's state is ahead of it, do not retry
   try {
     engine_.commit();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
+  }
+}
+
+void http_server::committer() {
+  std::unique_lock<std::mutex> lk(commit_mutex_);
+  for (;;) {
+    commit_cv_.wait(lk, [this] { return commit_ready_ || committer_stop_; });
+    if (!commit_ready_)
+      return;
+    auto rows = std::move(commit_rows_);
+    commit_ready_ = false;
+    lk.unlock();
+    std::string error;
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      engine_.storage()->write(rows);
+    } catch (const std::exception& e) {
+      error = e.what();
+      spdlog::error("{}", error);
+    }
+    commit_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now() - t0)
+                    .count();
+    ++commits_;
+    lk.lock();
+    commit_error_ = error;
+    commit_done_ = true;
+    commit_cv_.notify_all(); // a loop that is shutting down waits here rather than in epoll
+    const uint64_t one = 1;
+    if (::write(commit_fd_, &one, sizeof one) < 0) {
+      // Already signalled (counter non-zero): the loop wakes anyway.
+    }
   }
 }
 
@@ -217,17 +260,16 @@ void http_server::loop() {
         accept_all();
         continue;
       }
-      if (p == &wake_fd_) {
+      if (p == &wake_fd_ || p == &commit_fd_) {
         uint64_t v;
-        while (::read(wake_fd_, &v, sizeof v) > 0) {
+        while (::read(*static_cast<int*>(p), &v, sizeof v) > 0) {
         }
+        if (p == &commit_fd_)
+          on_committed();
         continue;
       }
       auto& c = *static_cast<connection*>(p);
-      if (!c.touched) {
-        c.touched = true;
-        touched_.push_back(&c);
-      }
+      touch(c);
       const uint32_t e = events[i].events;
       if (e & EPOLLERR) {
         c.dead = true;
@@ -240,15 +282,32 @@ void http_server::loop() {
       if (e & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
         on_readable(c);
     }
-    finish_round();
+    end_round();
     const time_ms now = wall_now_ms();
     if (now >= next_tick_) {
       tick(now);
       next_tick_ = now + opts_.lease_check_ms;
     }
   }
-  // Shutting down: what was read has been answered (finish_round above); send what can be
-  // sent without waiting, then close everything.
+  // Shutting down: what was read gets its answer. Wait for the batch being written (bounded:
+  // a write ends in success or an error), commit the rest, send what can be sent without
+  // waiting, then close everything.
+  while (commit_inflight_) {
+    {
+      std::unique_lock<std::mutex> lk(commit_mutex_);
+      commit_cv_.wait_for(lk, std::chrono::milliseconds(10), [this] { return commit_done_; });
+    }
+    on_committed();
+  }
+  end_round();
+  while (commit_inflight_) { // the round above may have started the last batch
+    {
+      std::unique_lock<std::mutex> lk(commit_mutex_);
+      commit_cv_.wait_for(lk, std::chrono::milliseconds(10), [this] { return commit_done_; });
+    }
+    on_committed();
+  }
+  end_round();
   for (auto& [fd, c] : connections_) {
     (void) fd;
     flush(*c);
@@ -346,7 +405,7 @@ void http_server::parse_and_dispatch(connection& c) {
         // changes nothing, but goes through the round so it stays behind earlier answers.
         http_response interim;
         interim.body = "HTTP/1.1 100 Continue\r\n\r\n";
-        round_.push_back({&c, std::move(interim), false, false, false, true});
+        round_.push_back({&c, std::move(interim), false, false, false, true, 0});
         ++c.held;
         c.continue_sent = true;
       }
@@ -373,7 +432,12 @@ void http_server::parse_and_dispatch(connection& c) {
     c.in.erase(0, c.in_pos); // keep the unparsed tail; amortised by the half-size rule
     c.in_pos = 0;
   }
-  if (c.peer_closed && !c.touched) {
+  if (c.peer_closed)
+    touch(c);
+}
+
+void http_server::touch(connection& c) {
+  if (!c.touched) {
     c.touched = true;
     touched_.push_back(&c);
   }
@@ -389,99 +453,149 @@ http_response http_server::dispatch(const http_request& req, time_ms now) {
 }
 
 void http_server::hold(connection& c, http_response resp, bool head, bool close) {
-  round_.push_back({&c, std::move(resp), head, close, c.parser.http10(), false});
+  round_.push_back({&c, std::move(resp), head, close, c.parser.http10(), false, 0});
   ++c.held;
   if (close)
     c.close_after = true;
-  if (!c.touched) {
-    c.touched = true;
-    touched_.push_back(&c);
-  }
+  touch(c);
 }
 
-void http_server::finish_round() {
-  // Group commit: every change made by this round's requests (and by lease expiry or
-  // with_engine callers since the last round) in one transaction, before any answer leaves.
-  bool failed = false;
+void http_server::end_round() {
+  // The answers of this round wait for the batch that holds what they changed or saw: the
+  // open batch when the engine has uncommitted changes, else the batch being written.
+  bool dirty;
   {
-    std::unique_lock<std::mutex> lk(mutex_);
-    if (engine_.dirty_count() > 0) {
-      if (!commit_error_.empty()) {
-        failed = true;
-      } else {
-        auto rows = engine_.take_dirty();
-        lk.unlock();
-        try {
-          if (engine_.storage())
-            engine_.storage()->write(rows);
-          ++commits_;
-        } catch (const std::exception& e) {
-          spdlog::error("{}", e.what());
-          lk.lock();
-          commit_error_ = e.what();
-          failed = true;
-        }
-      }
-    }
+    std::lock_guard<std::mutex> lk(mutex_);
+    dirty = engine_.dirty_count() > 0;
   }
+  uint64_t batch = dirty ? next_batch_ : commit_inflight_ ? next_batch_ - 1 : 0;
+  if (!waiting_.empty())
+    batch = std::max(batch, waiting_.back().batch); // answers leave in the order they came
   if (!round_.empty())
     ++rounds_;
   for (auto& h : round_) {
-    connection& c = *h.c;
-    --c.held;
-    if (h.raw) {
-      c.out_bytes += h.resp.body.size();
-      c.out.push_back(std::move(h.resp.body));
-      continue;
-    }
-    if (failed)
-      h.resp = protocol_error(503, "the job database rejected a write: " + commit_error_);
-    const int status = h.resp.status;
-    const bool bodiless = status < 200 || status == 204 || status == 304;
-    std::string head;
-    head.reserve(128 + h.resp.content_type.size());
-    head += "HTTP/1.1 ";
-    head += std::to_string(status);
-    head += ' ';
-    head += reason_phrase(status);
-    head += "\r\n";
-    if (!bodiless) {
-      head += "Content-Type: ";
-      head += h.resp.content_type;
-      head += "\r\nContent-Length: ";
-      head += std::to_string(h.resp.body.size());
-      head += "\r\n";
-    }
-    for (const auto& [k, v] : h.resp.headers) {
-      head += k;
-      head += ": ";
-      head += v;
-      head += "\r\n";
-    }
-    if (h.close)
-      head += "Connection: close\r\n";
-    else if (h.http10)
-      head += "Connection: keep-alive\r\n"; // HTTP/1.0 closes unless told otherwise
-    head += "\r\n";
-    c.out_bytes += head.size();
-    c.out.push_back(std::move(head));
-    if (!h.head && !bodiless && !h.resp.body.empty()) {
-      c.out_bytes += h.resp.body.size();
-      c.out.push_back(std::move(h.resp.body));
-    }
+    h.batch = batch;
+    waiting_.push_back(std::move(h));
   }
   round_.clear();
+  if (dirty && !commit_inflight_)
+    start_commit();
+  release();
   for (connection* c : touched_) {
     c->touched = false;
     if (!c->dead && !c->out.empty())
       flush(*c);
     const bool finished = c->out.empty() && c->held == 0;
-    if (c->dead || (finished && (c->close_after || c->peer_closed)))
+    if (c->dead && c->held == 0)
       close_connection(*c);
-    else
+    else if (c->dead && !c->removed) {
+      // Its answers are still waiting for a batch (and hold a pointer to it): stop polling
+      // it (an errored socket reports itself on every epoll_wait) and close it after.
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+      c->removed = true;
+    } else if (!c->dead && finished && (c->close_after || c->peer_closed))
+      close_connection(*c);
+    else if (!c->dead)
       update_interest(*c);
   }
   touched_.clear();
+}
+
+void http_server::start_commit() {
+  std::vector<job> rows;
+  {
+    std::lock_guard<std::mutex> lk(mutex_);
+    rows = engine_.take_dirty();
+  }
+  const uint64_t batch = next_batch_++;
+  if (!engine_.storage() || failed_from_ != UINT64_MAX) {
+    // Nothing to write to (a diagnostic run without a store), or the store already refused
+    // a write: the batch is settled at once (answered 503 after a failure).
+    committed_batch_ = batch;
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lk(commit_mutex_);
+    commit_rows_ = std::move(rows);
+    commit_ready_ = true;
+    commit_done_ = false;
+  }
+  commit_cv_.notify_one();
+  commit_inflight_ = true;
+}
+
+void http_server::on_committed() {
+  std::string error;
+  {
+    std::lock_guard<std::mutex> lk(commit_mutex_);
+    if (!commit_inflight_ || !commit_done_)
+      return;
+    commit_done_ = false;
+    error = commit_error_;
+  }
+  commit_inflight_ = false;
+  committed_batch_ = next_batch_ - 1;
+  if (!error.empty()) {
+    failed_from_ = std::min(failed_from_, committed_batch_);
+    last_error_ = error;
+  }
+  // end_round() (the same loop iteration) releases the answers and starts the next batch.
+}
+
+void http_server::release() {
+  while (!waiting_.empty() && waiting_.front().batch <= committed_batch_) {
+    held& h = waiting_.front();
+    send_answer(h, h.batch != 0 && h.batch >= failed_from_);
+    touch(*h.c);
+    waiting_.pop_front();
+  }
+}
+
+void http_server::send_answer(held& h, bool failed) {
+  connection& c = *h.c;
+  --c.held;
+  if (c.dead)
+    return;
+  if (h.raw) {
+    c.out_bytes += h.resp.body.size();
+    c.out.push_back(std::move(h.resp.body));
+    return;
+  }
+  if (failed)
+    h.resp = protocol_error(503, "the job database rejected a write: " + last_error_);
+  const int status = h.resp.status;
+  const bool bodiless = status < 200 || status == 204 || status == 304;
+  std::string head;
+  head.reserve(128 + h.resp.content_type.size());
+  head += "HTTP/1.1 ";
+  head += std::to_string(status);
+  head += ' ';
+  head += reason_phrase(status);
+  head += "\r\n";
+  if (!bodiless) {
+    head += "Content-Type: ";
+    head += h.resp.content_type;
+    head += "\r\nContent-Length: ";
+    head += std::to_string(h.resp.body.size());
+    head += "\r\n";
+  }
+  for (const auto& [k, v] : h.resp.headers) {
+    head += k;
+    head += ": ";
+    head += v;
+    head += "\r\n";
+  }
+  if (h.close)
+    head += "Connection: close\r\n";
+  else if (h.http10)
+    head += "Connection: keep-alive\r\n"; // HTTP/1.0 closes unless told otherwise
+  head += "\r\n";
+  c.out_bytes += head.size();
+  c.out.push_back(std::move(head));
+  if (!h.head && !bodiless && !h.resp.body.empty()) {
+    c.out_bytes += h.resp.body.size();
+    c.out.push_back(std::move(h.resp.body));
+  }
 }
 
 void http_server::flush(connection& c) {
@@ -550,7 +664,7 @@ void http_server::tick(time_ms now) {
     if (n > 0)
       spdlog::info("re-queued {} job(s) whose lease expired", n);
   }
-  finish_round(); // commits the re-queued jobs (and anything with_engine changed)
+  end_round(); // commits the re-queued jobs (and anything with_engine changed)
   if (listening_paused_) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -564,7 +678,7 @@ void http_server::tick(time_ms now) {
   std::vector<connection*> idle;
   for (auto& [fd, c] : connections_) {
     (void) fd;
-    if (now - c->last_active >= opts_.idle_timeout_ms)
+    if (now - c->last_active >= opts_.idle_timeout_ms && c->held == 0)
       idle.push_back(c.get());
   }
   for (connection* c : idle) {

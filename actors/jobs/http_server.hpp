@@ -10,14 +10,19 @@
 //      a request, several pipelined requests in one read),
 //   2. applies every complete request to the engine, in arrival order, under the engine
 //      mutex (which is what makes "one job is never handed to two workers" and "exactly one
-//      ETag wins" hold),
-//   3. group-commits: writes every job changed in the round in one SQLite transaction,
-//   4. and only then writes each connection's answers with one sendmsg (header and body as
-//      separate iovecs, pipelined answers together).
-// So an answer never reports a change that a kill -9 could lose, and the commit is shared by
-// all the requests of a round. A client that is slow to read gets its answers buffered (and
-// its reads paused above out_bytes_max), one that stalls mid-request is timed out, one that
-// half-closes gets its answers and then the close: none of them blocks the others.
+//      ETag wins" hold), and holds the answers,
+//   3. group-commits: when no commit is being written, hands every job changed since the
+//      last one to the committer thread as one SQLite transaction (batch), and
+//   4. sends, with one sendmsg per connection (header and body as separate iovecs,
+//      pipelined answers together), every held answer whose batch is committed.
+// An answer waits for the batch that holds the changes it made or could have seen (the open
+// batch when the engine has uncommitted changes, else the one being written), so it never
+// reports a change that a kill -9 could lose. Batches are written one at a time, in order,
+// while the loop keeps reading, applying and answering: the commit is off the loop's path
+// and shared by every request that arrived while the previous one was written.
+// A client that is slow to read gets its answers buffered (and its reads paused above
+// out_bytes_max), one that stalls mid-request is timed out, one that half-closes gets its
+// answers and then the close: none of them blocks the others.
 
 #include "actors/jobs/engine.hpp"
 #include "actors/jobs/http_parser.hpp"
@@ -26,6 +31,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -57,6 +64,7 @@ public:
     uint64_t commits = 0; ///< group commits written
     uint64_t connections = 0;
     double loop_cpu_s = 0; ///< CPU time of the event-loop thread
+    double commit_s = 0;   ///< wall time spent writing group commits
   };
 
   // -- constructors -----------------------------------------------------------
@@ -94,7 +102,16 @@ public:
 
 private:
   struct connection;
-  struct held; // an answer waiting for the round's commit
+  /// An answer held until its batch is committed.
+  struct held {
+    connection* c;
+    http_response resp;
+    bool head = false;   ///< HEAD: headers only
+    bool close = false;  ///< "Connection: close", then close
+    bool http10 = false; ///< an HTTP/1.0 keep-alive client is told so
+    bool raw = false;    ///< resp.body is sent as is (an interim "100 Continue")
+    uint64_t batch = 0;  ///< sent once this batch is written (0: nothing to wait for)
+  };
 
   void loop();
   void wake();
@@ -103,11 +120,17 @@ private:
   void parse_and_dispatch(connection& c);
   http_response dispatch(const http_request& req, time_ms now);
   void hold(connection& c, http_response resp, bool head, bool close);
-  void finish_round();
+  void touch(connection& c);
+  void end_round();
+  void start_commit();
+  void on_committed();
+  void release();
+  void send_answer(held& h, bool failed);
   void flush(connection& c);
   void update_interest(connection& c);
   void close_connection(connection& c);
   void tick(time_ms now);
+  void committer();
 
   engine& engine_;
   replay_service* replay_;
@@ -117,6 +140,7 @@ private:
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
+  int commit_fd_ = -1; ///< the committer signals a written batch here
   bool listening_paused_ = false;
   int port_ = 0;
   std::thread thread_;
@@ -125,14 +149,30 @@ private:
   std::condition_variable done_cv_;
   bool done_ = false;
 
+  // Loop thread only.
   std::unordered_map<int, std::unique_ptr<connection>> connections_;
-  std::vector<held> round_;             ///< answers of this round, in order
-  std::vector<connection*> touched_;    ///< connections with answers or closes this round
-  std::string commit_error_;            ///< sticky: after a failed write, changes get 503
+  std::vector<held> round_;          ///< answers of this round, in order
+  std::deque<held> waiting_;         ///< answers waiting for their batch, in order
+  std::vector<connection*> touched_; ///< connections to flush or close at the end of a round
+  uint64_t next_batch_ = 1;          ///< number of the batch that collects changes now
+  uint64_t committed_batch_ = 0;     ///< every batch up to this one is written
+  uint64_t failed_from_ = UINT64_MAX; ///< first batch the store refused (sticky)
+  bool commit_inflight_ = false;
   time_ms next_tick_ = 0;
 
+  // Hand-off to the committer thread.
+  std::thread committer_;
+  std::mutex commit_mutex_;
+  std::condition_variable commit_cv_;
+  std::vector<job> commit_rows_;
+  bool commit_ready_ = false; ///< rows handed over, not yet taken
+  bool commit_done_ = false;  ///< the batch is written (or failed: commit_error_)
+  bool committer_stop_ = false;
+  std::string commit_error_; ///< guarded by commit_mutex_
+  std::string last_error_;   ///< loop thread: why the store refused (for the 503s)
+
   std::atomic<uint64_t> requests_{0}, rounds_{0}, commits_{0}, accepted_{0};
-  std::atomic<int64_t> loop_cpu_ns_{0};
+  std::atomic<int64_t> loop_cpu_ns_{0}, commit_ns_{0};
 };
 
 } // namespace troupe::jobs
