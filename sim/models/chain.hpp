@@ -89,7 +89,8 @@ sim::model_factory make_chain_model(chain_params params);
 
 /// `message::kind` values of the chain model.
 enum chain_msg : uint32_t {
-  chain_tx = 1,         ///< body: a batch of transactions (a = how many); flooded
+  chain_tx = 1,         ///< body: a batch of transactions (a = how many for this receiver, b = its
+                        ///< bit: entries marked with it are not for it); flooded
   chain_block = 2,      ///< body: a block; a = requested hash and b = batch size if answering
   chain_get_blocks = 3, ///< a = wanted hash, b = how many blocks ending at it (ancestors too)
   chain_get_tip = 4,    ///< asks the receiver to answer with `chain_tip`
