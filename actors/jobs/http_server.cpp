@@ -261,8 +261,9 @@ void http_server::loop() {
         continue;
       }
       if (p == &wake_fd_ || p == &commit_fd_) {
-        uint64_t v;
-        while (::read(*static_cast<int*>(p), &v, sizeof v) > 0) {
+        uint64_t v; // one read takes an eventfd's whole count
+        if (::read(*static_cast<int*>(p), &v, sizeof v) < 0) {
+          // EAGAIN: already taken; nothing else can fail on an eventfd we own
         }
         if (p == &commit_fd_)
           on_committed();

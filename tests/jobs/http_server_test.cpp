@@ -1,0 +1,560 @@
+// The event-driven HTTP server's edge cases, over real loopback sockets with a raw client
+// (so the bytes on the wire are exactly the ones under test): pipelining, requests split
+// across packets, caps, malformed input, clients that close or stall, many connections,
+// and "an answer leaves only after its change is committed".
+
+#include "actors/jobs/engine.hpp"
+#include "actors/jobs/http_parser.hpp"
+#include "actors/jobs/http_server.hpp"
+#include "actors/jobs/store.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <filesystem>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <optional>
+#include <poll.h>
+#include <set>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace troupe::jobs;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct answer {
+  int status = 0;
+  std::string head; ///< status line and headers
+  std::string body;
+  std::string header(const std::string& name) const {
+    const auto at = head.find("\r\n" + name + ": ");
+    if (at == std::string::npos)
+      return "";
+    const auto from = at + 4 + name.size();
+    return head.substr(from, head.find("\r\n", from) - from);
+  }
+};
+
+/// A blocking-free raw HTTP client: writes bytes as given, reads answers with bounded waits.
+class raw_client {
+public:
+  explicit raw_client(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    const int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  ~raw_client() { close(); }
+  raw_client(const raw_client&) = delete;
+  raw_client& operator=(const raw_client&) = delete;
+
+  bool connected() const { return connected_; }
+  bool send(const std::string& bytes) {
+    size_t off = 0;
+    for (int i = 0; i < 1000 && off < bytes.size(); ++i) {
+      const ssize_t w = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+      if (w <= 0)
+        return false;
+      off += static_cast<size_t>(w);
+    }
+    return off == bytes.size();
+  }
+  void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+  void close() {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = -1;
+  }
+
+  /// The next whole answer, or nullopt when the server closed first or 10 s passed.
+  std::optional<answer> read_answer(bool head_request = false) {
+    for (int i = 0; i < 1000; ++i) { // <= 10 s in 10 ms waits
+      const auto end = buf_.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        answer a;
+        a.head = buf_.substr(0, end + 2);
+        a.status = std::atoi(buf_.c_str() + 9);
+        const auto cl = a.header("Content-Length");
+        const size_t length = head_request || cl.empty() ? 0 : std::stoul(cl);
+        if (buf_.size() >= end + 4 + length) {
+          a.body = buf_.substr(end + 4, length);
+          buf_.erase(0, end + 4 + length);
+          return a;
+        }
+      }
+      if (!fill(10))
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  /// True once the server closed the connection (read returns 0), within 10 s.
+  bool closed_by_server() {
+    for (int i = 0; i < 1000; ++i) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 10) > 0) {
+        char b[4096];
+        const ssize_t r = ::recv(fd_, b, sizeof b, 0);
+        if (r <= 0)
+          return true;
+        buf_.append(b, static_cast<size_t>(r));
+      }
+    }
+    return false;
+  }
+  const std::string& unread() const { return buf_; }
+
+private:
+  /// Reads what arrives within `ms`; false when the peer closed.
+  bool fill(int ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, ms) <= 0)
+      return true;
+    char b[65536];
+    const ssize_t r = ::recv(fd_, b, sizeof b, 0);
+    if (r <= 0)
+      return false;
+    buf_.append(b, static_cast<size_t>(r));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buf_;
+};
+
+std::string post(const std::string& path, const std::string& body,
+                 const std::string& extra_headers = "") {
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+         extra_headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::string get(const std::string& path) { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
+
+fs::path fresh_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() /
+           ("troupe-jobs-http-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+/// An engine with `jobs` jobs of type "t" on a store file, behind a started server.
+struct served_engine {
+  fs::path dir;
+  std::unique_ptr<store> db;
+  std::unique_ptr<engine> eng;
+  std::unique_ptr<http_server> server;
+  int port = 0;
+
+  served_engine(const std::string& name, int jobs, http_server::options o = {}) {
+    dir = fresh_dir(name);
+    db = store::open((dir / "jobs.db").string());
+    eng = std::make_unique<engine>(db.get(), engine::options{1, SIZE_MAX});
+    type_policy p;
+    p.type = "t";
+    p.verify = false;
+    p.lease_ms = 600'000;
+    eng->define_type(p);
+    for (int i = 0; i < jobs; ++i)
+      eng->enqueue({"t", i, "{\"n\": " + std::to_string(i) + "}", {}, {}}, 0);
+    eng->commit();
+    o.port = 0;
+    server = std::make_unique<http_server>(*eng, nullptr, o);
+    port = server->start();
+  }
+  ~served_engine() {
+    server->stop();
+    server.reset();
+    eng.reset();
+    db.reset();
+    fs::remove_all(dir);
+  }
+};
+
+int64_t id_of(const answer& a) { return nlohmann::json::parse(a.body)["id"].get<int64_t>(); }
+
+} // namespace
+
+// -- the parser alone ---------------------------------------------------------------------------
+
+TEST(JobsHttpParser, EverySplitOfPipelinedRequestsParsesTheSame) {
+  const std::string wire =
+    post("/v1/claim?x=a%20b+c&flag", R"({"worker": "w"})") + get("/v1/jobs/1") +
+    "POST /v1/jobs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{\"ty\r\n"
+    "9\r\npe\": \"t\"}\r\n0\r\nTrailer: x\r\n\r\n" +
+    "GET /job?nextjob HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+  auto parse_all = [&](size_t split) {
+    // Bytes arrive in two pieces cut at `split`; the caller keeps unconsumed bytes.
+    std::vector<std::string> out;
+    request_parser p;
+    std::string buf;
+    for (const auto& piece : {wire.substr(0, split), wire.substr(split)}) {
+      buf += piece;
+      for (int guard = 0; guard < 10; ++guard) {
+        size_t used = 0;
+        const auto r = p.parse(buf.data(), buf.size(), used);
+        buf.erase(0, used);
+        if (r != request_parser::result::complete) {
+          EXPECT_NE(r, request_parser::result::error) << p.error_text();
+          break;
+        }
+        const auto& q = p.request();
+        std::string s = q.method + " " + q.path + " [" + q.body + "]";
+        for (const auto& [k, v] : q.params)
+          s += " " + k + "=" + v;
+        s += p.keep_alive() ? " keep" : " close";
+        out.push_back(s);
+        p.reset();
+      }
+    }
+    return out;
+  };
+  const std::vector<std::string> expected = {
+    R"(POST /v1/claim [{"worker": "w"}] x=a b c flag= keep)",
+    "GET /v1/jobs/1 [] keep",
+    R"(POST /v1/jobs [{"type": "t"}] keep)",
+    "GET /job [] nextjob= keep",
+  };
+  for (size_t split = 0; split <= wire.size(); ++split)
+    ASSERT_EQ(parse_all(split), expected) << "split at byte " << split;
+}
+
+TEST(JobsHttpParser, MalformedInputIsAnErrorWithItsStatus) {
+  struct row {
+    std::string wire;
+    int status;
+  };
+  const std::vector<row> rows = {
+    {"GARBAGE\r\n\r\n", 400},
+    {"GET /x\r\n\r\n", 400},
+    {"GET x HTTP/1.1\r\n\r\n", 400},
+    {"G(T /x HTTP/1.1\r\n\r\n", 400},
+    {"GET /x HTTP/2.0\r\n\r\n", 505},
+    {"GET /x HTTP/1.1\r\nNo colon\r\n\r\n", 400},
+    {"GET /x HTTP/1.1\r\nBad name: v\r\n\r\n", 400},
+    {"GET /x HTTP/1.1\r\nA: b\r\n folded\r\n\r\n", 400},
+    {"POST /x HTTP/1.1\r\nContent-Length: 12x\r\n\r\n", 400},
+    {"POST /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
+    {"POST /x HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+    {"POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+    {"POST /x HTTP/1.1\r\nExpect: tea\r\n\r\n", 417},
+    {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+    {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n", 400},
+    {"POST /x HTTP/1.1\r\nContent-Length: 2000\r\n\r\n", 413},
+    {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n", 413},
+    {"GET /" + std::string(5000, 'a') + " HTTP/1.1\r\n\r\n", 431},
+  };
+  http_limits l;
+  l.body_bytes_max = 1024;
+  l.header_bytes_max = 4096;
+  for (const auto& r : rows) {
+    request_parser p(l);
+    size_t used = 0;
+    EXPECT_EQ(p.parse(r.wire.data(), r.wire.size(), used), request_parser::result::error)
+      << r.wire;
+    EXPECT_EQ(p.error_status(), r.status) << r.wire;
+    EXPECT_FALSE(p.error_text().empty());
+    EXPECT_FALSE(p.keep_alive());
+  }
+}
+
+// -- over loopback ------------------------------------------------------------------------------
+
+TEST(JobsHttpServer, PipelinedRequestsAreAnsweredInOrder) {
+  served_engine s("pipeline", 5);
+  raw_client c(s.port);
+  ASSERT_TRUE(c.connected());
+  // Five requests in one write: reads and state changes, mixed.
+  ASSERT_TRUE(c.send(get("/v1/jobs/3") + post("/v1/claim", R"({"worker": "w"})") +
+                     get("/v1/jobs/1") + post("/v1/jobs/1/complete", R"({"worker": "w"})") +
+                     get("/v1/jobs/99")));
+  auto a1 = c.read_answer(), a2 = c.read_answer(), a3 = c.read_answer(), a4 = c.read_answer(),
+       a5 = c.read_answer();
+  ASSERT_TRUE(a1 && a2 && a3 && a4 && a5);
+  EXPECT_EQ(a1->status, 200);
+  EXPECT_EQ(id_of(*a1), 3);
+  EXPECT_EQ(a2->status, 200);
+  EXPECT_EQ(id_of(*a2), 1);
+  EXPECT_EQ(nlohmann::json::parse(a3->body)["status"], "processing"); // after the claim
+  EXPECT_EQ(a4->status, 200);
+  EXPECT_EQ(a5->status, 404);
+  EXPECT_EQ(a1->header("Content-Type"), "application/json");
+  // The connection stays open for more.
+  ASSERT_TRUE(c.send(get("/v1/jobs/1")));
+  auto again = c.read_answer();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(nlohmann::json::parse(again->body)["status"], "completed");
+}
+
+TEST(JobsHttpServer, RequestsSplitAcrossPacketsAreReassembled) {
+  served_engine s("split", 3);
+  raw_client c(s.port);
+  const std::string wire = post("/v1/claim", R"({"worker": "slow", "type": "t"})") +
+                           post("/v1/claim", R"({"worker": "slow"})");
+  // One byte per packet for the first request, then the rest in uneven pieces (TCP_NODELAY:
+  // each send is its own segment, and the pauses let the server read each one alone).
+  const size_t first = wire.find("POST", 1);
+  for (size_t i = 0; i < first; ++i) {
+    ASSERT_TRUE(c.send(wire.substr(i, 1)));
+    if (i % 16 == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  for (size_t i = first; i < wire.size(); i += 7) {
+    ASSERT_TRUE(c.send(wire.substr(i, 7)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  auto a = c.read_answer(), b = c.read_answer();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->status, 200);
+  EXPECT_EQ(b->status, 200);
+  EXPECT_NE(id_of(*a), id_of(*b));
+}
+
+TEST(JobsHttpServer, OversizedBodyIs413AndTheConnectionCloses) {
+  http_server::options o;
+  o.limits.body_bytes_max = 1024;
+  served_engine s("cap", 1, o);
+  {
+    raw_client c(s.port);
+    // Announced too large: refused before the body is read.
+    ASSERT_TRUE(c.send("POST /v1/jobs HTTP/1.1\r\nContent-Length: 100000\r\n\r\n{\"type\""));
+    auto a = c.read_answer();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 413);
+    EXPECT_EQ(a->header("Connection"), "close");
+    EXPECT_NE(nlohmann::json::parse(a->body)["error"].get<std::string>().find("1024"),
+              std::string::npos);
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  {
+    raw_client c(s.port); // chunked, growing past the cap
+    ASSERT_TRUE(c.send("POST /v1/jobs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    ASSERT_TRUE(c.send("200\r\n" + std::string(512, ' ') + "\r\n"));
+    ASSERT_TRUE(c.send("300\r\n"));
+    auto a = c.read_answer();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 413);
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  // A body under the cap is fine, and so is the server.
+  raw_client ok(s.port);
+  ASSERT_TRUE(ok.send(post("/v1/claim", R"({"worker": "w"})")));
+  auto a = ok.read_answer();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, 200);
+}
+
+TEST(JobsHttpServer, MalformedRequestIs400AndTheConnectionCloses) {
+  served_engine s("malformed", 1);
+  for (const std::string& wire :
+       {std::string("GARBAGE\r\n\r\n"), std::string("GET /v1/summary HTTP/1.1\r\nNo colon\r\n\r\n"),
+        std::string("POST /v1/claim HTTP/1.1\r\nContent-Length: -4\r\n\r\n")}) {
+    raw_client c(s.port);
+    ASSERT_TRUE(c.send(wire + get("/v1/summary"))); // what follows is not read
+    auto a = c.read_answer();
+    ASSERT_TRUE(a) << wire;
+    EXPECT_EQ(a->status, 400) << wire;
+    EXPECT_FALSE(nlohmann::json::parse(a->body)["error"].get<std::string>().empty());
+    EXPECT_TRUE(c.closed_by_server()) << wire;
+    EXPECT_EQ(c.unread(), "") << "nothing is answered after a malformed request";
+  }
+  raw_client c(s.port);
+  ASSERT_TRUE(c.send("GET /v1/summary HTTP/3.0\r\n\r\n"));
+  auto a = c.read_answer();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, 505);
+}
+
+TEST(JobsHttpServer, ClientsClosingMidRequestOrHalfClosingDoNotDisturbOthers) {
+  served_engine s("close", 3);
+  // Gone mid-request, in the headers and in the body.
+  {
+    raw_client c(s.port);
+    ASSERT_TRUE(c.send("POST /v1/claim HTTP/1.1\r\nContent-Le"));
+  }
+  {
+    raw_client c(s.port);
+    ASSERT_TRUE(c.send("POST /v1/claim HTTP/1.1\r\nContent-Length: 40\r\n\r\n{\"wor"));
+  }
+  // Stalled mid-request and still connected: the others are served meanwhile.
+  raw_client stalled(s.port);
+  ASSERT_TRUE(stalled.send("POST /v1/claim HTTP/1.1\r\nContent-Length: 40\r\n\r\n{"));
+  raw_client c(s.port);
+  ASSERT_TRUE(c.send(post("/v1/claim", R"({"worker": "w"})")));
+  auto a = c.read_answer();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, 200);
+  // Half-closed after a whole request: the answer comes, then the close.
+  raw_client half(s.port);
+  ASSERT_TRUE(half.send(post("/v1/claim", R"({"worker": "h"})")));
+  half.shutdown_write();
+  auto h = half.read_answer();
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  EXPECT_TRUE(half.closed_by_server());
+  // Neither partial request claimed anything: exactly the two answered claims did.
+  ASSERT_TRUE(c.send(get("/v1/summary")));
+  auto sum = c.read_answer();
+  ASSERT_TRUE(sum);
+  EXPECT_EQ(nlohmann::json::parse(sum->body)["by_status"]["processing"], 2) << sum->body;
+}
+
+TEST(JobsHttpServer, StalledAndIdleConnectionsAreTimedOut) {
+  http_server::options o;
+  o.idle_timeout_ms = 200;
+  o.lease_check_ms = 20;
+  served_engine s("idle", 1, o);
+  raw_client stalled(s.port);
+  ASSERT_TRUE(stalled.send("POST /v1/claim HTTP/1.1\r\nContent-Length: 40\r\n\r\n{"));
+  auto a = stalled.read_answer();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, 408);
+  EXPECT_TRUE(stalled.closed_by_server());
+  raw_client idle(s.port);
+  ASSERT_TRUE(idle.send(get("/v1/summary")));
+  ASSERT_TRUE(idle.read_answer());
+  EXPECT_TRUE(idle.closed_by_server()); // quiet keep-alive connections do not stay forever
+}
+
+TEST(JobsHttpServer, HundredConcurrentConnectionsEachGetTheirOwnJob) {
+  constexpr int n = 100;
+  served_engine s("hundred", n);
+  std::vector<std::unique_ptr<raw_client>> cs;
+  for (int i = 0; i < n; ++i) {
+    cs.push_back(std::make_unique<raw_client>(s.port));
+    ASSERT_TRUE(cs.back()->connected()) << i;
+  }
+  // Every connection sends before any answer is read: all 100 are open and in flight.
+  for (int i = 0; i < n; ++i)
+    ASSERT_TRUE(cs[static_cast<size_t>(i)]->send(
+      post("/v1/claim", R"({"worker": "w)" + std::to_string(i) + R"("})")));
+  std::set<int64_t> ids;
+  std::vector<int64_t> mine;
+  for (auto& c : cs) {
+    auto a = c->read_answer();
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->status, 200);
+    mine.push_back(id_of(*a));
+    ids.insert(mine.back());
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(n)) << "a job was handed to two connections";
+  // And each completes its own, on the same keep-alive connections.
+  for (int i = 0; i < n; ++i) {
+    auto& c = *cs[static_cast<size_t>(i)];
+    ASSERT_TRUE(c.send(post("/v1/jobs/" + std::to_string(mine[static_cast<size_t>(i)]) +
+                              "/complete",
+                            R"({"worker": "w)" + std::to_string(i) + R"("})")));
+  }
+  for (auto& c : cs) {
+    auto a = c->read_answer();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 200) << a->body;
+  }
+  const size_t completed =
+    s.server->with_engine([](engine& e) { return e.count(job_status::completed); });
+  EXPECT_EQ(completed, static_cast<size_t>(n));
+  EXPECT_GE(s.server->stats().connections, static_cast<uint64_t>(n));
+}
+
+TEST(JobsHttpServer, ContinueChunkedHeadAndHttp10) {
+  served_engine s("protocol", 2);
+  {
+    raw_client c(s.port); // Expect: 100-continue (curl sends it for bodies over 1 KiB)
+    const std::string body = R"({"worker": "w"})";
+    ASSERT_TRUE(c.send("POST /v1/claim HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n"));
+    auto interim = c.read_answer();
+    ASSERT_TRUE(interim);
+    EXPECT_EQ(interim->status, 100);
+    ASSERT_TRUE(c.send(body));
+    auto a = c.read_answer();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 200);
+  }
+  {
+    raw_client c(s.port); // a chunked body
+    ASSERT_TRUE(c.send("POST /v1/claim HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "5\r\n{\"wor\r\n9\r\nker\": \"w\"\r\n1\r\n}\r\n0\r\n\r\n"));
+    auto a = c.read_answer();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 200) << a->body;
+  }
+  {
+    raw_client c(s.port); // HEAD: the GET's headers, no body
+    ASSERT_TRUE(c.send("HEAD /v1/jobs/1 HTTP/1.1\r\n\r\n" + get("/v1/jobs/1")));
+    auto h = c.read_answer(/*head_request=*/true);
+    auto g = c.read_answer();
+    ASSERT_TRUE(h && g);
+    EXPECT_EQ(h->status, 200);
+    EXPECT_EQ(h->header("Content-Length"), std::to_string(g->body.size()));
+    EXPECT_EQ(g->status, 200);
+  }
+  {
+    raw_client c(s.port); // HTTP/1.0 closes unless asked to keep alive
+    ASSERT_TRUE(c.send("GET /v1/summary HTTP/1.0\r\n\r\n"));
+    auto a = c.read_answer();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 200);
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  {
+    raw_client c(s.port);
+    ASSERT_TRUE(c.send("GET /v1/summary HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    auto a = c.read_answer();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->header("Connection"), "keep-alive");
+    ASSERT_TRUE(c.send("GET /v1/summary HTTP/1.1\r\nConnection: close\r\n\r\n"));
+    ASSERT_TRUE(c.read_answer());
+    EXPECT_TRUE(c.closed_by_server());
+  }
+}
+
+TEST(JobsHttpServer, AnAnswerLeavesOnlyAfterItsChangeIsCommitted) {
+  served_engine s("durable", 20);
+  raw_client c(s.port);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(c.send(post("/v1/claim", R"({"worker": "w"})")));
+    auto a = c.read_answer();
+    ASSERT_TRUE(a);
+    const auto id = id_of(*a);
+    // A second connection to the file, as a restarted server would open it, already sees
+    // the claim the moment its answer arrived.
+    auto other = store::open((s.dir / "jobs.db").string(), store::open_mode::must_exist);
+    bool seen = false;
+    for (const auto& j : other->load_all())
+      if (j.id == id)
+        seen = j.status == job_status::processing && j.lease_owner == "w";
+    EXPECT_TRUE(seen) << "job " << id << " answered before its claim was committed";
+  }
+  EXPECT_GT(s.server->stats().commits, 0u);
+}
+
+TEST(JobsHttpServer, StopsCleanlyWithConnectionsOpen) {
+  auto s = std::make_unique<served_engine>("stop", 4);
+  std::vector<std::unique_ptr<raw_client>> cs;
+  for (int i = 0; i < 4; ++i)
+    cs.push_back(std::make_unique<raw_client>(s->port));
+  ASSERT_TRUE(cs[0]->send(post("/v1/claim", R"({"worker": "w"})")));
+  ASSERT_TRUE(cs[0]->read_answer());
+  ASSERT_TRUE(cs[1]->send("POST /v1/claim HTTP/1.1\r\nContent-Length: 40\r\n\r\n{")); // partial
+  s->server->stop();
+  for (auto& c : cs)
+    EXPECT_TRUE(c->closed_by_server());
+  // Everything answered is in the file.
+  auto other = store::open((s->dir / "jobs.db").string(), store::open_mode::must_exist);
+  int processing = 0;
+  for (const auto& j : other->load_all())
+    processing += j.status == job_status::processing;
+  EXPECT_EQ(processing, 1);
+}
