@@ -6,6 +6,7 @@
 //   (get_status_atom)                       -> node_status
 //   (submit_tx_atom, transaction)           -> tx_ack
 //   (subscribe_atom, caf::actor subscriber) -> bool; then block_event messages to subscriber
+//   (subscribe_atom, caf::actor subscriber, block_filter kinds) -> bool; only those kinds
 //   (control_atom, control_action)          -> control_ack
 //
 // The fabric handle (network-level faults for the whole world) answers:
@@ -31,6 +32,18 @@ using partition_atom = caf::atom_constant<caf::atom("partition")>;
 using heal_atom = caf::atom_constant<caf::atom("heal")>;
 using set_link_atom = caf::atom_constant<caf::atom("setlink")>;
 using skew_atom = caf::atom_constant<caf::atom("skew")>;
+
+/// Which block events a subscriber wants: a bit per `block_event::kind_t`. Subscribers that
+/// only read finalized events say so: a 1,000-node simulated run otherwise builds, copies and
+/// delivers an `added` event (with every transaction id of the block) per block per node to
+/// actors that drop it on arrival.
+using block_filter = uint8_t;
+constexpr block_filter block_filter_of(block_event::kind_t k) noexcept {
+  return static_cast<block_filter>(1u << k);
+}
+constexpr block_filter blocks_added = block_filter_of(block_event::added);
+constexpr block_filter blocks_finalized = block_filter_of(block_event::finalized);
+constexpr block_filter blocks_all = blocks_added | blocks_finalized;
 
 // -- inspection (lets CAF put these values in messages) -----------------------
 

@@ -30,7 +30,7 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   self->state.ctx = ctx;
   self->state.name = entry.name;
   return {
-    [=](start_atom) { subscribe_all(self, self->state.ctx->nodes); },
+    [=](start_atom) { subscribe_all(self, self->state.ctx->nodes, blocks_finalized); },
     [](event_atom, const run_event&) {},
     [=](const block_event& ev) {
       if (ev.kind != block_event::finalized)

@@ -113,7 +113,7 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   for (uint32_t i = 0; i < ctx->nodes.size(); ++i)
     st.node_index[ctx->nodes[i].id] = i;
   return {
-    [=](start_atom) { subscribe_all(self, self->state.ctx->nodes); },
+    [=](start_atom) { subscribe_all(self, self->state.ctx->nodes, blocks_finalized); },
     [=](event_atom, const run_event& ev) {
       if (ev.kind == "tx" && ev.action == "submitted")
         self->state.record(ev.detail).submitted_ns = ev.time_ns;

@@ -78,11 +78,20 @@ public:
 
   /// Report a block added or finalized; the world forwards it to subscribers.
   virtual void emit(const block_event& ev) = 0;
+  /// The same, for an event the model no longer needs: a context may pass it on without
+  /// copying its strings.
+  virtual void emit(block_event&& ev) { emit(static_cast<const block_event&>(ev)); }
   /// Count a model-level event (e.g. "forks", "reorgs") into the run's counters.
   virtual void count(const char* counter, uint64_t n = 1) = 0;
   /// Whether anyone receives this node's `emit`s: when false a model may skip building
   /// block events (they carry strings). A context that cannot tell says true.
   virtual bool observed() const noexcept { return true; }
+  /// Whether anyone receives this node's `emit`s of kind `k` (subscribers may want only
+  /// finalized events). A context that cannot tell says `observed()`.
+  virtual bool observes(block_event::kind_t k) const noexcept {
+    (void)k;
+    return observed();
+  }
 };
 
 /// A simulated node. All calls come from the kernel, one at a time, in a deterministic order.

@@ -27,12 +27,23 @@ public:
     return w_.persistent_[i_];
   }
   void emit(const block_event& ev) override {
-    if (!w_.observed(i_))
+    if (!w_.observes(i_, ev.kind))
       return;
     for (auto& f : w_.block_observers_)
       f(ev);
+    for (auto& f : w_.block_takers_)
+      f(block_event{ev});
+  }
+  void emit(block_event&& ev) override {
+    if (!w_.observes(i_, ev.kind))
+      return;
+    for (auto& f : w_.block_observers_)
+      f(ev);
+    for (size_t k = 0; k < w_.block_takers_.size(); ++k)
+      w_.block_takers_[k](k + 1 == w_.block_takers_.size() ? std::move(ev) : block_event{ev});
   }
   bool observed() const noexcept override { return w_.observed(i_); }
+  bool observes(block_event::kind_t k) const noexcept override { return w_.observes(i_, k); }
   void count(const char* counter, uint64_t n) override { w_.count(counter, n); }
 
 private:
@@ -409,11 +420,17 @@ void world::on_block(std::function<void(const block_event&)> f) {
   block_observers_.push_back(std::move(f));
 }
 
-void world::set_observed(node_index i, bool on) {
+void world::on_block_take(std::function<void(block_event&&)> f) {
+  block_takers_.push_back(std::move(f));
+}
+
+void world::set_observed(node_index i, bool on) { set_observed_kinds(i, on ? 0xFF : 0); }
+
+void world::set_observed_kinds(node_index i, uint8_t kinds) {
   observe_filter_ = true;
   if (observed_.size() <= i)
     observed_.resize(std::max<size_t>(ids_.size(), static_cast<size_t>(i) + 1), 0);
-  observed_[i] = on ? 1 : 0;
+  observed_[i] = kinds;
 }
 
 void world::count(const char* name, uint64_t n) {

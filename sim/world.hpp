@@ -102,18 +102,28 @@ public:
 
   /// Called for each ctx.emit, in emission order.
   void on_block(std::function<void(const block_event&)> f);
+  /// Like on_block, but the observer may keep the event without copying it (it gets an
+  /// rvalue when the model emitted one and it is the last such observer). Called after
+  /// every `on_block` observer. For the sim backend, which moves the event into the one
+  /// CAF message its subscribers share (a copy of every transaction id otherwise).
+  void on_block_take(std::function<void(block_event&&)> f);
 
   /// Narrows block events to the nodes someone watches: once this is called, a node's
   /// `emit`s reach the `on_block` observers only while it is set on (models skip building
   /// events for the others, see `node_context::observed`). Until then every node is
   /// observed whenever an observer exists.
   void set_observed(node_index i, bool on);
+  /// As set_observed, per event kind: bit `1 << block_event::kind_t` set for each kind
+  /// someone watches (0: none). Models skip building the other kinds' events
+  /// (`node_context::observes`).
+  void set_observed_kinds(node_index i, uint8_t kinds);
 
   /// Whether node `i`'s block events reach anyone (an observer exists and the node is not
   /// filtered out by `set_observed`).
-  bool observed(node_index i) const noexcept {
-    return !block_observers_.empty() &&
-           (!observe_filter_ || (i < observed_.size() && observed_[i] != 0));
+  bool observed(node_index i) const noexcept { return observed_kinds(i) != 0; }
+  /// Whether node `i`'s block events of kind `k` reach anyone.
+  bool observes(node_index i, block_event::kind_t k) const noexcept {
+    return (observed_kinds(i) >> k) & 1u;
   }
 
   // -- results ----------------------------------------------------------------
@@ -189,9 +199,18 @@ private:
 
   std::vector<flight> flights_;
   std::vector<uint32_t> free_flights_;
+  uint8_t observed_kinds(node_index i) const noexcept {
+    if (block_observers_.empty() && block_takers_.empty())
+      return 0;
+    if (!observe_filter_)
+      return 0xFF;
+    return i < observed_.size() ? observed_[i] : 0;
+  }
+
   std::vector<std::function<void(const block_event&)>> block_observers_;
+  std::vector<std::function<void(block_event&&)>> block_takers_;
   bool observe_filter_ = false;  ///< set_observed was called
-  std::vector<uint8_t> observed_; ///< per node, sized on the first set_observed
+  std::vector<uint8_t> observed_; ///< per node: kinds watched; sized on the first set_observed
 
   struct {
     uint64_t sent = 0;

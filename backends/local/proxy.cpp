@@ -23,7 +23,7 @@ struct proxy_state {
   world_ptr w;
   size_t index = 0;
   adapters::adapter_ptr a;
-  std::vector<caf::actor> subscribers;
+  std::vector<std::pair<caf::actor, block_filter>> subscribers; ///< with the kinds each wants
   std::map<uint64_t, known_block> chain; ///< the node's best chain as last seen
   uint64_t final_emitted = 0;
   bool initialised = false;
@@ -40,8 +40,9 @@ int64_t run_time_ns(proxy_actor self) {
 }
 
 void emit(proxy_actor self, block_event ev) {
-  for (auto& s : self->state.subscribers)
-    self->send(s, ev);
+  for (auto& [s, kinds] : self->state.subscribers)
+    if (kinds & block_filter_of(ev.kind))
+      self->send(s, ev);
 }
 
 std::vector<std::string> troupe_ids(const world& w, const std::vector<std::string>& real) {
@@ -318,7 +319,11 @@ caf::behavior proxy(proxy_actor self, world_ptr w, size_t index) {
       return {true, ""};
     },
     [=](subscribe_atom, const caf::actor& subscriber) -> bool {
-      self->state.subscribers.push_back(subscriber);
+      self->state.subscribers.emplace_back(subscriber, blocks_all);
+      return true;
+    },
+    [=](subscribe_atom, const caf::actor& subscriber, block_filter kinds) -> bool {
+      self->state.subscribers.emplace_back(subscriber, kinds);
       return true;
     },
     [=](control_atom, control_action action) -> control_ack { return control(self, action); },

@@ -96,7 +96,11 @@ void add_sim_model(registry& reg, const std::string& name, const std::string& su
 struct sim_backend::impl {
   sim::kernel* kernel = nullptr;
   std::unique_ptr<sim::world> world;
-  std::vector<std::vector<caf::actor>> subscribers; ///< per node, in subscription order
+  struct subscriber {
+    caf::actor who;
+    block_filter kinds = blocks_all; ///< the events it asked for
+  };
+  std::vector<std::vector<subscriber>> subscribers; ///< per node, in subscription order
   std::vector<caf::actor> actors;                   ///< proxies and fabric, for teardown
   const run_env* env = nullptr;
 };
@@ -116,6 +120,16 @@ std::vector<sim::node_index> indices(const sim::world& w, const std::vector<std:
   return out;
 }
 
+bool subscribe(const impl_ptr& im, sim::node_index i, const caf::actor& who, block_filter kinds) {
+  im->subscribers[i].push_back({who, kinds});
+  // The model builds this node's events of the kinds someone asked for, and no others.
+  block_filter all = 0;
+  for (const auto& s : im->subscribers[i])
+    all |= s.kinds;
+  im->world->set_observed_kinds(i, all);
+  return true;
+}
+
 // One per node: the node protocol, answered from the world on the kernel's thread.
 caf::behavior node_proxy(caf::event_based_actor* self, impl_ptr im, sim::node_index i) {
   // A stray error message (e.g. a subscriber's complaint) must not take the node down.
@@ -123,12 +137,9 @@ caf::behavior node_proxy(caf::event_based_actor* self, impl_ptr im, sim::node_in
   return {
     [=](get_status_atom) { return im->world->status(i); },
     [=](submit_tx_atom, const transaction& tx) { return im->world->submit(i, tx); },
-    [=](subscribe_atom, const caf::actor& who) {
-      // From the first subscriber on, the model builds block events for this node.
-      if (im->subscribers[i].empty())
-        im->world->set_observed(i, true);
-      im->subscribers[i].push_back(who);
-      return true;
+    [=](subscribe_atom, const caf::actor& who) { return subscribe(im, i, who, blocks_all); },
+    [=](subscribe_atom, const caf::actor& who, block_filter kinds) {
+      return subscribe(im, i, who, kinds);
     },
     [=](control_atom, control_action a) { return im->world->control(i, a); },
   };
@@ -260,18 +271,23 @@ deployment sim_backend::deploy(caf::actor_system& sys, const scenario& s,
   for (const auto& n : topo.nodes)
     w.set_observed(n.index, false);
   std::weak_ptr<impl> weak = impl_;
-  w.on_block([weak](const block_event& ev) {
+  w.on_block_take([weak](block_event&& ev) {
     auto im = weak.lock();
     if (!im)
       return;
     auto i = im->world->find(ev.node);
     if (!i || im->subscribers[*i].empty())
       return;
-    // One message shared by every subscriber: CAF messages are copy-on-write, so the event
-    // (with its transaction ids) is copied once, not once per subscriber.
-    auto msg = caf::make_message(ev);
+    // One message shared by every subscriber that wants this kind: CAF messages are
+    // copy-on-write, and the event (with its transaction ids) is moved in, not copied.
+    const block_filter bit = block_filter_of(ev.kind);
+    caf::message msg;
     for (const auto& sub : im->subscribers[*i])
-      caf::anon_send(sub, msg);
+      if (sub.kinds & bit) {
+        if (msg.empty())
+          msg = caf::make_message(std::move(ev));
+        caf::anon_send(sub.who, msg);
+      }
   });
   w.start();
 
