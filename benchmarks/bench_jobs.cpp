@@ -317,13 +317,14 @@ void bench_http(const std::string& name, int64_t cycles, int clients, server_kin
                                                  : run_httplib_clients(port, clients);
   const double s = seconds_since(t0);
   const double cpu = process_cpu_s() - cpu0;
-  double server_cpu = -1, commit_s = 0;
+  double server_cpu = -1, commit_s = 0, commit_cpu = 0;
   uint64_t requests = 0;
   if (fast) {
     fast->stop();
     server_cpu = fast->stats().loop_cpu_s;
     requests = fast->stats().requests;
     commit_s = fast->stats().commit_s;
+    commit_cpu = fast->stats().commit_cpu_s;
   } else {
     baseline->stop();
   }
@@ -358,6 +359,7 @@ void bench_http(const std::string& name, int64_t cycles, int clients, server_kin
   if (fast) {
     line["server_thread_cpu_s"] = server_cpu;
     line["commit_wall_s"] = commit_s;
+    line["committer_thread_cpu_s"] = commit_cpu;
     line["requests_per_commit"] =
       commits > 0 ? static_cast<double>(requests) / static_cast<double>(commits) : 0.0;
   }

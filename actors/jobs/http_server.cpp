@@ -102,6 +102,7 @@ http_server::counters http_server::stats() const {
   c.connections = accepted_.load();
   c.loop_cpu_s = static_cast<double>(loop_cpu_ns_.load()) / 1e9;
   c.commit_s = static_cast<double>(commit_ns_.load()) / 1e9;
+  c.commit_cpu_s = static_cast<double>(commit_cpu_ns_.load()) / 1e9;
   return c;
 }
 
@@ -214,8 +215,10 @@ void http_server::committer() {
   std::unique_lock<std::mutex> lk(commit_mutex_);
   for (;;) {
     commit_cv_.wait(lk, [this] { return commit_ready_ || committer_stop_; });
-    if (!commit_ready_)
+    if (!commit_ready_) {
+      commit_cpu_ns_ = thread_cpu_ns();
       return;
+    }
     auto rows = std::move(commit_rows_);
     commit_ready_ = false;
     lk.unlock();
@@ -272,7 +275,9 @@ void http_server::loop() {
       auto& c = *static_cast<connection*>(p);
       touch(c);
       const uint32_t e = events[i].events;
-      if (e & EPOLLERR) {
+      if (e & (EPOLLERR | EPOLLHUP)) {
+        // Both directions are gone (a half-close is EPOLLRDHUP): nothing can be answered.
+        // Left alive, epoll would report it every round until its batch is written.
         c.dead = true;
         continue;
       }
@@ -280,7 +285,7 @@ void http_server::loop() {
         flush(c);
         parse_and_dispatch(c); // reads may have been paused for a slow reader
       }
-      if (e & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+      if (e & (EPOLLIN | EPOLLRDHUP))
         on_readable(c);
     }
     end_round();

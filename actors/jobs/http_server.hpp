@@ -65,6 +65,7 @@ public:
     uint64_t connections = 0;
     double loop_cpu_s = 0; ///< CPU time of the event-loop thread
     double commit_s = 0;   ///< wall time spent writing group commits
+    double commit_cpu_s = 0; ///< CPU time of the committer thread (after stop())
   };
 
   // -- constructors -----------------------------------------------------------
@@ -172,7 +173,7 @@ private:
   std::string last_error_;   ///< loop thread: why the store refused (for the 503s)
 
   std::atomic<uint64_t> requests_{0}, rounds_{0}, commits_{0}, accepted_{0};
-  std::atomic<int64_t> loop_cpu_ns_{0}, commit_ns_{0};
+  std::atomic<int64_t> loop_cpu_ns_{0}, commit_ns_{0}, commit_cpu_ns_{0};
 };
 
 } // namespace troupe::jobs
