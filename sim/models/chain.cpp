@@ -235,6 +235,15 @@ public:
 
   bool contains(uint64_t key) const noexcept { return find(key) != nullptr; }
 
+  /// Hints the cache line where a lookup of `key` starts. A node checks a whole batch of
+  /// gossiped keys against its tables; each first probe is a cache miss at 1,000 nodes
+  /// (measured: ~40% of on_message, one miss after the other), and hinting them all before
+  /// the first lookup lets the misses overlap.
+  void prefetch(uint64_t key) const noexcept {
+    if (!keys_.empty())
+      __builtin_prefetch(&keys_[home(encode(key))]);
+  }
+
   /// Inserts or overwrites.
   void put(uint64_t key, V value) {
     if ((size_ + 1) * 2 > keys_.size())
@@ -333,6 +342,7 @@ class mempool_queue {
 public:
   size_t size() const noexcept { return index_.size(); }
   bool contains(uint64_t key) const noexcept { return index_.contains(key); }
+  void prefetch(uint64_t key) const noexcept { index_.prefetch(key); }
 
   void push_back(const tx_ptr& t) {
     index_.put(t->key, base_ + static_cast<int64_t>(q_.size()));
@@ -473,6 +483,14 @@ public:
         if (m.body) {
           const auto& batch = *static_cast<const tx_batch*>(m.body.get());
           const uint64_t skip = m.b; // our bit among the sender's peers (see tx_batch)
+          // Hint every probe first (see key_map::prefetch); lookups follow in order.
+          const bool relaying = !outbox_.empty();
+          for (const tx_batch::entry& e : batch.entries)
+            if (!(e.known & skip)) {
+              mempool_.prefetch(e.key);
+              if (relaying)
+                outbox_index_.prefetch(e.key);
+            }
           for (const tx_batch::entry& e : batch.entries) {
             if (e.known & skip)
               continue; // we sent it: a per-peer batch would not have held it
