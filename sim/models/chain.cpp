@@ -375,6 +375,20 @@ public:
       compact();
   }
 
+  /// erase() for each of a block's transactions. Every node does this for every block it
+  /// adopts, and at 1,000 nodes each lookup (the index slot, then the queue slot) was a
+  /// cache miss in turn (~6% of a run): hint all index slots, then all queue slots, then
+  /// erase in order (same result as erasing one by one).
+  void erase_all(const std::vector<tx_ptr>& txs) {
+    for (const tx_ptr& t : txs)
+      index_.prefetch(t->key);
+    for (const tx_ptr& t : txs)
+      if (const int64_t* seq = index_.find(t->key))
+        __builtin_prefetch(&q_[static_cast<size_t>(*seq - base_)]);
+    for (const tx_ptr& t : txs)
+      erase(t->key);
+  }
+
   /// Calls `f(tx)` for the first `n` transactions in order.
   template <class F>
   void for_first(size_t n, F&& f) const {
@@ -708,8 +722,6 @@ private:
 
   void mempool_push_back(const tx_ptr& t) { mempool_.push_back(t); }
 
-  void mempool_erase(uint64_t key) { mempool_.erase(key); }
-
   // -- blocks -------------------------------------------------------------------
 
   const block_ptr& tip() const { return store_->best.back(); }
@@ -828,8 +840,7 @@ private:
     for (auto it = branch.rbegin(); it != branch.rend(); ++it) {
       const block_ptr& added = s.blocks.at((*it)->hash).blk;
       s.best.push_back(added);
-      for (const tx_ptr& t : added->txs)
-        mempool_erase(t->key);
+      mempool_.erase_all(added->txs);
       emit(ctx, block_event::added, *added, depth);
     }
 
