@@ -212,8 +212,8 @@ client_result run_raw_clients(int port, int clients) {
           const long long id =
             id_at == std::string::npos ? 0 : std::strtoll(body.c_str() + id_at + 5, nullptr, 10);
           c.claiming = false;
-          if (!send_all(c, post_request("/v1/jobs/" + std::to_string(id) + "/complete",
-                                        c.complete_body)))
+          if (!send_all(
+                c, post_request("/v1/jobs/" + std::to_string(id) + "/complete", c.complete_body)))
             ++res.errors;
         } else {
           if (status == 200)
@@ -339,10 +339,10 @@ void bench_http(const std::string& name, int64_t cycles, int clients, server_kin
     {"server", sk == server_kind::epoll
                  ? "epoll event loop, 1 thread (http_server)"
                  : "cpp-httplib, thread per connection (httplib_server, the old server)"},
-    {"clients", ck == client_kind::raw_epoll
-                  ? std::to_string(clients) +
-                      " keep-alive connections, raw sockets, driven by 1 epoll thread"
-                  : std::to_string(clients) + " cpp-httplib keep-alive clients, 1 thread each"},
+    {"clients",
+     ck == client_kind::raw_epoll
+       ? std::to_string(clients) + " keep-alive connections, raw sockets, driven by 1 epoll thread"
+       : std::to_string(clients) + " cpp-httplib keep-alive clients, 1 thread each"},
     {"keep_alive", true},
     {"cycles", r.done},
     {"errors", r.errors},
@@ -383,8 +383,8 @@ int main(int argc, char** argv) {
   if (jobs > 0)
     bench_in_process(jobs);
   // The figure: the epoll server, light clients.
-  bench_http("jobs_http_claim_complete", http_cycles, 8, server_kind::epoll,
-             client_kind::raw_epoll, true);
+  bench_http("jobs_http_claim_complete", http_cycles, 8, server_kind::epoll, client_kind::raw_epoll,
+             true);
   bench_http("jobs_http_claim_complete_no_store_diagnostic", http_cycles, 8, server_kind::epoll,
              client_kind::raw_epoll, false);
   // The same server under the old benchmark's clients (8 httplib threads): what the client

@@ -351,8 +351,8 @@ request_parser::result request_parser::parse(const char* data, size_t n, size_t&
         }
         header_bytes_ += pos - before;
         if (header_bytes_ > limits_.header_bytes_max)
-          return fail(431, "request header block over " +
-                             std::to_string(limits_.header_bytes_max) + " bytes");
+          return fail(431, "request header block over " + std::to_string(limits_.header_bytes_max) +
+                             " bytes");
         if (stage_ == stage::start) {
           if (line.empty())
             continue; // blank lines before a request are allowed (RFC 9112, 2.2)

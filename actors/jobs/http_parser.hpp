@@ -65,7 +65,7 @@ private:
   http_request req_;
   stage stage_ = stage::start;
   size_t header_bytes_ = 0;
-  uint64_t body_left_ = 0;  ///< Content-Length bytes or current chunk bytes still to read
+  uint64_t body_left_ = 0; ///< Content-Length bytes or current chunk bytes still to read
   bool keep_alive_ = true;
   bool head_ = false;
   bool http10_ = false;

@@ -74,13 +74,13 @@ struct http_server::connection {
   size_t out_bytes = 0;        ///< unsent bytes in out
   size_t held = 0;             ///< answers still waiting for their batch (c stays open)
   time_ms last_active = 0;
-  uint32_t interest = 0;       ///< current epoll event mask
-  bool continue_sent = false;  ///< "100 Continue" already sent for the current request
-  bool peer_closed = false;    ///< read returned 0: the client sends no more
-  bool close_after = false;    ///< close once the answers are sent (Connection: close, error)
-  bool dead = false;           ///< socket error: nothing more can be sent
-  bool removed = false;        ///< out of epoll (dead, closed once its answers are dropped)
-  bool touched = false;        ///< listed in touched_ this round
+  uint32_t interest = 0;      ///< current epoll event mask
+  bool continue_sent = false; ///< "100 Continue" already sent for the current request
+  bool peer_closed = false;   ///< read returned 0: the client sends no more
+  bool close_after = false;   ///< close once the answers are sent (Connection: close, error)
+  bool dead = false;          ///< socket error: nothing more can be sent
+  bool removed = false;       ///< out of epoll (dead, closed once its answers are dropped)
+  bool touched = false;       ///< listed in touched_ this round
 
   explicit connection(http_limits l)
     : parser(l) {}
@@ -230,9 +230,9 @@ void http_server::committer() {
       error = e.what();
       spdlog::error("{}", error);
     }
-    commit_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::steady_clock::now() - t0)
-                    .count();
+    commit_ns_ +=
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+        .count();
     ++commits_;
     lk.lock();
     commit_error_ = error;
@@ -332,14 +332,13 @@ void http_server::accept_all() {
   for (int i = 0; i < 256; ++i) { // bounded; level-triggered epoll reports the rest
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
-    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
-                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd =
+      ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         // Out of descriptors: stop listening until the next tick instead of spinning on a
         // listener that stays readable.
-        spdlog::warn("jobs http server: accept: {}; pausing new connections",
-                     std::strerror(errno));
+        spdlog::warn("jobs http server: accept: {}; pausing new connections", std::strerror(errno));
         epoll_event ev{};
         ev.data.ptr = &listen_fd_;
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);

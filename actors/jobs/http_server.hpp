@@ -63,8 +63,8 @@ public:
     uint64_t rounds = 0;  ///< epoll rounds that answered at least one request
     uint64_t commits = 0; ///< group commits written
     uint64_t connections = 0;
-    double loop_cpu_s = 0; ///< CPU time of the event-loop thread
-    double commit_s = 0;   ///< wall time spent writing group commits
+    double loop_cpu_s = 0;   ///< CPU time of the event-loop thread
+    double commit_s = 0;     ///< wall time spent writing group commits
     double commit_cpu_s = 0; ///< CPU time of the committer thread (after stop())
   };
 
@@ -152,11 +152,11 @@ private:
 
   // Loop thread only.
   std::unordered_map<int, std::unique_ptr<connection>> connections_;
-  std::vector<held> round_;          ///< answers of this round, in order
-  std::deque<held> waiting_;         ///< answers waiting for their batch, in order
-  std::vector<connection*> touched_; ///< connections to flush or close at the end of a round
-  uint64_t next_batch_ = 1;          ///< number of the batch that collects changes now
-  uint64_t committed_batch_ = 0;     ///< every batch up to this one is written
+  std::vector<held> round_;           ///< answers of this round, in order
+  std::deque<held> waiting_;          ///< answers waiting for their batch, in order
+  std::vector<connection*> touched_;  ///< connections to flush or close at the end of a round
+  uint64_t next_batch_ = 1;           ///< number of the batch that collects changes now
+  uint64_t committed_batch_ = 0;      ///< every batch up to this one is written
   uint64_t failed_from_ = UINT64_MAX; ///< first batch the store refused (sticky)
   bool commit_inflight_ = false;
   time_ms next_tick_ = 0;

@@ -142,8 +142,8 @@ std::string post(const std::string& path, const std::string& body,
 std::string get(const std::string& path) { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
 
 fs::path fresh_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() /
-           ("troupe-jobs-http-" + name + "-" + std::to_string(::getpid()));
+  auto d =
+    fs::temp_directory_path() / ("troupe-jobs-http-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -261,8 +261,7 @@ TEST(JobsHttpParser, MalformedInputIsAnErrorWithItsStatus) {
   for (const auto& r : rows) {
     request_parser p(l);
     size_t used = 0;
-    EXPECT_EQ(p.parse(r.wire.data(), r.wire.size(), used), request_parser::result::error)
-      << r.wire;
+    EXPECT_EQ(p.parse(r.wire.data(), r.wire.size(), used), request_parser::result::error) << r.wire;
     EXPECT_EQ(p.error_status(), r.status) << r.wire;
     EXPECT_FALSE(p.error_text().empty());
     EXPECT_FALSE(p.keep_alive());
@@ -452,9 +451,9 @@ TEST(JobsHttpServer, HundredConcurrentConnectionsEachGetTheirOwnJob) {
   // And each completes its own, on the same keep-alive connections.
   for (int i = 0; i < n; ++i) {
     auto& c = *cs[static_cast<size_t>(i)];
-    ASSERT_TRUE(c.send(post("/v1/jobs/" + std::to_string(mine[static_cast<size_t>(i)]) +
-                              "/complete",
-                            R"({"worker": "w)" + std::to_string(i) + R"("})")));
+    ASSERT_TRUE(
+      c.send(post("/v1/jobs/" + std::to_string(mine[static_cast<size_t>(i)]) + "/complete",
+                  R"({"worker": "w)" + std::to_string(i) + R"("})")));
   }
   for (auto& c : cs) {
     auto a = c->read_answer();
