@@ -62,12 +62,13 @@ struct tx_batch {
                     ///< chase a pointer per transaction (a cache miss at 1,000 nodes)
     uint64_t known; ///< sender's peers (by position) that have it: not for them
     tx_ptr tx;
+    uint64_t bytes; ///< tx->bytes, inline for the per-peer sums in flush_txs
   };
   std::vector<entry> entries;
   uint64_t bytes = 0; ///< wire size of the whole batch
   uint64_t hash = 0;  ///< payload hash of the whole batch
   void push_back(const tx_ptr& t, uint64_t known) {
-    entries.push_back(entry{t->key, known, t});
+    entries.push_back(entry{t->key, known, t, t->bytes});
     bytes += t->bytes;
     hash = combine(hash, t->key);
   }
@@ -669,6 +670,9 @@ private:
 
   void flush_txs(node_context& ctx) {
     // Transactions a block took meanwhile are known to every peer that has the block.
+    // (Probes hinted first, as in on_message: each is otherwise a miss in turn.)
+    for (const outbox_entry& e : outbox_)
+      mempool_.prefetch(e.tx->key);
     outbox_.erase(std::remove_if(outbox_.begin(), outbox_.end(),
                                  [&](const outbox_entry& e) { return !in_mempool(e.tx->key); }),
                   outbox_.end());
@@ -695,7 +699,7 @@ private:
       for (const tx_batch::entry& e : shared->entries)
         if (!(e.known & bit)) {
           ++n;
-          bytes += e.tx->bytes;
+          bytes += e.bytes;
           hash = combine(hash, e.key);
         }
       send_txs(ctx, peers[i], shared, n, bytes, hash, bit);
