@@ -92,8 +92,9 @@ std::string dashboard_page(const live_snapshot& s) {
     return std::string("<span id=\"") + id + "\">" + html_escape(v) + "</span>";
   };
   std::string out;
-  out += "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>troupe: " +
-         html_escape(s.scenario) + "</title><style>" + page_style + "</style></head><body>";
+  out +=
+    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>troupe: " + html_escape(s.scenario) +
+    "</title><style>" + page_style + "</style></head><body>";
   out += "<h1>" + html_escape(s.scenario) + " <small>(" + html_escape(s.backend) +
          ")</small></h1><table>";
   out += "<tr><td>phase</td><td>" + cell("phase", s.phase) + "</td></tr>";
@@ -126,7 +127,8 @@ std::string dashboard_page(const live_snapshot& s) {
 }
 
 dashboard::dashboard(std::shared_ptr<const live_status> status, int port)
-  : status_(std::move(status)), server_(std::make_unique<httplib::Server>()) {
+  : status_(std::move(status))
+  , server_(std::make_unique<httplib::Server>()) {
   auto st = status_;
   server_->Get("/", [st](const httplib::Request&, httplib::Response& res) {
     res.set_content(dashboard_page(st->get()), "text/html; charset=utf-8");

@@ -26,14 +26,13 @@ json live_snapshot::to_json() const {
               {"faults_total", faults_total},
               {"faults_by_action", faults_by_action},
               {"active_faults", active_faults},
-              {"history",
-               json{{"time_s", t_s},
-                    {"height_min", h_min},
-                    {"height_median", h_median},
-                    {"height_max", h_max},
-                    {"messages", messages_at},
-                    {"drops", drops_at},
-                    {"txs_included", included_at}}}};
+              {"history", json{{"time_s", t_s},
+                               {"height_min", h_min},
+                               {"height_median", h_median},
+                               {"height_max", h_max},
+                               {"messages", messages_at},
+                               {"drops", drops_at},
+                               {"txs_included", included_at}}}};
 }
 
 std::string progress_line(const live_snapshot& s) {

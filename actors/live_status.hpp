@@ -36,7 +36,7 @@ struct live_snapshot {
   uint64_t drops = 0;
   uint64_t faults_total = 0;
   std::map<std::string, uint64_t> faults_by_action; ///< applied so far
-  std::vector<std::string> active_faults; ///< "partition v1,v2"
+  std::vector<std::string> active_faults;           ///< "partition v1,v2"
 
   // -- a short history for the dashboard's charts (bounded) -------------------
   static constexpr size_t history_max = 600;
@@ -50,8 +50,7 @@ struct live_snapshot {
 /// The shared snapshot. Cheap to update (one mutex), copied out for readers.
 class live_status {
 public:
-  template <class F>
-  void update(F&& f) {
+  template <class F> void update(F&& f) {
     std::lock_guard<std::mutex> guard{mtx_};
     f(snap_);
   }

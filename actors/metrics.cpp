@@ -23,70 +23,69 @@ struct families {
   std::shared_ptr<prometheus::Registry> reg = std::make_shared<prometheus::Registry>();
   std::mutex mtx; ///< publish() keeps "what was published last" for counter deltas
 
-  prometheus::Family<Gauge>& run_seconds = prometheus::BuildGauge()
-    .Name("troupe_run_seconds")
-    .Help("Run time so far (virtual seconds in sim, wall seconds live)")
-    .Register(*reg);
+  prometheus::Family<Gauge>& run_seconds =
+    prometheus::BuildGauge()
+      .Name("troupe_run_seconds")
+      .Help("Run time so far (virtual seconds in sim, wall seconds live)")
+      .Register(*reg);
   prometheus::Family<Gauge>& run_duration = prometheus::BuildGauge()
-    .Name("troupe_run_duration_seconds")
-    .Help("Planned run time")
-    .Register(*reg);
+                                              .Name("troupe_run_duration_seconds")
+                                              .Help("Planned run time")
+                                              .Register(*reg);
   prometheus::Family<Gauge>& run_progress = prometheus::BuildGauge()
-    .Name("troupe_run_progress_ratio")
-    .Help("Run time so far over planned run time (0..1)")
-    .Register(*reg);
+                                              .Name("troupe_run_progress_ratio")
+                                              .Help("Run time so far over planned run time (0..1)")
+                                              .Register(*reg);
   prometheus::Family<Gauge>& run_wall = prometheus::BuildGauge()
-    .Name("troupe_run_wall_seconds")
-    .Help("Wall-clock seconds since the run started")
-    .Register(*reg);
+                                          .Name("troupe_run_wall_seconds")
+                                          .Help("Wall-clock seconds since the run started")
+                                          .Register(*reg);
   prometheus::Family<Gauge>& run_info = prometheus::BuildGauge()
-    .Name("troupe_run_info")
-    .Help("1 for the current run and phase")
-    .Register(*reg);
-  prometheus::Family<Gauge>& nodes = prometheus::BuildGauge()
-    .Name("troupe_nodes")
-    .Help("Nodes by state (up, total)")
-    .Register(*reg);
+                                          .Name("troupe_run_info")
+                                          .Help("1 for the current run and phase")
+                                          .Register(*reg);
+  prometheus::Family<Gauge>& nodes =
+    prometheus::BuildGauge().Name("troupe_nodes").Help("Nodes by state (up, total)").Register(*reg);
   prometheus::Family<Gauge>& height = prometheus::BuildGauge()
-    .Name("troupe_height")
-    .Help("Chain height over up nodes (min, max)")
-    .Register(*reg);
+                                        .Name("troupe_height")
+                                        .Help("Chain height over up nodes (min, max)")
+                                        .Register(*reg);
   prometheus::Family<Counter>& txs_submitted = prometheus::BuildCounter()
-    .Name("troupe_txs_submitted_total")
-    .Help("Transactions submitted by workloads")
-    .Register(*reg);
+                                                 .Name("troupe_txs_submitted_total")
+                                                 .Help("Transactions submitted by workloads")
+                                                 .Register(*reg);
   prometheus::Family<Counter>& txs_included = prometheus::BuildCounter()
-    .Name("troupe_txs_included_total")
-    .Help("Transactions final on at least one node")
-    .Register(*reg);
+                                                .Name("troupe_txs_included_total")
+                                                .Help("Transactions final on at least one node")
+                                                .Register(*reg);
   prometheus::Family<Counter>& messages = prometheus::BuildCounter()
-    .Name("troupe_sim_messages_total")
-    .Help("Messages delivered by the simulated network")
-    .Register(*reg);
-  prometheus::Family<Counter>& drops = prometheus::BuildCounter()
-    .Name("troupe_sim_drops_total")
-    .Help("Messages dropped by the simulated network (loss, partition, crash)")
-    .Register(*reg);
+                                            .Name("troupe_sim_messages_total")
+                                            .Help("Messages delivered by the simulated network")
+                                            .Register(*reg);
+  prometheus::Family<Counter>& drops =
+    prometheus::BuildCounter()
+      .Name("troupe_sim_drops_total")
+      .Help("Messages dropped by the simulated network (loss, partition, crash)")
+      .Register(*reg);
   prometheus::Family<Counter>& faults = prometheus::BuildCounter()
-    .Name("troupe_faults_total")
-    .Help("Faults applied, by action")
-    .Register(*reg);
+                                          .Name("troupe_faults_total")
+                                          .Help("Faults applied, by action")
+                                          .Register(*reg);
   prometheus::Family<Gauge>& faults_active = prometheus::BuildGauge()
-    .Name("troupe_faults_active")
-    .Help("Faults in effect now")
-    .Register(*reg);
-  prometheus::Family<Counter>& http = prometheus::BuildCounter()
-    .Name("troupe_http_requests_total")
-    .Help("HTTP requests answered by troupe's servers, by server, route and status code")
-    .Register(*reg);
-  prometheus::Family<Gauge>& jobs = prometheus::BuildGauge()
-    .Name("troupe_jobs")
-    .Help("Jobs by type and status")
-    .Register(*reg);
+                                               .Name("troupe_faults_active")
+                                               .Help("Faults in effect now")
+                                               .Register(*reg);
+  prometheus::Family<Counter>& http =
+    prometheus::BuildCounter()
+      .Name("troupe_http_requests_total")
+      .Help("HTTP requests answered by troupe's servers, by server, route and status code")
+      .Register(*reg);
+  prometheus::Family<Gauge>& jobs =
+    prometheus::BuildGauge().Name("troupe_jobs").Help("Jobs by type and status").Register(*reg);
   prometheus::Family<Histogram>& job_phase = prometheus::BuildHistogram()
-    .Name("troupe_job_phase_seconds")
-    .Help("Time jobs spend in each phase")
-    .Register(*reg);
+                                               .Name("troupe_job_phase_seconds")
+                                               .Help("Time jobs spend in each phase")
+                                               .Register(*reg);
 
   // -- what was published last (counters advance by the difference) ----------
   live_snapshot last;
@@ -106,17 +105,14 @@ double delta(uint64_t now, uint64_t before) {
 
 } // namespace
 
-std::shared_ptr<prometheus::Registry> registry() {
-  return fam().reg;
-}
+std::shared_ptr<prometheus::Registry> registry() { return fam().reg; }
 
 endpoint::endpoint(int port) {
   try {
     exposer_ = std::make_unique<prometheus::Exposer>("127.0.0.1:" + std::to_string(port), 2);
   } catch (const std::exception& e) {
-    throw user_error("--metrics-port " + std::to_string(port) +
-                     ": cannot listen on 127.0.0.1 (" + e.what() +
-                     "); choose a free port or 0 for any");
+    throw user_error("--metrics-port " + std::to_string(port) + ": cannot listen on 127.0.0.1 (" +
+                     e.what() + "); choose a free port or 0 for any");
   }
   exposer_->RegisterCollectable(registry());
   auto ports = exposer_->GetListeningPorts();
@@ -159,7 +155,8 @@ void publish(const live_snapshot& s) {
 }
 
 void http_request(const std::string& server, const std::string& route, int code) {
-  fam().http.Add({{"server", server}, {"route", route}, {"code", std::to_string(code)}})
+  fam()
+    .http.Add({{"server", server}, {"route", route}, {"code", std::to_string(code)}})
     .Increment();
 }
 

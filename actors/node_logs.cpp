@@ -7,9 +7,8 @@ namespace troupe {
 using nlohmann::json;
 
 const std::regex& error_pattern() {
-  static const std::regex re{
-    R"((\b(error|err|fatal|crit|critical|panic|emerg|alert)\b)|(^E!))",
-    std::regex::icase | std::regex::optimize};
+  static const std::regex re{R"((\b(error|err|fatal|crit|critical|panic|emerg|alert)\b)|(^E!))",
+                             std::regex::icase | std::regex::optimize};
   return re;
 }
 
@@ -24,8 +23,7 @@ std::filesystem::path node_log_path(const std::filesystem::path& run_dir, const 
 }
 
 node_log_summary scan_node_log(const std::filesystem::path& run_dir, const std::string& id,
-                               const std::regex* pattern, uint64_t bytes_max,
-                               size_t examples_max) {
+                               const std::regex* pattern, uint64_t bytes_max, size_t examples_max) {
   node_log_summary s;
   s.id = id;
   const auto path = node_log_path(run_dir, id);
@@ -75,12 +73,12 @@ json node_logs_report(const std::filesystem::path& run_dir, const std::vector<st
   }
   json out{{"dir", "nodes"}, {"nodes", nodes}, {"errors", errors}, {"warnings", warnings}};
   if (nodes.empty())
-    out["note"] = virtual_time ? "The " + backend +
-                                   " backend simulates nodes and writes no node logs."
-                               : "No node log files were found in nodes/.";
+    out["note"] = virtual_time
+                    ? "The " + backend + " backend simulates nodes and writes no node logs."
+                    : "No node log files were found in nodes/.";
   else if (nodes.size() < ids.size())
-    out["note"] = std::to_string(ids.size() - nodes.size()) + " of " +
-                  std::to_string(ids.size()) + " nodes have no log file.";
+    out["note"] = std::to_string(ids.size() - nodes.size()) + " of " + std::to_string(ids.size()) +
+                  " nodes have no log file.";
   return out;
 }
 

@@ -24,10 +24,10 @@ struct node_log_summary {
   bool exists = false;
   uint64_t bytes = 0;
   uint64_t lines = 0;
-  uint64_t errors = 0;   ///< lines matching error_pattern()
-  uint64_t warnings = 0; ///< lines matching warning_pattern() (and not errors)
-  bool truncated = false; ///< stopped reading at bytes_max
-  uint64_t matches = 0;  ///< lines matching the caller's pattern (scan_node_log with one)
+  uint64_t errors = 0;             ///< lines matching error_pattern()
+  uint64_t warnings = 0;           ///< lines matching warning_pattern() (and not errors)
+  bool truncated = false;          ///< stopped reading at bytes_max
+  uint64_t matches = 0;            ///< lines matching the caller's pattern (scan_node_log with one)
   std::vector<log_match> examples; ///< the first few matches
 };
 

@@ -82,8 +82,11 @@ const char* palette(size_t i) {
 class chart {
 public:
   chart(double x0, double x1, double y0, double y1, double top_extra = 0)
-    : x0_(x0), x1_(x1 > x0 ? x1 : x0 + 1), y0_(y0), y1_(y1 > y0 ? y1 : y0 + 1),
-      mt_(16 + top_extra) {}
+    : x0_(x0)
+    , x1_(x1 > x0 ? x1 : x0 + 1)
+    , y0_(y0)
+    , y1_(y1 > y0 ? y1 : y0 + 1)
+    , mt_(16 + top_extra) {}
 
   double X(double x) const { return ml_ + (x - x0_) / (x1_ - x0_) * pw(); }
   double Y(double y) const { return mt_ + ph() - (y - y0_) / (y1_ - y0_) * ph(); }
@@ -132,8 +135,8 @@ public:
   }
 
   void vline(double x, const char* color, const std::string& label, int row = 0) {
-    body_ += "<line x1=\"" + num(X(x), 1) + "\" x2=\"" + num(X(x), 1) + "\" y1=\"" +
-             num(mt_, 1) + "\" y2=\"" + num(mt_ + ph(), 1) + "\" stroke=\"" + color +
+    body_ += "<line x1=\"" + num(X(x), 1) + "\" x2=\"" + num(X(x), 1) + "\" y1=\"" + num(mt_, 1) +
+             "\" y2=\"" + num(mt_ + ph(), 1) + "\" stroke=\"" + color +
              "\" stroke-dasharray=\"4 3\"/>";
     body_ += "<text x=\"" + num(X(x) + 3, 1) + "\" y=\"" + num(mt_ + 12 + 13 * row, 1) +
              "\" class=\"lbl\" fill=\"" + color + "\">" + html_escape(label) + "</text>";
@@ -142,21 +145,19 @@ public:
   std::string svg(const std::string& id, const std::string& xlabel,
                   const std::string& ylabel) const {
     std::ostringstream o;
-    o << "<svg id=\"" << id << "\" class=\"chart\" width=\""
-      << w_ << "\" height=\"" << h_ << "\" viewBox=\"0 0 " << w_ << " " << h_ << "\">";
-    o << "<rect x=\"" << ml_ << "\" y=\"" << mt_ << "\" width=\"" << pw() << "\" height=\""
-      << ph() << "\" fill=\"#fcfcfc\" stroke=\"#ccc\"/>";
+    o << "<svg id=\"" << id << "\" class=\"chart\" width=\"" << w_ << "\" height=\"" << h_
+      << "\" viewBox=\"0 0 " << w_ << " " << h_ << "\">";
+    o << "<rect x=\"" << ml_ << "\" y=\"" << mt_ << "\" width=\"" << pw() << "\" height=\"" << ph()
+      << "\" fill=\"#fcfcfc\" stroke=\"#ccc\"/>";
     const double xs = nice_step(x1_ - x0_, 10), ys = nice_step(y1_ - y0_, 5);
     for (double x = std::ceil(x0_ / xs) * xs; x <= x1_ + 1e-9; x += xs)
       o << "<line x1=\"" << num(X(x), 1) << "\" x2=\"" << num(X(x), 1) << "\" y1=\"" << mt_
-        << "\" y2=\"" << mt_ + ph() << "\" class=\"grid\"/><text x=\"" << num(X(x), 1)
-        << "\" y=\"" << mt_ + ph() + 14 << "\" class=\"tick\" text-anchor=\"middle\">"
-        << num(x, 2) << "</text>";
+        << "\" y2=\"" << mt_ + ph() << "\" class=\"grid\"/><text x=\"" << num(X(x), 1) << "\" y=\""
+        << mt_ + ph() + 14 << "\" class=\"tick\" text-anchor=\"middle\">" << num(x, 2) << "</text>";
     for (double y = std::ceil(y0_ / ys) * ys; y <= y1_ + 1e-9; y += ys)
       o << "<line x1=\"" << ml_ << "\" x2=\"" << ml_ + pw() << "\" y1=\"" << num(Y(y), 1)
-        << "\" y2=\"" << num(Y(y), 1) << "\" class=\"grid\"/><text x=\"" << ml_ - 4
-        << "\" y=\"" << num(Y(y) + 4, 1) << "\" class=\"tick\" text-anchor=\"end\">"
-        << num(y, 3) << "</text>";
+        << "\" y2=\"" << num(Y(y), 1) << "\" class=\"grid\"/><text x=\"" << ml_ - 4 << "\" y=\""
+        << num(Y(y) + 4, 1) << "\" class=\"tick\" text-anchor=\"end\">" << num(y, 3) << "</text>";
     o << body_;
     o << "<text x=\"" << ml_ + pw() / 2 << "\" y=\"" << h_ - 4
       << "\" class=\"axis\" text-anchor=\"middle\">" << html_escape(xlabel) << "</text>";
@@ -219,8 +220,8 @@ std::string header(const json& r) {
   if (!str(r, "error").empty())
     out += "<p class=\"error\">error: " + html_escape(str(r, "error")) + "</p>";
   if (!str(r, "reproduce").empty())
-    out += "<p>reproduce: <code id=\"reproduce\">" + html_escape(str(r, "reproduce")) +
-           "</code></p>";
+    out +=
+      "<p>reproduce: <code id=\"reproduce\">" + html_escape(str(r, "reproduce")) + "</code></p>";
   return out + "</header>";
 }
 
@@ -292,9 +293,9 @@ void draw_faults(chart& c, const std::vector<fault_window>& faults, int lanes) {
   std::vector<double> lane_end(static_cast<size_t>(lanes), -1e300);
   for (const auto& f : faults) {
     const double x = c.X(f.start), x2 = std::max(c.X(f.end), x + 2);
-    c.add("<rect class=\"fault\" x=\"" + num(x, 1) + "\" y=\"" + num(c.top(), 1) +
-          "\" width=\"" + num(x2 - x, 1) + "\" height=\"" + num(c.ph(), 1) + "\" fill=\"" +
-          fault_color(f.action) + "\" fill-opacity=\"0.12\"><title>" +
+    c.add("<rect class=\"fault\" x=\"" + num(x, 1) + "\" y=\"" + num(c.top(), 1) + "\" width=\"" +
+          num(x2 - x, 1) + "\" height=\"" + num(c.ph(), 1) + "\" fill=\"" + fault_color(f.action) +
+          "\" fill-opacity=\"0.12\"><title>" +
           html_escape(f.label + " " + num(f.start, 1) + "s–" + num(f.end, 1) + "s " + f.detail) +
           "</title></rect>");
     if (lanes == 0)
@@ -310,8 +311,8 @@ void draw_faults(chart& c, const std::vector<fault_window>& faults, int lanes) {
     c.add("<rect x=\"" + num(x, 1) + "\" y=\"" + num(y, 1) + "\" width=\"" + num(x2 - x, 1) +
           "\" height=\"11\" fill=\"" + fault_color(f.action) + "\" fill-opacity=\"0.5\"/>");
     if (room)
-      c.add("<text class=\"fault-label\" x=\"" + num(x + 2, 1) + "\" y=\"" + num(y + 9, 1) +
-            "\">" + html_escape(f.label) + "</text>");
+      c.add("<text class=\"fault-label\" x=\"" + num(x + 2, 1) + "\" y=\"" + num(y + 9, 1) + "\">" +
+            html_escape(f.label) + "</text>");
   }
 }
 
@@ -411,9 +412,9 @@ std::string heights_chart(const json& r, const html_options& o) {
 std::string latency_chart(const json& r) {
   const auto& lat = at(r, "tx_latency");
   auto samples = numbers(at(lat, "samples_s"));
-  samples.erase(std::remove_if(samples.begin(), samples.end(),
-                               [](double x) { return !std::isfinite(x); }),
-                samples.end());
+  samples.erase(
+    std::remove_if(samples.begin(), samples.end(), [](double x) { return !std::isfinite(x); }),
+    samples.end());
   // Older reports: the tx_inclusion expectation's evidence carries the samples.
   json pct = at(lat, "count").is_number() ? lat : json::object();
   if (samples.empty())
@@ -447,15 +448,14 @@ std::string latency_chart(const json& r) {
     const double x = c.X(lo + width * b), x2 = c.X(lo + width * (b + 1));
     c.add("<rect class=\"bar\" x=\"" + num(x, 1) + "\" y=\"" + num(c.Y(count[b]), 1) +
           "\" width=\"" + num(std::max(1.0, x2 - x - 1), 1) + "\" height=\"" +
-          num(c.Y(0) - c.Y(count[b]), 1) + "\" fill=\"#1f77b4\"><title>" +
-          num(lo + width * b, 2) + "–" + num(lo + width * (b + 1), 2) + " s: " +
-          num(count[b], 0) + "</title></rect>");
+          num(c.Y(0) - c.Y(count[b]), 1) + "\" fill=\"#1f77b4\"><title>" + num(lo + width * b, 2) +
+          "–" + num(lo + width * (b + 1), 2) + " s: " + num(count[b], 0) + "</title></rect>");
   }
   c.vline(p50, "#2ca02c", "p50 " + num(p50, 2) + "s", 0);
   c.vline(p90, "#ff7f0e", "p90 " + num(p90, 2) + "s", 1);
   c.vline(p99, "#d62728", "p99 " + num(p99, 2) + "s", 2);
-  std::string body = c.svg("chart-latency", "seconds from submission to first finalization",
-                           "transactions");
+  std::string body =
+    c.svg("chart-latency", "seconds from submission to first finalization", "transactions");
   body += "<table class=\"grid pct\"><tr><th>count</th><th>p50</th><th>p90</th><th>p99</th>"
           "<th>max</th></tr><tr><td>" +
           num(static_cast<double>(at(lat, "count").is_number() ? lat["count"].get<double>()
@@ -571,18 +571,18 @@ std::string jobs_section(const json& r) {
       const char* keys[] = {"p50", "p90", "p99"};
       const char* colors[] = {"#2ca02c", "#ff7f0e", "#d62728"};
       for (int k = 0; k < 3; ++k) {
-        const double v = at(it.value(), keys[k]).is_number() ? it.value()[keys[k]].get<double>()
-                                                             : 0;
+        const double v =
+          at(it.value(), keys[k]).is_number() ? it.value()[keys[k]].get<double>() : 0;
         const double x = c.X(static_cast<double>(i) + 0.15 + 0.23 * k);
         const double x2 = c.X(static_cast<double>(i) + 0.15 + 0.23 * (k + 1));
-        c.add("<rect class=\"bar\" x=\"" + num(x, 1) + "\" y=\"" + num(c.Y(v), 1) +
-              "\" width=\"" + num(x2 - x - 2, 1) + "\" height=\"" + num(c.Y(0) - c.Y(v), 1) +
-              "\" fill=\"" + colors[k] + "\"><title>" + html_escape(it.key()) + " " + keys[k] +
-              " " + num(v) + " s</title></rect>");
+        c.add("<rect class=\"bar\" x=\"" + num(x, 1) + "\" y=\"" + num(c.Y(v), 1) + "\" width=\"" +
+              num(x2 - x - 2, 1) + "\" height=\"" + num(c.Y(0) - c.Y(v), 1) + "\" fill=\"" +
+              colors[k] + "\"><title>" + html_escape(it.key()) + " " + keys[k] + " " + num(v) +
+              " s</title></rect>");
       }
-      c.add("<text class=\"lbl\" x=\"" + num(c.X(static_cast<double>(i) + 0.5), 1) +
-            "\" y=\"" + num(c.top() + 12, 1) + "\" text-anchor=\"middle\">" +
-            html_escape(it.key()) + "</text>");
+      c.add("<text class=\"lbl\" x=\"" + num(c.X(static_cast<double>(i) + 0.5), 1) + "\" y=\"" +
+            num(c.top() + 12, 1) + "\" text-anchor=\"middle\">" + html_escape(it.key()) +
+            "</text>");
       table += "<tr><td>" + html_escape(it.key()) + "</td><td>" + str(it.value(), "count", "–") +
                "</td><td>" + str(it.value(), "p50", "–") + "</td><td>" +
                str(it.value(), "p90", "–") + "</td><td>" + str(it.value(), "p99", "–") +
@@ -612,8 +612,8 @@ std::string nodes_table(const json& r, const html_options& o) {
   if (!nodes.is_array() || nodes.empty())
     return "";
   const auto& logs = at(r, "node_logs");
-  const bool have_logs = logs.is_object() && at(logs, "nodes").is_object() &&
-                         !at(logs, "nodes").empty();
+  const bool have_logs =
+    logs.is_object() && at(logs, "nodes").is_object() && !at(logs, "nodes").empty();
   std::string rows;
   for (const auto& n : nodes) {
     const std::string id = str(n, "id");
@@ -625,8 +625,8 @@ std::string nodes_table(const json& r, const html_options& o) {
             str(n, "mempool") + "</td>";
     if (have_logs) {
       const auto& l = at(at(logs, "nodes"), id.c_str());
-      rows += "<td>" + str(l, "lines", "–") + "</td><td>" + str(l, "errors", "–") +
-              "</td><td>" + str(l, "warnings", "–") + "</td>";
+      rows += "<td>" + str(l, "lines", "–") + "</td><td>" + str(l, "errors", "–") + "</td><td>" +
+              str(l, "warnings", "–") + "</td>";
     }
     rows += "</tr>";
   }
@@ -680,12 +680,23 @@ std::string html_escape(const std::string& s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;

@@ -1,8 +1,8 @@
 #include "actors/runner.hpp"
 
 #include <atomic>
-#include <condition_variable>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <fstream>
 #include <iomanip>
@@ -72,9 +72,9 @@ struct runner_state {
   std::vector<std::string> expectation_names;
   duration sample_every{};
   bool stopping = false;
-  const backend* b = nullptr;              ///< for counters_now()
-  std::shared_ptr<live_status> live;       ///< the views' snapshot (never read back)
-  std::vector<run_event> active_faults;    ///< for the live views
+  const backend* b = nullptr;           ///< for counters_now()
+  std::shared_ptr<live_status> live;    ///< the views' snapshot (never read back)
+  std::vector<run_event> active_faults; ///< for the live views
   std::map<std::string, uint64_t> faults_by_action;
   static inline const char* name = "runner";
 };
@@ -86,8 +86,7 @@ double seconds_since(runner_actor* self) {
   return std::chrono::duration<double>(d).count();
 }
 
-template <class F>
-void collect_status(runner_actor* self, F done) {
+template <class F> void collect_status(runner_actor* self, F done) {
   troupe::collect_status(self, *self->state.ctx, std::move(done));
 }
 
@@ -147,17 +146,18 @@ void publish_live(runner_actor* self, double t, const std::vector<node_status>& 
   auto& rec = *st.rec;
   const int64_t now_ns = static_cast<int64_t>(t * 1e9);
   auto& a = st.active_faults;
-  a.erase(std::remove_if(a.begin(), a.end(),
-                         [&](const run_event& f) { return f.until_ns >= 0 && f.until_ns <= now_ns; }),
-          a.end());
+  a.erase(
+    std::remove_if(a.begin(), a.end(),
+                   [&](const run_event& f) { return f.until_ns >= 0 && f.until_ns <= now_ns; }),
+    a.end());
   std::vector<int64_t> hs;
   for (const auto& s : statuses)
     if (s.up)
       hs.push_back(static_cast<int64_t>(s.height));
   std::sort(hs.begin(), hs.end());
-  spdlog::debug("[t={:.1f}s] {}/{} nodes up, height {}..{}, {} txs submitted, {} final",
-                t, hs.size(), statuses.size(), hs.empty() ? 0 : hs.front(),
-                hs.empty() ? 0 : hs.back(), rec.txs_submitted, rec.txs_final);
+  spdlog::debug("[t={:.1f}s] {}/{} nodes up, height {}..{}, {} txs submitted, {} final", t,
+                hs.size(), statuses.size(), hs.empty() ? 0 : hs.front(), hs.empty() ? 0 : hs.back(),
+                rec.txs_submitted, rec.txs_final);
   if (!st.live)
     return;
   st.live->update([&](live_snapshot& s) {
@@ -239,8 +239,7 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
         rec.sample_times_s.push_back(t);
         rec.heights.resize(statuses.size());
         for (size_t i = 0; i < statuses.size(); ++i)
-          rec.heights[i].push_back(statuses[i].up ? static_cast<int64_t>(statuses[i].height)
-                                                  : -1);
+          rec.heights[i].push_back(statuses[i].up ? static_cast<int64_t>(statuses[i].height) : -1);
         for (auto it = counters.begin(); it != counters.end(); ++it)
           if (it.value().is_number_unsigned())
             rec.counter_series[it.key()].push_back(it.value().get<uint64_t>());
@@ -261,10 +260,9 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
                      fmt::join(ev.nodes, ","), ev.detail);
       } else if (ev.kind == "heal") {
         auto& a = st.active_faults;
-        a.erase(std::remove_if(a.begin(), a.end(),
-                               [&](const run_event& f) {
-                                 return ev.nodes.empty() || f.nodes == ev.nodes;
-                               }),
+        a.erase(std::remove_if(
+                  a.begin(), a.end(),
+                  [&](const run_event& f) { return ev.nodes.empty() || f.nodes == ev.nodes; }),
                 a.end());
         spdlog::info("[t={:.1f}s] heal {} {}", ev.time_ns / 1e9, fmt::join(ev.nodes, ","),
                      ev.detail);
@@ -349,12 +347,12 @@ public:
                        "\"; use trace, debug, info, warn, error, critical or off");
     auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     console->set_level(level);
-    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(
-      (run_dir / "troupe.log").string(), true);
+    auto file =
+      std::make_shared<spdlog::sinks::basic_file_sink_mt>((run_dir / "troupe.log").string(), true);
     const auto file_level = std::min(level, spdlog::level::info);
     file->set_level(file_level);
-    auto logger = std::make_shared<spdlog::logger>(
-      "troupe", spdlog::sinks_init_list{console, file});
+    auto logger =
+      std::make_shared<spdlog::logger>("troupe", spdlog::sinks_init_list{console, file});
     logger->set_level(std::min(level, file_level));
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
     logger->flush_on(spdlog::level::warn);
@@ -375,8 +373,10 @@ private:
 class live_views {
 public:
   live_views(std::shared_ptr<live_status> live, bool progress, bool metrics)
-    : live_(std::move(live)), progress_(progress), metrics_(metrics),
-      start_(std::chrono::steady_clock::now()) {
+    : live_(std::move(live))
+    , progress_(progress)
+    , metrics_(metrics)
+    , start_(std::chrono::steady_clock::now()) {
     thread_ = std::thread([this] { loop(); });
   }
   ~live_views() { stop(); }
@@ -436,7 +436,9 @@ private:
 /// between the backend's steps, so nothing the simulation computes depends on it.
 class pacer {
 public:
-  explicit pacer(double pace) : pace_(pace), start_(std::chrono::steady_clock::now()) {}
+  explicit pacer(double pace)
+    : pace_(pace)
+    , start_(std::chrono::steady_clock::now()) {}
   void wait(double run_s) const {
     if (pace_ <= 0)
       return;
@@ -464,13 +466,13 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
     s.backend.name = *req.backend;
   const backend_kind* bk = reg.backend(s.backend.name);
   if (!bk)
-    throw user_error("backend \"" + s.backend.name + "\" is not available; known backends: " +
-                     reg.backend_names());
+    throw user_error("backend \"" + s.backend.name +
+                     "\" is not available; known backends: " + reg.backend_names());
   auto topo = expand(s);
 
   run_result result;
-  result.run_dir = req.out.empty() ? std::filesystem::path("runs") / (s.name + "-" + timestamp_utc())
-                                   : req.out;
+  result.run_dir =
+    req.out.empty() ? std::filesystem::path("runs") / (s.name + "-" + timestamp_utc()) : req.out;
   std::error_code ec;
   std::filesystem::create_directories(result.run_dir / "nodes", ec);
   if (ec)
@@ -505,8 +507,7 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
       std::fprintf(stderr, "troupe: live dashboard at http://127.0.0.1:%d/\n", board->port());
   }
   if (req.on_serving)
-    req.on_serving(metrics_endpoint ? metrics_endpoint->port() : -1,
-                   board ? board->port() : -1);
+    req.on_serving(metrics_endpoint ? metrics_endpoint->port() : -1, board ? board->port() : -1);
   const bool show_progress = req.progress && !req.quiet && isatty(fileno(stdout)) == 1;
   std::optional<live_views> views;
   if (show_progress || metrics_endpoint || board)
@@ -652,8 +653,8 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
   });
   if (views)
     views->stop();
-  result.exit_code = verdict == "pass" ? exit_pass
-                     : verdict == "fail" ? exit_fail
+  result.exit_code = verdict == "pass"          ? exit_pass
+                     : verdict == "fail"        ? exit_fail
                      : verdict == "interrupted" ? 130
                                                 : exit_bad_input;
   if (!deployed && !error_text.empty())

@@ -32,8 +32,8 @@ params read(params_reader& r, const scenario&) {
     try {
       std::regex re{p.pattern};
     } catch (const std::regex_error& e) {
-      r.error("pattern", "is not a valid regular expression (ECMAScript syntax): " +
-                           std::string(e.what()));
+      r.error("pattern",
+              "is not a valid regular expression (ECMAScript syntax): " + std::string(e.what()));
     }
   }
   return p;
@@ -65,14 +65,10 @@ verdict judge(const params& p, const std::string& name, const run_context& ctx) 
       if (examples.size() < 10)
         examples.push_back(json{{"node", n.id}, {"line", m.line_number}, {"text", m.text}});
   }
-  v.evidence = json{{"pattern", p.pattern},
-                    {"nodes", p.nodes},
-                    {"max_matches", p.max_matches},
-                    {"matches", matches},
-                    {"nodes_checked", checked},
-                    {"nodes_without_log", missing},
-                    {"checked", checked > 0},
-                    {"matches_per_node", per_node},
+  v.evidence = json{{"pattern", p.pattern},         {"nodes", p.nodes},
+                    {"max_matches", p.max_matches}, {"matches", matches},
+                    {"nodes_checked", checked},     {"nodes_without_log", missing},
+                    {"checked", checked > 0},       {"matches_per_node", per_node},
                     {"examples", examples}}
                  .dump();
   if (nodes.empty()) {
@@ -82,12 +78,12 @@ verdict judge(const params& p, const std::string& name, const run_context& ctx) 
   }
   if (!missing.empty()) {
     const std::string why =
-      checked == 0 ? (ctx.virtual_time ? "no node logs to check: the simulator writes none "
-                                         "(run with a live backend)"
-                                       : "no node logs to check in " +
-                                           (ctx.run_dir / "nodes").string())
-                   : std::to_string(missing.size()) + " of " + std::to_string(nodes.size()) +
-                       " nodes have no log (first: " + missing[0].get<std::string>() + ")";
+      checked == 0
+        ? (ctx.virtual_time ? "no node logs to check: the simulator writes none "
+                              "(run with a live backend)"
+                            : "no node logs to check in " + (ctx.run_dir / "nodes").string())
+        : std::to_string(missing.size()) + " of " + std::to_string(nodes.size()) +
+            " nodes have no log (first: " + missing[0].get<std::string>() + ")";
     if (p.missing_logs == "fail") {
       v.pass = false;
       v.summary = why + "; set \"missing_logs\": \"skip\" to accept that";
@@ -106,8 +102,8 @@ verdict judge(const params& p, const std::string& name, const run_context& ctx) 
             std::to_string(examples[0]["line"].get<uint64_t>()) + " \"" +
             examples[0]["text"].get<std::string>().substr(0, 120) + "\"";
   v.summary = std::to_string(matches) + " line(s) match /" + p.pattern + "/ in " +
-              std::to_string(checked) + " node log(s) (allowed " +
-              std::to_string(p.max_matches) + ")" + first;
+              std::to_string(checked) + " node log(s) (allowed " + std::to_string(p.max_matches) +
+              ")" + first;
   return v;
 }
 

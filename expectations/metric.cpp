@@ -30,7 +30,8 @@ params read(params_reader& r, const scenario&) {
   p.url = r.string("url", "");
   if (!p.url.empty() && p.url.rfind("http://", 0) != 0)
     r.error("url", "must be an http:// URL (the base of a Prometheus API, e.g. "
-                   "http://127.0.0.1:9090), got \"" + p.url + "\"");
+                   "http://127.0.0.1:9090), got \"" +
+                     p.url + "\"");
   p.query = r.string("query", "", true);
   if (r.has("query") && p.query.empty())
     r.error("query", "must be a non-empty PromQL expression");
@@ -85,7 +86,10 @@ verdict judge(const params& p, const std::string& name, const std::string& url) 
   verdict v;
   v.name = name;
   v.kind = "metric";
-  json ev{{"url", url}, {"query", p.query}, {"op", p.op}, {"threshold", p.threshold},
+  json ev{{"url", url},
+          {"query", p.query},
+          {"op", p.op},
+          {"threshold", p.threshold},
           {"aggregate", p.aggregate}};
   if (url.empty()) {
     v.pass = false;
@@ -106,10 +110,10 @@ verdict judge(const params& p, const std::string& name, const std::string& url) 
   }
   json series = json::array();
   for (size_t i = 0; i < samples.size() && i < 20; ++i)
-    series.push_back(json{{"labels", samples[i].labels},
-                          {"value", std::isfinite(samples[i].value) ? json(samples[i].value)
-                                                                    : json(fmt_value(
-                                                                        samples[i].value))}});
+    series.push_back(
+      json{{"labels", samples[i].labels},
+           {"value", std::isfinite(samples[i].value) ? json(samples[i].value)
+                                                     : json(fmt_value(samples[i].value))}});
   ev["series"] = series;
   ev["series_count"] = samples.size();
   const std::string cond = p.op + " " + fmt_value(p.threshold);
@@ -201,8 +205,8 @@ std::vector<metric_sample> prometheus_query(const std::string& base_url, const s
     prefix.pop_back();
   httplib::Client cli{host};
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
-  const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count() %
-                     1000000;
+  const auto usecs =
+    std::chrono::duration_cast<std::chrono::microseconds>(timeout).count() % 1000000;
   cli.set_connection_timeout(secs, usecs);
   cli.set_read_timeout(secs, usecs);
   httplib::Params params{{"query", query}};
@@ -219,9 +223,8 @@ std::vector<metric_sample> prometheus_query(const std::string& base_url, const s
   }
   if (body.value("status", "") != "success")
     throw std::runtime_error(base_url + "/api/v1/query answered HTTP " +
-                             std::to_string(res->status) + ": " +
-                             body.value("errorType", "error") + ": " +
-                             body.value("error", "no error text"));
+                             std::to_string(res->status) + ": " + body.value("errorType", "error") +
+                             ": " + body.value("error", "no error text"));
   const auto& data = body.contains("data") ? body["data"] : json();
   const std::string type = data.is_object() ? data.value("resultType", "") : "";
   std::vector<metric_sample> out;

@@ -52,8 +52,7 @@ TEST(live_views, metrics_and_dashboard_follow_a_paced_run) {
   // 60 simulated seconds at 6x: about 10 s of wall time to look at.
   child run{{TROUPE_BINARY, "run", TROUPE_SOURCE_DIR "/scenarios/chain-faults-report.json",
              "--duration", "60s", "--pace", "6", "--quiet", "--out", (dir / "run").string(),
-             "--metrics-port", std::to_string(metrics_port), "--serve",
-             std::to_string(dash_port)},
+             "--metrics-port", std::to_string(metrics_port), "--serve", std::to_string(dash_port)},
             dir / "troupe.out"};
   // Wait until the run is under way.
   json s;
@@ -100,9 +99,8 @@ TEST(live_views, metrics_and_dashboard_follow_a_paced_run) {
   auto m2 = parse_metrics(r2->body);
   EXPECT_GT(metric(m2, "troupe_run_seconds"), metric(m1, "troupe_run_seconds"));
   EXPECT_GE(metric(m2, "troupe_sim_messages_total"), metric(m1, "troupe_sim_messages_total"));
-  EXPECT_GE(metric(m2,
-                   "troupe_http_requests_total{code=\"200\",route=\"/api/status\","
-                   "server=\"dashboard\"}"),
+  EXPECT_GE(metric(m2, "troupe_http_requests_total{code=\"200\",route=\"/api/status\","
+                       "server=\"dashboard\"}"),
             1);
 
   // A shortened run may miss its expectations (exit 1); it must end and report.
@@ -110,7 +108,8 @@ TEST(live_views, metrics_and_dashboard_follow_a_paced_run) {
   ASSERT_TRUE(code == 0 || code == 1) << code << read_text(dir / "troupe.out");
   // Pacing is outside the simulated world: the digest is that of an unpaced run.
   auto paced = json::parse(read_text(dir / "run" / "report.json"));
-  shell(std::string(TROUPE_BINARY) + " run " TROUPE_SOURCE_DIR
+  shell(std::string(TROUPE_BINARY) +
+        " run " TROUPE_SOURCE_DIR
         "/scenarios/chain-faults-report.json --duration 60s --quiet --out " +
         (dir / "fast").string());
   auto fast = json::parse(read_text(dir / "fast" / "report.json"));
@@ -120,7 +119,8 @@ TEST(live_views, metrics_and_dashboard_follow_a_paced_run) {
 
 TEST(live_views, the_progress_line_shows_on_a_terminal_only) {
   auto dir = temp_dir("progress");
-  const std::string run = std::string(TROUPE_BINARY) + " run " TROUPE_SOURCE_DIR
+  const std::string run = std::string(TROUPE_BINARY) +
+                          " run " TROUPE_SOURCE_DIR
                           "/scenarios/chain-sim.json --duration 60s --pace 60 --out ";
   // `script` gives the run a terminal.
   // A shortened run may miss its expectations (exit 1): only the output matters here.

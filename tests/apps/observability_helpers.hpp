@@ -116,9 +116,7 @@ inline int shell(const std::string& cmd) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-inline bool have_chromium() {
-  return shell("command -v chromium >/dev/null 2>&1") == 0;
-}
+inline bool have_chromium() { return shell("command -v chromium >/dev/null 2>&1") == 0; }
 
 /// Headless Chromium, bounded to 60 s, with a fresh profile; `args` are extra flags and the
 /// URL. Returns what it printed on stdout (the DOM with --dump-dom).
@@ -128,7 +126,8 @@ inline std::string chromium(const std::string& args) {
   std::string cmd =
     "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
     "--disable-background-networking --disable-component-update --disable-sync "
-    "--user-data-dir=" + profile.string() + " " + args + " > " + out.string() + " 2>/dev/null";
+    "--user-data-dir=" +
+    profile.string() + " " + args + " > " + out.string() + " 2>/dev/null";
   shell(cmd);
   auto text = read_text(out);
   std::filesystem::remove_all(profile);

@@ -96,10 +96,13 @@ TEST(report_html, troupe_report_regenerates_the_page_from_report_json) {
 
 /// A synthetic report: `nodes` nodes, 300 samples, one node down for a while, a partition.
 json synthetic_report(size_t nodes) {
-  json r{{"verdict", "fail"}, {"scenario", "big"}, {"seed", 1}, {"backend", "sim"},
-         {"digest", "00"}, {"reproduce", "troupe run big.json --seed 1"}, {"error", nullptr}};
-  r["expectations"] = json::array({json{{"name", "liveness"}, {"kind", "consensus_liveness"},
-                                        {"pass", false}, {"summary", "node-7 lags <b>"},
+  json r{{"verdict", "fail"}, {"scenario", "big"}, {"seed", 1},
+         {"backend", "sim"},  {"digest", "00"},    {"reproduce", "troupe run big.json --seed 1"},
+         {"error", nullptr}};
+  r["expectations"] = json::array({json{{"name", "liveness"},
+                                        {"kind", "consensus_liveness"},
+                                        {"pass", false},
+                                        {"summary", "node-7 lags <b>"},
                                         {"evidence", json{{"lagging", {"node-7"}}}}}});
   json t = json::array(), heights = json::object(), ns = json::array();
   for (size_t k = 0; k < 300; ++k)
@@ -113,8 +116,11 @@ json synthetic_report(size_t nodes) {
   }
   r["nodes"] = ns;
   r["series"] = json{{"time_s", t}, {"heights", heights}};
-  r["faults"] = json::array({json{{"action", "partition"}, {"nodes", json::array()},
-                                  {"start_s", 100}, {"end_s", 150}, {"detail", ""}}});
+  r["faults"] = json::array({json{{"action", "partition"},
+                                  {"nodes", json::array()},
+                                  {"start_s", 100},
+                                  {"end_s", 150},
+                                  {"detail", ""}}});
   return r;
 }
 
@@ -153,12 +159,16 @@ TEST(report_html, a_thousand_node_page_renders_in_chromium) {
 
 TEST(report_html, a_jobs_section_shows_jobs_by_status_and_phase_latency) {
   auto r = synthetic_report(3);
-  r["jobs"] = json{
-    {"series", {{"time_s", {0, 10, 20, 30}},
-                {"by_status", {{"queued", {10, 6, 2, 0}}, {"running", {0, 4, 4, 1}},
-                               {"done", {0, 0, 4, 9}}, {"failed", {0, 0, 0, 1}}}}}},
-    {"phases", {{"queued", {{"count", 10}, {"p50", 4.0}, {"p90", 9.0}, {"p99", 12.0}}},
-                {"running", {{"count", 10}, {"p50", 7.5}, {"p90", 11.0}, {"p99", 14.0}}}}}};
+  r["jobs"] = json{{"series",
+                    {{"time_s", {0, 10, 20, 30}},
+                     {"by_status",
+                      {{"queued", {10, 6, 2, 0}},
+                       {"running", {0, 4, 4, 1}},
+                       {"done", {0, 0, 4, 9}},
+                       {"failed", {0, 0, 0, 1}}}}}},
+                   {"phases",
+                    {{"queued", {{"count", 10}, {"p50", 4.0}, {"p90", 9.0}, {"p99", 12.0}}},
+                     {"running", {{"count", 10}, {"p50", 7.5}, {"p90", 11.0}, {"p99", 14.0}}}}}};
   const auto html = render_report_html(r);
   EXPECT_NE(html.find("id=\"chart-jobs\""), std::string::npos);
   EXPECT_NE(html.find("id=\"chart-job-phases\""), std::string::npos);

@@ -34,13 +34,15 @@ public:
       };
       json body;
       if (q == "up")
-        body = vec({{{"metric", {{"__name__", "up"}, {"instance", "a"}}}, {"value", {1.7e9, "1"}}},
-                    {{"metric", {{"__name__", "up"}, {"instance", "b"}}}, {"value", {1.7e9, "1"}}}});
+        body =
+          vec({{{"metric", {{"__name__", "up"}, {"instance", "a"}}}, {"value", {1.7e9, "1"}}},
+               {{"metric", {{"__name__", "up"}, {"instance", "b"}}}, {"value", {1.7e9, "1"}}}});
       else if (q == "errors_total")
         body = vec({{{"metric", {{"instance", "a"}}}, {"value", {1.7e9, "5"}}},
                     {{"metric", {{"instance", "b"}}}, {"value", {1.7e9, "0"}}}});
       else if (q == "scalar(3)")
-        body = {{"status", "success"}, {"data", {{"resultType", "scalar"}, {"result", {1.7e9, "3"}}}}};
+        body = {{"status", "success"},
+                {"data", {{"resultType", "scalar"}, {"result", {1.7e9, "3"}}}}};
       else if (q == "absent_metric")
         body = vec(json::array());
       else {
@@ -76,8 +78,10 @@ scenario small_scenario(const json& expectations) {
      {{"layout", {{"kind", "mesh"}}},
       {"link", {{"latency", "20ms"}}},
       {"groups",
-       {{{"name", "validator"}, {"count", 4},
-         {"node", {{"model", "chain"}, {"params", {{"slot", "1s"}, {"active_slot_coeff", 0.2}}}}}}}}}},
+       {{{"name", "validator"},
+         {"count", 4},
+         {"node",
+          {{"model", "chain"}, {"params", {{"slot", "1s"}, {"active_slot_coeff", 0.2}}}}}}}}}},
     {"backend", "sim"},
     {"workloads", json::array()},
     {"expectations", expectations}};
@@ -116,15 +120,31 @@ const json& verdict_of(const json& report, const std::string& name) {
 TEST(metric_expectation, compares_the_answer_with_the_threshold) {
   fake_prometheus prom;
   auto r = run(json::array({
-                 {{"kind", "metric"}, {"name", "all_up"}, {"url", prom.url()}, {"query", "up"},
-                  {"op", ">="}, {"threshold", 1}},
-                 {{"kind", "metric"}, {"name", "no_errors"}, {"url", prom.url()},
-                  {"query", "errors_total"}, {"op", "<="}, {"threshold", 0}},
-                 {{"kind", "metric"}, {"name", "error_sum"}, {"url", prom.url()},
-                  {"query", "errors_total"}, {"aggregate", "sum"}, {"op", "=="},
+                 {{"kind", "metric"},
+                  {"name", "all_up"},
+                  {"url", prom.url()},
+                  {"query", "up"},
+                  {"op", ">="},
+                  {"threshold", 1}},
+                 {{"kind", "metric"},
+                  {"name", "no_errors"},
+                  {"url", prom.url()},
+                  {"query", "errors_total"},
+                  {"op", "<="},
+                  {"threshold", 0}},
+                 {{"kind", "metric"},
+                  {"name", "error_sum"},
+                  {"url", prom.url()},
+                  {"query", "errors_total"},
+                  {"aggregate", "sum"},
+                  {"op", "=="},
                   {"threshold", 5}},
-                 {{"kind", "metric"}, {"name", "scalar"}, {"url", prom.url()},
-                  {"query", "scalar(3)"}, {"op", "<"}, {"threshold", 4}},
+                 {{"kind", "metric"},
+                  {"name", "scalar"},
+                  {"url", prom.url()},
+                  {"query", "scalar(3)"},
+                  {"op", "<"},
+                  {"threshold", 4}},
                }),
                "metric");
   EXPECT_TRUE(verdict_of(r, "all_up")["pass"].get<bool>()) << verdict_of(r, "all_up");
@@ -140,20 +160,22 @@ TEST(metric_expectation, compares_the_answer_with_the_threshold) {
 
 TEST(metric_expectation, takes_the_url_from_prometheus_url_and_reports_query_errors) {
   fake_prometheus prom;
-  auto r = run(json::array({
-                 {{"kind", "metric"}, {"name", "up"}, {"query", "up"}, {"threshold", 1}},
-                 {{"kind", "metric"}, {"name", "broken"}, {"query", "up{"}, {"threshold", 1}},
-                 {{"kind", "metric"}, {"name", "empty"}, {"query", "absent_metric"},
-                  {"threshold", 1}},
-                 {{"kind", "metric"}, {"name", "empty_ok"}, {"query", "absent_metric"},
-                  {"threshold", 1}, {"empty", "pass"}},
-               }),
-               "metric-url", prom.url());
+  auto r =
+    run(json::array({
+          {{"kind", "metric"}, {"name", "up"}, {"query", "up"}, {"threshold", 1}},
+          {{"kind", "metric"}, {"name", "broken"}, {"query", "up{"}, {"threshold", 1}},
+          {{"kind", "metric"}, {"name", "empty"}, {"query", "absent_metric"}, {"threshold", 1}},
+          {{"kind", "metric"},
+           {"name", "empty_ok"},
+           {"query", "absent_metric"},
+           {"threshold", 1},
+           {"empty", "pass"}},
+        }),
+        "metric-url", prom.url());
   EXPECT_TRUE(verdict_of(r, "up")["pass"].get<bool>()) << verdict_of(r, "up");
   const auto& broken = verdict_of(r, "broken");
   EXPECT_FALSE(broken["pass"].get<bool>());
-  EXPECT_NE(broken["summary"].get<std::string>().find("bad_data: parse error"),
-            std::string::npos)
+  EXPECT_NE(broken["summary"].get<std::string>().find("bad_data: parse error"), std::string::npos)
     << broken["summary"];
   EXPECT_FALSE(verdict_of(r, "empty")["pass"].get<bool>());
   EXPECT_TRUE(verdict_of(r, "empty_ok")["pass"].get<bool>());
@@ -166,8 +188,12 @@ TEST(metric_expectation, without_a_url_or_a_server_it_fails_saying_why) {
   }();
   auto r = run(json::array({
                  {{"kind", "metric"}, {"name", "no_url"}, {"query", "up"}, {"threshold", 1}},
-                 {{"kind", "metric"}, {"name", "down"}, {"query", "up"}, {"threshold", 1},
-                  {"timeout", "2s"}, {"url", "http://127.0.0.1:" + std::to_string(dead_port)}},
+                 {{"kind", "metric"},
+                  {"name", "down"},
+                  {"query", "up"},
+                  {"threshold", 1},
+                  {"timeout", "2s"},
+                  {"url", "http://127.0.0.1:" + std::to_string(dead_port)}},
                }),
                "metric-none");
   EXPECT_FALSE(verdict_of(r, "no_url")["pass"].get<bool>());
@@ -180,9 +206,11 @@ TEST(metric_expectation, without_a_url_or_a_server_it_fails_saying_why) {
 }
 
 TEST(metric_expectation, bad_parameters_are_reported_with_their_path) {
-  json j = {{"name", "x"}, {"duration", "10s"},
-            {"topology", {{"groups", {{{"name", "v"}, {"count", 2}, {"node", {{"model", "chain"}}}}}}}},
-            {"expectations", {{{"kind", "metric"}, {"url", "https://x"}, {"op", "~"}}}}};
+  json j = {
+    {"name", "x"},
+    {"duration", "10s"},
+    {"topology", {{"groups", {{{"name", "v"}, {"count", 2}, {"node", {{"model", "chain"}}}}}}}},
+    {"expectations", {{{"kind", "metric"}, {"url", "https://x"}, {"op", "~"}}}}};
   register_catalog();
   try {
     scenario_from_json(j);
@@ -209,7 +237,9 @@ void write_log(const std::filesystem::path& run_dir, const std::string& id,
 TEST(log_pattern_expectation, in_sim_there_are_no_node_logs_and_it_says_so) {
   auto r = run(json::array({
                  {{"kind", "log_pattern"}, {"name", "strict"}, {"pattern", "panic|assert"}},
-                 {{"kind", "log_pattern"}, {"name", "lenient"}, {"pattern", "panic|assert"},
+                 {{"kind", "log_pattern"},
+                  {"name", "lenient"},
+                  {"pattern", "panic|assert"},
                   {"missing_logs", "skip"}},
                }),
                "logs-sim");
@@ -229,7 +259,9 @@ TEST(log_pattern_expectation, counts_matching_lines_in_node_logs) {
   // Node logs as a live backend leaves them in <run_dir>/nodes/<id>.log.
   auto r = run(json::array({
                  {{"kind", "log_pattern"}, {"name", "no_panic"}, {"pattern", "panic|assert"}},
-                 {{"kind", "log_pattern"}, {"name", "few_timeouts"}, {"pattern", "timeout"},
+                 {{"kind", "log_pattern"},
+                  {"name", "few_timeouts"},
+                  {"pattern", "timeout"},
                   {"max_matches", 2}},
                }),
                "logs-live", "", [](const std::filesystem::path& dir) {
@@ -256,9 +288,11 @@ TEST(log_pattern_expectation, counts_matching_lines_in_node_logs) {
 }
 
 TEST(log_pattern_expectation, a_bad_regex_is_a_validation_error) {
-  json j = {{"name", "x"}, {"duration", "10s"},
-            {"topology", {{"groups", {{{"name", "v"}, {"count", 2}, {"node", {{"model", "chain"}}}}}}}},
-            {"expectations", {{{"kind", "log_pattern"}, {"pattern", "panic("}}}}};
+  json j = {
+    {"name", "x"},
+    {"duration", "10s"},
+    {"topology", {{"groups", {{{"name", "v"}, {"count", 2}, {"node", {{"model", "chain"}}}}}}}},
+    {"expectations", {{{"kind", "log_pattern"}, {"pattern", "panic("}}}}};
   register_catalog();
   try {
     scenario_from_json(j);
