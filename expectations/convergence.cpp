@@ -1,5 +1,6 @@
 #include "expectations/convergence.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <caf/all.hpp>
@@ -80,6 +81,13 @@ verdict judge(actor_t* self, const std::vector<node_status>& all) {
       converged_at = s.time_ns;
       break;
     }
+  // Converging once is not enough (with no faults, genesis is a shared tip): the up nodes
+  // must also share a tip at some instant of the run's last `within`.
+  const int64_t final_from = std::max(st.quiet_since_ns, now_ns - st.p.within.count());
+  int64_t converged_late = -1;
+  for (const auto& s : st.samples)
+    if (s.time_ns >= final_from && s.converged)
+      converged_late = s.time_ns;
   const double quiet_s = static_cast<double>(st.quiet_since_ns) / 1e9;
   json ev{{"last_fault_healed_s", quiet_s},
           {"within_s", std::chrono::duration<double>(st.p.within).count()},
@@ -106,14 +114,20 @@ verdict judge(actor_t* self, const std::vector<node_status>& all) {
     v.summary = "never converged after the last fault healed at " +
                 format_duration(duration{st.quiet_since_ns}) + "; " + std::to_string(tips.size()) +
                 " tips at end: " + describe_tips();
+  } else if (converged_late < 0) {
+    v.pass = false;
+    v.summary = "converged at " + format_seconds(duration{converged_at}) +
+                " but the up nodes shared no tip in the last " + format_duration(st.p.within) +
+                " of the run; " + std::to_string(tips.size()) + " tips at end: " + describe_tips();
   } else {
     const auto took = duration{converged_at - st.quiet_since_ns};
     v.pass = took <= st.p.within;
     ev["took_s"] = std::chrono::duration<double>(took).count();
+    ev["converged_late_s"] = static_cast<double>(converged_late) / 1e9;
     if (st.quiet_since_ns == 0)
-      v.summary = "no faults; all up nodes shared one tip at " +
-                  format_seconds(duration{converged_at}) + " and " +
-                  (now_converged ? "at the end" : "not at the end (still propagating)");
+      v.summary = "no faults; all up nodes on one tip within the last " +
+                  format_duration(st.p.within) + " of the run (last at " +
+                  format_seconds(duration{converged_late}) + ")";
     else
       v.summary = "all up nodes on one tip " + format_seconds(took) +
                   " after the last fault healed (allowed " + format_duration(st.p.within) + ")";
