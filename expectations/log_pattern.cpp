@@ -116,9 +116,7 @@ struct state {
 using actor_t = caf::stateful_actor<state>;
 
 caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
-  std::vector<validation_error> ignored; // validated before the run
-  params_reader r{entry.params, "", ignored};
-  self->state.p = read(r, *ctx->scenario);
+  self->state.p = read_validated(read, entry, *ctx->scenario);
   self->state.ctx = ctx;
   self->state.name = entry.name;
   return {
@@ -134,14 +132,9 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
 } // namespace
 
 actor_kind log_pattern_kind() {
-  actor_kind k;
-  k.kind = "log_pattern";
-  k.summary = "at most max_matches lines of the nodes' logs match a regular expression";
-  k.validate = [](params_reader& r, const scenario& s) { read(r, s); };
-  k.spawn = [](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
-    return sys.spawn(behavior, ctx, e);
-  };
-  return k;
+  return make_actor_kind("log_pattern",
+                         "at most max_matches lines of the nodes' logs match a regular expression",
+                         read, behavior);
 }
 
 } // namespace troupe::expectations

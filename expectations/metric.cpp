@@ -171,9 +171,7 @@ struct state {
 using actor_t = caf::stateful_actor<state>;
 
 caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
-  std::vector<validation_error> ignored; // validated before the run
-  params_reader r{entry.params, "", ignored};
-  self->state.p = read(r, *ctx->scenario);
+  self->state.p = read_validated(read, entry, *ctx->scenario);
   self->state.ctx = ctx;
   self->state.name = entry.name;
   return {
@@ -242,15 +240,10 @@ std::vector<metric_sample> prometheus_query(const std::string& base_url, const s
 }
 
 actor_kind metric_kind() {
-  actor_kind k;
-  k.kind = "metric";
-  k.summary = "a Prometheus query (/api/v1/query) at the end of the run compared with a "
-              "threshold";
-  k.validate = [](params_reader& r, const scenario& s) { read(r, s); };
-  k.spawn = [](caf::actor_system& sys, run_context_ptr ctx, const kind_entry& e) {
-    return sys.spawn(behavior, ctx, e);
-  };
-  return k;
+  return make_actor_kind("metric",
+                         "a Prometheus query (/api/v1/query) at the end of the run compared with a "
+                         "threshold",
+                         read, behavior);
 }
 
 } // namespace troupe::expectations
