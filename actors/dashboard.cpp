@@ -8,14 +8,8 @@
 
 namespace troupe {
 
-namespace {
-
-// The page's script: polls /api/status, fills the figures, redraws two small SVG charts
-// (height min/median/max band; messages and drops per sample). `data-refreshes` on <body>
-// counts successful refreshes, so a test (or a curious user) can see the page is live.
-constexpr const char* page_script = R"JS(
+const char* const dashboard_chart_script = R"JS(
 const $ = id => document.getElementById(id);
-let refreshes = 0;
 function fmt(x) { return typeof x === 'number' ? (Number.isInteger(x) ? x : x.toFixed(1)) : x; }
 function poly(xs, ys, x0, x1, y0, y1) {
   const w = 640, h = 160, dx = (x1 - x0) || 1, dy = (y1 - y0) || 1;
@@ -39,6 +33,28 @@ function chart(id, t, series) {
   svg.innerHTML = out;
 }
 function rates(v) { return v.map((x, i) => i ? Math.max(0, x - v[i - 1]) : 0); }
+)JS";
+
+const char* const dashboard_style = R"CSS(
+body { font: 14px system-ui, sans-serif; margin: 20px; color: #222; }
+table { border-collapse: collapse; } td { padding: 3px 12px 3px 0; } td:first-child { color: #666; }
+svg { border: 1px solid #ddd; background: #fcfcfc; margin: 6px 0 14px; }
+.ax { font-size: 10px; fill: #666; } h2 { font-size: 15px; margin: 14px 0 2px; }
+)CSS";
+
+std::string script_safe(std::string data) {
+  for (size_t p = 0; (p = data.find("</", p)) != std::string::npos; p += 3)
+    data.replace(p, 2, "<\\/");
+  return data;
+}
+
+namespace {
+
+// The run page's script: polls /api/status, fills the figures, redraws two small SVG charts
+// (height min/median/max band; messages and drops per sample). `data-refreshes` on <body>
+// counts successful refreshes, so a test (or a curious user) can see the page is live.
+constexpr const char* page_script = R"JS(
+let refreshes = 0;
 function show(s) {
   $('phase').textContent = s.phase + (s.verdict ? ' — ' + s.verdict : '');
   $('run-time').textContent = fmt(s.run_s) + ' / ' + fmt(s.duration_s) + ' s' +
@@ -77,13 +93,6 @@ show(INITIAL);
 refresh();
 )JS";
 
-constexpr const char* page_style = R"CSS(
-body { font: 14px system-ui, sans-serif; margin: 20px; color: #222; }
-table { border-collapse: collapse; } td { padding: 3px 12px 3px 0; } td:first-child { color: #666; }
-svg { border: 1px solid #ddd; background: #fcfcfc; margin: 6px 0 14px; }
-.ax { font-size: 10px; fill: #666; } h2 { font-size: 15px; margin: 14px 0 2px; }
-)CSS";
-
 } // namespace
 
 std::string dashboard_page(const live_snapshot& s) {
@@ -94,7 +103,7 @@ std::string dashboard_page(const live_snapshot& s) {
   std::string out;
   out +=
     "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>troupe: " + html_escape(s.scenario) +
-    "</title><style>" + page_style + "</style></head><body>";
+    "</title><style>" + dashboard_style + "</style></head><body>";
   out += "<h1>" + html_escape(s.scenario) + " <small>(" + html_escape(s.backend) +
          ")</small></h1><table>";
   out += "<tr><td>phase</td><td>" + cell("phase", s.phase) + "</td></tr>";
@@ -119,39 +128,42 @@ std::string dashboard_page(const live_snapshot& s) {
   out += "<h2>messages and drops per sample</h2>"
          "<svg id=\"chart-msgs\" width=\"640\" height=\"160\" viewBox=\"0 0 640 160\"></svg>";
   // "</" inside a script would end it early: JSON from the run must not be able to.
-  std::string data = j.dump();
-  for (size_t p = 0; (p = data.find("</", p)) != std::string::npos; p += 3)
-    data.replace(p, 2, "<\\/");
-  out += "<script>const INITIAL = " + data + ";\n" + page_script + "</script></body></html>";
+  out += "<script>const INITIAL = " + script_safe(j.dump()) + ";\n" + dashboard_chart_script +
+         page_script + "</script></body></html>";
   return out;
 }
 
-dashboard::dashboard(std::shared_ptr<const live_status> status, int port)
-  : status_(std::move(status))
-  , server_(std::make_unique<httplib::Server>()) {
-  auto st = status_;
-  server_->Get("/", [st](const httplib::Request&, httplib::Response& res) {
-    res.set_content(dashboard_page(st->get()), "text/html; charset=utf-8");
-    metrics::http_request("dashboard", "/", 200);
+dashboard::dashboard(views v, int port)
+  : server_(std::make_unique<httplib::Server>()) {
+  auto page = v.page, status = v.status_json;
+  auto name = v.server;
+  server_->Get("/", [page, name](const httplib::Request&, httplib::Response& res) {
+    res.set_content(page(), "text/html; charset=utf-8");
+    metrics::http_request(name, "/", 200);
   });
-  server_->Get("/api/status", [st](const httplib::Request&, httplib::Response& res) {
+  server_->Get("/api/status", [status, name](const httplib::Request&, httplib::Response& res) {
     res.set_header("Cache-Control", "no-store");
-    res.set_content(st->get().to_json().dump(), "application/json");
-    metrics::http_request("dashboard", "/api/status", 200);
+    res.set_content(status(), "application/json");
+    metrics::http_request(name, "/api/status", 200);
   });
-  server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+  server_->set_error_handler([name](const httplib::Request&, httplib::Response& res) {
     if (res.status == 404)
-      metrics::http_request("dashboard", "other", 404);
+      metrics::http_request(name, "other", 404);
   });
   if (port == 0)
     port_ = server_->bind_to_any_port("127.0.0.1");
   else
     port_ = server_->bind_to_port("127.0.0.1", port) ? port : -1;
   if (port_ <= 0)
-    throw user_error("--serve " + std::to_string(port) +
+    throw user_error(v.flag + " " + std::to_string(port) +
                      ": cannot listen on 127.0.0.1 (port in use?); choose another port");
   thread_ = std::thread([this] { server_->listen_after_bind(); });
 }
+
+dashboard::dashboard(std::shared_ptr<const live_status> status, int port)
+  : dashboard(views{[status] { return dashboard_page(status->get()); },
+                    [status] { return status->get().to_json().dump(); }},
+              port) {}
 
 dashboard::~dashboard() {
   server_->stop();

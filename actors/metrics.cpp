@@ -155,9 +155,13 @@ void publish(const live_snapshot& s) {
 }
 
 void http_request(const std::string& server, const std::string& route, int code) {
+  http_requests(server, route, code, 1);
+}
+
+void http_requests(const std::string& server, const std::string& route, int code, uint64_t n) {
   fam()
     .http.Add({{"server", server}, {"route", route}, {"code", std::to_string(code)}})
-    .Increment();
+    .Increment(static_cast<double>(n));
 }
 
 void observe_jobs(const std::map<std::pair<std::string, std::string>, int64_t>& counts) {

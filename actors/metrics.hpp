@@ -11,8 +11,9 @@
 //   http:  troupe_http_requests_total{server,route,code}
 //   jobs:  troupe_jobs{type,status} (gauge), troupe_job_phase_seconds{type,phase} (histogram)
 //
-// The job-engine series are filled by whoever serves jobs through `observe_jobs` and
-// `observe_job_phase` (actors/jobs is not wired yet; see docs/observability.md).
+// `troupe jobs serve --metrics-port` fills the job-engine series (actors/jobs/jobs_monitor):
+// troupe_jobs by sampling the engine, troupe_job_phase_seconds as jobs change phase, and
+// troupe_http_requests_total{server="jobs"} from the server's own per-route counts.
 
 #include <cstdint>
 #include <map>
@@ -51,6 +52,8 @@ void publish(const live_snapshot& s);
 
 /// One HTTP request answered by one of troupe's servers.
 void http_request(const std::string& server, const std::string& route, int code);
+/// `n` HTTP requests answered (servers that count on their own hot path report in batches).
+void http_requests(const std::string& server, const std::string& route, int code, uint64_t n);
 
 /// Job engine gauges: number of jobs per (type, status), replacing the previous values.
 void observe_jobs(const std::map<std::pair<std::string, std::string>, int64_t>& counts);

@@ -49,11 +49,24 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
                     "seconds a claimed replay job may stay silent before it goes to TIMEOUT and "
                     "back to the queue (0: never)");
   serve->add_option("--seed", serve_opts->seed, "seed for backoff jitter")->capture_default_str();
+  serve
+    ->add_option("--metrics-port", serve_opts->metrics_port,
+                 "Prometheus /metrics on 127.0.0.1:PORT (0: any free port): jobs by type and "
+                 "status, phase latency histograms, requests by route and code")
+    ->check(CLI::Range(0, 65535));
+  serve
+    ->add_option("--serve", serve_opts->dashboard_port,
+                 "live dashboard on http://127.0.0.1:PORT/ (0: any free port)")
+    ->check(CLI::Range(0, 65535));
   serve->callback([serve_opts, lease_s, &exit_code] {
     install_stop_signals();
     serve_opts->lease_ms = static_cast<jobs::time_ms>(*lease_s * 1000);
     serve_opts->should_stop = [] { return stop_requested.load(); };
     serve_opts->on_ready = [](int port) { std::cout << "listening on port " << port << std::endl; };
+    serve_opts->on_view = [](const std::string& view, int port) {
+      std::cout << view << " on http://127.0.0.1:" << port << (view == "metrics" ? "/metrics" : "/")
+                << std::endl;
+    };
     jobs::serve(*serve_opts);
     exit_code = exit_pass;
   });

@@ -1,8 +1,12 @@
 #include "actors/jobs/service.hpp"
 
+#include "actors/dashboard.hpp"
 #include "actors/errors.hpp"
 #include "actors/jobs/http_server.hpp"
+#include "actors/jobs/jobs_dashboard.hpp"
+#include "actors/jobs/jobs_monitor.hpp"
 #include "actors/jobs/replay.hpp"
+#include "actors/metrics.hpp"
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
@@ -58,12 +62,39 @@ void serve(const serve_options& o) {
                o.host, port, replay ? " (replay-test protocol)" : "");
   if (o.on_ready)
     o.on_ready(port);
+  // The views sample the engine under the server's lock; they never change it.
+  std::unique_ptr<jobs_monitor> monitor;
+  std::unique_ptr<metrics::endpoint> prometheus;
+  std::unique_ptr<dashboard> board;
+  if (o.metrics_port >= 0 || o.dashboard_port >= 0) {
+    monitor = std::make_unique<jobs_monitor>(
+      server, replay.get(),
+      jobs_monitor::options{o.db, "http://" + o.host + ":" + std::to_string(port), o.sample_ms});
+  }
+  if (o.metrics_port >= 0) {
+    prometheus = std::make_unique<metrics::endpoint>(o.metrics_port);
+    spdlog::info("troupe jobs: metrics on http://127.0.0.1:{}/metrics", prometheus->port());
+    if (o.on_view)
+      o.on_view("metrics", prometheus->port());
+  }
+  if (o.dashboard_port >= 0) {
+    auto* m = monitor.get();
+    board = std::make_unique<dashboard>(
+      dashboard::views{[m] { return jobs_dashboard_page(m->snapshot()); },
+                       [m] { return m->snapshot().dump(); }, "jobs-dashboard", "--serve"},
+      o.dashboard_port);
+    spdlog::info("troupe jobs: dashboard on http://127.0.0.1:{}/", board->port());
+    if (o.on_view)
+      o.on_view("dashboard", board->port());
+  }
   // Bounded by run_ms_max when given; otherwise until should_stop (a signal) says so.
   while (!(o.should_stop && o.should_stop())) {
     if (o.run_ms_max > 0 && wall_now_ms() - start > o.run_ms_max)
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  if (monitor)
+    monitor->stop();
   server.stop();
   spdlog::info("troupe jobs: stopped; every change is committed to '{}'", o.db);
 }

@@ -25,7 +25,12 @@ struct serve_options {
   std::function<bool()> should_stop;
   /// Called once the port is bound (tests and `--port 0` learn the port here).
   std::function<void(int port)> on_ready;
-  time_ms run_ms_max = 0; ///< stop after this long; 0: until should_stop
+  time_ms run_ms_max = 0;   ///< stop after this long; 0: until should_stop
+  int metrics_port = -1;    ///< Prometheus /metrics on 127.0.0.1 (0: any free port; -1: off)
+  int dashboard_port = -1;  ///< live dashboard on 127.0.0.1 (0: any free port; -1: off)
+  time_ms sample_ms = 1000; ///< how often the metrics and the dashboard sample the engine
+  /// Called once per view that is up: ("metrics" | "dashboard", bound port).
+  std::function<void(const std::string& view, int port)> on_view;
 };
 
 /// Opens (or creates) the database, loads the campaign, serves until told to stop.

@@ -96,6 +96,11 @@ public:
     }
     return -1;
   }
+  /// Sends `sig` to the child (ours: we started it).
+  void signal(int sig) {
+    if (pid_ > 0 && !exited_)
+      ::kill(pid_, sig);
+  }
   bool running() {
     if (exited_)
       return false;
