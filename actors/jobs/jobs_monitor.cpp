@@ -109,6 +109,23 @@ void jobs_monitor::sample() {
     v.resize(time_s_.size(), 0);
 }
 
+void jobs_monitor::observe(const job& j, time_ms now) {
+  auto it = in_status_.find(j.id);
+  if (it == in_status_.end()) {
+    if (!is_terminal(j.status))
+      in_status_.emplace(j.id, std::make_pair(j.status, now));
+    return;
+  }
+  auto [was, since] = it->second;
+  if (was == j.status)
+    return;
+  record_phase(j.type, std::string(to_string(was)), static_cast<double>(now - since) / 1e3);
+  if (is_terminal(j.status))
+    in_status_.erase(it);
+  else
+    it->second = {j.status, now};
+}
+
 void jobs_monitor::record_phase(const std::string& type, const std::string& phase, double seconds) {
   metrics::observe_job_phase(type, phase, seconds);
   std::lock_guard<std::mutex> guard{mtx_};

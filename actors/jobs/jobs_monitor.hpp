@@ -10,8 +10,10 @@
 //   - advances troupe_http_requests_total{server="jobs",route,code} by what the server
 //     answered since the previous sample,
 //   - appends one point to a bounded history (counts by status over time) for the charts.
-// Phase latencies reach troupe_job_phase_seconds from the engine's transition observer as
-// they happen (see observe_transitions), not from sampling.
+// Phase latencies reach troupe_job_phase_seconds as they happen, not from sampling: the
+// engine calls `observe` for every job it changes, and a job that left a status records the
+// time it spent there (phase = the status it left: waiting, created, processing,
+// pending_verification, verifying).
 
 #include "actors/jobs/engine.hpp"
 #include "actors/jobs/http_server.hpp"
@@ -24,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace troupe::jobs {
@@ -59,12 +62,14 @@ public:
   /// Marks the server as stopping (shown on the dashboard) and stops sampling.
   void stop();
 
-  /// Records one phase duration (called from the engine's transition observer, under the
-  /// engine lock: cheap, no allocation once a (type, phase) pair has been seen).
-  void record_phase(const std::string& type, const std::string& phase, double seconds);
+  /// A job changed at `now` (called by the engine, under its lock). When its status differs
+  /// from the one seen last, the time spent in the old one is a phase duration. A job first
+  /// seen here (created now, or loaded after a restart) starts its clock now.
+  void observe(const job& j, time_ms now);
 
 private:
   void run();
+  void record_phase(const std::string& type, const std::string& phase, double seconds);
 
   http_server& server_;
   const replay_service* replay_;
@@ -83,6 +88,8 @@ private:
   std::map<std::pair<std::string, std::string>, std::vector<double>> phases_; ///< recent samples
   std::map<std::pair<std::string, std::string>, uint64_t> phase_counts_;      ///< all of them
   std::thread thread_;
+  /// Under the engine lock only: each unfinished job's status and since when.
+  std::unordered_map<job_id, std::pair<job_status, time_ms>> in_status_;
 };
 
 } // namespace troupe::jobs
