@@ -4,8 +4,11 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include <caf/all.hpp>
+
+#include <spdlog/spdlog.h>
 
 #include "actors/jobs/engine.hpp"
 #include "actors/jobs/replay.hpp"
@@ -14,6 +17,7 @@
 #include "actors/node_queries.hpp"
 #include "actors/run_context.hpp"
 #include "workloads/fault_actions.hpp"
+#include "workloads/jobs_live.hpp"
 
 namespace troupe::workloads {
 
@@ -36,10 +40,48 @@ struct params {
   json snapshot_load; ///< a latency distribution, or a duration string
   double error_p = 0, crash_p = 0;
   duration lease = 6h;
+  // live workers (live backends only)
+  std::vector<command_pool> commands; ///< command workers (pipeline stages or replay hosts)
+  bool external_workers = false;      ///< outside workers claim over serve_port
+  int serve_port = 0;
   // both
   std::string store = "file";
   duration sample_every = 1min;
+
+  bool live() const { return !commands.empty() || external_workers; }
 };
+
+const char* const live_only_fix =
+  "command workers run live only: add \"backend\": \"local\" to the "
+  "scenario (and run it on a live backend), or give "
+  "process_latency for simulated workers";
+
+/// One pool of command workers: {"type", "command", "verify_command", "workers", "timeout"}
+/// (a replay pool has no type: its workers are replay hosts).
+command_pool read_command_pool(params_reader& r, bool replay, const std::set<std::string>& types) {
+  command_pool c;
+  if (!replay) {
+    c.type = r.string("type", "", true);
+    if (!c.type.empty() && !types.count(c.type))
+      r.error("type", "\"" + c.type + "\" is not a stage of the pipeline");
+    c.verify_command = r.string("verify_command", "");
+  }
+  c.command = r.string("command", "", true);
+  if (r.has("command") && c.command.empty())
+    r.error("command", "must be a shell command, e.g. \"printf %s {key} | sha256sum\"");
+  c.workers = static_cast<int>(r.integer("workers", c.workers, 1, 1000));
+  c.timeout_ms =
+    std::chrono::duration_cast<std::chrono::milliseconds>(r.dur("timeout", 10min, 1ms)).count();
+  for (const char* sim_only : {"process_latency", "verify_latency", "fail_p", "crash_p",
+                               "verify_pending_p", "verify_reject_p"})
+    if (r.has(sim_only)) {
+      r.allow({sim_only});
+      r.error(sim_only, "belongs to simulated workers, and this pool runs a command: a command "
+                        "fails through its exit code");
+    }
+  r.finish();
+  return c;
+}
 
 jobs::latency_dist parse_latency(params_reader& r, const char* key, const json& v) {
   if (v.is_string()) {
@@ -58,16 +100,65 @@ jobs::latency_dist parse_latency(params_reader& r, const char* key, const json& 
   }
 }
 
-params read(params_reader& r, const scenario&) {
+/// Reads "workers": simulated pools, or command pools (those with a "command"); not both.
+void read_workers(params_reader& r, params& p, const std::set<std::string>& types) {
+  const bool replay = p.campaign == "replay";
+  const json* wj = r.raw("workers");
+  if (!wj) {
+    if (!replay && !p.external_workers)
+      r.error("workers", "is required for a pipeline campaign: [{\"type\": ..., \"workers\": "
+                         "N, \"process_latency\": ...}, ...] (simulated) or [{\"type\": ..., "
+                         "\"command\": \"...\"}, ...] (live), or set \"external_workers\": "
+                         "true");
+    return;
+  }
+  if (!wj->is_array() || wj->empty()) {
+    r.error("workers", "must be a non-empty list of worker pools, got " + describe_json(*wj));
+    return;
+  }
+  size_t commands = 0;
+  for (const auto& w : *wj)
+    commands += w.is_object() && w.contains("command");
+  if (commands > 0 && commands < wj->size()) {
+    r.error("workers", "mixes simulated pools and command pools: a campaign runs either on "
+                       "the actor clock (process_latency) or live (command), not both");
+    return;
+  }
+  for (size_t i = 0; i < wj->size(); ++i) {
+    const std::string path = r.path_of("workers") + "[" + std::to_string(i) + "]";
+    if (commands > 0) {
+      params_reader pr{(*wj)[i], path, r.errors()};
+      p.commands.push_back(read_command_pool(pr, replay, types));
+      continue;
+    }
+    if (replay) {
+      r.errors().push_back({path + ".command", "is required: replay campaigns take command "
+                                               "workers (replay hosts); simulated hosts are "
+                                               "set with \"hosts\" instead of \"workers\""});
+      continue;
+    }
+    try {
+      p.workers.push_back(jobs::sim_worker_spec::parse((*wj)[i]));
+    } catch (const std::exception& e) {
+      r.errors().push_back({path, std::string("is not a worker pool: ") + e.what()});
+    }
+  }
+}
+
+params read(params_reader& r, const scenario& s) {
   params p;
   p.campaign = r.one_of("campaign", {"pipeline", "replay"}, "", true);
   p.store = r.one_of("store", {"file", "memory"}, p.store);
   p.sample_every = r.dur("sample_every", p.sample_every, 1ms);
+  p.external_workers = r.boolean("external_workers", false);
+  p.serve_port = static_cast<int>(r.integer("serve_port", 0, 0, 65535));
+  std::set<std::string> types;
   if (p.campaign == "pipeline") {
     if (auto pj = r.raw("pipeline")) {
       p.pipeline = *pj;
       try {
-        jobs::parse_pipeline(p.pipeline);
+        for (const auto& stage : jobs::parse_pipeline(p.pipeline).stages)
+          types.insert(stage.type);
       } catch (const std::exception& e) {
         r.error("pipeline", std::string("is not a valid pipeline: ") + e.what());
       }
@@ -77,23 +168,9 @@ params read(params_reader& r, const scenario&) {
     }
     p.first_key = r.integer("first_key", p.first_key, 0, INT64_MAX);
     p.count = r.integer("count", p.count, 1, 10'000'000);
-    if (auto wj = r.raw("workers")) {
-      if (!wj->is_array() || wj->empty())
-        r.error("workers", "must be a non-empty list of worker pools, got " + describe_json(*wj));
-      else
-        for (size_t i = 0; i < wj->size(); ++i) {
-          try {
-            p.workers.push_back(jobs::sim_worker_spec::parse((*wj)[i]));
-          } catch (const std::exception& e) {
-            r.errors().push_back({r.path_of("workers") + "[" + std::to_string(i) + "]",
-                                  std::string("is not a worker pool: ") + e.what()});
-          }
-        }
-    } else {
-      r.error("workers", "is required for a pipeline campaign: [{\"type\": ..., \"workers\": "
-                         "N, \"process_latency\": ...}, ...]");
-    }
+    read_workers(r, p, types);
   } else if (p.campaign == "replay") {
+    read_workers(r, p, types);
     p.replay_config = r.string("replay_config", "", true);
     if (!p.replay_config.empty()) {
       try {
@@ -109,6 +186,25 @@ params read(params_reader& r, const scenario&) {
     p.error_p = r.probability("error_p", p.error_p);
     p.crash_p = r.probability("crash_p", p.crash_p);
     p.lease = r.dur("lease", p.lease);
+  }
+  if (p.external_workers && p.serve_port == 0)
+    r.error("serve_port", "is required with \"external_workers\": true, so that outside workers "
+                          "(troupe jobs work --url http://127.0.0.1:PORT, replay hosts) can "
+                          "find the server");
+  if (r.has("serve_port") && !p.live())
+    r.error("serve_port", "serves live workers: add command workers ({\"command\": ...}) or "
+                          "\"external_workers\": true, or remove it (simulated workers need no "
+                          "server)");
+  // The scenario's backend is all validation knows; a --backend sim override of a live
+  // scenario is refused when the run starts (the workload reports it).
+  if (p.live() && s.backend.name == "sim") {
+    for (size_t i = 0; i < p.commands.size(); ++i)
+      r.errors().push_back(
+        {r.path_of("workers") + "[" + std::to_string(i) + "].command", live_only_fix});
+    if (p.external_workers)
+      r.error("external_workers", "outside workers reach a live server only: add \"backend\": "
+                                  "\"local\" to the scenario, or use simulated workers "
+                                  "(process_latency) instead");
   }
   return p;
 }
@@ -133,8 +229,8 @@ json phases_of(const jobs::engine& e, const jobs::replay_service* replay) {
     }
   else
     for (jobs::job_id id = 1; id <= static_cast<jobs::job_id>(e.size()); ++id)
-    if (auto j = e.find(id); j && j->status == jobs::job_status::completed)
-      by_type[j->type].push_back(static_cast<double>(j->finished_ms - j->created_ms) / 1e3);
+      if (auto j = e.find(id); j && j->status == jobs::job_status::completed)
+        by_type[j->type].push_back(static_cast<double>(j->finished_ms - j->created_ms) / 1e3);
   json out = json::object();
   for (auto& [type, v] : by_type) {
     std::sort(v.begin(), v.end());
@@ -151,10 +247,18 @@ struct state {
   run_context_ptr ctx;
   std::string name;
   params p;
+  // simulated workers
   std::shared_ptr<jobs::store> db;
   std::shared_ptr<jobs::engine> engine;
   std::shared_ptr<jobs::replay_service> replay;
   std::shared_ptr<jobs::campaign> campaign;
+  // live workers
+  std::shared_ptr<live_campaign> live;
+  caf::actor keeper; ///< joins the live workers off the actor threads
+  std::string error; ///< why the campaign could not start
+  jobs::time_ms next_report_ms = 0;
+  jobs::time_ms report_every_ms = 1000;
+  // both
   caf::actor_clock::time_point t0{};
   jobs::time_ms next_sample_ms = 0;
   json series_time = json::array();
@@ -165,43 +269,68 @@ struct state {
 
 using actor_t = caf::stateful_actor<state>;
 
+/// Jobs by status: the replay-test statuses for a replay campaign, the engine's otherwise.
+std::map<std::string, uint64_t> counts_by_status(const jobs::engine& e,
+                                                 const jobs::replay_service* replay) {
+  std::map<std::string, uint64_t> counts;
+  if (replay) {
+    for (const auto& j : replay->jobs())
+      ++counts[std::string(jobs::to_string(j.status))];
+  } else {
+    for (int s = 0; s < jobs::job_status_count; ++s)
+      counts[std::string(jobs::to_string(static_cast<jobs::job_status>(s)))] =
+        e.count(static_cast<jobs::job_status>(s));
+  }
+  return counts;
+}
+
 void sample(state& st, jobs::time_ms now_ms) {
+  const auto counts =
+    st.live ? st.live->with(counts_by_status) : counts_by_status(*st.engine, st.replay.get());
   st.series_time.push_back(static_cast<double>(now_ms) / 1e3);
-  auto push = [&](const std::string& status, uint64_t n) {
+  for (const auto& [status, n] : counts) {
     auto& v = st.series[status];
     v.resize(st.series_time.size() - 1, 0);
     v.push_back(n);
-  };
-  if (st.replay) {
-    std::map<std::string, uint64_t> counts;
-    for (const auto& j : st.replay->jobs())
-      ++counts[std::string(jobs::to_string(j.status))];
-    for (const auto& [status, n] : counts)
-      push(status, n);
-  } else {
-    for (int s = 0; s < jobs::job_status_count; ++s)
-      push(std::string(jobs::to_string(static_cast<jobs::job_status>(s))),
-           st.engine->count(static_cast<jobs::job_status>(s)));
   }
   for (auto& [status, v] : st.series)
     v.resize(st.series_time.size(), 0);
 }
 
-void report_summary(actor_t* self) {
+jobs::time_ms elapsed_ms(actor_t* self) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - self->state.t0)
+    .count();
+}
+
+/// Sends the campaign as far as it got to the runner (and so to report.json and the
+/// expectations). `final`: the last report (the campaign finished, or the run ended).
+void report_campaign(actor_t* self, bool final) {
   auto& st = self->state;
   if (st.reported)
     return;
-  st.reported = true;
-  st.engine->commit();
+  st.reported = final;
   json by_status = json::object();
   for (const auto& [status, v] : st.series)
     by_status[status] = v;
   json detail{{"workload", st.name},
               {"campaign", st.p.campaign},
-              {"finished", st.campaign->finished()},
-              {"summary", st.campaign->summary()},
-              {"series", {{"time_s", st.series_time}, {"by_status", by_status}}},
-              {"phases", phases_of(*st.engine, st.replay.get())}};
+              {"series", {{"time_s", st.series_time}, {"by_status", by_status}}}};
+  if (!st.error.empty()) {
+    detail["finished"] = false;
+    detail["error"] = st.error;
+    detail["summary"] = {
+      {"total", 0}, {"by_status", json::object()}, {"failed", json::array()}, {"error", st.error}};
+    detail["phases"] = json::object();
+  } else if (st.live) {
+    detail["summary"] = st.live->summary(elapsed_ms(self));
+    detail["finished"] = st.live->finished();
+    detail["phases"] = st.live->with(phases_of);
+  } else {
+    st.engine->commit();
+    detail["finished"] = st.campaign->finished();
+    detail["summary"] = st.campaign->summary();
+    detail["phases"] = phases_of(*st.engine, st.replay.get());
+  }
   report(self, *st.ctx, "jobs", st.name, {}, -1, detail.dump());
 }
 
@@ -212,6 +341,24 @@ void build(state& st, const run_context& ctx) {
     // A run directory reused for a new run starts a new campaign, not a resumed one.
     for (const char* suffix : {"", "-wal", "-shm"})
       std::filesystem::remove(path + suffix);
+  }
+  if (st.p.live()) {
+    live_campaign::options o;
+    o.name = st.name;
+    o.campaign = st.p.campaign;
+    o.pipeline = st.p.pipeline;
+    o.first_key = st.p.first_key;
+    o.count = st.p.count;
+    o.replay_config = st.p.replay_config;
+    o.lease_ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.p.lease).count();
+    o.pools = st.p.commands;
+    o.external_workers = st.p.external_workers;
+    o.serve_port = st.p.serve_port;
+    o.db_path = path;
+    o.seed = stable_hash(st.name, ctx.seed);
+    st.live = std::make_shared<live_campaign>(o);
+    st.live->start();
+    return;
   }
   st.db = std::shared_ptr<jobs::store>(jobs::store::open(path).release());
   st.engine = std::make_shared<jobs::engine>(st.db.get(), jobs::engine::options{ctx.seed, 4096});
@@ -253,43 +400,87 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   return {
     [=](start_atom) {
       auto& st = self->state;
-      build(st, *st.ctx);
-      st.running = true;
       st.t0 = self->clock().now();
+      if (st.p.live() && st.ctx->virtual_time) {
+        st.error = std::string("workload ") + st.name + ": " + live_only_fix;
+      } else {
+        try {
+          build(st, *st.ctx);
+        } catch (const std::exception& e) {
+          st.error = "workload " + st.name + " could not start its campaign: " + e.what();
+        }
+      }
+      if (!st.error.empty()) {
+        spdlog::error("{}", st.error);
+        report_campaign(self, true);
+        return;
+      }
+      if (st.live) {
+        // Workers block (commands, sockets): they live on their own threads, and the keeper
+        // joins them on its own thread when the run stops or this workload goes down (Ctrl-C).
+        st.keeper = self->home_system().spawn(
+          [live = st.live, workload = caf::actor_cast<caf::actor>(self)](caf::blocking_actor* k) {
+            k->monitor(workload);
+            k->receive([](const caf::down_msg&) {}, [](stop_atom) {});
+            live->shutdown();
+          });
+        // About a hundred progress reports per run, at least one a second: if the run is
+        // interrupted, report.json still has the campaign as it was a moment before.
+        st.report_every_ms = std::max<jobs::time_ms>(
+          1000,
+          std::chrono::duration_cast<std::chrono::milliseconds>(st.ctx->run_duration).count() /
+            100);
+      }
+      st.running = true;
       self->send(self, tick_atom::value);
     },
     [=](tick_atom) {
       auto& st = self->state;
       if (!st.running)
         return;
-      const auto now_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - st.t0).count();
-      auto next = st.campaign->advance(now_ms);
+      const auto now_ms = elapsed_ms(self);
+      std::optional<jobs::time_ms> next;
+      if (!st.live)
+        next = st.campaign->advance(now_ms);
+      const bool finished = st.live ? st.live->finished() : st.campaign->finished();
       if (now_ms >= st.next_sample_ms) {
         sample(st, now_ms);
         st.next_sample_ms =
           now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(st.p.sample_every).count();
       }
-      if (st.campaign->finished()) {
+      if (finished) {
         sample(st, now_ms);
-        report_summary(self);
+        report_campaign(self, true);
         st.running = false;
         return;
       }
-      // Wake at the campaign's next event or the next sample, whichever comes first.
+      if (st.live && now_ms >= st.next_report_ms) {
+        report_campaign(self, false);
+        st.next_report_ms = now_ms + st.report_every_ms;
+      }
+      // Wake at the campaign's next event or the next sample, whichever comes first; live
+      // workers move on their own, so look again soon.
       jobs::time_ms wake = st.next_sample_ms;
       if (next)
         wake = std::min(wake, *next);
+      if (st.live)
+        wake = std::min(wake, now_ms + 100);
       self->delayed_send(self, std::chrono::milliseconds(std::max<jobs::time_ms>(wake - now_ms, 0)),
                          tick_atom::value);
     },
     [=](stop_atom) {
       auto& st = self->state;
-      if (!st.campaign)
-        return;
       st.running = false;
       // The run ended first: report the campaign as far as it got (finished: false).
-      report_summary(self);
+      if (st.campaign || st.live) {
+        if (st.live && !st.reported)
+          sample(st, elapsed_ms(self));
+        report_campaign(self, true);
+      }
+      if (st.live) {
+        st.live->request_stop(); // kills running commands now; the keeper joins
+        self->send(st.keeper, stop_atom::value);
+      }
     },
   };
 }
@@ -297,8 +488,10 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
 } // namespace
 
 actor_kind jobs_kind() {
-  return make_actor_kind("jobs", "a job campaign (pipeline or replay) with simulated workers", read,
-                         behavior);
+  return make_actor_kind("jobs",
+                         "a job campaign (pipeline or replay) with simulated, command or outside "
+                         "workers",
+                         read, behavior);
 }
 
 } // namespace troupe::workloads
