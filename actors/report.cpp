@@ -168,6 +168,42 @@ void write_report(const std::filesystem::path& run_dir, const json& report) {
   std::filesystem::rename(tmp, run_dir / "report.json");
 }
 
+namespace {
+
+std::string short_number(double v) {
+  std::ostringstream o;
+  o.precision(v != 0 && std::fabs(v) < 1 ? 3 : 6);
+  o << v;
+  return o.str();
+}
+
+} // namespace
+
+std::string program_metrics_summary(const json& r) {
+  if (!r.contains("program_metrics") || !r["program_metrics"].contains("series"))
+    return "";
+  std::ostringstream out;
+  for (auto it = r["program_metrics"]["series"].begin(); it != r["program_metrics"]["series"].end();
+       ++it) {
+    const auto& total = it.value().value("total", json::object());
+    out << "metric " << it.key() << ": ";
+    if (!total.contains("last")) {
+      out << "not reported by any scraped node\n";
+      continue;
+    }
+    out << total.value("nodes_with_samples", 0) << " nodes, sum "
+        << short_number(total["first"].get<double>()) << " -> "
+        << short_number(total["last"].get<double>());
+    if (total.contains("rate_per_s") && total["rate_per_s"].is_number())
+      out << " (" << short_number(total["rate_per_s"].get<double>()) << "/s)";
+    else if (!total.contains("rate_per_s"))
+      out << ", range " << short_number(total["min"].get<double>()) << ".."
+          << short_number(total["max"].get<double>()) << " per node";
+    out << "\n";
+  }
+  return out.str();
+}
+
 std::string console_summary(const json& r) {
   std::ostringstream out;
   for (const auto& e : r["expectations"])
@@ -183,6 +219,7 @@ std::string console_summary(const json& r) {
     out << ", " << t["simulated_seconds"].get<double>() << " s simulated in "
         << t["wall_seconds"].get<double>() << " s";
   out << "\n";
+  out << program_metrics_summary(r);
   if (!r["error"].is_null())
     out << "error: " << r["error"].get<std::string>() << "\n";
   if (r["verdict"] != "pass")

@@ -53,7 +53,18 @@ struct report_input {
 /// {id: {bytes, lines, errors, warnings, truncated}}, errors, warnings, note}; and, when a
 /// backend provides one, jobs {series {time_s, by_status {status: [...]}}, phases {phase:
 /// {count, p50, p90, p99, max}}} (docs/observability.md).
+///
+/// program_metrics (live backends, groups with a `scrape` key): {definition, groups {group:
+/// {program, path, port, every_s, series, nodes}}, scrapes {ok, skipped_down, failed, nodes
+/// {id: {ok, skipped_down, failed, last_error}}}, series {selector: {kind (counter | gauge |
+/// unknown), nodes {id: {samples, missing, first, last, min, max, first_s, last_s, and for
+/// counters increase, resets, rate_per_s}}, total {nodes, nodes_with_samples, samples,
+/// first, last, min, max, increase, rate_per_s}, points {id: [[t_s, value|null], ...]}}}}.
 nlohmann::json build_report(const report_input& in);
+
+/// One line per scraped program series ("metric NAME: 3 nodes, sum 12 -> 340 (5.3/s)"), for
+/// the console summary; empty without a program_metrics section.
+std::string program_metrics_summary(const nlohmann::json& report);
 
 /// Writes report.json (atomically: temp file + rename) into `run_dir`.
 void write_report(const std::filesystem::path& run_dir, const nlohmann::json& report);

@@ -7,7 +7,8 @@
 // labelled (one line per node up to `lines_nodes_max` nodes, min/median/max bands above),
 // transaction inclusion latency histogram with p50/p90/p99, messages and drops over time,
 // transactions over time, jobs by status and per-phase latency (when report.json has a
-// `jobs` section), counters, and a node table with log error/warning counts.
+// `jobs` section), node programs' scraped metrics (when it has `program_metrics`: a chart
+// and a table per series), counters, and a node table with log error/warning counts.
 
 #include <cstddef>
 #include <filesystem>

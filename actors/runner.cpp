@@ -528,6 +528,13 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
   if (req.pace > 0 && !b->virtual_time())
     spdlog::warn("--pace applies to virtual-time backends only; backend {} runs in real time",
                  b->name());
+  // A live scenario run on the simulator with --backend: its models have no /metrics.
+  if (b->virtual_time())
+    for (const auto& g : s.topology.groups)
+      if (g.scrape)
+        spdlog::warn("group {}: \"scrape\" is ignored: the {} backend's simulated nodes expose "
+                     "no /metrics",
+                     g.name, b->name());
   caf::actor_system_config cfg;
   b->configure(cfg);
   auto rec = std::make_shared<run_record>();

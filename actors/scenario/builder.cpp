@@ -46,6 +46,11 @@ topology_builder& topology_builder::group_link(const link_profile& l) {
   return *this;
 }
 
+topology_builder& topology_builder::scrape(duration every, std::vector<std::string> series) {
+  last().scrape = scrape_config{every, std::move(series)};
+  return *this;
+}
+
 // -- scenario_builder ---------------------------------------------------------
 
 scenario_builder::scenario_builder(std::string name) {

@@ -45,6 +45,8 @@ public:
   topology_builder& program(const std::string& p);
   topology_builder& param(const std::string& key, nlohmann::json value);
   topology_builder& group_link(const link_profile& l);
+  /// Live backends: scrape the last group's program /metrics (series empty: its defaults).
+  topology_builder& scrape(duration every, std::vector<std::string> series = {});
 
 private:
   topology_builder& layout(layout_kind k) {

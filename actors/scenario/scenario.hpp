@@ -39,15 +39,24 @@ struct node_spec {
   }
 };
 
+/// A group's `scrape` key (live backends only): read the program's /metrics every `every`
+/// and summarise `series` (empty: the program's default series) in the report.
+struct scrape_config {
+  duration every = std::chrono::seconds(1);
+  std::vector<std::string> series; ///< selectors: name or name{label="value"}
+  bool operator==(const scrape_config& o) const { return every == o.every && series == o.series; }
+};
+
 struct group {
   std::string name;
   std::string role; ///< e.g. "validator" (leads/mines) or "observer"; defaults to name
   uint32_t count = 1;
   node_spec node;
   std::optional<link_profile> link;
+  std::optional<scrape_config> scrape;
   bool operator==(const group& o) const {
     return name == o.name && role == o.role && count == o.count && node == o.node &&
-           link == o.link;
+           link == o.link && scrape == o.scrape;
   }
 };
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "actors/params.hpp"
+#include "actors/scenario/scrape.hpp"
 #include "actors/units.hpp"
 
 namespace troupe {
@@ -69,6 +70,26 @@ layout read_layout(const json& j, const std::string& path, errors_t& errors) {
   kind_of(kind, r.path_of("kind"));
   if (out.kind == layout_kind::random)
     out.degree = static_cast<uint32_t>(r.integer("degree", 3, 1, 10000, true));
+  r.finish();
+  return out;
+}
+
+// A group's `scrape` key: the period and the series. Whether the group's program exposes
+// /metrics at all is the program validator's check (it knows the program).
+scrape_config read_scrape(const json& j, const std::string& path, errors_t& errors) {
+  scrape_config out;
+  params_reader r{j, path, errors};
+  out.every = r.dur("every", out.every, std::chrono::milliseconds(100));
+  out.series = r.strings("series");
+  for (size_t i = 0; i < out.series.size(); ++i) {
+    std::string why;
+    if (!parse_series_selector(out.series[i], &why))
+      errors.push_back(
+        {r.path_of("series") + "[" + std::to_string(i) + "]", "\"" + out.series[i] + "\" " + why});
+  }
+  if (r.has("series") && j["series"].is_array() && j["series"].empty())
+    r.error("series", "is empty: name the series to keep, or leave \"series\" out for the "
+                      "program's default series");
   r.finish();
   return out;
 }
@@ -146,6 +167,15 @@ std::vector<group> read_groups(const json& j, const std::string& path, const lin
       r.error("name", "duplicate group name \"" + g.name + "\"; group names must be unique");
     g.role = r.string("role", g.name);
     g.count = static_cast<uint32_t>(r.integer("count", 1, 1, 100'000'000, true));
+    // Before the node: the program's validator checks that the program can be scraped.
+    if (auto sc = r.raw("scrape")) {
+      g.scrape = read_scrape(*sc, r.path_of("scrape"), errors);
+      auto node = j[i].is_object() && j[i].contains("node") ? j[i]["node"] : json();
+      if (node.is_object() && !node.contains("program"))
+        r.error("scrape", "reads a live node program's /metrics, and this group's node has no "
+                          "\"program\" (simulated models expose none): add a program such as "
+                          "\"etcd\" or remove \"scrape\"");
+    }
     if (auto node = r.raw("node"))
       read_node_spec(*node, r.path_of("node"), g, reg, errors);
     else
@@ -267,6 +297,14 @@ scenario read_scenario(const json& j, const registry& reg, errors_t& errors) {
       errors.push_back({name_path, "unknown backend \"" + s.backend.name +
                                      "\"; known backends: " + reg.backend_names()});
   }
+  // Scraping reads real programs' /metrics: the simulator has none to read.
+  if (s.backend.name == "sim")
+    for (size_t i = 0; i < s.topology.groups.size(); ++i)
+      if (s.topology.groups[i].scrape)
+        errors.push_back({"topology.groups[" + std::to_string(i) + "].scrape",
+                          "scrapes a live program's /metrics, but the scenario runs on the sim "
+                          "backend, whose simulated nodes expose none: use \"backend\": "
+                          "\"local\" or remove \"scrape\""});
   // Entries are read after the topology: their validators check references to its groups.
   read_entries(r.raw("workloads"), "workloads", true, reg, s, s.workloads, errors);
   read_entries(r.raw("expectations"), "expectations", false, reg, s, s.expectations, errors);
@@ -333,6 +371,12 @@ json to_json(const scenario& s) {
     gj["node"] = node;
     if (g.link)
       gj["link"] = to_json(*g.link);
+    if (g.scrape) {
+      json sc{{"every", format_duration(g.scrape->every)}};
+      if (!g.scrape->series.empty())
+        sc["series"] = g.scrape->series;
+      gj["scrape"] = sc;
+    }
     t["groups"].push_back(gj);
   }
   j["topology"] = t;

@@ -87,9 +87,26 @@ local_options read_options(params_reader& r) {
 }
 
 void validate_node(params_reader& r, const group& g, const std::string& program_ref) {
-  (void) g;
   try {
     auto p = load_program(program_ref);
+    if (g.scrape) {
+      // The reader is the group's node params: the group's own path is two keys up.
+      auto path = r.path();
+      const std::string suffix = ".node.params";
+      if (path.size() > suffix.size() &&
+          path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0)
+        path.resize(path.size() - suffix.size());
+      path += ".scrape";
+      if (!p->metrics)
+        r.errors().push_back(
+          {path, "program " + p->name +
+                   " exposes no /metrics (its program JSON has no "
+                   "\"metrics\" key), so there is nothing to scrape: remove \"scrape\" from "
+                   "this group"});
+      else if (g.scrape->series.empty() && p->metrics->series.empty())
+        r.errors().push_back({path + ".series", "is needed: program " + p->name +
+                                                  " names no default series in its \"metrics\""});
+    }
     validate_params(*p, r);
   } catch (const validation_failed& e) {
     for (auto& err : e.errors())
@@ -413,10 +430,46 @@ void local_backend::start_actors(caf::actor_system& sys) {
     actors_.push_back(spawn_block_driver(sys, world_, *slot, coeff));
 }
 
+std::vector<scrape_target> local_backend::scrape_targets(const scenario& s) const {
+  std::vector<scrape_target> out;
+  for (const auto& g : s.topology.groups) {
+    if (!g.scrape)
+      continue;
+    scrape_target t;
+    t.group = g.name;
+    t.every = to_ms(g.scrape->every);
+    for (size_t i = 0; i < world_->nodes.size(); ++i)
+      if (world_->nodes[i].info.group == g.name)
+        t.nodes.push_back(i);
+    if (t.nodes.empty())
+      continue;
+    const auto& p = *world_->nodes[t.nodes.front()].prog;
+    // The scenario reader checks this too; a scenario built in C++ reaches here unchecked.
+    if (!p.metrics)
+      throw user_error("group " + g.name + " asks to scrape program " + p.name +
+                       ", which exposes no /metrics (its program file has no \"metrics\" "
+                       "key): remove \"scrape\" from the group");
+    t.program = p.name;
+    t.path = p.metrics->path;
+    t.port_name = p.metrics->port;
+    const auto& names = g.scrape->series.empty() ? p.metrics->series : g.scrape->series;
+    for (const auto& text : names) {
+      std::string why;
+      auto sel = parse_series_selector(text, &why);
+      if (!sel)
+        throw user_error("group " + g.name + ": scrape series \"" + text + "\" " + why);
+      t.series.push_back(*sel);
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 deployment local_backend::deploy(caf::actor_system& sys, const scenario& s,
                                  const expanded_topology& topo, const run_env& env) {
   teardown();
   torn_down_ = false;
+  scraper_.reset();
   interrupted_ = env.interrupted;
   timing_ = nlohmann::json::object();
   auto t0 = steady::now();
@@ -424,7 +477,12 @@ deployment local_backend::deploy(caf::actor_system& sys, const scenario& s,
     build_nodes(s, topo, env);
     start_all(env);
     setup_wallets(env);
+    auto targets = scrape_targets(s);
     start_actors(sys);
+    if (!targets.empty()) {
+      scraper_ = std::make_unique<metrics_scraper>(world_, std::move(targets));
+      scraper_->start();
+    }
   } catch (...) {
     teardown();
     throw;
@@ -452,6 +510,9 @@ void local_backend::teardown() noexcept {
   if (torn_down_)
     return;
   torn_down_ = true;
+  // Before the nodes stop: their shutdown is not part of the run's metrics.
+  if (scraper_)
+    scraper_->stop();
   for (auto& a : actors_)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   actors_.clear();
@@ -473,6 +534,8 @@ nlohmann::json local_backend::results() const {
   if (!world_)
     return out;
   out["counters"] = world_->counters.to_json();
+  if (scraper_)
+    out["program_metrics"] = scraper_->results();
   auto nodes = nlohmann::json::array();
   for (auto& n : world_->nodes) {
     if (n.slot >= world_->sup->size())

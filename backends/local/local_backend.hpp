@@ -20,6 +20,7 @@
 
 #include "actors/backend.hpp"
 #include "actors/params.hpp"
+#include "backends/local/metrics_scraper.hpp"
 #include "backends/local/ports.hpp"
 #include "backends/local/world.hpp"
 
@@ -71,11 +72,14 @@ private:
   void start_all(const run_env& env);
   void setup_wallets(const run_env& env);
   void start_actors(caf::actor_system& sys);
+  /// The groups with a `scrape` key, as scraper targets (checked: the program has metrics).
+  std::vector<scrape_target> scrape_targets(const scenario& s) const;
 
   local_options opts_;
   world_ptr world_;
   std::unique_ptr<port_allocator> ports_;
   std::vector<caf::actor> actors_;
+  std::unique_ptr<metrics_scraper> scraper_;
   const volatile int* interrupted_ = nullptr;
   bool torn_down_ = true;
   nlohmann::json timing_ = nlohmann::json::object();

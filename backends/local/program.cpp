@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "actors/errors.hpp"
+#include "actors/scenario/scrape.hpp"
 #include "actors/units.hpp"
 
 #ifndef TROUPE_SOURCE_DIR
@@ -292,6 +293,31 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
     params_reader wr{*v, r.path_of("wallet"), errors};
     wr.allow({"name", "mature_blocks", "utxos_per_node", "utxo_amount"});
     wr.finish();
+  }
+  if (auto v = r.raw("metrics")) {
+    params_reader mr{*v, r.path_of("metrics"), errors};
+    metrics_endpoint m;
+    m.port = mr.string("port", "", true);
+    m.path = mr.string("path", m.path);
+    m.series = mr.strings("series");
+    mr.finish();
+    if (!m.path.empty() && m.path[0] != '/')
+      errors.push_back({mr.path_of("path"), "must start with '/', got \"" + m.path + "\""});
+    if (!m.port.empty()) {
+      bool known = false;
+      for (auto& port : p->ports)
+        known = known || port.first == m.port;
+      if (!known)
+        errors.push_back(
+          {mr.path_of("port"), "must name one of the program's ports, got \"" + m.port + "\""});
+    }
+    for (size_t i = 0; i < m.series.size(); ++i) {
+      std::string why;
+      if (!parse_series_selector(m.series[i], &why))
+        errors.push_back(
+          {mr.path_of("series") + "[" + std::to_string(i) + "]", "\"" + m.series[i] + "\" " + why});
+    }
+    p->metrics = m;
   }
   r.finish();
   if (!errors.empty())

@@ -44,6 +44,15 @@ struct readiness_probe {
   std::chrono::milliseconds interval{250};
 };
 
+/// Where a program exposes Prometheus metrics (its `metrics` key): an HTTP GET of `path` on
+/// the node's port named `port`; `series` are the ones scraped when a group's `scrape` key
+/// names none.
+struct metrics_endpoint {
+  std::string port;
+  std::string path = "/metrics";
+  std::vector<std::string> series;
+};
+
 /// A node program parameter: its default (also its type) and optional bounds.
 struct program_param {
   nlohmann::json fallback;
@@ -71,6 +80,7 @@ struct program {
   nlohmann::json blocks;   ///< block production (null: the program makes its own)
   nlohmann::json wallet;   ///< wallet setup and funding (null: none)
   std::string finality_depth = "0"; ///< template: blocks deep before final
+  std::optional<metrics_endpoint> metrics; ///< none: the program exposes no /metrics
 };
 
 using program_ptr = std::shared_ptr<const program>;

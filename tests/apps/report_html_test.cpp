@@ -177,5 +177,110 @@ TEST(report_html, a_jobs_section_shows_jobs_by_status_and_phase_latency) {
   EXPECT_EQ(render_report_html(synthetic_report(3)).find("chart-jobs"), std::string::npos);
 }
 
+/// A program_metrics section as the local backend writes it: `nodes` nodes scraped every
+/// second for a minute, one counter (node 1 restarts: a gap and a reset) and one gauge.
+json with_program_metrics(json r, size_t nodes) {
+  json series = json::object();
+  for (const char* name :
+       {"etcd_server_proposals_committed_total", "etcd_mvcc_db_total_size_in_bytes"}) {
+    const bool counter = std::string(name) == "etcd_server_proposals_committed_total";
+    json per_node = json::object(), points = json::object();
+    for (size_t i = 0; i < nodes; ++i) {
+      const std::string id = "node-" + std::to_string(i);
+      json pts = json::array();
+      for (int t = 0; t < 60; ++t) {
+        if (i == 1 && t >= 20 && t < 25)
+          pts.push_back(json::array({t, nullptr}));
+        else
+          pts.push_back(json::array(
+            {t, counter ? 100.0 + 5 * t + static_cast<double>(i) : 24576.0 + 4096 * (t / 10)}));
+      }
+      points[id] = pts;
+      json n{{"samples", 55},
+             {"missing", 0},
+             {"first", counter ? 100 : 24576},
+             {"last", counter ? 395 : 45056},
+             {"min", counter ? 100 : 24576},
+             {"max", counter ? 395 : 45056}};
+      if (counter) {
+        n["increase"] = 295;
+        n["rate_per_s"] = 5.0;
+        n["resets"] = 0;
+      }
+      per_node[id] = n;
+    }
+    json total{{"nodes", nodes},
+               {"nodes_with_samples", nodes},
+               {"samples", 55 * nodes},
+               {"first", 100.0 * nodes},
+               {"last", 395.0 * nodes},
+               {"min", 100},
+               {"max", 395}};
+    if (counter) {
+      total["increase"] = 295.0 * nodes;
+      total["rate_per_s"] = 5.0 * nodes;
+    }
+    series[name] = json{{"kind", counter ? "counter" : "gauge"},
+                        {"nodes", per_node},
+                        {"total", total},
+                        {"points", points}};
+  }
+  r["program_metrics"] = json{
+    {"groups",
+     {{"node",
+       {{"program", "etcd"}, {"path", "/metrics"}, {"port", "client_port"}, {"every_s", 1.0}}}}},
+    {"scrapes", {{"ok", 55 * nodes}, {"skipped_down", 5}, {"failed", 0}}},
+    {"series", series}};
+  return r;
+}
+
+TEST(report_html, scraped_program_metrics_get_a_chart_and_a_table_per_series) {
+  const auto html = render_report_html(with_program_metrics(synthetic_report(3), 3));
+  const auto start = html.find("<section id=\"program-metrics\">");
+  ASSERT_NE(start, std::string::npos);
+  const auto section = html.substr(start, html.find("</section>", start) - start);
+  EXPECT_NE(section.find("id=\"chart-metric-0\""), std::string::npos);
+  EXPECT_NE(section.find("id=\"chart-metric-1\""), std::string::npos);
+  EXPECT_NE(section.find("etcd_server_proposals_committed_total"), std::string::npos);
+  EXPECT_NE(section.find("(counter)"), std::string::npos);
+  EXPECT_NE(section.find("(gauge)"), std::string::npos);
+  EXPECT_NE(section.find("GET /metrics on port client_port every 1 s"), std::string::npos);
+  EXPECT_NE(section.find("5 skipped (node down or restarting)"), std::string::npos);
+  // One line per node; node-1's restart is a gap: its counter line is drawn in two pieces.
+  const auto chart0 = section.substr(section.find("id=\"chart-metric-0\""));
+  const auto svg0 = chart0.substr(0, chart0.find("</svg>"));
+  EXPECT_EQ(count(svg0, "<polyline"), 4u);
+  EXPECT_EQ(count(svg0, "<title>node-1</title>"), 2u);
+  // The table: a row per node, the sum, and the counter's rate.
+  EXPECT_NE(section.find("<th>rate /s</th>"), std::string::npos);
+  EXPECT_NE(section.find("all nodes (sums; min, max: extremes)"), std::string::npos);
+  EXPECT_EQ(count(section, "<td>node-"), 6u);
+  // No program_metrics: no section.
+  EXPECT_EQ(render_report_html(synthetic_report(3)).find("program-metrics"), std::string::npos);
+}
+
+TEST(report_html, program_metrics_of_many_nodes_become_bands) {
+  const auto html = render_report_html(with_program_metrics(synthetic_report(100), 100));
+  const auto start = html.find("id=\"chart-metric-0\"");
+  ASSERT_NE(start, std::string::npos);
+  const auto svg = html.substr(start, html.find("</svg>", start) - start);
+  EXPECT_NE(svg.find("class=\"band\""), std::string::npos);
+  EXPECT_LT(count(svg, "<polyline"), 5u);
+  EXPECT_NE(html.find("100 nodes: aggregated into min/median/max."), std::string::npos);
+}
+
+TEST(report_html, troupe_report_regenerates_the_program_metrics_section_byte_for_byte) {
+  auto d = temp_dir("report-regen-metrics");
+  const auto r = with_program_metrics(synthetic_report(3), 3);
+  {
+    std::ofstream out{d / "report.json"};
+    out << r.dump(2) << "\n";
+  }
+  const auto expected = render_report_html(r);
+  ASSERT_NE(expected.find("id=\"chart-metric-1\""), std::string::npos);
+  ASSERT_EQ(shell(std::string(TROUPE_BINARY) + " report " + d.string() + " >/dev/null"), 0);
+  EXPECT_EQ(read_text(d / "report.html"), expected);
+}
+
 } // namespace
 } // namespace troupe::test

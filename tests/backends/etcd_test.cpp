@@ -9,9 +9,10 @@ using namespace troupe;
 using namespace troupe::backends::testing;
 
 TEST(etcd_local, cluster_survives_a_member_restart) {
-  live_run run{one_group("etcd", "member", 3, nlohmann::json::object(),
-                         {{"poll_interval", "200ms"}}),
-               "etcd-restart"};
+  auto sc = one_group("etcd", "member", 3, nlohmann::json::object(), {{"poll_interval", "200ms"}});
+  // Scraped throughout, restart included: the program's default series.
+  sc.topology.groups[0].scrape = scrape_config{std::chrono::milliseconds(250), {}};
+  live_run run{sc, "etcd-restart"};
   run.deploy();
   caf::scoped_actor self{run.sys};
   auto& nodes = run.dep.nodes;
@@ -61,4 +62,19 @@ TEST(etcd_local, cluster_survives_a_member_restart) {
   run.backend.teardown();
   for (auto p : pids)
     EXPECT_FALSE(pid_alive(p));
+  // Every member answered scrapes; a member down or not yet listening during its restart is
+  // counted (skipped or failed), never an error of the run.
+  auto pm = run.backend.results()["program_metrics"];
+  ASSERT_TRUE(pm.is_object());
+  for (auto id : {"member-0", "member-1", "member-2"}) {
+    const auto& counts = pm["scrapes"]["nodes"][id];
+    EXPECT_GT(counts["ok"].get<uint64_t>(), 0u) << id;
+    EXPECT_TRUE(counts.contains("skipped_down") && counts.contains("failed")) << id;
+    const auto& n = pm["series"]["etcd_server_proposals_committed_total"]["nodes"][id];
+    EXPECT_GT(n["increase"].get<double>(), 0) << id << n.dump();
+  }
+  // The default series (etcd.json's metrics.series) are the ones scraped.
+  for (auto name : {"etcd_server_leader_changes_seen_total", "etcd_mvcc_db_total_size_in_bytes",
+                    "etcd_network_peer_sent_bytes_total"})
+    EXPECT_GT(pm["series"][name]["total"]["nodes_with_samples"].get<uint64_t>(), 0u) << name;
 }

@@ -92,6 +92,31 @@ TEST(local_e2e, etcd_local_scenario_passes) {
   EXPECT_EQ(report["verdict"], "pass");
   EXPECT_EQ(report["backend"], "local");
   EXPECT_TRUE(node_pids(r.out).empty()) << "pid files go with their processes";
+  // The scenario scrapes each member's /metrics every second: committed proposals grow on
+  // every member (the restarted one too), at a rate a 5-writes-per-second run can make.
+  const auto& pm = report["program_metrics"];
+  ASSERT_TRUE(pm.is_object()) << report.dump(2).substr(0, 2000);
+  EXPECT_EQ(pm["groups"]["member"]["every_s"], 1.0);
+  EXPECT_GT(pm["scrapes"]["ok"].get<uint64_t>(), 100u) << pm["scrapes"].dump();
+  const auto& committed = pm["series"]["etcd_server_proposals_committed_total"];
+  EXPECT_EQ(committed["kind"], "counter");
+  ASSERT_EQ(committed["nodes"].size(), 3u);
+  for (auto it = committed["nodes"].begin(); it != committed["nodes"].end(); ++it) {
+    const auto& n = it.value();
+    EXPECT_GT(n["last"].get<double>(), n["first"].get<double>()) << it.key() << n.dump();
+    EXPECT_GT(n["samples"].get<uint64_t>(), 30u) << it.key();
+    EXPECT_GT(n["rate_per_s"].get<double>(), 1.0) << it.key() << n.dump();
+    EXPECT_LT(n["rate_per_s"].get<double>(), 1000.0) << it.key() << n.dump();
+  }
+  EXPECT_GT(committed["total"]["rate_per_s"].get<double>(), 3.0);
+  EXPECT_GT(pm["series"]["etcd_mvcc_db_total_size_in_bytes"]["total"]["min"].get<double>(), 0);
+  // The page shows them, and the console summary has one line per series.
+  const auto html = read_file(r.out / "report.html");
+  EXPECT_NE(html.find("id=\"program-metrics\""), std::string::npos);
+  EXPECT_NE(html.find("id=\"chart-metric-0\""), std::string::npos);
+  EXPECT_NE(read_file(r.out.string() + ".log")
+              .find("metric etcd_server_proposals_committed_total: 3 nodes"),
+            std::string::npos);
 }
 
 TEST(local_e2e, litecoin_local_scenario_passes) {
