@@ -408,6 +408,9 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
           build(st, *st.ctx);
         } catch (const std::exception& e) {
           st.error = "workload " + st.name + " could not start its campaign: " + e.what();
+          if (st.p.serve_port != 0)
+            st.error += " (in the scenario: set \"serve_port\" to a free port, or remove it)";
+          st.live.reset(); // started no worker: nothing to join
         }
       }
       if (!st.error.empty()) {
