@@ -7,7 +7,8 @@
 //     (http_server) with light raw-socket clients (the figure), without a store
 //     (diagnostic), with cpp-httplib clients, and the old cpp-httplib server (the baseline).
 // Published single-machine figures: Sidekiq ~23,500 jobs/s, River ~46,000 jobs/s.
-// Usage: bench_jobs [--jobs N] [--http-cycles N] [--baseline-cycles N] (0 skips a line)
+// Usage: bench_jobs [--jobs N] [--http-cycles N] [--baseline-cycles N] [--diagnostics 0|1]
+// (0 skips a line; --diagnostics 0 skips the no-store and httplib-client lines)
 
 #include "actors/jobs/engine.hpp"
 #include "actors/jobs/http_server.hpp"
@@ -21,9 +22,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -121,27 +125,32 @@ std::string post_request(const std::string& path, const std::string& body) {
 
 /// Light clients: `clients` keep-alive connections driven by one epoll thread over raw
 /// sockets, one request in flight per connection (claim, then complete, then claim ...),
-/// so that the figure measures the server and not a client library.
+/// so that the figure measures the server and not a client library. The client shares the
+/// two cores with the server, so it is kept lean: requests are prebuilt or formatted into a
+/// fixed buffer, answers are parsed in place, nothing is allocated per request.
 client_result run_raw_clients(int port, int clients) {
   struct conn {
     int fd = -1;
-    std::string worker, claim, complete_body, in;
+    std::string claim;           ///< the whole claim request
+    std::string complete_suffix; ///< "/complete HTTP/1.1 ... body" after the job id
+    char in[8192];
+    size_t in_len = 0;
     bool claiming = true;
-    bool finished = false;
     clock_type::time_point sent;
   };
   client_result res;
+  res.claim_latency_us.reserve(1 << 20);
   std::vector<conn> cs(static_cast<size_t>(clients));
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
-  auto send_all = [&](conn& c, const std::string& bytes) {
+  auto send_all = [&](conn& c, const char* data, size_t n) {
     size_t off = 0;
-    for (int tries = 0; off < bytes.size() && tries < 1000; ++tries) { // blocking socket
-      const ssize_t w = ::send(c.fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    for (int tries = 0; off < n && tries < 1000; ++tries) { // blocking socket
+      const ssize_t w = ::send(c.fd, data + off, n - off, MSG_NOSIGNAL);
       if (w <= 0)
         return false;
       off += static_cast<size_t>(w);
     }
-    return off == bytes.size();
+    return off == n;
   };
   int open = 0;
   for (int i = 0; i < clients; ++i) {
@@ -159,72 +168,76 @@ client_result run_raw_clients(int port, int clients) {
     }
     const int one = 1;
     ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c.worker = "bench-" + std::to_string(i);
-    c.claim = post_request("/v1/claim", R"({"worker":")" + c.worker + R"(","type":"noop"})");
-    c.complete_body = R"({"worker":")" + c.worker + R"(","result":{}})";
+    const std::string worker = "bench-" + std::to_string(i);
+    c.claim = post_request("/v1/claim", R"({"worker":")" + worker + R"(","type":"noop"})");
+    const std::string body = R"({"worker":")" + worker + R"(","result":{}})";
+    c.complete_suffix = "/complete HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                        "application/json\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n" + body;
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = &c;
     ::epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
     c.sent = clock_type::now();
-    if (send_all(c, c.claim))
+    if (send_all(c, c.claim.data(), c.claim.size()))
       ++open;
     else
       ++res.errors;
   }
+  auto finish = [&](conn& c) {
+    --open;
+    ::epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+  };
   const auto deadline = clock_type::now() + std::chrono::minutes(5);
-  char buf[16384];
   epoll_event evs[64];
+  char request[512];
   while (open > 0 && res.errors < 100 && clock_type::now() < deadline) {
     const int n = ::epoll_wait(ep, evs, 64, 1000);
     for (int k = 0; k < n; ++k) {
       auto& c = *static_cast<conn*>(evs[k].data.ptr);
-      const ssize_t r = ::recv(c.fd, buf, sizeof buf, 0);
+      const ssize_t r = ::recv(c.fd, c.in + c.in_len, sizeof c.in - c.in_len, 0);
       if (r <= 0) {
         ++res.errors;
-        c.finished = true;
-        --open;
-        ::epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+        finish(c);
         continue;
       }
-      c.in.append(buf, static_cast<size_t>(r));
-      for (;;) { // every whole answer in the buffer
-        const auto end = c.in.find("\r\n\r\n");
-        if (end == std::string::npos)
-          break;
-        const int status = std::atoi(c.in.c_str() + 9);
-        size_t length = 0;
-        if (auto cl = c.in.find("Content-Length: "); cl != std::string::npos && cl < end)
-          length = std::strtoull(c.in.c_str() + cl + 16, nullptr, 10);
-        if (c.in.size() < end + 4 + length)
-          break;
-        const std::string body = c.in.substr(end + 4, length);
-        c.in.erase(0, end + 4 + length);
-        if (c.claiming) {
-          res.claim_latency_us.push_back(seconds_since(c.sent) * 1e6);
-          if (status != 200) { // 204: the queue is empty
-            c.finished = true;
-            --open;
-            ::epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
-            break;
-          }
-          const auto id_at = body.find("\"id\":");
-          const long long id =
-            id_at == std::string::npos ? 0 : std::strtoll(body.c_str() + id_at + 5, nullptr, 10);
-          c.claiming = false;
-          if (!send_all(
-                c, post_request("/v1/jobs/" + std::to_string(id) + "/complete", c.complete_body)))
-            ++res.errors;
-        } else {
-          if (status == 200)
-            ++res.done;
-          else
-            ++res.errors;
-          c.claiming = true;
-          c.sent = clock_type::now();
-          if (!send_all(c, c.claim))
-            ++res.errors;
+      c.in_len += static_cast<size_t>(r);
+      // One request is in flight, so the buffer holds at most one answer.
+      const std::string_view in(c.in, c.in_len);
+      const auto end = in.find("\r\n\r\n");
+      if (end == std::string_view::npos)
+        continue;
+      const int status = std::atoi(c.in + 9);
+      size_t length = 0;
+      if (auto cl = in.find("Content-Length: "); cl != std::string_view::npos && cl < end)
+        length = std::strtoull(c.in + cl + 16, nullptr, 10);
+      if (c.in_len < end + 4 + length)
+        continue;
+      const std::string_view body = in.substr(end + 4, length);
+      c.in_len = 0;
+      if (c.claiming) {
+        res.claim_latency_us.push_back(seconds_since(c.sent) * 1e6);
+        if (status != 200) { // 204: the queue is empty
+          finish(c);
+          continue;
         }
+        const auto id_at = body.find("\"id\":");
+        const long long id =
+          id_at == std::string_view::npos ? 0 : std::strtoll(body.data() + id_at + 5, nullptr, 10);
+        const int head = std::snprintf(request, sizeof request, "POST /v1/jobs/%lld", id);
+        std::memcpy(request + head, c.complete_suffix.data(), c.complete_suffix.size());
+        c.claiming = false;
+        if (!send_all(c, request, static_cast<size_t>(head) + c.complete_suffix.size()))
+          ++res.errors;
+      } else {
+        if (status == 200)
+          ++res.done;
+        else
+          ++res.errors;
+        c.claiming = true;
+        c.sent = clock_type::now();
+        if (!send_all(c, c.claim.data(), c.claim.size()))
+          ++res.errors;
       }
     }
   }
@@ -317,14 +330,13 @@ void bench_http(const std::string& name, int64_t cycles, int clients, server_kin
                                                  : run_httplib_clients(port, clients);
   const double s = seconds_since(t0);
   const double cpu = process_cpu_s() - cpu0;
-  double server_cpu = -1, commit_s = 0, commit_cpu = 0;
+  double server_cpu = -1, commit_s = 0;
   uint64_t requests = 0;
   if (fast) {
     fast->stop();
     server_cpu = fast->stats().loop_cpu_s;
     requests = fast->stats().requests;
     commit_s = fast->stats().commit_s;
-    commit_cpu = fast->stats().commit_cpu_s;
   } else {
     baseline->stop();
   }
@@ -359,7 +371,6 @@ void bench_http(const std::string& name, int64_t cycles, int clients, server_kin
   if (fast) {
     line["server_thread_cpu_s"] = server_cpu;
     line["commit_wall_s"] = commit_s;
-    line["committer_thread_cpu_s"] = commit_cpu;
     line["requests_per_commit"] =
       commits > 0 ? static_cast<double>(requests) / static_cast<double>(commits) : 0.0;
   }
@@ -370,7 +381,7 @@ void bench_http(const std::string& name, int64_t cycles, int clients, server_kin
 
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
-  int64_t jobs = 300'000, http_cycles = 40'000, baseline_cycles = 20'000;
+  int64_t jobs = 300'000, http_cycles = 40'000, baseline_cycles = 20'000, diagnostics = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--jobs")
@@ -379,18 +390,23 @@ int main(int argc, char** argv) {
       http_cycles = std::stoll(argv[i + 1]);
     else if (a == "--baseline-cycles")
       baseline_cycles = std::stoll(argv[i + 1]);
+    else if (a == "--diagnostics")
+      diagnostics = std::stoll(argv[i + 1]);
   }
   if (jobs > 0)
     bench_in_process(jobs);
   // The figure: the epoll server, light clients.
-  bench_http("jobs_http_claim_complete", http_cycles, 8, server_kind::epoll, client_kind::raw_epoll,
-             true);
-  bench_http("jobs_http_claim_complete_no_store_diagnostic", http_cycles, 8, server_kind::epoll,
-             client_kind::raw_epoll, false);
+  if (http_cycles > 0)
+    bench_http("jobs_http_claim_complete", http_cycles, 8, server_kind::epoll,
+               client_kind::raw_epoll, true);
+  if (http_cycles > 0 && diagnostics > 0)
+    bench_http("jobs_http_claim_complete_no_store_diagnostic", http_cycles, 8, server_kind::epoll,
+               client_kind::raw_epoll, false);
   // The same server under the old benchmark's clients (8 httplib threads): what the client
   // side costs on 2 cores.
-  bench_http("jobs_http_claim_complete_httplib_clients", http_cycles, 8, server_kind::epoll,
-             client_kind::httplib_threads, true);
+  if (http_cycles > 0 && diagnostics > 0)
+    bench_http("jobs_http_claim_complete_httplib_clients", http_cycles, 8, server_kind::epoll,
+               client_kind::httplib_threads, true);
   // The baseline: the old cpp-httplib server with the old clients, measured in this run.
   if (baseline_cycles > 0)
     bench_http("jobs_http_claim_complete_baseline_httplib", baseline_cycles, 8,

@@ -61,6 +61,102 @@ http_response protocol_error(int status, const std::string& why) {
   return r;
 }
 
+// Route templates for request_counts(), in route index order.
+enum route_index : uint8_t {
+  route_other,
+  route_v1_jobs,
+  route_v1_job,
+  route_v1_job_heartbeat,
+  route_v1_job_complete,
+  route_v1_job_verify,
+  route_v1_job_fail,
+  route_v1_job_retry,
+  route_v1_claim,
+  route_v1_summary,
+  route_v1_pipeline_jobs,
+  route_job,
+  route_status,
+  route_config,
+  route_summary,
+  route_healthcheck,
+  route_home,
+  route_count
+};
+constexpr const char* route_names[route_count] = {"other",
+                                                  "/v1/jobs",
+                                                  "/v1/jobs/{id}",
+                                                  "/v1/jobs/{id}/heartbeat",
+                                                  "/v1/jobs/{id}/complete",
+                                                  "/v1/jobs/{id}/verify",
+                                                  "/v1/jobs/{id}/fail",
+                                                  "/v1/jobs/{id}/retry",
+                                                  "/v1/claim",
+                                                  "/v1/summary",
+                                                  "/v1/pipelines/{name}/jobs",
+                                                  "/job",
+                                                  "/status",
+                                                  "/config",
+                                                  "/summary",
+                                                  "/healthcheck",
+                                                  "/"};
+constexpr int status_min = 100, status_max = 599;
+constexpr int statuses = status_max - status_min + 1;
+
+/// The native face's route template of `p` (which starts with "/v1/"), as native_api routes.
+uint8_t native_route(std::string_view p) {
+  if (p == "/v1/claim")
+    return route_v1_claim;
+  if (p == "/v1/jobs")
+    return route_v1_jobs;
+  if (p == "/v1/summary")
+    return route_v1_summary;
+  constexpr std::string_view pipes = "/v1/pipelines/", jobs = "/v1/jobs/";
+  if (p.substr(0, pipes.size()) == pipes) {
+    const auto rest = p.substr(pipes.size());
+    const auto slash = rest.find('/');
+    return slash != std::string_view::npos && rest.substr(slash) == "/jobs" ? route_v1_pipeline_jobs
+                                                                            : route_other;
+  }
+  if (p.substr(0, jobs.size()) != jobs)
+    return route_other;
+  const auto rest = p.substr(jobs.size());
+  const auto slash = rest.find('/');
+  const auto id = rest.substr(0, slash);
+  if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string_view::npos)
+    return route_other;
+  if (slash == std::string_view::npos)
+    return route_v1_job;
+  const auto op = rest.substr(slash + 1);
+  if (op == "complete")
+    return route_v1_job_complete;
+  if (op == "heartbeat")
+    return route_v1_job_heartbeat;
+  if (op == "verify")
+    return route_v1_job_verify;
+  if (op == "fail")
+    return route_v1_job_fail;
+  if (op == "retry")
+    return route_v1_job_retry;
+  return route_other;
+}
+
+/// The replay-test face's route template of `p`, as replay_service routes.
+uint8_t replay_route(std::string_view p) {
+  if (p == "/job")
+    return route_job;
+  if (p == "/status")
+    return route_status;
+  if (p == "/config")
+    return route_config;
+  if (p == "/summary")
+    return route_summary;
+  if (p == "/healthcheck")
+    return route_healthcheck;
+  if (p == "/")
+    return route_home;
+  return route_other;
+}
+
 } // namespace
 
 struct http_server::connection {
@@ -69,17 +165,16 @@ struct http_server::connection {
   std::string in; ///< bytes read and not yet parsed, from in_pos
   size_t in_pos = 0;
   request_parser parser;
-  std::deque<std::string> out; ///< answers released by a commit, not yet sent
+  std::deque<std::string> out; ///< answers committed, not yet sent
   size_t out_offset = 0;       ///< bytes of out.front() already sent
   size_t out_bytes = 0;        ///< unsent bytes in out
-  size_t held = 0;             ///< answers still waiting for their batch (c stays open)
+  size_t held = 0;             ///< answers still waiting for the round's commit
   time_ms last_active = 0;
   uint32_t interest = 0;      ///< current epoll event mask
   bool continue_sent = false; ///< "100 Continue" already sent for the current request
   bool peer_closed = false;   ///< read returned 0: the client sends no more
   bool close_after = false;   ///< close once the answers are sent (Connection: close, error)
   bool dead = false;          ///< socket error: nothing more can be sent
-  bool removed = false;       ///< out of epoll (dead, closed once its answers are dropped)
   bool touched = false;       ///< listed in touched_ this round
 
   explicit connection(http_limits l)
@@ -90,7 +185,11 @@ http_server::http_server(engine& e, replay_service* replay, options o)
   : engine_(e)
   , replay_(replay)
   , native_(e, replay)
-  , opts_(std::move(o)) {}
+  , opts_(std::move(o))
+  , route_counts_(new std::atomic<uint64_t>[route_count * statuses]) {
+  for (int i = 0; i < route_count * statuses; ++i)
+    route_counts_[i].store(0, std::memory_order_relaxed);
+}
 
 http_server::~http_server() { stop(); }
 
@@ -102,8 +201,30 @@ http_server::counters http_server::stats() const {
   c.connections = accepted_.load();
   c.loop_cpu_s = static_cast<double>(loop_cpu_ns_.load()) / 1e9;
   c.commit_s = static_cast<double>(commit_ns_.load()) / 1e9;
-  c.commit_cpu_s = static_cast<double>(commit_cpu_ns_.load()) / 1e9;
   return c;
+}
+
+http_server::route_counts http_server::request_counts() const {
+  route_counts out;
+  for (int r = 0; r < route_count; ++r)
+    for (int s = 0; s < statuses; ++s)
+      if (const uint64_t n = route_counts_[r * statuses + s].load(std::memory_order_relaxed))
+        out[{route_names[r], s + status_min}] = n;
+  return out;
+}
+
+void http_server::count(uint8_t route, int status) {
+  if (status < status_min || status > status_max || route >= route_count)
+    return;
+  // One writer (the loop thread): a plain load and store, no locked instruction.
+  auto& n = route_counts_[route * statuses + (status - status_min)];
+  n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+uint8_t http_server::route_of(const std::string& path) const {
+  if (path.compare(0, 4, "/v1/") == 0)
+    return native_route(path);
+  return replay_ ? replay_route(path) : uint8_t{route_other};
 }
 
 // -- control ----------------------------------------------------------------------------------
@@ -154,15 +275,6 @@ int http_server::start() {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
   ev.data.ptr = &wake_fd_;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  if (engine_.storage()) {
-    commit_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (commit_fd_ < 0)
-      fail(std::string("eventfd: ") + std::strerror(errno));
-    ev.data.ptr = &commit_fd_;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, commit_fd_, &ev);
-    committer_ = std::thread([this] { committer(); });
-    ::pthread_setname_np(committer_.native_handle(), "jobs-commit");
-  }
   thread_ = std::thread([this] { loop(); });
   ::pthread_setname_np(thread_.native_handle(), "jobs-http"); // for top and perf
   return port_;
@@ -188,21 +300,14 @@ void http_server::stop() {
   stopping_ = true;
   wake();
   if (thread_.joinable())
-    thread_.join(); // the loop waits for the batch being written and commits the rest
-  {
-    std::lock_guard<std::mutex> lk(commit_mutex_);
-    committer_stop_ = true;
-  }
-  commit_cv_.notify_all();
-  if (committer_.joinable())
-    committer_.join();
-  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_, &commit_fd_})
+    thread_.join(); // the loop answers what it read, committing first
+  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_})
     if (*fd >= 0) {
       ::close(*fd);
       *fd = -1;
     }
   std::lock_guard<std::mutex> lk(mutex_);
-  if (failed_from_ != UINT64_MAX)
+  if (store_failed_)
     return; // the store refused a write; the engine's state is ahead of it, do not retry
   try {
     engine_.commit();
@@ -211,65 +316,31 @@ void http_server::stop() {
   }
 }
 
-void http_server::committer() {
-  std::unique_lock<std::mutex> lk(commit_mutex_);
-  for (;;) {
-    commit_cv_.wait(lk, [this] { return commit_ready_ || committer_stop_; });
-    if (!commit_ready_) {
-      commit_cpu_ns_ = thread_cpu_ns();
-      return;
-    }
-    auto rows = std::move(commit_rows_);
-    commit_ready_ = false;
-    lk.unlock();
-    std::string error;
-    const auto t0 = std::chrono::steady_clock::now();
-    try {
-      engine_.storage()->write(rows);
-    } catch (const std::exception& e) {
-      error = e.what();
-      spdlog::error("{}", error);
-    }
-    commit_ns_ +=
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
-        .count();
-    ++commits_;
-    lk.lock();
-    commit_error_ = error;
-    commit_done_ = true;
-    commit_cv_.notify_all(); // a loop that is shutting down waits here rather than in epoll
-    const uint64_t one = 1;
-    if (::write(commit_fd_, &one, sizeof one) < 0) {
-      // Already signalled (counter non-zero): the loop wakes anyway.
-    }
-  }
-}
-
 // -- the loop ---------------------------------------------------------------------------------
 
 void http_server::loop() {
   epoll_event events[events_max];
   next_tick_ = wall_now_ms() + opts_.lease_check_ms;
+  now_ = wall_now_ms();
   while (!stopping_) {
-    const time_ms wait_ms = std::max<time_ms>(0, next_tick_ - wall_now_ms());
+    const time_ms wait_ms = std::max<time_ms>(0, next_tick_ - now_);
     const int n = ::epoll_wait(epoll_fd_, events, events_max, static_cast<int>(wait_ms));
     if (n < 0 && errno != EINTR) {
       spdlog::error("jobs http server: epoll_wait: {}", std::strerror(errno));
       break;
     }
+    now_ = wall_now_ms();
     for (int i = 0; i < n; ++i) {
       void* p = events[i].data.ptr;
       if (p == &listen_fd_) {
         accept_all();
         continue;
       }
-      if (p == &wake_fd_ || p == &commit_fd_) {
+      if (p == &wake_fd_) {
         uint64_t v; // one read takes an eventfd's whole count
-        if (::read(*static_cast<int*>(p), &v, sizeof v) < 0) {
+        if (::read(wake_fd_, &v, sizeof v) < 0) {
           // EAGAIN: already taken; nothing else can fail on an eventfd we own
         }
-        if (p == &commit_fd_)
-          on_committed();
         continue;
       }
       auto& c = *static_cast<connection*>(p);
@@ -289,30 +360,13 @@ void http_server::loop() {
         on_readable(c);
     }
     end_round();
-    const time_ms now = wall_now_ms();
-    if (now >= next_tick_) {
-      tick(now);
-      next_tick_ = now + opts_.lease_check_ms;
+    if (now_ >= next_tick_) {
+      tick();
+      next_tick_ = now_ + opts_.lease_check_ms;
     }
   }
-  // Shutting down: what was read gets its answer. Wait for the batch being written (bounded:
-  // a write ends in success or an error), commit the rest, send what can be sent without
-  // waiting, then close everything.
-  while (commit_inflight_) {
-    {
-      std::unique_lock<std::mutex> lk(commit_mutex_);
-      commit_cv_.wait_for(lk, std::chrono::milliseconds(10), [this] { return commit_done_; });
-    }
-    on_committed();
-  }
-  end_round();
-  while (commit_inflight_) { // the round above may have started the last batch
-    {
-      std::unique_lock<std::mutex> lk(commit_mutex_);
-      commit_cv_.wait_for(lk, std::chrono::milliseconds(10), [this] { return commit_done_; });
-    }
-    on_committed();
-  }
+  // Shutting down: what was read gets its answer (after its commit), what can be sent
+  // without waiting is sent, then everything is closed.
   end_round();
   for (auto& [fd, c] : connections_) {
     (void) fd;
@@ -358,7 +412,7 @@ void http_server::accept_all() {
     c->fd = fd;
     c->remote = peer_address(addr);
     c->parser.request().remote = c->remote;
-    c->last_active = wall_now_ms();
+    c->last_active = now_;
     c->interest = EPOLLIN | EPOLLRDHUP;
     epoll_event ev{};
     ev.events = c->interest;
@@ -394,12 +448,11 @@ void http_server::on_readable(connection& c) {
     break;
   }
   if (total > 0)
-    c.last_active = wall_now_ms();
+    c.last_active = now_;
   parse_and_dispatch(c);
 }
 
 void http_server::parse_and_dispatch(connection& c) {
-  time_ms now = 0;
   while (!c.dead && !c.close_after && c.out_bytes < opts_.out_bytes_max && c.in_pos < c.in.size()) {
     size_t used = 0;
     const auto r = c.parser.parse(c.in.data() + c.in_pos, c.in.size() - c.in_pos, used);
@@ -410,22 +463,21 @@ void http_server::parse_and_dispatch(connection& c) {
         // changes nothing, but goes through the round so it stays behind earlier answers.
         http_response interim;
         interim.body = "HTTP/1.1 100 Continue\r\n\r\n";
-        round_.push_back({&c, std::move(interim), false, false, false, true, 0});
+        round_.push_back({&c, std::move(interim), false, false, false, true, route_other});
         ++c.held;
         c.continue_sent = true;
       }
       break;
     }
     if (r == request_parser::result::error) {
-      hold(c, protocol_error(c.parser.error_status(), c.parser.error_text()), false, true);
+      hold(c, protocol_error(c.parser.error_status(), c.parser.error_text()), false, true,
+           route_of(c.parser.request().path));
       break;
     }
-    if (now == 0)
-      now = wall_now_ms();
     auto& req = c.parser.request();
-    http_response resp = dispatch(req, now);
+    http_response resp = dispatch(req);
     const bool head = c.parser.head();
-    hold(c, std::move(resp), head, !c.parser.keep_alive());
+    hold(c, std::move(resp), head, !c.parser.keep_alive(), route_of(req.path));
     c.parser.reset();
     c.continue_sent = false;
     ++requests_;
@@ -448,17 +500,17 @@ void http_server::touch(connection& c) {
   }
 }
 
-http_response http_server::dispatch(const http_request& req, time_ms now) {
+http_response http_server::dispatch(const http_request& req) {
   // Direct: the path prefix picks the face, and each face routes with plain string
   // comparisons (no regex, no hand-off to another thread).
   std::lock_guard<std::mutex> lk(mutex_);
   if (!replay_ || req.path.compare(0, 4, "/v1/") == 0)
-    return native_.handle(req, now);
-  return replay_->handle(req, now);
+    return native_.handle(req, now_);
+  return replay_->handle(req, now_);
 }
 
-void http_server::hold(connection& c, http_response resp, bool head, bool close) {
-  round_.push_back({&c, std::move(resp), head, close, c.parser.http10(), false, 0});
+void http_server::hold(connection& c, http_response resp, bool head, bool close, uint8_t route) {
+  round_.push_back({&c, std::move(resp), head, close, c.parser.http10(), false, route});
   ++c.held;
   if (close)
     c.close_after = true;
@@ -466,26 +518,16 @@ void http_server::hold(connection& c, http_response resp, bool head, bool close)
 }
 
 void http_server::end_round() {
-  // The answers of this round wait for the batch that holds what they changed or saw: the
-  // open batch when the engine has uncommitted changes, else the batch being written.
-  bool dirty;
-  {
-    std::lock_guard<std::mutex> lk(mutex_);
-    dirty = engine_.dirty_count() > 0;
-  }
-  uint64_t batch = dirty ? next_batch_ : commit_inflight_ ? next_batch_ - 1 : 0;
-  if (!waiting_.empty())
-    batch = std::max(batch, waiting_.back().batch); // answers leave in the order they came
+  // Every change of this round (and anything with_engine changed) is committed before any
+  // of the round's answers leaves.
+  const bool failed = commit_round();
   if (!round_.empty())
     ++rounds_;
   for (auto& h : round_) {
-    h.batch = batch;
-    waiting_.push_back(std::move(h));
+    send_answer(h, failed);
+    touch(*h.c);
   }
   round_.clear();
-  if (dirty && !commit_inflight_)
-    start_commit();
-  release();
   for (connection* c : touched_) {
     c->touched = false;
     if (!c->dead && !c->out.empty())
@@ -493,12 +535,7 @@ void http_server::end_round() {
     const bool finished = c->out.empty() && c->held == 0;
     if (c->dead && c->held == 0)
       close_connection(*c);
-    else if (c->dead && !c->removed) {
-      // Its answers are still waiting for a batch (and hold a pointer to it): stop polling
-      // it (an errored socket reports itself on every epoll_wait) and close it after.
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
-      c->removed = true;
-    } else if (!c->dead && finished && (c->close_after || c->peer_closed))
+    else if (!c->dead && finished && (c->close_after || c->peer_closed))
       close_connection(*c);
     else if (!c->dead)
       update_interest(*c);
@@ -506,72 +543,56 @@ void http_server::end_round() {
   touched_.clear();
 }
 
-void http_server::start_commit() {
-  std::vector<job> rows;
-  {
-    std::lock_guard<std::mutex> lk(mutex_);
-    rows = engine_.take_dirty();
+bool http_server::commit_round() {
+  std::lock_guard<std::mutex> lk(mutex_);
+  if (engine_.dirty_count() == 0)
+    return false;
+  if (store_failed_) {
+    engine_.take_dirty(); // the store already refused a write: these are answered 503
+    return true;
   }
-  const uint64_t batch = next_batch_++;
-  if (!engine_.storage() || failed_from_ != UINT64_MAX) {
-    // Nothing to write to (a diagnostic run without a store), or the store already refused
-    // a write: the batch is settled at once (answered 503 after a failure).
-    committed_batch_ = batch;
-    return;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    engine_.commit(); // no storage: only forgets what changed (a diagnostic run)
+  } catch (const std::exception& e) {
+    store_failed_ = true;
+    last_error_ = e.what();
+    spdlog::error("{}", last_error_);
+    engine_.take_dirty();
+    return true;
   }
-  {
-    std::lock_guard<std::mutex> lk(commit_mutex_);
-    commit_rows_ = std::move(rows);
-    commit_ready_ = true;
-    commit_done_ = false;
-  }
-  commit_cv_.notify_one();
-  commit_inflight_ = true;
-}
-
-void http_server::on_committed() {
-  std::string error;
-  {
-    std::lock_guard<std::mutex> lk(commit_mutex_);
-    if (!commit_inflight_ || !commit_done_)
-      return;
-    commit_done_ = false;
-    error = commit_error_;
-  }
-  commit_inflight_ = false;
-  committed_batch_ = next_batch_ - 1;
-  if (!error.empty()) {
-    failed_from_ = std::min(failed_from_, committed_batch_);
-    last_error_ = error;
-  }
-  // end_round() (the same loop iteration) releases the answers and starts the next batch.
-}
-
-void http_server::release() {
-  while (!waiting_.empty() && waiting_.front().batch <= committed_batch_) {
-    held& h = waiting_.front();
-    send_answer(h, h.batch != 0 && h.batch >= failed_from_);
-    touch(*h.c);
-    waiting_.pop_front();
-  }
+  commit_ns_ +=
+    std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+      .count();
+  if (engine_.storage())
+    ++commits_;
+  return false;
 }
 
 void http_server::send_answer(held& h, bool failed) {
   connection& c = *h.c;
   --c.held;
-  if (c.dead)
-    return;
   if (h.raw) {
-    c.out_bytes += h.resp.body.size();
-    c.out.push_back(std::move(h.resp.body));
+    if (!c.dead) {
+      c.out_bytes += h.resp.body.size();
+      c.out.push_back(std::move(h.resp.body));
+    }
     return;
   }
   if (failed)
     h.resp = protocol_error(503, "the job database rejected a write: " + last_error_);
   const int status = h.resp.status;
+  count(h.route, status);
+  if (c.dead)
+    return;
   const bool bodiless = status < 200 || status == 204 || status == 304;
+  // Head and a small body go out as one buffer (one allocation, one iovec); a big body is
+  // queued as its own buffer rather than copied.
+  const bool with_body = !h.head && !bodiless && !h.resp.body.empty();
+  const bool body_apart = with_body && h.resp.body.size() > 16 * 1024;
   std::string head;
-  head.reserve(128 + h.resp.content_type.size());
+  head.reserve(128 + h.resp.content_type.size() +
+               (with_body && !body_apart ? h.resp.body.size() : 0));
   head += "HTTP/1.1 ";
   head += std::to_string(status);
   head += ' ';
@@ -595,9 +616,11 @@ void http_server::send_answer(held& h, bool failed) {
   else if (h.http10)
     head += "Connection: keep-alive\r\n"; // HTTP/1.0 closes unless told otherwise
   head += "\r\n";
+  if (with_body && !body_apart)
+    head += h.resp.body;
   c.out_bytes += head.size();
   c.out.push_back(std::move(head));
-  if (!h.head && !bodiless && !h.resp.body.empty()) {
+  if (body_apart) {
     c.out_bytes += h.resp.body.size();
     c.out.push_back(std::move(h.resp.body));
   }
@@ -635,7 +658,7 @@ void http_server::flush(connection& c) {
       c.out.pop_front();
       c.out_offset = 0;
     }
-    c.last_active = wall_now_ms();
+    c.last_active = now_;
   }
 }
 
@@ -660,7 +683,8 @@ void http_server::close_connection(connection& c) {
   connections_.erase(c.fd); // destroys c
 }
 
-void http_server::tick(time_ms now) {
+void http_server::tick() {
+  const time_ms now = now_;
   {
     std::lock_guard<std::mutex> lk(mutex_);
     size_t n = engine_.expire_leases(now);
@@ -691,6 +715,7 @@ void http_server::tick(time_ms now) {
       static const char timeout[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n"
                                     "Connection: close\r\n\r\n";
       (void) ::send(c->fd, timeout, sizeof timeout - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      count(route_of(c->parser.request().path), 408);
     }
     close_connection(*c);
   }

@@ -1,6 +1,6 @@
 #pragma once
 // Puts the native and replay-test faces behind one event-driven HTTP/1.1 server (live path
-// only: it owns a thread and reads the wall clock, which sim code never does).
+// only: it owns threads and reads the wall clock, which sim code never does).
 //
 // Why event-driven: with a thread per keep-alive connection (cpp-httplib, kept as
 // httplib_server for the baseline) most of the time on a 2-core machine went to the kernel
@@ -11,15 +11,21 @@
 //   2. applies every complete request to the engine, in arrival order, under the engine
 //      mutex (which is what makes "one job is never handed to two workers" and "exactly one
 //      ETag wins" hold), and holds the answers,
-//   3. group-commits: when no commit is being written, hands every job changed since the
-//      last one to the committer thread as one SQLite transaction (batch), and
-//   4. sends, with one sendmsg per connection (header and body as separate iovecs,
-//      pipelined answers together), every held answer whose batch is committed.
-// An answer waits for the batch that holds the changes it made or could have seen (the open
-// batch when the engine has uncommitted changes, else the one being written), so it never
-// reports a change that a kill -9 could lose. Batches are written one at a time, in order,
-// while the loop keeps reading, applying and answering: the commit is off the loop's path
-// and shared by every request that arrived while the previous one was written.
+//   3. group-commits: every job the round changed is written in one SQLite transaction,
+//   4. sends, with one sendmsg per connection (pipelined answers together), the round's
+//      answers.
+// So no answer reports a change that a kill -9 could lose. Requests that arrive while a
+// round commits form the next round's batch: the busier the server, the bigger the batch.
+//
+// Why the commit is on the loop thread: an earlier version handed each batch to a committer
+// thread so the loop could keep reading. On this 2-core machine that cost two thread
+// wake-ups per batch (futex to the committer, eventfd back), and under load the overlap
+// bought nothing because both cores were busy anyway; committing in line uses less CPU per
+// request and makes the batches bigger. (SQLite's automatic checkpoint still runs inside
+// a commit now and then, syncing the disk for a few ms: moving it to another connection on
+// another thread was tried and was worse, because a passive checkpoint racing the writer
+// never lets the WAL restart, and the writer waits on pages under writeback anyway.)
+//
 // A client that is slow to read gets its answers buffered (and its reads paused above
 // out_bytes_max), one that stalls mid-request is timed out, one that half-closes gets its
 // answers and then the close: none of them blocks the others.
@@ -33,6 +39,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -63,10 +70,13 @@ public:
     uint64_t rounds = 0;  ///< epoll rounds that answered at least one request
     uint64_t commits = 0; ///< group commits written
     uint64_t connections = 0;
-    double loop_cpu_s = 0;   ///< CPU time of the event-loop thread
-    double commit_s = 0;     ///< wall time spent writing group commits
-    double commit_cpu_s = 0; ///< CPU time of the committer thread (after stop())
+    double loop_cpu_s = 0; ///< CPU time of the event-loop thread (commits included)
+    double commit_s = 0;   ///< wall time spent writing group commits
   };
+
+  /// Requests answered since start, by route template and status code: "/v1/jobs/{id}" for
+  /// every job id, "other" for paths that are no route. Thread-safe; cheap to call.
+  using route_counts = std::map<std::pair<std::string, int>, uint64_t>;
 
   // -- constructors -----------------------------------------------------------
 
@@ -89,6 +99,7 @@ public:
   void stop();
   int port() const noexcept { return port_; }
   counters stats() const;
+  route_counts request_counts() const;
 
   /// Runs `f` on the engine under the server's lock; its changes are committed by the next
   /// round of the loop (which this call wakes).
@@ -103,7 +114,7 @@ public:
 
 private:
   struct connection;
-  /// An answer held until its batch is committed.
+  /// An answer held until the round's changes are committed.
   struct held {
     connection* c;
     http_response resp;
@@ -111,7 +122,7 @@ private:
     bool close = false;  ///< "Connection: close", then close
     bool http10 = false; ///< an HTTP/1.0 keep-alive client is told so
     bool raw = false;    ///< resp.body is sent as is (an interim "100 Continue")
-    uint64_t batch = 0;  ///< sent once this batch is written (0: nothing to wait for)
+    uint8_t route = 0;   ///< for request_counts()
   };
 
   void loop();
@@ -119,19 +130,18 @@ private:
   void accept_all();
   void on_readable(connection& c);
   void parse_and_dispatch(connection& c);
-  http_response dispatch(const http_request& req, time_ms now);
-  void hold(connection& c, http_response resp, bool head, bool close);
+  http_response dispatch(const http_request& req);
+  uint8_t route_of(const std::string& path) const;
+  void hold(connection& c, http_response resp, bool head, bool close, uint8_t route);
   void touch(connection& c);
   void end_round();
-  void start_commit();
-  void on_committed();
-  void release();
+  bool commit_round();
   void send_answer(held& h, bool failed);
+  void count(uint8_t route, int status);
   void flush(connection& c);
   void update_interest(connection& c);
   void close_connection(connection& c);
-  void tick(time_ms now);
-  void committer();
+  void tick();
 
   engine& engine_;
   replay_service* replay_;
@@ -141,7 +151,6 @@ private:
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
-  int commit_fd_ = -1; ///< the committer signals a written batch here
   bool listening_paused_ = false;
   int port_ = 0;
   std::thread thread_;
@@ -152,28 +161,17 @@ private:
 
   // Loop thread only.
   std::unordered_map<int, std::unique_ptr<connection>> connections_;
-  std::vector<held> round_;           ///< answers of this round, in order
-  std::deque<held> waiting_;          ///< answers waiting for their batch, in order
-  std::vector<connection*> touched_;  ///< connections to flush or close at the end of a round
-  uint64_t next_batch_ = 1;           ///< number of the batch that collects changes now
-  uint64_t committed_batch_ = 0;      ///< every batch up to this one is written
-  uint64_t failed_from_ = UINT64_MAX; ///< first batch the store refused (sticky)
-  bool commit_inflight_ = false;
+  std::vector<held> round_;          ///< answers of this round, in order
+  std::vector<connection*> touched_; ///< connections to flush or close at the end of a round
+  time_ms now_ = 0;                  ///< the wall clock, read once per round
   time_ms next_tick_ = 0;
-
-  // Hand-off to the committer thread.
-  std::thread committer_;
-  std::mutex commit_mutex_;
-  std::condition_variable commit_cv_;
-  std::vector<job> commit_rows_;
-  bool commit_ready_ = false; ///< rows handed over, not yet taken
-  bool commit_done_ = false;  ///< the batch is written (or failed: commit_error_)
-  bool committer_stop_ = false;
-  std::string commit_error_; ///< guarded by commit_mutex_
-  std::string last_error_;   ///< loop thread: why the store refused (for the 503s)
+  bool store_failed_ = false; ///< the store refused a write (sticky: answers 503 from then)
+  std::string last_error_;    ///< why the store refused (for the 503s)
 
   std::atomic<uint64_t> requests_{0}, rounds_{0}, commits_{0}, accepted_{0};
-  std::atomic<int64_t> loop_cpu_ns_{0}, commit_ns_{0}, commit_cpu_ns_{0};
+  std::atomic<int64_t> loop_cpu_ns_{0}, commit_ns_{0};
+  /// Answers by (route, status - 100): written by the loop thread only, read by anyone.
+  std::unique_ptr<std::atomic<uint64_t>[]> route_counts_;
 };
 
 } // namespace troupe::jobs

@@ -1,10 +1,28 @@
 #include "actors/jobs/native_api.hpp"
 
 #include "actors/errors.hpp"
+#include "actors/jobs/json_text.hpp"
 
 namespace troupe::jobs {
 
 namespace {
+
+http_response json_text_response(int status, std::string body) {
+  http_response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.content_type = "application/json";
+  return r;
+}
+
+/// A stored JSON text (payload, result) inside an answer: as is when it is JSON, else as a
+/// JSON string (as engine::to_json shows it).
+void append_stored_json(std::string& out, const std::string& text) {
+  if (json_text::append_compact(out, text))
+    return;
+  auto v = nlohmann::json::parse(text, nullptr, false);
+  out += v.is_discarded() ? nlohmann::json(text).dump() : v.dump();
+}
 
 http_response json_response(int status, const nlohmann::json& body) {
   http_response r;
@@ -20,10 +38,11 @@ http_response error(int status, const std::string& what) {
 
 http_response from_outcome(outcome o, job_id id) {
   switch (o) {
-    case outcome::ok:
-      return json_response(200, {{"id", id}, {"ok", true}});
+    case outcome::ok: // the keys in nlohmann's (sorted) order, as before
+      return json_text_response(200, "{\"id\":" + std::to_string(id) + ",\"ok\":true}");
     case outcome::duplicate:
-      return json_response(200, {{"id", id}, {"ok", true}, {"duplicate", true}});
+      return json_text_response(200, "{\"duplicate\":true,\"id\":" + std::to_string(id) +
+                                       ",\"ok\":true}");
     case outcome::not_found:
       return error(404, "no job " + std::to_string(id));
     case outcome::not_owner:
@@ -95,8 +114,90 @@ nlohmann::json to_json(const task& t) {
           {"lease_expiry_ms", t.lease_expiry_ms}};
 }
 
+std::string task_json(const task& t) {
+  // The keys in the order nlohmann's to_json(task) dumps them (sorted).
+  std::string out;
+  out.reserve(160 + t.type.size() + t.payload.size() + t.result.size());
+  out += "{\"attempt\":";
+  out += std::to_string(t.attempt);
+  out += ",\"id\":";
+  out += std::to_string(t.id);
+  out += ",\"key\":";
+  out += t.key ? std::to_string(*t.key) : std::string("null");
+  out += ",\"lease_expiry_ms\":";
+  out += std::to_string(t.lease_expiry_ms);
+  out += ",\"payload\":";
+  append_stored_json(out, t.payload);
+  out += ",\"phase\":";
+  json_text::append_string(out, to_string(t.which));
+  out += ",\"result\":";
+  if (t.result.empty())
+    out += "null";
+  else
+    append_stored_json(out, t.result);
+  out += ",\"type\":";
+  json_text::append_string(out, t.type);
+  out += '}';
+  return out;
+}
+
+std::optional<http_response> native_api::hot_path(const http_request& req, time_ms now) {
+  // Claim and complete, the two requests of every worker cycle, with a flat JSON body: read
+  // without building a JSON tree. Anything unusual (a missing worker, escapes, a body the
+  // scanner does not handle) goes the general way, which answers it exactly as before.
+  const std::string& p = req.path;
+  const bool claim = p == "/v1/claim";
+  constexpr std::string_view jobs = "/v1/jobs/", complete = "/complete";
+  if (!claim &&
+      !(p.size() > jobs.size() + complete.size() && p.compare(0, jobs.size(), jobs) == 0 &&
+        p.compare(p.size() - complete.size(), complete.size(), complete) == 0))
+    return std::nullopt;
+  if (!json_text::split_object(req.body, members_))
+    return std::nullopt;
+  const auto* w = json_text::find(members_, "worker");
+  if (!w || !w->is_string || w->has_escapes || w->value.empty())
+    return std::nullopt;
+  worker_.assign(w->value);
+  if (claim) {
+    std::optional<task> t;
+    const auto* ty = json_text::find(members_, "type");
+    if (ty && ty->is_string) {
+      if (ty->has_escapes)
+        return std::nullopt;
+      t = engine_.claim(ty->value, worker_, now);
+    } else {
+      t = engine_.claim_any(worker_, now);
+    }
+    if (!t) {
+      http_response r;
+      r.status = 204;
+      return r;
+    }
+    return json_text_response(200, task_json(*t));
+  }
+  const std::string_view id_text(p.data() + jobs.size(), p.size() - jobs.size() - complete.size());
+  if (id_text.empty() || id_text.size() > 18 ||
+      id_text.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  const job_id id = std::stoll(std::string(id_text));
+  std::string result;
+  if (const auto* r = json_text::find(members_, "result"); r && !r->is_null) {
+    if (r->is_string) {
+      result += '"';
+      result += r->value; // the escapes handled here are two characters, kept as sent
+      result += '"';
+    } else if (!json_text::append_compact(result, r->value)) {
+      return std::nullopt;
+    }
+  }
+  return from_outcome(engine_.complete(id, worker_, std::move(result), now), id);
+}
+
 http_response native_api::handle(const http_request& req, time_ms now) {
   try {
+    if (req.method == "POST")
+      if (auto r = hot_path(req, now))
+        return std::move(*r);
     nlohmann::json body;
     if (req.method == "POST" && !req.body.empty()) {
       body = nlohmann::json::parse(req.body, nullptr, false);

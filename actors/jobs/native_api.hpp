@@ -5,6 +5,7 @@
 
 #include "actors/jobs/engine.hpp"
 #include "actors/jobs/http_types.hpp"
+#include "actors/jobs/json_text.hpp"
 #include "actors/jobs/replay.hpp"
 
 namespace troupe::jobs {
@@ -33,12 +34,17 @@ public:
   http_response handle(const http_request& req, time_ms now);
 
 private:
+  std::optional<http_response> hot_path(const http_request& req, time_ms now);
   http_response job_op(job_id id, const std::string& op, const nlohmann::json& body, time_ms now);
   engine& engine_;
   replay_service* replay_;
+  std::vector<json_text::member> members_; ///< hot_path's scratch (kept for its capacity)
+  std::string worker_;
 };
 
 /// Converts a task to the JSON a worker receives.
 nlohmann::json to_json(const task& t);
+/// The same, as text (to_json(t).dump() up to number formatting), without a JSON tree.
+std::string task_json(const task& t);
 
 } // namespace troupe::jobs

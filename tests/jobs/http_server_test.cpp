@@ -1,14 +1,18 @@
 // The event-driven HTTP server's edge cases, over real loopback sockets with a raw client
 // (so the bytes on the wire are exactly the ones under test): pipelining, requests split
 // across packets, caps, malformed input, clients that close or stall, many connections,
-// and "an answer leaves only after its change is committed".
+// and "an answer leaves only after its change is committed"; the claim/complete hot path's
+// JSON; request counts by route.
 
 #include "actors/jobs/engine.hpp"
 #include "actors/jobs/http_parser.hpp"
 #include "actors/jobs/http_server.hpp"
+#include "actors/jobs/json_text.hpp"
+#include "actors/jobs/replay.hpp"
 #include "actors/jobs/store.hpp"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
@@ -556,4 +560,223 @@ TEST(JobsHttpServer, StopsCleanlyWithConnectionsOpen) {
   for (const auto& j : other->load_all())
     processing += j.status == job_status::processing;
   EXPECT_EQ(processing, 1);
+}
+
+// -- the hot path's JSON without a tree ------------------------------------------------------
+
+TEST(JobsJsonText, AcceptsOnlyWhatNlohmannReadsTheSameWay) {
+  // Accepted: the compact text means what nlohmann reads from the original.
+  const std::vector<std::string> accepted = {"{}",
+                                             " [ ] ",
+                                             "null",
+                                             "true",
+                                             "false",
+                                             "0",
+                                             "-12",
+                                             "3.25",
+                                             "\"a b\\n\\\"q\\\"\\\\ /\"",
+                                             R"({"b": [1, 2.5, "x y", {"c": null}], "a": {}})",
+                                             "[[[[1]]]]",
+                                             "123456789012345678"};
+  for (const auto& text : accepted) {
+    std::string out;
+    ASSERT_TRUE(json_text::append_compact(out, text)) << text;
+    EXPECT_EQ(nlohmann::json::parse(out), nlohmann::json::parse(text)) << text;
+  }
+  std::string compact;
+  ASSERT_TRUE(
+    json_text::append_compact(compact, " {\"b\": [1, \"x y\", {\"c\": null}],\n \"a\": {}} "));
+  EXPECT_EQ(compact, R"({"b":[1,"x y",{"c":null}],"a":{}})");
+  // Not handled: invalid JSON, and valid JSON left to nlohmann (\u escapes, non-ASCII,
+  // exponents, long numbers, deep nesting).
+  const std::vector<std::string> refused = {"",
+                                            "{",
+                                            "[1,]",
+                                            "{\"a\" 1}",
+                                            "{\"a\":1,}",
+                                            "01",
+                                            "1.",
+                                            "-",
+                                            "tru",
+                                            "\"a",
+                                            "\"a\tb\"",
+                                            "\"\\x\"",
+                                            "[1] 2",
+                                            "\"\\u0041\"",
+                                            "\"\xc3\xa9\"",
+                                            "1e3",
+                                            "12345678901234567890",
+                                            std::string(100, '[') + std::string(100, ']')};
+  for (const auto& text : refused) {
+    std::string out = "kept";
+    EXPECT_FALSE(json_text::append_compact(out, text)) << text;
+    EXPECT_EQ(out, "kept");
+  }
+  std::vector<json_text::member> m;
+  ASSERT_TRUE(json_text::split_object(R"( {"worker": "w 1", "n": null, "r": {"x": [1]},
+                                          "worker": "w2", "e": "a\"b"} )",
+                                      m));
+  ASSERT_EQ(m.size(), 5u);
+  EXPECT_EQ(json_text::find(m, "worker")->value, "w2"); // the last one, as nlohmann
+  EXPECT_TRUE(json_text::find(m, "n")->is_null);
+  EXPECT_EQ(json_text::find(m, "r")->value, R"({"x": [1]})");
+  EXPECT_TRUE(json_text::find(m, "e")->has_escapes);
+  EXPECT_EQ(json_text::find(m, "missing"), nullptr);
+  EXPECT_FALSE(json_text::split_object("[1]", m));
+  EXPECT_FALSE(json_text::split_object(R"({"a\"b": 1})", m));
+  std::string s;
+  json_text::append_string(s, std::string("q\"\\\n\x01/"));
+  EXPECT_EQ(s, nlohmann::json(std::string("q\"\\\n\x01/")).dump());
+}
+
+TEST(JobsHttpServer, ClaimAndCompleteAnswerAsTheGeneralPathDoes) {
+  served_engine s("hot", 3);
+  raw_client c(s.port);
+  // A claim answer is the JSON of the task, compact with sorted keys (as nlohmann dumps it).
+  ASSERT_TRUE(c.send(post("/v1/claim", R"({"worker": "w", "type": "t"})")));
+  auto a = c.read_answer();
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->status, 200);
+  const auto claimed = nlohmann::json::parse(a->body);
+  EXPECT_EQ(a->body, claimed.dump());
+  EXPECT_EQ(claimed["id"], 1);
+  EXPECT_EQ(claimed["type"], "t");
+  EXPECT_EQ(claimed["phase"], "process");
+  EXPECT_EQ(claimed["attempt"], 1);
+  EXPECT_EQ(claimed["key"], 0);
+  EXPECT_EQ(claimed["payload"], nlohmann::json::parse(R"({"n": 0})"));
+  EXPECT_TRUE(claimed["result"].is_null());
+  EXPECT_GT(claimed["lease_expiry_ms"].get<int64_t>(), 0);
+  // A result with whitespace and nesting is stored as JSON that means the same.
+  const std::string result = R"({"b": [1, 2.5, "x y", true], "a": {"c": null}})";
+  ASSERT_TRUE(c.send(post("/v1/jobs/1/complete", R"({"worker": "w", "result": )" + result + "}")));
+  a = c.read_answer();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, 200);
+  EXPECT_EQ(a->body, R"({"id":1,"ok":true})");
+  ASSERT_TRUE(c.send(post("/v1/jobs/1/complete", R"({"worker": "w"})")));
+  a = c.read_answer();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->body, R"({"duplicate":true,"id":1,"ok":true})");
+  ASSERT_TRUE(c.send(get("/v1/jobs/1")));
+  a = c.read_answer();
+  ASSERT_TRUE(a);
+  const auto got = nlohmann::json::parse(a->body);
+  EXPECT_EQ(got["status"], "completed");
+  EXPECT_EQ(got["result"], nlohmann::json::parse(result));
+  // Bodies the scanner leaves alone take the general path: an escaped or non-ASCII worker
+  // name, a \u escape, and malformed JSON (400 with the parser's reason).
+  ASSERT_TRUE(c.send(post("/v1/claim", R"({"worker": "w\"x", "type": "t"})")));
+  a = c.read_answer();
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->status, 200);
+  EXPECT_EQ(s.server->with_engine([](engine& e) { return e.find(2)->lease_owner; }), "w\"x");
+  ASSERT_TRUE(c.send(post("/v1/jobs/2/complete", R"({"worker": "w\u0022x", "result": "é"})")));
+  a = c.read_answer();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->body, R"({"id":2,"ok":true})");
+  EXPECT_EQ(s.server->with_engine([](engine& e) { return e.find(2)->result; }), "\"é\"");
+  ASSERT_TRUE(c.send(post("/v1/claim", R"({"worker": "w", "type": "t",})")));
+  a = c.read_answer();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, 400);
+  EXPECT_NE(a->body.find("not valid JSON"), std::string::npos) << a->body;
+  ASSERT_TRUE(c.send(post("/v1/claim", R"({"type": "t"})")));
+  a = c.read_answer();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, 400);
+  EXPECT_NE(a->body.find("worker"), std::string::npos) << a->body;
+}
+
+// -- request counts by route --------------------------------------------------------------------
+
+TEST(JobsHttpServer, CountsRequestsByRouteTemplateAndStatus) {
+  served_engine s("counts", 3);
+  httplib::Client cli("127.0.0.1", s.port);
+  cli.set_keep_alive(true);
+  auto status_of = [](const httplib::Result& r) { return r ? r->status : -1; };
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto r = cli.Post("/v1/claim", R"({"worker": "w"})", "application/json");
+    ASSERT_EQ(status_of(r), 200);
+    ids.push_back(nlohmann::json::parse(r->body)["id"].get<int64_t>());
+  }
+  EXPECT_EQ(status_of(cli.Post("/v1/claim", R"({"worker": "w"})", "application/json")), 204);
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(status_of(cli.Post("/v1/jobs/" + std::to_string(ids[i]) + "/complete",
+                                 R"({"worker": "w"})", "application/json")),
+              200);
+  EXPECT_EQ(status_of(cli.Post("/v1/jobs/" + std::to_string(ids[0]) + "/complete",
+                               R"({"worker": "other"})", "application/json")),
+            409);
+  EXPECT_EQ(
+    status_of(cli.Post("/v1/jobs/999999/complete", R"({"worker": "w"})", "application/json")), 404);
+  EXPECT_EQ(status_of(cli.Post("/v1/jobs/" + std::to_string(ids[2]) + "/heartbeat",
+                               R"({"worker": "w"})", "application/json")),
+            200);
+  EXPECT_EQ(status_of(cli.Post("/v1/claim", "{nope", "application/json")), 400);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(status_of(cli.Get("/v1/jobs/" + std::to_string(ids[i % 2]))), 200);
+  EXPECT_EQ(status_of(cli.Get("/v1/jobs?status=completed")), 200);
+  EXPECT_EQ(status_of(cli.Get("/v1/summary")), 200);
+  EXPECT_EQ(status_of(cli.Get("/nowhere")), 404);
+  EXPECT_EQ(status_of(cli.Post("/v1/jobs/1/explode", R"({"worker": "w"})", "application/json")),
+            404);
+  EXPECT_EQ(status_of(cli.Get("/v1/jobs/abc")), 404);
+  const http_server::route_counts expected = {
+    {{"/v1/claim", 200}, 3},
+    {{"/v1/claim", 204}, 1},
+    {{"/v1/claim", 400}, 1},
+    {{"/v1/jobs/{id}/complete", 200}, 2},
+    {{"/v1/jobs/{id}/complete", 409}, 1},
+    {{"/v1/jobs/{id}/complete", 404}, 1},
+    {{"/v1/jobs/{id}/heartbeat", 200}, 1},
+    {{"/v1/jobs/{id}", 200}, 3},
+    {{"/v1/jobs", 200}, 1},
+    {{"/v1/summary", 200}, 1},
+    {{"other", 404}, 3},
+  };
+  EXPECT_EQ(s.server->request_counts(), expected);
+  // Counts are read while serving, from any thread, and keep growing.
+  EXPECT_EQ(status_of(cli.Get("/v1/summary")), 200);
+  EXPECT_EQ((s.server->request_counts()[{"/v1/summary", 200}]), 2u);
+}
+
+TEST(JobsHttpServer, CountsTheReplayFaceRoutes) {
+  const auto dir = fresh_dir("counts-replay");
+  const std::string config = (dir / "config.json").string();
+  fs::copy_file(
+    std::string(TROUPE_SOURCE_DIR) + "/scenarios/data/replay-test/test-simple-jobs.json", config);
+  fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write);
+  {
+    auto db = store::open((dir / "jobs.db").string());
+    engine eng(db.get(), engine::options{1, SIZE_MAX});
+    replay_service svc(eng, replay_service::options{0, config});
+    svc.load(load_replay_config(config), 1'704'067'200'000);
+    http_server::options o;
+    o.port = 0;
+    http_server srv(eng, &svc, o);
+    const int port = srv.start();
+    httplib::Client cli("127.0.0.1", port);
+    auto status_of = [](const httplib::Result& r) { return r ? r->status : -1; };
+    EXPECT_EQ(status_of(cli.Get("/healthcheck")), 200);
+    EXPECT_EQ(status_of(cli.Get("/job?nextjob")), 200);
+    EXPECT_EQ(status_of(cli.Get("/job?jobid=2")), 200);
+    EXPECT_EQ(status_of(cli.Get("/job?jobid=99")), 404);
+    EXPECT_EQ(status_of(cli.Get("/status")), 200);
+    EXPECT_EQ(status_of(cli.Get("/config?sliceid=1")), 200);
+    EXPECT_EQ(status_of(cli.Get("/summary")), 200);
+    EXPECT_EQ(status_of(cli.Get("/")), 200);
+    EXPECT_EQ(status_of(cli.Get("/nothing/here")), 404);
+    EXPECT_EQ(status_of(cli.Get("/v1/summary")), 200); // the native face beside it
+    http_server::route_counts expected;
+    for (const char* route : {"/healthcheck", "/status", "/config", "/summary", "/", "/v1/summary"})
+      expected[{route, 200}] = 1;
+    expected[{"/job", 200}] = 2;
+    expected[{"/job", 404}] = 1;
+    expected[{"other", 404}] = 1;
+    EXPECT_EQ(srv.request_counts(), expected);
+    srv.stop();
+  }
+  fs::remove_all(dir);
 }
