@@ -304,14 +304,14 @@ TEST(jobs_live, ctrl_c_mid_campaign_kills_the_commands_and_still_reports_the_cam
     json::array({{{"kind", "jobs_complete"}}})));
   std::atomic<bool> done{false};
   std::thread interrupter([&] {
-    // Bounded: 30 s for both commands to start, then over a second so that a progress
-    // report with both tasks in flight reaches the runner; then Ctrl-C.
+    // Bounded: 30 s for both commands to start, then two seconds, so that a progress report
+    // (one a second) with both tasks in flight reaches the runner; then Ctrl-C.
     for (int i = 0; i < 300 && !done; ++i) {
       if (std::distance(fs::directory_iterator(pids), fs::directory_iterator{}) >= 2)
         break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
     run_interrupted = 1;
   });
   auto r = run(s, out);
