@@ -275,6 +275,9 @@ int http_server::start() {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
   ev.data.ptr = &wake_fd_;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  if (engine_.storage())
+    engine_.storage()->set_checkpoint_pages(opts_.checkpoint_pages);
+  thread_started_ = true;
   thread_ = std::thread([this] { loop(); });
   ::pthread_setname_np(thread_.native_handle(), "jobs-http"); // for top and perf
   return port_;
@@ -307,6 +310,10 @@ void http_server::stop() {
       *fd = -1;
     }
   std::lock_guard<std::mutex> lk(mutex_);
+  if (engine_.storage() && thread_started_) {
+    engine_.storage()->set_checkpoint_pages(1000); // SQLite's default again
+    thread_started_ = false;
+  }
   if (store_failed_)
     return; // the store refused a write; the engine's state is ahead of it, do not retry
   try {

@@ -216,6 +216,8 @@ void store::set_meta(const std::string& key, const std::string& value) {
     fail("rejected a write");
 }
 
+void store::set_checkpoint_pages(int pages) { sqlite3_wal_autocheckpoint(db_, pages); }
+
 std::optional<std::string> store::meta(const std::string& key) {
   sqlite3_stmt* s = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT v FROM meta WHERE k=?", -1, &s, nullptr) != SQLITE_OK)

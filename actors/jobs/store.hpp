@@ -39,6 +39,11 @@ public:
   void write(const std::vector<const job*>& jobs);
   void write(const std::vector<job>& jobs);
   void set_meta(const std::string& key, const std::string& value);
+  /// A commit that leaves the WAL above `pages` pages also checkpoints it (copies it into
+  /// the database file and syncs both: milliseconds on a slow disk). SQLite's default is
+  /// 1000; the HTTP server raises it while serving, so fewer of its commits wait on the disk
+  /// and each checkpoint writes a page changed many times once.
+  void set_checkpoint_pages(int pages);
 
   // -- reads ------------------------------------------------------------------
 
