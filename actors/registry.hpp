@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include <caf/fwd.hpp>
 #include <caf/actor.hpp>
+#include <caf/fwd.hpp>
 
 #include "actors/backend.hpp"
 #include "actors/params.hpp"
@@ -30,6 +30,9 @@ struct actor_kind {
   std::function<caf::actor(caf::actor_system&, std::shared_ptr<const run_context>,
                            const kind_entry&)>
     spawn;
+  /// False for kinds that work without nodes (job campaigns, Prometheus queries): only
+  /// those may appear in a scenario whose topology has no groups.
+  bool needs_nodes = true;
 };
 
 /// A node model (sim) or node program (live): only its parameter check lives here; the
@@ -57,8 +60,8 @@ public:
   void add_program(node_kind k) { programs_[k.kind] = std::move(k); }
   void add_backend(backend_kind k) { backends_[k.name] = std::move(k); }
   /// Programs may also be named by a path to a JSON definition; this checks those.
-  void set_program_file_validator(std::function<void(params_reader&, const group&,
-                                                     const std::string& path)> v) {
+  void set_program_file_validator(
+    std::function<void(params_reader&, const group&, const std::string& path)> v) {
     program_file_validator_ = std::move(v);
   }
 
@@ -74,15 +77,22 @@ public:
   std::string model_names() const { return names(models_); }
   std::string program_names() const { return names(programs_); }
   std::string backend_names() const { return names(backends_); }
+  /// The workload and expectation kinds that run without nodes.
+  std::string nodeless_names() const {
+    std::string out;
+    for (const auto* m : {&workloads_, &expectations_})
+      for (const auto& [kind, k] : *m)
+        if (!k.needs_nodes)
+          out += (out.empty() ? "" : ", ") + kind;
+    return out.empty() ? "none" : out;
+  }
 
 private:
-  template <class M>
-  static const typename M::mapped_type* find(const M& m, const std::string& k) {
+  template <class M> static const typename M::mapped_type* find(const M& m, const std::string& k) {
     auto it = m.find(k);
     return it == m.end() ? nullptr : &it->second;
   }
-  template <class M>
-  static std::string names(const M& m) {
+  template <class M> static std::string names(const M& m) {
     std::string out;
     for (const auto& kv : m)
       out += (out.empty() ? "" : ", ") + kv.first;

@@ -102,6 +102,12 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
                       static_cast<long long>(c.failed),
                       c.finished ? "" : ", not finished by the end of the run");
         summary += (summary.empty() ? "" : "; ") + std::string(buf);
+        // A campaign that could not start (a busy serve_port, live workers on sim) says why.
+        if (detail.contains("error") && detail["error"].is_string() &&
+            !detail["error"].get<std::string>().empty()) {
+          summary += " (" + detail["error"].get<std::string>() + ")";
+          evidence[name]["error"] = detail["error"];
+        }
       }
       evidence["min_ratio"] = st.p.min_ratio;
       evidence["max_failed"] = st.p.max_failed;
@@ -115,9 +121,11 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
 } // namespace
 
 actor_kind jobs_complete_kind() {
-  return make_actor_kind("jobs_complete",
-                         "job campaigns finished with enough jobs completed and few failed", read,
-                         behavior);
+  auto k = make_actor_kind("jobs_complete",
+                           "job campaigns finished with enough jobs completed and few failed", read,
+                           behavior);
+  k.needs_nodes = false; // it judges campaigns
+  return k;
 }
 
 } // namespace troupe::expectations

@@ -240,10 +240,13 @@ std::vector<metric_sample> prometheus_query(const std::string& base_url, const s
 }
 
 actor_kind metric_kind() {
-  return make_actor_kind("metric",
-                         "a Prometheus query (/api/v1/query) at the end of the run compared with a "
-                         "threshold",
-                         read, behavior);
+  auto k =
+    make_actor_kind("metric",
+                    "a Prometheus query (/api/v1/query) at the end of the run compared with a "
+                    "threshold",
+                    read, behavior);
+  k.needs_nodes = false; // it asks a Prometheus server
+  return k;
 }
 
 } // namespace troupe::expectations

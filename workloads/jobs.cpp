@@ -491,10 +491,12 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
 } // namespace
 
 actor_kind jobs_kind() {
-  return make_actor_kind("jobs",
-                         "a job campaign (pipeline or replay) with simulated, command or outside "
-                         "workers",
-                         read, behavior);
+  auto k = make_actor_kind("jobs",
+                           "a job campaign (pipeline or replay) with simulated, command or outside "
+                           "workers",
+                           read, behavior);
+  k.needs_nodes = false; // a campaign needs no nodes
+  return k;
 }
 
 } // namespace troupe::workloads

@@ -150,8 +150,8 @@ void read_node_spec(const json& j, const std::string& path, group& g, const regi
 std::vector<group> read_groups(const json& j, const std::string& path, const link_profile& link,
                                const registry& reg, errors_t& errors) {
   std::vector<group> out;
-  if (!j.is_array() || j.empty()) {
-    errors.push_back({path, "must be a non-empty list of groups, got " + describe_json(j)});
+  if (!j.is_array()) {
+    errors.push_back({path, "must be a list of groups, got " + describe_json(j)});
     return out;
   }
   std::set<std::string> names;
@@ -162,7 +162,8 @@ std::vector<group> read_groups(const json& j, const std::string& path, const lin
     g.name = r.string("name", "", true);
     if (r.has("name") && j[i]["name"].is_string() && !valid_name(g.name))
       r.error("name", "must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter "
-                      "or digit), got \"" + g.name + "\"");
+                      "or digit), got \"" +
+                        g.name + "\"");
     else if (!g.name.empty() && !names.insert(g.name).second)
       r.error("name", "duplicate group name \"" + g.name + "\"; group names must be unique");
     g.role = r.string("role", g.name);
@@ -188,8 +189,10 @@ std::vector<group> read_groups(const json& j, const std::string& path, const lin
   return out;
 }
 
-void read_entries(const json* j, const std::string& path, bool workloads, const registry& reg,
-                  const scenario& s, std::vector<kind_entry>& out, errors_t& errors) {
+/// `nodeless`: the topology has no groups (an empty list, not a broken one).
+void read_entries(const json* j, const std::string& path, bool workloads, bool nodeless,
+                  const registry& reg, const scenario& s, std::vector<kind_entry>& out,
+                  errors_t& errors) {
   if (!j)
     return;
   if (!j->is_array()) {
@@ -211,6 +214,11 @@ void read_entries(const json* j, const std::string& path, bool workloads, const 
       r.error("kind", std::string("unknown ") + (workloads ? "workload" : "expectation") +
                         " kind \"" + entry.kind + "\"; known kinds: " +
                         (workloads ? reg.workload_names() : reg.expectation_names()));
+    if (k && k->needs_nodes && nodeless)
+      r.error("kind", "\"" + entry.kind +
+                        "\" needs nodes, but topology.groups is empty: add a "
+                        "group, or keep to the kinds that run without nodes (" +
+                        reg.nodeless_names() + ")");
     if (!entry.name.empty() && !names.insert(entry.name).second)
       r.error("name", "duplicate name \"" + entry.name + "\"; give each entry a unique \"name\"");
     entry.params = json::object();
@@ -234,11 +242,16 @@ void read_entries(const json* j, const std::string& path, bool workloads, const 
 
 const char* to_string(layout_kind k) noexcept {
   switch (k) {
-    case layout_kind::star: return "star";
-    case layout_kind::chain: return "chain";
-    case layout_kind::ring: return "ring";
-    case layout_kind::mesh: return "mesh";
-    case layout_kind::random: return "random";
+    case layout_kind::star:
+      return "star";
+    case layout_kind::chain:
+      return "chain";
+    case layout_kind::ring:
+      return "ring";
+    case layout_kind::mesh:
+      return "mesh";
+    case layout_kind::random:
+      return "random";
   }
   return "?";
 }
@@ -247,14 +260,16 @@ scenario read_scenario(const json& j, const registry& reg, errors_t& errors) {
   scenario s;
   if (!j.is_object()) {
     errors.push_back({"", "a scenario must be a JSON object with \"name\", \"duration\" and "
-                          "\"topology\", got " + describe_json(j)});
+                          "\"topology\", got " +
+                            describe_json(j)});
     return s;
   }
   params_reader r{j, "", errors};
   s.name = r.string("name", "", true);
   if (r.has("name") && j["name"].is_string() && !valid_name(s.name))
     r.error("name", "must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or "
-                    "digit), got \"" + s.name + "\"");
+                    "digit), got \"" +
+                      s.name + "\"");
   s.description = r.string("description", "");
   s.seed = static_cast<uint64_t>(r.integer("seed", 1, 0, INT64_MAX));
   s.run_duration = r.dur("duration", s.run_duration, std::chrono::milliseconds(1), true);
@@ -306,8 +321,16 @@ scenario read_scenario(const json& j, const registry& reg, errors_t& errors) {
                           "backend, whose simulated nodes expose none: use \"backend\": "
                           "\"local\" or remove \"scrape\""});
   // Entries are read after the topology: their validators check references to its groups.
-  read_entries(r.raw("workloads"), "workloads", true, reg, s, s.workloads, errors);
-  read_entries(r.raw("expectations"), "expectations", false, reg, s, s.expectations, errors);
+  const json* groups = j.contains("topology") && j["topology"].is_object()
+                         ? (j["topology"].contains("groups") ? &j["topology"]["groups"] : nullptr)
+                         : nullptr;
+  const bool nodeless = groups && groups->is_array() && groups->empty();
+  read_entries(r.raw("workloads"), "workloads", true, nodeless, reg, s, s.workloads, errors);
+  read_entries(r.raw("expectations"), "expectations", false, nodeless, reg, s, s.expectations,
+               errors);
+  if (nodeless && s.workloads.empty())
+    errors.push_back({"topology.groups", "is empty and the scenario has no workload: there is "
+                                         "nothing to run; add a group, or a \"jobs\" workload"});
   r.finish();
   return s;
 }
@@ -417,10 +440,11 @@ void check_selector(params_reader& r, const char* key, const std::string& select
   std::string groups;
   for (const auto& g : s.topology.groups)
     groups += (groups.empty() ? "" : ", ") + g.name;
-  r.error(key, "\"" + selector + "\" names no group or node; use \"all\", a group (" + groups +
-                 ") or a node id such as \"" +
-                 (s.topology.groups.empty() ? std::string("validator") : s.topology.groups[0].name) +
-                 "-0\"");
+  r.error(key,
+          "\"" + selector + "\" names no group or node; use \"all\", a group (" + groups +
+            ") or a node id such as \"" +
+            (s.topology.groups.empty() ? std::string("validator") : s.topology.groups[0].name) +
+            "-0\"");
 }
 
 } // namespace troupe

@@ -1,14 +1,15 @@
 // Job campaigns as live scenarios: the `jobs` workload serves the job engine on 127.0.0.1 and
 // real workers drain it: command workers inside the run (shell commands, one per task), or
-// outside `troupe jobs work` processes. Runs use the local backend with one etcd member (a
-// scenario needs a node, and the local backend runs node programs only); each lasts a few
-// seconds of wall time.
+// outside `troupe jobs work` processes. Runs use the local backend with no nodes (a campaign
+// needs none); each lasts a few seconds of wall time.
 
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <atomic>
@@ -50,19 +51,15 @@ run_result run(const scenario& s, const fs::path& out) {
   return run_scenario(s, req);
 }
 
-/// A live scenario: one etcd member, the given workloads and expectations.
+/// A live scenario without nodes: the given workloads and expectations.
 json live_scenario(const std::string& name, const std::string& duration, json workloads,
                    json expectations) {
-  return json{
-    {"name", name},
-    {"duration", duration},
-    {"topology",
-     {{"layout", "mesh"},
-      {"groups",
-       json::array({{{"name", "member"}, {"count", 1}, {"node", {{"program", "etcd"}}}}})}}},
-    {"backend", "local"},
-    {"workloads", std::move(workloads)},
-    {"expectations", std::move(expectations)}};
+  return json{{"name", name},
+              {"duration", duration},
+              {"topology", {{"groups", json::array()}}},
+              {"backend", "local"},
+              {"workloads", std::move(workloads)},
+              {"expectations", std::move(expectations)}};
 }
 
 scenario from_json(const json& j) {
@@ -341,7 +338,6 @@ TEST(jobs_live, live_workers_are_refused_on_the_sim_backend_with_the_path_and_th
   auto with_workload = [](json w) {
     auto j = live_scenario("refused", "10s", json::array({std::move(w)}),
                            json::array({{{"kind", "jobs_complete"}}}));
-    j["topology"]["groups"][0]["node"] = {{"model", "chain"}};
     j["backend"] = "sim";
     return j;
   };
@@ -394,4 +390,48 @@ TEST(jobs_live, live_workers_are_refused_on_the_sim_backend_with_the_path_and_th
                              {"pipeline", two_stages()},
                              {"workers", json::array({{{"type", "hash"}}, {{"type", "seal"}}})}}))
       .empty());
+}
+
+namespace {
+
+/// A socket listening on 127.0.0.1 at some free port, held for the test's lifetime.
+struct busy_port {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int port = 0;
+  busy_port() {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd, 1);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~busy_port() { ::close(fd); }
+};
+
+} // namespace
+
+TEST(jobs_live, a_busy_serve_port_fails_the_campaign_and_says_which_key_to_change) {
+  busy_port busy;
+  ASSERT_GT(busy.port, 0);
+  const auto out = out_dir("jobs-live-busy-port");
+  auto s = from_json(live_scenario(
+    "jobs-live-busy-port", "3s",
+    json::array({{{"kind", "jobs"},
+                  {"campaign", "pipeline"},
+                  {"count", 2},
+                  {"pipeline", two_stages()},
+                  {"serve_port", busy.port},
+                  {"workers", json::array({{{"type", "hash"}, {"command", "true"}},
+                                           {{"type", "seal"}, {"command", "true"}}})}}}),
+    json::array({{{"kind", "jobs_complete"}}})));
+  auto r = run(s, out);
+  EXPECT_EQ(r.exit_code, 1) << console_summary(r.report);
+  const auto& v = r.report["expectations"][0];
+  EXPECT_FALSE(v["pass"].get<bool>());
+  const auto summary = v["summary"].get<std::string>();
+  EXPECT_NE(summary.find("serve_port"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(std::to_string(busy.port)), std::string::npos) << summary;
 }

@@ -89,31 +89,43 @@ struct bad_case {
 TEST_F(scenario_json, bad_scenarios_name_the_path_what_was_found_and_what_is_allowed) {
   // The catalog is filled before the table is built: some messages list the known kinds.
   const std::vector<bad_case> cases = {
-    {"negative count", [](json& j) { j["topology"]["groups"][0]["count"] = -2; },
+    {"negative count",
+     [](json& j) { j["topology"]["groups"][0]["count"] = -2; },
      {"topology.groups[0].count: must be an integer in 1..100000000, got -2"}},
-    {"count as string", [](json& j) { j["topology"]["groups"][0]["count"] = "3"; },
+    {"count as string",
+     [](json& j) { j["topology"]["groups"][0]["count"] = "3"; },
      {"topology.groups[0].count: must be an integer in 1..100000000, got \"3\""}},
-    {"misspelt top-level key", [](json& j) { j["durration"] = "1m"; },
+    {"misspelt top-level key",
+     [](json& j) { j["durration"] = "1m"; },
      {"durration: unknown key; did you mean \"duration\"? allowed here: backend, description, "
       "duration, expectations, name, seed, topology, workloads"}},
-    {"malformed duration", [](json& j) { j["duration"] = "10 minutes"; },
+    {"malformed duration",
+     [](json& j) { j["duration"] = "10 minutes"; },
      {"duration: must be a duration like 250ms, 2s, 10m or 1h, got \"10 minutes\""}},
-    {"missing duration", [](json& j) { j.erase("duration"); },
+    {"missing duration",
+     [](json& j) { j.erase("duration"); },
      {"duration: is required: a duration like 250ms, 2s, 10m or 1h"}},
-    {"malformed latency", [](json& j) { j["topology"]["link"]["latency"] = "fast"; },
+    {"malformed latency",
+     [](json& j) { j["topology"]["link"]["latency"] = "fast"; },
      {"topology.link.latency: must be a duration like 250ms, 2s, 10m or 1h, got \"fast\""}},
-    {"loss out of range", [](json& j) { j["topology"]["link"]["loss"] = 1.5; },
+    {"loss out of range",
+     [](json& j) { j["topology"]["link"]["loss"] = 1.5; },
      {"topology.link.loss: must be a probability in 0..1, got 1.5"}},
-    {"bandwidth in bytes", [](json& j) { j["topology"]["link"]["bandwidth"] = "10MB"; },
+    {"bandwidth in bytes",
+     [](json& j) { j["topology"]["link"]["bandwidth"] = "10MB"; },
      {"topology.link.bandwidth: must be a bandwidth like 500kbps, 10Mbps or 1Gbps, got "
       "\"10MB\""}},
-    {"unknown layout", [](json& j) { j["topology"]["layout"] = "tree"; },
+    {"unknown layout",
+     [](json& j) { j["topology"]["layout"] = "tree"; },
      {"topology.layout: must be one of star, chain, ring, mesh or {\"kind\": \"random\", "
       "\"degree\": N}, got \"tree\""}},
-    {"random without degree", [](json& j) { j["topology"]["layout"] = "random"; },
+    {"random without degree",
+     [](json& j) { j["topology"]["layout"] = "random"; },
      {"topology.layout: random needs a degree: {\"kind\": \"random\", \"degree\": 8}"}},
     {"random degree 0",
-     [](json& j) { j["topology"]["layout"] = {{"kind", "random"}, {"degree", 0}}; },
+     [](json& j) {
+       j["topology"]["layout"] = {{"kind", "random"}, {"degree", 0}};
+     },
      {"topology.layout.degree: must be an integer in 1..10000, got 0"}},
     {"duplicate group",
      [](json& j) {
@@ -122,25 +134,52 @@ TEST_F(scenario_json, bad_scenarios_name_the_path_what_was_found_and_what_is_all
      },
      {"topology.groups[1].name: duplicate group name \"validator\"; group names must be "
       "unique"}},
-    {"no groups", [](json& j) { j["topology"]["groups"] = json::array(); },
-     {"topology.groups: must be a non-empty list of groups, got []"}},
-    {"unknown model", [](json& j) { j["topology"]["groups"][0]["node"]["model"] = "pbft"; },
+    {"no groups for a node workload",
+     [](json& j) { j["topology"]["groups"] = json::array(); },
+     {"workloads[0].kind: \"transactions\" needs nodes, but topology.groups is empty: add a "
+      "group, or keep to the kinds that run without nodes (" +
+        registry::global().nodeless_names() + ")",
+      "expectations[0].kind: \"safety\" needs nodes, but topology.groups is empty: add a group, "
+      "or keep to the kinds that run without nodes (" +
+        registry::global().nodeless_names() + ")"}},
+    {"nothing to run",
+     [](json& j) {
+       j["topology"]["groups"] = json::array();
+       j["workloads"] = json::array();
+       j["expectations"] = json::array();
+     },
+     {"topology.groups: is empty and the scenario has no workload: there is nothing to run; add "
+      "a group, or a \"jobs\" workload"}},
+    {"groups not a list",
+     [](json& j) { j["topology"]["groups"] = "validator"; },
+     {"topology.groups: must be a list of groups, got \"validator\""}},
+    {"unknown model",
+     [](json& j) { j["topology"]["groups"][0]["node"]["model"] = "pbft"; },
      {"topology.groups[0].node.model: unknown model \"pbft\"; known models: " +
       registry::global().model_names()}},
-    {"unknown workload kind", [](json& j) { j["workloads"].push_back({{"kind", "spam"}}); },
+    {"unknown workload kind",
+     [](json& j) {
+       j["workloads"].push_back({{"kind", "spam"}});
+     },
      {"workloads[1].kind: unknown workload kind \"spam\"; known kinds: " +
       registry::global().workload_names()}},
-    {"malformed rate", [](json& j) { j["workloads"][0]["rate"] = "10 per second"; },
+    {"malformed rate",
+     [](json& j) { j["workloads"][0]["rate"] = "10 per second"; },
      {"workloads[0].rate: must be a rate like 10/s, 600/m or 2/h, got \"10 per second\""}},
-    {"reference to a missing group", [](json& j) { j["workloads"][0]["target"] = "miner"; },
+    {"reference to a missing group",
+     [](json& j) { j["workloads"][0]["target"] = "miner"; },
      {"workloads[0].target: \"miner\" names no group or node; use \"all\", a group "
       "(validator) or a node id such as \"validator-0\""}},
     {"unknown expectation kind",
-     [](json& j) { j["expectations"].push_back({{"kind", "finality"}}); },
+     [](json& j) {
+       j["expectations"].push_back({{"kind", "finality"}});
+     },
      {"expectations[1].kind: unknown expectation kind \"finality\"; known kinds: " +
       registry::global().expectation_names()}},
     {"ratio out of range",
-     [](json& j) { j["expectations"].push_back({{"kind", "tx_inclusion"}, {"min_ratio", 2}}); },
+     [](json& j) {
+       j["expectations"].push_back({{"kind", "tx_inclusion"}, {"min_ratio", 2}});
+     },
      {"expectations[1].min_ratio: must be a probability in 0..1, got 2"}},
     {"unknown step action",
      [](json& j) {
@@ -166,27 +205,39 @@ TEST_F(scenario_json, bad_scenarios_name_the_path_what_was_found_and_what_is_all
      },
      {"workloads[1].steps[0].at: is after the end of the run (1m); the step would never "
       "happen"}},
-    {"misspelt workload param", [](json& j) { j["workloads"][0]["rat"] = "5/s"; },
+    {"misspelt workload param",
+     [](json& j) { j["workloads"][0]["rat"] = "5/s"; },
      {"workloads[0].rat: unknown key; did you mean \"rate\"? allowed here: kind, name, rate, "
       "start_after, stop_before, target, tx_bytes, users"}},
     {"bad model param",
-     [](json& j) { j["topology"]["groups"][0]["node"]["params"] = {{"slot", "fast"}}; },
+     [](json& j) {
+       j["topology"]["groups"][0]["node"]["params"] = {{"slot", "fast"}};
+     },
      {"topology.groups[0].node.params.slot: must be a duration like 250ms, 2s, 10m or 1h, got "
       "\"fast\""}},
-    {"unknown backend", [](json& j) { j["backend"] = "docker"; },
+    {"unknown backend",
+     [](json& j) { j["backend"] = "docker"; },
      {"backend: unknown backend \"docker\"; known backends: local, sim"}},
-    {"name with a space", [](json& j) { j["name"] = "my scenario"; },
+    {"name with a space",
+     [](json& j) { j["name"] = "my scenario"; },
      {"name: must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), "
       "got \"my scenario\""}},
-    {"negative seed", [](json& j) { j["seed"] = -1; },
-     {"seed: must be an integer >= 0, got -1"}},
-    {"duplicate expectation name", [](json& j) { j["expectations"].push_back({{"kind", "safety"}}); },
+    {"negative seed", [](json& j) { j["seed"] = -1; }, {"seed: must be an integer >= 0, got -1"}},
+    {"duplicate expectation name",
+     [](json& j) {
+       j["expectations"].push_back({{"kind", "safety"}});
+     },
      {"expectations[1].name: duplicate name \"safety\"; give each entry a unique \"name\""}},
-    {"chaos with nothing to do", [](json& j) { j["workloads"].push_back({{"kind", "chaos"}}); },
+    {"chaos with nothing to do",
+     [](json& j) {
+       j["workloads"].push_back({{"kind", "chaos"}});
+     },
      {"workloads[1]: chaos needs at least one of \"restarts\", \"partitions\" or "
       "\"clock_skew\""}},
     {"convergence without within",
-     [](json& j) { j["expectations"].push_back({{"kind", "convergence"}}); },
+     [](json& j) {
+       j["expectations"].push_back({{"kind", "convergence"}});
+     },
      {"expectations[1].within: is required: a duration like 250ms, 2s, 10m or 1h"}},
     {"scrape under sim",
      [](json& j) {
@@ -241,7 +292,8 @@ TEST_F(scenario_json, bad_scenarios_name_the_path_what_was_found_and_what_is_all
       "topology.groups[0].scrape.series[2]: \"9lives\" must start with a metric name (letters, "
       "digits, '_' and ':', not starting with a digit), as in "
       "etcd_server_proposals_committed_total or name{label=\"value\"}"}},
-    {"not an object", [](json& j) { j = json::array(); },
+    {"not an object",
+     [](json& j) { j = json::array(); },
      {"a scenario must be a JSON object with \"name\", \"duration\" and \"topology\", got []"}},
   };
   ASSERT_GE(cases.size(), 20u);
