@@ -184,6 +184,8 @@ void engine::add_pipeline(const pipeline& p) {
 
 void engine::mark(job& j, time_ms now) {
   j.updated_ms = now;
+  if (observer_)
+    observer_(j, now);
   if (!j.dirty) {
     j.dirty = true;
     dirty_.push_back(j.id);

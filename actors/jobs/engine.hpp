@@ -86,6 +86,11 @@ public:
   void add_pipeline(const pipeline& p);
   const std::vector<pipeline>& pipelines() const noexcept { return pipelines_; }
 
+  /// Called with every job the engine changes, after the change, with the time of the
+  /// operation (live views use it for phase latencies). Runs on the engine's thread, under
+  /// whatever lock guards the engine: keep it short. Empty by default.
+  void set_observer(std::function<void(const job&, time_ms now)> f) { observer_ = std::move(f); }
+
   /// Rebuilds the in-memory index from the store (after a restart). Jobs of a type that is
   /// not defined get a default policy, so an offline `status` can still read them.
   void load(time_ms now);
@@ -208,6 +213,7 @@ private:
   timer_heap timers_;
   timer_heap leases_;
   std::vector<job_id> dirty_;
+  std::function<void(const job&, time_ms)> observer_;
   size_t counts_[job_status_count] = {};
 };
 

@@ -70,6 +70,9 @@ void serve(const serve_options& o) {
     monitor = std::make_unique<jobs_monitor>(
       server, replay.get(),
       jobs_monitor::options{o.db, "http://" + o.host + ":" + std::to_string(port), o.sample_ms});
+    auto* m = monitor.get();
+    server.with_engine(
+      [m](engine& e) { e.set_observer([m](const job& j, time_ms now) { m->observe(j, now); }); });
   }
   if (o.metrics_port >= 0) {
     prometheus = std::make_unique<metrics::endpoint>(o.metrics_port);
@@ -96,6 +99,7 @@ void serve(const serve_options& o) {
   if (monitor)
     monitor->stop();
   server.stop();
+  eng.set_observer(nullptr); // the monitor goes first; nothing changes the engine any more
   spdlog::info("troupe jobs: stopped; every change is committed to '{}'", o.db);
 }
 

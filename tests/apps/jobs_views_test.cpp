@@ -101,6 +101,14 @@ TEST(jobs_views, metrics_and_dashboard_follow_a_campaign_drained_by_real_workers
   EXPECT_EQ(value(m2, "troupe_jobs{status=\"completed\",type=\"snos\"}"), blocks);
   EXPECT_EQ(value(m2, "troupe_jobs{status=\"completed\",type=\"proving\"}"), blocks);
   EXPECT_EQ(value(m2, "troupe_jobs{status=\"created\",type=\"snos\"}"), 0);
+  // Every job left each status it went through once: queued, processing, waiting for and
+  // in verification.
+  for (const char* type : {"snos", "proving"})
+    for (const char* phase : {"created", "processing", "pending_verification", "verifying"})
+      EXPECT_EQ(value(m2, std::string("troupe_job_phase_seconds_count{phase=\"") + phase +
+                            "\",type=\"" + type + "\"}"),
+                blocks)
+        << type << " " << phase;
 
   if (have_chromium()) {
     auto dom2 = chromium("--virtual-time-budget=2500 --dump-dom " + url);
