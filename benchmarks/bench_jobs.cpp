@@ -389,6 +389,8 @@ double bench_http(const std::string& name, int64_t cycles, int clients, server_k
     {"published", {{"sidekiq_jobs_per_s", 23500}, {"river_jobs_per_s", 46000}}}};
   if (fast) {
     line["server_thread_cpu_s"] = server_cpu;
+    line["server_thread_switches"] = {{"waited", fast->stats().loop_switches_waited},
+                                      {"preempted", fast->stats().loop_switches_preempted}};
     line["commit_wall_s"] = commit_s;
     line["requests_per_commit"] =
       commits > 0 ? static_cast<double>(requests) / static_cast<double>(commits) : 0.0;

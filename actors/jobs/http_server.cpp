@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -200,6 +201,8 @@ http_server::counters http_server::stats() const {
   c.commits = commits_.load();
   c.connections = accepted_.load();
   c.loop_cpu_s = static_cast<double>(loop_cpu_ns_.load()) / 1e9;
+  c.loop_switches_waited = switches_waited_.load();
+  c.loop_switches_preempted = switches_preempted_.load();
   c.commit_s = static_cast<double>(commit_ns_.load()) / 1e9;
   return c;
 }
@@ -382,6 +385,11 @@ void http_server::loop() {
   }
   connections_.clear();
   loop_cpu_ns_ = thread_cpu_ns();
+  rusage u{};
+  if (::getrusage(RUSAGE_THREAD, &u) == 0) {
+    switches_waited_ = static_cast<uint64_t>(u.ru_nvcsw);
+    switches_preempted_ = static_cast<uint64_t>(u.ru_nivcsw);
+  }
   {
     std::lock_guard<std::mutex> lk(done_mutex_);
     done_ = true;

@@ -76,6 +76,9 @@ public:
     uint64_t connections = 0;
     double loop_cpu_s = 0; ///< CPU time of the event-loop thread (commits included)
     double commit_s = 0;   ///< wall time spent writing group commits
+    /// Context switches of the loop thread (after stop()): it waited (epoll, disk), or it
+    /// was preempted (typically by a client it had just woken with an answer).
+    uint64_t loop_switches_waited = 0, loop_switches_preempted = 0;
   };
 
   /// Requests answered since start, by route template and status code: "/v1/jobs/{id}" for
@@ -175,6 +178,7 @@ private:
 
   std::atomic<uint64_t> requests_{0}, rounds_{0}, commits_{0}, accepted_{0};
   std::atomic<int64_t> loop_cpu_ns_{0}, commit_ns_{0};
+  std::atomic<uint64_t> switches_waited_{0}, switches_preempted_{0};
   /// Answers by (route, status - 100): written by the loop thread only, read by anyone.
   std::unique_ptr<std::atomic<uint64_t>[]> route_counts_;
 };
