@@ -11,9 +11,11 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/jobs/engine.hpp"
+#include "actors/jobs/job_counts.hpp"
 #include "actors/jobs/replay.hpp"
 #include "actors/jobs/sim_workers.hpp"
 #include "actors/jobs/store.hpp"
+#include "actors/metrics.hpp"
 #include "actors/node_queries.hpp"
 #include "actors/run_context.hpp"
 #include "workloads/fault_actions.hpp"
@@ -270,23 +272,12 @@ struct state {
 using actor_t = caf::stateful_actor<state>;
 
 /// Jobs by status: the replay-test statuses for a replay campaign, the engine's otherwise.
-std::map<std::string, uint64_t> counts_by_status(const jobs::engine& e,
-                                                 const jobs::replay_service* replay) {
-  std::map<std::string, uint64_t> counts;
-  if (replay) {
-    for (const auto& j : replay->jobs())
-      ++counts[std::string(jobs::to_string(j.status))];
-  } else {
-    for (int s = 0; s < jobs::job_status_count; ++s)
-      counts[std::string(jobs::to_string(static_cast<jobs::job_status>(s)))] =
-        e.count(static_cast<jobs::job_status>(s));
-  }
-  return counts;
-}
-
 void sample(state& st, jobs::time_ms now_ms) {
-  const auto counts =
-    st.live ? st.live->with(counts_by_status) : counts_by_status(*st.engine, st.replay.get());
+  const auto by_type = st.live ? st.live->with(jobs::count_by_type_and_status)
+                               : jobs::count_by_type_and_status(*st.engine, st.replay.get());
+  // For `--metrics-port`: a view outside the run (it never flows back into a simulation).
+  metrics::observe_jobs(by_type);
+  const auto counts = jobs::count_by_status(by_type, st.p.campaign == "replay");
   st.series_time.push_back(static_cast<double>(now_ms) / 1e3);
   for (const auto& [status, n] : counts) {
     auto& v = st.series[status];

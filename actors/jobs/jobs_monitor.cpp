@@ -1,5 +1,6 @@
 #include "actors/jobs/jobs_monitor.hpp"
 
+#include "actors/jobs/job_counts.hpp"
 #include "actors/metrics.hpp"
 #include "actors/node_queries.hpp"
 
@@ -16,25 +17,20 @@ constexpr size_t phase_samples_max = 4096;
 struct counts {
   nlohmann::json summary;
   nlohmann::json replay_summary;
-  std::map<std::pair<std::string, std::string>, int64_t> by_type_status;
+  type_status_counts by_type_status;
 };
 
-/// Under the engine lock: the engine summary, and the replay jobs by their replay status.
+/// Under the engine lock: the engine summary (the failure queue's head only), and the jobs
+/// by type and status.
 counts count(const engine& e, const replay_service* replay) {
   counts c;
   c.summary = e.summary();
   auto& failed = c.summary["failed"];
   if (failed.size() > 20)
     failed.erase(failed.begin() + 20, failed.end());
-  for (const auto& [type, by_status] : c.summary["by_type"].items())
-    if (!replay || type != "replay")
-      for (const auto& [status, n] : by_status.items())
-        c.by_type_status[{type, status}] = n.get<int64_t>();
-  if (replay) {
-    for (const auto& j : replay->jobs())
-      ++c.by_type_status[{"replay", std::string(to_string(j.status))}];
+  c.by_type_status = count_by_type_and_status(e, replay);
+  if (replay)
     c.replay_summary = nlohmann::json::parse(replay->summary().dump());
-  }
   return c;
 }
 
@@ -79,9 +75,7 @@ void jobs_monitor::sample() {
   const double t = static_cast<double>(wall_now_ms() - started_ms_) / 1e3;
 
   metrics::observe_jobs(c.by_type_status);
-  std::map<std::string, uint64_t> by_status;
-  for (const auto& [key, n] : c.by_type_status)
-    by_status[key.second] += static_cast<uint64_t>(n);
+  const auto by_status = count_by_status(c.by_type_status, replay_ != nullptr);
 
   std::lock_guard<std::mutex> guard{mtx_};
   for (const auto& [key, n] : requests) {

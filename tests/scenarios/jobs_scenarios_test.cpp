@@ -4,8 +4,11 @@
 #include <filesystem>
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 #include "actors/jobs/replay.hpp"
+#include "actors/metrics.hpp"
 #include "actors/runner.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
@@ -57,6 +60,10 @@ TEST(jobs_scenarios, the_899_slice_production_campaign_completes_in_sim_with_a_c
   EXPECT_GT(jobs["phases"]["replay"]["p50"].get<double>(), 0.0);
   // The store is real: the campaign left its SQLite file in the run directory.
   EXPECT_TRUE(std::filesystem::exists(r.run_dir / "jobs-jobs.db"));
+  // What `--metrics-port` would serve: the last sample's queue depth by replay status.
+  const auto text = prometheus::TextSerializer().Serialize(metrics::registry()->Collect());
+  EXPECT_NE(text.find("troupe_jobs{status=\"COMPLETE\",type=\"replay\"} 898"), std::string::npos)
+    << text.substr(0, 2000);
 }
 
 TEST(jobs_scenarios, proving_pipeline_completes_every_block_deterministically) {
