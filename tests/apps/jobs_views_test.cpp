@@ -101,6 +101,16 @@ TEST(jobs_views, metrics_and_dashboard_follow_a_campaign_drained_by_real_workers
   EXPECT_EQ(value(m2, "troupe_jobs{status=\"completed\",type=\"snos\"}"), blocks);
   EXPECT_EQ(value(m2, "troupe_jobs{status=\"completed\",type=\"proving\"}"), blocks);
   EXPECT_EQ(value(m2, "troupe_jobs{status=\"created\",type=\"snos\"}"), 0);
+  // The server counted what it answered, by route template and code.
+  EXPECT_EQ(value(m2, "troupe_http_requests_total{code=\"201\",route=\"/v1/pipelines/{name}/jobs\","
+                      "server=\"jobs\"}"),
+            blocks);
+  EXPECT_GE(
+    value(m2, "troupe_http_requests_total{code=\"200\",route=\"/v1/claim\",server=\"jobs\"}"),
+    blocks * 4);
+  EXPECT_EQ(value(m2, "troupe_http_requests_total{code=\"200\",route=\"/v1/jobs/{id}/complete\","
+                      "server=\"jobs\"}"),
+            blocks * 2);
   // Every job left each status it went through once: queued, processing, waiting for and
   // in verification.
   for (const char* type : {"snos", "proving"})
