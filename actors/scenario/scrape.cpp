@@ -54,6 +54,24 @@ std::string series_selector::text() const {
   return out + "}";
 }
 
+std::optional<std::string> read_label_value(const std::string& s, size_t& i) {
+  if (i >= s.size() || s[i] != '"')
+    return std::nullopt;
+  std::string value;
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      ++i;
+      value += s[i] == 'n' ? '\n' : s[i];
+    } else if (s[i] == '"') {
+      ++i;
+      return value;
+    } else {
+      value += s[i];
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<series_selector> parse_series_selector(const std::string& text, std::string* error) {
   auto fail = [&](const std::string& why) -> std::optional<series_selector> {
     if (error)
@@ -96,23 +114,10 @@ std::optional<series_selector> parse_series_selector(const std::string& text, st
     skip_space(text, i);
     if (i >= text.size() || text[i] != '"')
       return fail("the value of label " + label + " must be in double quotes");
-    ++i;
-    std::string value;
-    bool closed = false;
-    for (; i < text.size(); ++i) {
-      if (text[i] == '\\' && i + 1 < text.size()) {
-        ++i;
-        value += text[i] == 'n' ? '\n' : text[i];
-      } else if (text[i] == '"') {
-        closed = true;
-        ++i;
-        break;
-      } else {
-        value += text[i];
-      }
-    }
-    if (!closed)
+    auto read = read_label_value(text, i);
+    if (!read)
       return fail("the value of label " + label + " has no closing quote");
+    std::string value = std::move(*read);
     for (auto& l : out.labels)
       if (l.first == label)
         return fail("label " + label + " is given twice");

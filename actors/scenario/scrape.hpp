@@ -26,6 +26,11 @@ bool valid_metric_name(const std::string& s);
 /// True for a Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*.
 bool valid_label_name(const std::string& s);
 
+/// Reads a double-quoted label value that starts at s[i] (escapes `\\`, `\"`, `\n`); leaves `i`
+/// after the closing quote. Nullopt when s[i] is no quote or the value never closes. Shared by
+/// the selector parser and the exposition-format parser.
+std::optional<std::string> read_label_value(const std::string& s, size_t& i);
+
 /// Parses `name` or `name{label="value", ...}`. On failure: nullopt, and `*error` (when
 /// given) says what is wrong in one phrase.
 std::optional<series_selector> parse_series_selector(const std::string& text,

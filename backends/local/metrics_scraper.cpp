@@ -65,26 +65,10 @@ bool parse_labels(const std::string& s, size_t& i,
       return false;
     ++i;
     skip_space(s, i);
-    if (i >= s.size() || s[i] != '"')
+    auto value = read_label_value(s, i);
+    if (!value)
       return false;
-    ++i;
-    std::string value;
-    bool closed = false;
-    for (; i < s.size(); ++i) {
-      if (s[i] == '\\' && i + 1 < s.size()) {
-        ++i;
-        value += s[i] == 'n' ? '\n' : s[i];
-      } else if (s[i] == '"') {
-        closed = true;
-        ++i;
-        break;
-      } else {
-        value += s[i];
-      }
-    }
-    if (!closed)
-      return false;
-    out.emplace_back(std::move(label), std::move(value));
+    out.emplace_back(std::move(label), std::move(*value));
     skip_space(s, i);
     if (i < s.size() && s[i] == ',')
       ++i; // a trailing comma before '}' is allowed
