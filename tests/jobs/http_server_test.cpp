@@ -694,6 +694,7 @@ TEST(JobsHttpServer, CountsRequestsByRouteTemplateAndStatus) {
   served_engine s("counts", 3);
   httplib::Client cli("127.0.0.1", s.port);
   cli.set_keep_alive(true);
+  cli.set_tcp_nodelay(true); // else each POST's body waits for a delayed ACK
   auto status_of = [](const httplib::Result& r) { return r ? r->status : -1; };
   std::vector<int64_t> ids;
   for (int i = 0; i < 3; ++i) {
