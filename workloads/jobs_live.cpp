@@ -18,7 +18,7 @@ live_campaign::~live_campaign() { shutdown(); }
 
 void live_campaign::start() {
   db_ = jobs::store::open(opts_.db_path);
-  // The server's committer is the store's only writer while it serves (as `jobs serve`).
+  // The server is the store's only writer while it serves (as `jobs serve`).
   engine_ = std::make_unique<jobs::engine>(db_.get(), jobs::engine::options{opts_.seed, SIZE_MAX});
   const jobs::time_ms now = jobs::wall_now_ms();
   if (opts_.campaign == "pipeline") {

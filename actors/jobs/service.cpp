@@ -39,7 +39,7 @@ std::pair<std::string, int> parse_url(const std::string& url) {
 
 void serve(const serve_options& o) {
   auto db = store::open(o.db);
-  engine eng(db.get(), {o.seed, SIZE_MAX}); // the server's committer writes
+  engine eng(db.get(), {o.seed, SIZE_MAX}); // the server commits, after every round
   for (const auto& file : o.pipelines)
     eng.add_pipeline(load_pipeline_file(file));
   std::unique_ptr<replay_service> replay;
