@@ -857,14 +857,20 @@ std::string render_report_html(const json& r, const html_options& o) {
                     "</style></head><body>\n";
   out += header(r) + "\n";
   out += verdict_table(r) + "\n";
-  out += heights_chart(r, o) + "\n";
-  out += latency_chart(r) + "\n";
-  out += traffic_chart(r) + "\n";
-  out += txs_chart(r) + "\n";
+  // A scenario without nodes (a job campaign) has no heights, transactions or traffic.
+  const auto& topo = at(r, "topology");
+  const bool nodeless = topo.is_object() && topo.value("nodes", int64_t{-1}) == 0;
+  if (!nodeless) {
+    out += heights_chart(r, o) + "\n";
+    out += latency_chart(r) + "\n";
+    out += traffic_chart(r) + "\n";
+    out += txs_chart(r) + "\n";
+  }
   out += jobs_section(r) + "\n";
   out += program_metrics_section(r, o) + "\n";
   out += counters_table(r) + "\n";
-  out += nodes_table(r, o) + "\n";
+  if (!nodeless)
+    out += nodes_table(r, o) + "\n";
   out += "<footer class=\"note\">Rendered by troupe from report.json; regenerate with "
          "<code>troupe report DIR</code>.</footer></body></html>\n";
   return out;

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <thread>
 
@@ -128,6 +129,11 @@ TEST(jobs_live, pipeline_commands_local_example_passes) {
   EXPECT_EQ(jobs["summary"]["by_status"]["completed"], 80);
   for (const char* stage : {"snos", "proving", "data_submission", "state_update"})
     EXPECT_EQ(jobs["phases"][stage]["count"], 20) << stage;
+  // Without nodes, report.html shows the campaign and no empty node charts.
+  std::ifstream in{r.run_dir / "report.html"};
+  const std::string html{std::istreambuf_iterator<char>(in), {}};
+  EXPECT_NE(html.find("<section id=\"jobs\">"), std::string::npos);
+  EXPECT_EQ(html.find("<section id=\"heights\">"), std::string::npos);
 }
 
 TEST(jobs_live, command_workers_run_every_job_once_with_the_commands_results) {
