@@ -70,9 +70,6 @@ void serve(const serve_options& o) {
     monitor = std::make_unique<jobs_monitor>(
       server, replay.get(),
       jobs_monitor::options{o.db, "http://" + o.host + ":" + std::to_string(port), o.sample_ms});
-    auto* m = monitor.get();
-    server.with_engine(
-      [m](engine& e) { e.set_observer([m](const job& j, time_ms now) { m->observe(j, now); }); });
   }
   if (o.metrics_port >= 0) {
     prometheus = std::make_unique<metrics::endpoint>(o.metrics_port);
@@ -90,6 +87,14 @@ void serve(const serve_options& o) {
     if (o.on_view)
       o.on_view("dashboard", board->port());
   }
+  // Last, once nothing more can throw: the engine then calls into the monitor until the
+  // observer is removed after the server stops.
+  if (monitor) {
+    auto* m = monitor.get();
+    server.with_engine(
+      [m](engine& e) { e.set_observer([m](const job& j, time_ms now) { m->observe(j, now); }); });
+  }
+
   // Bounded by run_ms_max when given; otherwise until should_stop (a signal) says so.
   while (!(o.should_stop && o.should_stop())) {
     if (o.run_ms_max > 0 && wall_now_ms() - start > o.run_ms_max)
