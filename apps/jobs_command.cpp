@@ -1,6 +1,7 @@
 // `troupe jobs serve|status|retry|work`: parses flags, then calls actors/jobs.
 
 #include "apps/commands.hpp"
+#include "apps/duration_option.hpp"
 
 #include "actors/errors.hpp"
 #include "actors/jobs/service.hpp"
@@ -19,6 +20,10 @@ std::atomic<bool> stop_requested{false};
 
 void on_signal(int) { stop_requested = true; }
 
+jobs::time_ms to_ms(std::chrono::nanoseconds d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
 void install_stop_signals() {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -33,7 +38,7 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
 
   // -- serve --------------------------------------------------------------------
   auto serve_opts = std::make_shared<jobs::serve_options>();
-  auto lease_s = std::make_shared<double>(0);
+  auto lease = std::make_shared<std::string>("0");
   auto* serve = jobs->add_subcommand("serve", "Serve the job engine over HTTP (native API under "
                                               "/v1, replay-test protocol with --replay-config)");
   serve->add_option("--db", serve_opts->db, "SQLite job database (created when missing)")
@@ -45,9 +50,9 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   serve->add_option("--host", serve_opts->host, "address to listen on")->capture_default_str();
   serve->add_option("--port", serve_opts->port, "port to listen on (0: any free port)")
     ->capture_default_str();
-  serve->add_option("--lease", *lease_s,
-                    "seconds a claimed replay job may stay silent before it goes to TIMEOUT and "
-                    "back to the queue (0: never)");
+  serve->add_option("--lease", *lease,
+                    "how long a claimed replay job may stay silent before it goes to TIMEOUT "
+                    "and back to the queue: 90s, 10m, or seconds (0: never)");
   serve->add_option("--seed", serve_opts->seed, "seed for backoff jitter")->capture_default_str();
   serve
     ->add_option("--metrics-port", serve_opts->metrics_port,
@@ -58,9 +63,9 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
     ->add_option("--serve", serve_opts->dashboard_port,
                  "live dashboard on http://127.0.0.1:PORT/ (0: any free port)")
     ->check(CLI::Range(0, 65535));
-  serve->callback([serve_opts, lease_s, &exit_code] {
+  serve->callback([serve_opts, lease, &exit_code] {
+    serve_opts->lease_ms = to_ms(parse_duration_option("--lease", *lease, "never"));
     install_stop_signals();
-    serve_opts->lease_ms = static_cast<jobs::time_ms>(*lease_s * 1000);
     serve_opts->should_stop = [] { return stop_requested.load(); };
     serve_opts->on_ready = [](int port) { std::cout << "listening on port " << port << std::endl; };
     serve_opts->on_view = [](const std::string& view, int port) {
@@ -110,7 +115,7 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   // -- work ---------------------------------------------------------------------
   auto wo = std::make_shared<jobs::remote_worker_options>();
   auto command = std::make_shared<std::string>();
-  auto timeout_s = std::make_shared<double>(3600);
+  auto timeout = std::make_shared<std::string>("1h");
   auto* work = jobs->add_subcommand("work", "Run a command worker that claims jobs from a "
                                             "server over HTTP");
   work->add_option("--url", wo->url, "job server")->capture_default_str();
@@ -121,10 +126,11 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
                  "shell command per task; placeholders {id} {type} {key} {phase} {attempt} "
                  "{payload} {payload.FIELD}")
     ->required();
-  work->add_option("--timeout", *timeout_s, "seconds before a command is killed")
+  work->add_option("--timeout", *timeout, "how long a command may run before it is killed: 90s, 10m, or seconds")
     ->capture_default_str();
   work->add_option("--max-jobs", wo->jobs_max, "stop after this many tasks (0: no limit)");
-  work->callback([wo, command, timeout_s, &exit_code] {
+  work->callback([wo, command, timeout, &exit_code] {
+    const auto timeout_ms = to_ms(parse_duration_option("--timeout", *timeout));
     install_stop_signals();
     if (wo->worker.empty()) {
       char host[256] = {};
@@ -133,7 +139,7 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
     }
     wo->should_stop = [] { return stop_requested.load(); };
     const auto n = jobs::run_remote_worker(
-      *wo, jobs::command_worker(*command, static_cast<jobs::time_ms>(*timeout_s * 1000)));
+      *wo, jobs::command_worker(*command, timeout_ms));
     std::cout << "ran " << n << " task(s)\n";
     exit_code = exit_pass;
   });

@@ -11,6 +11,7 @@
 #include "actors/scenario/topology.hpp"
 #include "actors/units.hpp"
 #include "apps/commands.hpp"
+#include "apps/duration_option.hpp"
 #include "backends/sim/determinism.hpp"
 
 namespace troupe::apps {
@@ -104,13 +105,8 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
       req.backend = backend;
     if (run->count("--seed"))
       req.seed = seed;
-    if (!duration_text.empty()) {
-      auto d = parse_duration(duration_text);
-      if (!d || d->count() <= 0)
-        throw user_error("--duration: must be a duration like 30s, 10m or 1h, got \"" +
-                         duration_text + "\"");
-      req.run_duration = *d;
-    }
+    if (!duration_text.empty())
+      req.run_duration = parse_duration_option("--duration", duration_text);
     req.out = out;
     req.quiet = quiet;
     req.write_events = events;

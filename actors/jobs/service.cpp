@@ -7,6 +7,7 @@
 #include "actors/jobs/jobs_monitor.hpp"
 #include "actors/jobs/replay.hpp"
 #include "actors/metrics.hpp"
+#include "actors/units.hpp"
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
@@ -58,8 +59,13 @@ void serve(const serve_options& o) {
   so.port = o.port;
   http_server server(eng, replay.get(), so);
   const int port = server.start();
+  std::string face;
+  if (replay)
+    face = o.lease_ms > 0 ? " (replay-test protocol; a silent replay job times out after " +
+                              format_seconds(std::chrono::milliseconds(o.lease_ms)) + ")"
+                          : " (replay-test protocol; replay jobs never time out)";
   spdlog::info("troupe jobs: serving {} job(s) from '{}' on http://{}:{}{}", eng.size(), o.db,
-               o.host, port, replay ? " (replay-test protocol)" : "");
+               o.host, port, face);
   if (o.on_ready)
     o.on_ready(port);
   // The views sample the engine under the server's lock; they never change it.

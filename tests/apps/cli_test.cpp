@@ -142,3 +142,39 @@ TEST(cli, check_determinism_reports_same_digest) {
   EXPECT_NE(r.out.find("deterministic: 2 runs gave the same trace digest"), std::string::npos)
     << r.out;
 }
+
+TEST(cli, duration_flags_take_units_or_seconds_and_say_what_is_wrong) {
+  // A duration as in scenarios, or plain seconds: `jobs serve --lease 1m30s` starts (it is
+  // stopped by SIGINT after 2 s and says where it committed).
+  const auto db = out_dir("lease.db");
+  std::filesystem::remove(db);
+  const auto config = temp_file("lease-slices.json", R"([{"start_block_id": 1,
+    "end_block_id": 100, "snapshot_path": "s.bin", "storage_type": "fs",
+    "expected_integrity_hash": null, "leap_version": "5.0.2"}])");
+  const auto served = troupe("jobs serve --port 0 --db " + db + " --replay-config " + config +
+                             " --lease 1m30s 2>&1 & pid=$!; sleep 2; kill -INT $pid; wait $pid");
+  EXPECT_EQ(served.code, 0) << served.out;
+  EXPECT_NE(served.out.find("a silent replay job times out after 1m30s"), std::string::npos)
+    << served.out;
+  EXPECT_NE(served.out.find("listening on port"), std::string::npos) << served.out;
+  EXPECT_NE(served.out.find("every change is committed"), std::string::npos) << served.out;
+  const auto db2 = out_dir("lease-seconds.db");
+  std::filesystem::remove(db2);
+  const auto seconds = troupe("jobs serve --port 0 --db " + db2 + " --lease 2.5 2>&1 & pid=$!; " +
+                              "sleep 1; kill -INT $pid; wait $pid");
+  EXPECT_EQ(seconds.code, 0) << seconds.out;
+
+  auto bad = troupe("jobs serve --port 0 --db " + db + " --lease soon");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.out.find("--lease: must be a duration like 30s, 10m or 1h, or a number of "
+                         "seconds, got \"soon\""),
+            std::string::npos)
+    << bad.out;
+  auto zero = troupe("jobs work --url http://127.0.0.1:1 --command true --timeout 0");
+  EXPECT_EQ(zero.code, 2);
+  EXPECT_NE(zero.out.find("--timeout: must be more than zero, got \"0\""), std::string::npos)
+    << zero.out;
+  auto run = troupe("run scenarios/chain-sim.json --duration -5s");
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.out.find("--duration: must be"), std::string::npos) << run.out;
+}

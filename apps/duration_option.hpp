@@ -1,0 +1,15 @@
+#pragma once
+// Durations on the command line, written as in scenarios ("30s", "10m", "1m30s", "250ms") or
+// as a plain number of seconds ("120", "1.5"), so `--lease 2m` and `--lease 120` both work.
+
+#include <chrono>
+#include <string>
+
+namespace troupe::apps {
+
+/// Parses `text` given to `flag`; throws user_error naming the flag and the accepted forms.
+/// Zero is accepted only when `zero_means` says what it means (e.g. "never").
+std::chrono::nanoseconds parse_duration_option(const std::string& flag, const std::string& text,
+                                               const char* zero_means = nullptr);
+
+} // namespace troupe::apps
