@@ -106,55 +106,37 @@ bool scan_value(const char*& p, const char* e, int depth) {
       return scan_literal(p, e, "false");
     case 'n':
       return scan_literal(p, e, "null");
-    case '[': {
-      if (depth >= depth_max)
-        return false;
-      ++p;
-      skip_space(p, e);
-      if (p < e && *p == ']') {
-        ++p;
-        return true;
-      }
-      for (;;) {
-        if (!scan_value(p, e, depth + 1))
-          return false;
-        skip_space(p, e);
-        if (p >= e)
-          return false;
-        if (*p == ']') {
-          ++p;
-          return true;
-        }
-        if (*p != ',')
-          return false;
-        ++p;
-        skip_space(p, e);
-      }
-    }
+    case '[':
     case '{': {
+      // An array's elements and an object's members share one loop; a member is a string
+      // key and a colon before its value.
+      const bool object = *p == '{';
+      const char close = object ? '}' : ']';
       if (depth >= depth_max)
         return false;
       ++p;
       skip_space(p, e);
-      if (p < e && *p == '}') {
+      if (p < e && *p == close) {
         ++p;
         return true;
       }
       for (;;) {
-        bool escapes = false;
-        if (p >= e || *p != '"' || !scan_string(p, e, escapes))
-          return false;
-        skip_space(p, e);
-        if (p >= e || *p != ':')
-          return false;
-        ++p;
-        skip_space(p, e);
+        if (object) {
+          bool escapes = false;
+          if (p >= e || *p != '"' || !scan_string(p, e, escapes))
+            return false;
+          skip_space(p, e);
+          if (p >= e || *p != ':')
+            return false;
+          ++p;
+          skip_space(p, e);
+        }
         if (!scan_value(p, e, depth + 1))
           return false;
         skip_space(p, e);
         if (p >= e)
           return false;
-        if (*p == '}') {
+        if (*p == close) {
           ++p;
           return true;
         }
