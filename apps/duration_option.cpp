@@ -9,7 +9,7 @@
 namespace troupe::apps {
 
 std::chrono::nanoseconds parse_duration_option(const std::string& flag, const std::string& text,
-                                               const char* zero_means) {
+                                               bool zero_allowed) {
   std::optional<std::chrono::nanoseconds> d;
   // A plain number is seconds (what these flags took before units were accepted).
   char* end = nullptr;
@@ -21,7 +21,7 @@ std::chrono::nanoseconds parse_duration_option(const std::string& flag, const st
   const std::string forms = "a duration like 30s, 10m or 1h, or a number of seconds";
   if (!d || d->count() < 0)
     throw user_error(flag + ": must be " + forms + ", got \"" + text + "\"");
-  if (d->count() == 0 && !zero_means)
+  if (d->count() == 0 && !zero_allowed)
     throw user_error(flag + ": must be more than zero, got \"" + text + "\"");
   return *d;
 }

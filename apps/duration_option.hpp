@@ -8,8 +8,8 @@
 namespace troupe::apps {
 
 /// Parses `text` given to `flag`; throws user_error naming the flag and the accepted forms.
-/// Zero is accepted only when `zero_means` says what it means (e.g. "never").
+/// Zero is accepted only with `zero_allowed` (a flag where 0 means "never").
 std::chrono::nanoseconds parse_duration_option(const std::string& flag, const std::string& text,
-                                               const char* zero_means = nullptr);
+                                               bool zero_allowed = false);
 
 } // namespace troupe::apps

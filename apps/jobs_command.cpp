@@ -64,7 +64,7 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
                  "live dashboard on http://127.0.0.1:PORT/ (0: any free port)")
     ->check(CLI::Range(0, 65535));
   serve->callback([serve_opts, lease, &exit_code] {
-    serve_opts->lease_ms = to_ms(parse_duration_option("--lease", *lease, "never"));
+    serve_opts->lease_ms = to_ms(parse_duration_option("--lease", *lease, true));
     install_stop_signals();
     serve_opts->should_stop = [] { return stop_requested.load(); };
     serve_opts->on_ready = [](int port) { std::cout << "listening on port " << port << std::endl; };
@@ -126,7 +126,9 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
                  "shell command per task; placeholders {id} {type} {key} {phase} {attempt} "
                  "{payload} {payload.FIELD}")
     ->required();
-  work->add_option("--timeout", *timeout, "how long a command may run before it is killed: 90s, 10m, or seconds")
+  work
+    ->add_option("--timeout", *timeout,
+                 "how long a command may run before it is killed: 90s, 10m, or seconds")
     ->capture_default_str();
   work->add_option("--max-jobs", wo->jobs_max, "stop after this many tasks (0: no limit)");
   work->callback([wo, command, timeout, &exit_code] {
@@ -138,8 +140,7 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
       wo->worker = std::string(host) + "-" + std::to_string(::getpid());
     }
     wo->should_stop = [] { return stop_requested.load(); };
-    const auto n = jobs::run_remote_worker(
-      *wo, jobs::command_worker(*command, timeout_ms));
+    const auto n = jobs::run_remote_worker(*wo, jobs::command_worker(*command, timeout_ms));
     std::cout << "ran " << n << " task(s)\n";
     exit_code = exit_pass;
   });

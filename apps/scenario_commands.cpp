@@ -9,7 +9,6 @@
 #include "actors/runner.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "actors/scenario/topology.hpp"
-#include "actors/units.hpp"
 #include "apps/commands.hpp"
 #include "apps/duration_option.hpp"
 #include "backends/sim/determinism.hpp"

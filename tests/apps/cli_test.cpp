@@ -160,9 +160,11 @@ TEST(cli, duration_flags_take_units_or_seconds_and_say_what_is_wrong) {
   EXPECT_NE(served.out.find("every change is committed"), std::string::npos) << served.out;
   const auto db2 = out_dir("lease-seconds.db");
   std::filesystem::remove(db2);
-  const auto seconds = troupe("jobs serve --port 0 --db " + db2 + " --lease 2.5 2>&1 & pid=$!; " +
-                              "sleep 1; kill -INT $pid; wait $pid");
+  const auto seconds = troupe("jobs serve --port 0 --db " + db2 + " --replay-config " + config +
+                              " --lease 2.5 2>&1 & pid=$!; sleep 1; kill -INT $pid; wait $pid");
   EXPECT_EQ(seconds.code, 0) << seconds.out;
+  EXPECT_NE(seconds.out.find("a silent replay job times out after 2.50s"), std::string::npos)
+    << seconds.out;
 
   auto bad = troupe("jobs serve --port 0 --db " + db + " --lease soon");
   EXPECT_EQ(bad.code, 2);
