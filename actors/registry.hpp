@@ -13,6 +13,7 @@
 
 #include "actors/backend.hpp"
 #include "actors/params.hpp"
+#include "actors/run_observer.hpp"
 #include "actors/scenario/scenario.hpp"
 
 namespace troupe {
@@ -65,6 +66,12 @@ public:
     program_file_validator_ = std::move(v);
   }
 
+  /// What the runner reports through (actors/run_observer.hpp); the catalog installs report/.
+  void set_reporter(run_reporter r) { reporter_ = std::move(r); }
+  void set_views(run_views_factory f) { views_ = std::move(f); }
+  const run_reporter& reporter() const { return reporter_; }
+  const run_views_factory& views() const { return views_; }
+
   const actor_kind* workload(const std::string& k) const { return find(workloads_, k); }
   const actor_kind* expectation(const std::string& k) const { return find(expectations_, k); }
   const node_kind* model(const std::string& k) const { return find(models_, k); }
@@ -104,6 +111,8 @@ private:
   std::map<std::string, node_kind> programs_;
   std::map<std::string, backend_kind> backends_;
   std::function<void(params_reader&, const group&, const std::string&)> program_file_validator_;
+  run_reporter reporter_;
+  run_views_factory views_;
 };
 
 } // namespace troupe

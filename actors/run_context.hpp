@@ -16,6 +16,7 @@
 #include <caf/all.hpp>
 
 #include "actors/backend.hpp"
+#include "actors/live_snapshot.hpp"
 #include "actors/node_protocol.hpp"
 #include "actors/params.hpp"
 #include "actors/registry.hpp"
@@ -71,6 +72,9 @@ struct run_context {
   std::filesystem::path run_dir;
   bool virtual_time = false;
   std::string prometheus_url; ///< --prometheus-url: default for `metric` expectations
+  /// What the run's views show (report/: --metrics-port, --serve); written by the runner and
+  /// by workloads with figures of their own (job counts). Never read back into the run.
+  std::shared_ptr<live_status> live;
 
   /// Run time now, from the actor clock (virtual in sim): the runner fixes the origin.
   caf::actor_clock::time_point origin{};

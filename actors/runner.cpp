@@ -19,16 +19,13 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "actors/dashboard.hpp"
 #include "actors/errors.hpp"
-#include "actors/live_status.hpp"
-#include "actors/metrics.hpp"
-#include "actors/node_logs.hpp"
+#include "actors/live_snapshot.hpp"
 #include "actors/node_protocol.hpp"
 #include "actors/node_queries.hpp"
-#include "actors/report.hpp"
-#include "actors/report_html.hpp"
 #include "actors/run_context.hpp"
+#include "actors/run_observer.hpp"
+#include "actors/run_outcome.hpp"
 #include "actors/scenario/topology.hpp"
 #include "actors/units.hpp"
 
@@ -368,70 +365,6 @@ private:
   std::shared_ptr<spdlog::logger> previous_;
 };
 
-/// The views' thread: every 200 ms of wall time it redraws the progress line and publishes
-/// the snapshot to Prometheus. Wall time lives here only; it never reaches the run.
-class live_views {
-public:
-  live_views(std::shared_ptr<live_status> live, bool progress, bool metrics)
-    : live_(std::move(live))
-    , progress_(progress)
-    , metrics_(metrics)
-    , start_(std::chrono::steady_clock::now()) {
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~live_views() { stop(); }
-
-  void stop() {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      if (stopped_)
-        return;
-      stopped_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable())
-      thread_.join();
-    refresh(); // the final state, for the last scrape
-    if (progress_ && drawn_) {
-      std::fputs("\r\033[K", stdout); // the summary follows on a clean line
-      std::fflush(stdout);
-    }
-  }
-
-private:
-  void loop() {
-    std::unique_lock<std::mutex> lk{mtx_};
-    while (!stopped_) {
-      lk.unlock();
-      refresh();
-      if (progress_) {
-        auto line = progress_line(live_->get());
-        std::fprintf(stdout, "\r%s\033[K", line.c_str());
-        std::fflush(stdout);
-        drawn_ = true;
-      }
-      lk.lock();
-      cv_.wait_for(lk, std::chrono::milliseconds(200), [this] { return stopped_; });
-    }
-  }
-  void refresh() {
-    const double wall =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    live_->update([wall](live_snapshot& s) { s.wall_s = wall; });
-    if (metrics_)
-      metrics::publish(live_->get());
-  }
-
-  std::shared_ptr<live_status> live_;
-  bool progress_, metrics_;
-  std::chrono::steady_clock::time_point start_;
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool stopped_ = false;
-  bool drawn_ = false;
-  std::thread thread_;
-};
-
 /// Slows a virtual-time run to at most `pace` run seconds per wall second (--pace): sleeps
 /// between the backend's steps, so nothing the simulation computes depends on it.
 class pacer {
@@ -493,25 +426,8 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
     l.nodes_total = topo.nodes.size();
     l.phase = "deploying";
   });
-  std::unique_ptr<metrics::endpoint> metrics_endpoint;
-  std::unique_ptr<dashboard> board;
-  if (req.metrics_port >= 0)
-    metrics_endpoint = std::make_unique<metrics::endpoint>(req.metrics_port);
-  if (req.serve_port >= 0)
-    board = std::make_unique<dashboard>(live, req.serve_port);
-  if (metrics_endpoint)
-    spdlog::info("metrics: http://127.0.0.1:{}/metrics", metrics_endpoint->port());
-  if (board) {
-    spdlog::info("dashboard: http://127.0.0.1:{}/", board->port());
-    if (!req.quiet)
-      std::fprintf(stderr, "troupe: live dashboard at http://127.0.0.1:%d/\n", board->port());
-  }
-  if (req.on_serving)
-    req.on_serving(metrics_endpoint ? metrics_endpoint->port() : -1, board ? board->port() : -1);
-  const bool show_progress = req.progress && !req.quiet && isatty(fileno(stdout)) == 1;
-  std::optional<live_views> views;
-  if (show_progress || metrics_endpoint || board)
-    views.emplace(live, show_progress, metrics_endpoint != nullptr);
+  // Views first: a busy --serve port is bad input before anything is deployed.
+  std::unique_ptr<run_views> views = reg.views() ? reg.views()(live, req) : nullptr;
 
   run_env env;
   env.run_dir = result.run_dir;
@@ -560,6 +476,7 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
       ctx->virtual_time = b->virtual_time();
       ctx->origin = sys.clock().now();
       ctx->prometheus_url = req.prometheus_url;
+      ctx->live = live;
       std::vector<caf::actor> workloads, expectations;
       std::vector<std::string> expectation_names;
       // The runner's handle must be in the context before workloads are spawned: spawn it
@@ -609,7 +526,7 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
     std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
   // -- report -----------------------------------------------------------------
-  report_input in;
+  run_outcome in;
   in.s = &s;
   in.topo = &topo;
   in.backend = s.backend.name;
@@ -635,18 +552,9 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
       if (t.first >= 0 && t.second >= 0)
         in.tx_latencies_s.push_back(static_cast<double>(t.second - t.first) / 1e9);
   }
-  std::vector<std::string> ids;
-  for (const auto& n : topo.nodes)
-    ids.push_back(n.id);
-  in.node_logs = node_logs_report(result.run_dir, ids, s.backend.name, b->virtual_time());
-  result.report = build_report(in);
-  write_report(result.run_dir, result.report);
-  try {
-    write_report_html(result.run_dir, result.report);
-  } catch (const std::exception& e) {
-    // The JSON report is the record; a page that cannot be written must not hide it.
-    spdlog::error("cannot write report.html: {}", e.what());
-  }
+  if (!reg.reporter())
+    throw std::logic_error("no run reporter registered: call troupe::register_catalog() first");
+  result.report = reg.reporter()(in, result.run_dir);
   const std::string verdict = result.report["verdict"];
   for (const auto& e : result.report["expectations"])
     if (e["pass"].get<bool>())
@@ -659,7 +567,7 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
     l.verdict = verdict;
   });
   if (views)
-    views->stop();
+    views->finish();
   result.exit_code = verdict == "pass"          ? exit_pass
                      : verdict == "fail"        ? exit_fail
                      : verdict == "interrupted" ? 130

@@ -54,10 +54,6 @@ struct run_result {
 run_result run_scenario(const scenario& s, const run_request& req,
                         const registry& reg = registry::global());
 
-/// The console summary: one line per expectation (PASS/FAIL and its evidence), the verdict,
-/// and on failure the exact command that reproduces it.
-std::string console_summary(const nlohmann::json& report);
-
 /// Set by the command line's SIGINT/SIGTERM handler; the runner stops, tears down and still
 /// writes the report.
 extern volatile int run_interrupted;

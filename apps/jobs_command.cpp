@@ -4,8 +4,9 @@
 #include "apps/duration_option.hpp"
 
 #include "actors/errors.hpp"
-#include "actors/jobs/service.hpp"
-#include "actors/jobs/workers.hpp"
+#include "jobs/service.hpp"
+#include "report/jobs_serve.hpp"
+#include "jobs/workers/workers.hpp"
 
 #include <atomic>
 #include <csignal>

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/errors.hpp"
-#include "actors/report_html.hpp"
+#include "report/report_html.hpp"
 #include "apps/commands.hpp"
 
 namespace troupe::apps {

@@ -7,6 +7,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/runner.hpp"
+#include "report/report.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "actors/scenario/topology.hpp"
 #include "apps/commands.hpp"

@@ -13,10 +13,10 @@
 // Usage: bench_jobs [--jobs N] [--http-cycles N] [--baseline-cycles N] [--diagnostics 0|1]
 // (0 skips a line; --diagnostics 0 skips the no-store and httplib-client lines)
 
-#include "actors/jobs/engine.hpp"
-#include "actors/jobs/http_server.hpp"
-#include "actors/jobs/httplib_server.hpp"
-#include "actors/jobs/store.hpp"
+#include "jobs/engine.hpp"
+#include "jobs/http/http_server.hpp"
+#include "benchmarks/httplib_server.hpp"
+#include "jobs/store.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>

@@ -4,7 +4,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/node_logs.hpp"
+#include "actors/node_log_scan.hpp"
 #include "actors/run_context.hpp"
 
 namespace troupe::expectations {

@@ -7,7 +7,9 @@
 #include <caf/all.hpp>
 #include <httplib.h>
 
+#include "actors/errors.hpp"
 #include "actors/run_context.hpp"
+#include "actors/url.hpp"
 
 namespace troupe::expectations {
 
@@ -28,10 +30,14 @@ struct params {
 params read(params_reader& r, const scenario&) {
   params p;
   p.url = r.string("url", "");
-  if (!p.url.empty() && p.url.rfind("http://", 0) != 0)
-    r.error("url", "must be an http:// URL (the base of a Prometheus API, e.g. "
-                   "http://127.0.0.1:9090), got \"" +
-                     p.url + "\"");
+  if (!p.url.empty())
+    try {
+      parse_http_url(p.url, "url");
+    } catch (const user_error&) {
+      r.error("url", "must be an http:// URL (the base of a Prometheus API, e.g. "
+                     "http://127.0.0.1:9090), got \"" +
+                       p.url + "\"");
+    }
   p.query = r.string("query", "", true);
   if (r.has("query") && p.query.empty())
     r.error("query", "must be a non-empty PromQL expression");
@@ -193,15 +199,9 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
 std::vector<metric_sample> prometheus_query(const std::string& base_url, const std::string& query,
                                             duration timeout) {
   // "http://host:port/prefix" -> client for "http://host:port", path "/prefix/api/v1/query".
-  const std::string scheme = "http://";
-  if (base_url.rfind(scheme, 0) != 0)
-    throw std::runtime_error("URL \"" + base_url + "\" is not http://");
-  const auto slash = base_url.find('/', scheme.size());
-  const std::string host = base_url.substr(0, slash);
-  std::string prefix = slash == std::string::npos ? "" : base_url.substr(slash);
-  while (!prefix.empty() && prefix.back() == '/')
-    prefix.pop_back();
-  httplib::Client cli{host};
+  const auto u = parse_http_url(base_url, "Prometheus URL");
+  const std::string& prefix = u.path;
+  httplib::Client cli{u.host, u.port};
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
   const auto usecs =
     std::chrono::duration_cast<std::chrono::microseconds>(timeout).count() % 1000000;

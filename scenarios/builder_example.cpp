@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "actors/runner.hpp"
+#include "report/report.hpp"
 #include "actors/scenario/builder.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"

@@ -10,12 +10,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/jobs/engine.hpp"
-#include "actors/jobs/job_counts.hpp"
-#include "actors/jobs/replay.hpp"
-#include "actors/jobs/sim_workers.hpp"
-#include "actors/jobs/store.hpp"
-#include "actors/metrics.hpp"
+#include "jobs/engine.hpp"
+#include "jobs/job_counts.hpp"
+#include "jobs/replay/replay.hpp"
+#include "jobs/workers/sim_workers.hpp"
+#include "jobs/store.hpp"
 #include "actors/node_queries.hpp"
 #include "actors/run_context.hpp"
 #include "workloads/fault_actions.hpp"
@@ -276,7 +275,11 @@ void sample(state& st, jobs::time_ms now_ms) {
   const auto by_type = st.live ? st.live->with(jobs::count_by_type_and_status)
                                : jobs::count_by_type_and_status(*st.engine, st.replay.get());
   // For `--metrics-port`: a view outside the run (it never flows back into a simulation).
-  metrics::observe_jobs(by_type);
+  if (st.ctx->live)
+    st.ctx->live->update([&](live_snapshot& s) {
+      for (const auto& [key, n] : by_type)
+        s.jobs_by_type_status[key] = n;
+    });
   const auto counts = jobs::count_by_status(by_type, st.p.campaign == "replay");
   st.series_time.push_back(static_cast<double>(now_ms) / 1e3);
   for (const auto& [status, n] : counts) {

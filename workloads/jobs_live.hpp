@@ -21,11 +21,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/jobs/engine.hpp"
-#include "actors/jobs/http_server.hpp"
-#include "actors/jobs/replay.hpp"
-#include "actors/jobs/store.hpp"
-#include "actors/jobs/workers.hpp"
+#include "jobs/engine.hpp"
+#include "jobs/http/http_server.hpp"
+#include "jobs/replay/replay.hpp"
+#include "jobs/store.hpp"
+#include "jobs/workers/workers.hpp"
 
 namespace troupe::workloads {
 

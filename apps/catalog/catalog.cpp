@@ -5,6 +5,8 @@
 #include "backends/register_live.hpp"
 #include "backends/sim/sim_backend.hpp"
 #include "expectations/register.hpp"
+#include "report/run_report.hpp"
+#include "report/run_views.hpp"
 #include "workloads/register.hpp"
 
 namespace troupe {
@@ -17,6 +19,9 @@ void register_catalog(registry& reg) {
     expectations::register_all(reg);
     backends::register_sim(reg);
     backends::register_live(reg);
+    // What the runner reports through (actors/run_observer.hpp).
+    reg.set_reporter(write_run_report);
+    reg.set_views(make_run_views);
   };
   if (&reg == &registry::global())
     std::call_once(once, fill);

@@ -99,11 +99,5 @@ using adapter_ptr = std::unique_ptr<adapter>;
 adapter_ptr make_adapter(const nlohmann::json& settings, const std::string& node_id,
                          std::chrono::milliseconds timeout, const std::string& where);
 
-/// Splits "http://host:port" into its parts; throws troupe::user_error.
-struct url_parts {
-  std::string scheme_host_port;
-  std::string path;
-};
-url_parts split_url(const std::string& url, const std::string& where);
 
 } // namespace troupe::backends::adapters

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "actors/errors.hpp"
+#include "actors/url.hpp"
 #include "actors/params.hpp"
 
 namespace troupe::backends::adapters {
@@ -40,8 +41,8 @@ bitcoin_rpc::bitcoin_rpc(const nlohmann::json& settings, std::string node_id,
     throw user_error(where + ".amount_min: must be an integer number of base units, got \"" +
                      min_text + "\"");
   }
-  auto parts = split_url(url, where + ".url");
-  http_ = std::make_unique<httplib::Client>(parts.scheme_host_port);
+  const auto u = parse_http_url(url, where + ".url");
+  http_ = std::make_unique<httplib::Client>(u.host, u.port);
   if (!user.empty())
     http_->set_basic_auth(user, password);
   http_->set_keep_alive(true);

@@ -4,24 +4,12 @@
 
 #include "actors/errors.hpp"
 #include "actors/params.hpp"
+#include "actors/url.hpp"
 #include "backends/adapters/bitcoin_rpc.hpp"
 
 namespace troupe::backends::adapters {
 
 // -- helpers ----------------------------------------------------------------------
-
-url_parts split_url(const std::string& url, const std::string& where) {
-  auto scheme = url.find("://");
-  if (scheme == std::string::npos || url.compare(0, scheme, "http") != 0)
-    throw user_error(where + ": must be an http:// URL, got \"" + url + "\"");
-  auto slash = url.find('/', scheme + 3);
-  if (slash == std::string::npos)
-    return {url, ""};
-  auto path = url.substr(slash);
-  while (!path.empty() && path.back() == '/')
-    path.pop_back();
-  return {url.substr(0, slash), path};
-}
 
 std::string http_json::base64(const std::string& bytes) {
   static constexpr char table[] =
@@ -127,9 +115,9 @@ http_json::http_json(const nlohmann::json& settings, std::string node_id,
   r.finish();
   if (!errors.empty())
     throw validation_failed(std::move(errors));
-  auto parts = split_url(url, where + ".url");
-  base_path_ = parts.path;
-  http_ = std::make_unique<httplib::Client>(parts.scheme_host_port);
+  const auto u = parse_http_url(url, where + ".url");
+  base_path_ = u.path;
+  http_ = std::make_unique<httplib::Client>(u.host, u.port);
   if (!user.empty())
     http_->set_basic_auth(user, password);
   http_->set_keep_alive(true);

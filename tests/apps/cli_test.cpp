@@ -10,6 +10,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include "tests/support/paths.hpp"
 
 namespace {
 
@@ -19,7 +20,7 @@ struct outcome {
 };
 
 outcome troupe(const std::string& args) {
-  const std::string cmd = "cd " TROUPE_SOURCE_DIR " && timeout 120 " TROUPE_BINARY " " + args +
+  const std::string cmd = "cd " + troupe::test::source_dir() + " && timeout 120 " + troupe::test::troupe_binary() + " " + args +
                           " 2>&1";
   outcome o;
   FILE* p = popen(cmd.c_str(), "r");
@@ -35,14 +36,14 @@ outcome troupe(const std::string& args) {
 }
 
 std::string temp_file(const std::string& name, const std::string& content) {
-  auto path = std::filesystem::path(TROUPE_BUILD_DIR) / "cli-test" / name;
+  auto path = std::filesystem::path(troupe::test::build_dir()) / "cli-test" / name;
   std::filesystem::create_directories(path.parent_path());
   std::ofstream(path) << content;
   return path.string();
 }
 
 std::string out_dir(const std::string& name) {
-  return (std::filesystem::path(TROUPE_BUILD_DIR) / "cli-test" / name).string();
+  return (std::filesystem::path(troupe::test::build_dir()) / "cli-test" / name).string();
 }
 
 } // namespace
@@ -58,7 +59,7 @@ TEST(cli, help_and_version_exit_zero) {
 }
 
 TEST(cli, every_example_scenario_validates) {
-  for (const auto& e : std::filesystem::directory_iterator(TROUPE_SOURCE_DIR "/scenarios")) {
+  for (const auto& e : std::filesystem::directory_iterator(troupe::test::source_dir() + "/scenarios")) {
     if (e.path().extension() != ".json")
       continue;
     auto v = troupe("validate " + e.path().string());

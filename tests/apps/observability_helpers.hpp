@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include "tests/support/paths.hpp"
 
 namespace troupe::test {
 
@@ -54,7 +55,7 @@ inline std::filesystem::path temp_dir(const std::string& name) {
 
 /// Where tests keep artifacts (screenshots) for people to look at.
 inline std::filesystem::path artifacts_dir() {
-  auto d = std::filesystem::path(TROUPE_BUILD_DIR) / "test-artifacts";
+  auto d = std::filesystem::path(troupe::test::build_dir()) / "test-artifacts";
   std::filesystem::create_directories(d);
   return d;
 }

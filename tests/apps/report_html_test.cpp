@@ -5,8 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/report_html.hpp"
+#include "report/report_html.hpp"
 #include "tests/apps/observability_helpers.hpp"
+#include "tests/support/paths.hpp"
 
 namespace troupe::test {
 namespace {
@@ -17,7 +18,7 @@ using nlohmann::json;
 const std::filesystem::path& faults_run() {
   static const std::filesystem::path dir = [] {
     auto d = temp_dir("report-run");
-    const std::string cmd = std::string(TROUPE_BINARY) + " run " + TROUPE_SOURCE_DIR +
+    const std::string cmd = troupe::test::troupe_binary() + " run " + troupe::test::source_dir() +
                             "/scenarios/chain-faults-report.json --quiet --out " + d.string();
     EXPECT_EQ(shell(cmd), 0) << cmd;
     return d;
@@ -86,12 +87,12 @@ TEST(report_html, chromium_renders_the_charts_and_the_verdict_table) {
 TEST(report_html, troupe_report_regenerates_the_page_from_report_json) {
   auto d = temp_dir("report-regen");
   std::filesystem::copy_file(faults_run() / "report.json", d / "report.json");
-  const std::string cmd = std::string(TROUPE_BINARY) + " report " + d.string() + " >/dev/null";
+  const std::string cmd = troupe::test::troupe_binary() + " report " + d.string() + " >/dev/null";
   ASSERT_EQ(shell(cmd), 0);
   EXPECT_EQ(read_text(d / "report.html"), read_text(faults_run() / "report.html"));
   // A directory without report.json is a one-sentence user error (exit 2).
   auto empty = temp_dir("report-empty");
-  EXPECT_EQ(shell(std::string(TROUPE_BINARY) + " report " + empty.string() + " 2>/dev/null"), 2);
+  EXPECT_EQ(shell(troupe::test::troupe_binary() + " report " + empty.string() + " 2>/dev/null"), 2);
 }
 
 /// A synthetic report: `nodes` nodes, 300 samples, one node down for a while, a partition.
@@ -278,7 +279,7 @@ TEST(report_html, troupe_report_regenerates_the_program_metrics_section_byte_for
   }
   const auto expected = render_report_html(r);
   ASSERT_NE(expected.find("id=\"chart-metric-1\""), std::string::npos);
-  ASSERT_EQ(shell(std::string(TROUPE_BINARY) + " report " + d.string() + " >/dev/null"), 0);
+  ASSERT_EQ(shell(troupe::test::troupe_binary() + " report " + d.string() + " >/dev/null"), 0);
   EXPECT_EQ(read_text(d / "report.html"), expected);
 }
 

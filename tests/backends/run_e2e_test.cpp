@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/backends/live_helpers.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace troupe::backends::testing;
 
@@ -28,7 +29,7 @@ child_run start_troupe(const std::string& scenario, const std::string& name,
   child_run r;
   r.out = temp_run_dir(name);
   fs::remove_all(r.out); // troupe creates it
-  std::vector<std::string> args{TROUPE_BINARY, "run", scenario, "--out", r.out.string()};
+  std::vector<std::string> args{troupe::test::troupe_binary(), "run", scenario, "--out", r.out.string()};
   args.insert(args.end(), extra.begin(), extra.end());
   auto log = r.out.string() + ".log";
   r.pid = ::fork();
@@ -79,7 +80,7 @@ std::vector<pid_t> node_pids(const fs::path& run_dir) {
   return out;
 }
 
-const std::string source_dir = TROUPE_SOURCE_DIR;
+const std::string source_dir = troupe::test::source_dir();
 
 } // namespace
 

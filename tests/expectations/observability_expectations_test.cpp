@@ -15,6 +15,7 @@
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
 #include "expectations/metric.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace troupe;
 using nlohmann::json;
@@ -89,7 +90,7 @@ scenario small_scenario(const json& expectations) {
 }
 
 std::filesystem::path out_dir(const std::string& name) {
-  auto dir = std::filesystem::path(TROUPE_BUILD_DIR) / "test-runs" / ("obs-" + name);
+  auto dir = std::filesystem::path(troupe::test::build_dir()) / "test-runs" / ("obs-" + name);
   std::filesystem::remove_all(dir);
   return dir;
 }

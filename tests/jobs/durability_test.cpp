@@ -2,9 +2,9 @@
 // killed with SIGKILL twice in the middle of a campaign and restarted on the same SQLite file;
 // every job must complete exactly once.
 
-#include "actors/jobs/engine.hpp"
-#include "actors/jobs/service.hpp"
-#include "actors/jobs/store.hpp"
+#include "jobs/engine.hpp"
+#include "jobs/service.hpp"
+#include "jobs/store.hpp"
 
 #include <gtest/gtest.h>
 #include <httplib.h>

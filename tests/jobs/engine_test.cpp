@@ -1,7 +1,7 @@
 // The engine's state machine, table-driven: each row is a script of worker operations and
 // the status the job must reach.
 
-#include "actors/jobs/engine.hpp"
+#include "jobs/engine.hpp"
 
 #include <gtest/gtest.h>
 

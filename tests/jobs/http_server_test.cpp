@@ -4,12 +4,12 @@
 // and "an answer leaves only after its change is committed"; the claim/complete hot path's
 // JSON; request counts by route.
 
-#include "actors/jobs/engine.hpp"
-#include "actors/jobs/http_parser.hpp"
-#include "actors/jobs/http_server.hpp"
-#include "actors/jobs/json_text.hpp"
-#include "actors/jobs/replay.hpp"
-#include "actors/jobs/store.hpp"
+#include "jobs/engine.hpp"
+#include "jobs/http/http_parser.hpp"
+#include "jobs/http/http_server.hpp"
+#include "jobs/http/json_text.hpp"
+#include "jobs/replay/replay.hpp"
+#include "jobs/store.hpp"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+#include "tests/support/paths.hpp"
 
 using namespace troupe::jobs;
 namespace fs = std::filesystem;
@@ -747,7 +748,7 @@ TEST(JobsHttpServer, CountsTheReplayFaceRoutes) {
   const auto dir = fresh_dir("counts-replay");
   const std::string config = (dir / "config.json").string();
   fs::copy_file(
-    std::string(TROUPE_SOURCE_DIR) + "/scenarios/data/replay-test/test-simple-jobs.json", config);
+    troupe::test::source_dir() + "/scenarios/data/replay-test/test-simple-jobs.json", config);
   fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write);
   {
     auto db = store::open((dir / "jobs.db").string());

@@ -2,12 +2,12 @@
 // client over loopback in every format, ETag races, lease expiry, and the 899-slice
 // production campaign run by simulated hosts on CAF's virtual-time test coordinator.
 
-#include "actors/jobs/campaign_actor.hpp"
-#include "actors/jobs/http_server.hpp"
-#include "actors/jobs/py_format.hpp"
-#include "actors/jobs/replay.hpp"
+#include "jobs/campaign_actor.hpp"
+#include "jobs/http/http_server.hpp"
+#include "jobs/replay/py_format.hpp"
+#include "jobs/replay/replay.hpp"
 #include "tests/support/replay_summary.hpp"
-#include "actors/jobs/sim_workers.hpp"
+#include "jobs/workers/sim_workers.hpp"
 
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
@@ -20,13 +20,14 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include "tests/support/paths.hpp"
 
 using namespace troupe::jobs;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string data_dir = TROUPE_SOURCE_DIR "/scenarios/data/replay-test/";
+const std::string data_dir = troupe::test::source_dir() + "/scenarios/data/replay-test/";
 constexpr time_ms jan_1_2024 = 1'704'067'200'000;
 
 fs::path fresh_dir(const std::string& name) {

@@ -9,6 +9,7 @@
 #include "apps/catalog/catalog.hpp"
 #include "backends/sim/determinism.hpp"
 #include "backends/sim/sim_backend.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
@@ -58,7 +59,7 @@ TEST(determinism, a_model_reading_the_wall_clock_is_caught_and_named) {
              .with_run_duration(30s)
              .build();
   run_request req;
-  req.out = std::filesystem::path(TROUPE_BUILD_DIR) / "test-runs" / "wallclock";
+  req.out = std::filesystem::path(troupe::test::build_dir()) / "test-runs" / "wallclock";
   auto check = backends::check_determinism(s, req);
   ASSERT_TRUE(check.divergence.diverged) << backends::describe(check);
   EXPECT_NE(check.divergence.first_event, check.divergence.second_event);

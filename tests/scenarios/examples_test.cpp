@@ -8,8 +8,10 @@
 #include <gtest/gtest.h>
 
 #include "actors/runner.hpp"
+#include "report/report.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace troupe;
 
@@ -34,15 +36,15 @@ TEST(examples, every_simulated_example_gives_its_verdict) {
   for (const auto& [file, code] : simulated_examples) {
     run_request req;
     req.scenario_path = "scenarios/" + file;
-    req.out = std::filesystem::path(TROUPE_BUILD_DIR) / "test-runs" / ("example-" + file);
+    req.out = std::filesystem::path(troupe::test::build_dir()) / "test-runs" / ("example-" + file);
     req.quiet = true;
-    auto r = run_scenario(load_scenario(TROUPE_SOURCE_DIR "/scenarios/" + file), req);
+    auto r = run_scenario(load_scenario(troupe::test::source_dir() + "/scenarios/" + file), req);
     EXPECT_EQ(r.exit_code, code) << file << "\n" << console_summary(r.report);
   }
 }
 
 TEST(examples, every_example_file_is_in_a_table) {
-  for (const auto& e : std::filesystem::directory_iterator(TROUPE_SOURCE_DIR "/scenarios")) {
+  for (const auto& e : std::filesystem::directory_iterator(troupe::test::source_dir() + "/scenarios")) {
     if (e.path().extension() != ".json")
       continue;
     const auto name = e.path().filename().string();

@@ -23,12 +23,14 @@
 #include <gtest/gtest.h>
 
 #include "actors/errors.hpp"
-#include "actors/jobs/engine.hpp"
-#include "actors/jobs/py_format.hpp"
-#include "actors/jobs/store.hpp"
+#include "jobs/engine.hpp"
+#include "jobs/replay/py_format.hpp"
+#include "jobs/store.hpp"
 #include "actors/runner.hpp"
+#include "report/report.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
+#include "tests/support/paths.hpp"
 
 extern char** environ;
 
@@ -39,7 +41,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path out_dir(const std::string& name) {
-  auto dir = fs::path(TROUPE_BUILD_DIR) / "test-runs" / name;
+  auto dir = fs::path(troupe::test::build_dir()) / "test-runs" / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -122,7 +124,7 @@ TEST(jobs_live, pipeline_commands_local_example_passes) {
   req.out = out_dir("example-pipeline-commands-local.json");
   req.quiet = true;
   auto r =
-    run_scenario(load_scenario(TROUPE_SOURCE_DIR "/scenarios/pipeline-commands-local.json"), req);
+    run_scenario(load_scenario(troupe::test::source_dir() + "/scenarios/pipeline-commands-local.json"), req);
   EXPECT_EQ(r.exit_code, 0) << console_summary(r.report);
   const auto& jobs = r.report["jobs"];
   EXPECT_TRUE(jobs["finished"].get<bool>());
@@ -253,7 +255,7 @@ TEST(jobs_live, outside_troupe_jobs_work_processes_drain_a_served_campaign) {
   for (int i = 0; i < 2; ++i) {
     const std::string name = "outside-" + std::to_string(i);
     std::vector<std::string> args = {
-      TROUPE_BINARY, "jobs",      "work",
+      troupe::test::troupe_binary(), "jobs",      "work",
       "--url",       url,         "--worker",
       name,          "--command", "printf %s {key} | sha1sum | cut -c1-40"};
     std::vector<char*> argv;
@@ -261,7 +263,7 @@ TEST(jobs_live, outside_troupe_jobs_work_processes_drain_a_served_campaign) {
       argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = 0;
-    ASSERT_EQ(::posix_spawn(&pid, TROUPE_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+    ASSERT_EQ(::posix_spawn(&pid, args[0].c_str(), nullptr, nullptr, argv.data(), environ), 0);
     workers.push_back(pid);
   }
   auto s = from_json(live_scenario("jobs-live-external", "3s",

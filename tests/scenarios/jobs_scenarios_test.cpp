@@ -7,12 +7,14 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include "actors/jobs/replay.hpp"
-#include "actors/metrics.hpp"
+#include "jobs/replay/replay.hpp"
+#include "report/metrics.hpp"
 #include "actors/runner.hpp"
+#include "report/report.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
 #include "tests/support/replay_summary.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace troupe;
 using nlohmann::json;
@@ -21,7 +23,7 @@ namespace {
 
 run_result run(const scenario& s, const std::string& out) {
   run_request req;
-  req.out = std::filesystem::path(TROUPE_BUILD_DIR) / "test-runs" / out;
+  req.out = std::filesystem::path(troupe::test::build_dir()) / "test-runs" / out;
   std::filesystem::remove_all(req.out);
   req.quiet = true;
   return run_scenario(s, req);
@@ -29,7 +31,7 @@ run_result run(const scenario& s, const std::string& out) {
 
 scenario load(const std::string& file) {
   register_catalog();
-  return load_scenario(TROUPE_SOURCE_DIR "/scenarios/" + file);
+  return load_scenario(troupe::test::source_dir() + "/scenarios/" + file);
 }
 
 } // namespace
@@ -44,7 +46,7 @@ TEST(jobs_scenarios, the_899_slice_production_campaign_completes_in_sim_with_a_c
   // The figures the original service computes, from the config alone.
   troupe::test::expect_complete_campaign_summary(
     s, troupe::jobs::load_replay_config(
-         TROUPE_SOURCE_DIR "/scenarios/data/replay-test/full-production-run-20240101.json"));
+         troupe::test::source_dir() + "/scenarios/data/replay-test/full-production-run-20240101.json"));
   // Jobs by status over time: every sample accounts for all 899 jobs; at first all but the
   // 24 the hosts took are waiting, at the end 898 are complete.
   const auto& series = jobs["series"];

@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 
 #include "actors/runner.hpp"
+#include "report/report.hpp"
 #include "actors/scenario/builder.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
 #include "backends/sim/determinism.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
@@ -20,7 +22,7 @@ using nlohmann::json;
 namespace {
 
 std::filesystem::path out_dir(const std::string& name) {
-  auto dir = std::filesystem::path(TROUPE_BUILD_DIR) / "test-runs" / name;
+  auto dir = std::filesystem::path(troupe::test::build_dir()) / "test-runs" / name;
   std::filesystem::remove_all(dir);
   return dir;
 }
@@ -33,7 +35,7 @@ run_result run_file(const std::string& file, const std::string& out,
   req.out = out_dir(out);
   req.quiet = true;
   req.seed = seed;
-  return run_scenario(load_scenario(TROUPE_SOURCE_DIR "/scenarios/" + file), req);
+  return run_scenario(load_scenario(troupe::test::source_dir() + "/scenarios/" + file), req);
 }
 
 run_result run_built(const scenario& s, const std::string& out) {
@@ -118,7 +120,7 @@ TEST(scenarios, events_jsonl_traces_deliveries_drops_and_faults_within_its_cap) 
   req.quiet = true;
   req.write_events = true;
   req.events_bytes_max = 4u << 20;
-  auto r = run_scenario(load_scenario(TROUPE_SOURCE_DIR "/scenarios/chain-partition.json"), req);
+  auto r = run_scenario(load_scenario(troupe::test::source_dir() + "/scenarios/chain-partition.json"), req);
   const auto path = r.run_dir / "events.jsonl";
   ASSERT_TRUE(std::filesystem::exists(path));
   EXPECT_LE(std::filesystem::file_size(path), 4u << 20);

@@ -6,6 +6,7 @@
 #include "actors/scenario/builder.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
@@ -64,7 +65,7 @@ TEST_F(scenario_json, builder_to_json_to_scenario_is_an_identity) {
 }
 
 TEST_F(scenario_json, every_example_round_trips) {
-  for (const auto& e : std::filesystem::directory_iterator(TROUPE_SOURCE_DIR "/scenarios")) {
+  for (const auto& e : std::filesystem::directory_iterator(troupe::test::source_dir() + "/scenarios")) {
     if (e.path().extension() != ".json")
       continue;
     auto s = load_scenario(e.path());

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "actors/jobs/replay.hpp"
+#include "jobs/replay/replay.hpp"
 
 namespace troupe::test {
 

@@ -1,0 +1,191 @@
+#pragma once
+// Puts the native and replay-test faces behind one event-driven HTTP/1.1 server (live path
+// only: it owns threads and reads the wall clock, which sim code never does).
+//
+// Why event-driven: with a thread per keep-alive connection (cpp-httplib, kept as
+// httplib_server for the baseline) most of the time on a 2-core machine went to the kernel
+// scheduling threads and polling before each read. Here one thread runs an epoll loop over
+// non-blocking sockets; each round it
+//   1. reads every readable connection and parses what arrived (incrementally: any split of
+//      a request, several pipelined requests in one read),
+//   2. applies every complete request to the engine, in arrival order, under the engine
+//      mutex (which is what makes "one job is never handed to two workers" and "exactly one
+//      ETag wins" hold), and holds the answers,
+//   3. takes a second look (epoll_wait without waiting) and does 1-2 for what arrived
+//      meanwhile, so that it joins this round's batch,
+//   4. group-commits: every job the round changed is written in one SQLite transaction,
+//   5. sends, with one sendmsg per connection (pipelined answers together), the round's
+//      answers.
+// So no answer reports a change that a kill -9 could lose. Requests that arrive while a
+// round commits form the next round's batch: the busier the server, the bigger the batch.
+//
+// Why the commit is on the loop thread: an earlier version handed each batch to a committer
+// thread so the loop could keep reading. On this 2-core machine that cost two thread
+// wake-ups per batch (futex to the committer, eventfd back), and under load the overlap
+// bought nothing because both cores were busy anyway; committing in line uses less CPU per
+// request and makes the batches bigger. SQLite's automatic checkpoint still runs inside a
+// commit now and then (syncing the disk for a few ms), less often while serving
+// (options::checkpoint_pages). Moving it to a second connection on another thread was tried
+// and was worse: a passive checkpoint racing the writer never lets the WAL restart, and the
+// writer then waits on WAL pages under writeback anyway.
+//
+// A client that is slow to read gets its answers buffered (and its reads paused above
+// out_bytes_max), one that stalls mid-request is timed out, one that half-closes gets its
+// answers and then the close: none of them blocks the others.
+
+#include "jobs/engine.hpp"
+#include "jobs/http/http_parser.hpp"
+#include "jobs/http/native_api.hpp"
+#include "jobs/replay/replay.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+struct epoll_event;
+
+namespace troupe::jobs {
+
+/// Wall-clock milliseconds (the live engine's "now").
+time_ms wall_now_ms();
+
+class http_server {
+public:
+  struct options {
+    std::string host = "127.0.0.1";
+    int port = 4000; ///< 0: any free port (tests)
+    time_ms lease_check_ms = 200;
+    http_limits limits;               ///< header and body caps (431, 413)
+    time_ms idle_timeout_ms = 30'000; ///< a connection silent this long is closed (408 mid-request)
+    size_t connections_max = 10'000;  ///< beyond: new connections are closed at once
+    size_t out_bytes_max = 4u << 20;  ///< unsent answers above this pause a connection's reads
+    /// WAL pages that make a commit checkpoint (store::set_checkpoint_pages) while serving:
+    /// 8000 (32 MB of WAL) measured a few percent faster than SQLite's 1000.
+    int checkpoint_pages = 8000;
+  };
+
+  /// Counters for benchmarks and tests (read after stop(), or racily while serving).
+  struct counters {
+    uint64_t requests = 0;
+    uint64_t rounds = 0;  ///< epoll rounds that answered at least one request
+    uint64_t commits = 0; ///< group commits written
+    uint64_t connections = 0;
+    double loop_cpu_s = 0; ///< CPU time of the event-loop thread (commits included)
+    double commit_s = 0;   ///< wall time spent writing group commits
+    /// Context switches of the loop thread (after stop()): it waited (epoll, disk), or it
+    /// was preempted (typically by a client it had just woken with an answer).
+    uint64_t loop_switches_waited = 0, loop_switches_preempted = 0;
+  };
+
+  /// Requests answered since start, by route template and status code: "/v1/jobs/{id}" for
+  /// every job id, "other" for paths that are no route. Thread-safe; cheap to call.
+  using route_counts = std::map<std::pair<std::string, int>, uint64_t>;
+
+  // -- constructors -----------------------------------------------------------
+
+  /// `replay` may be null (native face only). Both must outlive the server. While serving,
+  /// the server is the only writer of the store: give the engine a commit_batch_max no
+  /// request can reach (serve() does).
+  http_server(engine& e, replay_service* replay, options o);
+  ~http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  // -- control ----------------------------------------------------------------
+
+  /// Binds and starts the event loop thread; returns the bound port.
+  /// Throws user_error when the address cannot be bound.
+  int start();
+  /// Blocks until the loop has stopped (after stop() from another thread).
+  void wait();
+  /// Stops accepting, answers what was already read, commits, closes every connection.
+  void stop();
+  int port() const noexcept { return port_; }
+  counters stats() const;
+  route_counts request_counts() const;
+
+  /// Runs `f` on the engine under the server's lock; its changes are committed by the next
+  /// round of the loop (which this call wakes).
+  template <class F> auto with_engine(F&& f) {
+    struct waker {
+      http_server* s;
+      ~waker() { s->wake(); }
+    } w{this};
+    std::unique_lock<std::mutex> lk(mutex_);
+    return f(engine_);
+  }
+
+private:
+  struct connection;
+  /// An answer held until the round's changes are committed.
+  struct held {
+    connection* c;
+    http_response resp;
+    bool head = false;   ///< HEAD: headers only
+    bool close = false;  ///< "Connection: close", then close
+    bool http10 = false; ///< an HTTP/1.0 keep-alive client is told so
+    bool raw = false;    ///< resp.body is sent as is (an interim "100 Continue")
+    uint8_t route = 0;   ///< for request_counts()
+  };
+
+  void loop();
+  void handle_events(const ::epoll_event* events, int n);
+  void wake();
+  void accept_all();
+  void on_readable(connection& c);
+  void parse_and_dispatch(connection& c);
+  http_response dispatch(const http_request& req);
+  uint8_t route_of(const std::string& path) const;
+  void hold(connection& c, http_response resp, bool head, bool close, uint8_t route);
+  void touch(connection& c);
+  void end_round();
+  bool commit_round();
+  void send_answer(held& h, bool failed);
+  void count(uint8_t route, int status);
+  void flush(connection& c);
+  void update_interest(connection& c);
+  void close_connection(connection& c);
+  void tick();
+
+  engine& engine_;
+  replay_service* replay_;
+  native_api native_;
+  options opts_;
+  std::mutex mutex_; ///< engine access (the loop, with_engine callers)
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  bool listening_paused_ = false;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  bool thread_started_ = false; ///< start() ran and stop() has not undone its settings
+
+  // Loop thread only.
+  std::unordered_map<int, std::unique_ptr<connection>> connections_;
+  std::vector<held> round_;          ///< answers of this round, in order
+  std::vector<connection*> touched_; ///< connections to flush or close at the end of a round
+  time_ms now_ = 0;                  ///< the wall clock, read once per round
+  time_ms next_tick_ = 0;
+  bool store_failed_ = false; ///< the store refused a write (sticky: answers 503 from then)
+  std::string last_error_;    ///< why the store refused (for the 503s)
+
+  std::atomic<uint64_t> requests_{0}, rounds_{0}, commits_{0}, accepted_{0};
+  std::atomic<int64_t> loop_cpu_ns_{0}, commit_ns_{0};
+  std::atomic<uint64_t> switches_waited_{0}, switches_preempted_{0};
+  /// Answers by (route, status - 100): written by the loop thread only, read by anyone.
+  std::unique_ptr<std::atomic<uint64_t>[]> route_counts_;
+};
+
+} // namespace troupe::jobs

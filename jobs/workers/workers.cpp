@@ -1,0 +1,410 @@
+#include "jobs/workers/workers.hpp"
+
+#include "actors/errors.hpp"
+#include "jobs/http/http_server.hpp"
+#include "jobs/replay/py_format.hpp"
+#include "actors/url.hpp"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace troupe::jobs {
+
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+} // namespace
+
+namespace {
+
+/// Replaces every {NAME} that `lookup` knows, single-quoted; keeps other braces as they are
+/// (shell ${X}, JSON).
+template <class Lookup> std::string expand(const std::string& tmpl, Lookup lookup) {
+  std::string out;
+  for (size_t i = 0; i < tmpl.size();) {
+    if (tmpl[i] != '{') {
+      out += tmpl[i++];
+      continue;
+    }
+    const auto close = tmpl.find('}', i);
+    if (close == std::string::npos) {
+      out += tmpl.substr(i);
+      break;
+    }
+    const std::optional<std::string> value = lookup(tmpl.substr(i + 1, close - i - 1));
+    if (!value) {
+      out += tmpl[i++]; // not a placeholder: keep the brace, go on
+      continue;
+    }
+    out += shell_quote(*value);
+    i = close + 1;
+  }
+  return out;
+}
+
+/// Thrown out of a retry loop when the worker is told to stop: it ends, it did not fail.
+struct stopped_while_retrying {};
+
+/// Sleeps `ms` in short slices; throws stopped_while_retrying as soon as `should_stop` says so.
+void backoff_sleep(time_ms ms, const std::function<bool()>& should_stop) {
+  for (time_ms slept = 0; slept < ms; slept += 50) {
+    if (should_stop && should_stop())
+      throw stopped_while_retrying{};
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<time_ms>(50, ms - slept)));
+  }
+}
+
+std::string text_of(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.is_null() ? std::string() : v.dump();
+}
+
+} // namespace
+
+std::string expand_command(const std::string& tmpl, const task& t) {
+  const auto payload = nlohmann::json::parse(t.payload, nullptr, false);
+  return expand(tmpl, [&](const std::string& name) -> std::optional<std::string> {
+    if (name == "id")
+      return std::to_string(t.id);
+    if (name == "type")
+      return t.type;
+    if (name == "key")
+      return t.key ? std::to_string(*t.key) : "";
+    if (name == "phase")
+      return std::string(to_string(t.which));
+    if (name == "attempt")
+      return std::to_string(t.attempt);
+    if (name == "payload")
+      return t.payload;
+    if (name.rfind("payload.", 0) == 0 && payload.is_object()) {
+      auto it = payload.find(name.substr(8));
+      return it != payload.end() ? text_of(*it) : "";
+    }
+    return std::nullopt;
+  });
+}
+
+std::string expand_fields(const std::string& tmpl, const nlohmann::json& fields) {
+  return expand(tmpl, [&](const std::string& name) -> std::optional<std::string> {
+    if (!fields.is_object())
+      return std::nullopt;
+    auto it = fields.find(name);
+    if (it == fields.end())
+      return std::nullopt;
+    return text_of(*it);
+  });
+}
+
+// -- running commands ---------------------------------------------------------------
+
+void running_commands::kill_all() noexcept {
+  std::lock_guard<std::mutex> lk(mutex_);
+  stopped_ = true;
+  for (int g : groups_)
+    ::kill(-g, SIGKILL); // only process groups this owner started
+}
+
+bool running_commands::stopped() const noexcept {
+  std::lock_guard<std::mutex> lk(mutex_);
+  return stopped_;
+}
+
+bool running_commands::add(int pgid) {
+  std::lock_guard<std::mutex> lk(mutex_);
+  if (stopped_)
+    return false;
+  groups_.insert(pgid);
+  return true;
+}
+
+void running_commands::remove(int pgid) {
+  std::lock_guard<std::mutex> lk(mutex_);
+  groups_.erase(pgid);
+}
+
+command_output run_command(const std::string& command, time_ms timeout_ms, size_t stdout_bytes_max,
+                           running_commands* running) {
+  int fds[2];
+  // Close-on-exec: a command started by another thread at the same moment must not inherit
+  // this pipe, or our read would wait for that command to end too.
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe() failed");
+  const pid_t pid = ::fork();
+  if (pid < 0)
+    throw std::runtime_error("fork() failed");
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Also here, not only in the child: a kill_all right after fork must find the group.
+  ::setpgid(pid, pid);
+  ::close(fds[1]);
+  if (running && !running->add(pid))
+    ::kill(-pid, SIGKILL);
+  command_output out;
+  const time_ms deadline = wall_now_ms() + timeout_ms;
+  char buf[4096];
+  bool timed_out = false;
+  for (;;) {
+    const time_ms left = deadline - wall_now_ms();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<time_ms>(left, 1000))) <= 0)
+      continue;
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n <= 0)
+      break;
+    if (out.stdout_text.size() < stdout_bytes_max)
+      out.stdout_text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  if (timed_out)
+    ::kill(-pid, SIGKILL); // only the process group we started
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (running)
+    running->remove(pid);
+  out.exit_code = timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (out.stdout_text.size() > stdout_bytes_max)
+    out.stdout_text.resize(stdout_bytes_max);
+  return out;
+}
+
+std::function<work_result(const task&)> command_worker(std::string tmpl, time_ms timeout_ms,
+                                                       std::shared_ptr<running_commands> running,
+                                                       std::string verify_tmpl) {
+  return [tmpl = std::move(tmpl), timeout_ms, running = std::move(running),
+          verify_tmpl = std::move(verify_tmpl)](const task& t) {
+    const auto& chosen = t.which == phase::verify && !verify_tmpl.empty() ? verify_tmpl : tmpl;
+    const auto out =
+      run_command(expand_command(chosen, t), timeout_ms, size_t{1} << 20, running.get());
+    work_result r;
+    auto parsed = nlohmann::json::parse(out.stdout_text, nullptr, false);
+    nlohmann::json result = {
+      {"exit_code", out.exit_code},
+      {"stdout", parsed.is_discarded() ? nlohmann::json(out.stdout_text) : parsed}};
+    r.result = result.dump();
+    if (t.which == phase::process) {
+      r.what = out.exit_code == 0 ? work_result::kind::ok : work_result::kind::fail;
+      r.detail = out.exit_code == -1 ? "command timed out"
+                                     : "command exited with " + std::to_string(out.exit_code);
+    } else {
+      r.what = out.exit_code == 0    ? work_result::kind::ok
+               : out.exit_code == 75 ? work_result::kind::pending
+                                     : work_result::kind::reject;
+      r.detail = "verify command exited with " + std::to_string(out.exit_code);
+    }
+    return r;
+  };
+}
+
+size_t run_remote_worker(const remote_worker_options& o,
+                         const std::function<work_result(const task&)>& work) {
+  const auto u = parse_http_url(o.url, "--url", {true, true, false});
+  httplib::Client c(u.host, u.port);
+  c.set_keep_alive(true);
+  c.set_tcp_nodelay(true);
+  c.set_connection_timeout(5);
+  c.set_read_timeout(30);
+  // Every request is retried on network errors with doubling backoff, at most 10 times:
+  // a restarting server is waited for, a dead one ends the worker.
+  auto post = [&](const std::string& path, const nlohmann::json& body) {
+    time_ms backoff = 100;
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      if (auto r = c.Post(path.c_str(), body.dump(), "application/json"))
+        return r;
+      backoff_sleep(backoff, o.should_stop);
+      backoff = std::min<time_ms>(backoff * 2, 5000);
+    }
+    throw user_error("the job server at " + o.url + " stopped answering: check it is running");
+  };
+  size_t done = 0;
+  time_ms idle_since = wall_now_ms();
+  try {
+    while (!(o.should_stop && o.should_stop()) && (o.jobs_max == 0 || done < o.jobs_max)) {
+      nlohmann::json claim = {{"worker", o.worker}};
+      if (!o.type.empty())
+        claim["type"] = o.type;
+      auto r = post("/v1/claim", claim);
+      if (r->status == 204) {
+        if (o.idle_exit_ms > 0 && wall_now_ms() - idle_since > o.idle_exit_ms)
+          break;
+        backoff_sleep(o.idle_poll_ms, o.should_stop);
+        continue;
+      }
+      if (r->status != 200)
+        throw user_error("the job server refused a claim (" + std::to_string(r->status) +
+                         "): " + r->body);
+      idle_since = wall_now_ms();
+      auto j = nlohmann::json::parse(r->body);
+      task t;
+      t.id = j["id"].get<job_id>();
+      t.type = j["type"].get<std::string>();
+      t.which = j["phase"] == "verify" ? phase::verify : phase::process;
+      t.attempt = j["attempt"].get<int>();
+      if (!j["key"].is_null())
+        t.key = j["key"].get<int64_t>();
+      t.payload = j["payload"].dump();
+      t.result = j["result"].is_null() ? "" : j["result"].dump();
+      const auto res = work(t);
+      if (o.should_stop && o.should_stop())
+        break; // interrupted (its command was killed): not a failure of the job
+      const std::string base = "/v1/jobs/" + std::to_string(t.id) + "/";
+      int answer = 0;
+      if (t.which == phase::process) {
+        if (res.what == work_result::kind::ok)
+          answer =
+            post(base + "complete", {{"worker", o.worker},
+                                     {"result", nlohmann::json::parse(res.result, nullptr, false)}})
+              ->status;
+        else
+          answer = post(base + "fail", {{"worker", o.worker}, {"error", res.detail}})->status;
+      } else {
+        const char* v = res.what == work_result::kind::ok        ? "pass"
+                        : res.what == work_result::kind::pending ? "pending"
+                                                                 : "reject";
+        answer =
+          post(base + "verify", {{"worker", o.worker}, {"verdict", v}, {"detail", res.detail}})
+            ->status;
+      }
+      if (o.on_reported)
+        o.on_reported(t, res, answer);
+      ++done;
+    }
+  } catch (const stopped_while_retrying&) {
+  }
+  return done;
+}
+
+// -- replay hosts ----------------------------------------------------------------------
+
+std::string integrity_hash_of(const std::string& stdout_text) {
+  auto doc = nlohmann::json::parse(stdout_text, nullptr, false);
+  if (doc.is_object() && doc.contains("integrity_hash") && doc["integrity_hash"].is_string())
+    return doc["integrity_hash"].get<std::string>();
+  // The last non-empty line, trimmed: a replay tool prints its progress first, the hash last.
+  std::string last;
+  size_t from = 0;
+  while (from <= stdout_text.size()) {
+    auto to = stdout_text.find('\n', from);
+    if (to == std::string::npos)
+      to = stdout_text.size();
+    auto line = stdout_text.substr(from, to - from);
+    const auto b = line.find_first_not_of(" \t\r");
+    const auto e = line.find_last_not_of(" \t\r");
+    if (b != std::string::npos)
+      last = line.substr(b, e - b + 1);
+    from = to + 1;
+  }
+  return last;
+}
+
+size_t run_replay_host(const replay_host_options& o) {
+  const auto u = parse_http_url(o.url, "--url", {true, true, false});
+  httplib::Client c(u.host, u.port);
+  c.set_keep_alive(true);
+  c.set_connection_timeout(5);
+  c.set_read_timeout(30);
+  const httplib::Headers json_accept = {{"Accept", "application/json"}};
+  // Bounded retries on network errors, as run_remote_worker: a dead server ends the host.
+  auto call = [&](const std::function<httplib::Result()>& f) {
+    time_ms backoff = 100;
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      if (auto r = f())
+        return r;
+      backoff_sleep(backoff, o.should_stop);
+      backoff = std::min<time_ms>(backoff * 2, 5000);
+    }
+    throw user_error("the replay server at " + o.url + " stopped answering: check it is running");
+  };
+  auto get = [&](const std::string& path) {
+    return call([&] { return c.Get(path.c_str(), json_accept); });
+  };
+  auto post = [&](const std::string& path, const nlohmann::ordered_json& body,
+                  const std::string& etag) {
+    httplib::Headers h = json_accept;
+    h.emplace("ETag", etag);
+    return call([&] { return c.Post(path.c_str(), h, py_json_dumps(body), "application/json"); });
+  };
+  // GET the job, change `fields`, POST it back under its ETag; a conflict (400) re-reads.
+  // Bounded: job_operations.py retries the same way.
+  auto update = [&](job_id id, const nlohmann::ordered_json& fields) {
+    const std::string path = "/job?jobid=" + std::to_string(id);
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      auto got = get(path);
+      if (got->status != 200)
+        return got->status;
+      auto job = nlohmann::ordered_json::parse(got->body);
+      for (const auto& [k, v] : fields.items())
+        job[k] = v;
+      const int code = post(path, job, got->get_header_value("ETag"))->status;
+      if (code != 400)
+        return code;
+    }
+    return 400;
+  };
+  size_t done = 0;
+  try {
+    while (!(o.should_stop && o.should_stop())) {
+      auto got = get("/job?nextjob");
+      if (got->status == 404) {
+        backoff_sleep(o.idle_poll_ms, o.should_stop);
+        continue;
+      }
+      if (got->status != 200)
+        throw user_error("the replay server refused GET /job?nextjob (" +
+                         std::to_string(got->status) + "): " + got->body);
+      auto job = nlohmann::ordered_json::parse(got->body);
+      const job_id id = job["job_id"].get<job_id>();
+      job["status"] = "STARTED";
+      if (post("/job?jobid=" + std::to_string(id), job, got->get_header_value("ETag"))->status !=
+          200)
+        continue; // another host took it first: ask again
+      const auto out = run_command(expand_fields(o.command, nlohmann::json::parse(job.dump())),
+                                   o.timeout_ms, size_t{1} << 20, o.running.get());
+      if (o.should_stop && o.should_stop())
+        break; // interrupted: the server's lease (if any) re-queues the job
+      const std::string hash = out.exit_code == 0 ? integrity_hash_of(out.stdout_text) : "";
+      nlohmann::ordered_json fields;
+      if (out.exit_code == 0 && !hash.empty()) {
+        fields["status"] = "COMPLETE";
+        fields["last_block_processed"] = job["end_block_num"];
+        fields["end_time"] = format_time(wall_now_ms());
+        fields["actual_integrity_hash"] = hash;
+      } else {
+        fields["status"] = "ERROR";
+      }
+      update(id, fields);
+      if (o.on_finished)
+        o.on_finished(id, fields["status"].get<std::string>());
+      ++done;
+    }
+  } catch (const stopped_while_retrying&) {
+  }
+  return done;
+}
+
+} // namespace troupe::jobs

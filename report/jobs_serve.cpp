@@ -1,0 +1,96 @@
+#include "report/jobs_serve.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/errors.hpp"
+#include "actors/units.hpp"
+#include "jobs/http/http_server.hpp"
+#include "jobs/replay/replay.hpp"
+#include "jobs/store.hpp"
+#include "report/dashboard.hpp"
+#include "report/jobs_dashboard.hpp"
+#include "report/jobs_monitor.hpp"
+#include "report/metrics.hpp"
+
+namespace troupe::jobs {
+
+void serve(const serve_options& o) {
+  auto db = store::open(o.db);
+  engine eng(db.get(), {o.seed, SIZE_MAX}); // the server commits, after every round
+  for (const auto& file : o.pipelines)
+    eng.add_pipeline(load_pipeline_file(file));
+  std::unique_ptr<replay_service> replay;
+  const time_ms start = wall_now_ms();
+  if (!o.replay_config.empty()) {
+    auto slices = load_replay_config(o.replay_config);
+    replay =
+      std::make_unique<replay_service>(eng, replay_service::options{o.lease_ms, o.replay_config});
+    eng.load(start);
+    replay->load(slices, start);
+  } else {
+    eng.load(start);
+  }
+  http_server::options so;
+  so.host = o.host;
+  so.port = o.port;
+  http_server server(eng, replay.get(), so);
+  const int port = server.start();
+  std::string face;
+  if (replay)
+    face = o.lease_ms > 0 ? " (replay-test protocol; a silent replay job times out after " +
+                              format_seconds(std::chrono::milliseconds(o.lease_ms)) + ")"
+                          : " (replay-test protocol; replay jobs never time out)";
+  spdlog::info("troupe jobs: serving {} job(s) from '{}' on http://{}:{}{}", eng.size(), o.db,
+               o.host, port, face);
+  if (o.on_ready)
+    o.on_ready(port);
+  // The views sample the engine under the server's lock; they never change it.
+  std::unique_ptr<jobs_monitor> monitor;
+  std::unique_ptr<metrics::endpoint> prometheus;
+  std::unique_ptr<dashboard> board;
+  if (o.metrics_port >= 0 || o.dashboard_port >= 0) {
+    monitor = std::make_unique<jobs_monitor>(
+      server, replay.get(),
+      jobs_monitor::options{o.db, "http://" + o.host + ":" + std::to_string(port), o.sample_ms});
+  }
+  if (o.metrics_port >= 0) {
+    prometheus = std::make_unique<metrics::endpoint>(o.metrics_port);
+    spdlog::info("troupe jobs: metrics on http://127.0.0.1:{}/metrics", prometheus->port());
+    if (o.on_view)
+      o.on_view("metrics", prometheus->port());
+  }
+  if (o.dashboard_port >= 0) {
+    auto* m = monitor.get();
+    board = std::make_unique<dashboard>(
+      dashboard::views{[m] { return jobs_dashboard_page(m->snapshot()); },
+                       [m] { return m->snapshot().dump(); }, "jobs-dashboard", "--serve"},
+      o.dashboard_port);
+    spdlog::info("troupe jobs: dashboard on http://127.0.0.1:{}/", board->port());
+    if (o.on_view)
+      o.on_view("dashboard", board->port());
+  }
+  // Last, once nothing more can throw: the engine then calls into the monitor until the
+  // observer is removed after the server stops.
+  if (monitor) {
+    auto* m = monitor.get();
+    server.with_engine(
+      [m](engine& e) { e.set_observer([m](const job& j, time_ms now) { m->observe(j, now); }); });
+  }
+
+  // Bounded by run_ms_max when given; otherwise until should_stop (a signal) says so.
+  while (!(o.should_stop && o.should_stop())) {
+    if (o.run_ms_max > 0 && wall_now_ms() - start > o.run_ms_max)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (monitor)
+    monitor->stop();
+  server.stop();
+  eng.set_observer(nullptr); // the monitor goes first; nothing changes the engine any more
+  spdlog::info("troupe jobs: stopped; every change is committed to '{}'", o.db);
+}
+
+} // namespace troupe::jobs
