@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/paths.hpp" // run from the source root, as the README says
 #include "actors/runner.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--repeat") == 0)
       repeat = std::max(1, std::atoi(argv[i + 1]));
   troupe::register_catalog();
-  auto base = troupe::load_scenario(TROUPE_SOURCE_DIR "/scenarios/chain-sim.json");
+  auto base = troupe::load_scenario(troupe::test::source_dir() + "/scenarios/chain-sim.json");
   const uint64_t idle_rss = baseline_rss();
   struct target_t {
     troupe::scenario s;

@@ -19,7 +19,7 @@ struct outcome {
   std::string out; ///< stdout and stderr together
 };
 
-outcome troupe(const std::string& args) {
+outcome troupe_cli(const std::string& args) {
   const std::string cmd = "cd " + troupe::test::source_dir() + " && timeout 120 " + troupe::test::troupe_binary() + " " + args +
                           " 2>&1";
   outcome o;
@@ -49,11 +49,11 @@ std::string out_dir(const std::string& name) {
 } // namespace
 
 TEST(cli, help_and_version_exit_zero) {
-  auto help = troupe("--help");
+  auto help = troupe_cli("--help");
   EXPECT_EQ(help.code, 0);
   for (const char* sub : {"validate", "topology", "run", "jobs"})
     EXPECT_NE(help.out.find(sub), std::string::npos) << sub;
-  auto version = troupe("--version");
+  auto version = troupe_cli("--version");
   EXPECT_EQ(version.code, 0);
   EXPECT_NE(version.out.find("troupe 0."), std::string::npos);
 }
@@ -62,7 +62,7 @@ TEST(cli, every_example_scenario_validates) {
   for (const auto& e : std::filesystem::directory_iterator(troupe::test::source_dir() + "/scenarios")) {
     if (e.path().extension() != ".json")
       continue;
-    auto v = troupe("validate " + e.path().string());
+    auto v = troupe_cli("validate " + e.path().string());
     EXPECT_EQ(v.code, 0) << e.path() << "\n" << v.out;
     EXPECT_NE(v.out.find(": ok ("), std::string::npos) << v.out;
   }
@@ -72,7 +72,7 @@ TEST(cli, bad_scenarios_exit_2_with_every_error_on_its_path) {
   auto bad = temp_file("bad.json", R"({"name": "bad", "duration": "soon",
     "topology": {"layout": "mesh", "groups": [{"name": "v", "count": -2, "node": {"model": "chain"}}]},
     "workloads": [{"kind": "spam"}]})");
-  auto v = troupe("validate " + bad);
+  auto v = troupe_cli("validate " + bad);
   EXPECT_EQ(v.code, 2);
   EXPECT_NE(v.out.find("bad.json: duration: must be a duration like 250ms, 2s, 10m or 1h, got "
                        "\"soon\""),
@@ -87,31 +87,31 @@ TEST(cli, bad_scenarios_exit_2_with_every_error_on_its_path) {
     << v.out;
   EXPECT_EQ(v.out.find("terminate"), std::string::npos);
   // run refuses it too, before starting anything.
-  auto r = troupe("run " + bad + " --out " + out_dir("bad-run"));
+  auto r = troupe_cli("run " + bad + " --out " + out_dir("bad-run"));
   EXPECT_EQ(r.code, 2);
   EXPECT_FALSE(std::filesystem::exists(out_dir("bad-run") + "/report.json"));
 }
 
 TEST(cli, missing_file_syntax_error_and_bad_flags_exit_2) {
-  auto missing = troupe("validate /nonexistent/scenario.json");
+  auto missing = troupe_cli("validate /nonexistent/scenario.json");
   EXPECT_EQ(missing.code, 2);
   EXPECT_NE(missing.out.find("cannot read scenario file /nonexistent/scenario.json"),
             std::string::npos);
-  auto syntax = troupe("validate " + temp_file("syntax.json", "{\"name\": }"));
+  auto syntax = troupe_cli("validate " + temp_file("syntax.json", "{\"name\": }"));
   EXPECT_EQ(syntax.code, 2);
   EXPECT_NE(syntax.out.find("not valid JSON"), std::string::npos) << syntax.out;
-  EXPECT_EQ(troupe("run scenarios/chain-sim.json --duration soon").code, 2);
-  EXPECT_EQ(troupe("run scenarios/chain-sim.json --backend nope").code, 2);
-  EXPECT_EQ(troupe("run scenarios/chain-sim.json --no-such-flag").code, 2);
-  EXPECT_EQ(troupe("frobnicate").code, 2);
+  EXPECT_EQ(troupe_cli("run scenarios/chain-sim.json --duration soon").code, 2);
+  EXPECT_EQ(troupe_cli("run scenarios/chain-sim.json --backend nope").code, 2);
+  EXPECT_EQ(troupe_cli("run scenarios/chain-sim.json --no-such-flag").code, 2);
+  EXPECT_EQ(troupe_cli("frobnicate").code, 2);
 }
 
 TEST(cli, topology_prints_text_and_dot) {
-  auto text = troupe("topology scenarios/chain-sim.json");
+  auto text = troupe_cli("topology scenarios/chain-sim.json");
   EXPECT_EQ(text.code, 0);
   EXPECT_NE(text.out.find("30 nodes"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("observer-9 [observer]"), std::string::npos);
-  auto dot = troupe("topology scenarios/chain-sim.json --format dot");
+  auto dot = troupe_cli("topology scenarios/chain-sim.json --format dot");
   EXPECT_EQ(dot.code, 0);
   EXPECT_EQ(dot.out.rfind("graph \"chain-sim\" {", 0), 0u) << dot.out.substr(0, 80);
   // Graphviz renders it (the setup script installs graphviz).
@@ -121,23 +121,23 @@ TEST(cli, topology_prints_text_and_dot) {
 }
 
 TEST(cli, run_exit_codes_follow_the_verdict) {
-  auto pass = troupe("run scenarios/chain-sim.json --out " + out_dir("pass"));
+  auto pass = troupe_cli("run scenarios/chain-sim.json --out " + out_dir("pass"));
   EXPECT_EQ(pass.code, 0) << pass.out;
   EXPECT_NE(pass.out.find("PASS consensus_liveness"), std::string::npos);
   EXPECT_TRUE(std::filesystem::exists(out_dir("pass") + "/report.json"));
-  auto fail = troupe("run scenarios/chain-split-brain.json --out " + out_dir("fail"));
+  auto fail = troupe_cli("run scenarios/chain-split-brain.json --out " + out_dir("fail"));
   EXPECT_EQ(fail.code, 1) << fail.out;
   EXPECT_NE(fail.out.find("FAIL convergence"), std::string::npos);
   EXPECT_NE(fail.out.find("reproduce: troupe run scenarios/chain-split-brain.json --seed 11"),
             std::string::npos);
   // --seed and --duration override the file and appear in the reproduce line.
-  auto over = troupe("run scenarios/chain-split-brain.json --seed 12 --duration 2m --out " +
+  auto over = troupe_cli("run scenarios/chain-split-brain.json --seed 12 --duration 2m --out " +
                      out_dir("over"));
   EXPECT_NE(over.out.find("--seed 12 --duration 2m"), std::string::npos) << over.out;
 }
 
 TEST(cli, check_determinism_reports_same_digest) {
-  auto r = troupe("run scenarios/chain-partition.json --check-determinism --out " +
+  auto r = troupe_cli("run scenarios/chain-partition.json --check-determinism --out " +
                   out_dir("det"));
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("deterministic: 2 runs gave the same trace digest"), std::string::npos)
@@ -152,7 +152,7 @@ TEST(cli, duration_flags_take_units_or_seconds_and_say_what_is_wrong) {
   const auto config = temp_file("lease-slices.json", R"([{"start_block_id": 1,
     "end_block_id": 100, "snapshot_path": "s.bin", "storage_type": "fs",
     "expected_integrity_hash": null, "leap_version": "5.0.2"}])");
-  const auto served = troupe("jobs serve --port 0 --db " + db + " --replay-config " + config +
+  const auto served = troupe_cli("jobs serve --port 0 --db " + db + " --replay-config " + config +
                              " --lease 1m30s 2>&1 & pid=$!; sleep 2; kill -INT $pid; wait $pid");
   EXPECT_EQ(served.code, 0) << served.out;
   EXPECT_NE(served.out.find("a silent replay job times out after 1m30s"), std::string::npos)
@@ -161,23 +161,23 @@ TEST(cli, duration_flags_take_units_or_seconds_and_say_what_is_wrong) {
   EXPECT_NE(served.out.find("every change is committed"), std::string::npos) << served.out;
   const auto db2 = out_dir("lease-seconds.db");
   std::filesystem::remove(db2);
-  const auto seconds = troupe("jobs serve --port 0 --db " + db2 + " --replay-config " + config +
+  const auto seconds = troupe_cli("jobs serve --port 0 --db " + db2 + " --replay-config " + config +
                               " --lease 2.5 2>&1 & pid=$!; sleep 1; kill -INT $pid; wait $pid");
   EXPECT_EQ(seconds.code, 0) << seconds.out;
   EXPECT_NE(seconds.out.find("a silent replay job times out after 2.50s"), std::string::npos)
     << seconds.out;
 
-  auto bad = troupe("jobs serve --port 0 --db " + db + " --lease soon");
+  auto bad = troupe_cli("jobs serve --port 0 --db " + db + " --lease soon");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.out.find("--lease: must be a duration like 30s, 10m or 1h, or a number of "
                          "seconds, got \"soon\""),
             std::string::npos)
     << bad.out;
-  auto zero = troupe("jobs work --url http://127.0.0.1:1 --command true --timeout 0");
+  auto zero = troupe_cli("jobs work --url http://127.0.0.1:1 --command true --timeout 0");
   EXPECT_EQ(zero.code, 2);
   EXPECT_NE(zero.out.find("--timeout: must be more than zero, got \"0\""), std::string::npos)
     << zero.out;
-  auto run = troupe("run scenarios/chain-sim.json --duration -5s");
+  auto run = troupe_cli("run scenarios/chain-sim.json --duration -5s");
   EXPECT_EQ(run.code, 2);
   EXPECT_NE(run.out.find("--duration: must be"), std::string::npos) << run.out;
 }

@@ -4,6 +4,7 @@
 
 #include "jobs/engine.hpp"
 #include "jobs/service.hpp"
+#include "report/jobs_serve.hpp"
 #include "jobs/store.hpp"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,11 @@
 // Every example in scenarios/ is run by the test suite, and gives the verdict it promises.
 // A new example must be added to this table (the last test fails otherwise), so the docs
 // never rot.
+//
+// The simulated examples are also pinned: their trace digests (golden values below) prove
+// that a refactor did not change a run by accident. A deliberate change to the model (or to
+// what the digest covers) updates these values in the same commit and says why in its
+// message.
 
 #include <filesystem>
 #include <map>
@@ -17,11 +22,21 @@ using namespace troupe;
 
 namespace {
 
-// File -> expected exit code; live examples are run by tests/backends (local_e2e.*).
-const std::map<std::string, int> simulated_examples = {
-  {"chain-sim.json", 0},           {"chain-partition.json", 0}, {"chain-split-brain.json", 1},
-  {"chain-chaos.json", 0},         {"chain-faults-report.json", 0},
-  {"replay-campaign.json", 0},     {"proving-pipeline.json", 0},
+struct pinned {
+  int exit_code;
+  std::string verdict;
+  std::string digest; ///< report.json's trace digest for the scenario's own seed
+};
+
+// File -> what its run must give; live examples are run by tests/backends (local_e2e.*).
+const std::map<std::string, pinned> simulated_examples = {
+  {"chain-sim.json", {0, "pass", "1214ca77a9f9677d"}},
+  {"chain-partition.json", {0, "pass", "db8af9a5f4ff425c"}},
+  {"chain-split-brain.json", {1, "fail", "4dd85d632dcada2d"}},
+  {"chain-chaos.json", {0, "pass", "2229f7b879c9acc9"}},
+  {"chain-faults-report.json", {0, "pass", "e5b63f505062e91d"}},
+  {"replay-campaign.json", {0, "pass", "c5b6fcdcdc1d0694"}},
+  {"proving-pipeline.json", {0, "pass", "c5b6fcdcdc1d0694"}},
 };
 const std::map<std::string, std::string> live_examples = {
   {"litecoin-local.json", "local_e2e.litecoin_local_scenario_passes"},
@@ -31,15 +46,19 @@ const std::map<std::string, std::string> live_examples = {
 
 } // namespace
 
-TEST(examples, every_simulated_example_gives_its_verdict) {
+TEST(examples, every_simulated_example_gives_its_pinned_verdict_and_digest) {
   register_catalog();
-  for (const auto& [file, code] : simulated_examples) {
+  for (const auto& [file, want] : simulated_examples) {
     run_request req;
     req.scenario_path = "scenarios/" + file;
     req.out = std::filesystem::path(troupe::test::build_dir()) / "test-runs" / ("example-" + file);
     req.quiet = true;
     auto r = run_scenario(load_scenario(troupe::test::source_dir() + "/scenarios/" + file), req);
-    EXPECT_EQ(r.exit_code, code) << file << "\n" << console_summary(r.report);
+    EXPECT_EQ(r.exit_code, want.exit_code) << file << "\n" << console_summary(r.report);
+    EXPECT_EQ(r.report.value("verdict", ""), want.verdict) << file;
+    EXPECT_EQ(r.report.value("digest", ""), want.digest)
+      << file << ": the trace digest changed. If the model changed on purpose, pin the new "
+      << "value here and say why in the commit message.";
   }
 }
 

@@ -10,7 +10,7 @@
 #include <csignal>
 #include <fstream>
 
-#include "tests/apps/observability_helpers.hpp"
+#include "tests/support/observability_helpers.hpp"
 #include "tests/support/paths.hpp"
 
 namespace troupe::test {

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/report_html.hpp"
-#include "tests/apps/observability_helpers.hpp"
+#include "tests/support/observability_helpers.hpp"
 #include "tests/support/paths.hpp"
 
 namespace troupe::test {

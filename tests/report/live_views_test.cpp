@@ -9,7 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/live_snapshot.hpp"
-#include "tests/apps/observability_helpers.hpp"
+#include "tests/support/observability_helpers.hpp"
+#include "report/progress_line.hpp"
 #include "tests/support/paths.hpp"
 
 namespace troupe::test {
