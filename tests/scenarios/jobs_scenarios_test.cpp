@@ -21,8 +21,10 @@ using nlohmann::json;
 
 namespace {
 
-run_result run(const scenario& s, const std::string& out) {
+run_result run(const scenario& s, const std::string& out, bool metrics = false) {
   run_request req;
+  if (metrics)
+    req.metrics_port = 0; // the views publish to the process's Prometheus registry
   req.out = std::filesystem::path(troupe::test::build_dir()) / "test-runs" / out;
   std::filesystem::remove_all(req.out);
   req.quiet = true;
@@ -37,7 +39,7 @@ scenario load(const std::string& file) {
 } // namespace
 
 TEST(jobs_scenarios, the_899_slice_production_campaign_completes_in_sim_with_a_correct_summary) {
-  auto r = run(load("replay-campaign.json"), "replay-campaign");
+  auto r = run(load("replay-campaign.json"), "replay-campaign", true);
   EXPECT_EQ(r.exit_code, 0) << console_summary(r.report);
   const auto& jobs = r.report["jobs"];
   ASSERT_TRUE(jobs.is_object());
@@ -62,7 +64,7 @@ TEST(jobs_scenarios, the_899_slice_production_campaign_completes_in_sim_with_a_c
   EXPECT_GT(jobs["phases"]["replay"]["p50"].get<double>(), 0.0);
   // The store is real: the campaign left its SQLite file in the run directory.
   EXPECT_TRUE(std::filesystem::exists(r.run_dir / "jobs-jobs.db"));
-  // What `--metrics-port` would serve: the last sample's queue depth by replay status.
+  // What `--metrics-port` serves: the last sample's queue depth by replay status.
   const auto text = prometheus::TextSerializer().Serialize(metrics::registry()->Collect());
   EXPECT_NE(text.find("troupe_jobs{status=\"COMPLETE\",type=\"replay\"} 898"), std::string::npos)
     << text.substr(0, 2000);
