@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -47,6 +48,21 @@ struct peer_endpoint {
   std::string address; ///< how this node reaches it, e.g. 127.0.0.1:20001
 };
 
+/// What a program with a `wallet` section needs from its adapter before the run: a wallet,
+/// addresses, blocks mined to an address and one payment to many (backends/adapters/
+/// wallet_funding). Adapters of programs without wallets do not offer it.
+class wallet_rpc {
+public:
+  virtual ~wallet_rpc() = default;
+  /// Creates the wallet (loaded again on restart), or loads it if it exists.
+  virtual void ensure_wallet() = 0;
+  virtual std::string new_address() = 0;
+  /// Mines `n` blocks to `address`; returns the last block hash.
+  virtual std::string generate(uint64_t n, const std::string& address) = 0;
+  /// One transaction paying every (address, amount in base units) pair; returns its txid.
+  virtual std::string send_many(const std::vector<std::pair<std::string, uint64_t>>& outputs) = 0;
+};
+
 class adapter {
 public:
   virtual ~adapter() = default;
@@ -80,6 +96,9 @@ public:
 
   /// Cuts this node's connections to `peers` and keeps them cut; `isolate` means the node
   /// must be cut from every other node (peers then lists them all).
+  /// The wallet calls of this adapter; nullptr when its program has none.
+  virtual wallet_rpc* wallet() { return nullptr; }
+
   virtual control_ack cut(const std::vector<peer_endpoint>& peers, bool isolate) {
     (void) peers;
     (void) isolate;

@@ -20,7 +20,7 @@ class Client;
 
 namespace troupe::backends::adapters {
 
-class bitcoin_rpc : public adapter {
+class bitcoin_rpc : public adapter, public wallet_rpc {
 public:
   // -- constructors -----------------------------------------------------------
 
@@ -38,16 +38,14 @@ public:
   std::string produce_block(const std::string& reward_address) override;
   control_ack cut(const std::vector<peer_endpoint>& peers, bool isolate) override;
   control_ack join(const std::vector<peer_endpoint>& peers) override;
+  wallet_rpc* wallet() override { return this; }
 
   // -- wallet (setup before the run) -----------------------------------------
 
-  /// Creates the wallet (loaded again on restart), or loads it if it exists.
-  void ensure_wallet();
-  std::string new_address();
-  /// Mines `n` blocks to `address`; returns the last block hash.
-  std::string generate(uint64_t n, const std::string& address);
-  /// One transaction paying every (address, amount in base units) pair; returns its txid.
-  std::string send_many(const std::vector<std::pair<std::string, uint64_t>>& outputs);
+  void ensure_wallet() override;
+  std::string new_address() override;
+  std::string generate(uint64_t n, const std::string& address) override;
+  std::string send_many(const std::vector<std::pair<std::string, uint64_t>>& outputs) override;
   /// Confirmed + unconfirmed balance in base units.
   uint64_t balance();
 

@@ -10,7 +10,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/units.hpp"
-#include "backends/adapters/bitcoin_rpc.hpp"
+#include "backends/adapters/wallet_funding.hpp"
 #include "backends/local/proxy.hpp"
 
 namespace troupe::backends::local {
@@ -305,31 +305,33 @@ void local_backend::setup_wallets(const run_env& env) {
       wallet_nodes.push_back(i);
   if (wallet_nodes.empty())
     return;
-  auto rpc_of = [&](size_t i) {
-    auto a = w.make_adapter(i);
-    auto* b = dynamic_cast<adapters::bitcoin_rpc*>(a.get());
-    if (!b)
-      throw user_error("program " + w.nodes[i].prog->name +
-                       " has a wallet section, which needs the bitcoin-rpc adapter");
-    a.release();
-    return std::unique_ptr<adapters::bitcoin_rpc>(b);
+  // Adapters live as long as the setup: the wallet calls are theirs.
+  std::vector<adapters::adapter_ptr> rpcs(w.nodes.size());
+  auto wallet_of = [&](size_t i) -> adapters::wallet_rpc& {
+    if (!rpcs[i])
+      rpcs[i] = w.make_adapter(i);
+    auto* wallet = rpcs[i]->wallet();
+    if (!wallet)
+      throw user_error("program " + w.nodes[i].prog->name + " has a wallet section, but its " +
+                       rpcs[i]->kind() + " adapter has no wallet calls (use bitcoin-rpc)");
+    return *wallet;
   };
   try {
+    for (auto i : wallet_nodes)
+      wallet_of(i); // every adapter made (and checked) before the parallel part
     // 1. A wallet and an address on every node, in parallel.
     auto err = parallel_for(wallet_nodes.size(), 8, [&](size_t k) {
       auto i = wallet_nodes[k];
-      auto rpc = rpc_of(i);
-      rpc->ensure_wallet();
-      w.nodes[i].address = rpc->new_address();
+      auto& rpc = *rpcs[i]->wallet();
+      rpc.ensure_wallet();
+      w.nodes[i].address = rpc.new_address();
       w.nodes[i].reward_address = w.nodes[i].address;
       return std::string{};
     });
     if (!err.empty())
       throw user_error("wallet setup failed: " + err);
 
-    // 2. Matured coinbase: the funder mines `mature_blocks` plus enough blocks to cover
-    //    every node's outputs (regtest pays 50 coins a block, halving every 150 blocks: count
-    //    25 to be safe).
+    // 2. and 3. The funder (a block producer if there is one) pays every node.
     size_t funder = wallet_nodes.front();
     for (auto i : wallet_nodes)
       if (w.nodes[i].producer) {
@@ -338,35 +340,13 @@ void local_backend::setup_wallets(const run_env& env) {
       }
     auto& fnode = w.nodes[funder];
     auto where = "program " + fnode.prog->name + ": wallet";
-    auto wallet = render_json(fnode.prog->wallet, fnode.vars, where);
-    auto text = [&](const char* key, const char* fallback) {
-      return wallet.contains(key) ? (wallet[key].is_string() ? wallet[key].get<std::string>()
-                                                             : wallet[key].dump())
-                                  : std::string(fallback);
-    };
-    auto mature = parse_count(text("mature_blocks", "101"), where + ".mature_blocks");
-    auto utxos = parse_count(text("utxos_per_node", "10"), where + ".utxos_per_node");
-    auto amount = parse_count(text("utxo_amount", "100000000"), where + ".utxo_amount");
-    auto total = static_cast<double>(utxos) * static_cast<double>(amount) *
-                 static_cast<double>(wallet_nodes.size());
-    auto extra = static_cast<uint64_t>(std::ceil(total / 25e8)) + 2;
-    if (mature + extra > 2000)
-      throw user_error(where + ": funding " + std::to_string(wallet_nodes.size()) + " nodes with " +
-                       std::to_string(utxos) + " outputs of " + std::to_string(amount) +
-                       " needs more than 2000 blocks: lower utxos_per_node or utxo_amount");
-    auto frpc = rpc_of(funder);
-    frpc->generate(mature + extra, fnode.reward_address);
-
-    // 3. Outputs for every node (many, so that each can send many transactions per block
-    //    without chaining unconfirmed change), then one block to confirm them.
-    // Same address several times in one sendmany is not allowed: one round per output.
-    for (uint64_t u = 0; u < utxos; ++u) {
-      std::vector<std::pair<std::string, uint64_t>> round;
-      for (auto i : wallet_nodes)
-        round.emplace_back(w.nodes[i].address, amount);
-      frpc->send_many(round);
-    }
-    auto tip = frpc->generate(1, fnode.reward_address);
+    const auto plan = adapters::read_funding_plan(
+      render_json(fnode.prog->wallet, fnode.vars, where), where, wallet_nodes.size());
+    std::vector<std::string> addresses;
+    for (auto i : wallet_nodes)
+      addresses.push_back(w.nodes[i].address);
+    const auto tip =
+      adapters::fund_addresses(wallet_of(funder), fnode.reward_address, addresses, plan);
 
     // 4. Every node on the funded tip before the run starts.
     auto deadline = steady::now() + opts_.setup_timeout;
