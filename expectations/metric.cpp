@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 #include <httplib.h>
 
+#include "actors/echo.hpp"
 #include "actors/run_context.hpp"
 
 namespace troupe::expectations {
@@ -30,8 +31,8 @@ params read(params_reader& r, const scenario&) {
   p.url = r.string("url", "");
   if (!p.url.empty() && p.url.rfind("http://", 0) != 0)
     r.error("url", "must be an http:// URL (the base of a Prometheus API, e.g. "
-                   "http://127.0.0.1:9090), got \"" +
-                     p.url + "\"");
+                   "http://127.0.0.1:9090), got " +
+                     echo(p.url));
   p.query = r.string("query", "", true);
   if (r.has("query") && p.query.empty())
     r.error("query", "must be a non-empty PromQL expression");

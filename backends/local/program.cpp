@@ -4,10 +4,11 @@
 
 #include <cctype>
 #include <cmath>
-#include <fstream>
 #include <limits>
 
+#include "actors/echo.hpp"
 #include "actors/errors.hpp"
+#include "actors/json_read.hpp"
 #include "actors/scenario/scrape.hpp"
 #include "actors/units.hpp"
 
@@ -138,14 +139,7 @@ program_ptr load_program(const std::string& ref, const fs::path& base_dir) {
                        " does not exist: give a path relative to the working directory or "
                        "to the scenario file");
   }
-  std::ifstream in{file};
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw user_error("node program file " + file.string() + " is not valid JSON (" + e.what() +
-                     "): fix the file");
-  }
+  const auto doc = read_json_file(file, "node program file");
   auto p = parse_program(doc, file.string());
   auto copy = std::make_shared<program>(*p);
   copy->source = file;
@@ -266,8 +260,8 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
       for (auto& port : p->ports)
         known = known || port.first == p->ready.port;
       if (!known)
-        errors.push_back({rr.path_of("port"), "must name one of the program's ports, got \"" +
-                                                p->ready.port + "\""});
+        errors.push_back(
+          {rr.path_of("port"), "must name one of the program's ports, got " + echo(p->ready.port)});
     }
   }
   p->stop_grace = to_ms(r.dur("stop_grace", std::chrono::seconds(10)));
@@ -302,20 +296,20 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
     m.series = mr.strings("series");
     mr.finish();
     if (!m.path.empty() && m.path[0] != '/')
-      errors.push_back({mr.path_of("path"), "must start with '/', got \"" + m.path + "\""});
+      errors.push_back({mr.path_of("path"), "must start with '/', got " + echo(m.path)});
     if (!m.port.empty()) {
       bool known = false;
       for (auto& port : p->ports)
         known = known || port.first == m.port;
       if (!known)
         errors.push_back(
-          {mr.path_of("port"), "must name one of the program's ports, got \"" + m.port + "\""});
+          {mr.path_of("port"), "must name one of the program's ports, got " + echo(m.port)});
     }
     for (size_t i = 0; i < m.series.size(); ++i) {
       std::string why;
       if (!parse_series_selector(m.series[i], &why))
         errors.push_back(
-          {mr.path_of("series") + "[" + std::to_string(i) + "]", "\"" + m.series[i] + "\" " + why});
+          {mr.path_of("series") + "[" + std::to_string(i) + "]", echo(m.series[i]) + " " + why});
     }
     p->metrics = m;
   }
