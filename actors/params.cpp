@@ -1,6 +1,7 @@
 #include "actors/params.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "actors/echo.hpp"
 
@@ -119,9 +120,12 @@ double params_reader::number(const char* key, double fallback, double min, doubl
   auto v = take(key, required, "a number");
   if (!v)
     return fallback;
-  auto allowed = [&] {
-    return "a number in " + describe_json(min) + ".." + describe_json(max);
+  // Whole bounds print as integers ("0..100", not "0.0..100.0").
+  auto bound = [](double b) {
+    return b == std::floor(b) && std::fabs(b) < 1e15 ? std::to_string(static_cast<int64_t>(b))
+                                                     : describe_json(b);
   };
+  auto allowed = [&] { return "a number in " + bound(min) + ".." + bound(max); };
   if (!v->is_number()) {
     error(key, "must be " + allowed() + ", got " + describe_json(*v));
     return fallback;

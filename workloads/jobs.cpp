@@ -61,6 +61,13 @@ const char* const live_only_fix =
   "scenario (and run it on a live backend), or give "
   "process_latency for simulated workers";
 
+std::string stage_list(const std::set<std::string>& types) {
+  std::string out;
+  for (const auto& t : types)
+    out += (out.empty() ? "" : ", ") + t;
+  return out;
+}
+
 /// One pool of command workers: {"type", "command", "verify_command", "workers", "timeout"}
 /// (a replay pool has no type: its workers are replay hosts).
 command_pool read_command_pool(params_reader& r, bool replay, const std::set<std::string>& types) {
@@ -97,12 +104,20 @@ std::optional<jobs::latency_dist> read_latency(params_reader& r, const char* key
     return std::nullopt;
   if (v->is_object()) {
     params_reader d{*v, r.path_of(key), r.errors()};
-    const auto dist =
-      d.one_of("dist", {"constant", "uniform", "exponential", "lognormal"}, "constant");
+    auto dist = d.one_of("dist", {"constant", "uniform", "exponential", "lognormal"}, "");
+    if (dist.empty() && d.has("dist")) {
+      // A wrong "dist" (already reported): which fields belong is unknown.
+      d.allow({"ms", "min_ms", "max_ms", "mean_ms", "median_ms", "sigma"});
+      d.finish();
+      return std::nullopt;
+    }
+    if (dist.empty())
+      dist = "constant";
     using kind = jobs::latency_dist::kind;
     // At most a year of milliseconds: a latency beyond is a typo, and stays finite.
     auto ms = [&](const char* f) { return d.number(f, 1, 0, 3.2e10, true); };
     jobs::latency_dist out;
+    const size_t errors_before = d.errors().size();
     if (dist == "constant")
       out = {kind::constant, ms("ms"), 0};
     else if (dist == "uniform")
@@ -111,7 +126,7 @@ std::optional<jobs::latency_dist> read_latency(params_reader& r, const char* key
       out = {kind::exponential, ms("mean_ms"), 0};
     else
       out = {kind::lognormal, ms("median_ms"), d.number("sigma", 0, 0, 10, true)};
-    if (dist == "uniform" && out.b < out.a)
+    if (dist == "uniform" && out.b < out.a && d.errors().size() == errors_before)
       d.error("max_ms",
               "must be >= min_ms (" + describe_json(out.a) + "), got " + describe_json(out.b));
     d.finish();
@@ -132,13 +147,6 @@ std::optional<jobs::latency_dist> read_latency(params_reader& r, const char* key
     return std::nullopt;
   }
   return jobs::latency_dist::constant_ms(*ms);
-}
-
-std::string stage_list(const std::set<std::string>& types) {
-  std::string out;
-  for (const auto& t : types)
-    out += (out.empty() ? "" : ", ") + t;
-  return out;
 }
 
 /// One pool of simulated workers: {"type", "workers", "process_latency", "verify_latency",
