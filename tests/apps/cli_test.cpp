@@ -201,6 +201,22 @@ TEST(cli, inputs_that_crashed_the_parser_exit_2_on_one_line) {
   EXPECT_EQ(v.out.find("internal error"), std::string::npos) << v.out;
 }
 
+TEST(cli, a_node_program_file_that_crashed_the_parser_is_named_on_its_path) {
+  auto program = temp_file("deep-program.json", "{\"name\": " + std::string(100'000, '[') +
+                                                  std::string(100'000, ']') + "}");
+  auto f = temp_file("uses-deep-program.json", R"({"name": "p", "duration": "1m",
+    "backend": "local",
+    "topology": {"groups": [{"name": "v", "count": 1, "node": {"program": ")" +
+                                                 program + R"("}}]}})");
+  auto v = troupe("validate " + f);
+  EXPECT_EQ(v.code, 2) << v.out.substr(0, 400);
+  EXPECT_NE(v.out.find("uses-deep-program.json: topology.groups[0].node.program: " + program +
+                       ": name[0][0][0]"),
+            std::string::npos)
+    << v.out.substr(0, 400);
+  EXPECT_NE(v.out.find("more than 64 levels deep"), std::string::npos) << v.out.substr(0, 400);
+}
+
 TEST(cli, a_topology_too_large_to_simulate_is_refused_from_its_counts) {
   // 10^8 nodes: std::bad_alloc (exit 3) before; 10^6 took 19 s and 1.36 GB to validate.
   for (const char* count : {"1000000", "100000000"}) {
