@@ -13,6 +13,7 @@
 #include <caf/actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/run_trace.hpp"
 #include "actors/scenario/scenario.hpp"
 #include "actors/scenario/topology.hpp"
 
@@ -42,6 +43,7 @@ struct node_handle {
 struct deployment {
   std::vector<node_handle> nodes; ///< in topology order
   caf::actor fabric;              ///< network-level faults (partition, heal, set_link, skew)
+  run_trace_ptr trace;            ///< events beyond the network's, into the digest (sim only)
 };
 
 class backend {

@@ -50,4 +50,13 @@ private:
   std::vector<validation_error> errors_;
 };
 
+/// The same problems, each with `where` (e.g. a file name) in front of its path, so that a
+/// document read from a file says which file on every line.
+inline validation_failed in_file(const std::string& where, const validation_failed& e) {
+  std::vector<validation_error> v;
+  for (const auto& x : e.errors())
+    v.push_back({x.path.empty() ? where : where + ": " + x.path, x.message});
+  return validation_failed(std::move(v));
+}
+
 } // namespace troupe

@@ -1,20 +1,16 @@
 #include "actors/params.hpp"
 
 #include <algorithm>
+#include <cmath>
+
+#include "actors/echo.hpp"
 
 namespace troupe {
 
-std::string describe_json(const nlohmann::json& v) {
-  auto s = v.dump();
-  if (s.size() > 60)
-    s = s.substr(0, 57) + "...";
-  return s;
-}
+std::string describe_json(const nlohmann::json& v) { return echo_json(v); }
 
 std::string join_path(const std::string& base, const std::string& key) {
-  if (key.empty())
-    return base;
-  return base.empty() ? key : base + "." + key;
+  return join_key(base, key);
 }
 
 namespace {
@@ -124,9 +120,12 @@ double params_reader::number(const char* key, double fallback, double min, doubl
   auto v = take(key, required, "a number");
   if (!v)
     return fallback;
-  auto allowed = [&] {
-    return "a number in " + describe_json(min) + ".." + describe_json(max);
+  // Whole bounds print as integers ("0..100", not "0.0..100.0").
+  auto bound = [](double b) {
+    return b == std::floor(b) && std::fabs(b) < 1e15 ? std::to_string(static_cast<int64_t>(b))
+                                                     : describe_json(b);
   };
+  auto allowed = [&] { return "a number in " + bound(min) + ".." + bound(max); };
   if (!v->is_number()) {
     error(key, "must be " + allowed() + ", got " + describe_json(*v));
     return fallback;
@@ -228,6 +227,19 @@ std::vector<std::string> params_reader::strings(const char* key) {
   return out;
 }
 
+std::vector<std::string> params_reader::selectors(const char* key) {
+  if (auto v = is_object_ ? obj_.find(key) : obj_.end();
+      is_object_ && v != obj_.end() && !v->is_array()) {
+    known_.insert(key);
+    if (v->is_string())
+      return {v->get<std::string>()};
+    error(key,
+          "must be \"all\", a group name, a node id or a list of them, got " + describe_json(*v));
+    return {};
+  }
+  return strings(key);
+}
+
 const nlohmann::json* params_reader::raw(const char* key) {
   return take(key, false, "");
 }
@@ -254,16 +266,18 @@ void params_reader::finish_with(const std::vector<const params_reader*>& others)
   for (auto it = obj_.begin(); it != obj_.end(); ++it) {
     if (all.count(it.key()))
       continue;
-    // A typo is the usual cause: name the closest allowed key.
+    // A typo is the usual cause: name the closest allowed key. The distance is at least the
+    // difference in length, so a megabyte-long key costs nothing to rule out.
     std::string hint;
     size_t best = 3;
     for (const auto& k : all)
-      if (auto d = edit_distance(it.key(), k); d < best) {
+      if (auto d = it.key().size() >= k.size() + best ? best : edit_distance(it.key(), k);
+          d < best) {
         best = d;
         hint = "did you mean \"" + k + "\"? ";
       }
-    errors_.push_back({path_of(it.key().c_str()), "unknown key; " + hint + "allowed here: " +
-                                                    (allowed.empty() ? "none" : allowed)});
+    errors_.push_back({join_path(path_, it.key()), "unknown key; " + hint + "allowed here: " +
+                                                     (allowed.empty() ? "none" : allowed)});
   }
 }
 

@@ -23,17 +23,24 @@
 
 namespace troupe {
 
-/// Renders a JSON value the way error messages quote what was found.
+/// Renders a JSON value the way error messages quote what was found: cut to a short prefix,
+/// escaped, on one line (echo_json in actors/echo.hpp).
 std::string describe_json(const nlohmann::json& v);
 
-/// `base.key`, or `key` when base is empty.
+/// `base.key`, or `key` when base is empty; a key that is not a plain word is quoted
+/// (`base["a b"]`, see join_key in actors/echo.hpp).
 std::string join_path(const std::string& base, const std::string& key);
 
 class params_reader {
 public:
   // -- constructors -----------------------------------------------------------
 
+  /// The reader keeps a reference to `obj`: it must outlive the reader.
   params_reader(const nlohmann::json& obj, std::string path, std::vector<validation_error>& errors);
+  /// A temporary would be gone before the first getter reads it (stack-use-after-scope):
+  /// name the value first.
+  params_reader(const nlohmann::json&& obj, std::string path,
+                std::vector<validation_error>& errors) = delete;
 
   // -- properties -------------------------------------------------------------
 
@@ -60,6 +67,9 @@ public:
   double rate(const char* key, double fallback, bool required = false);
   uint64_t bandwidth(const char* key, uint64_t fallback);
   std::vector<std::string> strings(const char* key);
+  /// Nodes as every workload names them: one selector ("all", a group, a node id) or a list
+  /// of them. The caller checks each against the topology (check_selector).
+  std::vector<std::string> selectors(const char* key);
   /// The raw value (nullptr when absent); the caller checks it.
   const nlohmann::json* raw(const char* key);
   /// Marks keys as known without reading them (handled elsewhere).

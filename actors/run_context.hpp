@@ -66,6 +66,8 @@ struct run_context {
   const expanded_topology* topology = nullptr;
   std::vector<node_handle> nodes;
   caf::actor fabric;
+  /// Folds a workload's own events into the run's digest (sim; null on live backends).
+  run_trace_ptr trace;
   caf::actor runner;
   uint64_t seed = 1;
   duration run_duration{};

@@ -470,6 +470,7 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
       ctx->topology = &topo;
       ctx->nodes = dep.nodes;
       ctx->fabric = dep.fabric;
+      ctx->trace = dep.trace;
       ctx->seed = s.seed;
       ctx->run_duration = s.run_duration;
       ctx->run_dir = result.run_dir;

@@ -1,5 +1,6 @@
 #include "actors/url.hpp"
 
+#include "actors/echo.hpp"
 #include "actors/errors.hpp"
 
 namespace troupe {
@@ -9,7 +10,7 @@ std::string http_url::origin() const { return "http://" + host + ":" + std::to_s
 http_url parse_http_url(const std::string& url, const std::string& where, url_rules rules) {
   const std::string form = rules.port_required ? "http://HOST:PORT" : "http://HOST[:PORT]";
   auto fail = [&](const std::string& what) -> http_url {
-    throw user_error(where + ": " + what + " in \"" + url + "\"; write it as " + form +
+    throw user_error(where + ": " + what + " in " + echo(url) + "; write it as " + form +
                      (rules.path_allowed ? "[/path]" : ""));
   };
   std::string rest = url;

@@ -1,5 +1,6 @@
 #include "apps/duration_option.hpp"
 
+#include "actors/echo.hpp"
 #include "actors/errors.hpp"
 #include "actors/units.hpp"
 
@@ -20,9 +21,9 @@ std::chrono::nanoseconds parse_duration_option(const std::string& flag, const st
     d = parse_duration(text);
   const std::string forms = "a duration like 30s, 10m or 1h, or a number of seconds";
   if (!d || d->count() < 0)
-    throw user_error(flag + ": must be " + forms + ", got \"" + text + "\"");
+    throw user_error(flag + ": must be " + forms + ", got " + echo(text));
   if (d->count() == 0 && !zero_allowed)
-    throw user_error(flag + ": must be more than zero, got \"" + text + "\"");
+    throw user_error(flag + ": must be more than zero, got " + echo(text));
   return *d;
 }
 

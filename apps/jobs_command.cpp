@@ -2,6 +2,7 @@
 
 #include "apps/commands.hpp"
 #include "apps/duration_option.hpp"
+#include "apps/seed_option.hpp"
 
 #include "actors/errors.hpp"
 #include "jobs/service.hpp"
@@ -54,7 +55,8 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   serve->add_option("--lease", *lease,
                     "how long a claimed replay job may stay silent before it goes to TIMEOUT "
                     "and back to the queue: 90s, 10m, or seconds (0: never)");
-  serve->add_option("--seed", serve_opts->seed, "seed for backoff jitter")->capture_default_str();
+  auto seed = std::make_shared<std::string>(std::to_string(serve_opts->seed));
+  serve->add_option("--seed", *seed, "seed for backoff jitter")->capture_default_str();
   serve
     ->add_option("--metrics-port", serve_opts->metrics_port,
                  "Prometheus /metrics on 127.0.0.1:PORT (0: any free port): jobs by type and "
@@ -64,8 +66,9 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
     ->add_option("--serve", serve_opts->dashboard_port,
                  "live dashboard on http://127.0.0.1:PORT/ (0: any free port)")
     ->check(CLI::Range(0, 65535));
-  serve->callback([serve_opts, lease, &exit_code] {
+  serve->callback([serve_opts, lease, seed, &exit_code] {
     serve_opts->lease_ms = to_ms(parse_duration_option("--lease", *lease, true));
+    serve_opts->seed = parse_seed_option("--seed", *seed);
     install_stop_signals();
     serve_opts->should_stop = [] { return stop_requested.load(); };
     serve_opts->on_ready = [](int port) { std::cout << "listening on port " << port << std::endl; };

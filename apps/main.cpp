@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
     // --help and --version are "errors" with exit code 0; bad flags are bad input (2).
     int code = app.exit(e);
     return code == 0 ? 0 : troupe::exit_bad_input;
+  } catch (const troupe::validation_failed& e) {
+    // One problem a line, each with the prefix (what() joins them with bare newlines).
+    for (const auto& err : e.errors())
+      std::fprintf(stderr, "troupe: %s\n", err.to_string().c_str());
+    return e.code();
   } catch (const troupe::user_error& e) {
     std::fprintf(stderr, "troupe: %s\n", e.what());
     return e.code();

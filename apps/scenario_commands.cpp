@@ -12,6 +12,7 @@
 #include "actors/scenario/topology.hpp"
 #include "apps/commands.hpp"
 #include "apps/duration_option.hpp"
+#include "apps/seed_option.hpp"
 #include "backends/sim/determinism.hpp"
 
 namespace troupe::apps {
@@ -23,9 +24,12 @@ int validate_files(const std::vector<std::string>& files) {
   for (const auto& f : files) {
     try {
       auto s = load_scenario(f);
-      auto t = expand(s);
-      std::printf("%s: ok (%zu nodes, %zu links, %zu workloads, %zu expectations)\n", f.c_str(),
-                  t.nodes.size(), t.edges.size(), s.workloads.size(), s.expectations.size());
+      // Counted, not expanded: validating never builds the nodes.
+      const auto size = size_of(s.topology);
+      std::printf("%s: ok (%llu nodes, %s%llu links, %zu workloads, %zu expectations)\n", f.c_str(),
+                  static_cast<unsigned long long>(size.nodes), size.links_exact ? "" : "at least ",
+                  static_cast<unsigned long long>(size.links), s.workloads.size(),
+                  s.expectations.size());
     } catch (const validation_failed& e) {
       for (const auto& err : e.errors())
         std::fprintf(stderr, "%s: %s\n", f.c_str(), err.to_string().c_str());
@@ -71,7 +75,7 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
                                         "failed, 2 bad input");
   static std::string run_file;
   static std::string backend, duration_text, out;
-  static uint64_t seed = 0;
+  static std::string seed;
   static bool quiet = false, check_determinism = false, events = false;
   run->add_option("FILE", run_file, "scenario JSON file")->required();
   run->add_option("--backend", backend, "world to run in (default: the scenario's; sim, local)");
@@ -104,7 +108,7 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
     if (!backend.empty())
       req.backend = backend;
     if (run->count("--seed"))
-      req.seed = seed;
+      req.seed = parse_seed_option("--seed", seed);
     if (!duration_text.empty())
       req.run_duration = parse_duration_option("--duration", duration_text);
     req.out = out;

@@ -28,8 +28,18 @@ if(NOT HTTPLIB_INCLUDE_DIR OR NOT HTTPLIB_LIBRARY)
   message(FATAL_ERROR "cpp-httplib not found: install the Debian package libcpp-httplib-dev.")
 endif()
 
+# RE2 (linear-time regular expressions, for users' log patterns) ships no CMake config in
+# Debian 12: find it by hand.
+find_path(RE2_INCLUDE_DIR re2/re2.h)
+find_library(RE2_LIBRARY re2)
+if(NOT RE2_INCLUDE_DIR OR NOT RE2_LIBRARY)
+  message(FATAL_ERROR "RE2 not found: install the Debian package libre2-dev "
+                      "(scripts/setup.sh does it).")
+endif()
+
 add_library(troupe_deps INTERFACE)
-target_include_directories(troupe_deps SYSTEM INTERFACE ${CAF_INCLUDE_DIR} ${HTTPLIB_INCLUDE_DIR})
+target_include_directories(troupe_deps SYSTEM INTERFACE ${CAF_INCLUDE_DIR} ${HTTPLIB_INCLUDE_DIR}
+  ${RE2_INCLUDE_DIR})
 target_link_libraries(troupe_deps INTERFACE ${CAF_CORE_LIBRARY} ${CAF_IO_LIBRARY} ${HTTPLIB_LIBRARY}
-  nlohmann_json::nlohmann_json spdlog::spdlog fmt::fmt prometheus-cpp::pull
+  ${RE2_LIBRARY} nlohmann_json::nlohmann_json spdlog::spdlog fmt::fmt prometheus-cpp::pull
   prometheus-cpp::core SQLite::SQLite3 OpenSSL::SSL OpenSSL::Crypto ZLIB::ZLIB Threads::Threads)

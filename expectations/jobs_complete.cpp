@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/echo.hpp"
 #include "actors/run_context.hpp"
 
 namespace troupe::expectations {
@@ -29,9 +30,8 @@ params read(params_reader& r, const scenario& s) {
       any = true;
   if (!any)
     r.errors().push_back(
-      {r.path(), p.workload.empty()
-                   ? "jobs_complete needs a workload of kind \"jobs\""
-                   : "no workload of kind \"jobs\" is named \"" + p.workload + "\""});
+      {r.path(), p.workload.empty() ? "jobs_complete needs a workload of kind \"jobs\""
+                                    : "no workload of kind \"jobs\" is named " + echo(p.workload)});
   return p;
 }
 

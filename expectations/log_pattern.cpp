@@ -1,11 +1,11 @@
 #include "expectations/log_pattern.hpp"
 
-#include <regex>
-
 #include <caf/all.hpp>
 
-#include "actors/node_log_scan.hpp"
+#include "actors/echo.hpp"
+#include "actors/log_scan.hpp"
 #include "actors/run_context.hpp"
+#include "actors/scenario/scenario_json.hpp"
 
 namespace troupe::expectations {
 
@@ -19,22 +19,22 @@ struct params {
   std::string nodes = "all";
   int64_t max_matches = 0;
   std::string missing_logs = "fail";
+  log_regex re; ///< compiled at validation (RE2: linear time in the log's bytes)
 };
 
-params read(params_reader& r, const scenario&) {
+params read(params_reader& r, const scenario& s) {
   params p;
   p.pattern = r.string("pattern", "", true);
   p.ignore_case = r.boolean("ignore_case", p.ignore_case);
   p.nodes = r.string("nodes", p.nodes);
+  check_selector(r, "nodes", p.nodes, s);
   p.max_matches = r.integer("max_matches", p.max_matches, 0, INT64_MAX);
   p.missing_logs = r.one_of("missing_logs", {"fail", "skip"}, p.missing_logs);
-  if (r.has("pattern")) {
-    try {
-      std::regex re{p.pattern};
-    } catch (const std::regex_error& e) {
-      r.error("pattern",
-              "is not a valid regular expression (ECMAScript syntax): " + std::string(e.what()));
-    }
+  if (r.has("pattern") && r.object()["pattern"].is_string()) {
+    std::string why;
+    p.re = compile_log_pattern(p.pattern, p.ignore_case, why);
+    if (!p.re)
+      r.error("pattern", why);
   }
   return p;
 }
@@ -43,16 +43,12 @@ verdict judge(const params& p, const std::string& name, const run_context& ctx) 
   verdict v;
   v.name = name;
   v.kind = "log_pattern";
-  auto flags = std::regex::ECMAScript | std::regex::optimize;
-  if (p.ignore_case)
-    flags |= std::regex::icase;
-  const std::regex re{p.pattern, flags};
   auto nodes = ctx.select(p.nodes);
   uint64_t matches = 0;
   json per_node = json::object(), examples = json::array(), missing = json::array();
   size_t checked = 0;
   for (const auto& n : nodes) {
-    auto s = scan_node_log(ctx.run_dir, n.id, &re);
+    auto s = scan_log_file(node_log_path(ctx.run_dir, n.id), *p.re);
     if (!s.exists) {
       missing.push_back(n.id);
       continue;
@@ -73,7 +69,7 @@ verdict judge(const params& p, const std::string& name, const run_context& ctx) 
                  .dump();
   if (nodes.empty()) {
     v.pass = false;
-    v.summary = "no node is selected by \"" + p.nodes + "\"";
+    v.summary = "no node is selected by " + echo(p.nodes);
     return v;
   }
   if (!missing.empty()) {
@@ -101,7 +97,7 @@ verdict judge(const params& p, const std::string& name, const run_context& ctx) 
     first = "; first: " + examples[0]["node"].get<std::string>() + ":" +
             std::to_string(examples[0]["line"].get<uint64_t>()) + " \"" +
             examples[0]["text"].get<std::string>().substr(0, 120) + "\"";
-  v.summary = std::to_string(matches) + " line(s) match /" + p.pattern + "/ in " +
+  v.summary = std::to_string(matches) + " line(s) match " + echo(p.pattern) + " in " +
               std::to_string(checked) + " node log(s) (allowed " + std::to_string(p.max_matches) +
               ")" + first;
   return v;

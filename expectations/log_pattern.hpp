@@ -1,7 +1,8 @@
 #pragma once
 // `log_pattern`: at the end of the run, at most `max_matches` lines (default 0) of the
-// selected nodes' logs (`<run_dir>/nodes/<id>.log`) match `pattern` (ECMAScript regex,
-// case-insensitive unless "ignore_case": false). Evidence: matches per node and the first
+// selected nodes' logs (`<run_dir>/nodes/<id>.log`) match `pattern` (RE2 syntax, at most
+// log_pattern_chars_max characters, case-insensitive unless "ignore_case": false; matched in
+// time linear in the log, actors/log_scan.hpp). Evidence: matches per node and the first
 // matching lines.
 //
 // Node logs exist only where real programs run (live backends). When a selected node has no

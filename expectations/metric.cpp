@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 #include <httplib.h>
 
+#include "actors/echo.hpp"
 #include "actors/errors.hpp"
 #include "actors/run_context.hpp"
 #include "actors/url.hpp"
@@ -35,8 +36,8 @@ params read(params_reader& r, const scenario&) {
       parse_http_url(p.url, "url");
     } catch (const user_error&) {
       r.error("url", "must be an http:// URL (the base of a Prometheus API, e.g. "
-                     "http://127.0.0.1:9090), got \"" +
-                       p.url + "\"");
+                     "http://127.0.0.1:9090), got " +
+                       echo(p.url));
     }
   p.query = r.string("query", "", true);
   if (r.has("query") && p.query.empty())

@@ -1,5 +1,7 @@
 #include "jobs/engine.hpp"
 
+#include "actors/json_read.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -116,17 +118,12 @@ pipeline parse_pipeline(const nlohmann::json& doc) {
 }
 
 pipeline load_pipeline_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in)
-    throw user_error("pipeline file '" + path + "' cannot be read: check the path");
-  nlohmann::json doc;
+  const auto doc = read_json_file(path, "pipeline file");
   try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw user_error("pipeline file '" + path + "' is not valid JSON (" + e.what() +
-                     "): fix the file");
+    return parse_pipeline(doc);
+  } catch (const validation_failed& e) {
+    throw in_file(path, e);
   }
-  return parse_pipeline(doc);
 }
 
 // -- constructors ----------------------------------------------------------------

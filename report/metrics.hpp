@@ -11,7 +11,7 @@
 //   http:  troupe_http_requests_total{server,route,code}
 //   jobs:  troupe_jobs{type,status} (gauge), troupe_job_phase_seconds{type,phase} (histogram)
 //
-// `troupe jobs serve --metrics-port` fills the job-engine series (actors/jobs/jobs_monitor):
+// `troupe jobs serve --metrics-port` fills the job-engine series (report/jobs_monitor):
 // troupe_jobs by sampling the engine, troupe_job_phase_seconds as jobs change phase, and
 // troupe_http_requests_total{server="jobs"} from the server's own per-route counts.
 

@@ -1,6 +1,6 @@
 #pragma once
 // The node-log summary of report.json: per node line counts by severity, from the logs live
-// backends write into the run directory (actors/node_log_scan).
+// backends write into the run directory (read through actors/log_scan, bounded).
 
 #include <filesystem>
 #include <string>

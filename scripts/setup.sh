@@ -11,6 +11,7 @@ packages=(
   # libraries (DESIGN.md: Debian packages only)
   libcaf-dev nlohmann-json3-dev prometheus-cpp-dev libcpp-httplib-dev libspdlog-dev libfmt-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libcli11-dev libssl-dev zlib1g-dev
+  libre2-dev
   # real node programs for live tests, and tools the tests drive
   litecoind etcd-server etcd-client curl procps graphviz
   # report.html and the live dashboard are checked in headless Chromium

@@ -26,6 +26,7 @@ const char* to_string(trace_kind k) noexcept {
     case trace_kind::set_clock: return "set_clock";
     case trace_kind::set_link: return "set_link";
     case trace_kind::submit: return "submit";
+    case trace_kind::external: return "external";
   }
   return "unknown";
 }

@@ -45,6 +45,7 @@ enum class trace_kind : uint8_t {
   set_clock,
   set_link,
   submit,
+  external, ///< an event outside the network (a job campaign's job change), run_trace
 };
 
 const char* to_string(trace_kind k) noexcept;

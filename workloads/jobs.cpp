@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/echo.hpp"
+#include "actors/json_read.hpp"
 #include "jobs/engine.hpp"
 #include "jobs/job_counts.hpp"
 #include "jobs/replay/replay.hpp"
@@ -38,7 +40,8 @@ struct params {
   std::string replay_config;
   int hosts = 8;
   double blocks_per_second = 2000;
-  json snapshot_load; ///< a latency distribution, or a duration string
+  std::optional<jobs::latency_dist> snapshot_load; ///< read from a duration or a distribution
+  std::vector<jobs::replay_slice> slices;          ///< the replay config, read at validation
   double error_p = 0, crash_p = 0;
   duration lease = 6h;
   // live workers (live backends only)
@@ -57,14 +60,22 @@ const char* const live_only_fix =
   "scenario (and run it on a live backend), or give "
   "process_latency for simulated workers";
 
+std::string stage_list(const std::set<std::string>& types) {
+  std::string out;
+  for (const auto& t : types)
+    out += (out.empty() ? "" : ", ") + t;
+  return out;
+}
+
 /// One pool of command workers: {"type", "command", "verify_command", "workers", "timeout"}
 /// (a replay pool has no type: its workers are replay hosts).
 command_pool read_command_pool(params_reader& r, bool replay, const std::set<std::string>& types) {
   command_pool c;
   if (!replay) {
     c.type = r.string("type", "", true);
-    if (!c.type.empty() && !types.count(c.type))
-      r.error("type", "\"" + c.type + "\" is not a stage of the pipeline");
+    if (!c.type.empty() && !types.empty() && !types.count(c.type))
+      r.error("type",
+              echo(c.type) + " is not a stage of the pipeline; stages: " + stage_list(types));
     c.verify_command = r.string("verify_command", "");
   }
   c.command = r.string("command", "", true);
@@ -84,21 +95,100 @@ command_pool read_command_pool(params_reader& r, bool replay, const std::set<std
   return c;
 }
 
-jobs::latency_dist parse_latency(params_reader& r, const char* key, const json& v) {
-  if (v.is_string()) {
-    auto d = parse_duration(v.get<std::string>());
-    if (d)
-      return jobs::latency_dist::constant_ms(static_cast<double>(d->count()) / 1e6);
+/// A latency: a duration ("10m"), a number of milliseconds, or a distribution
+/// ({"dist": "lognormal", "median_ms": 600000, "sigma": 0.5}); never negative.
+std::optional<jobs::latency_dist> read_latency(params_reader& r, const char* key) {
+  const json* v = r.raw(key);
+  if (!v)
+    return std::nullopt;
+  if (v->is_object()) {
+    params_reader d{*v, r.path_of(key), r.errors()};
+    auto dist = d.one_of("dist", {"constant", "uniform", "exponential", "lognormal"}, "");
+    if (dist.empty() && d.has("dist")) {
+      // A wrong "dist" (already reported): which fields belong is unknown.
+      d.allow({"ms", "min_ms", "max_ms", "mean_ms", "median_ms", "sigma"});
+      d.finish();
+      return std::nullopt;
+    }
+    if (dist.empty())
+      dist = "constant";
+    using kind = jobs::latency_dist::kind;
+    // At most a year of milliseconds: a latency beyond is a typo, and stays finite.
+    auto ms = [&](const char* f) { return d.number(f, 1, 0, 3.2e10, true); };
+    jobs::latency_dist out;
+    const size_t errors_before = d.errors().size();
+    if (dist == "constant")
+      out = {kind::constant, ms("ms"), 0};
+    else if (dist == "uniform")
+      out = {kind::uniform, ms("min_ms"), ms("max_ms")};
+    else if (dist == "exponential")
+      out = {kind::exponential, ms("mean_ms"), 0};
+    else
+      out = {kind::lognormal, ms("median_ms"), d.number("sigma", 0, 0, 10, true)};
+    if (dist == "uniform" && out.b < out.a && d.errors().size() == errors_before)
+      d.error("max_ms",
+              "must be >= min_ms (" + describe_json(out.a) + "), got " + describe_json(out.b));
+    d.finish();
+    return out;
   }
+  std::optional<double> ms;
+  if (v->is_string()) {
+    if (auto d = parse_duration(v->get<std::string>()))
+      ms = static_cast<double>(d->count()) / 1e6;
+  } else if (v->is_number() && v->get<double>() >= 0 && v->get<double>() <= 3.2e10) {
+    ms = v->get<double>();
+  }
+  if (!ms) {
+    r.error(key, "must be a duration >= 0 like \"10m\", a number of milliseconds >= 0, or a "
+                 "latency distribution such as {\"dist\": \"lognormal\", \"median_ms\": "
+                 "600000, \"sigma\": 0.5}, got " +
+                   describe_json(*v));
+    return std::nullopt;
+  }
+  return jobs::latency_dist::constant_ms(*ms);
+}
+
+/// One pool of simulated workers: {"type", "workers", "process_latency", "verify_latency",
+/// "fail_p", "crash_p", "verify_pending_p", "verify_reject_p"}. `types`: the pipeline's stages
+/// (empty when the pipeline itself is wrong: that error comes first).
+jobs::sim_worker_spec read_sim_pool(params_reader& r, const std::set<std::string>& types) {
+  jobs::sim_worker_spec s;
+  s.type = r.string("type", "", true);
+  if (!s.type.empty() && !types.empty() && !types.count(s.type))
+    r.error("type", echo(s.type) + " is not a stage of the pipeline; stages: " + stage_list(types));
+  s.workers = static_cast<int>(r.integer("workers", s.workers, 1, 100'000));
+  if (auto l = read_latency(r, "process_latency"))
+    s.process_latency = *l;
+  if (auto l = read_latency(r, "verify_latency"))
+    s.verify_latency = *l;
+  s.fail_p = r.probability("fail_p", s.fail_p);
+  s.crash_p = r.probability("crash_p", s.crash_p);
+  s.verify_pending_p = r.probability("verify_pending_p", s.verify_pending_p);
+  s.verify_reject_p = r.probability("verify_reject_p", s.verify_reject_p);
+  r.finish();
+  return s;
+}
+
+/// `base` + a path relative to it, as the jobs parsers write them (`stages[0].type`, `[3]`).
+std::string below(const std::string& base, const std::string& rel) {
+  if (rel.empty())
+    return base;
+  return base + (rel[0] == '[' ? "" : ".") + rel;
+}
+
+/// A replay-test config: read bounded (actors/json_read.hpp), each problem one error at
+/// `key` naming the file and the place in it.
+std::vector<jobs::replay_slice> read_replay_slices(params_reader& r, const char* key,
+                                                   const std::string& file) {
   try {
-    return jobs::latency_dist::parse(v);
-  } catch (const std::exception& e) {
-    r.error(key, std::string("must be a duration like \"10m\" or a latency distribution such "
-                             "as {\"dist\": \"lognormal\", \"median_ms\": 600000, \"sigma\": "
-                             "0.5}: ") +
-                   e.what());
-    return jobs::latency_dist::constant_ms(1);
+    return jobs::parse_replay_config(read_json_file(file, "replay config"));
+  } catch (const validation_failed& e) {
+    for (const auto& err : e.errors())
+      r.error(key, file + ": " + err.to_string());
+  } catch (const user_error& e) {
+    r.error(key, e.what());
   }
+  return {};
 }
 
 /// Reads "workers": simulated pools, or command pools (those with a "command"); not both.
@@ -138,11 +228,8 @@ void read_workers(params_reader& r, params& p, const std::set<std::string>& type
                                                "set with \"hosts\" instead of \"workers\""});
       continue;
     }
-    try {
-      p.workers.push_back(jobs::sim_worker_spec::parse((*wj)[i]));
-    } catch (const std::exception& e) {
-      r.errors().push_back({path, std::string("is not a worker pool: ") + e.what()});
-    }
+    params_reader pr{(*wj)[i], path, r.errors()};
+    p.workers.push_back(read_sim_pool(pr, types));
   }
 }
 
@@ -160,8 +247,9 @@ params read(params_reader& r, const scenario& s) {
       try {
         for (const auto& stage : jobs::parse_pipeline(p.pipeline).stages)
           types.insert(stage.type);
-      } catch (const std::exception& e) {
-        r.error("pipeline", std::string("is not a valid pipeline: ") + e.what());
+      } catch (const validation_failed& e) {
+        for (const auto& err : e.errors())
+          r.errors().push_back({below(r.path_of("pipeline"), err.path), err.message});
       }
     } else {
       r.error("pipeline", "is required for a pipeline campaign: {\"name\": ..., \"stages\": "
@@ -173,17 +261,11 @@ params read(params_reader& r, const scenario& s) {
   } else if (p.campaign == "replay") {
     read_workers(r, p, types);
     p.replay_config = r.string("replay_config", "", true);
-    if (!p.replay_config.empty()) {
-      try {
-        jobs::load_replay_config(p.replay_config);
-      } catch (const std::exception& e) {
-        r.error("replay_config", e.what());
-      }
-    }
+    if (!p.replay_config.empty())
+      p.slices = read_replay_slices(r, "replay_config", p.replay_config);
     p.hosts = static_cast<int>(r.integer("hosts", p.hosts, 1, 100'000));
     p.blocks_per_second = r.number("blocks_per_second", p.blocks_per_second, 1e-3, 1e9);
-    if (auto sj = r.raw("snapshot_load"))
-      p.snapshot_load = *sj;
+    p.snapshot_load = read_latency(r, "snapshot_load");
     p.error_p = r.probability("error_p", p.error_p);
     p.crash_p = r.probability("crash_p", p.crash_p);
     p.lease = r.dur("lease", p.lease);
@@ -343,7 +425,7 @@ void build(state& st, const run_context& ctx) {
     o.pipeline = st.p.pipeline;
     o.first_key = st.p.first_key;
     o.count = st.p.count;
-    o.replay_config = st.p.replay_config;
+    o.slices = st.p.slices;
     o.lease_ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.p.lease).count();
     o.pools = st.p.commands;
     o.external_workers = st.p.external_workers;
@@ -356,6 +438,15 @@ void build(state& st, const run_context& ctx) {
   }
   st.db = std::shared_ptr<jobs::store>(jobs::store::open(path).release());
   st.engine = std::make_shared<jobs::engine>(st.db.get(), jobs::engine::options{ctx.seed, 4096});
+  // Every job change goes into the run's digest (sim), so that campaigns that behave
+  // differently cannot share one: status, job, attempts and (virtual) time.
+  if (ctx.trace)
+    st.engine->set_observer([trace = ctx.trace](const jobs::job& j, jobs::time_ms now) {
+      const auto attempts = static_cast<uint64_t>(j.process_attempts) << 16 |
+                            static_cast<uint64_t>(j.verification_attempts);
+      trace->fold_event(static_cast<uint32_t>(j.status), j.id,
+                        static_cast<uint64_t>(now) << 32 ^ attempts);
+    });
   if (st.p.campaign == "pipeline") {
     auto pipe = jobs::parse_pipeline(st.p.pipeline);
     st.engine->add_pipeline(pipe);
@@ -371,17 +462,14 @@ void build(state& st, const run_context& ctx) {
     st.replay = std::make_shared<jobs::replay_service>(
       *st.engine, jobs::replay_service::options{lease_ms.count(), ""});
     jobs::sim_replay_campaign::options o;
-    st.replay->load(jobs::load_replay_config(st.p.replay_config), 0);
+    st.replay->load(st.p.slices, 0);
     o.seed = stable_hash(st.name, ctx.seed);
     o.hosts = st.p.hosts;
     o.blocks_per_second = st.p.blocks_per_second;
     o.error_p = st.p.error_p;
     o.crash_p = st.p.crash_p;
-    if (!st.p.snapshot_load.is_null()) {
-      std::vector<validation_error> ignored;
-      params_reader r{json::object(), "", ignored};
-      o.snapshot_load = parse_latency(r, "snapshot_load", st.p.snapshot_load);
-    }
+    if (st.p.snapshot_load)
+      o.snapshot_load = *st.p.snapshot_load;
     st.campaign = std::make_shared<jobs::sim_replay_campaign>(*st.replay, o);
   }
 }

@@ -31,7 +31,7 @@ void live_campaign::start() {
     replay_ = std::make_unique<jobs::replay_service>(
       *engine_, jobs::replay_service::options{opts_.lease_ms, ""});
     engine_->load(now);
-    replay_->load(jobs::load_replay_config(opts_.replay_config), now);
+    replay_->load(opts_.slices, now);
   }
   jobs::http_server::options so;
   so.port = opts_.serve_port;

@@ -46,8 +46,8 @@ public:
     nlohmann::json pipeline;
     int64_t first_key = 1;
     int64_t count = 100;
-    std::string replay_config;
-    jobs::time_ms lease_ms = 0; ///< replay: a silent host's job is re-queued after this
+    std::vector<jobs::replay_slice> slices; ///< replay: the config, read at validation
+    jobs::time_ms lease_ms = 0;             ///< replay: a silent host's job is re-queued after this
     std::vector<command_pool> pools;
     bool external_workers = false; ///< outside workers are expected on serve_port
     int serve_port = 0;            ///< 0: any free port

@@ -53,9 +53,10 @@ std::vector<step> read(params_reader& r, const scenario& s) {
     control_action ca;
     const bool node_action = parse_control_action(st.action, ca);
     if (node_action || st.action == "skew") {
-      st.nodes = q.strings("nodes");
+      st.nodes = q.selectors("nodes");
       if (st.nodes.empty() && st.action != "heal" && q.has("action"))
-        q.error("nodes", "is required for \"" + st.action + "\": a list of node ids or groups");
+        q.error("nodes", "is required for \"" + st.action +
+                           "\": \"all\", a group name, a node id or a list of them");
       for (const auto& n : st.nodes)
         check_selector(q, "nodes", n, s);
     }
@@ -66,30 +67,35 @@ std::vector<step> read(params_reader& r, const scenario& s) {
                          "groups, e.g. [[\"validator-0\"], [\"all\"]]");
       } else {
         for (size_t k = 0; k < sides->size(); ++k) {
-          params_reader side_reader{nlohmann::json::object(), q.path_of("sides"), r.errors()};
+          const std::string side_path = q.path_of("sides") + "[" + std::to_string(k) + "]";
           const auto& side = (*sides)[k];
           std::vector<std::string> sel;
-          if (!side.is_array())
-            r.errors().push_back(
-              {q.path_of("sides") + "[" + std::to_string(k) + "]",
-               "must be a list of node ids or groups, got " + describe_json(side)});
-          else
-            for (const auto& e : side)
-              if (!e.is_string())
-                r.errors().push_back({q.path_of("sides") + "[" + std::to_string(k) + "]",
-                                      "must contain strings, got " + describe_json(e)});
-              else {
-                sel.push_back(e.get<std::string>());
-                check_selector(side_reader, "", sel.back(), s);
+          if (side.is_string()) {
+            sel.push_back(side.get<std::string>());
+            check_selector(r.errors(), side_path, sel.back(), s);
+          } else if (!side.is_array()) {
+            r.errors().push_back({side_path, "must be \"all\", a group name, a node id or a list "
+                                             "of them, got " +
+                                               describe_json(side)});
+          } else {
+            for (size_t m = 0; m < side.size(); ++m) {
+              const std::string at = side_path + "[" + std::to_string(m) + "]";
+              if (!side[m].is_string()) {
+                r.errors().push_back({at, "must be a string, got " + describe_json(side[m])});
+                continue;
               }
+              sel.push_back(side[m].get<std::string>());
+              check_selector(r.errors(), at, sel.back(), s);
+            }
+          }
           st.sides.push_back(sel);
         }
       }
       st.symmetric = q.boolean("symmetric", true);
     }
     if (st.action == "set_link") {
-      st.from = q.strings("from");
-      st.to = q.strings("to");
+      st.from = q.selectors("from");
+      st.to = q.selectors("to");
       for (const auto& n : st.from)
         check_selector(q, "from", n, s);
       for (const auto& n : st.to)

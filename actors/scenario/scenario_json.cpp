@@ -1,12 +1,14 @@
 #include "actors/scenario/scenario_json.hpp"
 
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "actors/echo.hpp"
+#include "actors/json_read.hpp"
 #include "actors/params.hpp"
 #include "actors/scenario/scrape.hpp"
+#include "actors/scenario/topology.hpp"
 #include "actors/units.hpp"
 
 namespace troupe {
@@ -53,7 +55,7 @@ layout read_layout(const json& j, const std::string& path, errors_t& errors) {
     else if (k == "random")
       out.kind = layout_kind::random;
     else
-      errors.push_back({p, std::string("must be one of ") + allowed + ", got \"" + k + "\""});
+      errors.push_back({p, std::string("must be one of ") + allowed + ", got " + echo(k)});
   };
   if (j.is_string()) {
     kind_of(j.get<std::string>(), path);
@@ -85,7 +87,7 @@ scrape_config read_scrape(const json& j, const std::string& path, errors_t& erro
     std::string why;
     if (!parse_series_selector(out.series[i], &why))
       errors.push_back(
-        {r.path_of("series") + "[" + std::to_string(i) + "]", "\"" + out.series[i] + "\" " + why});
+        {r.path_of("series") + "[" + std::to_string(i) + "]", echo(out.series[i]) + " " + why});
   }
   if (r.has("series") && j["series"].is_array() && j["series"].empty())
     r.error("series", "is empty: name the series to keep, or leave \"series\" out for the "
@@ -116,8 +118,8 @@ void read_node_spec(const json& j, const std::string& path, group& g, const regi
       if (m->validate)
         m->validate(*readers.back(), g);
     } else {
-      errors.push_back({join_path(path, "model"), "unknown model \"" + g.node.model +
-                                                    "\"; known models: " + reg.model_names()});
+      errors.push_back({join_path(path, "model"), "unknown model " + echo(g.node.model) +
+                                                    "; known models: " + reg.model_names()});
     }
   }
   if (!g.node.program.empty()) {
@@ -133,7 +135,7 @@ void read_node_spec(const json& j, const std::string& path, group& g, const regi
         reg.program_file_validator()(*readers.back(), g, g.node.program);
     } else {
       errors.push_back({join_path(path, "program"),
-                        "unknown program \"" + g.node.program + "\"; built-in programs: " +
+                        "unknown program " + echo(g.node.program) + "; built-in programs: " +
                           reg.program_names() + " (or a path to a program .json file)"});
     }
   }
@@ -162,10 +164,10 @@ std::vector<group> read_groups(const json& j, const std::string& path, const lin
     g.name = r.string("name", "", true);
     if (r.has("name") && j[i]["name"].is_string() && !valid_name(g.name))
       r.error("name", "must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter "
-                      "or digit), got \"" +
-                        g.name + "\"");
+                      "or digit), got " +
+                        echo(g.name));
     else if (!g.name.empty() && !names.insert(g.name).second)
-      r.error("name", "duplicate group name \"" + g.name + "\"; group names must be unique");
+      r.error("name", "duplicate group name " + echo(g.name) + "; group names must be unique");
     g.role = r.string("role", g.name);
     g.count = static_cast<uint32_t>(r.integer("count", 1, 1, 100'000'000, true));
     // Before the node: the program's validator checks that the program can be scraped.
@@ -187,6 +189,28 @@ std::vector<group> read_groups(const json& j, const std::string& path, const lin
     out.push_back(std::move(g));
   }
   return out;
+}
+
+// From the counts alone: a topology too large to simulate is never expanded to find out.
+void check_size(const topology& t, errors_t& errors) {
+  const auto size = size_of(t);
+  if (size.nodes > topology_nodes_max) {
+    errors.push_back(
+      {"topology.groups",
+       std::to_string(size.nodes) + " nodes in all (the sum of the groups' counts) is more than " +
+         std::to_string(topology_nodes_max) +
+         ", the most one run may have: the simulator is measured up to 100,000 nodes and the "
+         "chain model holds ~42 KB per node (docs/kernel.md); lower the counts"});
+    return;
+  }
+  if (size.links > topology_links_max)
+    errors.push_back(
+      {"topology.layout", std::string("a ") + to_string(t.layout.kind) + " layout over " +
+                            std::to_string(size.nodes) + " nodes makes " +
+                            (size.links_exact ? "" : "at least ") + std::to_string(size.links) +
+                            " links, more than " + std::to_string(topology_links_max) +
+                            ", the most one run may have (each costs memory before the run "
+                            "starts); use {\"kind\": \"random\", \"degree\": 8} or fewer nodes"});
 }
 
 /// `nodeless`: the topology has no groups (an empty list, not a broken one).
@@ -212,15 +236,15 @@ void read_entries(const json* j, const std::string& path, bool workloads, bool n
     const actor_kind* k = workloads ? reg.workload(entry.kind) : reg.expectation(entry.kind);
     if (!entry.kind.empty() && !k)
       r.error("kind", std::string("unknown ") + (workloads ? "workload" : "expectation") +
-                        " kind \"" + entry.kind + "\"; known kinds: " +
+                        " kind " + echo(entry.kind) + "; known kinds: " +
                         (workloads ? reg.workload_names() : reg.expectation_names()));
     if (k && k->needs_nodes && nodeless)
-      r.error("kind", "\"" + entry.kind +
-                        "\" needs nodes, but topology.groups is empty: add a "
+      r.error("kind", echo(entry.kind) +
+                        " needs nodes, but topology.groups is empty: add a "
                         "group, or keep to the kinds that run without nodes (" +
                         reg.nodeless_names() + ")");
     if (!entry.name.empty() && !names.insert(entry.name).second)
-      r.error("name", "duplicate name \"" + entry.name + "\"; give each entry a unique \"name\"");
+      r.error("name", "duplicate name " + echo(entry.name) + "; give each entry a unique \"name\"");
     entry.params = json::object();
     for (auto it = e.begin(); it != e.end(); ++it)
       if (it.key() != "kind" && it.key() != "name")
@@ -268,8 +292,8 @@ scenario read_scenario(const json& j, const registry& reg, errors_t& errors) {
   s.name = r.string("name", "", true);
   if (r.has("name") && j["name"].is_string() && !valid_name(s.name))
     r.error("name", "must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or "
-                    "digit), got \"" +
-                      s.name + "\"");
+                    "digit), got " +
+                      echo(s.name));
   s.description = r.string("description", "");
   s.seed = static_cast<uint64_t>(r.integer("seed", 1, 0, INT64_MAX));
   s.run_duration = r.dur("duration", s.run_duration, std::chrono::milliseconds(1), true);
@@ -284,6 +308,7 @@ scenario read_scenario(const json& j, const registry& reg, errors_t& errors) {
     else
       tr.error("groups", "is required: a list of {\"name\", \"count\", \"node\"} groups");
     tr.finish();
+    check_size(s.topology, errors);
   } else {
     r.error("topology", "is required: {\"layout\": ..., \"link\": ..., \"groups\": [...]}");
   }
@@ -309,8 +334,8 @@ scenario read_scenario(const json& j, const registry& reg, errors_t& errors) {
       }
     }
     if (!k)
-      errors.push_back({name_path, "unknown backend \"" + s.backend.name +
-                                     "\"; known backends: " + reg.backend_names()});
+      errors.push_back({name_path, "unknown backend " + echo(s.backend.name) +
+                                     "; known backends: " + reg.backend_names()});
   }
   // Scraping reads real programs' /metrics: the simulator has none to read.
   if (s.backend.name == "sim")
@@ -344,21 +369,7 @@ scenario scenario_from_json(const json& j, const registry& reg) {
 }
 
 scenario load_scenario(const std::filesystem::path& file, const registry& reg) {
-  std::ifstream in{file};
-  if (!in)
-    throw user_error("cannot read scenario file " + file.string() +
-                     ": no such file or not readable; check the path");
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line L, column C: ...".
-    std::string what = e.what();
-    auto pos = what.find("] ");
-    throw user_error(file.string() + ": not valid JSON: " +
-                     (pos == std::string::npos ? what : what.substr(pos + 2)));
-  }
-  return scenario_from_json(j, reg);
+  return scenario_from_json(read_json_file(file, "scenario file"), reg);
 }
 
 json to_json(const link_profile& l) {
@@ -423,6 +434,11 @@ json to_json(const scenario& s) {
 
 void check_selector(params_reader& r, const char* key, const std::string& selector,
                     const scenario& s) {
+  check_selector(r.errors(), r.path_of(key), selector, s);
+}
+
+void check_selector(std::vector<validation_error>& errors, const std::string& path,
+                    const std::string& selector, const scenario& s) {
   if (selector == "all")
     return;
   for (const auto& g : s.topology.groups) {
@@ -440,11 +456,11 @@ void check_selector(params_reader& r, const char* key, const std::string& select
   std::string groups;
   for (const auto& g : s.topology.groups)
     groups += (groups.empty() ? "" : ", ") + g.name;
-  r.error(key,
-          "\"" + selector + "\" names no group or node; use \"all\", a group (" + groups +
-            ") or a node id such as \"" +
-            (s.topology.groups.empty() ? std::string("validator") : s.topology.groups[0].name) +
-            "-0\"");
+  errors.push_back(
+    {path, echo(selector) + " names no group or node; use \"all\", a group (" + groups +
+             ") or a node id such as \"" +
+             (s.topology.groups.empty() ? std::string("validator") : s.topology.groups[0].name) +
+             "-0\""});
 }
 
 } // namespace troupe

@@ -33,5 +33,8 @@ nlohmann::json to_json(const link_profile& l);
 /// Checks that `selector` names "all", a group or a node of `s`; used by kind validators.
 void check_selector(params_reader& r, const char* key, const std::string& selector,
                     const scenario& s);
+/// The same, reporting at `path`.
+void check_selector(std::vector<validation_error>& errors, const std::string& path,
+                    const std::string& selector, const scenario& s);
 
 } // namespace troupe

@@ -87,6 +87,34 @@ link_profile expanded_topology::link_between(uint32_t a, uint32_t b) const {
   return l;
 }
 
+topology_size size_of(const topology& t) {
+  topology_size out;
+  for (const auto& g : t.groups)
+    out.nodes += g.count;
+  const uint64_t n = out.nodes;
+  switch (t.layout.kind) {
+    case layout_kind::star:
+    case layout_kind::chain:
+      out.links = n > 0 ? n - 1 : 0;
+      break;
+    case layout_kind::ring:
+      out.links = n > 2 ? n : (n > 0 ? n - 1 : 0);
+      break;
+    case layout_kind::mesh:
+      // Saturates: past 2^32 nodes the product would wrap (and is far past any limit).
+      out.links = n > (1ull << 32) ? UINT64_MAX : n * (n > 0 ? n - 1 : 0) / 2;
+      break;
+    case layout_kind::random: {
+      // Every node gets at least `degree` peers (capped at n-1, then it is a mesh).
+      const uint64_t d = std::min<uint64_t>(std::max<uint32_t>(1, t.layout.degree), n ? n - 1 : 0);
+      out.links = (n * d + 1) / 2;
+      out.links_exact = n < 2 || d >= n - 1;
+      break;
+    }
+  }
+  return out;
+}
+
 expanded_topology expand(const scenario& s) {
   expanded_topology t;
   for (const auto& g : s.topology.groups)

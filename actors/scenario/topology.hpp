@@ -33,6 +33,26 @@ struct expanded_topology {
   link_profile link_between(uint32_t a, uint32_t b) const;
 };
 
+/// Nodes in one run (the sum of the groups' counts). The simulator is measured up to 100,000
+/// nodes (docs/kernel.md: 1.8 M deliveries/s there) and the chain model holds ~42 KB per
+/// node (~4 GB at 100,000): a larger run is beyond what is measured and what one machine
+/// holds. Validation refuses more, from the counts alone.
+inline constexpr uint64_t topology_nodes_max = 100'000;
+
+/// Peer links in one run. Expanding one costs ~64 bytes (the edge, two peer entries), and a
+/// run adds per-link state on top: 5 M links is ~320 MB before the run starts. A mesh of
+/// 100,000 nodes would be 5e9.
+inline constexpr uint64_t topology_links_max = 5'000'000;
+
+/// The size of a topology, computed from the counts and the layout without expanding it.
+struct topology_size {
+  uint64_t nodes = 0;
+  uint64_t links = 0;      ///< exact, or for a random layout the least it can have
+  bool links_exact = true; ///< false for a random layout (the seeded draw decides)
+};
+topology_size size_of(const topology& t);
+
+/// Expects a validated scenario (within topology_nodes_max and topology_links_max).
 expanded_topology expand(const scenario& s);
 
 /// Graphviz dot (undirected graph, nodes coloured by group) and plain text renderings.

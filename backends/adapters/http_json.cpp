@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include "actors/echo.hpp"
 #include "actors/errors.hpp"
 #include "actors/params.hpp"
 #include "actors/url.hpp"
@@ -105,7 +106,7 @@ http_json::http_json(const nlohmann::json& settings, std::string node_id,
     for (auto p : {"height", "tip", "peers", "mempool", "id"}) {
       auto ptr = vr.string(p, "");
       if (!ptr.empty() && ptr[0] != '/')
-        vr.error(p, "must be a JSON pointer starting with /, got \"" + ptr + "\"");
+        vr.error(p, "must be a JSON pointer starting with /, got " + echo(ptr));
       else if (!ptr.empty())
         vb.pointers[p] = ptr;
     }
@@ -259,7 +260,7 @@ adapter_ptr make_adapter(const nlohmann::json& settings, const std::string& node
     return std::make_unique<bitcoin_rpc>(settings, node_id, timeout, where);
   if (kind == "http-json")
     return std::make_unique<http_json>(settings, node_id, timeout, where);
-  throw user_error(where + ".kind: must be bitcoin-rpc or http-json, got \"" + kind + "\"");
+  throw user_error(where + ".kind: must be bitcoin-rpc or http-json, got " + echo(kind));
 }
 
 } // namespace troupe::backends::adapters

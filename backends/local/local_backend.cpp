@@ -86,6 +86,20 @@ local_options read_options(params_reader& r) {
   return o;
 }
 
+namespace {
+
+// The reader is the node's params (`...node.params`): the program is named beside them.
+std::string program_path(const params_reader& r) {
+  auto path = r.path();
+  const std::string suffix = ".params";
+  if (path.size() > suffix.size() &&
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0)
+    path.resize(path.size() - suffix.size());
+  return path + ".program";
+}
+
+} // namespace
+
 void validate_node(params_reader& r, const group& g, const std::string& program_ref) {
   try {
     auto p = load_program(program_ref);
@@ -110,10 +124,10 @@ void validate_node(params_reader& r, const group& g, const std::string& program_
     validate_params(*p, r);
   } catch (const validation_failed& e) {
     for (auto& err : e.errors())
-      r.error("program", err.to_string());
+      r.errors().push_back({program_path(r), err.to_string()});
     r.allow({});
   } catch (const user_error& e) {
-    r.error("program", e.what());
+    r.errors().push_back({program_path(r), e.what()});
   }
 }
 

@@ -4,10 +4,12 @@
 
 #include <cctype>
 #include <cmath>
-#include <fstream>
 #include <limits>
 
+#include "actors/echo.hpp"
 #include "actors/errors.hpp"
+#include "actors/placeholders.hpp"
+#include "actors/json_read.hpp"
 #include "actors/scenario/scrape.hpp"
 #include "actors/units.hpp"
 
@@ -21,46 +23,21 @@ namespace fs = std::filesystem;
 
 // -- templates ------------------------------------------------------------------
 
-namespace {
-
-bool placeholder_char(char c) {
-  return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-         c == '_' || c == '.' || c == '-';
-}
-
-} // namespace
-
 std::string render(const std::string& text, const template_vars& vars, const std::string& where) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '{') {
-      out += text[i];
-      continue;
-    }
-    size_t j = i + 1;
-    while (j < text.size() && placeholder_char(text[j]))
-      ++j;
-    // Only `{name}` is a placeholder: JSON bodies keep their braces.
-    if (j == i + 1 || j >= text.size() || text[j] != '}') {
-      out += text[i];
-      continue;
-    }
-    auto name = text.substr(i + 1, j - i - 1);
-    auto it = vars.find(name);
+  return expand_placeholders(text, [&](const std::string& name) -> std::optional<std::string> {
+    // Program templates name values in lower case; `{HOME}`-like text is left alone.
+    for (char c : name)
+      if (std::isupper(static_cast<unsigned char>(c)))
+        return std::nullopt;
+    if (auto it = vars.find(name); it != vars.end())
+      return it->second;
     // Transaction fields are filled per request by the adapter, not per node.
-    if (it == vars.end() && name.compare(0, 3, "tx.") == 0) {
-      out += text[i];
-      continue;
-    }
-    if (it == vars.end())
-      throw user_error(where + ": unknown placeholder {" + name +
-                       "}: use one of the node's values (id, index, data_dir, a port name, "
-                       "param.<key>, ...)");
-    out += it->second;
-    i = j;
-  }
-  return out;
+    if (name.compare(0, 3, "tx.") == 0)
+      return std::nullopt;
+    throw user_error(where + ": unknown placeholder {" + name +
+                     "}: use one of the node's values (id, index, data_dir, a port name, "
+                     "param.<key>, ...)");
+  });
 }
 
 nlohmann::json render_json(const nlohmann::json& value, const template_vars& vars,
@@ -138,14 +115,7 @@ program_ptr load_program(const std::string& ref, const fs::path& base_dir) {
                        " does not exist: give a path relative to the working directory or "
                        "to the scenario file");
   }
-  std::ifstream in{file};
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw user_error("node program file " + file.string() + " is not valid JSON (" + e.what() +
-                     "): fix the file");
-  }
+  const auto doc = read_json_file(file, "node program file");
   auto p = parse_program(doc, file.string());
   auto copy = std::make_shared<program>(*p);
   copy->source = file;
@@ -266,8 +236,8 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
       for (auto& port : p->ports)
         known = known || port.first == p->ready.port;
       if (!known)
-        errors.push_back({rr.path_of("port"), "must name one of the program's ports, got \"" +
-                                                p->ready.port + "\""});
+        errors.push_back(
+          {rr.path_of("port"), "must name one of the program's ports, got " + echo(p->ready.port)});
     }
   }
   p->stop_grace = to_ms(r.dur("stop_grace", std::chrono::seconds(10)));
@@ -302,20 +272,20 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
     m.series = mr.strings("series");
     mr.finish();
     if (!m.path.empty() && m.path[0] != '/')
-      errors.push_back({mr.path_of("path"), "must start with '/', got \"" + m.path + "\""});
+      errors.push_back({mr.path_of("path"), "must start with '/', got " + echo(m.path)});
     if (!m.port.empty()) {
       bool known = false;
       for (auto& port : p->ports)
         known = known || port.first == m.port;
       if (!known)
         errors.push_back(
-          {mr.path_of("port"), "must name one of the program's ports, got \"" + m.port + "\""});
+          {mr.path_of("port"), "must name one of the program's ports, got " + echo(m.port)});
     }
     for (size_t i = 0; i < m.series.size(); ++i) {
       std::string why;
       if (!parse_series_selector(m.series[i], &why))
         errors.push_back(
-          {mr.path_of("series") + "[" + std::to_string(i) + "]", "\"" + m.series[i] + "\" " + why});
+          {mr.path_of("series") + "[" + std::to_string(i) + "]", echo(m.series[i]) + " " + why});
     }
     p->metrics = m;
   }

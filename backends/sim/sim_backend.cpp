@@ -223,6 +223,26 @@ void sim_backend::configure(caf::actor_system_config& cfg) {
   sim::install(cfg);
 }
 
+namespace {
+
+/// Workloads' own events (job campaigns) into the world's trace, at the kernel's time.
+class world_run_trace final : public run_trace {
+public:
+  explicit world_run_trace(std::weak_ptr<sim_backend::impl> im) : impl_(std::move(im)) {}
+  void fold_event(uint32_t what, uint64_t a, uint64_t b) override {
+    auto im = impl_.lock();
+    if (!im || !im->world)
+      return;
+    im->world->events().fold(im->kernel->now(), sim::trace_kind::external, sim::no_node,
+                             sim::no_node, what, a * 0x9E3779B97F4A7C15ULL ^ b);
+  }
+
+private:
+  std::weak_ptr<sim_backend::impl> impl_;
+};
+
+} // namespace
+
 deployment sim_backend::deploy(caf::actor_system& sys, const scenario& s,
                                const expanded_topology& topo, const run_env& env) {
   // Every node must have a model here: say which group lacks one and how to fix it.
@@ -298,6 +318,7 @@ deployment sim_backend::deploy(caf::actor_system& sys, const scenario& s,
     dep.nodes.push_back({n.id, n.group, n.role, proxy});
   }
   dep.fabric = sys.spawn(fabric, impl_);
+  dep.trace = std::make_shared<world_run_trace>(impl_);
   impl_->actors.push_back(dep.fabric);
   return dep;
 }

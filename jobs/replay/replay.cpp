@@ -1,5 +1,7 @@
 #include "jobs/replay/replay.hpp"
 
+#include "actors/json_read.hpp"
+
 #include "jobs/replay/py_format.hpp"
 
 #include <spdlog/spdlog.h>
@@ -253,21 +255,11 @@ std::vector<replay_slice> parse_replay_config(const nlohmann::json& doc) {
 }
 
 std::vector<replay_slice> load_replay_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in)
-    throw user_error("replay config '" + path +
-                     "' cannot be read: check the path given to --replay-config");
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw user_error("replay config '" + path + "' is not valid JSON (" + e.what() +
-                     "): fix the file");
-  }
+  const auto doc = read_json_file(path, "replay config");
   try {
     return parse_replay_config(doc);
   } catch (const validation_failed& e) {
-    throw user_error("replay config '" + path + "' is not a replay-test config: " + e.what());
+    throw in_file(path, e);
   }
 }
 

@@ -29,50 +29,6 @@ time_ms latency_dist::sample(rng& r) const {
   return static_cast<time_ms>(std::max(0.0, std::round(v)));
 }
 
-latency_dist latency_dist::parse(const nlohmann::json& d) {
-  auto num = [&](const char* f) {
-    if (!d.contains(f) || !d[f].is_number() || d[f].get<double>() < 0)
-      throw user_error(std::string("latency distribution field \"") + f +
-                       "\" must be a non-negative number");
-    return d[f].get<double>();
-  };
-  if (d.is_number())
-    return constant_ms(d.get<double>());
-  const std::string dist = d.is_object() ? d.value("dist", std::string("constant")) : "";
-  if (dist == "constant")
-    return {kind::constant, num("ms"), 0};
-  if (dist == "uniform")
-    return {kind::uniform, num("min_ms"), num("max_ms")};
-  if (dist == "exponential")
-    return {kind::exponential, num("mean_ms"), 0};
-  if (dist == "lognormal")
-    return {kind::lognormal, num("median_ms"), num("sigma")};
-  throw user_error("latency distribution must be {\"dist\": constant|uniform|exponential|"
-                   "lognormal, ...} or a number of milliseconds");
-}
-
-sim_worker_spec sim_worker_spec::parse(const nlohmann::json& d) {
-  if (!d.is_object() || !d.contains("type") || !d["type"].is_string())
-    throw user_error("a simulated worker pool needs {\"type\": \"...\", \"workers\": N, ...}");
-  sim_worker_spec s;
-  s.type = d["type"].get<std::string>();
-  s.workers = d.value("workers", 1);
-  if (s.workers < 1 || s.workers > 100'000)
-    throw user_error("simulated worker pool '" + s.type + "': workers must be 1..100000");
-  if (d.contains("process_latency"))
-    s.process_latency = latency_dist::parse(d["process_latency"]);
-  if (d.contains("verify_latency"))
-    s.verify_latency = latency_dist::parse(d["verify_latency"]);
-  s.fail_p = d.value("fail_p", 0.0);
-  s.crash_p = d.value("crash_p", 0.0);
-  s.verify_pending_p = d.value("verify_pending_p", 0.0);
-  s.verify_reject_p = d.value("verify_reject_p", 0.0);
-  for (double p : {s.fail_p, s.crash_p, s.verify_pending_p, s.verify_reject_p})
-    if (p < 0 || p > 1)
-      throw user_error("simulated worker pool '" + s.type + "': probabilities must be in [0, 1]");
-  return s;
-}
-
 time_ms campaign::run_to_end(time_ms time_ms_max) {
   time_ms now = 0;
   // Bounded twice: by virtual time and by a step count far above any sane campaign.

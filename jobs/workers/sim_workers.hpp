@@ -29,7 +29,6 @@ struct latency_dist {
   double a = 1.0; ///< ms, min_ms, mean_ms or median_ms
   double b = 0.0; ///< max_ms or sigma
   time_ms sample(rng& r) const;
-  static latency_dist parse(const nlohmann::json& doc);
   static latency_dist constant_ms(double ms) { return {kind::constant, ms, 0}; }
 };
 
@@ -43,7 +42,6 @@ struct sim_worker_spec {
   double crash_p = 0.0;          ///< worker dies silently mid-task (its lease must expire)
   double verify_pending_p = 0.0; ///< verification says "not yet"
   double verify_reject_p = 0.0;  ///< verification rejects the processed work
-  static sim_worker_spec parse(const nlohmann::json& doc);
 };
 
 /// Anything that runs on virtual time: the interface a scenario workload drives.

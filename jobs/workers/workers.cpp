@@ -3,6 +3,7 @@
 #include "actors/errors.hpp"
 #include "jobs/http/http_server.hpp"
 #include "jobs/replay/py_format.hpp"
+#include "actors/placeholders.hpp"
 #include "actors/url.hpp"
 
 #include <httplib.h>
@@ -34,29 +35,15 @@ std::string shell_quote(const std::string& s) {
 
 namespace {
 
-/// Replaces every {NAME} that `lookup` knows, single-quoted; keeps other braces as they are
-/// (shell ${X}, JSON).
+/// Replaces every {NAME} that `lookup` knows, single-quoted for the shell; keeps other braces
+/// as they are (shell ${X}, JSON).
 template <class Lookup> std::string expand(const std::string& tmpl, Lookup lookup) {
-  std::string out;
-  for (size_t i = 0; i < tmpl.size();) {
-    if (tmpl[i] != '{') {
-      out += tmpl[i++];
-      continue;
-    }
-    const auto close = tmpl.find('}', i);
-    if (close == std::string::npos) {
-      out += tmpl.substr(i);
-      break;
-    }
-    const std::optional<std::string> value = lookup(tmpl.substr(i + 1, close - i - 1));
-    if (!value) {
-      out += tmpl[i++]; // not a placeholder: keep the brace, go on
-      continue;
-    }
-    out += shell_quote(*value);
-    i = close + 1;
-  }
-  return out;
+  return expand_placeholders(tmpl, [&](const std::string& name) -> std::optional<std::string> {
+    auto value = lookup(name);
+    if (!value)
+      return std::nullopt;
+    return shell_quote(*value);
+  });
 }
 
 /// Thrown out of a retry loop when the worker is told to stop: it ends, it did not fail.

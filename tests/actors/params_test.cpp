@@ -1,5 +1,7 @@
 #include "actors/params.hpp"
 
+#include <type_traits>
+
 #include <gtest/gtest.h>
 
 using namespace troupe;
@@ -22,11 +24,19 @@ TEST(params, every_problem_is_reported_with_its_path) {
                                    "allowed here: loss, rate, users");
 }
 
+// The reader keeps a reference to its object: a temporary would be gone by the first getter
+// (ASan: stack-use-after-scope), so binding one does not compile.
+static_assert(
+  !std::is_constructible_v<params_reader, json, std::string, std::vector<validation_error>&>);
+static_assert(
+  std::is_constructible_v<params_reader, const json&, std::string, std::vector<validation_error>&>);
+
 TEST(params, required_keys_and_non_objects) {
   std::vector<validation_error> errors;
-  params_reader r{json::object(), "expectations[1]", errors};
+  const json empty = json::object(), list = json::array();
+  params_reader r{empty, "expectations[1]", errors};
   r.dur("within", {}, duration::zero(), true);
-  params_reader q{json::array(), "topology.link", errors};
+  params_reader q{list, "topology.link", errors};
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_EQ(errors[0].to_string(),
             "expectations[1].within: is required: a duration like 250ms, 2s, 10m or 1h");
@@ -43,4 +53,43 @@ TEST(params, shared_objects_count_keys_known_to_any_reader) {
   model.finish_with({&program});
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].path, "node.params.bogus");
+}
+
+TEST(params, echoed_values_are_short_and_on_one_line) {
+  std::vector<validation_error> errors;
+  const json j = {{"rate", std::string(200, 'x') + "\nsecond line"},
+                  {"users", json::array({1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+                                         16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29})},
+                  {"line\nbreak", 1},
+                  {"name", "tab\there"}};
+  params_reader r{j, "workloads[0]", errors};
+  r.rate("rate", 1);
+  r.integer("users", 1, 1, 10);
+  r.integer("name", 1, 1, 10);
+  r.finish();
+  ASSERT_EQ(errors.size(), 4u);
+  EXPECT_EQ(errors[0].to_string(), "workloads[0].rate: must be a rate like 10/s, 600/m or 2/h, "
+                                   "got \"" +
+                                     std::string(60, 'x') + "\"…");
+  EXPECT_EQ(errors[1].to_string(), "workloads[0].users: must be an integer in 1..10, got "
+                                   "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23…");
+  EXPECT_EQ(errors[2].to_string(), "workloads[0].name: must be an integer in 1..10, got "
+                                   "\"tab\\there\"");
+  EXPECT_EQ(errors[3].path, "workloads[0][\"line\\nbreak\"]");
+  for (const auto& e : errors)
+    EXPECT_EQ(e.to_string().find('\n'), std::string::npos) << e.to_string();
+}
+
+TEST(params, selectors_take_one_or_a_list) {
+  std::vector<validation_error> errors;
+  const json j = {{"a", "all"}, {"b", {"v", "w-1"}}, {"c", 5}};
+  params_reader r{j, "steps[0]", errors};
+  EXPECT_EQ(r.selectors("a"), std::vector<std::string>{"all"});
+  EXPECT_EQ(r.selectors("b"), (std::vector<std::string>{"v", "w-1"}));
+  EXPECT_TRUE(r.selectors("c").empty());
+  EXPECT_TRUE(r.selectors("d").empty());
+  r.finish();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].to_string(),
+            "steps[0].c: must be \"all\", a group name, a node id or a list of them, got 5");
 }

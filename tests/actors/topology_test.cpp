@@ -146,3 +146,26 @@ TEST(topology, dot_output_names_every_node_and_edge) {
     ++edges;
   EXPECT_EQ(edges, 4u);
 }
+
+TEST(topology, size_is_counted_without_expanding) {
+  for (auto k : {layout_kind::star, layout_kind::chain, layout_kind::ring, layout_kind::mesh})
+    for (uint32_t n : {1u, 2u, 3u, 10u, 57u}) {
+      const auto s = with_layout(k, n);
+      const auto size = size_of(s.topology);
+      const auto t = expand(s);
+      EXPECT_TRUE(size.links_exact);
+      EXPECT_EQ(size.nodes, t.nodes.size()) << to_string(k) << " " << n;
+      EXPECT_EQ(size.links, t.edges.size()) << to_string(k) << " " << n;
+    }
+  // Random: the seeded draw decides, but never fewer than n * degree / 2.
+  for (uint32_t n : {2u, 5u, 9u, 100u, 1000u})
+    for (uint32_t d : {1u, 3u, 8u}) {
+      const auto s = with_layout(layout_kind::random, n, d, 3);
+      const auto size = size_of(s.topology);
+      EXPECT_LE(size.links, expand(s).edges.size()) << n << " " << d;
+    }
+  // Far beyond any limit, in no time and no memory: a mesh of 10^8 nodes.
+  const auto huge = size_of(with_layout(layout_kind::mesh, 100'000'000).topology);
+  EXPECT_EQ(huge.nodes, 100'000'000u);
+  EXPECT_EQ(huge.links, 100'000'000ull * 99'999'999ull / 2);
+}

@@ -22,6 +22,7 @@
 #include "actors/scenario/topology.hpp"
 #include "backends/local/local_backend.hpp"
 #include "backends/local/program.hpp"
+#include "tests/support/paths.hpp"
 
 namespace troupe::backends::testing {
 
@@ -29,12 +30,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 /// A fresh directory under the build tree (kept for inspection after a failure).
-inline fs::path temp_run_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("troupe-test-" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+inline fs::path temp_run_dir(const std::string& name) { return troupe::test::fresh_dir(name); }
 
 inline scenario one_group(const std::string& program, const std::string& group, uint32_t count,
                           nlohmann::json params = nlohmann::json::object(),

@@ -288,6 +288,25 @@ TEST(log_pattern_expectation, counts_matching_lines_in_node_logs) {
   EXPECT_EQ(logs["validator-0"]["lines"], 3);
 }
 
+TEST(log_pattern_expectation, a_catastrophic_pattern_on_a_large_log_finishes) {
+  // `(a+)+$` backtracks exponentially on "aaa...ab" (std::regex: years, or a stack overflow);
+  // RE2 matches in one pass over the line.
+  auto r = run(json::array({{{"kind", "log_pattern"},
+                             {"name", "redos"},
+                             {"pattern", "(a+)+$"},
+                             {"max_matches", 1},
+                             {"missing_logs", "skip"}}}),
+               "logs-redos", "", [](const std::filesystem::path& dir) {
+                 write_log(dir, "validator-0", std::string(1'000'000, 'a') + "b\nINFO ok\n");
+                 write_log(dir, "validator-1", "INFO start\naaaa\n");
+               });
+  const auto& v = verdict_of(r, "redos");
+  EXPECT_TRUE(v["pass"].get<bool>()) << v;
+  EXPECT_EQ(v["evidence"]["matches"], 1);
+  EXPECT_EQ(v["evidence"]["matches_per_node"]["validator-1"], 1);
+  EXPECT_EQ(v["evidence"]["examples"][0]["line"], 2);
+}
+
 TEST(log_pattern_expectation, a_bad_regex_is_a_validation_error) {
   json j = {
     {"name", "x"},

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include "tests/support/paths.hpp"
 
 using namespace troupe::jobs;
 namespace fs = std::filesystem;
@@ -82,10 +83,7 @@ TEST(JobsDurabilityChild, DISABLED_ServeUntilKilled) {
 }
 
 TEST(JobsDurability, KillNineMidCampaignThenRestartEveryJobCompletesExactlyOnce) {
-  const auto dir =
-    fs::temp_directory_path() / ("troupe-jobs-durability-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const auto dir = troupe::test::fresh_dir("jobs-durability");
   std::ofstream(dir / "pipeline.json")
     << R"({"name": "work", "stages": [{"type": "work", "verify": false, "lease_ms": 1500}]})";
   const auto port_file = dir / "port";

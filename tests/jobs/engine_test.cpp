@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include "tests/support/paths.hpp"
 
 using namespace troupe::jobs;
 
@@ -201,9 +202,7 @@ TEST(JobsEngine, BadPipelineListsEveryProblem) {
 }
 
 TEST(JobsStore, SurvivesReopenAndRebuildsTheIndex) {
-  const auto dir = std::filesystem::temp_directory_path() / "troupe-jobs-store-test";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const auto dir = troupe::test::fresh_dir("jobs-store-test");
   const auto path = (dir / "jobs.db").string();
   {
     auto s = store::open(path);
@@ -227,9 +226,7 @@ TEST(JobsStore, SurvivesReopenAndRebuildsTheIndex) {
 }
 
 TEST(JobsStore, MissingOrCorruptFileIsOneClearError) {
-  const auto dir = std::filesystem::temp_directory_path() / "troupe-jobs-corrupt-test";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const auto dir = troupe::test::fresh_dir("jobs-corrupt-test");
   EXPECT_THROW(store::open((dir / "missing.db").string(), store::open_mode::must_exist),
                troupe::user_error);
   const auto bad = (dir / "bad.db").string();

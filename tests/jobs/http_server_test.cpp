@@ -146,13 +146,7 @@ std::string post(const std::string& path, const std::string& body,
 
 std::string get(const std::string& path) { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
 
-fs::path fresh_dir(const std::string& name) {
-  auto d =
-    fs::temp_directory_path() / ("troupe-jobs-http-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path fresh_dir(const std::string& name) { return troupe::test::fresh_dir("jobs-http-" + name); }
 
 /// An engine with `jobs` jobs of type "t" on a store file, behind a started server.
 struct served_engine {

@@ -30,12 +30,7 @@ namespace {
 const std::string data_dir = troupe::test::source_dir() + "/scenarios/data/replay-test/";
 constexpr time_ms jan_1_2024 = 1'704'067'200'000;
 
-fs::path fresh_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("troupe-jobs-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path fresh_dir(const std::string& name) { return troupe::test::fresh_dir("jobs-" + name); }
 
 /// An engine + store + replay service over a private copy of a config file.
 struct replay_fixture {

@@ -2,6 +2,7 @@
 // store on virtual time; `jobs_complete` judges it; report.json carries its summary.
 
 #include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
@@ -110,4 +111,92 @@ TEST(jobs_scenarios, bad_campaign_parameters_are_reported_with_their_paths) {
   EXPECT_EQ(errors[1].to_string(), "workloads[0].hosts: must be an integer in 1..100000, got 0");
   EXPECT_EQ(errors[2].to_string(), "expectations[0]: no workload of kind \"jobs\" is named "
                                    "\"other\"");
+}
+
+// -- issue 17: validation says no where the run would -----------------------------------------
+
+namespace {
+
+std::vector<std::string> problems(const json& j) {
+  std::vector<validation_error> errors;
+  read_scenario(j, registry::global(), errors);
+  std::vector<std::string> out;
+  for (const auto& e : errors) {
+    EXPECT_EQ(e.to_string().find('\n'), std::string::npos) << e.to_string();
+    EXPECT_EQ(e.to_string().find("json.exception"), std::string::npos) << e.to_string();
+    out.push_back(e.to_string());
+  }
+  return out;
+}
+
+const char* const snapshot_forms =
+  "must be a duration >= 0 like \"10m\", a number of milliseconds >= 0, or a latency "
+  "distribution such as {\"dist\": \"lognormal\", \"median_ms\": 600000, \"sigma\": 0.5}, got ";
+
+} // namespace
+
+TEST(jobs_scenarios, snapshot_load_must_be_a_duration_of_at_least_zero) {
+  auto j = to_json(load("replay-campaign.json"));
+  for (const auto& [bad, shown] : std::vector<std::pair<json, std::string>>{
+         {"banana", "\"banana\""}, {-5, "-5"}, {"-10m", "\"-10m\""}, {true, "true"}}) {
+    j["workloads"][0]["snapshot_load"] = bad;
+    EXPECT_EQ(problems(j), std::vector<std::string>{
+                             "workloads[0].snapshot_load: " + std::string(snapshot_forms) + shown});
+  }
+  j["workloads"][0]["snapshot_load"] = {{"dist", 5}};
+  EXPECT_EQ(problems(j), std::vector<std::string>{"workloads[0].snapshot_load.dist: must be one "
+                                                  "of constant, uniform, exponential, lognormal, "
+                                                  "got 5"});
+  j["workloads"][0]["snapshot_load"] = {{"dist", "uniform"}, {"min_ms", 10}, {"max_ms", -1}};
+  EXPECT_EQ(problems(j).size(), 1u);
+  for (const json& good : {json("0s"), json(0), json(250.5), json("10m"),
+                           json{{"dist", "lognormal"}, {"median_ms", 600000}, {"sigma", 0.5}}}) {
+    j["workloads"][0]["snapshot_load"] = good;
+    EXPECT_TRUE(problems(j).empty()) << good;
+  }
+}
+
+TEST(jobs_scenarios, simulated_worker_pools_are_checked_key_by_key) {
+  auto j = to_json(load("proving-pipeline.json"));
+  auto& w = j["workloads"][0]["workers"];
+  w[0]["type"] = "proof";   // not a stage: was exit 1 when the run started
+  w[1]["workers"] = "four"; // was "is not a worker pool: [json.exception.type_error.302] ..."
+  w[2]["fail_p"] = 2;       // was "probabilities must be in [0, 1]", without the key
+  w[3]["process_latency"] = {{"dist", "lognormal"}, {"median_ms", "slow"}, {"sigma", 0.5}};
+  EXPECT_EQ(problems(j),
+            (std::vector<std::string>{
+              "workloads[0].workers[0].type: \"proof\" is not a stage of the pipeline; stages: "
+              "data_submission, proving, snos, state_update",
+              "workloads[0].workers[1].workers: must be an integer in 1..100000, got \"four\"",
+              "workloads[0].workers[2].fail_p: must be a probability in 0..1, got 2",
+              "workloads[0].workers[3].process_latency.median_ms: must be a number in "
+              "0..32000000000, got \"slow\""}));
+}
+
+TEST(jobs_scenarios, pipeline_and_replay_config_errors_are_one_line_each_with_their_path) {
+  auto j = to_json(load("proving-pipeline.json"));
+  j["workloads"][0]["pipeline"]["stages"][1].erase("type");
+  j["workloads"][0]["pipeline"]["stages"][2]["verify"] = "yes";
+  EXPECT_EQ(problems(j), (std::vector<std::string>{
+                           "workloads[0].pipeline.stages[1].type: expected a non-empty string",
+                           "workloads[0].pipeline.stages[2].verify: expected true or false"}));
+  // A replay config that is not one, and one that would crash the parser.
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto bad = (dir / "troupe-bad-replay.json").string();
+  std::ofstream(bad) << R"([{"start_block_id": "x", "end_block_id": 2, "snapshot_path": "s",
+                           "storage_type": "t", "leap_version": "v",
+                           "expected_integrity_hash": null}, 7])";
+  auto r = to_json(load("replay-campaign.json"));
+  r["workloads"][0]["replay_config"] = bad;
+  EXPECT_EQ(problems(r), (std::vector<std::string>{
+                           "workloads[0].replay_config: " + bad +
+                             ": [0].start_block_id: expected an integer block number",
+                           "workloads[0].replay_config: " + bad + ": [1]: expected an object"}));
+  const auto deep = (dir / "troupe-deep-replay.json").string();
+  std::ofstream(deep) << std::string(100'000, '[') + std::string(100'000, ']');
+  r["workloads"][0]["replay_config"] = deep;
+  const auto p = problems(r);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].rfind("workloads[0].replay_config: " + deep + ": [0][0][0]", 0), 0u) << p[0];
+  EXPECT_NE(p[0].find("more than 64 levels deep"), std::string::npos) << p[0];
 }

@@ -296,6 +296,78 @@ TEST_F(scenario_json, bad_scenarios_name_the_path_what_was_found_and_what_is_all
     {"not an object",
      [](json& j) { j = json::array(); },
      {"a scenario must be a JSON object with \"name\", \"duration\" and \"topology\", got []"}},
+    // -- issue 17: no input crashes troupe ------------------------------------------------
+    {"more nodes than one run may have",
+     [](json& j) { j["topology"]["groups"][0]["count"] = 1'000'000; },
+     {"topology.groups: 1000000 nodes in all (the sum of the groups' counts) is more than "
+      "100000, the most one run may have: the simulator is measured up to 100,000 nodes and the "
+      "chain model holds ~42 KB per node (docs/kernel.md); lower the counts"}},
+    {"groups summing past the limit",
+     [](json& j) {
+       j["topology"]["groups"][0]["count"] = 100'000'000;
+       j["topology"]["groups"].push_back(
+         {{"name", "observer"}, {"count", 100'000'000}, {"node", {{"model", "chain"}}}});
+     },
+     {"topology.groups: 200000000 nodes in all (the sum of the groups' counts) is more than "
+      "100000, the most one run may have: the simulator is measured up to 100,000 nodes and the "
+      "chain model holds ~42 KB per node (docs/kernel.md); lower the counts"}},
+    {"a mesh with too many links",
+     [](json& j) { j["topology"]["groups"][0]["count"] = 5000; },
+     {"topology.layout: a mesh layout over 5000 nodes makes 12497500 links, more than 5000000, "
+      "the most one run may have (each costs memory before the run starts); use {\"kind\": "
+      "\"random\", \"degree\": 8} or fewer nodes"}},
+    {"a long name with a newline is cut and escaped",
+     [](json& j) { j["name"] = std::string(100, 'n') + "\nx"; },
+     {"name: must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), "
+      "got \"" +
+      std::string(60, 'n') + "\"…"}},
+    {"an unknown key with a newline is quoted in the path",
+     [](json& j) { j["dur\nation"] = "1m"; },
+     {"[\"dur\\nation\"]: unknown key; did you mean \"duration\"? allowed here: backend, "
+      "description, duration, expectations, name, seed, topology, workloads"}},
+    {"a long selector is cut",
+     [](json& j) { j["workloads"][0]["target"] = std::string(500, 'z'); },
+     {"workloads[0].target: \"" + std::string(60, 'z') +
+      "\"… names no group or node; use \"all\", a group (validator) or a node id such as "
+      "\"validator-0\""}},
+    {"set_link from a number",
+     [](json& j) {
+       j["workloads"].push_back(
+         {{"kind", "steps"},
+          {"steps", {{{"at", "10s"}, {"action", "set_link"}, {"from", 5}, {"to", "all"}}}}});
+     },
+     {"workloads[1].steps[0].from: must be \"all\", a group name, a node id or a list of them, "
+      "got 5"}},
+    {"set_link to a missing group",
+     [](json& j) {
+       j["workloads"].push_back(
+         {{"kind", "steps"},
+          {"steps", {{{"at", "10s"}, {"action", "set_link"}, {"from", "all"}, {"to", "miner"}}}}});
+     },
+     {"workloads[1].steps[0].to: \"miner\" names no group or node; use \"all\", a group "
+      "(validator) or a node id such as \"validator-0\""}},
+    {"partition side naming a missing node",
+     [](json& j) {
+       j["workloads"].push_back(
+         {{"kind", "steps"},
+          {"steps",
+           {{{"at", "10s"}, {"action", "partition"}, {"sides", {{"validator-0"}, {"nobody"}}}}}}});
+     },
+     {"workloads[1].steps[0].sides[1][0]: \"nobody\" names no group or node; use \"all\", a "
+      "group (validator) or a node id such as \"validator-0\""}},
+    {"log pattern too long",
+     [](json& j) {
+       j["expectations"].push_back(
+         {{"kind", "log_pattern"}, {"pattern", std::string(100'000, 'a')}});
+     },
+     {"expectations[1].pattern: is 100000 characters long, more than the 1000-character limit "
+      "for a pattern; match a shorter distinctive part of the line"}},
+    {"log pattern invalid",
+     [](json& j) {
+       j["expectations"].push_back({{"kind", "log_pattern"}, {"pattern", "panic("}});
+     },
+     {"expectations[1].pattern: is not a valid regular expression (RE2 syntax: no "
+      "backreferences or lookaround): missing ): panic(; fix the pattern"}},
   };
   ASSERT_GE(cases.size(), 20u);
   for (const auto& c : cases) {
@@ -337,4 +409,60 @@ TEST_F(scenario_json, unreadable_files_are_one_clear_error) {
               std::string::npos)
       << e.what();
   }
+}
+
+TEST_F(scenario_json, every_node_list_takes_all_a_group_or_a_node_id) {
+  json j = base();
+  j["workloads"].push_back(
+    {{"kind", "steps"},
+     {"steps",
+      {{{"at", "10s"}, {"action", "set_link"}, {"from", "all"}, {"to", "validator"}},
+       {{"at", "10s"}, {"action", "set_link"}, {"from", {"validator-0"}}, {"to", "validator-1"}},
+       {{"at", "20s"}, {"action", "stop"}, {"nodes", "validator-2"}},
+       {{"at", "30s"}, {"action", "partition"}, {"sides", {{"validator-0"}, "validator"}}},
+       {{"at", "40s"}, {"action", "heal"}}}}});
+  const auto errors = errors_of(j);
+  for (const auto& e : errors)
+    ADD_FAILURE() << e.to_string();
+}
+
+TEST_F(scenario_json, counting_a_huge_topology_builds_nothing) {
+  // 10^8 nodes used to be expanded to be counted (std::bad_alloc, exit 3); now it is one sum.
+  json j = base();
+  j["topology"]["groups"][0]["count"] = 100'000'000;
+  const auto errors = errors_of(j);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "topology.groups");
+  // At the limit it is accepted, and still counted in no time.
+  j["topology"]["groups"][0]["count"] = 100'000;
+  j["topology"]["layout"] = {{"kind", "random"}, {"degree", 8}};
+  EXPECT_TRUE(errors_of(j).empty());
+}
+
+TEST_F(scenario_json, files_that_would_crash_the_parser_are_one_line_errors) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto message_of = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name) << text;
+    try {
+      load_scenario(dir / name);
+    } catch (const validation_failed& e) {
+      ADD_FAILURE() << "parsed: " << e.what();
+    } catch (const user_error& e) {
+      EXPECT_EQ(e.code(), exit_bad_input);
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  // 100,000 levels: troupe validate used to overflow the stack (SIGSEGV).
+  auto deep = message_of("troupe-deep.json", "{\"name\": " + std::string(100'000, '[') +
+                                               std::string(100'000, ']') + "}");
+  EXPECT_EQ(deep.rfind((dir / "troupe-deep.json").string() + ": name[0][0][0]", 0), 0u) << deep;
+  EXPECT_NE(deep.find("more than 64 levels deep"), std::string::npos) << deep;
+  // 1e400: nlohmann's out_of_range.406 used to surface as "internal error" (exit 3).
+  auto big = message_of("troupe-1e400.json", R"({"name": "x", "duration": "1m",
+    "topology": {"link": {"loss": 1e400}, "groups": []}})");
+  EXPECT_EQ(big, (dir / "troupe-1e400.json").string() +
+                   ": topology.link.loss: the number 1e400 is out of range (a number must be "
+                   "within about ±1.8e308, what a double holds); write a smaller number");
 }

@@ -46,11 +46,7 @@ inline int free_port() {
 
 /// A fresh temporary directory under the build directory's test area.
 inline std::filesystem::path temp_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() /
-           ("troupe-obs-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
+  return troupe::test::fresh_dir("obs-" + name);
 }
 
 /// Where tests keep artifacts (screenshots) for people to look at.
