@@ -83,6 +83,24 @@ TEST(jobs_scenarios, proving_pipeline_completes_every_block_deterministically) {
     EXPECT_EQ(a.report["jobs"]["phases"][phase]["count"], 2000) << phase;
 }
 
+TEST(jobs_scenarios, the_trace_digest_sees_what_a_campaign_does) {
+  // Same scenario twice: one digest. The same campaign with flakier workers (and nothing else
+  // changed: no nodes, so no network events): another digest.
+  auto s = load("proving-pipeline.json");
+  s.workloads[0].params["count"] = 100;
+  auto a = run(s, "digest-a");
+  auto b = run(s, "digest-b");
+  for (auto& pool : s.workloads[0].params["workers"])
+    pool["fail_p"] = 0.2;
+  auto c = run(scenario_from_json(to_json(s)), "digest-c");
+  ASSERT_TRUE(a.report["digest"].is_string());
+  EXPECT_EQ(a.report["digest"], b.report["digest"]);
+  EXPECT_NE(a.report["digest"], c.report["digest"]);
+  // And a replay campaign never shares its digest with a pipeline campaign.
+  auto r = run(load("replay-campaign.json"), "digest-replay");
+  EXPECT_NE(r.report["digest"], a.report["digest"]);
+}
+
 TEST(jobs_scenarios, jobs_complete_fails_when_jobs_fail_for_good) {
   auto s = load("proving-pipeline.json");
   auto& w = s.workloads[0].params;
