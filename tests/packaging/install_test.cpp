@@ -69,14 +69,29 @@ fs::path scratch(const std::string& name) {
   return d;
 }
 
+/// A value of this build's CMakeCache.txt ("" when absent).
+std::string cache_value(const std::string& name) {
+  std::ifstream in{build() / "CMakeCache.txt"};
+  for (std::string line; std::getline(in, line);) {
+    auto eq = line.find('=');
+    auto colon = line.find(':');
+    if (eq != std::string::npos && colon < eq && line.compare(0, colon, name) == 0 &&
+        colon == name.size())
+      return line.substr(eq + 1);
+  }
+  return {};
+}
+
 /// The cmake that configured this build (cpack is beside it).
 fs::path cmake_command() {
-  std::ifstream in{build() / "CMakeCache.txt"};
-  const std::string key = "CMAKE_COMMAND:INTERNAL=";
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(key, 0) == 0)
-      return line.substr(key.size());
-  return "cmake";
+  auto c = cache_value("CMAKE_COMMAND");
+  return c.empty() ? fs::path{"cmake"} : fs::path{c};
+}
+
+/// Where libraries and the CMake package go under the prefix ("lib" unless configured else).
+fs::path libdir() {
+  auto d = cache_value("CMAKE_INSTALL_LIBDIR");
+  return d.empty() ? fs::path{"lib"} : fs::path{d};
 }
 
 fs::path cpack_command() {
@@ -123,7 +138,7 @@ bool verdict_pass(const fs::path& run_dir) {
 
 } // namespace
 
-TEST(install, prefix_holds_binary_programs_scenarios_headers_libraries_and_package) {
+TEST(packaging, install_prefix_holds_binary_programs_scenarios_headers_libraries_and_package) {
   auto prefix = scratch("layout") / "prefix";
   ASSERT_NO_FATAL_FAILURE(install_into(prefix));
   for (const char* file :
@@ -132,11 +147,13 @@ TEST(install, prefix_holds_binary_programs_scenarios_headers_libraries_and_packa
         "share/troupe/scenarios/litecoin-local.json", "share/troupe/scenarios/data/replay-test",
         "include/troupe/actors/runner.hpp", "include/troupe/actors/scenario/builder.hpp",
         "include/troupe/report/report.hpp", "include/troupe/apps/catalog/catalog.hpp",
-        "include/troupe/backends/local/program.hpp", "lib/libtroupe_core.a",
-        "lib/libtroupe_catalog.a", "lib/cmake/Troupe/TroupeConfig.cmake",
-        "lib/cmake/Troupe/TroupeConfigVersion.cmake", "lib/cmake/Troupe/TroupeTargets.cmake",
-        "lib/cmake/Troupe/TroupeImportedDeps.cmake"})
+        "include/troupe/backends/local/program.hpp"})
     EXPECT_TRUE(fs::exists(prefix / file)) << file;
+  for (const char* file :
+       {"libtroupe_core.a", "libtroupe_catalog.a", "cmake/Troupe/TroupeConfig.cmake",
+        "cmake/Troupe/TroupeConfigVersion.cmake", "cmake/Troupe/TroupeTargets.cmake",
+        "cmake/Troupe/TroupeImportedDeps.cmake"})
+    EXPECT_TRUE(fs::exists(prefix / libdir() / file)) << file;
   // Only headers under include/: no sources, no program files.
   for (auto& e : fs::recursive_directory_iterator(prefix / "include")) {
     if (e.is_regular_file()) {
@@ -151,7 +168,7 @@ TEST(install, prefix_holds_binary_programs_scenarios_headers_libraries_and_packa
   EXPECT_EQ(r.code, 0) << r.out;
 }
 
-TEST(install, outside_project_finds_the_package_and_runs_the_builder_example) {
+TEST(packaging, install_outside_project_finds_the_package_and_runs_the_builder_example) {
   auto dir = scratch("outside");
   auto prefix = dir / "prefix";
   ASSERT_NO_FATAL_FAILURE(install_into(prefix));
@@ -175,7 +192,7 @@ TEST(install, outside_project_finds_the_package_and_runs_the_builder_example) {
   ASSERT_EQ(conf.code, 0) << conf.out;
   // It found the installed package, not some other Troupe.
   EXPECT_NE(read_text(dir / "build" / "CMakeCache.txt")
-              .find("Troupe_DIR:PATH=" + (prefix / "lib/cmake/Troupe").string()),
+              .find("Troupe_DIR:PATH=" + (prefix / libdir() / "cmake/Troupe").string()),
             std::string::npos);
   auto make = sh(q(cmake_command()) + " --build " + q(dir / "build") + " -j2", 480, dir);
   ASSERT_EQ(make.code, 0) << make.out;
@@ -185,14 +202,14 @@ TEST(install, outside_project_finds_the_package_and_runs_the_builder_example) {
   EXPECT_TRUE(verdict_pass(dir / "run"));
 }
 
-TEST(build_tree, troupe_finds_its_programs_from_any_directory) {
+TEST(packaging, build_tree_troupe_finds_its_programs_from_any_directory) {
   auto r = sh("env -u TROUPE_PROGRAMS_DIR " + q(troupe::test::troupe_binary()) + " validate " +
                 q(fs::path(troupe::test::source_dir()) / "scenarios/litecoin-local.json"),
               60, "/");
   EXPECT_EQ(r.code, 0) << r.out;
 }
 
-TEST(build_tree, missing_programs_are_one_sentence_naming_TROUPE_PROGRAMS_DIR) {
+TEST(packaging, build_tree_missing_programs_are_one_sentence_naming_TROUPE_PROGRAMS_DIR) {
   // The binary alone, with no programs beside it (a hard link: /proc/self/exe names the link).
   auto dir = scratch("no-programs");
   fs::create_directories(dir / "bin");
@@ -223,7 +240,7 @@ TEST(build_tree, missing_programs_are_one_sentence_naming_TROUPE_PROGRAMS_DIR) {
   EXPECT_EQ(fixed.code, 0) << fixed.out;
 }
 
-TEST(deb, package_depends_on_the_runtime_list_and_runs_from_a_scratch_root) {
+TEST(packaging, deb_depends_on_the_runtime_list_and_runs_from_a_scratch_root) {
   if (sh("command -v dpkg-deb && command -v dpkg-query", 10).code != 0)
     GTEST_SKIP() << "dpkg-deb is not installed (not a Debian system)";
   auto dir = scratch("deb");
@@ -296,5 +313,5 @@ TEST(deb, package_depends_on_the_runtime_list_and_runs_from_a_scratch_root) {
                      60, "/");
   EXPECT_EQ(validate.code, 0) << validate.out;
   EXPECT_TRUE(fs::exists(root / "usr/share/troupe/programs/litecoin-regtest.json"));
-  EXPECT_TRUE(fs::exists(root / "usr/lib/cmake/Troupe/TroupeConfig.cmake"));
+  EXPECT_TRUE(fs::exists(root / "usr" / libdir() / "cmake/Troupe/TroupeConfig.cmake"));
 }
