@@ -65,6 +65,8 @@ public:
     std::function<void(params_reader&, const group&, const std::string& path)> v) {
     program_file_validator_ = std::move(v);
   }
+  /// Why there are no built-in programs (their directory was not found): said with "none".
+  void set_programs_missing(std::string why) { programs_missing_ = std::move(why); }
 
   /// What the runner reports through (actors/run_observer.hpp); the catalog installs report/.
   void set_reporter(run_reporter r) { reporter_ = std::move(r); }
@@ -82,7 +84,10 @@ public:
   std::string workload_names() const { return names(workloads_); }
   std::string expectation_names() const { return names(expectations_); }
   std::string model_names() const { return names(models_); }
-  std::string program_names() const { return names(programs_); }
+  std::string program_names() const {
+    return programs_.empty() && !programs_missing_.empty() ? "none; " + programs_missing_
+                                                           : names(programs_);
+  }
   std::string backend_names() const { return names(backends_); }
   /// The workload and expectation kinds that run without nodes.
   std::string nodeless_names() const {
@@ -111,6 +116,7 @@ private:
   std::map<std::string, node_kind> programs_;
   std::map<std::string, backend_kind> backends_;
   std::function<void(params_reader&, const group&, const std::string&)> program_file_validator_;
+  std::string programs_missing_;
   run_reporter reporter_;
   run_views_factory views_;
 };

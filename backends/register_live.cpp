@@ -11,7 +11,15 @@ void register_live(troupe::registry& reg) {
                    "one process per node on this machine (real programs: litecoind, etcd, ...)",
                    [](params_reader& r) { local::read_options(r); },
                    [] { return std::make_unique<local::local_backend>(); }});
-  for (auto& name : local::builtin_programs()) {
+  auto builtins = local::builtin_programs();
+  if (builtins.empty()) {
+    try {
+      local::programs_dir();
+    } catch (const std::exception& e) {
+      reg.set_programs_missing(e.what()); // names TROUPE_PROGRAMS_DIR, the fix
+    }
+  }
+  for (auto& name : builtins) {
     std::string summary;
     try {
       summary = local::load_program(name)->summary;

@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# What running troupe needs (the .deb's Depends reads the same file).
+mapfile -t runtime_packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' scripts/runtime-packages.txt)
+
 packages=(
+  "${runtime_packages[@]}"
   # toolchain
   cmake g++ make ccache pkg-config
   # libraries (DESIGN.md: Debian packages only)

@@ -13,10 +13,6 @@
 #include "actors/scenario/scrape.hpp"
 #include "actors/units.hpp"
 
-#ifndef TROUPE_SOURCE_DIR
-#  define TROUPE_SOURCE_DIR "."
-#endif
-
 namespace troupe::backends::local {
 
 namespace fs = std::filesystem;
@@ -61,24 +57,56 @@ nlohmann::json render_json(const nlohmann::json& value, const template_vars& var
 
 // -- finding --------------------------------------------------------------------
 
-fs::path programs_dir() {
-  if (auto env = std::getenv("TROUPE_PROGRAMS_DIR"); env && *env)
-    return env;
+namespace {
+
+// The places a built-in programs directory may be, relative to the running binary:
+// next to it (build/troupe -> build/programs), one up (build/tests/test_x -> build/programs)
+// and installed (P/bin/troupe -> P/share/troupe/programs).
+std::vector<fs::path> program_dir_candidates() {
   std::error_code ec;
   auto exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (auto candidate : {exe.parent_path() / "programs",
-                           exe.parent_path() / ".." / "share" / "troupe" / "programs"})
-      if (fs::is_directory(candidate, ec))
-        return candidate;
-  }
-  return fs::path{TROUPE_SOURCE_DIR} / "backends" / "programs";
+  if (ec)
+    return {};
+  auto bin = exe.parent_path();
+  return {bin / "programs", bin / ".." / "share" / "troupe" / "programs", bin / ".." / "programs"};
+}
+
+// $TROUPE_PROGRAMS_DIR, else the first candidate that is a directory; empty when none is.
+fs::path find_programs_dir() {
+  std::error_code ec;
+  if (auto env = std::getenv("TROUPE_PROGRAMS_DIR"); env && *env)
+    return fs::is_directory(env, ec) ? fs::path{env} : fs::path{};
+  for (auto& candidate : program_dir_candidates())
+    if (fs::is_directory(candidate, ec))
+      return candidate.lexically_normal();
+  return {};
+}
+
+} // namespace
+
+fs::path programs_dir() {
+  if (auto dir = find_programs_dir(); !dir.empty())
+    return dir;
+  if (auto env = std::getenv("TROUPE_PROGRAMS_DIR"); env && *env)
+    throw user_error(std::string("TROUPE_PROGRAMS_DIR=") + env +
+                     " is not a directory: set it to the directory holding the built-in node "
+                     "programs (etcd.json, litecoin-regtest.json; backends/programs in the "
+                     "sources)");
+  std::string looked;
+  for (auto& candidate : program_dir_candidates())
+    looked += (looked.empty() ? " in " : ", ") + candidate.lexically_normal().string();
+  throw user_error("the built-in node programs were not found" + looked +
+                   ": set TROUPE_PROGRAMS_DIR to the directory holding them (backends/programs "
+                   "in the sources, share/troupe/programs once installed)");
 }
 
 std::vector<std::string> builtin_programs() {
   std::vector<std::string> out;
+  auto dir = find_programs_dir();
+  if (dir.empty())
+    return out;
   std::error_code ec;
-  for (auto it = fs::directory_iterator(programs_dir(), ec); !ec && it != fs::directory_iterator();
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
        it.increment(ec))
     if (it->path().extension() == ".json")
       out.push_back(it->path().stem().string());

@@ -87,8 +87,9 @@ using program_ptr = std::shared_ptr<const program>;
 
 // -- finding and loading ------------------------------------------------------
 
-/// Where built-in program files live: $TROUPE_PROGRAMS_DIR, next to the binary
-/// (programs/), or the source tree (TROUPE_SOURCE_DIR/backends/programs).
+/// Where built-in program files live: $TROUPE_PROGRAMS_DIR, else next to the binary
+/// (<exe>/programs, <exe>/../share/troupe/programs once installed, <exe>/../programs for the
+/// build tree's tests). Throws user_error naming TROUPE_PROGRAMS_DIR when none exists.
 std::filesystem::path programs_dir();
 
 /// Names of the built-in programs (file stems in programs_dir()).
