@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include <caf/actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/node_types.hpp"
 #include "actors/run_trace.hpp"
 #include "actors/scenario/scenario.hpp"
 #include "actors/scenario/topology.hpp"
@@ -46,6 +48,20 @@ struct deployment {
   run_trace_ptr trace;            ///< events beyond the network's, into the digest (sim only)
 };
 
+/// One control or fault a workload may ask for, as the backend's capability query sees it
+/// (`troupe validate FILE --backend NAME` lists the ones a backend would refuse).
+struct fault_request {
+  std::string where; ///< where the scenario asks for it, e.g. "workloads[1].steps[2]"
+  std::string when;  ///< e.g. "at 30s", "random times" (for the listing)
+  /// A control action's name (stop, start, restart, kill, pause, resume, isolate, heal), or
+  /// "heal_all", "partition", "set_link", "clog", "skew".
+  std::string action;
+  std::vector<std::string> nodes; ///< node ids concerned (partition: every side's; set_link:
+                                  ///< from and to); empty: every node
+  bool symmetric = true;          ///< partition: false = one-way
+  link_cmd link;                  ///< set_link: the properties it sets (-1: unchanged)
+};
+
 class backend {
 public:
   virtual ~backend() = default;
@@ -73,6 +89,19 @@ public:
 
   /// Stops every node and releases every resource; idempotent; never throws.
   virtual void teardown() noexcept = 0;
+
+  // -- capabilities -------------------------------------------------------------
+
+  /// Why this backend cannot do `r` for the scenario's nodes (their programs, the backend's
+  /// params), or nothing when it can. Asked before any run (`troupe validate --backend`);
+  /// the acknowledgement at run time gives the same answer. A live backend overrides it.
+  virtual std::optional<std::string> refusal(const fault_request& r, const scenario& s,
+                                             const expanded_topology& topo) const {
+    (void) r;
+    (void) s;
+    (void) topo;
+    return std::nullopt;
+  }
 
   // -- results ----------------------------------------------------------------
 

@@ -23,6 +23,7 @@ json live_snapshot::to_json() const {
               {"drops", drops},
               {"faults_total", faults_total},
               {"faults_by_action", faults_by_action},
+              {"refusals_total", refusals_total},
               {"active_faults", active_faults},
               {"history", json{{"time_s", t_s},
                                {"height_min", h_min},

@@ -16,6 +16,7 @@
 //   (partition_atom, partition_cmd)         -> control_ack
 //   (heal_atom)                             -> control_ack   (heals every partition/clog)
 //   (set_link_atom, link_cmd)               -> control_ack
+//   (clog_atom, clog_cmd)                   -> control_ack
 //   (skew_atom, clock_skew_cmd)             -> control_ack
 
 #include <caf/all.hpp>
@@ -32,6 +33,7 @@ using partition_atom = caf::atom_constant<caf::atom("partition")>;
 using heal_atom = caf::atom_constant<caf::atom("heal")>;
 using set_link_atom = caf::atom_constant<caf::atom("setlink")>;
 using skew_atom = caf::atom_constant<caf::atom("skew")>;
+using clog_atom = caf::atom_constant<caf::atom("clog")>;
 
 /// Which block events a subscriber wants: a bit per `block_event::kind_t`. Subscribers that
 /// only read finalized events say so: a 1,000-node simulated run otherwise builds, copies and
@@ -80,6 +82,9 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_cmd& x) {
   return f(caf::meta::type_name("link_cmd"), x.from, x.to, x.latency_ns, x.jitter_ns, x.loss,
            x.bandwidth_bps);
+}
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, clog_cmd& x) {
+  return f(caf::meta::type_name("clog_cmd"), x.from, x.to, x.duration_ns);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, clock_skew_cmd& x) {

@@ -76,6 +76,14 @@ struct link_cmd {
   int64_t bandwidth_bps = -1;
 };
 
+/// Holds traffic between `from` and `to` (both directions) for `duration_ns`: nothing is
+/// lost, everything held is delivered in order when the clog ends (or, live, at a heal).
+struct clog_cmd {
+  std::vector<std::string> from; ///< empty = every node
+  std::vector<std::string> to;   ///< empty = every node
+  int64_t duration_ns = 0;
+};
+
 /// Clock skew of one node as it sees time.
 struct clock_skew_cmd {
   std::string node;

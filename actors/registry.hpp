@@ -15,6 +15,7 @@
 #include "actors/params.hpp"
 #include "actors/run_observer.hpp"
 #include "actors/scenario/scenario.hpp"
+#include "actors/scenario/topology.hpp"
 
 namespace troupe {
 
@@ -31,6 +32,12 @@ struct actor_kind {
   std::function<caf::actor(caf::actor_system&, std::shared_ptr<const run_context>,
                            const kind_entry&)>
     spawn;
+  /// The controls and faults an entry may ask for (workloads that break things: steps,
+  /// chaos), with node selectors resolved on `topo`; empty for the others. For
+  /// `troupe validate --backend`: each is put to the backend's capability query.
+  std::function<std::vector<fault_request>(params_reader&, const scenario&,
+                                           const expanded_topology&)>
+    faults;
   /// False for kinds that work without nodes (job campaigns, Prometheus queries): only
   /// those may appear in a scenario whose topology has no groups.
   bool needs_nodes = true;

@@ -34,7 +34,9 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 /// Something that happened to the run, reported by a workload.
 struct run_event {
   int64_t time_ns = 0;            ///< run time of the event
-  std::string kind;               ///< "fault" | "heal" | "tx"
+  /// "fault" | "heal" (acknowledged by the backend) | "refusal" (not applied: `detail` is the
+  /// reason) | "tx" | "jobs"
+  std::string kind;
   std::string action;             ///< fault: restart, partition, pause, ...; tx: "submitted"
   std::vector<std::string> nodes; ///< nodes concerned (tx: the node it was sent to)
   int64_t until_ns = -1;          ///< fault: when it is planned to end (-1: open / unknown)

@@ -1,5 +1,6 @@
 #include "actors/runner.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -73,10 +74,24 @@ struct runner_state {
   std::shared_ptr<live_status> live;    ///< the views' snapshot (never read back)
   std::vector<run_event> active_faults; ///< for the live views
   std::map<std::string, uint64_t> faults_by_action;
+  uint64_t refusals = 0;
   static inline const char* name = "runner";
 };
 
 using runner_actor = caf::stateful_actor<runner_state>;
+
+/// Whether `heal` ends `fault`: a global heal ends everything, a heal of nodes ends the
+/// faults of those nodes (a subset: a stop of a and b refused on b is ended by starting both).
+bool heals(const run_event& heal, const run_event& fault) {
+  if (heal.nodes.empty())
+    return true;
+  if (fault.nodes.empty())
+    return false;
+  for (const auto& n : fault.nodes)
+    if (std::find(heal.nodes.begin(), heal.nodes.end(), n) == heal.nodes.end())
+      return false;
+  return true;
+}
 
 double seconds_since(runner_actor* self) {
   auto d = self->clock().now() - self->state.ctx->origin;
@@ -169,6 +184,7 @@ void publish_live(runner_actor* self, double t, const std::vector<node_status>& 
     s.messages = counters.value("messages", uint64_t{0});
     s.drops = counters.value("drops", uint64_t{0});
     s.faults_by_action = st.faults_by_action;
+    s.refusals_total = st.refusals;
     s.faults_total = 0;
     for (const auto& [k, n] : st.faults_by_action)
       s.faults_total += n;
@@ -257,11 +273,17 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
                      fmt::join(ev.nodes, ","), ev.detail);
       } else if (ev.kind == "heal") {
         auto& a = st.active_faults;
-        a.erase(std::remove_if(
-                  a.begin(), a.end(),
-                  [&](const run_event& f) { return ev.nodes.empty() || f.nodes == ev.nodes; }),
-                a.end());
+        a.erase(
+          std::remove_if(a.begin(), a.end(), [&](const run_event& f) { return heals(ev, f); }),
+          a.end());
         spdlog::info("[t={:.1f}s] heal {} {}", ev.time_ns / 1e9, fmt::join(ev.nodes, ","),
+                     ev.detail);
+      } else if (ev.kind == "refusal") {
+        // Never a fault: the backend did not apply it. Warn, so the console shows it.
+        ++st.refusals;
+        spdlog::warn("[t={:.1f}s] refused {} on {}: {}", ev.time_ns / 1e9, ev.action,
+                     ev.nodes.empty() ? std::string("every node")
+                                      : fmt::format("{}", fmt::join(ev.nodes, ",")),
                      ev.detail);
       }
       std::lock_guard<std::mutex> guard{st.rec->mtx};

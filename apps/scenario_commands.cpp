@@ -6,20 +6,51 @@
 #include <iostream>
 
 #include "actors/errors.hpp"
+#include "actors/registry.hpp"
 #include "actors/runner.hpp"
-#include "report/report.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "actors/scenario/topology.hpp"
 #include "apps/commands.hpp"
 #include "apps/duration_option.hpp"
 #include "apps/seed_option.hpp"
 #include "backends/sim/determinism.hpp"
+#include "report/report.hpp"
 
 namespace troupe::apps {
 
 namespace {
 
-int validate_files(const std::vector<std::string>& files) {
+/// Puts every control and fault the scenario's workloads may ask for to the backend's
+/// capability query; prints each refusal. Returns how many there were.
+size_t list_refusals(const std::string& file, const scenario& s, const expanded_topology& t,
+                     const std::string& backend_name) {
+  auto& reg = registry::global();
+  const auto* kind = reg.backend(backend_name);
+  if (!kind)
+    throw user_error("unknown backend \"" + backend_name + "\": use one of " + reg.backend_names());
+  auto b = kind->make();
+  size_t refused = 0;
+  for (size_t i = 0; i < s.workloads.size(); ++i) {
+    const auto& w = s.workloads[i];
+    const auto* k = reg.workload(w.kind);
+    if (!k || !k->faults)
+      continue;
+    std::vector<validation_error> ignored; // reported by load_scenario already
+    params_reader r{w.params, "workloads[" + std::to_string(i) + "]", ignored};
+    for (const auto& f : k->faults(r, s, t)) {
+      auto why = b->refusal(f, s, t);
+      if (!why)
+        continue;
+      ++refused;
+      std::printf("%s: %s (%s, %s): backend %s cannot do it: %s\n", file.c_str(), f.where.c_str(),
+                  f.action.c_str(), f.when.c_str(), backend_name.c_str(), why->c_str());
+    }
+  }
+  return refused;
+}
+
+int validate_files(const std::vector<std::string>& files, const std::string& backend_name,
+                   bool strict) {
   int code = exit_pass;
   for (const auto& f : files) {
     try {
@@ -30,6 +61,15 @@ int validate_files(const std::vector<std::string>& files) {
                   static_cast<unsigned long long>(size.nodes), size.links_exact ? "" : "at least ",
                   static_cast<unsigned long long>(size.links), s.workloads.size(),
                   s.expectations.size());
+      if (backend_name.empty())
+        continue;
+      auto t = expand(s);
+      auto refused = list_refusals(f, s, t, backend_name);
+      if (refused == 0)
+        std::printf("%s: backend %s can do every control and fault it asks for\n", f.c_str(),
+                    backend_name.c_str());
+      else if (strict)
+        code = exit_bad_input;
     } catch (const validation_failed& e) {
       for (const auto& err : e.errors())
         std::fprintf(stderr, "%s: %s\n", f.c_str(), err.to_string().c_str());
@@ -53,8 +93,17 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
   auto validate = root.add_subcommand("validate", "Check scenario files; report every problem "
                                                   "with its JSON path (exit 2 if any)");
   static std::vector<std::string> validate_paths;
+  static std::string validate_backend;
+  static bool validate_strict = false;
   validate->add_option("FILE", validate_paths, "scenario JSON files")->required();
-  validate->callback([&exit_code] { exit_code = validate_files(validate_paths); });
+  validate->add_option("--backend", validate_backend,
+                       "also list each step and chaos item this backend cannot do, with the "
+                       "reason (sim, local)");
+  validate->add_flag("--strict", validate_strict,
+                     "with --backend: exit 2 when the backend cannot do any of them");
+  validate->callback([&exit_code] {
+    exit_code = validate_files(validate_paths, validate_backend, validate_strict);
+  });
 
   // -- topology ---------------------------------------------------------------
   auto topo = root.add_subcommand("topology", "Print the expanded nodes and peer graph");

@@ -33,16 +33,37 @@ json fault_windows(const std::vector<run_event>& events, double end_s) {
            {"start_s", static_cast<double>(ev.time_ns) / 1e9},
            {"detail", ev.detail}};
     double end = ev.until_ns >= 0 ? static_cast<double>(ev.until_ns) / 1e9 : end_s;
-    // A later heal event for the same nodes (or a global heal) closes an open window.
+    // A later heal event for the same nodes (or more, or a global heal) closes an open window.
+    auto covers = [&](const run_event& h) {
+      if (h.nodes.empty())
+        return true;
+      if (ev.nodes.empty())
+        return false;
+      for (const auto& n : ev.nodes)
+        if (std::find(h.nodes.begin(), h.nodes.end(), n) == h.nodes.end())
+          return false;
+      return true;
+    };
     for (const auto& h : events)
-      if (h.kind == "heal" && h.time_ns >= ev.time_ns &&
-          (h.nodes.empty() || h.nodes == ev.nodes)) {
+      if (h.kind == "heal" && h.time_ns >= ev.time_ns && covers(h)) {
         end = std::min(end, static_cast<double>(h.time_ns) / 1e9);
         break;
       }
     f["end_s"] = std::min(end, end_s);
     out.push_back(f);
   }
+  return out;
+}
+
+// What the backend refused to do (never faults: nothing happened), with its reasons.
+json refusals(const std::vector<run_event>& events) {
+  json out = json::array();
+  for (const auto& ev : events)
+    if (ev.kind == "refusal")
+      out.push_back(json{{"time_s", static_cast<double>(ev.time_ns) / 1e9},
+                         {"action", ev.action},
+                         {"nodes", ev.nodes},
+                         {"reason", ev.detail}});
   return out;
 }
 
@@ -120,6 +141,7 @@ json build_report(const run_outcome& in, json node_logs) {
   const double end_s = in.run_seconds > 0 ? in.run_seconds
                                           : std::chrono::duration<double>(s.run_duration).count();
   r["faults"] = fault_windows(in.events, end_s);
+  r["refusals"] = refusals(in.events);
   // A job campaign's summary, series and phase latencies (the `jobs` workload): the last
   // report of each campaign; `jobs` is the last campaign's, for the HTML report.
   json campaigns = json::object();
@@ -134,6 +156,8 @@ json build_report(const run_outcome& in, json node_logs) {
   counters["txs_submitted"] = in.txs_submitted;
   counters["txs_rejected"] = in.txs_rejected;
   counters["txs_final_anywhere"] = in.txs_final;
+  counters["faults"] = r["faults"].size();
+  counters["refusals"] = r["refusals"].size();
   // txs_included comes from the tx_inclusion expectation when the scenario has one.
   for (const auto& e : exps)
     if (e["kind"] == "tx_inclusion" && e["evidence"].contains("included"))
@@ -220,6 +244,18 @@ std::string console_summary(const json& r) {
         << t["wall_seconds"].get<double>() << " s";
   out << "\n";
   out << program_metrics_summary(r);
+  if (r.contains("refusals") && !r["refusals"].empty()) {
+    const auto& refused = r["refusals"];
+    out << "refused: " << refused.size()
+        << (refused.size() == 1 ? " control or fault" : " controls or faults")
+        << " the backend could not apply (never counted as faults):\n";
+    const size_t shown_max = 10;
+    for (size_t i = 0; i < refused.size() && i < shown_max; ++i)
+      out << "  t=" << short_number(refused[i].value("time_s", 0.0)) << "s "
+          << refused[i].value("action", "") << ": " << refused[i].value("reason", "") << "\n";
+    if (refused.size() > shown_max)
+      out << "  ... and " << refused.size() - shown_max << " more in report.json\n";
+  }
   if (!r["error"].is_null())
     out << "error: " << r["error"].get<std::string>() << "\n";
   if (r["verdict"] != "pass")

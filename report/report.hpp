@@ -34,6 +34,9 @@ namespace troupe {
 /// counters increase, resets, rate_per_s}}, total {nodes, nodes_with_samples, samples,
 /// first, last, min, max, increase, rate_per_s}, points {id: [[t_s, value|null], ...]}}}}.
 /// `node_logs`: node_logs_report() of the run (null: not scanned).
+///
+/// refusals [{time_s, action, nodes, reason}]: controls and faults the backend answered with
+/// ok = false (or did not answer): never in `faults`; counted as counters.refusals.
 nlohmann::json build_report(const run_outcome& in, nlohmann::json node_logs = nullptr);
 
 /// The console summary: one line per expectation (PASS/FAIL and its evidence), the verdict,

@@ -78,6 +78,7 @@ std::string render_report_html(const json& r, const html_options& o) {
                     "</style></head><body>\n";
   out += html::header(r) + "\n";
   out += html::verdict_table(r) + "\n";
+  out += html::refusals_section(r) + "\n";
   // A scenario without nodes (a job campaign) has no heights, transactions or traffic.
   const auto& topo = at(r, "topology");
   const bool nodeless = topo.is_object() && topo.value("nodes", int64_t{-1}) == 0;

@@ -144,16 +144,18 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
                              pick(st.gen, st.p.partitions.delay_min, st.p.partitions.delay_max),
                            split_atom::value);
       if (st.p.skew.on) {
+        std::vector<clock_skew_cmd> cmds;
         for (const auto& n : st.ctx->select(st.p.skew.targets)) {
           clock_skew_cmd cmd;
           cmd.node = n.id;
           auto max = st.p.skew.offset_max.count();
           cmd.offset_ns = max > 0 ? st.gen.between(-max, max) : 0;
           cmd.drift_ppm = (st.gen.uniform01() * 2 - 1) * st.p.skew.drift_ppm_max;
-          self->send(st.ctx->fabric, skew_atom::value, cmd);
+          cmds.push_back(cmd);
         }
-        report(self, *st.ctx, "fault", "clock_skew", ids(st.ctx->select(st.p.skew.targets)), -1,
-               "offset up to " + std::to_string(st.p.skew.offset_max.count() / 1000000) + " ms");
+        skew_clocks(self, *st.ctx, cmds,
+                    "offset up to " + std::to_string(st.p.skew.offset_max.count() / 1000000) +
+                      " ms");
       }
     },
     [=](stop_atom) { self->state.running = false; },
@@ -214,11 +216,40 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   };
 }
 
+/// What the schedule may ask for, for the backend's capability query.
+std::vector<fault_request> faults(params_reader& r, const scenario& s,
+                                  const expanded_topology& topo) {
+  std::vector<fault_request> out;
+  auto p = read(r, s);
+  auto item = [&](const char* key, const char* action, std::vector<std::string> nodes) {
+    fault_request f;
+    f.where = r.path_of(key);
+    f.when = "random times";
+    f.action = action;
+    f.nodes = std::move(nodes);
+    out.push_back(std::move(f));
+  };
+  if (p.restarts.on) {
+    auto targets = select_ids(topo, {p.restarts.targets});
+    item("restarts", "kill", targets);
+    item("restarts", "start", targets);
+  }
+  if (p.partitions.on) {
+    item("partitions", "partition", select_ids(topo, {"all"}));
+    item("partitions", "heal_all", {});
+  }
+  if (p.skew.on)
+    item("clock_skew", "skew", select_ids(topo, {p.skew.targets}));
+  return out;
+}
+
 } // namespace
 
 actor_kind chaos_kind() {
-  return make_actor_kind("chaos", "random restarts, partitions and clock skew on a seeded schedule",
-                         read, behavior);
+  auto k = make_actor_kind(
+    "chaos", "random restarts, partitions and clock skew on a seeded schedule", read, behavior);
+  k.faults = faults;
+  return k;
 }
 
 } // namespace troupe::workloads

@@ -1,12 +1,102 @@
 #include "workloads/fault_actions.hpp"
 
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "actors/units.hpp"
+
 namespace troupe::workloads {
+
+namespace {
+
+using ack_handler = std::function<void(const control_ack&)>;
+
+std::string no_ack_reason(const caf::error& err) {
+  if (err == caf::sec::request_timeout)
+    return "no acknowledgement within " + std::to_string(ack_timeout.count()) +
+           " s, so the outcome is unknown";
+  return "no acknowledgement (" + to_string(err) + ")";
+}
+
+/// Asks `to` and hands its ack (or an ok=false ack naming the error) to `done`.
+template <class... Ts>
+void ask(caf::event_based_actor* self, const caf::actor& to, ack_handler done, Ts&&... xs) {
+  if (!to) {
+    done({false, "the backend gives no handle that could apply it"});
+    return;
+  }
+  self->request(to, ack_timeout, std::forward<Ts>(xs)...)
+    .then([done](const control_ack& ack) { done(ack); },
+          [done](caf::error& err) {
+            done({false, no_ack_reason(err)});
+          });
+}
+
+int64_t now_ns(caf::event_based_actor* self, const run_context& ctx) {
+  return ctx.since_start(self->clock().now()).count();
+}
+
+/// One action sent to several nodes: once all answered, `finish` gets the acknowledged ids
+/// (in the order given) and the refused ones grouped by reason.
+struct gathering {
+  std::vector<std::string> ids;
+  std::vector<std::optional<control_ack>> acks;
+  size_t pending = 0;
+  std::function<void(std::vector<std::string> ok,
+                     std::map<std::string, std::vector<std::string>> refused)>
+    finish;
+
+  void answer(size_t i, const control_ack& ack) {
+    acks[i] = ack;
+    if (--pending > 0)
+      return;
+    std::vector<std::string> ok;
+    std::map<std::string, std::vector<std::string>> refused;
+    for (size_t k = 0; k < ids.size(); ++k) {
+      if (acks[k]->ok)
+        ok.push_back(ids[k]);
+      else
+        refused[acks[k]->error.empty() ? "refused without a reason" : acks[k]->error].push_back(
+          ids[k]);
+    }
+    finish(std::move(ok), std::move(refused));
+  }
+};
+
+void report_refusals(caf::event_based_actor* self, const run_context& ctx,
+                     const std::string& action,
+                     const std::map<std::string, std::vector<std::string>>& refused) {
+  for (const auto& [reason, nodes] : refused)
+    report(self, ctx, "refusal", action, nodes, -1, reason);
+}
+
+std::vector<std::string> all_ids(const std::vector<std::vector<std::string>>& sides) {
+  std::vector<std::string> out;
+  for (const auto& side : sides)
+    out.insert(out.end(), side.begin(), side.end());
+  return out;
+}
+
+} // namespace
 
 std::vector<std::string> ids(const std::vector<node_handle>& nodes) {
   std::vector<std::string> out;
   out.reserve(nodes.size());
   for (const auto& n : nodes)
     out.push_back(n.id);
+  return out;
+}
+
+std::vector<std::string> select_ids(const expanded_topology& topo,
+                                    const std::vector<std::string>& selectors) {
+  std::vector<std::string> out;
+  for (const auto& n : topo.nodes)
+    for (const auto& sel : selectors)
+      if (sel == "all" || sel == n.group || sel == n.id) {
+        out.push_back(n.id);
+        break;
+      }
   return out;
 }
 
@@ -18,7 +108,7 @@ void report(caf::event_based_actor* self, const run_context& ctx, const std::str
             const std::string& action, std::vector<std::string> nodes, int64_t until_ns,
             std::string detail) {
   run_event ev;
-  ev.time_ns = ctx.since_start(self->clock().now()).count();
+  ev.time_ns = now_ns(self, ctx);
   ev.kind = kind;
   ev.action = action;
   ev.nodes = std::move(nodes);
@@ -29,55 +119,127 @@ void report(caf::event_based_actor* self, const run_context& ctx, const std::str
 
 void control_nodes(caf::event_based_actor* self, const run_context& ctx,
                    const std::vector<node_handle>& nodes, control_action action, int64_t until_ns) {
-  for (const auto& n : nodes) {
-    // A refused control (e.g. a backend that cannot pause) is evidence, not a crash: it goes
-    // into the report as the fault's detail.
-    auto runner_ctx = &ctx;
-    self->request(n.actor, std::chrono::seconds(60), control_atom::value, action)
-      .then(
-        [=](const control_ack& ack) {
-          if (!ack.ok)
-            report(self, *runner_ctx, "error", to_string(action), {n.id}, -1, ack.error);
-        },
-        [=](caf::error& err) {
-          report(self, *runner_ctx, "error", to_string(action), {n.id}, -1, to_string(err));
-        });
-  }
-  // restart is instantaneous: a fault and its heal at once.
-  report(self, ctx, is_heal(action) ? "heal" : "fault", to_string(action), ids(nodes),
-         action == control_action::restart ? ctx.since_start(self->clock().now()).count()
-                                           : until_ns);
+  if (nodes.empty())
+    return;
+  auto c = &ctx;
+  auto g = std::make_shared<gathering>();
+  g->ids = ids(nodes);
+  g->acks.resize(nodes.size());
+  g->pending = nodes.size();
+  g->finish = [self, c, action, until_ns](std::vector<std::string> ok,
+                                          std::map<std::string, std::vector<std::string>> refused) {
+    report_refusals(self, *c, to_string(action), refused);
+    if (ok.empty())
+      return;
+    // restart is instantaneous: a fault and its heal at once.
+    report(self, *c, is_heal(action) ? "heal" : "fault", to_string(action), std::move(ok),
+           action == control_action::restart ? now_ns(self, *c) : until_ns);
+  };
+  for (size_t i = 0; i < nodes.size(); ++i)
+    ask(
+      self, nodes[i].actor, [g, i](const control_ack& ack) { g->answer(i, ack); },
+      control_atom::value, action);
 }
 
 void partition_nodes(caf::event_based_actor* self, const run_context& ctx,
                      const std::vector<std::vector<std::string>>& sides, bool symmetric,
                      int64_t until_ns) {
   partition_cmd cmd{sides, symmetric};
-  auto c = &ctx;
-  self->request(ctx.fabric, std::chrono::seconds(60), partition_atom::value, cmd)
-    .then(
-      [=](const control_ack& ack) {
-        if (!ack.ok)
-          report(self, *c, "error", "partition", {}, -1, ack.error);
-      },
-      [=](caf::error& err) { report(self, *c, "error", "partition", {}, -1, to_string(err)); });
+  std::string action = symmetric ? "partition" : "partition (one-way)";
   std::string detail;
-  for (size_t i = 0; i < sides.size(); ++i) {
+  for (size_t i = 0; i < sides.size(); ++i)
     detail += (i ? " | " : "") + std::to_string(sides[i].size()) + " nodes";
-  }
-  report(self, ctx, "fault", symmetric ? "partition" : "partition (one-way)", {}, until_ns, detail);
+  auto c = &ctx;
+  ask(
+    self, ctx.fabric,
+    [=](const control_ack& ack) {
+      if (ack.ok)
+        report(self, *c, "fault", action, {}, until_ns, detail);
+      else
+        report(self, *c, "refusal", action, all_ids(sides), -1, ack.error);
+    },
+    partition_atom::value, cmd);
 }
 
 void heal_network(caf::event_based_actor* self, const run_context& ctx) {
   auto c = &ctx;
-  self->request(ctx.fabric, std::chrono::seconds(60), heal_atom::value)
-    .then(
-      [=](const control_ack& ack) {
-        if (!ack.ok)
-          report(self, *c, "error", "heal", {}, -1, ack.error);
-      },
-      [=](caf::error& err) { report(self, *c, "error", "heal", {}, -1, to_string(err)); });
-  report(self, ctx, "heal", "heal", {});
+  ask(
+    self, ctx.fabric,
+    [=](const control_ack& ack) {
+      if (ack.ok)
+        report(self, *c, "heal", "heal", {});
+      else
+        report(self, *c, "refusal", "heal", {}, -1, ack.error);
+    },
+    heal_atom::value);
+}
+
+void set_links(caf::event_based_actor* self, const run_context& ctx, const link_cmd& cmd) {
+  std::string detail;
+  auto add = [&](const std::string& part) { detail += (detail.empty() ? "" : ", ") + part; };
+  if (cmd.latency_ns >= 0)
+    add("latency " + format_duration(duration{cmd.latency_ns}));
+  if (cmd.jitter_ns >= 0)
+    add("jitter " + format_duration(duration{cmd.jitter_ns}));
+  if (cmd.loss >= 0)
+    add("loss " + std::to_string(cmd.loss));
+  if (cmd.bandwidth_bps >= 0)
+    add("bandwidth " + std::to_string(cmd.bandwidth_bps) + " bit/s");
+  auto c = &ctx;
+  auto nodes = cmd.from;
+  for (const auto& t : cmd.to)
+    if (std::find(nodes.begin(), nodes.end(), t) == nodes.end())
+      nodes.push_back(t);
+  ask(
+    self, ctx.fabric,
+    [=](const control_ack& ack) {
+      if (ack.ok)
+        report(self, *c, "fault", "set_link", {}, -1, detail);
+      else
+        report(self, *c, "refusal", "set_link", nodes, -1, ack.error);
+    },
+    set_link_atom::value, cmd);
+}
+
+void clog_links(caf::event_based_actor* self, const run_context& ctx, const clog_cmd& cmd) {
+  auto c = &ctx;
+  auto nodes = cmd.from;
+  for (const auto& t : cmd.to)
+    if (std::find(nodes.begin(), nodes.end(), t) == nodes.end())
+      nodes.push_back(t);
+  auto detail = std::to_string(cmd.from.size()) + " <-> " + std::to_string(cmd.to.size()) +
+                " nodes for " + format_duration(duration{cmd.duration_ns});
+  ask(
+    self, ctx.fabric,
+    [=](const control_ack& ack) {
+      if (ack.ok)
+        report(self, *c, "fault", "clog", {}, now_ns(self, *c) + cmd.duration_ns, detail);
+      else
+        report(self, *c, "refusal", "clog", nodes, -1, ack.error);
+    },
+    clog_atom::value, cmd);
+}
+
+void skew_clocks(caf::event_based_actor* self, const run_context& ctx,
+                 const std::vector<clock_skew_cmd>& cmds, const std::string& detail) {
+  if (cmds.empty())
+    return;
+  auto c = &ctx;
+  auto g = std::make_shared<gathering>();
+  for (const auto& cmd : cmds)
+    g->ids.push_back(cmd.node);
+  g->acks.resize(cmds.size());
+  g->pending = cmds.size();
+  g->finish = [self, c, detail](std::vector<std::string> ok,
+                                std::map<std::string, std::vector<std::string>> refused) {
+    report_refusals(self, *c, "clock_skew", refused);
+    if (!ok.empty())
+      report(self, *c, "fault", "clock_skew", std::move(ok), -1, detail);
+  };
+  for (size_t i = 0; i < cmds.size(); ++i)
+    ask(
+      self, ctx.fabric, [g, i](const control_ack& ack) { g->answer(i, ack); }, skew_atom::value,
+      cmds[i]);
 }
 
 } // namespace troupe::workloads

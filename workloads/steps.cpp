@@ -1,5 +1,7 @@
 #include "workloads/steps.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "actors/run_context.hpp"
@@ -21,6 +23,7 @@ struct step {
   link_cmd link;
   duration offset{};
   double drift_ppm = 0;
+  duration clog_for{}; ///< clog: how long traffic is held
 };
 
 std::vector<step> read(params_reader& r, const scenario& s) {
@@ -43,12 +46,12 @@ std::vector<step> read(params_reader& r, const scenario& s) {
                       "); the step would never happen");
     st.action = q.one_of("action",
                          {"stop", "start", "restart", "kill", "pause", "resume", "isolate", "heal",
-                          "partition", "set_link", "skew"},
+                          "partition", "set_link", "clog", "skew"},
                          "", true);
     if (st.action.empty()) {
       // The action is missing or wrong (already reported): its other keys cannot be judged.
       q.allow({"nodes", "sides", "symmetric", "from", "to", "latency", "jitter", "loss",
-               "bandwidth", "offset", "drift_ppm"});
+               "bandwidth", "offset", "drift_ppm", "duration"});
     }
     control_action ca;
     const bool node_action = parse_control_action(st.action, ca);
@@ -93,13 +96,17 @@ std::vector<step> read(params_reader& r, const scenario& s) {
       }
       st.symmetric = q.boolean("symmetric", true);
     }
-    if (st.action == "set_link") {
+    if (st.action == "set_link" || st.action == "clog") {
       st.from = q.selectors("from");
       st.to = q.selectors("to");
       for (const auto& n : st.from)
         check_selector(q, "from", n, s);
       for (const auto& n : st.to)
         check_selector(q, "to", n, s);
+    }
+    if (st.action == "clog")
+      st.clog_for = q.dur("duration", {}, std::chrono::milliseconds(1), true);
+    if (st.action == "set_link") {
       if (q.has("latency"))
         st.link.latency_ns = q.dur("latency", {}).count();
       if (q.has("jitter"))
@@ -127,6 +134,12 @@ struct state {
 using actor_t = caf::stateful_actor<state>;
 using step_atom = caf::atom_constant<caf::atom("step")>;
 
+/// Selectors of set_link and clog: none means every node.
+const std::vector<std::string>& or_all(const std::vector<std::string>& sels) {
+  static const std::vector<std::string> all{"all"};
+  return sels.empty() ? all : sels;
+}
+
 std::vector<node_handle> select_all(const run_context& ctx, const std::vector<std::string>& sels) {
   std::vector<node_handle> out;
   for (const auto& n : ctx.nodes)
@@ -152,18 +165,50 @@ void run_step(actor_t* self, const step& st) {
     partition_nodes(self, ctx, sides, st.symmetric);
   } else if (st.action == "set_link") {
     link_cmd cmd = st.link;
-    cmd.from = ids(select_all(ctx, st.from.empty() ? std::vector<std::string>{"all"} : st.from));
-    cmd.to = ids(select_all(ctx, st.to.empty() ? std::vector<std::string>{"all"} : st.to));
-    self->send(ctx.fabric, set_link_atom::value, cmd);
-    report(self, ctx, "fault", "set_link", {}, -1,
-           cmd.latency_ns >= 0 ? "latency " + format_duration(duration{cmd.latency_ns}) : "");
+    cmd.from = ids(select_all(ctx, or_all(st.from)));
+    cmd.to = ids(select_all(ctx, or_all(st.to)));
+    set_links(self, ctx, cmd);
+  } else if (st.action == "clog") {
+    clog_cmd cmd{ids(select_all(ctx, or_all(st.from))), ids(select_all(ctx, or_all(st.to))),
+                 st.clog_for.count()};
+    clog_links(self, ctx, cmd);
   } else if (st.action == "skew") {
+    std::vector<clock_skew_cmd> cmds;
     for (const auto& n : select_all(ctx, st.nodes))
-      self->send(ctx.fabric, skew_atom::value,
-                 clock_skew_cmd{n.id, st.offset.count(), st.drift_ppm});
-    report(self, ctx, "fault", "clock_skew", ids(select_all(ctx, st.nodes)), -1,
-           "offset " + format_duration(st.offset));
+      cmds.push_back(clock_skew_cmd{n.id, st.offset.count(), st.drift_ppm});
+    skew_clocks(self, ctx, cmds, "offset " + format_duration(st.offset));
   }
+}
+
+/// Each step as the fault it asks for, for the backend's capability query.
+std::vector<fault_request> faults(params_reader& r, const scenario& s,
+                                  const expanded_topology& topo) {
+  std::vector<fault_request> out;
+  auto steps = read(r, s);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const auto& st = steps[i];
+    fault_request f;
+    f.where = r.path_of("steps") + "[" + std::to_string(i) + "]";
+    f.when = "at " + format_duration(st.at);
+    f.action = st.action == "heal" && st.nodes.empty() ? "heal_all" : st.action;
+    if (st.action == "partition") {
+      for (const auto& side : st.sides)
+        for (const auto& id : select_ids(topo, side))
+          f.nodes.push_back(id);
+      f.symmetric = st.symmetric;
+    } else if (st.action == "set_link" || st.action == "clog") {
+      f.nodes = select_ids(topo, or_all(st.from));
+      for (const auto& id : select_ids(topo, or_all(st.to)))
+        if (std::find(f.nodes.begin(), f.nodes.end(), id) == f.nodes.end())
+          f.nodes.push_back(id);
+      f.link = st.link;
+    } else {
+      f.nodes = select_ids(topo, st.nodes);
+    }
+    if (!f.action.empty())
+      out.push_back(std::move(f));
+  }
+  return out;
 }
 
 caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
@@ -185,7 +230,9 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
 } // namespace
 
 actor_kind steps_kind() {
-  return make_actor_kind("steps", "a timed script of faults and repairs", read, behavior);
+  auto k = make_actor_kind("steps", "a timed script of faults and repairs", read, behavior);
+  k.faults = faults;
+  return k;
 }
 
 } // namespace troupe::workloads

@@ -81,6 +81,7 @@ local_options read_options(params_reader& r) {
   o.log_files_max = static_cast<uint32_t>(r.integer("log_files_max", o.log_files_max, 0, 100));
   o.port_min = static_cast<uint16_t>(r.integer("port_min", o.port_min, 1024, 65535));
   o.port_max = static_cast<uint16_t>(r.integer("port_max", o.port_max, 1024, 65535));
+  o.fabric = r.boolean("fabric", o.fabric);
   if (o.port_max < o.port_min)
     r.error("port_max", "must be >= port_min (" + std::to_string(o.port_min) + ")");
   return o;
@@ -213,6 +214,7 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     auto where = "program " + p.name + " (node " + node.info.id + ")";
     node.endpoint = p.join_peer.empty() ? std::string{} : render(p.join_peer, node.vars, where);
   }
+  build_relays(env);
   for (size_t i = 0; i < topo.nodes.size(); ++i) {
     auto& node = w->nodes[i];
     auto& p = *node.prog;
@@ -227,8 +229,11 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
         peers.push_back(j);
     }
     std::string joined;
-    for (auto j : peers)
-      joined += (joined.empty() ? "" : p.join_separator) + w->nodes[j].endpoint;
+    for (auto j : peers) {
+      auto relayed = node.peer_endpoints.find(j);
+      joined += (joined.empty() ? "" : p.join_separator) +
+                (relayed == node.peer_endpoints.end() ? w->nodes[j].endpoint : relayed->second);
+    }
     node.vars["peers"] = joined;
 
     process_options po;
@@ -245,6 +250,9 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
         auto vars = node.vars;
         for (auto& [k, val] : w->nodes[j].vars)
           vars["peer." + k] = val;
+        // Through the fabric, the port this node dials is the link relay's.
+        if (auto r = relay_ports_.find({i, j}); r != relay_ports_.end())
+          vars["peer." + p.join_port] = std::to_string(r->second);
         po.args.push_back(render(arg, vars, where));
       }
     }
@@ -277,6 +285,49 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     w->make_adapter(i);
     node.slot = w->sup->add(std::move(po));
   }
+}
+
+void local_backend::build_relays(const run_env& env) {
+  auto& w = *world_;
+  relay_ports_.clear();
+  if (!opts_.fabric)
+    return;
+  agent::fabric_options fo;
+  fo.seed = env.seed;
+  std::shared_ptr<agent::fabric> f;
+  for (size_t i = 0; i < w.nodes.size(); ++i) {
+    auto& node = w.nodes[i];
+    auto& p = *node.prog;
+    // A program whose peers cannot be relayed keeps its direct connections; its network
+    // faults are refused with the reason (capabilities).
+    if (capabilities::relay_refusal(p))
+      continue;
+    for (auto j : w.topo.peers[i]) {
+      auto& peer = w.nodes[j];
+      if (peer.prog != node.prog)
+        continue;
+      if (!f)
+        f = std::make_shared<agent::fabric>(fo);
+      auto target = static_cast<uint16_t>(std::stoi(peer.vars.at(p.join_port)));
+      uint16_t port = 0;
+      try {
+        port = f->add_relay(node.info.id, peer.info.id, target);
+      } catch (const std::runtime_error& e) {
+        throw user_error(std::string(e.what()) +
+                         ": free ports on 127.0.0.1, or run without relays (backend param "
+                         "\"fabric\": false)");
+      }
+      relay_ports_[{i, j}] = port;
+      auto vars = peer.vars;
+      vars[p.join_port] = std::to_string(port);
+      auto where = "program " + p.name + " (node " + node.info.id + ")";
+      node.peer_endpoints[j] =
+        p.join_peer.empty() ? std::string{} : render(p.join_peer, vars, where);
+    }
+  }
+  w.fabric = f;
+  if (f)
+    f->start();
 }
 
 void local_backend::start_all(const run_env& env) {
@@ -516,6 +567,9 @@ void local_backend::teardown() noexcept {
       grace = std::max(grace, n.prog ? n.prog->stop_grace : milliseconds(0));
     world_->sup->stop_all(grace);
   }
+  // After the nodes: their last connections end without the relays seeing a fault.
+  if (world_ && world_->fabric)
+    world_->fabric->stop();
   if (ports_)
     ports_->release_all();
 }
@@ -530,6 +584,8 @@ nlohmann::json local_backend::results() const {
   out["counters"] = world_->counters.to_json();
   if (scraper_)
     out["program_metrics"] = scraper_->results();
+  if (world_->fabric)
+    out["fabric"] = world_->fabric->stats_json();
   auto nodes = nlohmann::json::array();
   for (auto& n : world_->nodes) {
     if (n.slot >= world_->sup->size())
@@ -548,6 +604,30 @@ nlohmann::json local_backend::results() const {
   }
   out["nodes"] = nodes;
   return out;
+}
+
+std::optional<std::string> local_backend::refusal(const fault_request& r, const scenario& s,
+                                                  const expanded_topology& topo) const {
+  std::map<std::string, program_ptr> programs;
+  std::vector<capabilities::node> nodes;
+  for (const auto& n : topo.nodes) {
+    if (n.spec.program.empty())
+      return "group " + n.group + " has no node program, so the local backend cannot run it";
+    auto& p = programs[n.spec.program];
+    if (!p) {
+      try {
+        p = load_program(n.spec.program);
+      } catch (const std::exception& e) {
+        return std::string(e.what());
+      }
+    }
+    nodes.push_back({n.id, p.get()});
+  }
+  std::vector<validation_error> errors;
+  auto params = s.backend.name == "local" ? s.backend.params : nlohmann::json::object();
+  params_reader pr{params, "backend", errors};
+  auto o = read_options(pr);
+  return capabilities{std::move(nodes), o.fabric}.refusal(r);
 }
 
 std::vector<pid_t> local_backend::spawned_pids() const {

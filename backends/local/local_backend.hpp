@@ -10,9 +10,12 @@
 //   rpc_timeout    (default 5s)       setup_timeout (default 120s: wallets, funding, sync)
 //   log_bytes_max  (default 8388608)  log_files_max (default 2)
 //   port_min / port_max (default 20000 / 32000: below Linux's ephemeral range)
+//   fabric (default true): link relays between the peers of programs that name their peer
+//     port (backends/agent/fabric.hpp), so partitions, one-way cuts, clogs and set_link work
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -35,6 +38,7 @@ struct local_options {
   uint32_t log_files_max = 2;
   uint16_t port_min = 20000;
   uint16_t port_max = 32000;
+  bool fabric = true;
 };
 
 /// Reads (and checks) the backend params; the caller calls r.finish().
@@ -58,6 +62,8 @@ public:
   void drive(caf::actor_system& sys, const std::function<bool()>& done) override;
   void teardown() noexcept override;
   nlohmann::json results() const override;
+  std::optional<std::string> refusal(const fault_request& r, const scenario& s,
+                                     const expanded_topology& topo) const override;
 
   // -- observation (tests, benchmarks) ------------------------------------------
 
@@ -69,6 +75,8 @@ public:
 
 private:
   void build_nodes(const scenario& s, const expanded_topology& topo, const run_env& env);
+  /// Relays for every link a relayed program's node dials (before any node starts).
+  void build_relays(const run_env& env);
   void start_all(const run_env& env);
   void setup_wallets(const run_env& env);
   void start_actors(caf::actor_system& sys);
@@ -80,6 +88,7 @@ private:
   std::unique_ptr<port_allocator> ports_;
   std::vector<caf::actor> actors_;
   std::unique_ptr<metrics_scraper> scraper_;
+  std::map<std::pair<size_t, size_t>, uint16_t> relay_ports_; ///< (node, peer) -> relay port
   const volatile int* interrupted_ = nullptr;
   bool torn_down_ = true;
   nlohmann::json timing_ = nlohmann::json::object();

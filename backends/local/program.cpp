@@ -247,7 +247,16 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
     p->join_scope = jr.one_of("scope", {"topology", "all"}, "topology");
     p->join_peer = jr.string("peer", "");
     p->join_separator = jr.string("separator", ",");
+    p->join_port = jr.string("port", "");
     jr.finish();
+    if (!p->join_port.empty()) {
+      bool known = false;
+      for (auto& port : p->ports)
+        known = known || port.first == p->join_port;
+      if (!known)
+        errors.push_back({jr.path_of("port"),
+                          "must name one of the program's ports, got \"" + p->join_port + "\""});
+    }
   }
   if (auto v = r.raw("ready")) {
     params_reader rr{*v, r.path_of("ready"), errors};

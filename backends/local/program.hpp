@@ -74,6 +74,10 @@ struct program {
   std::string join_scope = "topology"; ///< topology (layout peers) | all (every node)
   std::string join_peer;               ///< template for one entry of `{peers}`
   std::string join_separator = ",";
+  /// The port peers dial (one of `ports`); empty: not named. With it (and scope topology),
+  /// the local backend puts a link relay between each node and each peer it dials: the
+  /// peer's value of this port, as `{peer.<port>}` and in `join.peer`, is the relay's.
+  std::string join_port;
   readiness_probe ready;
   std::chrono::milliseconds stop_grace{10000};
   nlohmann::json adapter;  ///< {"kind": ..., settings}; templates rendered per node

@@ -266,6 +266,27 @@ control_ack control(proxy_actor self, control_action action) {
                                       : control_ack{false, node.info.id + " is not running"};
     case control_action::isolate:
     case control_action::heal: {
+      fault_request r;
+      r.action = to_string(action);
+      r.nodes = {node.info.id};
+      if (auto no = w.refused(r))
+        return *no;
+      // Nothing of this program can be cut, so nothing is to heal.
+      if (action == control_action::heal && !w.caps().cuttable(*node.prog))
+        return {true, ""};
+      if (w.relayed(st.index)) {
+        // Through the relays: every link of this node, both ways (heal also lifts the
+        // partitions it is part of, as in the simulator).
+        w.fabric->apply(w.links_of(st.index, action == control_action::heal
+                                               ? agent::link_change::heal
+                                               : agent::link_change::cut));
+        if (action == control_action::heal) {
+          if (!st.a)
+            st.a = w.make_adapter(st.index);
+          w.reconnect(st.index, *st.a);
+        }
+        return {true, ""};
+      }
       if (!w.running(st.index))
         return {false, node.info.id + " is not running"};
       if (!st.a)
@@ -334,100 +355,6 @@ caf::behavior proxy(proxy_actor self, world_ptr w, size_t index) {
 
 caf::actor spawn_proxy(caf::actor_system& sys, world_ptr w, size_t index) {
   return sys.spawn<caf::detached>(proxy, std::move(w), index);
-}
-
-// -- fabric -----------------------------------------------------------------------
-
-namespace {
-
-struct fabric_state {
-  world_ptr w;
-  std::vector<adapters::adapter_ptr> adapters;
-  static inline const char* name = "troupe.local.fabric";
-};
-
-using fabric_actor = caf::stateful_actor<fabric_state>*;
-
-adapters::adapter& adapter_of(fabric_actor self, size_t i) {
-  auto& st = self->state;
-  if (!st.adapters[i])
-    st.adapters[i] = st.w->make_adapter(i);
-  return *st.adapters[i];
-}
-
-control_ack partition(fabric_actor self, const partition_cmd& cmd) {
-  auto& w = *self->state.w;
-  if (!cmd.symmetric)
-    return {false, "asymmetric partitions are not supported by the local backend (real "
-                   "connections are two-way)"};
-  std::vector<int> side(w.nodes.size(), -1);
-  size_t listed = 0;
-  for (size_t s = 0; s < cmd.sides.size(); ++s)
-    for (auto& id : cmd.sides[s]) {
-      int64_t i = -1;
-      for (size_t k = 0; k < w.nodes.size(); ++k)
-        if (w.nodes[k].info.id == id)
-          i = static_cast<int64_t>(k);
-      if (i < 0)
-        return {false, "unknown node " + id + " in partition"};
-      side[static_cast<size_t>(i)] = static_cast<int>(s);
-      ++listed;
-    }
-  std::string errors;
-  for (size_t i = 0; i < w.nodes.size(); ++i) {
-    if (side[i] < 0 || !w.running(i))
-      continue;
-    std::vector<adapters::peer_endpoint> others;
-    for (size_t j = 0; j < w.nodes.size(); ++j)
-      if (side[j] >= 0 && side[j] != side[i])
-        others.push_back({w.nodes[j].info.id, w.nodes[j].endpoint});
-    // A node alone on its side, with every other node on some other side, is cut from all:
-    // then the real setban applies.
-    bool alone = cmd.sides[static_cast<size_t>(side[i])].size() == 1 && listed == w.nodes.size();
-    auto ack = adapter_of(self, i).cut(others, alone);
-    if (!ack.ok)
-      errors += (errors.empty() ? "" : "; ") + ack.error;
-  }
-  return {errors.empty(), errors};
-}
-
-control_ack heal_all(fabric_actor self) {
-  auto& w = *self->state.w;
-  std::string errors;
-  for (size_t i = 0; i < w.nodes.size(); ++i) {
-    if (!w.running(i))
-      continue;
-    auto ack = adapter_of(self, i).join(w.topology_peers(i));
-    if (!ack.ok)
-      errors += (errors.empty() ? "" : "; ") + ack.error;
-  }
-  return {errors.empty(), errors};
-}
-
-caf::behavior fabric(fabric_actor self, world_ptr w) {
-  self->state.adapters.resize(w->nodes.size());
-  self->state.w = std::move(w);
-  return {
-    // Statuses come from each node's proxy (in parallel); the fabric does not batch them.
-    [=](get_status_atom) -> caf::result<std::vector<node_status>> {
-      return caf::make_error(caf::sec::unexpected_message);
-    },
-    [=](partition_atom, const partition_cmd& cmd) -> control_ack { return partition(self, cmd); },
-    [=](heal_atom) -> control_ack { return heal_all(self); },
-    [=](set_link_atom, const link_cmd&) -> control_ack {
-      return {false, "link properties (latency, jitter, loss, bandwidth) are not supported by "
-                     "the local backend"};
-    },
-    [=](skew_atom, const clock_skew_cmd&) -> control_ack {
-      return {false, "clock skew is not supported by the local backend"};
-    },
-  };
-}
-
-} // namespace
-
-caf::actor spawn_fabric(caf::actor_system& sys, world_ptr w) {
-  return sys.spawn<caf::detached>(fabric, std::move(w));
 }
 
 // -- block driver -----------------------------------------------------------------

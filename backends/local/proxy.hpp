@@ -18,7 +18,8 @@ using slot_atom = caf::atom_constant<caf::atom("slot")>;
 /// blocks deep) to subscribers, with troupe transaction ids.
 caf::actor spawn_proxy(caf::actor_system& sys, world_ptr w, size_t index);
 
-/// The fabric actor: partition, heal, set_link and skew (the last two honestly unsupported).
+/// The fabric actor (fabric_actor.cpp): partition, heal, set_link, clog and skew, through
+/// the link relays or the adapters' peer controls; what neither can do is refused.
 caf::actor spawn_fabric(caf::actor_system& sys, world_ptr w);
 
 /// The block driver: every slot each producer leads with probability `active_slot_coeff`,

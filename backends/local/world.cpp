@@ -161,10 +161,44 @@ std::string world::wait_ready(size_t i, const std::function<bool()>& give_up) co
   }
 }
 
+capabilities world::caps() const {
+  std::vector<capabilities::node> out;
+  for (const auto& n : nodes)
+    out.push_back({n.info.id, n.prog.get()});
+  return capabilities{std::move(out), fabric != nullptr};
+}
+
+std::optional<control_ack> world::refused(const fault_request& r) const {
+  if (auto why = caps().refusal(r))
+    return control_ack{false, *why};
+  return std::nullopt;
+}
+
+bool world::relayed(size_t i) const { return fabric && !nodes[i].peer_endpoints.empty(); }
+
+std::vector<agent::link_change> world::links_of(size_t i, agent::link_change::kind_t kind) const {
+  std::vector<agent::link_change> out;
+  for (auto j : topo.peers[i]) {
+    out.push_back({kind, nodes[i].info.id, nodes[j].info.id, {}});
+    out.push_back({kind, nodes[j].info.id, nodes[i].info.id, {}});
+  }
+  return out;
+}
+
+void world::reconnect(size_t i, adapters::adapter& a) const {
+  if (!running(i))
+    return;
+  // Its peers' bans and added-node lists are untouched by relay cuts: join only dials.
+  (void) a.join(topology_peers(i));
+}
+
 std::vector<adapters::peer_endpoint> world::topology_peers(size_t i) const {
   std::vector<adapters::peer_endpoint> out;
-  for (auto p : topo.peers[i])
-    out.push_back({nodes[p].info.id, nodes[p].endpoint});
+  for (auto p : topo.peers[i]) {
+    auto it = nodes[i].peer_endpoints.find(p);
+    out.push_back(
+      {nodes[p].info.id, it == nodes[i].peer_endpoints.end() ? nodes[p].endpoint : it->second});
+  }
   return out;
 }
 

@@ -20,6 +20,8 @@
 
 #include "actors/scenario/topology.hpp"
 #include "backends/adapters/adapter.hpp"
+#include "backends/agent/fabric.hpp"
+#include "backends/local/capabilities.hpp"
 #include "backends/local/program.hpp"
 #include "backends/local/supervisor.hpp"
 
@@ -50,6 +52,9 @@ struct live_node {
   template_vars vars;               ///< the node's template values (ports, dirs, params)
   nlohmann::json adapter_settings;  ///< rendered
   std::string endpoint;             ///< how peers reach it (the program's join.peer)
+  /// How this node reaches each peer it dials (peer index -> join.peer): the peer's own
+  /// endpoint, or the link relay's when its traffic goes through the fabric.
+  std::map<size_t, std::string> peer_endpoints;
   uint64_t finality_depth = 0;
   uint16_t probe_port = 0;          ///< http/tcp probes
   bool producer = false;            ///< takes part in the block lottery
@@ -73,6 +78,8 @@ struct world {
   std::vector<live_node> nodes;
   expanded_topology topo;
   std::shared_ptr<local::supervisor> sup;
+  /// The link relays between peers (null with the backend param "fabric": false).
+  std::shared_ptr<agent::fabric> fabric;
   std::chrono::milliseconds rpc_timeout{5000};
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds ready_timeout{60000}; ///< 0: each program's own
@@ -94,6 +101,18 @@ struct world {
   std::chrono::milliseconds ready_budget(size_t i) const;
   /// Node `i`'s topology peers as adapter endpoints.
   std::vector<adapters::peer_endpoint> topology_peers(size_t i) const;
+  /// What this deployment can do (the same answers `troupe validate --backend local` gives).
+  capabilities caps() const;
+  /// The acknowledgement for a request the capabilities refuse, or nothing.
+  std::optional<control_ack> refused(const fault_request& r) const;
+  /// Whether node `i`'s peer traffic goes through the fabric's relays.
+  bool relayed(size_t i) const;
+  /// `kind` for both directions of every link between node `i` and its topology peers.
+  std::vector<agent::link_change> links_of(size_t i, agent::link_change::kind_t kind) const;
+  /// Asks node `i`, through `a`, to dial its topology peers now rather than at its own next
+  /// retry (best effort: a node that is down, or a program without peer controls, reconnects
+  /// on its own).
+  void reconnect(size_t i, adapters::adapter& a) const;
   /// The last log lines of node `i`, indented for an error message.
   std::string last_lines(size_t i, size_t n = 8) const;
 };

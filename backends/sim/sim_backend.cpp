@@ -120,6 +120,13 @@ std::vector<sim::node_index> indices(const sim::world& w, const std::vector<std:
   return out;
 }
 
+std::vector<std::string> w_ids(const sim::world& w) {
+  std::vector<std::string> out;
+  for (sim::node_index i = 0; i < w.size(); ++i)
+    out.push_back(w.id(i));
+  return out;
+}
+
 bool subscribe(const impl_ptr& im, sim::node_index i, const caf::actor& who, block_filter kinds) {
   im->subscribers[i].push_back({who, kinds});
   // The model builds this node's events of the kinds someone asked for, and no others.
@@ -199,6 +206,21 @@ caf::behavior fabric(caf::event_based_actor*, impl_ptr im) {
             o.bandwidth_bps = static_cast<uint64_t>(cmd.bandwidth_bps);
           w.set_link(a, b, o);
         }
+      return control_ack{true, {}};
+    },
+    [=](clog_atom, const clog_cmd& cmd) {
+      auto& w = *im->world;
+      std::string unknown;
+      auto from = indices(w, cmd.from.empty() ? w_ids(w) : cmd.from, unknown);
+      auto to = indices(w, cmd.to.empty() ? w_ids(w) : cmd.to, unknown);
+      if (!unknown.empty())
+        return control_ack{false, "clog names unknown node \"" + unknown + "\""};
+      if (cmd.duration_ns <= 0)
+        return control_ack{false, "clog needs a duration above zero"};
+      for (auto a : from)
+        for (auto b : to)
+          if (a != b)
+            w.clog_link(a, b, duration{cmd.duration_ns});
       return control_ack{true, {}};
     },
     [=](skew_atom, const clock_skew_cmd& cmd) {

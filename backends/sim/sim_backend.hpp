@@ -35,6 +35,11 @@ public:
   void teardown() noexcept override;
   nlohmann::json results() const override;
   nlohmann::json counters_now() const override;
+  /// The simulated world can do every control and fault of the scenario format.
+  std::optional<std::string> refusal(const fault_request&, const scenario&,
+                                     const expanded_topology&) const override {
+    return std::nullopt;
+  }
 
   /// Shared with the node proxies; defined in the .cpp.
   struct impl;

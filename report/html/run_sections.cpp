@@ -415,4 +415,32 @@ std::string nodes_table(const json& r, const html_options& o) {
                    : "No node logs were found for this run.");
   return section("nodes", "Nodes at the end", body);
 }
+
+// What the backend refused to do: listed on its own, never shaded as a fault window.
+std::string refusals_section(const json& r) {
+  const auto& refused = at(r, "refusals");
+  if (!refused.is_array() || refused.empty())
+    return "";
+  const size_t rows_max = 200;
+  std::string out = "<table id=\"refusal-table\" class=\"grid\"><thead><tr><th>time</th>"
+                    "<th>action</th><th>nodes</th><th>reason</th></tr></thead><tbody>";
+  for (size_t i = 0; i < refused.size() && i < rows_max; ++i) {
+    const auto& f = refused[i];
+    std::string nodes;
+    for (const auto& n : at(f, "nodes"))
+      nodes += (nodes.empty() ? "" : ", ") + n.get<std::string>();
+    out += "<tr><td>" + num(f.value("time_s", 0.0), 1) + " s</td><td>" +
+           html_escape(str(f, "action")) + "</td><td>" +
+           html_escape(nodes.empty() ? "every node" : nodes) + "</td><td>" +
+           html_escape(str(f, "reason")) + "</td></tr>";
+  }
+  out += "</tbody></table>";
+  if (refused.size() > rows_max)
+    out += note(std::to_string(refused.size() - rows_max) + " more in report.json.");
+  return section("refusals", "Refused",
+                 note("Controls and faults the backend could not apply. They did not happen: "
+                      "they are neither shaded as fault windows nor counted as faults.") +
+                   out);
+}
+
 } // namespace troupe::html

@@ -13,6 +13,8 @@ namespace troupe::html {
 // -- the run (run_sections.cpp) ----------------------------------------------------
 std::string header(const nlohmann::json& r);
 std::string verdict_table(const nlohmann::json& r);
+/// Controls and faults the backend refused (report.json `refusals`); empty when none.
+std::string refusals_section(const nlohmann::json& r);
 std::string heights_chart(const nlohmann::json& r, const html_options& o);
 std::string latency_chart(const nlohmann::json& r);
 std::string traffic_chart(const nlohmann::json& r);

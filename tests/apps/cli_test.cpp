@@ -255,3 +255,43 @@ TEST(cli, seeds_outside_the_scenario_range_name_the_flag) {
   EXPECT_EQ(j.code, 2) << j.out;
   EXPECT_NE(j.out.find("--seed: must be an integer in 0.."), std::string::npos) << j.out;
 }
+
+TEST(cli, validate_with_a_backend_lists_what_it_cannot_do) {
+  // etcd members: stop and restart work live; a partition, a one-way partition and a clock
+  // skew do not. The simulator can do all of it.
+  auto file = temp_file("refusable.json", R"({
+    "name": "refusable", "duration": "1m",
+    "topology": {"layout": {"kind": "mesh"},
+                 "groups": [{"name": "member", "count": 3,
+                             "node": {"model": "chain", "program": "etcd"}}]},
+    "workloads": [{"kind": "steps", "steps": [
+      {"at": "5s", "action": "restart", "nodes": ["member-1"]},
+      {"at": "10s", "action": "partition", "sides": [["member-0"], ["member-1", "member-2"]]},
+      {"at": "20s", "action": "heal"},
+      {"at": "30s", "action": "skew", "nodes": ["member-2"], "offset": "2s"}
+    ]}, {"kind": "chaos", "partitions": {}}]
+  })");
+  auto local = troupe_cli("validate " + file + " --backend local");
+  EXPECT_EQ(local.code, 0) << local.out;
+  EXPECT_NE(local.out.find("workloads[0].steps[1] (partition, at 10s): backend local cannot do "
+                           "it: program etcd gives every member the same peer list"),
+            std::string::npos)
+    << local.out;
+  EXPECT_NE(local.out.find("workloads[0].steps[3] (skew, at 30s): backend local cannot do it: "
+                           "clock skew"),
+            std::string::npos)
+    << local.out;
+  EXPECT_NE(local.out.find("workloads[1].partitions (partition, random times)"), std::string::npos)
+    << local.out;
+  EXPECT_EQ(local.out.find("steps[0]"), std::string::npos) << "restart works live\n" << local.out;
+  EXPECT_EQ(local.out.find("steps[2]"), std::string::npos) << "heal works live\n" << local.out;
+  auto strict = troupe_cli("validate " + file + " --backend local --strict");
+  EXPECT_EQ(strict.code, 2) << strict.out;
+  auto sim = troupe_cli("validate " + file + " --backend sim --strict");
+  EXPECT_EQ(sim.code, 0) << sim.out;
+  EXPECT_NE(sim.out.find("backend sim can do every control and fault"), std::string::npos)
+    << sim.out;
+  auto unknown = troupe_cli("validate " + file + " --backend moon");
+  EXPECT_EQ(unknown.code, 2) << unknown.out;
+  EXPECT_NE(unknown.out.find("unknown backend \"moon\""), std::string::npos) << unknown.out;
+}

@@ -1,6 +1,7 @@
 // Real litecoind nodes (Debian `litecoind`, regtest) under the local backend: a network
 // that converges and includes transactions, a restart that rejoins and catches up, a
-// partition by setban that separates tips and heals, and teardown that leaves no process.
+// partition by setban (without link relays) that separates tips and heals, and teardown that
+// leaves no process. Faults through the link relays: litecoin_fabric_test.cpp.
 
 #include <gtest/gtest.h>
 
@@ -11,11 +12,11 @@ using namespace troupe::backends::testing;
 
 namespace {
 
-scenario litecoin(uint32_t count, double coeff = 0.3) {
-  return one_group("litecoin-regtest", "validator", count,
-                   {{"slot", "500ms"}, {"active_slot_coeff", coeff}, {"finality_depth", 2},
-                    {"utxos_per_node", 5}},
-                   {{"poll_interval", "200ms"}});
+scenario litecoin(uint32_t count, double coeff = 0.3, bool relays = true) {
+  return one_group(
+    "litecoin-regtest", "validator", count,
+    {{"slot", "500ms"}, {"active_slot_coeff", coeff}, {"finality_depth", 2}, {"utxos_per_node", 5}},
+    {{"poll_interval", "200ms"}, {"fabric", relays}});
 }
 
 bool same_tip(caf::scoped_actor& self, const std::vector<node_handle>& nodes) {
@@ -96,7 +97,8 @@ TEST(litecoin_local, a_restarted_node_rejoins_and_catches_up) {
 }
 
 TEST(litecoin_local, partition_by_setban_separates_tips_and_heal_reconverges) {
-  live_run run{litecoin(3, 0.4), "lt-partition"};
+  // Without link relays, litecoind's own peer controls cut whole connections.
+  live_run run{litecoin(3, 0.4, false), "lt-partition"};
   run.deploy();
   caf::scoped_actor self{run.sys};
   auto& nodes = run.dep.nodes;
@@ -116,10 +118,15 @@ TEST(litecoin_local, partition_by_setban_separates_tips_and_heal_reconverges) {
   auto heal = ask<control_ack>(self, run.dep.fabric, heal_atom::value);
   ASSERT_TRUE(heal.ok) << heal.error;
   EXPECT_TRUE(eventually(90s, [&] { return same_tip(self, nodes); }));
-  // Unsupported fabric commands answer honestly.
+  // What needs the relays answers honestly without them.
   auto link = ask<control_ack>(self, run.dep.fabric, set_link_atom::value, link_cmd{});
   EXPECT_FALSE(link.ok);
-  EXPECT_NE(link.error.find("not supported by the local backend"), std::string::npos);
+  EXPECT_NE(link.error.find("link fabric is off"), std::string::npos) << link.error;
+  partition_cmd one_way{{{"validator-0"}, {"validator-1", "validator-2"}}, false};
+  auto refused = ask<control_ack>(self, run.dep.fabric, partition_atom::value, one_way);
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.error.find("one-way partitions need link relays"), std::string::npos)
+    << refused.error;
 }
 
 TEST(litecoin_local, isolate_and_heal_one_node) {

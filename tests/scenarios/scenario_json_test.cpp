@@ -189,7 +189,7 @@ TEST_F(scenario_json, bad_scenarios_name_the_path_what_was_found_and_what_is_all
           {"steps", {{{"at", "10s"}, {"action", "explode"}, {"nodes", {"validator-0"}}}}}});
      },
      {"workloads[1].steps[0].action: must be one of stop, start, restart, kill, pause, resume, "
-      "isolate, heal, partition, set_link, skew, got \"explode\""}},
+      "isolate, heal, partition, set_link, clog, skew, got \"explode\""}},
     {"step names a missing node",
      [](json& j) {
        j["workloads"].push_back(

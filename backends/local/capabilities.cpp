@@ -1,0 +1,85 @@
+#include "backends/local/capabilities.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace troupe::backends::local {
+
+namespace {
+
+std::string adapter_kind(const program& p) {
+  return p.adapter.is_object() ? p.adapter.value("kind", std::string{}) : std::string{};
+}
+
+/// The adapter can cut and rejoin peers itself (litecoind: setban, addnode, disconnectnode).
+bool adapter_cuts(const program& p) { return adapter_kind(p) == "bitcoin-rpc"; }
+
+} // namespace
+
+std::optional<std::string> capabilities::relay_refusal(const program& p) {
+  if (p.join_scope == "all")
+    return "program " + p.name +
+           " gives every member the same peer list (join scope \"all\"; etcd, for one, derives "
+           "its cluster identity from the peer URLs every member advertises), so its peer "
+           "traffic cannot be sent through per-link relays; that needs a network namespace per "
+           "node, which the local backend does not have yet";
+  if (p.join_port.empty())
+    return "program " + p.name +
+           " does not name the port its peers dial (\"join\": {\"port\": ...}), so the local "
+           "backend cannot put link relays between its nodes: add it to the program file";
+  return std::nullopt;
+}
+
+bool capabilities::cuttable(const program& p) const { return relayed(p) || adapter_cuts(p); }
+
+std::optional<std::string> capabilities::network_refusal(const program& p,
+                                                         const std::string& action,
+                                                         const fault_request& r) const {
+  if (relayed(p)) {
+    if (action == "set_link" && r.link.loss > 0)
+      return std::string("packet loss is not supported by the local backend: its link relays "
+                         "carry TCP byte streams, where a lost packet is only a retransmission "
+                         "delay (loss needs per-node network namespaces with packet drop rules, "
+                         "not there yet); latency, jitter and bandwidth work");
+    return std::nullopt;
+  }
+  auto no_relay = relay_refusal(p);
+  std::string why =
+    no_relay ? *no_relay
+             : std::string("the local backend's link fabric is off (backend param \"fabric\": "
+                           "false), so its link relays are not there");
+  // Without relays, litecoind's own peer controls still cut whole connections.
+  const bool two_way_cut = action == "isolate" || (action == "partition" && r.symmetric);
+  if (two_way_cut && adapter_cuts(p))
+    return std::nullopt;
+  if (action == "partition" && !r.symmetric && adapter_cuts(p))
+    return "one-way partitions need link relays (real connections are two-way): " + why;
+  return why;
+}
+
+std::optional<std::string> capabilities::refusal(const fault_request& r) const {
+  if (r.action == "skew")
+    return std::string("clock skew is not supported by the local backend yet (it needs "
+                       "libfaketime under each node)");
+  control_action ca;
+  const bool control = parse_control_action(r.action, ca);
+  // Signals and respawn work for every program; a heal where nothing can be cut has nothing
+  // to do, and so succeeds.
+  if ((control && ca != control_action::isolate) || r.action == "heal_all")
+    return std::nullopt;
+  if (!control && r.action != "partition" && r.action != "set_link" && r.action != "clog")
+    return "the local backend does not know the action \"" + r.action + "\"";
+  std::set<const program*> seen;
+  for (const auto& n : nodes_) {
+    if (!n.prog || seen.count(n.prog))
+      continue;
+    if (!r.nodes.empty() && std::find(r.nodes.begin(), r.nodes.end(), n.id) == r.nodes.end())
+      continue;
+    seen.insert(n.prog);
+    if (auto why = network_refusal(*n.prog, r.action, r))
+      return why;
+  }
+  return std::nullopt;
+}
+
+} // namespace troupe::backends::local

@@ -1,0 +1,52 @@
+#pragma once
+// What the local backend can do to the nodes of a deployment, and why not: one answer for
+// `troupe validate --backend local` before any run and for the acknowledgements during it
+// (the fabric and proxy actors ask this first), so the two never disagree.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/backend.hpp"
+#include "backends/local/program.hpp"
+
+namespace troupe::backends::local {
+
+class capabilities {
+public:
+  struct node {
+    std::string id;
+    const program* prog = nullptr;
+  };
+
+  // -- constructors -----------------------------------------------------------
+
+  /// `fabric`: whether the deployment has link relays (the backend's "fabric" param).
+  capabilities(std::vector<node> nodes, bool fabric)
+    : nodes_(std::move(nodes))
+    , fabric_(fabric) {}
+
+  // -- queries ----------------------------------------------------------------
+
+  /// Why the backend cannot do `r` (its nodes, or every node when it names none), or nothing.
+  std::optional<std::string> refusal(const fault_request& r) const;
+
+  /// Whether the nodes' program can have its peer connections cut (and so needs a heal).
+  bool cuttable(const program& p) const;
+
+  /// Whether the peer traffic of `p` goes through link relays (with the fabric on).
+  bool relayed(const program& p) const { return fabric_ && relay_refusal(p) == std::nullopt; }
+
+  /// Why peer traffic of `p` cannot go through link relays, or nothing.
+  static std::optional<std::string> relay_refusal(const program& p);
+
+private:
+  /// Why traffic of `p` cannot be cut or shaped (the first reason that applies), or nothing.
+  std::optional<std::string> network_refusal(const program& p, const std::string& action,
+                                             const fault_request& r) const;
+
+  std::vector<node> nodes_;
+  bool fabric_ = true;
+};
+
+} // namespace troupe::backends::local
