@@ -8,6 +8,7 @@
 #include "actors/errors.hpp"
 #include "actors/runner.hpp"
 #include "report/report.hpp"
+#include "actors/scenario/leadership.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "actors/scenario/topology.hpp"
 #include "apps/commands.hpp"
@@ -18,6 +19,14 @@ namespace troupe::apps {
 
 namespace {
 
+/// Per group, whether it leads (produces blocks) and why: a role that defaulted to the group's
+/// name is said out loud (actors/scenario/leadership.hpp).
+void print_leadership(const scenario& s, const std::string& backend, const char* indent) {
+  for (const auto& g : describe_leadership(s, backend, registry::global()))
+    std::printf("%s%s\n", indent, to_string(g).c_str());
+  std::fflush(stdout);
+}
+
 int validate_files(const std::vector<std::string>& files) {
   int code = exit_pass;
   for (const auto& f : files) {
@@ -26,6 +35,7 @@ int validate_files(const std::vector<std::string>& files) {
       auto t = expand(s);
       std::printf("%s: ok (%zu nodes, %zu links, %zu workloads, %zu expectations)\n", f.c_str(),
                   t.nodes.size(), t.edges.size(), s.workloads.size(), s.expectations.size());
+      print_leadership(s, s.backend.name, "  ");
     } catch (const validation_failed& e) {
       for (const auto& err : e.errors())
         std::fprintf(stderr, "%s: %s\n", f.c_str(), err.to_string().c_str());
@@ -117,6 +127,9 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
     req.pace = pace;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    // The run's first lines: who produces blocks, before anything is deployed.
+    if (!quiet)
+      print_leadership(s, req.backend.value_or(s.backend.name), "");
     if (check_determinism) {
       if (req.backend.value_or(s.backend.name) != "sim")
         throw user_error("--check-determinism needs the sim backend; drop --backend or use "
