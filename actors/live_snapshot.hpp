@@ -40,6 +40,9 @@ struct live_snapshot {
   std::vector<std::string> active_faults;           ///< "partition v1,v2"
   /// Job campaigns (`jobs` workloads): jobs by (type, status) at their latest sample.
   std::map<std::pair<std::string, std::string>, int64_t> jobs_by_type_status;
+  /// Progress reports of each campaign (by workload name) that the runner has recorded for
+  /// report.json: a view, or a test, knows when a campaign's state has reached the record.
+  std::map<std::string, uint64_t> campaign_reports;
 
   // -- a short history for the dashboard's charts (bounded) -------------------
   static constexpr size_t history_max = 600;

@@ -14,6 +14,7 @@
 #include "actors/backend.hpp"
 #include "actors/params.hpp"
 #include "actors/run_observer.hpp"
+#include "actors/scenario/leadership.hpp"
 #include "actors/scenario/scenario.hpp"
 #include "actors/scenario/topology.hpp"
 
@@ -49,6 +50,9 @@ struct node_kind {
   std::string kind;
   std::string summary;
   std::function<void(params_reader&, const group&)> validate;
+  /// Whether a group's nodes lead (produce blocks) and why (actors/scenario/leadership.hpp);
+  /// empty for kinds that declare no rule.
+  leadership_rule leads = {};
 };
 
 struct backend_kind {
@@ -74,6 +78,11 @@ public:
   }
   /// Why there are no built-in programs (their directory was not found): said with "none".
   void set_programs_missing(std::string why) { programs_missing_ = std::move(why); }
+  /// And who leads for those (a program file's "blocks" section).
+  void
+  set_program_file_leadership(std::function<leadership(const group&, const std::string& path)> f) {
+    program_file_leadership_ = std::move(f);
+  }
 
   /// What the runner reports through (actors/run_observer.hpp); the catalog installs report/.
   void set_reporter(run_reporter r) { reporter_ = std::move(r); }
@@ -87,6 +96,7 @@ public:
   const node_kind* program(const std::string& k) const { return find(programs_, k); }
   const backend_kind* backend(const std::string& k) const { return find(backends_, k); }
   const auto& program_file_validator() const { return program_file_validator_; }
+  const auto& program_file_leadership() const { return program_file_leadership_; }
 
   std::string workload_names() const { return names(workloads_); }
   std::string expectation_names() const { return names(expectations_); }
@@ -124,6 +134,7 @@ private:
   std::map<std::string, backend_kind> backends_;
   std::function<void(params_reader&, const group&, const std::string&)> program_file_validator_;
   std::string programs_missing_;
+  std::function<leadership(const group&, const std::string&)> program_file_leadership_;
   run_reporter reporter_;
   run_views_factory views_;
 };

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iomanip>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
@@ -27,6 +28,7 @@
 #include "actors/run_context.hpp"
 #include "actors/run_observer.hpp"
 #include "actors/run_outcome.hpp"
+#include "actors/scenario/leadership.hpp"
 #include "actors/scenario/topology.hpp"
 #include "actors/units.hpp"
 
@@ -294,6 +296,8 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
           st.rec->txs.try_emplace(ev.detail, -1, -1).first->second.first = ev.time_ns;
       } else if (st.rec->events.size() < 100000) { // bounded: a chaos run cannot exhaust memory
         st.rec->events.push_back(ev);
+        if (ev.kind == "jobs" && st.live)
+          st.live->update([&](live_snapshot& s) { ++s.campaign_reports[ev.action]; });
       }
     },
     [=](const block_event& ev) {
@@ -332,6 +336,79 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
     },
     [=](evaluate_atom) { evaluate(self); },
   };
+}
+
+/// What a run writes at the top of its directory. A directory that holds nothing else is a
+/// previous run's, which a new run empties first: its old nodes/*.log would otherwise end up
+/// in the new run's report. Anything else in it may be the user's, so it is never deleted.
+bool written_by_a_run(const std::string& name) {
+  static const std::set<std::string> files{
+    "troupe.log",       "report.json",          "report.json.tmp", "report.html", "report.html.tmp",
+    "report.junit.xml", "report.junit.xml.tmp", "events.jsonl",    "nodes"};
+  if (files.count(name))
+    return true;
+  // A campaign's store: jobs-<name>.db and SQLite's companions.
+  if (name.rfind("jobs-", 0) != 0)
+    return false;
+  for (const char* end : {".db", ".db-wal", ".db-shm", ".db-journal"}) {
+    const std::string e = end;
+    if (name.size() > e.size() + 5 && name.compare(name.size() - e.size(), e.size(), e) == 0)
+      return true;
+  }
+  return false;
+}
+
+/// `--out DIR`: created when missing; a previous run's directory is emptied; any other
+/// non-empty directory is refused before anything starts.
+void reuse_out_dir(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(dir, ec))
+    return;
+  if (!fs::is_directory(dir, ec))
+    throw user_error("--out " + dir.string() +
+                     " is not a directory; choose a new directory for the run");
+  std::vector<fs::path> entries;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const auto name = e.path().filename().string();
+    if (!written_by_a_run(name))
+      throw user_error("--out " + dir.string() + " is not empty and holds \"" + name +
+                       "\", which a troupe run does not write; choose a new or empty "
+                       "directory (a previous run's directory is emptied and reused)");
+    entries.push_back(e.path());
+  }
+  if (ec)
+    throw user_error("cannot read --out " + dir.string() + ": " + ec.message() +
+                     "; choose another --out");
+  for (const auto& p : entries) {
+    fs::remove_all(p, ec);
+    if (ec)
+      throw user_error("cannot clear " + p.string() + " from the previous run in --out " +
+                       dir.string() + ": " + ec.message() + "; remove it or choose another --out");
+  }
+}
+
+/// runs/<scenario>-<timestamp>, made with one mkdir each try so that two runs started in the
+/// same second (in one process or two) never share a directory: the second gets -2, then -3.
+std::filesystem::path new_default_run_dir(const std::string& stem) {
+  namespace fs = std::filesystem;
+  const fs::path runs = "runs";
+  std::error_code ec;
+  fs::create_directories(runs, ec);
+  if (ec)
+    throw user_error("cannot create " + runs.string() + "/: " + ec.message() +
+                     "; run from a writable directory or pass --out");
+  constexpr int tries_max = 1000;
+  for (int i = 1; i <= tries_max; ++i) {
+    auto dir = runs / (i == 1 ? stem : stem + "-" + std::to_string(i));
+    if (fs::create_directory(dir, ec))
+      return dir;
+    if (ec)
+      throw user_error("cannot create run directory " + dir.string() + ": " + ec.message() +
+                       "; choose another --out");
+  }
+  throw user_error("runs/ already holds " + std::to_string(tries_max) + " directories named " +
+                   stem + "*; pass --out or clear runs/");
 }
 
 std::string timestamp_utc() {
@@ -374,7 +451,9 @@ public:
       std::make_shared<spdlog::logger>("troupe", spdlog::sinks_init_list{console, file});
     logger->set_level(std::min(level, file_level));
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-    logger->flush_on(spdlog::level::warn);
+    // troupe.log follows the run line by line: `tail -f` shows a live run as it goes (and
+    // tests wait on its lines). Only info and up reach the file, a few lines a second.
+    logger->flush_on(spdlog::level::info);
     previous_ = spdlog::default_logger();
     spdlog::set_default_logger(logger);
   }
@@ -426,8 +505,13 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
   auto topo = expand(s);
 
   run_result result;
-  result.run_dir =
-    req.out.empty() ? std::filesystem::path("runs") / (s.name + "-" + timestamp_utc()) : req.out;
+  // A run starts in a clean directory: nothing of an earlier run reaches its report.
+  if (req.out.empty()) {
+    result.run_dir = new_default_run_dir(s.name + "-" + timestamp_utc());
+  } else {
+    reuse_out_dir(req.out);
+    result.run_dir = req.out;
+  }
   std::error_code ec;
   std::filesystem::create_directories(result.run_dir / "nodes", ec);
   if (ec)
@@ -438,6 +522,8 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
   spdlog::info("run {}: scenario {}, seed {}, backend {}, {} nodes, {} planned",
                result.run_dir.string(), s.name, s.seed, s.backend.name, topo.nodes.size(),
                format_duration(s.run_duration));
+  for (const auto& g : describe_leadership(s, s.backend.name, reg))
+    spdlog::info("{}", to_string(g));
 
   // -- live views: progress line, metrics, dashboard (outside the simulated world) -----------
   auto live = std::make_shared<live_status>();

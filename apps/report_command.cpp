@@ -1,5 +1,5 @@
-// troupe report DIR: regenerates DIR/report.html from DIR/report.json (after an upgrade, or
-// for a report.json that came from elsewhere).
+// troupe report DIR: regenerates DIR/report.html and DIR/report.junit.xml from DIR/report.json
+// (after an upgrade, or for a report.json that came from elsewhere).
 
 #include <cstdio>
 #include <fstream>
@@ -7,13 +7,15 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/errors.hpp"
+#include "report/junit.hpp"
 #include "report/report_html.hpp"
 #include "apps/commands.hpp"
 
 namespace troupe::apps {
 
 void add_report_command(CLI::App& root, int& exit_code) {
-  auto cmd = root.add_subcommand("report", "Regenerate DIR/report.html from DIR/report.json");
+  auto cmd = root.add_subcommand(
+    "report", "Regenerate DIR/report.html and DIR/report.junit.xml from DIR/report.json");
   static std::string dir;
   cmd->add_option("DIR", dir, "run directory (holds report.json)")->required();
   cmd->callback([&exit_code] {
@@ -37,7 +39,13 @@ void add_report_command(CLI::App& root, int& exit_code) {
     } catch (const std::exception& e) {
       throw user_error("cannot write " + (run_dir / "report.html").string() + ": " + e.what());
     }
-    std::printf("%s\n", (run_dir / "report.html").string().c_str());
+    try {
+      write_junit(run_dir, report);
+    } catch (const std::exception& e) {
+      throw user_error("cannot write " + (run_dir / "report.junit.xml").string() + ": " + e.what());
+    }
+    std::printf("%s\n%s\n", (run_dir / "report.html").string().c_str(),
+                (run_dir / "report.junit.xml").string().c_str());
     exit_code = exit_pass;
   });
 }

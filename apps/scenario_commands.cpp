@@ -8,6 +8,8 @@
 #include "actors/errors.hpp"
 #include "actors/registry.hpp"
 #include "actors/runner.hpp"
+#include "report/report.hpp"
+#include "actors/scenario/leadership.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "actors/scenario/topology.hpp"
 #include "apps/commands.hpp"
@@ -49,6 +51,14 @@ size_t list_refusals(const std::string& file, const scenario& s, const expanded_
   return refused;
 }
 
+/// Per group, whether it leads (produces blocks) and why: a role that defaulted to the group's
+/// name is said out loud (actors/scenario/leadership.hpp).
+void print_leadership(const scenario& s, const std::string& backend, const char* indent) {
+  for (const auto& g : describe_leadership(s, backend, registry::global()))
+    std::printf("%s%s\n", indent, to_string(g).c_str());
+  std::fflush(stdout);
+}
+
 int validate_files(const std::vector<std::string>& files, const std::string& backend_name,
                    bool strict) {
   int code = exit_pass;
@@ -61,6 +71,7 @@ int validate_files(const std::vector<std::string>& files, const std::string& bac
                   static_cast<unsigned long long>(size.nodes), size.links_exact ? "" : "at least ",
                   static_cast<unsigned long long>(size.links), s.workloads.size(),
                   s.expectations.size());
+      print_leadership(s, backend_name.empty() ? s.backend.name : backend_name, "  ");
       if (backend_name.empty())
         continue;
       auto t = expand(s);
@@ -170,6 +181,9 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
     req.pace = pace;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    // The run's first lines: who produces blocks, before anything is deployed.
+    if (!quiet)
+      print_leadership(s, req.backend.value_or(s.backend.name), "");
     if (check_determinism) {
       if (req.backend.value_or(s.backend.name) != "sim")
         throw user_error("--check-determinism needs the sim backend; drop --backend or use "

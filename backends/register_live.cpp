@@ -26,14 +26,15 @@ void register_live(troupe::registry& reg) {
     } catch (const std::exception& e) {
       summary = std::string("(broken definition: ") + e.what() + ")";
     }
-    reg.add_program({name, summary, [name](params_reader& r, const group& g) {
-                       local::validate_node(r, g, name);
-                     }});
+    reg.add_program({name, summary,
+                     [name](params_reader& r, const group& g) { local::validate_node(r, g, name); },
+                     [name](const group& g) { return local::program_leadership(g, name); }});
   }
-  reg.set_program_file_validator(
-    [](params_reader& r, const group& g, const std::string& path) {
-      local::validate_node(r, g, path);
-    });
+  reg.set_program_file_validator([](params_reader& r, const group& g, const std::string& path) {
+    local::validate_node(r, g, path);
+  });
+  reg.set_program_file_leadership(
+    [](const group& g, const std::string& path) { return local::program_leadership(g, path); });
 }
 
 } // namespace troupe::backends

@@ -1,4 +1,6 @@
-# All dependencies come from Debian 12 packages; scripts/setup.sh installs them.
+# All dependencies come from Debian 12 packages; scripts/setup.sh installs them. These are
+# what the engine and the `troupe` binary need; GoogleTest and Google Benchmark are found in
+# CMakeLists.txt, for the tests and benchmarks only (the quick start installs neither).
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(spdlog REQUIRED)
@@ -6,8 +8,6 @@ find_package(fmt REQUIRED)
 find_package(prometheus-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(SQLite3 REQUIRED)
-find_package(GTest REQUIRED)
-find_package(benchmark REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(ZLIB REQUIRED)
 

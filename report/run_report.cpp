@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "report/junit.hpp"
 #include "report/node_logs.hpp"
 #include "report/report.hpp"
 #include "report/report_html.hpp"
@@ -18,8 +19,14 @@ nlohmann::json write_run_report(const run_outcome& in, const std::filesystem::pa
   try {
     write_report_html(run_dir, report);
   } catch (const std::exception& e) {
-    // The JSON report is the record; a page that cannot be written must not hide it.
+    // The JSON report is the record; a page (or the JUnit file) that cannot be written must
+    // not hide it.
     spdlog::error("cannot write report.html: {}", e.what());
+  }
+  try {
+    write_junit(run_dir, report);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot write report.junit.xml: {}", e.what());
   }
   return report;
 }

@@ -1,26 +1,43 @@
 #!/usr/bin/env bash
 # Installs what Troupe needs on Debian 12 (only what is missing) and builds it.
-# Usage: scripts/setup.sh            install + build (Release, into build/)
-#        TROUPE_SKIP_BUILD=1 scripts/setup.sh   install only
+# Usage: scripts/setup.sh                 everything: run + test packages, build every target
+#        scripts/setup.sh --run           what building and running troupe needs; builds
+#                                         only the `troupe` target (scripts/quickstart.sh)
+#        TROUPE_SKIP_BUILD=1 scripts/setup.sh [--run]   install only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scope=all
+case "${1:-}" in
+  --run) scope=run ;;
+  --all | "") scope=all ;;
+  *) echo "setup: unknown option $1; use --run (build and run troupe) or --all (and the tests)" >&2
+     exit 2 ;;
+esac
+
+# What building the `troupe` binary and running a simulated scenario need: the toolchain and
+# the libraries it links (DESIGN.md: Debian packages only). Nothing else: the quick start
+# installs this list alone.
 # What running troupe needs (the .deb's Depends reads the same file).
 mapfile -t runtime_packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' scripts/runtime-packages.txt)
-
-packages=(
+run_packages=(
   "${runtime_packages[@]}"
-  # toolchain
   cmake g++ make ccache pkg-config
-  # libraries (DESIGN.md: Debian packages only)
   libcaf-dev nlohmann-json3-dev prometheus-cpp-dev libcpp-httplib-dev libspdlog-dev libfmt-dev
-  googletest libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libcli11-dev libssl-dev zlib1g-dev
-  libre2-dev
-  # real node programs for live tests, and tools the tests drive
-  litecoind etcd-server etcd-client curl procps graphviz
-  # report.html and the live dashboard are checked in headless Chromium
-  chromium
+  libsqlite3-dev libcli11-dev libssl-dev zlib1g-dev libre2-dev
 )
+# What the tests and benchmarks add: their frameworks, the real node programs the live
+# backend runs (litecoind, etcd; also what `--backend local` needs), and the tools the tests
+# drive (curl, ps, Graphviz's dot, headless Chromium for report.html and the dashboard,
+# Python's XML parser for report.junit.xml, `script` for a terminal).
+test_packages=(
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  litecoind etcd-server etcd-client
+  curl procps graphviz chromium python3 bsdutils
+)
+
+packages=("${run_packages[@]}")
+if [ "$scope" = all ]; then packages+=("${test_packages[@]}"); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -46,5 +63,12 @@ if command -v ccache >/dev/null; then
   # Paths relative to the checkout, so that another clone of the same sources hits the cache.
   export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 fi
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
-cmake --build build -j2
+if [ "$scope" = run ]; then
+  # Tests and benchmarks are configured when their frameworks are there (after a full setup),
+  # but the quick start builds the one target it runs.
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
+  cmake --build build -j2 --target troupe
+else
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DTROUPE_REQUIRE_TESTS=ON "${launcher[@]}" >/dev/null
+  cmake --build build -j2
+fi

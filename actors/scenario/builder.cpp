@@ -14,6 +14,7 @@ topology_builder& topology_builder::group(const std::string& name, uint32_t coun
   troupe::group g;
   g.name = name;
   g.role = role.empty() ? name : role;
+  g.role_given = !role.empty();
   g.count = count;
   g.node.model = "chain";
   t_.groups.push_back(std::move(g));

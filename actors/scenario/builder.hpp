@@ -38,7 +38,9 @@ public:
     t_.link = {latency, jitter, loss, bandwidth_bps};
     return *this;
   }
-  /// Adds a group (role defaults to its name; node model `chain`, no program). Following
+  /// Adds a group (node model `chain`, no program). The role defaults to its name, which
+  /// build() accepts only for "validator" and "observer": any other name would decide whether
+  /// the group's nodes produce blocks (actors/scenario/leadership.hpp). Following
   /// calls to model()/program()/param()/group_link() refine the last group added.
   topology_builder& group(const std::string& name, uint32_t count, const std::string& role = "");
   topology_builder& model(const std::string& m);

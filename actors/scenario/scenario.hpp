@@ -50,6 +50,10 @@ struct scrape_config {
 struct group {
   std::string name;
   std::string role; ///< e.g. "validator" (leads/mines) or "observer"; defaults to name
+  /// False when `role` was left out and took the group's name. Says how the scenario was
+  /// written, not what runs, so operator== leaves it out; JSON writes `role` only when given
+  /// (a round trip keeps it, and a built scenario is checked like the file it stands for).
+  bool role_given = true;
   uint32_t count = 1;
   node_spec node;
   std::optional<link_profile> link;

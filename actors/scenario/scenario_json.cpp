@@ -7,6 +7,7 @@
 #include "actors/echo.hpp"
 #include "actors/json_read.hpp"
 #include "actors/params.hpp"
+#include "actors/scenario/leadership.hpp"
 #include "actors/scenario/scrape.hpp"
 #include "actors/scenario/topology.hpp"
 #include "actors/units.hpp"
@@ -169,6 +170,7 @@ std::vector<group> read_groups(const json& j, const std::string& path, const lin
     else if (!g.name.empty() && !names.insert(g.name).second)
       r.error("name", "duplicate group name " + echo(g.name) + "; group names must be unique");
     g.role = r.string("role", g.name);
+    g.role_given = r.has("role");
     g.count = static_cast<uint32_t>(r.integer("count", 1, 1, 100'000'000, true));
     // Before the node: the program's validator checks that the program can be scraped.
     if (auto sc = r.raw("scrape")) {
@@ -183,6 +185,9 @@ std::vector<group> read_groups(const json& j, const std::string& path, const lin
       read_node_spec(*node, r.path_of("node"), g, reg, errors);
     else
       r.error("node", "is required: {\"model\": \"chain\"} and/or {\"program\": \"...\"}");
+    // After the node: whether the role decides block production is the node kind's rule.
+    if (auto why = leadership_role_error(g, reg))
+      r.error("role", *why);
     if (auto l = r.raw("link"))
       g.link = read_link(*l, r.path_of("link"), link, errors);
     r.finish();
@@ -231,6 +236,11 @@ void read_entries(const json* j, const std::string& path, bool workloads, bool n
     kind_entry entry;
     entry.kind = r.string("kind", "", true);
     entry.name = r.string("name", entry.kind);
+    // Names reach file names in the run directory (a campaign's store is jobs-<name>.db).
+    if (r.has("name") && e.is_object() && e["name"].is_string() && !valid_name(entry.name))
+      r.error("name", "must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter "
+                      "or digit), got \"" +
+                        entry.name + "\"");
     if (!e.is_object())
       continue;
     const actor_kind* k = workloads ? reg.workload(entry.kind) : reg.expectation(entry.kind);
@@ -394,7 +404,9 @@ json to_json(const scenario& s) {
   t["link"] = to_json(s.topology.link);
   t["groups"] = json::array();
   for (const auto& g : s.topology.groups) {
-    json gj{{"name", g.name}, {"role", g.role}, {"count", g.count}};
+    json gj{{"name", g.name}, {"count", g.count}};
+    if (g.role_given)
+      gj["role"] = g.role;
     json node = json::object();
     if (!g.node.model.empty())
       node["model"] = g.node.model;

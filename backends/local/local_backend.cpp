@@ -132,6 +132,39 @@ void validate_node(params_reader& r, const group& g, const std::string& program_
   }
 }
 
+leadership program_leadership(const program& p, const std::string& role,
+                              const nlohmann::json& params) {
+  if (!p.blocks.is_object())
+    return {false, false, false,
+            "program " + p.name +
+              " has no \"blocks\" section, so troupe chooses none of its block producers"};
+  // As in the sim backend: every role but observers leads, unless `roles` lists the leading
+  // roles; the node param `leader` overrides both.
+  if (params.is_object() && params.contains("leader") && params["leader"].is_boolean()) {
+    const bool l = params["leader"].get<bool>();
+    return {true, l, false, std::string("params.leader is ") + (l ? "true" : "false")};
+  }
+  if (p.blocks.contains("roles")) {
+    auto roles = p.blocks["roles"].get<std::vector<std::string>>();
+    std::string listed;
+    for (const auto& r : roles)
+      listed += (listed.empty() ? "\"" : ", \"") + r + "\"";
+    return {true, std::find(roles.begin(), roles.end(), role) != roles.end(), true,
+            "program " + p.name + " leads on the roles " + listed};
+  }
+  return {true, role != "observer", true,
+          "program " + p.name + " leads on every role but \"observer\""};
+}
+
+leadership program_leadership(const group& g, const std::string& program_ref) {
+  try {
+    return program_leadership(*load_program(program_ref), g.role, g.node.params);
+  } catch (const std::exception&) {
+    // Validation reports why the program cannot be read; nothing to say about its blocks.
+    return {false, false, false, "program " + program_ref + " cannot be read"};
+  }
+}
+
 // -- lifecycle ------------------------------------------------------------------
 
 local_backend::~local_backend() {
@@ -268,19 +301,8 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
       parse_count(render(p.finality_depth, node.vars, where), where + ": finality_depth");
     if (!p.ready.port.empty())
       node.probe_port = static_cast<uint16_t>(std::stoi(node.vars[p.ready.port]));
-    if (p.blocks.is_object()) {
-      // As in the sim backend: every role but observers leads, unless `roles` lists the
-      // leading roles; the node param `leader` overrides both.
-      auto& np = node.info.spec.params;
-      if (np.is_object() && np.contains("leader") && np["leader"].is_boolean()) {
-        node.producer = np["leader"].get<bool>();
-      } else if (p.blocks.contains("roles")) {
-        auto roles = p.blocks["roles"].get<std::vector<std::string>>();
-        node.producer = std::find(roles.begin(), roles.end(), node.info.role) != roles.end();
-      } else {
-        node.producer = node.info.role != "observer";
-      }
-    }
+    if (p.blocks.is_object())
+      node.producer = program_leadership(p, node.info.role, node.info.spec.params).leads;
     // Check the adapter settings now: a bad program file is bad input, not a runtime failure.
     w->make_adapter(i);
     node.slot = w->sup->add(std::move(po));

@@ -23,8 +23,10 @@
 
 #include "actors/backend.hpp"
 #include "actors/params.hpp"
+#include "actors/scenario/leadership.hpp"
 #include "backends/local/metrics_scraper.hpp"
 #include "backends/local/ports.hpp"
+#include "backends/local/program.hpp"
 #include "backends/local/world.hpp"
 
 namespace troupe::backends::local {
@@ -46,6 +48,15 @@ local_options read_options(params_reader& r);
 
 /// Checks a group's node params against its program (built-in name or file path).
 void validate_node(params_reader& r, const group& g, const std::string& program_ref);
+
+/// Who produces blocks among a program's nodes: `params.leader` when it is a boolean, else
+/// the roles the program's "blocks" section lists, else every role but "observer" (as the
+/// sim's chain model). A program without "blocks" makes its own blocks (or none).
+leadership program_leadership(const program& p, const std::string& role,
+                              const nlohmann::json& params);
+
+/// The same for a group of a scenario being validated (loads the program).
+leadership program_leadership(const group& g, const std::string& program_ref);
 
 class local_backend : public backend {
 public:

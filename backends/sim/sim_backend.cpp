@@ -8,6 +8,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/node_protocol.hpp"
+#include "actors/scenario/leadership.hpp"
 #include "sim/coordinator.hpp"
 #include "sim/models/chain.hpp"
 #include "sim/world.hpp"
@@ -25,11 +26,22 @@ bool default_leader(const std::string& role) {
   return role != "observer";
 }
 
+/// The same rule, said for `troupe validate` and a run's first lines.
+leadership chain_leadership(const group& g) {
+  const auto& p = g.node.params;
+  if (p.is_object() && p.contains("leader") && p["leader"].is_boolean()) {
+    const bool l = p["leader"].get<bool>();
+    return {true, l, false, std::string("params.leader is ") + (l ? "true" : "false")};
+  }
+  return {true, default_leader(g.role), true, "model chain leads on every role but \"observer\""};
+}
+
 struct model_entry {
   std::string name;
   std::string summary;
   std::function<sim::model_factory(const node_info&, std::vector<validation_error>&)> make;
   std::function<void(params_reader&, const group&)> validate;
+  leadership_rule leads = {}; ///< none: the model declares no rule
 };
 
 std::vector<model_entry>& models() {
@@ -41,7 +53,8 @@ std::vector<model_entry>& models() {
      },
      [](params_reader& r, const group& g) {
        sim::models::read_chain_params(r, default_leader(g.role));
-     }},
+     },
+     chain_leadership},
   };
   return table;
 }
@@ -411,7 +424,7 @@ void register_sim(registry& reg) {
   b.make = [] { return std::make_unique<sim_backend>(); };
   reg.add_backend(std::move(b));
   for (const auto& m : models())
-    reg.add_model({m.name, m.summary, m.validate});
+    reg.add_model({m.name, m.summary, m.validate, m.leads});
 }
 
 } // namespace troupe::backends

@@ -6,12 +6,16 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include <gtest/gtest.h>
+#include "tests/support/observability_helpers.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/wait.hpp"
 
 namespace {
 
@@ -45,6 +49,24 @@ std::string temp_file(const std::string& name, const std::string& content) {
 
 std::string out_dir(const std::string& name) {
   return (std::filesystem::path(troupe::test::build_dir()) / "cli-test" / name).string();
+}
+
+/// `troupe jobs serve ARGS`, stopped by SIGINT (by its PID) once it says it listens.
+outcome serve_until_listening(const std::string& args, const std::string& name) {
+  const auto log = out_dir(name + ".out");
+  std::vector<std::string> argv{troupe::test::troupe_binary(), "jobs", "serve"};
+  std::istringstream words{args};
+  for (std::string w; words >> w;)
+    argv.push_back(w);
+  troupe::test::child serve{argv, log};
+  outcome o;
+  if (troupe::test::wait_until(
+        [&] { return troupe::test::file_contains(log, "listening on port"); },
+        std::chrono::seconds(30)))
+    serve.signal(SIGINT);
+  o.code = serve.wait(std::chrono::seconds(30));
+  o.out = troupe::test::file_text(log);
+  return o;
 }
 
 } // namespace
@@ -153,8 +175,8 @@ TEST(cli, duration_flags_take_units_or_seconds_and_say_what_is_wrong) {
   const auto config = temp_file("lease-slices.json", R"([{"start_block_id": 1,
     "end_block_id": 100, "snapshot_path": "s.bin", "storage_type": "fs",
     "expected_integrity_hash": null, "leap_version": "5.0.2"}])");
-  const auto served = troupe_cli("jobs serve --port 0 --db " + db + " --replay-config " + config +
-                             " --lease 1m30s 2>&1 & pid=$!; sleep 2; kill -INT $pid; wait $pid");
+  const auto served = serve_until_listening(
+    "--port 0 --db " + db + " --replay-config " + config + " --lease 1m30s", "lease");
   EXPECT_EQ(served.code, 0) << served.out;
   EXPECT_NE(served.out.find("a silent replay job times out after 1m30s"), std::string::npos)
     << served.out;
@@ -162,8 +184,8 @@ TEST(cli, duration_flags_take_units_or_seconds_and_say_what_is_wrong) {
   EXPECT_NE(served.out.find("every change is committed"), std::string::npos) << served.out;
   const auto db2 = out_dir("lease-seconds.db");
   std::filesystem::remove(db2);
-  const auto seconds = troupe_cli("jobs serve --port 0 --db " + db2 + " --replay-config " + config +
-                              " --lease 2.5 2>&1 & pid=$!; sleep 1; kill -INT $pid; wait $pid");
+  const auto seconds = serve_until_listening(
+    "--port 0 --db " + db2 + " --replay-config " + config + " --lease 2.5", "lease-seconds");
   EXPECT_EQ(seconds.code, 0) << seconds.out;
   EXPECT_NE(seconds.out.find("a silent replay job times out after 2.50s"), std::string::npos)
     << seconds.out;
@@ -294,4 +316,126 @@ TEST(cli, validate_with_a_backend_lists_what_it_cannot_do) {
   auto unknown = troupe_cli("validate " + file + " --backend moon");
   EXPECT_EQ(unknown.code, 2) << unknown.out;
   EXPECT_NE(unknown.out.find("unknown backend \"moon\""), std::string::npos) << unknown.out;
+
+// -- the traps a user hit: each one sentence --------------------------------------------------
+
+TEST(cli, validate_and_run_say_per_group_whether_it_produces_blocks_and_why) {
+  auto v = troupe_cli("validate scenarios/chain-sim.json");
+  EXPECT_EQ(v.code, 0) << v.out;
+  EXPECT_NE(v.out.find("  group validator: 20 nodes lead (produce blocks): role \"validator\" "
+                       "defaults to the group name, and model chain leads on every role but "
+                       "\"observer\"\n"),
+            std::string::npos)
+    << v.out;
+  EXPECT_NE(v.out.find("  group observer: 10 nodes follow (produce no blocks)"), std::string::npos)
+    << v.out;
+  // A group named "watch" with no role would lead: refused, with the fix.
+  auto watch = temp_file("watch.json", R"({"name": "watch", "duration": "1m",
+    "topology": {"groups": [{"name": "validator", "count": 2, "node": {"model": "chain"}},
+                            {"name": "watch", "count": 100, "node": {"model": "chain"}}]}})");
+  auto refused = troupe_cli("validate " + watch);
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.out.find("watch.json: topology.groups[1].role: is required for group "
+                             "\"watch\": model chain produces blocks"),
+            std::string::npos)
+    << refused.out;
+  EXPECT_NE(refused.out.find("add \"role\": \"validator\" (produces blocks) or \"role\": "
+                             "\"observer\" (follows)"),
+            std::string::npos)
+    << refused.out;
+  // The run's first lines say it, before anything else.
+  auto run =
+    troupe_cli("run scenarios/chain-split-brain.json --duration 40s --out " + out_dir("leaders"));
+  EXPECT_EQ(run.out.rfind("group left: 5 nodes lead (produce blocks): role \"validator\" is "
+                          "given, and model chain leads on every role but \"observer\"\n"
+                          "group right: 5 nodes lead (produce blocks)",
+                          0),
+            0u)
+    << run.out;
+  // ...and the run's log keeps them.
+  std::ifstream log{out_dir("leaders") + "/troupe.log"};
+  std::string text{std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
+  EXPECT_NE(text.find("group left: 5 nodes lead"), std::string::npos) << text;
+}
+
+TEST(cli, a_run_starts_in_a_clean_directory_and_never_deletes_what_it_did_not_write) {
+  namespace fs = std::filesystem;
+  // A directory with someone else's file is refused before anything runs.
+  const auto mine = out_dir("not-a-run");
+  fs::remove_all(mine);
+  fs::create_directories(mine);
+  std::ofstream(mine + "/notes.txt") << "mine\n";
+  auto refused = troupe_cli("run scenarios/chain-split-brain.json --duration 10s --out " + mine);
+  EXPECT_EQ(refused.code, 2) << refused.out;
+  EXPECT_NE(refused.out.find("--out " + mine +
+                             " is not empty and holds \"notes.txt\", which a "
+                             "troupe run does not write; choose a new or empty directory"),
+            std::string::npos)
+    << refused.out;
+  EXPECT_TRUE(fs::exists(mine + "/notes.txt"));
+  EXPECT_FALSE(fs::exists(mine + "/report.json"));
+  EXPECT_FALSE(fs::exists(mine + "/troupe.log"));
+
+  // A previous run's directory is emptied first: an old live run's node logs do not reach
+  // the new run's report.
+  const auto reused = out_dir("reused");
+  auto first = troupe_cli("run scenarios/chain-split-brain.json --duration 10s --out " + reused);
+  ASSERT_TRUE(fs::exists(reused + "/report.json")) << first.out;
+  fs::create_directories(reused + "/nodes/left-0");
+  std::ofstream(reused + "/nodes/left-0.log") << "ERROR from an old live run\n";
+  std::ofstream(reused + "/jobs-old.db") << "old store";
+  std::ofstream(reused + "/events.jsonl") << "{}\n";
+  auto second = troupe_cli("run scenarios/chain-split-brain.json --duration 10s --out " + reused);
+  EXPECT_EQ(second.code, 1) << second.out; // the split brain fails, as it should
+  EXPECT_FALSE(fs::exists(reused + "/nodes/left-0.log"));
+  EXPECT_FALSE(fs::exists(reused + "/nodes/left-0"));
+  EXPECT_FALSE(fs::exists(reused + "/jobs-old.db"));
+  EXPECT_FALSE(fs::exists(reused + "/events.jsonl")); // not asked for this time
+  EXPECT_TRUE(fs::exists(reused + "/report.junit.xml"));
+  std::ifstream in{reused + "/report.json"};
+  std::string report{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_EQ(report.find("left-0.log"), std::string::npos);
+  EXPECT_EQ(report.find("old live run"), std::string::npos);
+}
+
+TEST(cli, runs_started_in_the_same_second_get_their_own_directories) {
+  namespace fs = std::filesystem;
+  // Runs without --out go to runs/<scenario>-<UTC timestamp> under the working directory.
+  const auto cwd = out_dir("same-second");
+  fs::remove_all(cwd);
+  fs::create_directories(cwd + "/runs");
+  // Taken: every name a run could get in the next five minutes, so each run must add a suffix.
+  std::set<std::string> taken;
+  const auto now = std::time(nullptr);
+  for (int i = 0; i < 300; ++i) {
+    const std::time_t t = now + i;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+    taken.insert(std::string("chain-split-brain-") + buf);
+    fs::create_directory(cwd + "/runs/chain-split-brain-" + buf);
+  }
+  // Two at once, and one more.
+  const std::string run = "timeout 120 " + troupe::test::troupe_binary() + " run " +
+                          troupe::test::source_dir() +
+                          "/scenarios/chain-split-brain.json --duration 10s --quiet";
+  ASSERT_EQ(
+    std::system(
+      ("cd " + cwd + " && { " + run + " & " + run + " & wait; }; " + run + "; true").c_str()),
+    0);
+  std::set<std::string> with_reports;
+  for (const auto& e : fs::directory_iterator(cwd + "/runs")) {
+    const auto name = e.path().filename().string();
+    if (fs::exists(e.path() / "report.json")) {
+      with_reports.insert(name);
+      const auto dash = name.rfind('-');
+      EXPECT_TRUE(taken.count(name.substr(0, dash))) << name << " is not a taken name + suffix";
+      EXPECT_GE(std::stoi(name.substr(dash + 1)), 2) << name;
+    } else {
+      EXPECT_TRUE(taken.count(name)) << name;
+      EXPECT_TRUE(fs::is_empty(e.path())) << name << ": a taken directory was written to";
+    }
+  }
+  EXPECT_EQ(with_reports.size(), 3u);
 }

@@ -141,7 +141,11 @@ TEST(local_e2e, sigint_tears_everything_down_and_writes_the_report) {
     return pids.size() == 5 && read_file(r.out / "nodes" / "miner-0.log").find(" height=107 ") !=
                                  std::string::npos;
   })) << read_file(r.out.string() + ".log");
-  std::this_thread::sleep_for(3s);
+  // And the runner has them: deployed, so the interrupt lands in the run, not in setup.
+  ASSERT_TRUE(eventually(
+    60s,
+    [&] { return read_file(r.out / "troupe.log").find("deployed 5 nodes") != std::string::npos; }))
+    << read_file(r.out / "troupe.log");
   pids = node_pids(r.out);
   ASSERT_EQ(pids.size(), 5u);
   ::kill(r.pid, SIGINT);

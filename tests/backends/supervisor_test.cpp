@@ -9,6 +9,7 @@
 
 #include "backends/local/supervisor.hpp"
 #include "tests/backends/live_helpers.hpp"
+#include "tests/support/wait.hpp"
 
 using namespace troupe::backends::local;
 using namespace troupe::backends::testing;
@@ -63,7 +64,10 @@ TEST(supervisor, stop_escalates_to_sigkill_after_the_grace_period) {
   supervisor sup;
   auto s = sup.add(shell(dir, "n0", "trap '' TERM; echo ready; while true; do sleep 0.1; done"));
   sup.start(s);
-  std::this_thread::sleep_for(200ms);
+  // The shell ignores SIGTERM once it has said "ready".
+  ASSERT_TRUE(troupe::test::wait_until(
+    [&] { return troupe::test::count_lines(dir / "n0.log", "ready") == 1; }, 10000ms))
+    << read(dir / "n0.log");
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_TRUE(sup.stop(s, 300ms));
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);
@@ -75,13 +79,23 @@ TEST(supervisor, pause_resume_and_respawn_on_the_same_log) {
   supervisor sup;
   auto s = sup.add(shell(dir, "n0", "echo started; exec sleep 30"));
   sup.start(s);
-  std::this_thread::sleep_for(300ms); // let it print before it freezes
+  // Let it print before it freezes: its line is in the log.
+  auto printed = [&](size_t n) {
+    return troupe::test::wait_until(
+      [&] { return troupe::test::count_lines(dir / "n0.log", "started") == n; }, 10000ms);
+  };
+  ASSERT_TRUE(printed(1)) << read(dir / "n0.log");
+  const pid_t first = sup.pid(s);
   EXPECT_TRUE(sup.pause(s));
   EXPECT_EQ(sup.state(s), process_state::paused);
+  // The kernel says so too: the process is stopped (T).
+  EXPECT_TRUE(
+    troupe::test::wait_until([&] { return troupe::test::process_state(first) == 'T'; }, 5000ms))
+    << troupe::test::process_state(first);
   // A paused process still stops: SIGCONT follows SIGTERM.
   EXPECT_TRUE(sup.stop(s, 2000ms));
   sup.start(s);
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(printed(2)) << read(dir / "n0.log");
   EXPECT_TRUE(sup.kill(s));
   sup.wait_log_drained(s, 1000ms);
   auto log = read(dir / "n0.log");

@@ -95,15 +95,42 @@ std::filesystem::path out_dir(const std::string& name) {
   return dir;
 }
 
+/// The sim backend, and at deploy `write(run_dir)`: node logs as a live backend leaves them
+/// (a run starts in a clean directory, so they cannot be there before).
+class sim_with_node_logs : public backend {
+public:
+  explicit sim_with_node_logs(std::function<void(const std::filesystem::path&)> write)
+    : inner_(registry::global().backend("sim")->make())
+    , write_(std::move(write)) {}
+  std::string name() const override { return inner_->name(); }
+  bool virtual_time() const noexcept override { return inner_->virtual_time(); }
+  void configure(caf::actor_system_config& cfg) override { inner_->configure(cfg); }
+  deployment deploy(caf::actor_system& sys, const scenario& s, const expanded_topology& topo,
+                    const run_env& env) override {
+    write_(env.run_dir);
+    return inner_->deploy(sys, s, topo, env);
+  }
+  void drive(caf::actor_system& sys, const std::function<bool()>& done) override {
+    inner_->drive(sys, done);
+  }
+  void teardown() noexcept override { inner_->teardown(); }
+  json results() const override { return inner_->results(); }
+  json counters_now() const override { return inner_->counters_now(); }
+
+private:
+  backend_ptr inner_;
+  std::function<void(const std::filesystem::path&)> write_;
+};
+
 json run(const json& expectations, const std::string& name, const std::string& prom_url = "",
-         const std::function<void(const std::filesystem::path&)>& before = {}) {
+         const std::function<void(const std::filesystem::path&)>& at_deploy = {}) {
   register_catalog();
   run_request req;
   req.out = out_dir(name);
   req.quiet = true;
   req.prometheus_url = prom_url;
-  if (before)
-    before(req.out);
+  if (at_deploy)
+    req.make_backend = [at_deploy] { return std::make_unique<sim_with_node_logs>(at_deploy); };
   return run_scenario(small_scenario(expectations), req).report;
 }
 
@@ -210,7 +237,9 @@ TEST(metric_expectation, bad_parameters_are_reported_with_their_path) {
   json j = {
     {"name", "x"},
     {"duration", "10s"},
-    {"topology", {{"groups", {{{"name", "v"}, {"count", 2}, {"node", {{"model", "chain"}}}}}}}},
+    {"topology",
+     {{"groups",
+       {{{"name", "v"}, {"role", "validator"}, {"count", 2}, {"node", {{"model", "chain"}}}}}}}},
     {"expectations", {{{"kind", "metric"}, {"url", "https://x"}, {"op", "~"}}}}};
   register_catalog();
   try {
@@ -311,7 +340,9 @@ TEST(log_pattern_expectation, a_bad_regex_is_a_validation_error) {
   json j = {
     {"name", "x"},
     {"duration", "10s"},
-    {"topology", {{"groups", {{{"name", "v"}, {"count", 2}, {"node", {{"model", "chain"}}}}}}}},
+    {"topology",
+     {{"groups",
+       {{{"name", "v"}, {"role", "validator"}, {"count", 2}, {"node", {{"model", "chain"}}}}}}}},
     {"expectations", {{{"kind", "log_pattern"}, {"pattern", "panic("}}}}};
   register_catalog();
   try {

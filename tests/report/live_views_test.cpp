@@ -9,9 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/live_snapshot.hpp"
-#include "tests/support/observability_helpers.hpp"
 #include "report/progress_line.hpp"
+#include "tests/support/observability_helpers.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/wait.hpp"
 
 namespace troupe::test {
 namespace {
@@ -58,11 +59,13 @@ TEST(live_views, metrics_and_dashboard_follow_a_paced_run) {
             dir / "troupe.out"};
   // Wait until the run is under way.
   json s;
-  for (int i = 0; i < 100 && !(s.is_object() && s["run_s"].get<double>() > 1); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    s = status(dash_port);
-  }
-  ASSERT_TRUE(s.is_object()) << read_text(dir / "troupe.out");
+  ASSERT_TRUE(wait_until(
+    [&] {
+      s = status(dash_port);
+      return s.is_object() && s["run_s"].get<double>() > 1;
+    },
+    std::chrono::seconds(30), std::chrono::milliseconds(100)))
+    << read_text(dir / "troupe.out");
   EXPECT_EQ(s["scenario"], "chain-faults-report");
   EXPECT_EQ(s["nodes_total"], 30);
 
@@ -81,7 +84,16 @@ TEST(live_views, metrics_and_dashboard_follow_a_paced_run) {
     const std::string url = "http://127.0.0.1:" + std::to_string(dash_port) + "/";
     // The virtual time budget lets the page's script fetch /api/status and redraw.
     auto dom1 = chromium("--virtual-time-budget=2500 --dump-dom " + url);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    // The second load must see a later run time: wait until the run has moved on.
+    const auto shown = status(dash_port);
+    if (shown.is_object())
+      wait_until(
+        [&] {
+          auto now = status(dash_port);
+          return !now.is_object() || now["phase"] == "done" ||
+                 now["run_s"].get<double>() >= shown["run_s"].get<double>() + 1;
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(100));
     auto dom2 = chromium("--virtual-time-budget=2500 --dump-dom " + url);
     ASSERT_NE(dom1.find("id=\"chart-height\""), std::string::npos) << dom1.substr(0, 300);
     EXPECT_NE(dom1.find("data-refreshes="), std::string::npos); // the script ran

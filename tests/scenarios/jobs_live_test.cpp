@@ -17,20 +17,23 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "actors/errors.hpp"
+#include "actors/live_snapshot.hpp"
+#include "actors/runner.hpp"
+#include "actors/scenario/scenario_json.hpp"
+#include "apps/catalog/catalog.hpp"
 #include "jobs/engine.hpp"
 #include "jobs/replay/py_format.hpp"
 #include "jobs/store.hpp"
-#include "actors/runner.hpp"
 #include "report/report.hpp"
-#include "actors/scenario/scenario_json.hpp"
-#include "apps/catalog/catalog.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/wait.hpp"
 
 extern char** environ;
 
@@ -141,7 +144,7 @@ TEST(jobs_live, pipeline_commands_local_example_passes) {
 TEST(jobs_live, command_workers_run_every_job_once_with_the_commands_results) {
   const auto out = out_dir("jobs-live-commands");
   // The replay slices' expected hashes are what the host command will print for them.
-  const auto config = out / "slices.json";
+  const auto config = out_dir("jobs-live-commands-input") / "slices.json"; // not in the run dir
   json slices = json::array();
   for (int i = 0; i < 3; ++i)
     slices.push_back({{"start_block_id", i * 100},
@@ -292,8 +295,8 @@ TEST(jobs_live, outside_troupe_jobs_work_processes_drain_a_served_campaign) {
 
 TEST(jobs_live, ctrl_c_mid_campaign_kills_the_commands_and_still_reports_the_campaign) {
   const auto out = out_dir("jobs-live-interrupted");
-  const auto pids = out / "pids";
-  fs::create_directories(pids);
+  // Beside the run directory: a run starts in a clean one.
+  const auto pids = out_dir("jobs-live-interrupted-pids");
   // Each command records its PID, then runs far longer than the test.
   auto s = from_json(live_scenario(
     "jobs-live-interrupted", "60s",
@@ -307,19 +310,41 @@ TEST(jobs_live, ctrl_c_mid_campaign_kills_the_commands_and_still_reports_the_cam
                                                           "/{key}.pid; exec sleep 300"}},
                                            {{"type", "seal"}, {"command", "true"}}})}}}),
     json::array({{{"kind", "jobs_complete"}}})));
+  // The run's live status (the views' snapshot) says when the runner has recorded a
+  // campaign progress report.
+  registry reg = registry::global();
+  std::mutex live_mtx;
+  std::shared_ptr<live_status> live;
+  reg.set_views([&](std::shared_ptr<live_status> l, const run_request&) {
+    std::lock_guard<std::mutex> guard{live_mtx};
+    live = std::move(l);
+    return std::unique_ptr<run_views>{};
+  });
+  auto reports = [&]() -> uint64_t {
+    std::lock_guard<std::mutex> guard{live_mtx};
+    if (!live)
+      return 0;
+    auto snap = live->get();
+    auto it = snap.campaign_reports.find("jobs");
+    return it == snap.campaign_reports.end() ? 0 : it->second;
+  };
   std::atomic<bool> done{false};
   std::thread interrupter([&] {
-    // Bounded: 30 s for both commands to start, then two seconds, so that a progress report
-    // (one a second) with both tasks in flight reaches the runner; then Ctrl-C.
-    for (int i = 0; i < 300 && !done; ++i) {
-      if (std::distance(fs::directory_iterator(pids), fs::directory_iterator{}) >= 2)
-        break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+    // Bounded: both commands started (their PID files are there), then a progress report
+    // made after that (so with both tasks in flight) reached the runner's record; Ctrl-C.
+    troupe::test::wait_until(
+      [&] {
+        return done || std::distance(fs::directory_iterator(pids), fs::directory_iterator{}) >= 2;
+      },
+      std::chrono::seconds(30));
+    const auto before = reports();
+    troupe::test::wait_until([&] { return done || reports() > before; }, std::chrono::seconds(30));
     run_interrupted = 1;
   });
-  auto r = run(s, out);
+  run_request req;
+  req.out = out;
+  req.quiet = true;
+  auto r = run_scenario(s, req, reg);
   done = true;
   interrupter.join();
   run_interrupted = 0;
