@@ -16,6 +16,9 @@ packages=(
   # report.html and the live dashboard are checked in headless Chromium
   chromium
 )
+# Sanitizer and fuzzing builds (scripts/sanitize.sh, scripts/fuzz.sh): clang with its
+# sanitizer and libFuzzer runtimes, and llvm-symbolizer for readable reports.
+packages+=(clang libclang-rt-14-dev llvm)
 
 missing=()
 for p in "${packages[@]}"; do
