@@ -38,10 +38,11 @@ type_policy parse_policy(const nlohmann::json& doc, std::vector<validation_error
   }
   for (const auto& [k, v] : doc.items())
     if (!known.count(k))
-      errors.push_back({where + "." + k, "unknown field; allowed: type, process_attempts_max, "
-                                         "verification_attempts_max, verification_poll_ms, "
-                                         "backoff_base_ms, backoff_max_ms, backoff_jitter, "
-                                         "lease_ms, concurrency_max, verify, after_previous_key"});
+      errors.push_back({where + "." + excerpt(k),
+                        "unknown field; allowed: type, process_attempts_max, "
+                        "verification_attempts_max, verification_poll_ms, "
+                        "backoff_base_ms, backoff_max_ms, backoff_jitter, "
+                        "lease_ms, concurrency_max, verify, after_previous_key"});
   auto type = doc.find("type");
   if (type == doc.end() || !type->is_string() || type->get<std::string>().empty())
     errors.push_back({where + ".type", "expected a non-empty string"});
@@ -107,7 +108,7 @@ pipeline parse_pipeline(const nlohmann::json& doc) {
             stage.after_previous_key = a->get<bool>();
         }
       if (!policy.type.empty() && !seen.insert(policy.type).second)
-        errors.push_back({where + ".type", "type '" + policy.type + "' appears twice"});
+        errors.push_back({where + ".type", "type '" + excerpt(policy.type) + "' appears twice"});
       p.stages.push_back(stage);
       p.policies.push_back(policy);
     }
@@ -153,7 +154,7 @@ bool engine::has_type(std::string_view type) const {
 size_t engine::slot_of(std::string_view type) const {
   auto it = type_index_.find(type);
   if (it == type_index_.end())
-    throw user_error("unknown job type '" + std::string(type) +
+    throw user_error("unknown job type '" + excerpt(type) +
                      "': define it (pipeline file or type policy) before enqueueing");
   return it->second;
 }
@@ -352,7 +353,7 @@ job_id engine::enqueue_pipeline(std::string_view name, int64_t key, std::string 
         nj.after.push_back({p.stages[0].type, key - 1});
       return enqueue(std::move(nj), now);
     }
-  throw user_error("unknown pipeline '" + std::string(name) + "': load its definition first");
+  throw user_error("unknown pipeline '" + excerpt(name) + "': load its definition first");
 }
 
 job_id engine::insert_external(job j, time_ms now) {

@@ -9,6 +9,9 @@ namespace {
 
 // A chunk-size line or the CRLF after a chunk is short; anything longer is not HTTP.
 constexpr size_t chunk_line_max = 1024;
+// Body buffers up to this size are kept between requests (for their capacity); bigger ones
+// are freed.
+constexpr size_t body_capacity_kept = 64 * 1024;
 
 bool is_tchar(unsigned char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
@@ -167,11 +170,19 @@ void request_parser::reset() {
   req_.path.clear();
   req_.params.clear();
   req_.headers.clear();
-  req_.body.clear();
+  // A big body's buffer is given back, so an idle keep-alive connection holds no more than
+  // a small request's worth (the server's memory bound counts on it).
+  if (req_.body.capacity() > body_capacity_kept)
+    std::string().swap(req_.body);
+  else
+    req_.body.clear();
   // req_.remote is the connection's: kept
   stage_ = stage::start;
   header_bytes_ = 0;
   body_left_ = 0;
+  body_total_ = 0;
+  body_reserved_ = 0;
+  discarding_ = false;
   keep_alive_ = true;
   head_ = false;
   http10_ = false;
@@ -326,8 +337,13 @@ bool request_parser::end_of_headers() {
                 std::to_string(limits_.body_bytes_max));
     return false;
   }
-  if (body_left_ > 0)
+  body_total_ = body_left_;
+  if (body_left_ > body_allowance_) {
+    discarding_ = true; // read to its end and dropped: the caller answers 503
+  } else if (body_left_ > 0) {
+    body_reserved_ = body_left_;
     req_.body.reserve(static_cast<size_t>(body_left_));
+  }
   stage_ = body_left_ > 0 ? stage::body : stage::done;
   return true;
 }
@@ -374,7 +390,8 @@ request_parser::result request_parser::parse(const char* data, size_t n, size_t&
       case stage::body:
       case stage::chunk_data: {
         const size_t take = static_cast<size_t>(std::min<uint64_t>(body_left_, n - pos));
-        req_.body.append(data + pos, take);
+        if (!discarding_)
+          req_.body.append(data + pos, take);
         pos += take;
         body_left_ -= take;
         if (body_left_ > 0) {
@@ -412,9 +429,17 @@ request_parser::result request_parser::parse(const char* data, size_t n, size_t&
           stage_ = stage::trailers;
           continue;
         }
-        if (req_.body.size() + size > limits_.body_bytes_max)
+        if (body_total_ + size > limits_.body_bytes_max)
           return fail(413, "request body over the limit of " +
                              std::to_string(limits_.body_bytes_max) + " bytes");
+        body_total_ += size;
+        if (!discarding_ && body_reserved_ + size > body_allowance_) {
+          discarding_ = true; // what was kept goes too: the request is refused whole
+          body_reserved_ = 0;
+          std::string().swap(req_.body);
+        } else if (!discarding_) {
+          body_reserved_ += size;
+        }
         body_left_ = size;
         stage_ = stage::chunk_data;
         continue;

@@ -11,6 +11,11 @@
 // keep-alive rules of HTTP/1.0 and 1.1. Everything malformed is an error with the status to
 // answer (400, 413, 431, 501, 505) and a reason; after an error the connection is closed,
 // because the request boundary is no longer known.
+//
+// Memory: the caller grants each body an allowance (its share of the server's budget for
+// buffered request bytes). A body that would outgrow it is still parsed to its end, so the
+// connection keeps its place in the byte stream, but its bytes are dropped as they arrive
+// (over_budget()); the caller answers 503 instead of handling it.
 
 #include "jobs/http/http_types.hpp"
 
@@ -51,6 +56,26 @@ public:
   bool wants_continue() const noexcept;
   /// Headers seen, body pending: a request is in progress (for read timeouts).
   bool in_progress() const noexcept { return stage_ != stage::start || header_bytes_ > 0; }
+  /// The head is complete and the body (or the chunked trailer) is still being read.
+  bool in_body() const noexcept { return stage_ != stage::start && stage_ != stage::headers; }
+
+  // -- memory -----------------------------------------------------------------
+
+  /// The bytes the current request's body may still hold (a Content-Length body is weighed
+  /// whole when its head ends, a chunked body chunk by chunk). Beyond: over_budget().
+  void set_body_allowance(uint64_t bytes) noexcept { body_allowance_ = bytes; }
+  /// The current request's body did not fit its allowance: its bytes are being dropped.
+  bool over_budget() const noexcept { return discarding_; }
+  /// Bytes the current request holds in memory: its head, and the body bytes reserved for
+  /// it (a Content-Length body counts whole from the end of its head).
+  uint64_t held_bytes() const noexcept { return header_bytes_ + body_reserved_; }
+  /// Bytes of the current request's head read so far.
+  uint64_t head_bytes() const noexcept { return header_bytes_; }
+  /// Bytes the body reserved and has not received yet: reading them costs no more memory.
+  /// For a dropped body, the bytes still to come (they are read and forgotten).
+  uint64_t body_bytes_expected() const noexcept {
+    return stage_ == stage::body || stage_ == stage::chunk_data ? body_left_ : 0;
+  }
   int error_status() const noexcept { return error_status_; }
   const std::string& error_text() const noexcept { return error_text_; }
 
@@ -65,7 +90,11 @@ private:
   http_request req_;
   stage stage_ = stage::start;
   size_t header_bytes_ = 0;
-  uint64_t body_left_ = 0; ///< Content-Length bytes or current chunk bytes still to read
+  uint64_t body_left_ = 0;     ///< Content-Length bytes or current chunk bytes still to read
+  uint64_t body_total_ = 0;    ///< decoded body bytes announced so far (kept or dropped)
+  uint64_t body_reserved_ = 0; ///< body bytes held or reserved (0 while discarding)
+  uint64_t body_allowance_ = UINT64_MAX;
+  bool discarding_ = false; ///< over the allowance: body bytes are dropped
   bool keep_alive_ = true;
   bool head_ = false;
   bool http10_ = false;

@@ -1,6 +1,7 @@
 #include "jobs/http/http_server.hpp"
 
 #include "actors/errors.hpp"
+#include "jobs/bounded_json.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -39,6 +40,18 @@ constexpr size_t read_chunk = 64 * 1024;
 constexpr size_t read_per_round_max = 1u << 20;
 constexpr int iov_max = 64;
 
+/// A counter written by the loop thread alone: a plain load and store, no locked instruction.
+void bump(std::atomic<uint64_t>& n) {
+  n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+/// A current value and its peak since start.
+void publish(std::atomic<uint64_t>& now, std::atomic<uint64_t>& peak, size_t value) {
+  now.store(value, std::memory_order_relaxed);
+  if (value > peak.load(std::memory_order_relaxed))
+    peak.store(value, std::memory_order_relaxed);
+}
+
 int64_t thread_cpu_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -57,7 +70,8 @@ std::string peer_address(const sockaddr_storage& a) {
 http_response protocol_error(int status, const std::string& why) {
   http_response r;
   r.status = status;
-  r.body = nlohmann::json({{"error", why}}).dump();
+  r.body = nlohmann::json({{"error", one_line(why)}})
+             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   r.content_type = "application/json";
   return r;
 }
@@ -177,6 +191,16 @@ struct http_server::connection {
   bool close_after = false;   ///< close once the answers are sent (Connection: close, error)
   bool dead = false;          ///< socket error: nothing more can be sent
   bool touched = false;       ///< listed in touched_ this round
+  // Limits (http_server.hpp, "Staying up for everyone").
+  size_t* client_count = nullptr; ///< this address's entry in per_client_
+  size_t accounted = 0;           ///< this connection's bytes in buffered_
+  time_ms request_started = 0;    ///< first byte of the current request (first: the accept)
+  time_ms body_started = 0;       ///< the current request's head was complete
+  bool request_active = true;     ///< a request is under way (its head deadline runs)
+  bool in_body = false;           ///< the current request's head is complete
+  bool refused = false;           ///< the current request was answered 503 (budget)
+  bool budget_paused = false;     ///< not read until the request budget has room
+  bool backlogged = false;        ///< holds unparsed requests until its answers drain
 
   explicit connection(http_limits l)
     : parser(l) {}
@@ -204,6 +228,18 @@ http_server::counters http_server::stats() const {
   c.loop_switches_waited = switches_waited_.load();
   c.loop_switches_preempted = switches_preempted_.load();
   c.commit_s = static_cast<double>(commit_ns_.load()) / 1e9;
+  c.connections_open = open_.load();
+  c.connections_refused_client = refused_client_.load();
+  c.connections_refused_full = refused_full_.load();
+  c.buffered_bytes = buffered_now_.load();
+  c.buffered_bytes_peak = buffered_peak_.load();
+  c.unsent_bytes = unsent_now_.load();
+  c.unsent_bytes_peak = unsent_peak_.load();
+  c.refused_budget = refused_budget_.load();
+  c.timeouts_header = timeouts_header_.load();
+  c.timeouts_body = timeouts_body_.load();
+  c.timeouts_idle = timeouts_idle_.load();
+  c.reads_paused = reads_paused_.load();
   return c;
 }
 
@@ -333,7 +369,9 @@ void http_server::loop() {
   next_tick_ = wall_now_ms() + opts_.lease_check_ms;
   now_ = wall_now_ms();
   while (!stopping_) {
-    const time_ms wait_ms = std::max<time_ms>(0, next_tick_ - now_);
+    // Requests already read that waited for their connection's answers to drain are parsed
+    // without waiting: no socket event would announce them.
+    const time_ms wait_ms = ready_.empty() ? std::max<time_ms>(0, next_tick_ - now_) : 0;
     const int n = ::epoll_wait(epoll_fd_, events, events_max, static_cast<int>(wait_ms));
     if (n < 0 && errno != EINTR) {
       spdlog::error("jobs http server: epoll_wait: {}", std::strerror(errno));
@@ -341,6 +379,7 @@ void http_server::loop() {
     }
     now_ = wall_now_ms();
     handle_events(events, n);
+    parse_ready();
     // A second look before committing: requests that arrived while this round was read and
     // applied join its batch (one more epoll_wait, one commit fewer). With 8 clients this
     // took the batch from ~5.5 to ~6.8 requests per commit.
@@ -425,7 +464,15 @@ void http_server::accept_all() {
       }
       return; // EAGAIN, or a connection that died before we took it
     }
-    if (connections_.size() >= opts_.connections_max) {
+    // One client's share of the table first, so that a client over its share is told
+    // apart from a full table (both are closed at once, before any byte is read).
+    auto slot = per_client_.try_emplace(peer_address(addr), 0).first;
+    if (slot->second >= opts_.connections_per_client_max ||
+        connections_.size() >= opts_.connections_max) {
+      bump(slot->second > 0 && slot->second >= opts_.connections_per_client_max ? refused_client_
+                                                                                : refused_full_);
+      if (slot->second == 0)
+        per_client_.erase(slot);
       ::close(fd);
       continue;
     }
@@ -435,32 +482,49 @@ void http_server::accept_all() {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto c = std::make_unique<connection>(opts_.limits);
     c->fd = fd;
-    c->remote = peer_address(addr);
+    c->remote = slot->first;
     c->parser.request().remote = c->remote;
     c->last_active = now_;
+    c->request_started = now_; // the first request's head deadline runs from the accept
     c->interest = EPOLLIN | EPOLLRDHUP;
     epoll_event ev{};
     ev.events = c->interest;
     ev.data.ptr = c.get();
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      if (slot->second == 0)
+        per_client_.erase(slot);
       ::close(fd);
       continue;
     }
+    ++slot->second;
+    c->client_count = &slot->second; // unordered_map nodes do not move
     connections_.emplace(fd, std::move(c));
     ++accepted_;
+    open_.store(connections_.size(), std::memory_order_relaxed);
   }
 }
 
 void http_server::on_readable(connection& c) {
   char buf[read_chunk];
   size_t total = 0;
-  while (!c.peer_closed && !c.dead && total < read_per_round_max) {
-    const ssize_t r = ::read(c.fd, buf, sizeof buf);
+  const size_t cap = read_room(c);
+  if (cap == 0 && !c.peer_closed && !c.dead) {
+    // The request budget is spent: leave the bytes in the kernel (which pushes back on the
+    // sender) until a request or connection gives some back (resume_paused_reads).
+    if (!c.budget_paused) {
+      c.budget_paused = true;
+      paused_.push_back(c.fd);
+      bump(reads_paused_);
+    }
+    touch(c);
+  }
+  while (!c.peer_closed && !c.dead && total < cap) {
+    const ssize_t r = ::read(c.fd, buf, std::min(sizeof buf, cap - total));
     if (r > 0) {
       c.in.append(buf, static_cast<size_t>(r));
       total += static_cast<size_t>(r);
       if (static_cast<size_t>(r) < sizeof buf)
-        break; // the socket is drained; saves the read that would say EAGAIN
+        break; // the socket is drained (or the room is); saves the read that says EAGAIN
       continue;
     }
     if (r == 0) {
@@ -472,18 +536,32 @@ void http_server::on_readable(connection& c) {
     }
     break;
   }
-  if (total > 0)
+  if (total > 0) {
     c.last_active = now_;
+    if (!c.request_active) { // the first byte of a request starts its head deadline
+      c.request_active = true;
+      c.request_started = now_;
+    }
+  }
   parse_and_dispatch(c);
 }
 
 void http_server::parse_and_dispatch(connection& c) {
-  while (!c.dead && !c.close_after && c.out_bytes < opts_.out_bytes_max && c.in_pos < c.in.size()) {
+  while (!c.dead && !c.close_after && c.out_bytes < opts_.out_bytes_max &&
+         !(c.out_bytes > 0 && unsent_ >= opts_.unsent_bytes_max) && c.in_pos < c.in.size()) {
     size_t used = 0;
+    c.parser.set_body_allowance(body_allowance(c));
     const auto r = c.parser.parse(c.in.data() + c.in_pos, c.in.size() - c.in_pos, used);
     c.in_pos += used;
+    if (!c.in_body && c.parser.in_body()) {
+      c.in_body = true;
+      c.body_started = now_; // the body deadline runs from here
+    }
+    if (r != request_parser::result::error && c.parser.over_budget() && !c.refused)
+      refuse_over_budget(c); // at once, not after the body: the client can stop sending
+    account(c);
     if (r == request_parser::result::incomplete) {
-      if (c.parser.wants_continue() && !c.continue_sent) {
+      if (c.parser.wants_continue() && !c.continue_sent && !c.refused) {
         // The client waits for this before sending the body (curl does above 1 KiB). It
         // changes nothing, but goes through the round so it stays behind earlier answers.
         http_response interim;
@@ -499,23 +577,132 @@ void http_server::parse_and_dispatch(connection& c) {
            route_of(c.parser.request().path));
       break;
     }
-    auto& req = c.parser.request();
-    http_response resp = dispatch(req);
-    const bool head = c.parser.head();
-    hold(c, std::move(resp), head, !c.parser.keep_alive(), route_of(req.path));
+    if (!c.refused) { // a refused request was answered already; its body is gone
+      auto& req = c.parser.request();
+      http_response resp = dispatch(req);
+      const bool head = c.parser.head();
+      hold(c, std::move(resp), head, !c.parser.keep_alive(), route_of(req.path));
+      ++requests_;
+    }
     c.parser.reset();
     c.continue_sent = false;
-    ++requests_;
+    c.refused = false;
+    c.in_body = false;
+    c.request_active = c.in_pos < c.in.size(); // a pipelined request starts now
+    c.request_started = now_;
+    account(c);
   }
   if (c.in_pos == c.in.size()) {
-    c.in.clear();
+    // A big read's buffer is given back, so an idle connection holds one read's worth.
+    if (c.in.capacity() > read_chunk)
+      std::string().swap(c.in);
+    else
+      c.in.clear();
     c.in_pos = 0;
   } else if (c.in_pos > read_chunk && c.in_pos * 2 > c.in.size()) {
     c.in.erase(0, c.in_pos); // keep the unparsed tail; amortised by the half-size rule
     c.in_pos = 0;
   }
+  if (c.in_pos < c.in.size() && !c.dead && !c.close_after && answers_block(c) && !c.backlogged) {
+    c.backlogged = true; // parsed again once its answers drain (release_backlog)
+    backlog_.push_back(c.fd);
+  }
   if (c.peer_closed)
     touch(c);
+}
+
+bool http_server::answers_block(const connection& c) const {
+  return c.out_bytes >= opts_.out_bytes_max ||
+         (c.out_bytes > 0 && unsent_ >= opts_.unsent_bytes_max);
+}
+
+void http_server::release_backlog() {
+  if (backlog_.empty())
+    return;
+  size_t kept = 0;
+  for (const int fd : backlog_) {
+    auto it = connections_.find(fd);
+    if (it == connections_.end() || !it->second->backlogged)
+      continue; // closed (by descriptor: a new connection on it is not backlogged)
+    if (answers_block(*it->second))
+      backlog_[kept++] = fd;
+    else
+      ready_.push_back(fd);
+  }
+  backlog_.resize(kept);
+}
+
+void http_server::parse_ready() {
+  std::vector<int> ready;
+  ready.swap(ready_);
+  for (const int fd : ready)
+    if (auto it = connections_.find(fd); it != connections_.end() && it->second->backlogged) {
+      it->second->backlogged = false;
+      touch(*it->second);
+      parse_and_dispatch(*it->second);
+    }
+}
+
+// -- budgets ----------------------------------------------------------------------------------
+
+size_t http_server::read_room(const connection& c) const {
+  // Bytes of a body already weighed (or being dropped) cost nothing more when they arrive.
+  const uint64_t covered = c.parser.body_bytes_expected();
+  const size_t room =
+    buffered_ < opts_.buffered_bytes_max ? opts_.buffered_bytes_max - buffered_ : 0;
+  return static_cast<size_t>(
+    std::min<uint64_t>(read_per_round_max, static_cast<uint64_t>(room) + covered));
+}
+
+uint64_t http_server::body_allowance(const connection& c) const {
+  const size_t others = buffered_ - c.accounted;
+  const uint64_t used = others + c.parser.head_bytes();
+  return used < opts_.buffered_bytes_max ? opts_.buffered_bytes_max - used : 0;
+}
+
+void http_server::account(connection& c) {
+  const size_t held = (c.in.size() - c.in_pos) + static_cast<size_t>(c.parser.held_bytes());
+  buffered_ = buffered_ - c.accounted + held;
+  c.accounted = held;
+  publish(buffered_now_, buffered_peak_, buffered_);
+}
+
+void http_server::add_unsent(connection& c, size_t bytes) {
+  c.out_bytes += bytes;
+  unsent_ += bytes;
+  publish(unsent_now_, unsent_peak_, unsent_);
+}
+
+void http_server::sub_unsent(connection& c, size_t bytes) {
+  c.out_bytes -= bytes;
+  unsent_ -= bytes;
+  unsent_now_.store(unsent_, std::memory_order_relaxed);
+}
+
+void http_server::refuse_over_budget(connection& c) {
+  c.refused = true;
+  bump(refused_budget_);
+  http_response r = protocol_error(
+    503, "the server holds its limit of " + std::to_string(opts_.buffered_bytes_max) +
+           " bytes of requests (buffered_bytes_max) and cannot take this " +
+           std::to_string(c.parser.held_bytes() + c.parser.body_bytes_expected()) +
+           "-byte request now: retry after a moment");
+  r.headers.emplace_back("Retry-After", "1");
+  // After "Expect: 100-continue" the client may never send the body it was not invited to
+  // send, so the request's end is unknown: close. Otherwise its body is read and dropped.
+  const bool close = c.parser.wants_continue() || !c.parser.keep_alive();
+  hold(c, std::move(r), false, close, route_of(c.parser.request().path));
+}
+
+void http_server::resume_paused_reads() {
+  if (paused_.empty() || buffered_ >= opts_.buffered_bytes_max)
+    return;
+  for (const int fd : paused_) // by descriptor: a closed connection is simply not found
+    if (auto it = connections_.find(fd); it != connections_.end() && it->second->budget_paused) {
+      it->second->budget_paused = false;
+      touch(*it->second);
+    }
+  paused_.clear();
 }
 
 void http_server::touch(connection& c) {
@@ -529,12 +716,24 @@ http_response http_server::dispatch(const http_request& req) {
   // Direct: the path prefix picks the face, and each face routes with plain string
   // comparisons (no regex, no hand-off to another thread).
   std::lock_guard<std::mutex> lk(mutex_);
-  if (!replay_ || req.path.compare(0, 4, "/v1/") == 0)
-    return native_.handle(req, now_);
-  return replay_->handle(req, now_);
+  try {
+    if (!replay_ || req.path.compare(0, 4, "/v1/") == 0)
+      return native_.handle(req, now_);
+    return replay_->handle(req, now_);
+  } catch (const std::exception& e) {
+    // A bug (the faces answer every bad input themselves), but one request must not take
+    // the server down for everyone: 500 for this one, and the reason in the log.
+    spdlog::error("jobs http server: {} {} failed: {}", excerpt(req.method, 16),
+                  excerpt(req.path, 128), one_line(e.what()));
+    return protocol_error(500, "internal error while answering this request (see the server "
+                               "log); please report it");
+  }
 }
 
 void http_server::hold(connection& c, http_response resp, bool head, bool close, uint8_t route) {
+  // An answer counts as unsent from the moment it exists, so that a client pipelining many
+  // requests in one read is paused by the answers of this very round.
+  add_unsent(c, resp.body.size());
   round_.push_back({&c, std::move(resp), head, close, c.parser.http10(), false, route});
   ++c.held;
   if (close)
@@ -546,6 +745,7 @@ void http_server::end_round() {
   // Every change of this round (and anything with_engine changed) is committed before any
   // of the round's answers leaves.
   const bool failed = commit_round();
+  resume_paused_reads();
   if (!round_.empty())
     ++rounds_;
   for (auto& h : round_) {
@@ -557,7 +757,8 @@ void http_server::end_round() {
     c->touched = false;
     if (!c->dead && !c->out.empty())
       flush(*c);
-    const bool finished = c->out.empty() && c->held == 0;
+    // Requests already read and not yet parsed are answered before a half-close is honoured.
+    const bool finished = c->out.empty() && c->held == 0 && !c->backlogged;
     if (c->dead && c->held == 0)
       close_connection(*c);
     else if (!c->dead && finished && (c->close_after || c->peer_closed))
@@ -566,6 +767,7 @@ void http_server::end_round() {
       update_interest(*c);
   }
   touched_.clear();
+  release_backlog();
 }
 
 bool http_server::commit_round() {
@@ -599,11 +801,12 @@ void http_server::send_answer(held& h, bool failed) {
   --c.held;
   if (h.raw) {
     if (!c.dead) {
-      c.out_bytes += h.resp.body.size();
+      add_unsent(c, h.resp.body.size());
       c.out.push_back(std::move(h.resp.body));
     }
     return;
   }
+  sub_unsent(c, h.resp.body.size()); // counted by hold(); counted again as it is queued
   if (failed)
     h.resp = protocol_error(503, "the job database rejected a write: " + last_error_);
   const int status = h.resp.status;
@@ -643,10 +846,10 @@ void http_server::send_answer(held& h, bool failed) {
   head += "\r\n";
   if (with_body && !body_apart)
     head += h.resp.body;
-  c.out_bytes += head.size();
+  add_unsent(c, head.size());
   c.out.push_back(std::move(head));
   if (body_apart) {
-    c.out_bytes += h.resp.body.size();
+    add_unsent(c, h.resp.body.size());
     c.out.push_back(std::move(h.resp.body));
   }
 }
@@ -672,7 +875,7 @@ void http_server::flush(connection& c) {
       break;
     }
     size_t left = static_cast<size_t>(w);
-    c.out_bytes -= left;
+    sub_unsent(c, left);
     while (left > 0) {
       const size_t rest = c.out.front().size() - c.out_offset;
       if (left < rest) {
@@ -689,7 +892,8 @@ void http_server::flush(connection& c) {
 
 void http_server::update_interest(connection& c) {
   uint32_t want = 0;
-  if (!c.peer_closed && !c.close_after && c.out_bytes < opts_.out_bytes_max)
+  if (!c.peer_closed && !c.close_after && !c.budget_paused && c.out_bytes < opts_.out_bytes_max &&
+      !(c.out_bytes > 0 && unsent_ >= opts_.unsent_bytes_max))
     want |= EPOLLIN | EPOLLRDHUP;
   if (!c.out.empty())
     want |= EPOLLOUT;
@@ -705,7 +909,14 @@ void http_server::update_interest(connection& c) {
 void http_server::close_connection(connection& c) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
+  buffered_ -= c.accounted;
+  unsent_ -= c.out_bytes;
+  buffered_now_.store(buffered_, std::memory_order_relaxed);
+  unsent_now_.store(unsent_, std::memory_order_relaxed);
+  if (c.client_count && --*c.client_count == 0)
+    per_client_.erase(c.remote);
   connections_.erase(c.fd); // destroys c
+  open_.store(connections_.size(), std::memory_order_relaxed);
 }
 
 void http_server::tick() {
@@ -726,25 +937,57 @@ void http_server::tick() {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
     listening_paused_ = false;
   }
-  // Idle connections: a keep-alive client that went quiet, one stalled mid-request, or one
-  // that stopped reading its answers. None of them costs a thread here, but each holds a
-  // descriptor and buffers, so they do not stay forever.
-  std::vector<connection*> idle;
-  for (auto& [fd, c] : connections_) {
+  check_deadlines();
+  loop_cpu_ns_ = thread_cpu_ns();
+}
+
+void http_server::check_deadlines() {
+  // A keep-alive client that went quiet, one that trickles a request too slowly or stalls
+  // mid-request, one that stopped reading its answers: none of them costs a thread here,
+  // but each holds a descriptor, a slot of its client's share and buffers, so none stays
+  // past its deadline.
+  enum class why { header, body, idle };
+  std::vector<std::pair<connection*, why>> late;
+  const time_ms now = now_;
+  for (auto& [fd, cp] : connections_) {
     (void) fd;
-    if (now - c->last_active >= opts_.idle_timeout_ms && c->held == 0)
-      idle.push_back(c.get());
+    connection& c = *cp;
+    if (c.held > 0)
+      continue; // answers of this round are still to go out
+    const bool silent = now - c.last_active >= opts_.idle_timeout_ms;
+    if (!c.out.empty()) {
+      // Waiting for the client to read (its reads are paused): only its silence counts.
+      if (silent)
+        late.emplace_back(&c, why::idle);
+    } else if (c.in_body && now - c.body_started >= opts_.body_deadline_ms) {
+      late.emplace_back(&c, why::body);
+    } else if (!c.in_body && c.request_active &&
+               now - c.request_started >= opts_.header_deadline_ms) {
+      late.emplace_back(&c, why::header);
+    } else if (silent) {
+      late.emplace_back(&c, why::idle);
+    }
   }
-  for (connection* c : idle) {
-    if (c->out.empty() && (c->parser.in_progress() || c->in_pos < c->in.size())) {
+  for (auto [c, reason] : late) {
+    const bool mid_request = c->parser.in_progress() || c->in_pos < c->in.size();
+    // 408 to a client that was sending a request (not to one that only connected or went
+    // quiet between requests, nor after its request's 503).
+    if (c->out.empty() && mid_request && !c->refused) {
+      // Take what the client sent meanwhile: closing over unread bytes sends a reset, which
+      // can destroy the 408 before the client reads it.
+      char sink[4096];
+      for (int i = 0; i < 16 && ::recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+      }
       static const char timeout[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n"
                                     "Connection: close\r\n\r\n";
       (void) ::send(c->fd, timeout, sizeof timeout - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
       count(route_of(c->parser.request().path), 408);
     }
+    bump(reason == why::header ? timeouts_header_
+         : reason == why::body ? timeouts_body_
+                               : timeouts_idle_);
     close_connection(*c);
   }
-  loop_cpu_ns_ = thread_cpu_ns();
 }
 
 } // namespace troupe::jobs

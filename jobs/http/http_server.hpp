@@ -32,6 +32,30 @@
 // A client that is slow to read gets its answers buffered (and its reads paused above
 // out_bytes_max), one that stalls mid-request is timed out, one that half-closes gets its
 // answers and then the close: none of them blocks the others.
+//
+// Staying up for everyone (issue 17). Every resource a client can make the server hold has
+// a limit in `options`, and what is held is counted in `counters`:
+//   - Connections: at most connections_max, and at most connections_per_client_max from one
+//     source address, so one client (however many sockets it opens) leaves room for the
+//     others. A connection over either limit is closed as soon as it is accepted; the
+//     others are never touched.
+//   - Time: a request's head must arrive within header_deadline_ms of its first byte (of the
+//     accept, for a connection's first request) and its body within body_deadline_ms of the
+//     head, however steadily it trickles; a client silent for idle_timeout_ms is closed
+//     (408 when it was mid-request), and so is a keep-alive connection idle between
+//     requests. Deadlines are checked every lease_check_ms.
+//   - Request memory: every request byte held (unparsed input, heads, bodies) counts against
+//     buffered_bytes_max, across all connections. A Content-Length body is weighed whole
+//     when its head ends, a chunked body chunk by chunk. A body that does not fit is refused
+//     at once with 503 and `Retry-After` (it is then read to its end and dropped, so the
+//     connection stays usable; after `Expect: 100-continue` the connection is closed
+//     instead, since the client may never send the body). While the budget is spent, the
+//     server reads no new request bytes (they wait in the kernel, which pushes back on the
+//     sender) except the bodies it already admitted, which is what frees the budget.
+//   - Answer memory: unsent answers pause their connection's reads above out_bytes_max, and
+//     every connection with unsent answers above unsent_bytes_max in total.
+// So memory stays under buffered_bytes_max + unsent_bytes_max + one read buffer and one
+// small request per connection, whatever the clients do.
 
 #include "jobs/engine.hpp"
 #include "jobs/http/http_parser.hpp"
@@ -61,12 +85,25 @@ class http_server {
 public:
   struct options {
     std::string host = "127.0.0.1";
-    int port = 4000; ///< 0: any free port (tests)
-    time_ms lease_check_ms = 200;
-    http_limits limits;               ///< header and body caps (431, 413)
+    int port = 4000;                  ///< 0: any free port (tests)
+    time_ms lease_check_ms = 200;     ///< also how often deadlines are checked
+    http_limits limits;               ///< header and body caps per request (431, 413)
     time_ms idle_timeout_ms = 30'000; ///< a connection silent this long is closed (408 mid-request)
-    size_t connections_max = 10'000;  ///< beyond: new connections are closed at once
-    size_t out_bytes_max = 4u << 20;  ///< unsent answers above this pause a connection's reads
+    /// A request's head must be complete this long after its first byte (for a connection's
+    /// first request: after the accept); else 408 and close.
+    time_ms header_deadline_ms = 10'000;
+    /// A request's body must be complete this long after its head; else 408 and close.
+    time_ms body_deadline_ms = 60'000;
+    size_t connections_max = 10'000; ///< beyond: new connections are closed at once
+    /// Connections from one source address; beyond: that address's new ones are closed.
+    size_t connections_per_client_max = 1'000;
+    /// Request bytes held across all connections (input, heads, bodies); a body that would
+    /// go over is answered 503 with Retry-After.
+    size_t buffered_bytes_max = 256u << 20;
+    size_t out_bytes_max = 4u << 20; ///< unsent answers above this pause a connection's reads
+    /// Unsent answer bytes across all connections; above: connections with unsent answers
+    /// are not read.
+    size_t unsent_bytes_max = 256u << 20;
     /// WAL pages that make a commit checkpoint (store::set_checkpoint_pages) while serving:
     /// 8000 (32 MB of WAL) measured a few percent faster than SQLite's 1000.
     int checkpoint_pages = 8000;
@@ -83,6 +120,17 @@ public:
     /// Context switches of the loop thread (after stop()): it waited (epoll, disk), or it
     /// was preempted (typically by a client it had just woken with an answer).
     uint64_t loop_switches_waited = 0, loop_switches_preempted = 0;
+    // What the limits did (options): current values, peaks since start, and refusals.
+    uint64_t connections_open = 0;
+    uint64_t connections_refused_client = 0;              ///< over connections_per_client_max
+    uint64_t connections_refused_full = 0;                ///< over connections_max
+    uint64_t buffered_bytes = 0, buffered_bytes_peak = 0; ///< request bytes held
+    uint64_t unsent_bytes = 0, unsent_bytes_peak = 0;     ///< answer bytes not yet sent
+    uint64_t refused_budget = 0;  ///< bodies answered 503 (buffered_bytes_max)
+    uint64_t timeouts_header = 0; ///< closed past header_deadline_ms
+    uint64_t timeouts_body = 0;   ///< closed past body_deadline_ms
+    uint64_t timeouts_idle = 0;   ///< closed after idle_timeout_ms of silence
+    uint64_t reads_paused = 0;    ///< times a connection's reads waited for the budget
   };
 
   /// Requests answered since start, by route template and status code: "/v1/jobs/{id}" for
@@ -154,6 +202,19 @@ private:
   void update_interest(connection& c);
   void close_connection(connection& c);
   void tick();
+  void check_deadlines();
+  // -- budgets --
+  bool may_read(const connection& c) const;
+  size_t read_room(const connection& c) const;
+  uint64_t body_allowance(const connection& c) const;
+  void account(connection& c);
+  void add_unsent(connection& c, size_t bytes);
+  void sub_unsent(connection& c, size_t bytes);
+  void resume_paused_reads();
+  bool answers_block(const connection& c) const;
+  void release_backlog();
+  void parse_ready();
+  void refuse_over_budget(connection& c);
 
   engine& engine_;
   replay_service* replay_;
@@ -174,6 +235,12 @@ private:
 
   // Loop thread only.
   std::unordered_map<int, std::unique_ptr<connection>> connections_;
+  std::unordered_map<std::string, size_t> per_client_; ///< open connections by address
+  std::vector<int> paused_;          ///< descriptors whose reads wait for the budget
+  std::vector<int> backlog_;         ///< descriptors holding unparsed requests behind their answers
+  std::vector<int> ready_;           ///< backlog whose answers drained: parse without waiting
+  size_t buffered_ = 0;              ///< request bytes held (all connections)
+  size_t unsent_ = 0;                ///< answer bytes not yet sent
   std::vector<held> round_;          ///< answers of this round, in order
   std::vector<connection*> touched_; ///< connections to flush or close at the end of a round
   time_ms now_ = 0;                  ///< the wall clock, read once per round
@@ -184,6 +251,10 @@ private:
   std::atomic<uint64_t> requests_{0}, rounds_{0}, commits_{0}, accepted_{0};
   std::atomic<int64_t> loop_cpu_ns_{0}, commit_ns_{0};
   std::atomic<uint64_t> switches_waited_{0}, switches_preempted_{0};
+  // Written by the loop thread only (plain load and store), read by stats().
+  std::atomic<uint64_t> open_{0}, refused_client_{0}, refused_full_{0}, buffered_now_{0},
+    buffered_peak_{0}, unsent_now_{0}, unsent_peak_{0}, refused_budget_{0}, timeouts_header_{0},
+    timeouts_body_{0}, timeouts_idle_{0}, reads_paused_{0};
   /// Answers by (route, status - 100): written by the loop thread only, read by anyone.
   std::unique_ptr<std::atomic<uint64_t>[]> route_counts_;
 };

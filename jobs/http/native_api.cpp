@@ -1,6 +1,7 @@
 #include "jobs/http/native_api.hpp"
 
 #include "actors/errors.hpp"
+#include "jobs/bounded_json.hpp"
 #include "jobs/http/json_text.hpp"
 
 namespace troupe::jobs {
@@ -15,25 +16,36 @@ http_response json_text_response(int status, std::string body) {
   return r;
 }
 
-/// A stored JSON text (payload, result) inside an answer: as is when it is JSON, else as a
-/// JSON string (as engine::to_json shows it).
+/// A stored JSON text (payload, result) as a value: itself when it is JSON within the depth
+/// limit, else the text as a JSON string (as engine::to_json shows it). Stored texts came
+/// through a bounded reader, but a store file is outside input too.
+nlohmann::json stored_value(const std::string& text) {
+  std::string why;
+  if (auto v = parse_json_bounded(text, why))
+    return std::move(*v);
+  return nlohmann::json(text);
+}
+
+/// The same, appended as text.
 void append_stored_json(std::string& out, const std::string& text) {
   if (json_text::append_compact(out, text))
     return;
-  auto v = nlohmann::json::parse(text, nullptr, false);
-  out += v.is_discarded() ? nlohmann::json(text).dump() : v.dump();
+  out += stored_value(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 http_response json_response(int status, const nlohmann::json& body) {
   http_response r;
   r.status = status;
-  r.body = body.dump();
+  // Invalid UTF-8 (a client's path bytes in an error message) is replaced, never thrown.
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   r.content_type = "application/json";
   return r;
 }
 
+/// Every error is one line of bounded length (the values it quotes are cut where it is
+/// built; this also bounds messages from deeper layers).
 http_response error(int status, const std::string& what) {
-  return json_response(status, {{"error", what}});
+  return json_response(status, {{"error", one_line(what)}});
 }
 
 http_response from_outcome(outcome o, job_id id) {
@@ -108,9 +120,8 @@ nlohmann::json to_json(const task& t) {
           {"phase", std::string(to_string(t.which))},
           {"attempt", t.attempt},
           {"key", t.key ? nlohmann::json(*t.key) : nlohmann::json(nullptr)},
-          {"payload", nlohmann::json::parse(t.payload, nullptr, false)},
-          {"result", t.result.empty() ? nlohmann::json(nullptr)
-                                      : nlohmann::json::parse(t.result, nullptr, false)},
+          {"payload", stored_value(t.payload)},
+          {"result", t.result.empty() ? nlohmann::json(nullptr) : stored_value(t.result)},
           {"lease_expiry_ms", t.lease_expiry_ms}};
 }
 
@@ -200,9 +211,12 @@ http_response native_api::handle(const http_request& req, time_ms now) {
         return std::move(*r);
     nlohmann::json body;
     if (req.method == "POST" && !req.body.empty()) {
-      body = nlohmann::json::parse(req.body, nullptr, false);
-      if (body.is_discarded())
-        return error(400, "the request body is not valid JSON");
+      std::string why;
+      auto parsed = parse_json_bounded(req.body, why);
+      if (!parsed)
+        return error(400, "the request body " + why + ": send one JSON value at most " +
+                            std::to_string(json_depth_max) + " levels deep");
+      body = std::move(*parsed);
     }
     const std::string& p = req.path;
     if (p == "/v1/summary" && req.method == "GET")
@@ -240,7 +254,7 @@ http_response native_api::handle(const http_request& req, time_ms now) {
         if (auto s = req.param("status"); s && !s->empty()) {
           status = status_from_string(*s);
           if (!status)
-            return error(400, "unknown status '" + *s +
+            return error(400, "unknown status '" + excerpt(*s) +
                                 "'; allowed: waiting, created, processing, pending_verification, "
                                 "verifying, completed, failed");
         }
@@ -282,7 +296,7 @@ http_response native_api::handle(const http_request& req, time_ms now) {
       job_id id = 0;
       if (id_text.empty() || id_text.size() > 18 ||
           id_text.find_first_not_of("0123456789") != std::string::npos)
-        return error(404, "'" + id_text + "' is not a job id");
+        return error(404, "'" + excerpt(id_text) + "' is not a job id");
       id = std::stoll(id_text);
       if (slash == std::string::npos && req.method == "GET") {
         const job* j = engine_.find(id);
@@ -293,7 +307,7 @@ http_response native_api::handle(const http_request& req, time_ms now) {
       if (slash != std::string::npos && req.method == "POST")
         return job_op(id, rest.substr(slash + 1), body, now);
     }
-    return error(404, "no route " + req.method + " " + p);
+    return error(404, "no route " + excerpt(req.method, 16) + " " + excerpt(p, 128));
   } catch (const user_error& e) {
     return error(400, e.what());
   } catch (const nlohmann::json::exception& e) {
@@ -333,7 +347,7 @@ http_response native_api::job_op(job_id id, const std::string& op, const nlohman
                                        : std::string("failed");
     return from_outcome(engine_.fail(id, worker, what, now), id);
   }
-  return error(404, "unknown job operation '" + op +
+  return error(404, "unknown job operation '" + excerpt(op) +
                       "'; allowed: heartbeat, complete, verify, fail, retry");
 }
 

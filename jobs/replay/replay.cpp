@@ -1,6 +1,7 @@
 #include "jobs/replay/replay.hpp"
 
 #include "actors/json_read.hpp"
+#include "jobs/bounded_json.hpp"
 
 #include "jobs/replay/py_format.hpp"
 
@@ -84,6 +85,29 @@ http_response respond(int status, std::string body,
 }
 
 http_response not_found() { return respond(404, "Not found"); }
+
+/// A request body read as JSON within the depth limit (`value` is discarded when it is not).
+struct body_json {
+  nlohmann::json value;
+  bool too_deep = false;
+};
+
+body_json parse_body(const std::string& body) {
+  std::string why;
+  if (auto v = parse_json_bounded(body, why))
+    return {std::move(*v), false};
+  return {nlohmann::json(nlohmann::json::value_t::discarded),
+          json_nesting_over(body) != std::string_view::npos};
+}
+
+/// The original's answer to a body that is no JSON object; a body refused for its depth
+/// (which the original crashed on) says so after it.
+http_response invalid_json(const body_json& b) {
+  if (b.too_deep)
+    return respond(400, "Invalid JSON data: the body nests arrays and objects deeper than " +
+                          std::to_string(json_depth_max) + " levels");
+  return respond(400, "Invalid JSON data");
+}
 
 std::optional<int64_t> parse_position(const std::optional<std::string>& s) {
   // Python's str.isnumeric(): digits only, no sign.
@@ -626,9 +650,10 @@ http_response replay_service::post_job(const http_request& req, time_ms now) {
     return respond(404, "Could not find job");
   if (req.header("ETag").value_or("") != etag(*j))
     return respond(400, "Invalid ETag");
-  auto data = nlohmann::json::parse(req.body, nullptr, false);
-  if (data.is_discarded() || !data.is_object() || data.empty())
-    return respond(400, "Invalid JSON data");
+  const auto body = parse_body(req.body);
+  const auto& data = body.value;
+  if (!data.is_object() || data.empty())
+    return invalid_json(body);
   auto st = data.find("status");
   if (st == data.end() || st->is_null())
     return respond(400, "Invalid job JSON data");
@@ -639,7 +664,7 @@ http_response replay_service::post_job(const http_request& req, time_ms now) {
     std::string allowed;
     for (auto n : status_names)
       allowed += (allowed.empty() ? "" : ", ") + std::string(n);
-    return respond(400, "Invalid status " + st->dump() + "; allowed: " + allowed);
+    return respond(400, "Invalid status " + excerpt_json(*st) + "; allowed: " + allowed);
   }
   // Apply (all checks passed: a request changes everything it asks for or nothing).
   j->status = *status;
@@ -713,9 +738,10 @@ http_response replay_service::get_config(const http_request& req) {
 }
 
 http_response replay_service::post_config(const http_request& req, time_ms now) {
-  auto data = nlohmann::json::parse(req.body, nullptr, false);
-  if (data.is_discarded() || !data.is_object() || data.empty())
-    return respond(400, "Invalid JSON data");
+  const auto body = parse_body(req.body);
+  const auto& data = body.value;
+  if (!data.is_object() || data.empty())
+    return invalid_json(body);
   auto b = data.find("end_block_num");
   auto h = data.find("integrity_hash");
   std::optional<int64_t> block;
