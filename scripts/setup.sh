@@ -16,6 +16,9 @@ packages=(
   litecoind etcd-server etcd-client curl procps graphviz
   # report.html and the live dashboard are checked in headless Chromium
   chromium
+  # test only: `troupe schema` output is checked against every example with a JSON Schema
+  # validator (tests/apps/schema_test.cpp)
+  python3-jsonschema
 )
 
 missing=()

@@ -189,13 +189,13 @@ TEST(cli, inputs_that_crashed_the_parser_exit_2_on_one_line) {
   // 100,000 levels of nesting: SIGSEGV before; 1e400: "internal error ... out_of_range.406"
   // and exit 3 before.
   auto deep = temp_file("deep.json", std::string(100'000, '[') + std::string(100'000, ']'));
-  auto v = troupe("validate " + deep);
+  auto v = troupe_cli("validate " + deep);
   EXPECT_EQ(v.code, 2) << v.out.substr(0, 300);
   EXPECT_NE(v.out.find("deep.json: [0][0][0]"), std::string::npos) << v.out.substr(0, 300);
   EXPECT_NE(v.out.find("more than 64 levels deep"), std::string::npos) << v.out.substr(0, 300);
   EXPECT_EQ(std::count(v.out.begin(), v.out.end(), '\n'), 1) << v.out.substr(0, 300);
   auto big = temp_file("1e400.json", R"({"name": "x", "duration": "1m", "seed": 1e400})");
-  v = troupe("validate " + big);
+  v = troupe_cli("validate " + big);
   EXPECT_EQ(v.code, 2) << v.out;
   EXPECT_NE(v.out.find("1e400.json: seed: the number 1e400 is out of range"), std::string::npos)
     << v.out;
@@ -209,7 +209,7 @@ TEST(cli, a_node_program_file_that_crashed_the_parser_is_named_on_its_path) {
     "backend": "local",
     "topology": {"groups": [{"name": "v", "count": 1, "node": {"program": ")" +
                                                  program + R"("}}]}})");
-  auto v = troupe("validate " + f);
+  auto v = troupe_cli("validate " + f);
   EXPECT_EQ(v.code, 2) << v.out.substr(0, 400);
   EXPECT_NE(v.out.find("uses-deep-program.json: topology.groups[0].node.program: " + program +
                        ": name[0][0][0]"),
@@ -227,7 +227,7 @@ TEST(cli, a_topology_too_large_to_simulate_is_refused_from_its_counts) {
                    "groups": [{"name": "v", "count": )") +
                          count + R"(, "node": {"model": "chain"}}]},
       "workloads": [{"kind": "transactions", "rate": "1/s"}]})");
-    auto v = troupe("validate " + f);
+    auto v = troupe_cli("validate " + f);
     EXPECT_EQ(v.code, 2) << v.out;
     EXPECT_NE(v.out.find(std::string("topology.groups: ") + count +
                          " nodes in all (the sum of the groups' counts) is more than 100000"),
@@ -235,7 +235,7 @@ TEST(cli, a_topology_too_large_to_simulate_is_refused_from_its_counts) {
       << v.out;
   }
   // Within the limits, validate counts the links instead of building the graph.
-  auto ok = troupe("validate scenarios/chain-sim.json");
+  auto ok = troupe_cli("validate scenarios/chain-sim.json");
   EXPECT_EQ(ok.code, 0) << ok.out;
   EXPECT_NE(ok.out.find("ok (30 nodes, at least 120 links, 1 workloads"), std::string::npos)
     << ok.out;
@@ -243,7 +243,7 @@ TEST(cli, a_topology_too_large_to_simulate_is_refused_from_its_counts) {
 
 TEST(cli, seeds_outside_the_scenario_range_name_the_flag) {
   for (const char* seed : {"-1", "99999999999999999999", "0x10", "1e3", "''"}) {
-    auto r = troupe(std::string("run scenarios/chain-sim.json --seed ") + seed + " --out " +
+    auto r = troupe_cli(std::string("run scenarios/chain-sim.json --seed ") + seed + " --out " +
                     out_dir("bad-seed"));
     EXPECT_EQ(r.code, 2) << seed << ": " << r.out;
     EXPECT_NE(r.out.find("--seed: must be an integer in 0..9223372036854775807 (the range of a "
@@ -251,7 +251,7 @@ TEST(cli, seeds_outside_the_scenario_range_name_the_flag) {
               std::string::npos)
       << seed << ": " << r.out;
   }
-  auto j = troupe("jobs serve --seed -1 --port 0");
+  auto j = troupe_cli("jobs serve --seed -1 --port 0");
   EXPECT_EQ(j.code, 2) << j.out;
   EXPECT_NE(j.out.find("--seed: must be an integer in 0.."), std::string::npos) << j.out;
 }
