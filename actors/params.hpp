@@ -9,9 +9,19 @@
 //   double rate = r.rate("rate", 10.0);
 //   auto users = r.integer("users", 100, 1, 1'000'000);
 //   r.finish();
+//
+// Describe mode: `params_reader::describe(read)` runs the same reading code over an empty
+// object, and every getter records its key (JSON type, unit pattern, bounds, enum, default,
+// required); `finish()` closes the object. The result is the JSON Schema (draft 2020-12) of
+// what the validator accepts, so `troupe schema` cannot drift from validation. Nested objects
+// and lists are read through `section()` and `items()`, which describe them too; a key whose
+// value selects which other keys apply (a `one_of` such as a step's "action") is found by
+// running `read` once per value, and becomes `if "action" == X then ...` branches.
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,6 +55,9 @@ public:
   // -- properties -------------------------------------------------------------
 
   bool has(const char* key) const;
+  /// True when `key` is present, or in describe mode (where the getter that follows
+  /// describes it): for optional values that are read only when given.
+  bool given(const char* key) const;
   const std::string& path() const noexcept { return path_; }
   std::vector<validation_error>& errors() noexcept { return errors_; }
   const nlohmann::json& object() const noexcept { return obj_; }
@@ -82,14 +95,55 @@ public:
   void finish_with(const std::vector<const params_reader*>& others);
   const std::set<std::string>& known() const noexcept { return known_; }
 
+  // -- nested objects and lists -------------------------------------------------
+
+  /// Reads the object at `key` with a reader of its own (path `key`); false when absent
+  /// (an error "is required: <required>" when `required` is given). In describe mode `read`
+  /// describes `key` and this returns false.
+  bool section(const char* key, const std::function<void(params_reader&)>& read,
+               const char* required = nullptr);
+  /// Reads every element of the list at `key` (path `key[i]`) with `read`; `what` names the
+  /// list in the error for a value that is not one ("must be <what>, got ..."). In describe
+  /// mode `read` describes the list's items.
+  void items(const char* key, const char* what, const std::function<void(params_reader&)>& read,
+             const char* required = nullptr);
+
+  // -- describe mode (JSON Schema) ------------------------------------------------
+
+  /// The JSON Schema of the object that `read` accepts: `read` runs in describe mode over
+  /// `seed` (an empty object, or one naming a variant: {"action": "partition"}); what it
+  /// reports is dropped.
+  static nlohmann::json describe(const std::function<void(params_reader&)>& read,
+                                 const nlohmann::json& seed = nlohmann::json::object());
+  /// A reader in describe mode over an empty object, for code that needs several readers
+  /// of one object at once (a node's params: its model's and its program's); `schema()` is
+  /// what it read so far (choices are not split into branches: use describe() for that).
+  static params_reader describer();
+  nlohmann::json schema() const;
+  bool describing() const noexcept { return describe_ != nullptr; }
+  /// Describe mode: adds `fragment` to the schema of `key`, for what a getter cannot say (a
+  /// name's pattern, a length limit, a value that may take several shapes). No-op otherwise.
+  void describe_key(const char* key, const nlohmann::json& fragment);
+  /// Describe mode: a rule over the whole object (e.g. "at least one of these keys").
+  void describe_rule(nlohmann::json rule);
+  /// Describe mode: `key`'s value selects which other keys apply; `values` are (a value to
+  /// read with, the JSON Schema condition that selects it). `one_of` keys are choices already.
+  void describe_choices(const char* key,
+                        std::vector<std::pair<nlohmann::json, nlohmann::json>> values);
+
 private:
+  struct describe_state;
+  explicit params_reader(std::shared_ptr<describe_state> d);
   const nlohmann::json* take(const char* key, bool required, const char* what);
+  /// Describe mode: records `schema` as `key`'s (and `key` as required).
+  void note(const char* key, nlohmann::json schema, bool required);
 
   const nlohmann::json& obj_;
   std::string path_;
   std::vector<validation_error>& errors_;
   std::set<std::string> known_;
   bool is_object_;
+  std::shared_ptr<describe_state> describe_; ///< set in describe mode only
 };
 
 } // namespace troupe

@@ -97,6 +97,12 @@ public:
   const backend_kind* backend(const std::string& k) const { return find(backends_, k); }
   const auto& program_file_validator() const { return program_file_validator_; }
   const auto& program_file_leadership() const { return program_file_leadership_; }
+  /// Every kind by name (the scenario schema lists them).
+  const std::map<std::string, actor_kind>& workloads() const { return workloads_; }
+  const std::map<std::string, actor_kind>& expectations() const { return expectations_; }
+  const std::map<std::string, node_kind>& models() const { return models_; }
+  const std::map<std::string, node_kind>& programs() const { return programs_; }
+  const std::map<std::string, backend_kind>& backends() const { return backends_; }
 
   std::string workload_names() const { return names(workloads_); }
   std::string expectation_names() const { return names(expectations_); }

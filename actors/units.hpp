@@ -27,4 +27,11 @@ std::string format_rate(double per_second);
 std::optional<uint64_t> parse_bandwidth(const std::string& text);
 std::string format_bandwidth(uint64_t bps);
 
+// The text each parser accepts, as an ECMA-262 regular expression (a JSON Schema "pattern";
+// tests/actors/units_test.cpp checks that pattern and parser agree). A number is digits with
+// at most one '.', no sign and no exponent.
+inline constexpr const char* duration_pattern = "^(([0-9]+\\.?[0-9]*|\\.[0-9]+)(ns|us|ms|s|m|h))+$";
+inline constexpr const char* rate_pattern = "^([0-9]+\\.?[0-9]*|\\.[0-9]+)/[smh]$";
+inline constexpr const char* bandwidth_pattern = "^([0-9]+\\.?[0-9]*|\\.[0-9]+)[kKMG]?bps$";
+
 } // namespace troupe

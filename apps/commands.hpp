@@ -9,5 +9,6 @@ namespace troupe::apps {
 void add_scenario_commands(CLI::App& root, int& exit_code); // validate, topology, run, report
 void add_jobs_command(CLI::App& root, int& exit_code);      // jobs serve|status|retry
 void add_report_command(CLI::App& root, int& exit_code);    // report DIR (report.html)
+void add_schema_command(CLI::App& root, int& exit_code);    // schema scenario|program
 
 } // namespace troupe::apps

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   troupe::apps::add_scenario_commands(app, exit_code);
   troupe::apps::add_jobs_command(app, exit_code);
   troupe::apps::add_report_command(app, exit_code);
+  troupe::apps::add_schema_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

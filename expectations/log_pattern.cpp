@@ -25,6 +25,7 @@ struct params {
 params read(params_reader& r, const scenario& s) {
   params p;
   p.pattern = r.string("pattern", "", true);
+  r.describe_key("pattern", {{"maxLength", log_pattern_chars_max}});
   p.ignore_case = r.boolean("ignore_case", p.ignore_case);
   p.nodes = r.string("nodes", p.nodes);
   check_selector(r, "nodes", p.nodes, s);

@@ -40,6 +40,7 @@ params read(params_reader& r, const scenario&) {
                        echo(p.url));
     }
   p.query = r.string("query", "", true);
+  r.describe_key("query", {{"minLength", 1}});
   if (r.has("query") && p.query.empty())
     r.error("query", "must be a non-empty PromQL expression");
   p.op = r.one_of("op", {"<", "<=", ">", ">=", "==", "!="}, p.op);

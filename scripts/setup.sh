@@ -34,6 +34,8 @@ test_packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   litecoind etcd-server etcd-client
   curl procps graphviz chromium python3 bsdutils
+  # `troupe schema` output is checked against every example with a JSON Schema validator
+  python3-jsonschema
   # sanitizer and fuzzing builds (scripts/sanitize.sh, scripts/fuzz.sh): clang with its
   # sanitizer and libFuzzer runtimes, and llvm-symbolizer for readable reports
   clang libclang-rt-14-dev llvm

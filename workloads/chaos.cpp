@@ -52,8 +52,7 @@ void check_range(params_reader& r, const char* lo_key, duration lo, const char* 
 
 params read(params_reader& r, const scenario& s) {
   params p;
-  if (auto j = r.raw("restarts")) {
-    params_reader q{*j, r.path_of("restarts"), r.errors()};
+  r.section("restarts", [&](params_reader& q) {
     auto& x = p.restarts;
     x.on = true;
     x.targets = q.string("targets", x.targets);
@@ -65,9 +64,8 @@ params read(params_reader& r, const scenario& s) {
     x.cooldown = q.dur("cooldown", x.cooldown);
     x.max_down = static_cast<uint32_t>(q.integer("max_down", x.max_down, 1, 1'000'000));
     q.finish();
-  }
-  if (auto j = r.raw("partitions")) {
-    params_reader q{*j, r.path_of("partitions"), r.errors()};
+  });
+  r.section("partitions", [&](params_reader& q) {
     auto& x = p.partitions;
     x.on = true;
     x.split = q.number("split", x.split, 0.01, 0.99);
@@ -78,9 +76,8 @@ params read(params_reader& r, const scenario& s) {
     x.duration_max = q.dur("duration_max", x.duration_max, 1ms);
     check_range(q, "duration_min", x.duration_min, "duration_max", x.duration_max);
     q.finish();
-  }
-  if (auto j = r.raw("clock_skew")) {
-    params_reader q{*j, r.path_of("clock_skew"), r.errors()};
+  });
+  r.section("clock_skew", [&](params_reader& q) {
     auto& x = p.skew;
     x.on = true;
     x.targets = q.string("targets", x.targets);
@@ -88,12 +85,16 @@ params read(params_reader& r, const scenario& s) {
     x.offset_max = q.dur("offset_max", x.offset_max);
     x.drift_ppm_max = q.number("drift_ppm_max", x.drift_ppm_max, 0, 1e5);
     q.finish();
-  }
+  });
   p.start_after = r.dur("start_after", p.start_after);
   p.stop_before = r.dur("stop_before", p.stop_before);
   if (!p.restarts.on && !p.partitions.on && !p.skew.on)
     r.errors().push_back({r.path(), "chaos needs at least one of \"restarts\", "
                                     "\"partitions\" or \"clock_skew\""});
+  r.describe_rule({{"anyOf",
+                    {{{"required", {"restarts"}}},
+                     {{"required", {"partitions"}}},
+                     {{"required", {"clock_skew"}}}}}});
   return p;
 }
 

@@ -12,13 +12,13 @@
 
 #include "actors/echo.hpp"
 #include "actors/json_read.hpp"
+#include "actors/node_queries.hpp"
+#include "actors/run_context.hpp"
 #include "jobs/engine.hpp"
 #include "jobs/job_counts.hpp"
 #include "jobs/replay/replay.hpp"
-#include "jobs/workers/sim_workers.hpp"
 #include "jobs/store.hpp"
-#include "actors/node_queries.hpp"
-#include "actors/run_context.hpp"
+#include "jobs/workers/sim_workers.hpp"
 #include "workloads/fault_actions.hpp"
 #include "workloads/jobs_live.hpp"
 
@@ -79,6 +79,7 @@ command_pool read_command_pool(params_reader& r, bool replay, const std::set<std
     c.verify_command = r.string("verify_command", "");
   }
   c.command = r.string("command", "", true);
+  r.describe_key("command", {{"minLength", 1}});
   if (r.has("command") && c.command.empty())
     r.error("command", "must be a shell command, e.g. \"printf %s {key} | sha256sum\"");
   c.workers = static_cast<int>(r.integer("workers", c.workers, 1, 1000));
@@ -95,41 +96,52 @@ command_pool read_command_pool(params_reader& r, bool replay, const std::set<std
   return c;
 }
 
+/// A latency distribution: {"dist": "lognormal", "median_ms": 600000, "sigma": 0.5}.
+std::optional<jobs::latency_dist> read_latency_object(params_reader& d) {
+  auto dist = d.one_of("dist", {"constant", "uniform", "exponential", "lognormal"}, "");
+  if (dist.empty() && d.has("dist")) {
+    // A wrong "dist" (already reported): which fields belong is unknown.
+    d.allow({"ms", "min_ms", "max_ms", "mean_ms", "median_ms", "sigma"});
+    d.finish();
+    return std::nullopt;
+  }
+  if (dist.empty())
+    dist = "constant";
+  using kind = jobs::latency_dist::kind;
+  // At most a year of milliseconds: a latency beyond is a typo, and stays finite.
+  auto ms = [&](const char* f) { return d.number(f, 1, 0, 3.2e10, true); };
+  jobs::latency_dist out;
+  const size_t errors_before = d.errors().size();
+  if (dist == "constant")
+    out = {kind::constant, ms("ms"), 0};
+  else if (dist == "uniform")
+    out = {kind::uniform, ms("min_ms"), ms("max_ms")};
+  else if (dist == "exponential")
+    out = {kind::exponential, ms("mean_ms"), 0};
+  else
+    out = {kind::lognormal, ms("median_ms"), d.number("sigma", 0, 0, 10, true)};
+  if (dist == "uniform" && out.b < out.a && d.errors().size() == errors_before)
+    d.error("max_ms",
+            "must be >= min_ms (" + describe_json(out.a) + "), got " + describe_json(out.b));
+  d.finish();
+  return out;
+}
+
 /// A latency: a duration ("10m"), a number of milliseconds, or a distribution
 /// ({"dist": "lognormal", "median_ms": 600000, "sigma": 0.5}); never negative.
 std::optional<jobs::latency_dist> read_latency(params_reader& r, const char* key) {
+  if (r.describing())
+    r.describe_key(key,
+                   {{"anyOf",
+                     {{{"type", "string"}, {"pattern", duration_pattern}},
+                      {{"type", "number"}, {"minimum", 0}, {"maximum", 3.2e10}},
+                      params_reader::describe([](params_reader& d) { read_latency_object(d); })}}});
   const json* v = r.raw(key);
   if (!v)
     return std::nullopt;
   if (v->is_object()) {
     params_reader d{*v, r.path_of(key), r.errors()};
-    auto dist = d.one_of("dist", {"constant", "uniform", "exponential", "lognormal"}, "");
-    if (dist.empty() && d.has("dist")) {
-      // A wrong "dist" (already reported): which fields belong is unknown.
-      d.allow({"ms", "min_ms", "max_ms", "mean_ms", "median_ms", "sigma"});
-      d.finish();
-      return std::nullopt;
-    }
-    if (dist.empty())
-      dist = "constant";
-    using kind = jobs::latency_dist::kind;
-    // At most a year of milliseconds: a latency beyond is a typo, and stays finite.
-    auto ms = [&](const char* f) { return d.number(f, 1, 0, 3.2e10, true); };
-    jobs::latency_dist out;
-    const size_t errors_before = d.errors().size();
-    if (dist == "constant")
-      out = {kind::constant, ms("ms"), 0};
-    else if (dist == "uniform")
-      out = {kind::uniform, ms("min_ms"), ms("max_ms")};
-    else if (dist == "exponential")
-      out = {kind::exponential, ms("mean_ms"), 0};
-    else
-      out = {kind::lognormal, ms("median_ms"), d.number("sigma", 0, 0, 10, true)};
-    if (dist == "uniform" && out.b < out.a && d.errors().size() == errors_before)
-      d.error("max_ms",
-              "must be >= min_ms (" + describe_json(out.a) + "), got " + describe_json(out.b));
-    d.finish();
-    return out;
+    return read_latency_object(d);
   }
   std::optional<double> ms;
   if (v->is_string()) {
@@ -194,6 +206,15 @@ std::vector<jobs::replay_slice> read_replay_slices(params_reader& r, const char*
 /// Reads "workers": simulated pools, or command pools (those with a "command"); not both.
 void read_workers(params_reader& r, params& p, const std::set<std::string>& types) {
   const bool replay = p.campaign == "replay";
+  if (r.describing()) {
+    // Command pools (those with a "command"), or for a pipeline simulated pools.
+    auto command =
+      params_reader::describe([&](params_reader& q) { read_command_pool(q, replay, types); });
+    auto sim = params_reader::describe([&](params_reader& q) { read_sim_pool(q, types); });
+    r.describe_key("workers", {{"type", "array"},
+                               {"minItems", 1},
+                               {"items", replay ? command : json{{"anyOf", {command, sim}}}}});
+  }
   const json* wj = r.raw("workers");
   if (!wj) {
     if (!replay && !p.external_workers)
@@ -242,6 +263,20 @@ params read(params_reader& r, const scenario& s) {
   p.serve_port = static_cast<int>(r.integer("serve_port", 0, 0, 65535));
   std::set<std::string> types;
   if (p.campaign == "pipeline") {
+    // Read by the job engine's own parser (jobs::parse_pipeline): described here.
+    r.describe_key(
+      "pipeline", {{"type", "object"},
+                   {"required", {"name", "stages"}},
+                   {"properties",
+                    {{"name", {{"type", "string"}}},
+                     {"stages",
+                      {{"type", "array"},
+                       {"minItems", 1},
+                       {"items",
+                        {{"type", "object"},
+                         {"required", {"type"}},
+                         {"properties", {{"type", {{"type", "string"}, {"minLength", 1}}}}}}}}}}}});
+    r.describe_rule({{"required", {"pipeline"}}});
     if (auto pj = r.raw("pipeline")) {
       p.pipeline = *pj;
       try {

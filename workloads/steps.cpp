@@ -26,103 +26,107 @@ struct step {
   duration clog_for{}; ///< clog: how long traffic is held
 };
 
+step read_step(params_reader& q, const scenario& s) {
+  step st;
+  st.at = q.dur("at", {}, duration::zero(), true);
+  if (st.at > s.run_duration)
+    q.error("at", "is after the end of the run (" + format_duration(s.run_duration) +
+                    "); the step would never happen");
+  st.action = q.one_of("action",
+                       {"stop", "start", "restart", "kill", "pause", "resume", "isolate", "heal",
+                        "partition", "set_link", "clog", "skew"},
+                       "", true);
+  if (st.action.empty()) {
+    // The action is missing or wrong (already reported): its other keys cannot be judged.
+    q.allow({"nodes", "sides", "symmetric", "from", "to", "latency", "jitter", "loss", "bandwidth",
+             "offset", "drift_ppm", "duration"});
+  }
+  control_action ca;
+  const bool node_action = parse_control_action(st.action, ca);
+  if (node_action || st.action == "skew") {
+    st.nodes = q.selectors("nodes");
+    if (st.nodes.empty() && st.action != "heal" && q.has("action"))
+      q.error("nodes", "is required for \"" + st.action +
+                         "\": \"all\", a group name, a node id or a list of them");
+    if (st.action != "heal")
+      q.describe_rule({{"required", {"nodes"}}});
+    for (const auto& n : st.nodes)
+      check_selector(q, "nodes", n, s);
+  }
+  if (st.action == "partition") {
+    auto sides = q.raw("sides");
+    q.describe_key(
+      "sides",
+      {{"type", "array"},
+       {"minItems", 2},
+       {"items",
+        {{"anyOf",
+          {{{"type", "string"}}, {{"type", "array"}, {"items", {{"type", "string"}}}}}}}}});
+    q.describe_rule({{"required", {"sides"}}});
+    if (!sides || !sides->is_array() || sides->size() < 2) {
+      q.error("sides", "is required for \"partition\": at least two lists of node ids or "
+                       "groups, e.g. [[\"validator-0\"], [\"all\"]]");
+    } else {
+      for (size_t k = 0; k < sides->size(); ++k) {
+        const std::string side_path = q.path_of("sides") + "[" + std::to_string(k) + "]";
+        const auto& side = (*sides)[k];
+        std::vector<std::string> sel;
+        if (side.is_string()) {
+          sel.push_back(side.get<std::string>());
+          check_selector(q.errors(), side_path, sel.back(), s);
+        } else if (!side.is_array()) {
+          q.errors().push_back({side_path, "must be \"all\", a group name, a node id or a list "
+                                           "of them, got " +
+                                             describe_json(side)});
+        } else {
+          for (size_t m = 0; m < side.size(); ++m) {
+            const std::string at = side_path + "[" + std::to_string(m) + "]";
+            if (!side[m].is_string()) {
+              q.errors().push_back({at, "must be a string, got " + describe_json(side[m])});
+              continue;
+            }
+            sel.push_back(side[m].get<std::string>());
+            check_selector(q.errors(), at, sel.back(), s);
+          }
+        }
+        st.sides.push_back(sel);
+      }
+    }
+    st.symmetric = q.boolean("symmetric", true);
+  }
+  if (st.action == "set_link" || st.action == "clog") {
+    st.from = q.selectors("from");
+    st.to = q.selectors("to");
+    for (const auto& n : st.from)
+      check_selector(q, "from", n, s);
+    for (const auto& n : st.to)
+      check_selector(q, "to", n, s);
+  }
+  if (st.action == "clog")
+    st.clog_for = q.dur("duration", {}, std::chrono::milliseconds(1), true);
+  if (st.action == "set_link") {
+    if (q.given("latency"))
+      st.link.latency_ns = q.dur("latency", {}).count();
+    if (q.given("jitter"))
+      st.link.jitter_ns = q.dur("jitter", {}).count();
+    if (q.given("loss"))
+      st.link.loss = q.probability("loss", 0);
+    if (q.given("bandwidth"))
+      st.link.bandwidth_bps = static_cast<int64_t>(q.bandwidth("bandwidth", 0));
+  }
+  if (st.action == "skew") {
+    st.offset = q.dur("offset", {});
+    st.drift_ppm = q.number("drift_ppm", 0, -1e5, 1e5);
+  }
+  q.finish();
+  return st;
+}
+
 std::vector<step> read(params_reader& r, const scenario& s) {
   std::vector<step> out;
-  auto list = r.raw("steps");
-  if (!list) {
-    r.error("steps", "is required: a list of {\"at\": \"30s\", \"action\": ...} steps");
-    return out;
-  }
-  if (!list->is_array()) {
-    r.error("steps", "must be a list of steps, got " + describe_json(*list));
-    return out;
-  }
-  for (size_t i = 0; i < list->size(); ++i) {
-    params_reader q{(*list)[i], r.path_of("steps") + "[" + std::to_string(i) + "]", r.errors()};
-    step st;
-    st.at = q.dur("at", {}, duration::zero(), true);
-    if (st.at > s.run_duration)
-      q.error("at", "is after the end of the run (" + format_duration(s.run_duration) +
-                      "); the step would never happen");
-    st.action = q.one_of("action",
-                         {"stop", "start", "restart", "kill", "pause", "resume", "isolate", "heal",
-                          "partition", "set_link", "clog", "skew"},
-                         "", true);
-    if (st.action.empty()) {
-      // The action is missing or wrong (already reported): its other keys cannot be judged.
-      q.allow({"nodes", "sides", "symmetric", "from", "to", "latency", "jitter", "loss",
-               "bandwidth", "offset", "drift_ppm", "duration"});
-    }
-    control_action ca;
-    const bool node_action = parse_control_action(st.action, ca);
-    if (node_action || st.action == "skew") {
-      st.nodes = q.selectors("nodes");
-      if (st.nodes.empty() && st.action != "heal" && q.has("action"))
-        q.error("nodes", "is required for \"" + st.action +
-                           "\": \"all\", a group name, a node id or a list of them");
-      for (const auto& n : st.nodes)
-        check_selector(q, "nodes", n, s);
-    }
-    if (st.action == "partition") {
-      auto sides = q.raw("sides");
-      if (!sides || !sides->is_array() || sides->size() < 2) {
-        q.error("sides", "is required for \"partition\": at least two lists of node ids or "
-                         "groups, e.g. [[\"validator-0\"], [\"all\"]]");
-      } else {
-        for (size_t k = 0; k < sides->size(); ++k) {
-          const std::string side_path = q.path_of("sides") + "[" + std::to_string(k) + "]";
-          const auto& side = (*sides)[k];
-          std::vector<std::string> sel;
-          if (side.is_string()) {
-            sel.push_back(side.get<std::string>());
-            check_selector(r.errors(), side_path, sel.back(), s);
-          } else if (!side.is_array()) {
-            r.errors().push_back({side_path, "must be \"all\", a group name, a node id or a list "
-                                             "of them, got " +
-                                               describe_json(side)});
-          } else {
-            for (size_t m = 0; m < side.size(); ++m) {
-              const std::string at = side_path + "[" + std::to_string(m) + "]";
-              if (!side[m].is_string()) {
-                r.errors().push_back({at, "must be a string, got " + describe_json(side[m])});
-                continue;
-              }
-              sel.push_back(side[m].get<std::string>());
-              check_selector(r.errors(), at, sel.back(), s);
-            }
-          }
-          st.sides.push_back(sel);
-        }
-      }
-      st.symmetric = q.boolean("symmetric", true);
-    }
-    if (st.action == "set_link" || st.action == "clog") {
-      st.from = q.selectors("from");
-      st.to = q.selectors("to");
-      for (const auto& n : st.from)
-        check_selector(q, "from", n, s);
-      for (const auto& n : st.to)
-        check_selector(q, "to", n, s);
-    }
-    if (st.action == "clog")
-      st.clog_for = q.dur("duration", {}, std::chrono::milliseconds(1), true);
-    if (st.action == "set_link") {
-      if (q.has("latency"))
-        st.link.latency_ns = q.dur("latency", {}).count();
-      if (q.has("jitter"))
-        st.link.jitter_ns = q.dur("jitter", {}).count();
-      if (q.has("loss"))
-        st.link.loss = q.probability("loss", 0);
-      if (q.has("bandwidth"))
-        st.link.bandwidth_bps = static_cast<int64_t>(q.bandwidth("bandwidth", 0));
-    }
-    if (st.action == "skew") {
-      st.offset = q.dur("offset", {});
-      st.drift_ppm = q.number("drift_ppm", 0, -1e5, 1e5);
-    }
-    q.finish();
-    out.push_back(std::move(st));
-  }
+  r.items(
+    "steps", "a list of steps", [&](params_reader& q) { out.push_back(read_step(q, s)); },
+    "a list of {\"at\": \"30s\", \"action\": ...} steps");
   return out;
 }
 

@@ -23,6 +23,10 @@ scenario scenario_from_json(const nlohmann::json& j, const registry& reg = regis
 scenario load_scenario(const std::filesystem::path& file,
                        const registry& reg = registry::global());
 
+/// Reads a scenario object through `r` (problems go to its errors). In describe mode
+/// (params_reader::describe) this describes the scenario format: scenario_schema.hpp.
+void read_scenario_object(params_reader& r, scenario& s, const registry& reg);
+
 /// Parses without throwing: appends problems to `errors`.
 scenario read_scenario(const nlohmann::json& j, const registry& reg,
                        std::vector<validation_error>& errors);

@@ -8,8 +8,8 @@
 
 #include "actors/echo.hpp"
 #include "actors/errors.hpp"
-#include "actors/placeholders.hpp"
 #include "actors/json_read.hpp"
+#include "actors/placeholders.hpp"
 #include "actors/scenario/scrape.hpp"
 #include "actors/units.hpp"
 
@@ -128,10 +128,10 @@ program_ptr load_program(const std::string& ref, const fs::path& base_dir) {
       std::string names;
       for (auto& n : builtin_programs())
         names += (names.empty() ? "" : ", ") + n;
-      throw user_error("unknown node program '" + ref + "': the built-in programs are " +
-                       (names.empty() ? "none (is " + programs_dir().string() + " missing?)"
-                                      : names) +
-                       ", or give a path to a program JSON file");
+      throw user_error(
+        "unknown node program '" + ref + "': the built-in programs are " +
+        (names.empty() ? "none (is " + programs_dir().string() + " missing?)" : names) +
+        ", or give a path to a program JSON file");
     }
   } else {
     file = ref;
@@ -160,16 +160,19 @@ std::chrono::milliseconds to_ms(duration d) {
 
 } // namespace
 
-program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
-  std::vector<validation_error> errors;
-  auto p = std::make_shared<program>();
-  params_reader r{doc, where, errors};
+void read_program(params_reader& r, program& prog) {
+  auto* p = &prog;
+  auto& errors = r.errors();
+  // Where the file's JSON Schema is (`troupe schema program`), for editors.
+  r.string("$schema", "");
   p->name = r.string("name", "", true);
   p->summary = r.string("summary", "");
   p->binary = r.string("binary", "", true);
   p->package = r.string("package", "");
   p->args = r.strings("args");
   p->finality_depth = "0";
+  r.describe_key("finality_depth",
+                 {{"anyOf", {{{"type", "integer"}, {"minimum", 0}}, {{"type", "string"}}}}});
   if (auto f = r.raw("finality_depth")) {
     if (f->is_string())
       p->finality_depth = f->get<std::string>();
@@ -179,6 +182,8 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
       r.error("finality_depth", "must be an integer >= 0 or a template, got " + describe_json(*f));
   }
   auto string_map = [&](const char* key, std::map<std::string, std::string>& out) {
+    r.describe_key(
+      key, {{"type", "object"}, {"additionalProperties", {{"type", {"string", "number"}}}}});
     auto v = r.raw(key);
     if (!v)
       return;
@@ -192,12 +197,18 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
       else if (it.value().is_number())
         out[it.key()] = it.value().dump();
       else
-        errors.push_back({r.path_of(key) + "." + it.key(),
-                          "must be a string, got " + describe_json(it.value())});
+        errors.push_back(
+          {r.path_of(key) + "." + it.key(), "must be a string, got " + describe_json(it.value())});
     }
   };
   string_map("env", p->env);
   string_map("vars", p->vars);
+  r.describe_key(
+    "ports",
+    {{"type", "object"},
+     {"additionalProperties",
+      {{"anyOf",
+        {{{"const", "auto"}}, {{"type", "integer"}, {"minimum", 1}, {"maximum", 65535}}}}}}});
   if (auto v = r.raw("ports")) {
     if (!v->is_object()) {
       r.error("ports", "must be an object {name: \"auto\" | base port}, got " + describe_json(*v));
@@ -215,6 +226,26 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
       }
     }
   }
+  // A declared param: its default alone, or {"default", "min", "max"}.
+  auto read_param = [](params_reader& pr, program_param& pp) {
+    if (auto d = pr.raw("default"))
+      pp.fallback = *d;
+    else
+      pr.error("default", "is required: the parameter's default value");
+    pr.describe_rule({{"required", {"default"}}});
+    if (pr.given("min"))
+      pp.min = pr.number("min", 0, -1e18, 1e18);
+    if (pr.given("max"))
+      pp.max = pr.number("max", 0, -1e18, 1e18);
+    pr.finish();
+  };
+  if (r.describing()) {
+    program_param scratch;
+    auto object_form = params_reader::describe([&](params_reader& pr) { read_param(pr, scratch); });
+    auto any_of =
+      nlohmann::json::array({nlohmann::json{{"not", {{"type", "object"}}}}, object_form});
+    r.describe_key("params", {{"type", "object"}, {"additionalProperties", {{"anyOf", any_of}}}});
+  }
   if (auto v = r.raw("params")) {
     if (!v->is_object()) {
       r.error("params", "must be an object {name: default}, got " + describe_json(*v));
@@ -224,26 +255,17 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
         auto val = it.value();
         if (val.is_object()) {
           params_reader pr{val, r.path_of("params") + "." + it.key(), errors};
-          if (auto d = pr.raw("default"))
-            pp.fallback = *d;
-          else
-            pr.error("default", "is required: the parameter's default value");
-          if (pr.has("min"))
-            pp.min = pr.number("min", 0, -1e18, 1e18);
-          if (pr.has("max"))
-            pp.max = pr.number("max", 0, -1e18, 1e18);
-          pr.finish();
+          read_param(pr, pp);
         } else {
           pp.fallback = val;
         }
-        pp.is_duration = pp.fallback.is_string() &&
-                         parse_duration(pp.fallback.get<std::string>()).has_value();
+        pp.is_duration =
+          pp.fallback.is_string() && parse_duration(pp.fallback.get<std::string>()).has_value();
         p->params[it.key()] = pp;
       }
     }
   }
-  if (auto v = r.raw("join")) {
-    params_reader jr{*v, r.path_of("join"), errors};
+  r.section("join", [&](params_reader& jr) {
     p->join_scope = jr.one_of("scope", {"topology", "all"}, "topology");
     p->join_peer = jr.string("peer", "");
     p->join_separator = jr.string("separator", ",");
@@ -257,16 +279,16 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
         errors.push_back({jr.path_of("port"),
                           "must name one of the program's ports, got \"" + p->join_port + "\""});
     }
-  }
-  if (auto v = r.raw("ready")) {
-    params_reader rr{*v, r.path_of("ready"), errors};
+  });
+  r.section("ready", [&](params_reader& rr) {
     p->ready.kind = rr.one_of("probe", {"adapter", "http", "tcp"}, "adapter");
     p->ready.port = rr.string("port", "", p->ready.kind != "adapter");
     p->ready.path = rr.string("path", "/");
     p->ready.expect = rr.string("expect", "");
-    p->ready.timeout = to_ms(rr.dur("timeout", std::chrono::seconds(60), std::chrono::milliseconds(1)));
-    p->ready.interval = to_ms(rr.dur("interval", std::chrono::milliseconds(250),
-                                     std::chrono::milliseconds(1)));
+    p->ready.timeout =
+      to_ms(rr.dur("timeout", std::chrono::seconds(60), std::chrono::milliseconds(1)));
+    p->ready.interval =
+      to_ms(rr.dur("interval", std::chrono::milliseconds(250), std::chrono::milliseconds(1)));
     rr.finish();
     if (!p->ready.port.empty()) {
       bool known = false;
@@ -276,8 +298,13 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
         errors.push_back(
           {rr.path_of("port"), "must name one of the program's ports, got " + echo(p->ready.port)});
     }
-  }
+  });
   p->stop_grace = to_ms(r.dur("stop_grace", std::chrono::seconds(10)));
+  // The adapter's own keys are checked when it is made (backends/adapters/).
+  r.describe_key("adapter", {{"type", "object"},
+                             {"required", {"kind"}},
+                             {"properties", {{"kind", {{"enum", {"bitcoin-rpc", "http-json"}}}}}}});
+  r.describe_rule({{"required", {"adapter"}}});
   if (auto v = r.raw("adapter")) {
     p->adapter = *v;
     if (!v->is_object() || !v->contains("kind") || !(*v)["kind"].is_string() ||
@@ -287,22 +314,19 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
   } else {
     r.error("adapter", "is required: how troupe talks to the node (bitcoin-rpc or http-json)");
   }
-  if (auto v = r.raw("blocks")) {
-    p->blocks = *v;
-    params_reader br{*v, r.path_of("blocks"), errors};
-    br.one_of("driver", {"slot-lottery"}, "slot-lottery", true);
-    br.strings("roles");
-    br.allow({"slot", "active_slot_coeff"});
-    br.finish();
-  }
-  if (auto v = r.raw("wallet")) {
-    p->wallet = *v;
-    params_reader wr{*v, r.path_of("wallet"), errors};
-    wr.allow({"name", "mature_blocks", "utxos_per_node", "utxo_amount"});
-    wr.finish();
-  }
-  if (auto v = r.raw("metrics")) {
-    params_reader mr{*v, r.path_of("metrics"), errors};
+  if (r.section("blocks", [&](params_reader& br) {
+        br.one_of("driver", {"slot-lottery"}, "slot-lottery", true);
+        br.strings("roles");
+        br.allow({"slot", "active_slot_coeff"});
+        br.finish();
+      }))
+    p->blocks = r.object()["blocks"];
+  if (r.section("wallet", [&](params_reader& wr) {
+        wr.allow({"name", "mature_blocks", "utxos_per_node", "utxo_amount"});
+        wr.finish();
+      }))
+    p->wallet = r.object()["wallet"];
+  r.section("metrics", [&](params_reader& mr) {
     metrics_endpoint m;
     m.port = mr.string("port", "", true);
     m.path = mr.string("path", m.path);
@@ -325,8 +349,15 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
           {mr.path_of("series") + "[" + std::to_string(i) + "]", echo(m.series[i]) + " " + why});
     }
     p->metrics = m;
-  }
+  });
   r.finish();
+}
+
+program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
+  std::vector<validation_error> errors;
+  auto p = std::make_shared<program>();
+  params_reader r{doc, where, errors};
+  read_program(r, *p);
   if (!errors.empty())
     throw validation_failed(std::move(errors));
   return p;
@@ -337,23 +368,24 @@ program_ptr parse_program(const nlohmann::json& doc, const std::string& where) {
 void validate_params(const program& p, params_reader& r) {
   for (auto& [key, pp] : p.params) {
     auto k = key.c_str();
-    if (!r.has(k)) {
+    if (!r.given(k)) {
       r.allow({k});
       continue;
     }
     auto lo = pp.min.value_or(-std::numeric_limits<double>::max());
     auto hi = pp.max.value_or(std::numeric_limits<double>::max());
+    // The declared default is what the schema shows (the value read is not used here).
     if (pp.is_duration)
-      r.dur(k, duration::zero());
+      r.dur(k, parse_duration(pp.fallback.get<std::string>()).value_or(duration::zero()));
     else if (pp.fallback.is_boolean())
-      r.boolean(k, false);
+      r.boolean(k, pp.fallback.get<bool>());
     else if (pp.fallback.is_number_integer())
-      r.integer(k, 0, static_cast<int64_t>(std::max(lo, -9e18)),
+      r.integer(k, pp.fallback.get<int64_t>(), static_cast<int64_t>(std::max(lo, -9e18)),
                 static_cast<int64_t>(std::min(hi, 9e18)));
     else if (pp.fallback.is_number())
-      r.number(k, 0, lo, hi);
+      r.number(k, pp.fallback.get<double>(), lo, hi);
     else
-      r.string(k, "");
+      r.string(k, pp.fallback.is_string() ? pp.fallback.get<std::string>() : "");
   }
   r.finish();
 }
@@ -374,9 +406,9 @@ std::map<std::string, std::string> param_values(const program& p,
 }
 
 std::string resolve_binary(const program& p) {
-  auto fix = p.package.empty() ? std::string("install it or put it on PATH")
-                               : "install the Debian package " + p.package + " (apt-get install " +
-                                   p.package + ")";
+  auto fix = p.package.empty()
+               ? std::string("install it or put it on PATH")
+               : "install the Debian package " + p.package + " (apt-get install " + p.package + ")";
   if (p.binary.find('/') != std::string::npos) {
     if (::access(p.binary.c_str(), X_OK) == 0)
       return fs::absolute(p.binary).string();

@@ -80,10 +80,10 @@ struct program {
   std::string join_port;
   readiness_probe ready;
   std::chrono::milliseconds stop_grace{10000};
-  nlohmann::json adapter;  ///< {"kind": ..., settings}; templates rendered per node
-  nlohmann::json blocks;   ///< block production (null: the program makes its own)
-  nlohmann::json wallet;   ///< wallet setup and funding (null: none)
-  std::string finality_depth = "0"; ///< template: blocks deep before final
+  nlohmann::json adapter;                  ///< {"kind": ..., settings}; templates rendered per node
+  nlohmann::json blocks;                   ///< block production (null: the program makes its own)
+  nlohmann::json wallet;                   ///< wallet setup and funding (null: none)
+  std::string finality_depth = "0";        ///< template: blocks deep before final
   std::optional<metrics_endpoint> metrics; ///< none: the program exposes no /metrics
 };
 
@@ -108,6 +108,9 @@ program_ptr load_program(const std::string& ref, const std::filesystem::path& ba
 
 /// Parses a program definition (validating everything); `where` prefixes error paths.
 program_ptr parse_program(const nlohmann::json& doc, const std::string& where);
+/// Reads a program definition through `r` (problems go to its errors); in describe mode
+/// this describes the program format (program_schema.hpp).
+void read_program(params_reader& r, program& p);
 
 // -- node params --------------------------------------------------------------
 

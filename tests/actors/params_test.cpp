@@ -93,3 +93,75 @@ TEST(params, selectors_take_one_or_a_list) {
   EXPECT_EQ(errors[0].to_string(),
             "steps[0].c: must be \"all\", a group name, a node id or a list of them, got 5");
 }
+
+// Describe mode: the same reading code yields the JSON Schema of what it accepts.
+TEST(params, describe_mode_records_every_key_the_reader_reads) {
+  auto s = params_reader::describe([](params_reader& r) {
+    r.rate("rate", 10.0, true);
+    r.integer("users", 100, 1, 1000);
+    r.dur("within", duration::zero(), std::chrono::milliseconds(1));
+    r.one_of("store", {"file", "memory"}, "file");
+    r.selectors("nodes");
+    r.finish();
+  });
+  EXPECT_EQ(s["type"], "object");
+  EXPECT_EQ(s["additionalProperties"], false);
+  EXPECT_EQ(s["required"], json::array({"rate"}));
+  const auto& p = s["properties"];
+  EXPECT_EQ(p["rate"]["pattern"], rate_pattern);
+  EXPECT_EQ(p["users"], json({{"type", "integer"}, {"minimum", 1}, {"maximum", 1000},
+                              {"default", 100}}));
+  EXPECT_EQ(p["within"]["pattern"], duration_pattern);
+  EXPECT_EQ(p["within"]["default"], "0s");
+  // An enum that selects nothing else stays an enum, not branches.
+  EXPECT_EQ(p["store"]["enum"], json::array({"file", "memory"}));
+  EXPECT_FALSE(s.contains("allOf"));
+  EXPECT_EQ(p["nodes"]["anyOf"].size(), 2u);
+}
+
+TEST(params, describe_mode_describes_sections_lists_and_the_keys_a_choice_selects) {
+  auto read = [](params_reader& r) {
+    r.section("link", [](params_reader& q) {
+      q.probability("loss", 0);
+      q.finish();
+    });
+    r.items("steps", "a list of steps", [](params_reader& q) {
+      auto action = q.one_of("action", {"stop", "partition"}, "", true);
+      if (action == "partition")
+        q.strings("sides");
+      q.finish();
+    });
+    r.finish();
+  };
+  auto s = params_reader::describe(read);
+  EXPECT_EQ(s["properties"]["link"]["properties"]["loss"]["maximum"], 1);
+  EXPECT_EQ(s["properties"]["link"]["additionalProperties"], false);
+  const auto& step = s["properties"]["steps"]["items"];
+  EXPECT_EQ(step["required"], json::array({"action"}));
+  ASSERT_EQ(step["allOf"].size(), 2u); // one branch per action (required: no "absent" branch)
+  EXPECT_EQ(step["allOf"][1]["if"]["properties"]["action"], json({{"const", "partition"}}));
+  EXPECT_TRUE(step["allOf"][1]["then"]["properties"].contains("sides"));
+  EXPECT_FALSE(step["allOf"][0]["then"]["properties"].contains("sides"));
+
+  // Reading (not describing) the same code is unchanged.
+  std::vector<validation_error> errors;
+  const json j = {{"steps", {{{"action", "stop"}, {"sides", {"a"}}}}}, {"link", 5}};
+  params_reader r{j, "w", errors};
+  read(r);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].to_string(), "w.link: must be an object, got 5");
+  EXPECT_EQ(errors[1].path, "w.steps[0].sides");
+}
+
+TEST(params, given_is_true_only_for_present_keys_when_reading) {
+  std::vector<validation_error> errors;
+  const json j = {{"a", 1}};
+  params_reader r{j, "", errors};
+  EXPECT_TRUE(r.given("a"));
+  EXPECT_FALSE(r.given("b"));
+  EXPECT_FALSE(r.describing());
+  params_reader::describe([](params_reader& d) {
+    EXPECT_TRUE(d.describing());
+    EXPECT_TRUE(d.given("b"));
+  });
+}
