@@ -1,6 +1,7 @@
 #include "jobs/engine.hpp"
 
 #include "actors/json_read.hpp"
+#include "jobs/bounded_json.hpp"
 
 #include <algorithm>
 #include <array>
