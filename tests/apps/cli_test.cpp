@@ -316,6 +316,7 @@ TEST(cli, validate_with_a_backend_lists_what_it_cannot_do) {
   auto unknown = troupe_cli("validate " + file + " --backend moon");
   EXPECT_EQ(unknown.code, 2) << unknown.out;
   EXPECT_NE(unknown.out.find("unknown backend \"moon\""), std::string::npos) << unknown.out;
+}
 
 // -- the traps a user hit: each one sentence --------------------------------------------------
 
