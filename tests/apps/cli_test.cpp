@@ -284,7 +284,7 @@ TEST(cli, validate_with_a_backend_lists_what_it_cannot_do) {
   auto file = temp_file("refusable.json", R"({
     "name": "refusable", "duration": "1m",
     "topology": {"layout": {"kind": "mesh"},
-                 "groups": [{"name": "member", "count": 3,
+                 "groups": [{"name": "member", "role": "validator", "count": 3,
                              "node": {"model": "chain", "program": "etcd"}}]},
     "workloads": [{"kind": "steps", "steps": [
       {"at": "5s", "action": "restart", "nodes": ["member-1"]},

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "actors/scenario/builder.hpp"
+#include "actors/echo.hpp"
 #include "actors/scenario/leadership.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
@@ -125,9 +126,10 @@ TEST_F(leadership_test, workload_and_expectation_names_are_safe_file_names) {
     j["workloads"] = json::array({{{"kind", "transactions"}, {"rate", "1/s"}, {"name", bad}}});
     j["expectations"] = json::array({{{"kind", "safety"}, {"name", bad}}});
     const auto errors = errors_of(j);
+    // Echoed as every message echoes a value: quoted, and cut after 60 characters.
     const std::string tail = "must be 1-64 letters, digits, '.', '_' or '-' (starting with a "
-                             "letter or digit), got \"" +
-                             bad + "\"";
+                             "letter or digit), got " +
+                             echo(bad);
     ASSERT_EQ(errors.size(), 2u) << bad;
     EXPECT_EQ(errors[0], "workloads[0].name: " + tail);
     EXPECT_EQ(errors[1], "expectations[0].name: " + tail);

@@ -97,7 +97,7 @@ scenario steps_scenario() {
   return scenario_from_json(json::parse(R"({
     "name": "honest-acks", "seed": 3, "duration": "2s", "backend": "local",
     "topology": {"layout": {"kind": "mesh"},
-                 "groups": [{"name": "v", "count": 2, "node": {"model": "chain"}}]},
+                 "groups": [{"name": "v", "role": "validator", "count": 2, "node": {"model": "chain"}}]},
     "workloads": [{"kind": "steps", "steps": [
       {"at": "100ms", "action": "pause", "nodes": ["v-0"]},
       {"at": "200ms", "action": "stop", "nodes": ["v-1"]},
