@@ -141,7 +141,9 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
   run->add_option("--backend", backend, "world to run in (default: the scenario's; sim, local)");
   run->add_option("--seed", seed, "seed (default: the scenario's)");
   run->add_option("--duration", duration_text, "run duration, e.g. 30s, 10m");
-  run->add_option("--out", out, "run directory (default runs/<scenario>-<timestamp>)");
+  run->add_option("--out", out,
+                  "run directory (default runs/<scenario>-<timestamp>); a previous run's is "
+                  "emptied first, any other non-empty directory refused");
   run->add_flag("--quiet", quiet, "no console summary");
   run->add_flag("--events", events, "write events.jsonl (sim: every delivery, drop, fault)");
   static std::string log_level = "warn", prometheus_url;

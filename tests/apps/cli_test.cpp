@@ -54,6 +54,7 @@ std::string out_dir(const std::string& name) {
 /// `troupe jobs serve ARGS`, stopped by SIGINT (by its PID) once it says it listens.
 outcome serve_until_listening(const std::string& args, const std::string& name) {
   const auto log = out_dir(name + ".out");
+  std::filesystem::remove(log); // not the line an earlier run left there
   std::vector<std::string> argv{troupe::test::troupe_binary(), "jobs", "serve"};
   std::istringstream words{args};
   for (std::string w; words >> w;)
