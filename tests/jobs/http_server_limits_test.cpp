@@ -309,9 +309,11 @@ TEST(JobsHttpServerLimits, SlowHeadIsClosedAtItsDeadline) {
   o.header_deadline_ms = 300;
   o.idle_timeout_ms = 60'000; // silence is not what closes it: it keeps sending
   served_engine s("slow-head", 1, o);
+  // Before connecting: the server's deadline runs from the connection, so a clock started
+  // after it could read a hair under the deadline.
+  const auto t0 = clock_type::now();
   client slow(s.port);
   const std::string head = post("/v1/claim", R"({"worker": "w"})");
-  const auto t0 = clock_type::now();
   bool closed = false;
   for (size_t i = 0; i < head.size() && !closed && seconds_since(t0) < 10; ++i) {
     (void) slow.send(head.substr(i, 1));
