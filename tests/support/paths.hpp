@@ -14,18 +14,17 @@
 #include <string>
 
 #include <unistd.h>
-#include "tests/support/paths.hpp"
 
 namespace troupe::test {
 
 inline std::string source_dir() {
-  if (const char* d = std::getenv("troupe::test::source_dir()"); d && *d)
+  if (const char* d = std::getenv("TROUPE_SOURCE_DIR"); d && *d)
     return d;
   return std::filesystem::current_path().string();
 }
 
 inline std::string build_dir() {
-  if (const char* d = std::getenv("troupe::test::build_dir()"); d && *d)
+  if (const char* d = std::getenv("TROUPE_BUILD_DIR"); d && *d)
     return d;
   return std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path().string();
 }
