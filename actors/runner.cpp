@@ -85,6 +85,9 @@ using runner_actor = caf::stateful_actor<runner_state>;
 /// Whether `heal` ends `fault`: a global heal ends everything, a heal of nodes ends the
 /// faults of those nodes (a subset: a stop of a and b refused on b is ended by starting both).
 bool heals(const run_event& heal, const run_event& fault) {
+  // Link properties and clock skew are conditions: a heal leaves them as they are.
+  if (fault.action == "set_link" || fault.action == "clock_skew")
+    return false;
   if (heal.nodes.empty())
     return true;
   if (fault.nodes.empty())

@@ -4,7 +4,9 @@
 //   50 nodes ready in under 30 s on this 2-core machine; polling 50 nodes at 1 Hz under 10%
 //   of one core.
 //
-// Usage: bench_local [--nodes 10,25,50] [--poll-seconds 30]
+// Usage: bench_local [--nodes 10,25,50] [--poll-seconds 30] [--fabric on|off|both]
+//   --fabric both: each size deployed without link relays, then with them (issue 19: the
+//   fabric may add at most 10%).
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -47,7 +49,7 @@ double rss_mb(pid_t pid) {
   return 0;
 }
 
-scenario litecoin_nodes(uint32_t count) {
+scenario litecoin_nodes(uint32_t count, bool fabric) {
   scenario s;
   s.name = "bench-local";
   group g;
@@ -60,7 +62,7 @@ scenario litecoin_nodes(uint32_t count) {
   s.topology.layout.kind = layout_kind::random;
   s.topology.layout.degree = 4;
   s.backend.name = "local";
-  s.backend.params = {{"poll_interval", "1s"}, {"ready_timeout", "120s"}};
+  s.backend.params = {{"poll_interval", "1s"}, {"ready_timeout", "120s"}, {"fabric", fabric}};
   return s;
 }
 
@@ -69,6 +71,7 @@ scenario litecoin_nodes(uint32_t count) {
 int main(int argc, char** argv) {
   std::vector<uint32_t> sizes{10, 25, 50};
   int poll_seconds = 30;
+  std::vector<bool> fabric_modes{true};
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--nodes") == 0) {
       sizes.clear();
@@ -78,72 +81,81 @@ int main(int argc, char** argv) {
         sizes.push_back(static_cast<uint32_t>(std::stoul(item)));
     } else if (std::strcmp(argv[i], "--poll-seconds") == 0) {
       poll_seconds = std::stoi(argv[i + 1]);
+    } else if (std::strcmp(argv[i], "--fabric") == 0) {
+      // on | off | both (the same deploy without and then with link relays, in one run)
+      std::string v = argv[i + 1];
+      fabric_modes = v == "off"    ? std::vector<bool>{false}
+                     : v == "both" ? std::vector<bool>{false, true}
+                                   : std::vector<bool>{true};
     }
   }
   auto root = fs::temp_directory_path() / ("troupe-bench-local-" + std::to_string(::getpid()));
-  for (auto n : sizes) {
-    caf::actor_system_config cfg;
-    caf::actor_system sys{cfg};
-    backends::local::local_backend b;
-    auto s = litecoin_nodes(n);
-    auto topo = expand(s);
-    run_env env;
-    env.run_dir = root / std::to_string(n);
-    fs::create_directories(env.run_dir);
-    try {
-      b.deploy(sys, s, topo, env);
-    } catch (const std::exception& e) {
-      std::cerr << "bench_local: deploy of " << n << " nodes failed: " << e.what() << "\n";
-      return 2;
-    }
-    auto timing = b.results()["timing"];
-    auto ready_s = timing.value("ready_ms", 0) / 1000.0;
-    std::cout << nlohmann::json{{"bench", "local_ready"},
-                                {"program", "litecoin-regtest"},
-                                {"nodes", n},
-                                {"ready_s", ready_s},
-                                {"deploy_s", timing.value("deploy_ms", 0) / 1000.0},
-                                {"spawn_s", timing.value("spawn_ms", 0) / 1000.0},
-                                {"target_ready_s", n == 50 ? nlohmann::json(30) : nullptr}}
-                   .dump()
-              << std::endl;
-    double rss = 0;
-    auto pids = b.live_pids();
-    for (auto p : pids)
-      rss += rss_mb(p);
-    std::cout << nlohmann::json{{"bench", "local_rss"},
-                                {"nodes", n},
-                                {"rss_mb_per_node", pids.empty() ? 0 : rss / pids.size()},
-                                {"rss_mb_total", rss}}
-                   .dump()
-              << std::endl;
-    if (n == sizes.back()) {
-      // The proxies poll every node once a second; everything troupe does is in this process.
-      auto c0 = cpu_seconds();
-      auto t0 = std::chrono::steady_clock::now();
-      std::this_thread::sleep_for(std::chrono::seconds(poll_seconds));
-      auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      auto pct = 100.0 * (cpu_seconds() - c0) / wall;
-      std::cout << nlohmann::json{{"bench", "local_poll_cpu"},
+  for (auto n : sizes)
+    for (bool fabric : fabric_modes) {
+      caf::actor_system_config cfg;
+      caf::actor_system sys{cfg};
+      backends::local::local_backend b;
+      auto s = litecoin_nodes(n, fabric);
+      auto topo = expand(s);
+      run_env env;
+      env.run_dir = root / (std::to_string(n) + (fabric ? "-fabric" : ""));
+      fs::create_directories(env.run_dir);
+      try {
+        b.deploy(sys, s, topo, env);
+      } catch (const std::exception& e) {
+        std::cerr << "bench_local: deploy of " << n << " nodes failed: " << e.what() << "\n";
+        return 2;
+      }
+      auto timing = b.results()["timing"];
+      auto ready_s = timing.value("ready_ms", 0) / 1000.0;
+      std::cout << nlohmann::json{{"bench", "local_ready"},
+                                  {"program", "litecoin-regtest"},
                                   {"nodes", n},
-                                  {"poll_hz", 1},
-                                  {"seconds", poll_seconds},
-                                  {"cpu_pct_of_one_core", pct},
-                                  {"target_pct", 10}}
+                                  {"fabric", fabric},
+                                  {"relays", b.shared_world()->fabric
+                                               ? b.shared_world()->fabric->relay_count()
+                                               : 0},
+                                  {"ready_s", ready_s},
+                                  {"deploy_s", timing.value("deploy_ms", 0) / 1000.0},
+                                  {"spawn_s", timing.value("spawn_ms", 0) / 1000.0},
+                                  {"target_ready_s", n == 50 ? nlohmann::json(30) : nullptr}}
+                     .dump()
+                << std::endl;
+      double rss = 0;
+      auto pids = b.live_pids();
+      for (auto p : pids)
+        rss += rss_mb(p);
+      std::cout << nlohmann::json{{"bench", "local_rss"},
+                                  {"nodes", n},
+                                  {"rss_mb_per_node", pids.empty() ? 0 : rss / pids.size()},
+                                  {"rss_mb_total", rss}}
+                     .dump()
+                << std::endl;
+      if (n == sizes.back()) {
+        // The proxies poll every node once a second; everything troupe does is in this process.
+        auto c0 = cpu_seconds();
+        auto t0 = std::chrono::steady_clock::now();
+        std::this_thread::sleep_for(std::chrono::seconds(poll_seconds));
+        auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        auto pct = 100.0 * (cpu_seconds() - c0) / wall;
+        std::cout << nlohmann::json{{"bench", "local_poll_cpu"}, {"nodes", n},
+                                    {"fabric", fabric},          {"poll_hz", 1},
+                                    {"seconds", poll_seconds},   {"cpu_pct_of_one_core", pct},
+                                    {"target_pct", 10}}
+                       .dump()
+                  << std::endl;
+      }
+      auto t0 = std::chrono::steady_clock::now();
+      b.teardown();
+      std::cout << nlohmann::json{{"bench", "local_teardown"},
+                                  {"nodes", n},
+                                  {"teardown_s", std::chrono::duration<double>(
+                                                   std::chrono::steady_clock::now() - t0)
+                                                   .count()},
+                                  {"orphans", b.live_pids().size()}}
                      .dump()
                 << std::endl;
     }
-    auto t0 = std::chrono::steady_clock::now();
-    b.teardown();
-    std::cout << nlohmann::json{{"bench", "local_teardown"},
-                                {"nodes", n},
-                                {"teardown_s", std::chrono::duration<double>(
-                                                 std::chrono::steady_clock::now() - t0)
-                                                 .count()},
-                                {"orphans", b.live_pids().size()}}
-                   .dump()
-              << std::endl;
-  }
   fs::remove_all(root);
   return 0;
 }

@@ -34,7 +34,11 @@ json fault_windows(const std::vector<run_event>& events, double end_s) {
            {"detail", ev.detail}};
     double end = ev.until_ns >= 0 ? static_cast<double>(ev.until_ns) / 1e9 : end_s;
     // A later heal event for the same nodes (or more, or a global heal) closes an open window.
+    // Link properties and clock skew are conditions a heal leaves as they are (in both worlds).
+    const bool condition = ev.action == "set_link" || ev.action == "clock_skew";
     auto covers = [&](const run_event& h) {
+      if (condition)
+        return false;
       if (h.nodes.empty())
         return true;
       if (ev.nodes.empty())

@@ -13,7 +13,6 @@
 
 namespace troupe {
 
-
 /// Schema (stable keys): verdict ("pass" | "fail" | "error" | "interrupted"), scenario, seed,
 /// digest (hex string or null), backend, expectations [{name, kind, pass, summary, evidence}],
 /// nodes [node_status], series {time_s: [...], heights: {id: [...]}} (-1 = down), faults
@@ -36,7 +35,9 @@ namespace troupe {
 /// `node_logs`: node_logs_report() of the run (null: not scanned).
 ///
 /// refusals [{time_s, action, nodes, reason}]: controls and faults the backend answered with
-/// ok = false (or did not answer): never in `faults`; counted as counters.refusals.
+/// ok = false (or did not answer): never in `faults`; counted as counters.refusals (and the
+/// fault windows as counters.faults). `fabric` (live backends with link relays): the relays'
+/// per-link counts, see backends/agent/fabric.hpp and docs/live.md.
 nlohmann::json build_report(const run_outcome& in, nlohmann::json node_logs = nullptr);
 
 /// The console summary: one line per expectation (PASS/FAIL and its evidence), the verdict,

@@ -91,6 +91,7 @@ std::string render_report_html(const json& r, const html_options& o) {
   out += html::jobs_section(r) + "\n";
   out += html::program_metrics_section(r, o) + "\n";
   out += html::counters_table(r) + "\n";
+  out += html::fabric_section(r) + "\n";
   if (!nodeless)
     out += html::nodes_table(r, o) + "\n";
   out += "<footer class=\"note\">Rendered by troupe from report.json; regenerate with "

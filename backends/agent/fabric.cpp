@@ -284,8 +284,8 @@ struct fabric::impl {
     }
   }
 
-  /// Closes `c`; whatever it still queued is lost (counted as dropped). `cut` counts it as
-  /// closed by a fault.
+  /// Closes `c`; whatever it still queued is dropped (by a fault) or lost (otherwise: the
+  /// target was not listening, or a program reset the connection).
   void close_connection(uint64_t id, bool by_fault) {
     auto it = conns.find(id);
     if (it == conns.end())
@@ -294,7 +294,7 @@ struct fabric::impl {
     for (auto* d : {&c.up, &c.down}) {
       for (auto& ch : d->q) {
         auto left = ch.data.size() - ch.off;
-        d->l->st.bytes_dropped += left;
+        (by_fault ? d->l->st.bytes_dropped : d->l->st.bytes_lost) += left;
         if (ch.held)
           d->l->st.bytes_held -= left;
       }
@@ -803,8 +803,9 @@ nlohmann::json fabric::stats_json() const {
   using nlohmann::json;
   auto all = stats();
   json links = json::array();
-  json totals = {{"bytes_relayed", 0}, {"bytes_dropped", 0},       {"bytes_held_total", 0},
-                 {"connections", 0},   {"connections_refused", 0}, {"connections_cut", 0}};
+  json totals = {{"bytes_relayed", 0},    {"bytes_dropped", 0}, {"bytes_lost", 0},
+                 {"bytes_held_total", 0}, {"connections", 0},   {"connections_refused", 0},
+                 {"connections_cut", 0}};
   auto add = [&](const char* k, uint64_t v) { totals[k] = totals[k].get<uint64_t>() + v; };
   for (const auto& s : all) {
     json counts = json::array();
@@ -823,6 +824,7 @@ nlohmann::json fabric::stats_json() const {
       {"bandwidth_bps", s.shape.bandwidth_bps},
       {"bytes_relayed", s.bytes_relayed},
       {"bytes_dropped", s.bytes_dropped},
+      {"bytes_lost", s.bytes_lost},
       {"bytes_held", s.bytes_held},
       {"bytes_held_total", s.bytes_held_total},
       {"chunks", s.chunks},
@@ -835,6 +837,7 @@ nlohmann::json fabric::stats_json() const {
                         {"max", s.delay_ms_max}}}});
     add("bytes_relayed", s.bytes_relayed);
     add("bytes_dropped", s.bytes_dropped);
+    add("bytes_lost", s.bytes_lost);
     add("bytes_held_total", s.bytes_held_total);
     add("connections", s.connections);
     add("connections_refused", s.connections_refused);
@@ -842,8 +845,9 @@ nlohmann::json fabric::stats_json() const {
   }
   return json{{"definition",
                "one relay per directed peer link; per link (from -> to): bytes written to `to`, "
-               "dropped by cuts, held by clogs, and the delay each chunk spent in the relay "
-               "(histogram buckets up to `le` ms)"},
+               "dropped by cuts, held by clogs, lost with connections that ended without a "
+               "fault (target not listening, reset), and the delay each chunk spent in the "
+               "relay (histogram buckets up to `le` ms)"},
               {"relays", relay_count()},
               {"links", links},
               {"totals", totals}};

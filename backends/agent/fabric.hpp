@@ -57,7 +57,8 @@ struct link_stats {
   link_shape shape;
   link_mode mode = link_mode::open;
   uint64_t bytes_relayed = 0;       ///< written to the receiver
-  uint64_t bytes_dropped = 0;       ///< discarded: one-way cut, or queued when a cut closed
+  uint64_t bytes_dropped = 0;       ///< discarded by a cut (one-way, or queued when one closed)
+  uint64_t bytes_lost = 0;          ///< queued when a connection ended without a fault
   uint64_t bytes_held = 0;          ///< held by a clog right now
   uint64_t bytes_held_total = 0;    ///< ever held by a clog
   uint64_t chunks = 0;              ///< delivered chunks (one read each)

@@ -22,6 +22,10 @@ std::string txs_chart(const nlohmann::json& r);
 std::string counters_table(const nlohmann::json& r);
 std::string nodes_table(const nlohmann::json& r, const html_options& o);
 
+// -- the live link relays (fabric_section.cpp) ----------------------------------------
+/// Per directed link: what the relays did (report.json `fabric`); empty when none ran.
+std::string fabric_section(const nlohmann::json& r);
+
 // -- job campaigns (jobs_section.cpp) -------------------------------------------------
 std::string jobs_section(const nlohmann::json& r);
 

@@ -306,6 +306,7 @@ TEST(fabric, a_target_that_is_down_is_a_closed_connection) {
   auto c = dial(relay);
   EXPECT_TRUE(closed_by_peer(c.fd));
   EXPECT_TRUE(eventually(10s, [&] { return stats_of(f, "a", "b").connections_refused == 1; }));
+  EXPECT_EQ(stats_of(f, "a", "b").bytes_dropped, 0u) << "no fault dropped anything";
 }
 
 TEST(fabric, a_relay_port_that_cannot_be_bound_is_named) {
