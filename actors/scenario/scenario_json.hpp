@@ -20,8 +20,7 @@ scenario scenario_from_json(const nlohmann::json& j, const registry& reg = regis
 
 /// Reads a file: a missing file, unreadable file or JSON syntax error is one user_error
 /// naming the file (and line/column for syntax errors).
-scenario load_scenario(const std::filesystem::path& file,
-                       const registry& reg = registry::global());
+scenario load_scenario(const std::filesystem::path& file, const registry& reg = registry::global());
 
 /// Reads a scenario object through `r` (problems go to its errors). In describe mode
 /// (params_reader::describe) this describes the scenario format: scenario_schema.hpp.

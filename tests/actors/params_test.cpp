@@ -109,8 +109,8 @@ TEST(params, describe_mode_records_every_key_the_reader_reads) {
   EXPECT_EQ(s["required"], json::array({"rate"}));
   const auto& p = s["properties"];
   EXPECT_EQ(p["rate"]["pattern"], rate_pattern);
-  EXPECT_EQ(p["users"], json({{"type", "integer"}, {"minimum", 1}, {"maximum", 1000},
-                              {"default", 100}}));
+  EXPECT_EQ(p["users"],
+            json({{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"default", 100}}));
   EXPECT_EQ(p["within"]["pattern"], duration_pattern);
   EXPECT_EQ(p["within"]["default"], "0s");
   // An enum that selects nothing else stays an enum, not branches.
