@@ -814,8 +814,9 @@ nlohmann::json engine::to_json(const job& j) const {
   auto parse = [](const std::string& text) {
     if (text.empty())
       return nlohmann::json(nullptr);
-    auto v = nlohmann::json::parse(text, nullptr, false);
-    return v.is_discarded() ? nlohmann::json(text) : v;
+    std::string why; // stored texts are outside input too: bounded, else shown as text
+    auto v = parse_json_bounded(text, why);
+    return v ? std::move(*v) : nlohmann::json(text);
   };
   out["payload"] = parse(j.payload);
   out["result"] = parse(j.result);

@@ -1,6 +1,7 @@
 #include "jobs/workers/workers.hpp"
 
 #include "actors/errors.hpp"
+#include "jobs/bounded_json.hpp"
 #include "jobs/http/http_server.hpp"
 #include "jobs/replay/py_format.hpp"
 #include "actors/placeholders.hpp"
@@ -189,10 +190,12 @@ std::function<work_result(const task&)> command_worker(std::string tmpl, time_ms
     const auto out =
       run_command(expand_command(chosen, t), timeout_ms, size_t{1} << 20, running.get());
     work_result r;
-    auto parsed = nlohmann::json::parse(out.stdout_text, nullptr, false);
+    // A command's output is outside input: JSON within the depth limit, else kept as text.
+    std::string why;
+    auto parsed = parse_json_bounded(out.stdout_text, why);
     nlohmann::json result = {
       {"exit_code", out.exit_code},
-      {"stdout", parsed.is_discarded() ? nlohmann::json(out.stdout_text) : parsed}};
+      {"stdout", parsed ? std::move(*parsed) : nlohmann::json(out.stdout_text)}};
     r.result = result.dump();
     if (t.which == phase::process) {
       r.what = out.exit_code == 0 ? work_result::kind::ok : work_result::kind::fail;
@@ -289,7 +292,8 @@ size_t run_remote_worker(const remote_worker_options& o,
 // -- replay hosts ----------------------------------------------------------------------
 
 std::string integrity_hash_of(const std::string& stdout_text) {
-  auto doc = nlohmann::json::parse(stdout_text, nullptr, false);
+  std::string why;
+  const auto doc = parse_json_bounded(stdout_text, why).value_or(nlohmann::json());
   if (doc.is_object() && doc.contains("integrity_hash") && doc["integrity_hash"].is_string())
     return doc["integrity_hash"].get<std::string>();
   // The last non-empty line, trimmed: a replay tool prints its progress first, the hash last.
