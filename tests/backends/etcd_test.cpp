@@ -59,7 +59,7 @@ TEST(etcd_local, cluster_survives_a_member_restart) {
   EXPECT_FALSE(iso.ok);
   EXPECT_NE(iso.error.find("cannot be sent through per-link relays"), std::string::npos)
     << iso.error;
-    // A heal has nothing to undo, and succeeds.
+  // A heal has nothing to undo, and succeeds.
   auto heal = ask<control_ack>(self, nodes[0].actor, control_atom::value, control_action::heal);
   EXPECT_TRUE(heal.ok) << heal.error;
   auto pids = run.backend.spawned_pids();
