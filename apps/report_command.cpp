@@ -2,14 +2,14 @@
 // (after an upgrade, or for a report.json that came from elsewhere).
 
 #include <cstdio>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "actors/errors.hpp"
-#include "report/junit.hpp"
-#include "report/report_html.hpp"
 #include "apps/commands.hpp"
+#include "report/junit.hpp"
+#include "report/report_file.hpp"
+#include "report/report_html.hpp"
 
 namespace troupe::apps {
 
@@ -20,20 +20,7 @@ void add_report_command(CLI::App& root, int& exit_code) {
   cmd->add_option("DIR", dir, "run directory (holds report.json)")->required();
   cmd->callback([&exit_code] {
     const std::filesystem::path run_dir{dir};
-    const auto json_path = run_dir / "report.json";
-    std::ifstream in{json_path};
-    if (!in)
-      throw user_error("cannot read " + json_path.string() +
-                       "; pass a run directory written by `troupe run`");
-    nlohmann::json report;
-    try {
-      report = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-      throw user_error(json_path.string() + " is not valid JSON (" + e.what() +
-                       "); rerun the scenario to write it again");
-    }
-    if (!report.is_object() || !report.contains("verdict"))
-      throw user_error(json_path.string() + " is not a troupe report (no \"verdict\")");
+    const auto report = read_report_file(run_dir);
     try {
       write_report_html(run_dir, report);
     } catch (const std::exception& e) {

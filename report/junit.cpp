@@ -1,5 +1,7 @@
 #include "report/junit.hpp"
 
+#include "report/report_file.hpp"
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -34,52 +36,6 @@ std::string attr(const char* key, std::string_view value) {
 }
 
 } // namespace
-
-std::string xml_escape(std::string_view text, bool attribute) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += attribute ? "&quot;" : "\"";
-        break;
-      case '\'':
-        out += attribute ? "&apos;" : "'";
-        break;
-      // An attribute value's line breaks and tabs are normalised to spaces by every parser
-      // unless written as references.
-      case '\n':
-        out += attribute ? "&#10;" : "\n";
-        break;
-      case '\r':
-        out += "&#13;";
-        break;
-      case '\t':
-        out += attribute ? "&#9;" : "\t";
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          // XML 1.0 has no way to carry these, not even as references.
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", u);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 std::string junit_xml(const json& r) {
   if (!r.is_object())
@@ -143,15 +99,7 @@ std::string junit_xml(const json& r) {
 }
 
 void write_junit(const std::filesystem::path& run_dir, const json& report) {
-  const auto text = junit_xml(report);
-  auto tmp = run_dir / "report.junit.xml.tmp";
-  {
-    std::ofstream out{tmp, std::ios::binary};
-    out << text;
-    if (!out.flush())
-      throw std::runtime_error("cannot write " + tmp.string());
-  }
-  std::filesystem::rename(tmp, run_dir / "report.junit.xml");
+  write_file_atomic(run_dir / "report.junit.xml", junit_xml(report));
 }
 
 } // namespace troupe

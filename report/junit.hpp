@@ -18,12 +18,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace troupe {
+#include "report/markup_escape.hpp"
 
-/// `text` escaped for XML 1.0 character data (`attribute`: for a double-quoted attribute
-/// value, where tabs and line breaks are kept as character references). Control characters
-/// XML 1.0 cannot carry at all become a visible `\xHH`.
-std::string xml_escape(std::string_view text, bool attribute = false);
+namespace troupe {
 
 /// report.junit.xml's text for a report.json value (build_report's schema).
 std::string junit_xml(const nlohmann::json& report);

@@ -1,5 +1,7 @@
 #include "report/report.hpp"
 
+#include "report/report_file.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -188,12 +190,7 @@ json build_report(const run_outcome& in, json node_logs) {
 }
 
 void write_report(const std::filesystem::path& run_dir, const json& report) {
-  auto tmp = run_dir / "report.json.tmp";
-  {
-    std::ofstream out{tmp};
-    out << report.dump(2) << "\n";
-  }
-  std::filesystem::rename(tmp, run_dir / "report.json");
+  write_file_atomic(run_dir / "report.json", report.dump(2) + "\n");
 }
 
 namespace {

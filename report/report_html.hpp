@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report/markup_escape.hpp"
+
 namespace troupe {
 
 struct html_options {
@@ -24,9 +26,6 @@ struct html_options {
   /// Up to this many nodes the node table is open; above, it is folded.
   size_t table_open_nodes_max = 50;
 };
-
-/// Escapes &, <, >, " and ' for HTML text and attribute values.
-std::string html_escape(const std::string& s);
 
 /// The whole page.
 std::string render_report_html(const nlohmann::json& report, const html_options& o = {});

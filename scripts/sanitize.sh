@@ -44,8 +44,4 @@ export LSAN_OPTIONS="suppressions=$supp/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 
 # Each test carries its area as a CTest label (tests/CMakeLists.txt).
 labels="^($(IFS='|'; echo "${tests[*]#test_}"))\$"
-# Known: params.required_keys_and_non_objects reads a JSON temporary after its scope ended
-# (stack-use-after-scope in actors/params_reader); the fix is on branch `harden`. Remove
-# this exclusion when that branch is merged.
-exclude='^params\.required_keys_and_non_objects$'
-timeout 1800 ctest --test-dir build-asan --output-on-failure -j2 -L "$labels" -E "$exclude" "$@"
+timeout 1800 ctest --test-dir build-asan --output-on-failure -j2 -L "$labels" "$@"

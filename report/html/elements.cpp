@@ -92,4 +92,34 @@ std::string legend(const std::vector<std::pair<std::string, std::string>>& items
   return out + "</div>";
 }
 
+const char* page_style() {
+  return R"CSS(
+body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px;
+       color: #222; max-width: 1160px; }
+h1 { font-size: 22px; margin: 0 0 8px; } h2 { font-size: 17px; margin: 28px 0 6px; }
+h3.metric { font-size: 14px; margin: 18px 0 4px; font-family: monospace; }
+tr.total th, tr.total td { font-weight: bold; }
+.badge { font-size: 14px; padding: 2px 10px; border-radius: 10px; color: #fff;
+         background: #7f7f7f; vertical-align: middle; }
+.badge.pass { background: #2ca02c; } .badge.fail { background: #d62728; }
+.badge.error, .badge.interrupted { background: #ff7f0e; }
+table.facts th { text-align: left; color: #666; font-weight: normal; padding-right: 14px; }
+table.grid { border-collapse: collapse; margin: 6px 0; }
+table.grid th, table.grid td { border: 1px solid #ddd; padding: 3px 8px; text-align: left;
+                               vertical-align: top; }
+tr.pass td.result { color: #2ca02c; font-weight: bold; }
+tr.fail td.result { color: #d62728; font-weight: bold; } tr.down td { color: #d62728; }
+pre { margin: 4px 0; font-size: 12px; max-width: 520px; overflow-x: auto; }
+code { background: #f3f3f3; padding: 2px 4px; }
+.error { color: #d62728; font-weight: bold; } .note { color: #666; font-size: 13px; }
+svg.chart { display: block; margin: 4px 0; }
+svg .grid { stroke: #eee; } svg .tick { font-size: 10px; fill: #666; }
+svg .axis { font-size: 12px; fill: #444; } svg .lbl { font-size: 11px; }
+svg .fault-label { font-size: 10px; fill: #222; }
+.legend span { margin-right: 14px; font-size: 12px; }
+.legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px;
+            vertical-align: -1px; }
+)CSS";
+}
+
 } // namespace troupe::html

@@ -14,6 +14,9 @@
 
 namespace troupe::html {
 
+/// The style sheet of report.html and the pages made like it (compare.html).
+const char* page_style();
+
 std::string num(double v, int digits = 2);
 std::string str(const nlohmann::json& j, const char* key, const std::string& fallback = "");
 std::vector<double> numbers(const nlohmann::json& j);

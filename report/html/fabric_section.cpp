@@ -22,10 +22,9 @@ std::string fabric_section(const json& r) {
     out += "<tr><td>" + html_escape(str(l, "from") + " → " + str(l, "to")) + "</td><td>" +
            html_escape(str(l, "mode")) + "</td><td>" + num(l.value("latency_ms", 0.0), 1) +
            " ms</td><td>" + str(l, "bytes_relayed") + " B</td><td>" + str(l, "bytes_dropped") +
-           " B</td><td>" + str(l, "bytes_lost", "0") + " B</td><td>" +
-           str(l, "bytes_held_total") + " B</td><td>" + str(l, "connections") + "</td><td>" +
-           str(l, "connections_cut") + "</td><td>" +
-           num(d.is_object() ? d.value("mean", 0.0) : 0.0, 1) + " ms</td></tr>";
+           " B</td><td>" + str(l, "bytes_lost", "0") + " B</td><td>" + str(l, "bytes_held_total") +
+           " B</td><td>" + str(l, "connections") + "</td><td>" + str(l, "connections_cut") +
+           "</td><td>" + num(d.is_object() ? d.value("mean", 0.0) : 0.0, 1) + " ms</td></tr>";
   }
   out += "</tbody></table>";
   if (links.size() > rows_max)

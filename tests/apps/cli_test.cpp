@@ -12,32 +12,19 @@
 #include <set>
 #include <string>
 
-#include <gtest/gtest.h>
 #include "tests/support/observability_helpers.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/shell.hpp"
 #include "tests/support/wait.hpp"
+#include <gtest/gtest.h>
 
 namespace {
 
-struct outcome {
-  int code = -1;
-  std::string out; ///< stdout and stderr together
-};
+using outcome = troupe::test::shell_outcome;
 
 outcome troupe_cli(const std::string& args) {
-  const std::string cmd = "cd " + troupe::test::source_dir() + " && timeout 120 " + troupe::test::troupe_binary() + " " + args +
-                          " 2>&1";
-  outcome o;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p)
-    return o;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
-    o.out.append(buf.data(), n);
-  int status = pclose(p);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
+  return troupe::test::shell(troupe::test::troupe_binary() + " " + args, 120,
+                             troupe::test::source_dir());
 }
 
 std::string temp_file(const std::string& name, const std::string& content) {
@@ -83,7 +70,8 @@ TEST(cli, help_and_version_exit_zero) {
 }
 
 TEST(cli, every_example_scenario_validates) {
-  for (const auto& e : std::filesystem::directory_iterator(troupe::test::source_dir() + "/scenarios")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(troupe::test::source_dir() + "/scenarios")) {
     if (e.path().extension() != ".json")
       continue;
     auto v = troupe_cli("validate " + e.path().string());
@@ -156,13 +144,13 @@ TEST(cli, run_exit_codes_follow_the_verdict) {
             std::string::npos);
   // --seed and --duration override the file and appear in the reproduce line.
   auto over = troupe_cli("run scenarios/chain-split-brain.json --seed 12 --duration 2m --out " +
-                     out_dir("over"));
+                         out_dir("over"));
   EXPECT_NE(over.out.find("--seed 12 --duration 2m"), std::string::npos) << over.out;
 }
 
 TEST(cli, check_determinism_reports_same_digest) {
-  auto r = troupe_cli("run scenarios/chain-partition.json --check-determinism --out " +
-                  out_dir("det"));
+  auto r =
+    troupe_cli("run scenarios/chain-partition.json --check-determinism --out " + out_dir("det"));
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("deterministic: 2 runs gave the same trace digest"), std::string::npos)
     << r.out;
@@ -267,7 +255,7 @@ TEST(cli, a_topology_too_large_to_simulate_is_refused_from_its_counts) {
 TEST(cli, seeds_outside_the_scenario_range_name_the_flag) {
   for (const char* seed : {"-1", "99999999999999999999", "0x10", "1e3", "''"}) {
     auto r = troupe_cli(std::string("run scenarios/chain-sim.json --seed ") + seed + " --out " +
-                    out_dir("bad-seed"));
+                        out_dir("bad-seed"));
     EXPECT_EQ(r.code, 2) << seed << ": " << r.out;
     EXPECT_NE(r.out.find("--seed: must be an integer in 0..9223372036854775807 (the range of a "
                          "scenario's \"seed\"), got "),

@@ -21,30 +21,14 @@
 #include "apps/catalog/catalog.hpp"
 #include "tests/scenarios/bad_scenarios.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/shell.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
-struct outcome {
-  int code = -1;
-  std::string out;
-};
-
-outcome shell(const std::string& cmd) {
-  outcome o;
-  FILE* p = popen(("timeout 120 " + cmd).c_str(), "r");
-  if (!p)
-    return o;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
-    o.out.append(buf.data(), n);
-  int status = pclose(p);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
+troupe::test::shell_outcome shell(const std::string& cmd) { return troupe::test::shell(cmd, 120); }
 
 /// A Python whose jsonschema knows draft 2020-12: Debian's first (python3-jsonschema), else
 /// the one on PATH. Empty when there is none.

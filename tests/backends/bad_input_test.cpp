@@ -10,6 +10,7 @@
 
 #include "actors/errors.hpp"
 #include "tests/backends/live_helpers.hpp"
+#include "tests/support/sockets.hpp"
 
 using namespace troupe;
 using namespace troupe::backends::testing;
@@ -48,30 +49,23 @@ TEST(local_bad_input, missing_binary_names_the_debian_package) {
 }
 
 TEST(local_bad_input, busy_port_is_named) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  auto busy = ntohs(addr.sin_port);
+  troupe::test::busy_port held;
+  ASSERT_NE(held.port, 0);
+  auto busy = held.port;
   auto dir = temp_run_dir("bad-port-prog");
   auto prog = program_variant("litecoin-regtest", dir,
                               [&](nlohmann::json& p) { p["ports"]["rpc_port"] = busy; });
   auto msg = deploy_error("bad-port", prog, 1);
-  EXPECT_NE(msg.find("port " + std::to_string(busy) + " (rpc_port of validator-0) is already in use"),
-            std::string::npos)
+  EXPECT_NE(
+    msg.find("port " + std::to_string(busy) + " (rpc_port of validator-0) is already in use"),
+    std::string::npos)
     << msg;
-  ::close(fd);
 }
 
 TEST(local_bad_input, node_that_dies_at_start_shows_its_last_log_lines) {
   auto dir = temp_run_dir("bad-dies-prog");
-  auto prog = program_variant("litecoin-regtest", dir, [](nlohmann::json& p) {
-    p["args"].push_back("-thisisnotanoption");
-  });
+  auto prog = program_variant("litecoin-regtest", dir,
+                              [](nlohmann::json& p) { p["args"].push_back("-thisisnotanoption"); });
   std::vector<pid_t> pids;
   auto msg = deploy_error("bad-dies", prog, 2, &pids);
   EXPECT_NE(msg.find("exited while starting (exit code 1)"), std::string::npos) << msg;

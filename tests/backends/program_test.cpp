@@ -12,6 +12,7 @@
 #include "backends/local/ports.hpp"
 #include "backends/local/program.hpp"
 #include "tests/backends/live_helpers.hpp"
+#include "tests/support/sockets.hpp"
 
 using namespace troupe;
 using namespace troupe::backends::local;
@@ -51,10 +52,8 @@ TEST(program_builtins, unknown_name_lists_the_builtins) {
 }
 
 TEST(program_file, every_problem_is_reported_with_its_path) {
-  auto doc = nlohmann::json{{"name", "x"},
-                            {"ports", {{"p", "fixed"}}},
-                            {"ready", {{"probe", "smoke"}}},
-                            {"surprise", 1}};
+  auto doc = nlohmann::json{
+    {"name", "x"}, {"ports", {{"p", "fixed"}}}, {"ready", {{"probe", "smoke"}}}, {"surprise", 1}};
   try {
     parse_program(doc, "x.json");
     FAIL();
@@ -105,24 +104,18 @@ TEST(ports, allocated_ports_are_free_and_distinct) {
 }
 
 TEST(ports, a_busy_pinned_port_is_one_clear_error) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  auto busy = ntohs(addr.sin_port);
+  troupe::test::busy_port held;
+  ASSERT_NE(held.port, 0);
+  auto busy = held.port;
   port_allocator a{20000, 32000};
   try {
     a.reserve(busy, "rpc_port of validator-0");
     FAIL();
   } catch (const user_error& e) {
     std::string msg = e.what();
-    EXPECT_NE(msg.find("port " + std::to_string(busy) + " (rpc_port of validator-0) is already in use"),
-              std::string::npos)
+    EXPECT_NE(
+      msg.find("port " + std::to_string(busy) + " (rpc_port of validator-0) is already in use"),
+      std::string::npos)
       << msg;
   }
-  ::close(fd);
 }

@@ -13,6 +13,7 @@
 
 #include "tests/backends/live_helpers.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/shell.hpp"
 
 using namespace troupe::backends::testing;
 
@@ -29,7 +30,8 @@ child_run start_troupe(const std::string& scenario, const std::string& name,
   child_run r;
   r.out = temp_run_dir(name);
   fs::remove_all(r.out); // troupe creates it
-  std::vector<std::string> args{troupe::test::troupe_binary(), "run", scenario, "--out", r.out.string()};
+  std::vector<std::string> args{troupe::test::troupe_binary(), "run", scenario, "--out",
+                                r.out.string()};
   args.insert(args.end(), extra.begin(), extra.end());
   auto log = r.out.string() + ".log";
   r.pid = ::fork();
@@ -69,8 +71,8 @@ std::string read_file(const fs::path& p) {
 std::vector<pid_t> node_pids(const fs::path& run_dir) {
   std::vector<pid_t> out;
   std::error_code ec;
-  for (auto it = fs::directory_iterator(run_dir / "nodes", ec); !ec && it != fs::directory_iterator();
-       it.increment(ec))
+  for (auto it = fs::directory_iterator(run_dir / "nodes", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec))
     if (it->path().extension() == ".pid") {
       pid_t p = 0;
       std::ifstream{it->path()} >> p;
@@ -85,8 +87,8 @@ const std::string source_dir = troupe::test::source_dir();
 } // namespace
 
 TEST(local_e2e, etcd_local_scenario_passes) {
-  auto r = start_troupe(source_dir + "/scenarios/etcd-local.json", "e2e-etcd",
-                        {"--backend", "local"});
+  auto r =
+    start_troupe(source_dir + "/scenarios/etcd-local.json", "e2e-etcd", {"--backend", "local"});
   auto code = wait_troupe(r, 200s);
   EXPECT_EQ(code, 0) << read_file(r.out.string() + ".log");
   auto report = nlohmann::json::parse(read_file(r.out / "report.json"));
@@ -172,6 +174,36 @@ TEST(local_e2e, litecoin_faults_local_scenario_passes) {
     }
   }
   EXPECT_TRUE(node_pids(r.out).empty());
+
+  // The same scenario in the simulator, and the two side by side (`troupe compare`).
+  auto sim = start_troupe(source_dir + "/scenarios/litecoin-faults-local.json", "e2e-faults-sim",
+                          {"--backend", "sim"});
+  ASSERT_EQ(wait_troupe(sim, 120s), 0) << read_file(sim.out.string() + ".log");
+  const auto cmp_dir = temp_run_dir("e2e-faults-compare");
+  auto cmp = troupe::test::shell(troupe::test::troupe_binary() + " compare " + sim.out.string() +
+                                   " " + r.out.string() + " --out " + cmp_dir.string(),
+                                 60);
+  ASSERT_EQ(cmp.code, 0) << cmp.out;
+  const auto c = nlohmann::json::parse(read_file(cmp_dir / "compare.json"));
+  EXPECT_EQ(c["runs"][0]["backend"], "sim");
+  EXPECT_EQ(c["runs"][1]["backend"], "local");
+  EXPECT_TRUE(c["same_scenario"].get<bool>());
+  for (const char* group : {"miner", "observer"}) {
+    const auto& g = c["heights"]["groups"][group];
+    ASSERT_TRUE(g.is_object()) << group << " " << c["heights"].dump().substr(0, 500);
+    EXPECT_GT(g["a"].back().get<double>(), 0) << group;
+    EXPECT_GT(g["b"].back().get<double>(), 0) << group;
+  }
+  // Both worlds had the partition, the one-way cut and the clog in the same order, so each
+  // has a recovery row; the simulator does the skew that the local backend refused, and the
+  // refusal count says so.
+  EXPECT_GE(c["recoveries"].size(), 3u) << c["recoveries"].dump();
+  for (const auto& f : c["figures"])
+    if (f["name"] == "refusals") {
+      EXPECT_EQ(f["a"], 0.0);
+      EXPECT_EQ(f["b"], 1.0);
+    }
+  EXPECT_FALSE(c["differences"].empty());
 }
 
 TEST(local_e2e, sigint_tears_everything_down_and_writes_the_report) {
@@ -179,12 +211,16 @@ TEST(local_e2e, sigint_tears_everything_down_and_writes_the_report) {
                         {"--backend", "local"});
   // Wait until all five nodes run and the run is under way (the wallets are funded).
   std::vector<pid_t> pids;
-  ASSERT_TRUE(eventually(90s, [&] {
-    pids = node_pids(r.out);
-    // Height 107 is the first block after the funding (101 matured + 4 + 1 confirmation).
-    return pids.size() == 5 && read_file(r.out / "nodes" / "miner-0.log").find(" height=107 ") !=
-                                 std::string::npos;
-  })) << read_file(r.out.string() + ".log");
+  ASSERT_TRUE(eventually(90s,
+                         [&] {
+                           pids = node_pids(r.out);
+                           // Height 107 is the first block after the funding (101 matured + 4 + 1
+                           // confirmation).
+                           return pids.size() == 5 &&
+                                  read_file(r.out / "nodes" / "miner-0.log").find(" height=107 ") !=
+                                    std::string::npos;
+                         }))
+    << read_file(r.out.string() + ".log");
   // And the runner has them: deployed, so the interrupt lands in the run, not in setup.
   ASSERT_TRUE(eventually(
     60s,

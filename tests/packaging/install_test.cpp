@@ -18,38 +18,18 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/paths.hpp"
+#include "tests/support/shell.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct outcome {
-  int code = -1;
-  std::string out; ///< stdout and stderr together
-};
-
-std::string q(const fs::path& p) {
-  std::string out = "'";
-  for (char c : p.string())
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
+std::string q(const fs::path& p) { return troupe::test::shell_quote(p.string()); }
 
 /// Runs `cmd` in a shell, bounded to `seconds`, from `cwd`.
-outcome sh(const std::string& cmd, int seconds, const fs::path& cwd = troupe::test::source_dir()) {
-  const std::string full = "cd " + q(cwd) + " && timeout " + std::to_string(seconds) + " sh -c " +
-                           q(cmd) + " 2>&1 </dev/null";
-  outcome o;
-  FILE* p = popen(full.c_str(), "r");
-  if (!p)
-    return o;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
-    o.out.append(buf.data(), n);
-  int status = pclose(p);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
+troupe::test::shell_outcome sh(const std::string& cmd, int seconds,
+                               const fs::path& cwd = troupe::test::source_dir()) {
+  return troupe::test::shell(cmd, seconds, cwd);
 }
 
 std::string read_text(const fs::path& p) {

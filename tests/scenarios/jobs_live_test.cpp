@@ -33,12 +33,15 @@
 #include "jobs/store.hpp"
 #include "report/report.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/sockets.hpp"
 #include "tests/support/wait.hpp"
 
 extern char** environ;
 
 using namespace troupe;
 using nlohmann::json;
+using troupe::test::busy_port;
+using troupe::test::free_port;
 namespace fs = std::filesystem;
 
 namespace {
@@ -94,18 +97,6 @@ std::vector<jobs::job> stored_jobs(const fs::path& db_path) {
   return out;
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 /// Stops a process this test started: SIGTERM, then SIGKILL after a bounded wait.
 void stop_process(pid_t pid) {
   ::kill(pid, SIGTERM);
@@ -126,8 +117,8 @@ TEST(jobs_live, pipeline_commands_local_example_passes) {
   req.scenario_path = "scenarios/pipeline-commands-local.json";
   req.out = out_dir("example-pipeline-commands-local.json");
   req.quiet = true;
-  auto r =
-    run_scenario(load_scenario(troupe::test::source_dir() + "/scenarios/pipeline-commands-local.json"), req);
+  auto r = run_scenario(
+    load_scenario(troupe::test::source_dir() + "/scenarios/pipeline-commands-local.json"), req);
   EXPECT_EQ(r.exit_code, 0) << console_summary(r.report);
   const auto& jobs = r.report["jobs"];
   EXPECT_TRUE(jobs["finished"].get<bool>());
@@ -257,10 +248,15 @@ TEST(jobs_live, outside_troupe_jobs_work_processes_drain_a_served_campaign) {
   std::vector<pid_t> workers;
   for (int i = 0; i < 2; ++i) {
     const std::string name = "outside-" + std::to_string(i);
-    std::vector<std::string> args = {
-      troupe::test::troupe_binary(), "jobs",      "work",
-      "--url",       url,         "--worker",
-      name,          "--command", "printf %s {key} | sha1sum | cut -c1-40"};
+    std::vector<std::string> args = {troupe::test::troupe_binary(),
+                                     "jobs",
+                                     "work",
+                                     "--url",
+                                     url,
+                                     "--worker",
+                                     name,
+                                     "--command",
+                                     "printf %s {key} | sha1sum | cut -c1-40"};
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -424,27 +420,6 @@ TEST(jobs_live, live_workers_are_refused_on_the_sim_backend_with_the_path_and_th
                              {"workers", json::array({{{"type", "hash"}}, {{"type", "seal"}}})}}))
       .empty());
 }
-
-namespace {
-
-/// A socket listening on 127.0.0.1 at some free port, held for the test's lifetime.
-struct busy_port {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int port = 0;
-  busy_port() {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd, 1);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-  }
-  ~busy_port() { ::close(fd); }
-};
-
-} // namespace
 
 TEST(jobs_live, a_busy_serve_port_fails_the_campaign_and_says_which_key_to_change) {
   busy_port busy;

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 #include "tests/support/paths.hpp"
+#include "tests/support/sockets.hpp"
 
 namespace troupe::test {
 
@@ -28,20 +29,6 @@ inline std::string read_text(const std::filesystem::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-/// A port that was free a moment ago on 127.0.0.1.
-inline int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 /// A fresh temporary directory under the build directory's test area.
