@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/json_read.hpp"
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -20,8 +22,9 @@
 
 namespace troupe::jobs {
 
-/// Arrays and objects may nest this deep in anything read from outside.
-constexpr int json_depth_max = 64;
+/// Arrays and objects may nest this deep in anything read from outside: the same limit as
+/// the files users write (actors/json_read.hpp).
+constexpr int json_depth_max = static_cast<int>(troupe::json_depth_max);
 
 /// The offset of the bracket that opens nesting level `depth_max + 1` (outside strings), or
 /// npos when `text` never nests that deep. Malformed text is scanned all the same (the

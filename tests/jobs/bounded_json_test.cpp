@@ -17,7 +17,7 @@ TEST(JobsBoundedJson, NestingIsCountedOutsideStringsOnly) {
   EXPECT_EQ(json_nesting_over("[[[1]]]", 3), std::string_view::npos);
   EXPECT_EQ(json_nesting_over("[[[1]]]", 2), 2u);
   EXPECT_EQ(json_nesting_over(R"({"a": {"b": [ ]}})", 3), std::string_view::npos);
-  EXPECT_EQ(json_nesting_over(R"({"a": {"b": [{}]}})", 3), 12u);
+  EXPECT_EQ(json_nesting_over(R"({"a": {"b": [{}]}})", 3), 13u);
   // Brackets inside strings, escaped quotes included, do not count.
   EXPECT_EQ(json_nesting_over(R"(["[[[[\"[[[[", "{{{{"])", 1), std::string_view::npos);
   // Siblings do not add up; closing brackets without openers do not go negative.
@@ -70,9 +70,13 @@ TEST(JobsBoundedJson, JobFilesAreReadWithTheLimits) {
     load_pipeline_file(deep);
     FAIL() << "a pipeline nested 100,000 deep was read";
   } catch (const troupe::user_error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "pipeline file '" + deep +
-                "' nests arrays and objects deeper than 64 levels (at byte 87): fix the file");
+    // One line: the file, the JSON path (cut), the limit and the fix.
+    const std::string what = e.what();
+    EXPECT_EQ(what.find('\n'), std::string::npos);
+    EXPECT_EQ(what.rfind(deep, 0), 0u) << what;
+    EXPECT_NE(what.find("nests arrays and objects more than 64 levels deep"), std::string::npos)
+      << what;
+    EXPECT_LT(what.size(), 400u);
   }
   const auto overflow = write("overflow.json", R"([{"start_block_id": 1e400}])");
   try {
@@ -81,7 +85,7 @@ TEST(JobsBoundedJson, JobFilesAreReadWithTheLimits) {
   } catch (const troupe::user_error& e) {
     const std::string what = e.what();
     EXPECT_EQ(what.find('\n'), std::string::npos);
-    EXPECT_NE(what.find("replay config '" + overflow + "' is not valid JSON"), std::string::npos)
+    EXPECT_NE(what.find("[0].start_block_id: the number 1e400 is out of range"), std::string::npos)
       << what;
   }
   EXPECT_THROW(load_pipeline_file((dir / "missing.json").string()), troupe::user_error);
