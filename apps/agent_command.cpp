@@ -1,0 +1,36 @@
+// troupe agent --stdio: the process beside the nodes on one host (backends/agent/agent.hpp).
+// It speaks the agent protocol (docs/agent-protocol.md) on stdin/stdout and logs to stderr or
+// --log-file; the local backend starts it as a child (backend param "agent": "child"), the
+// ssh backend will start it over an SSH session.
+
+#include "actors/errors.hpp"
+#include "apps/commands.hpp"
+#include "backends/agent/agent.hpp"
+
+namespace troupe::apps {
+
+void add_agent_command(CLI::App& root, int& exit_code) {
+  auto cmd = root.add_subcommand(
+    "agent", "Run the agent beside the nodes of one host: speaks the agent protocol to one "
+             "orchestrator (docs/agent-protocol.md) and stops every node it started when the "
+             "orchestrator goes away");
+  static bool stdio = false;
+  static std::string listen;
+  static std::string token_file;
+  static std::string log_file;
+  cmd->add_flag("--stdio", stdio, "frames on stdin/stdout (a pipe or an SSH session)");
+  cmd->add_option("--listen", listen, "HOST:PORT to accept one orchestrator on (not yet)");
+  cmd->add_option("--token-file", token_file, "the token a --listen orchestrator must present");
+  cmd->add_option("--log-file", log_file, "append the agent's log here instead of stderr");
+  cmd->callback([&exit_code] {
+    if (!listen.empty())
+      throw user_error("troupe agent --listen is not implemented yet (only --stdio is): start "
+                       "the agent over a pipe or an SSH session with --stdio");
+    if (!stdio)
+      throw user_error("troupe agent needs --stdio: the orchestrator speaks to it on "
+                       "stdin/stdout");
+    exit_code = backends::agent::run_stdio_agent(log_file);
+  });
+}
+
+} // namespace troupe::apps
