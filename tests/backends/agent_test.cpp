@@ -1,0 +1,197 @@
+// The agent through its protocol, in-process (a host_agent on a thread over a socketpair)
+// and as a child `troupe agent --stdio`: node processes, relays, and what happens when the
+// orchestrator goes away.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "backends/agent/connection.hpp"
+#include "backends/agent/remote_fabric.hpp"
+#include "backends/agent/remote_supervisor.hpp"
+#include "tests/support/paths.hpp"
+#include "tests/support/wait.hpp"
+
+using namespace troupe::backends;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A remote supervisor over a fresh connection (child or in-process).
+struct remote_host {
+  std::shared_ptr<agent::remote_supervisor> sup = std::make_shared<agent::remote_supervisor>();
+  std::shared_ptr<agent::connection> conn;
+  fs::path dir;
+
+  remote_host(bool child, const std::string& name)
+    : dir(troupe::test::fresh_dir(name)) {
+    auto s = sup;
+    auto on_event = [s](const nlohmann::json& e) { s->on_event(e); };
+    if (child) {
+      agent::child_agent_options o;
+      o.binary = troupe::test::troupe_binary();
+      o.log_path = dir / "agent.log";
+      o.pid_path = dir / "agent.pid";
+      conn = agent::connection::start_child(o, on_event);
+    } else {
+      conn = agent::connection::start_in_process(on_event);
+    }
+    sup->attach(conn);
+  }
+  ~remote_host() {
+    if (conn)
+      conn->close();
+  }
+
+  size_t add_sleep(const std::string& id) {
+    local::process_options o;
+    o.id = id;
+    o.binary = "/bin/sleep";
+    o.args = {"300"};
+    o.cwd = dir / id;
+    o.log_path = dir / (id + ".log");
+    o.pid_path = dir / (id + ".pid");
+    return sup->add(o, 2s);
+  }
+};
+
+bool gone(pid_t pid) {
+  // A zombie is gone too: whoever reaps it (init in a container may be slow) is not ours.
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text;
+  if (!std::getline(stat, text))
+    return true;
+  auto close = text.rfind(')');
+  return close == std::string::npos || text.substr(close + 2, 1) == "Z";
+}
+
+} // namespace
+
+TEST(agent, in_process_relays_report_their_links) {
+  remote_host h{false, "agent-relays"};
+  agent::remote_fabric f{h.conn, 1};
+  auto p1 = f.add_relay("a", "b", 1);
+  auto p2 = f.add_relay("b", "a", 2);
+  EXPECT_NE(p1, 0);
+  EXPECT_NE(p2, p1);
+  f.start();
+  f.apply({{agent::link_change::cut, "a", "b", {}}});
+  auto stats = f.stats();
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_EQ(stats[0].from, "a");
+  EXPECT_EQ(stats[0].mode, agent::link_mode::cut);
+  EXPECT_EQ(stats[1].mode, agent::link_mode::open);
+  f.stop();
+  EXPECT_EQ(f.stats().size(), 2u) << "the last stats outlive the relays";
+  EXPECT_EQ(f.stats_json()["relays"], 2);
+}
+
+TEST(agent, child_runs_and_signals_nodes_in_their_own_process_groups) {
+  remote_host h{true, "agent-child-nodes"};
+  ASSERT_NE(h.conn->agent_pid(), ::getpid());
+  auto a = h.add_sleep("a");
+  h.sup->start(a);
+  EXPECT_EQ(h.sup->state(a), local::process_state::running) << "the started event came first";
+  const pid_t pid = h.sup->pid(a);
+  EXPECT_EQ(::getpgid(pid), pid);
+  EXPECT_TRUE(h.sup->pause(a));
+  EXPECT_EQ(h.sup->state(a), local::process_state::paused);
+  EXPECT_TRUE(h.sup->resume(a));
+  EXPECT_TRUE(h.sup->stop(a, 2s));
+  EXPECT_EQ(h.sup->state(a), local::process_state::exited);
+  EXPECT_NE(h.sup->exit_description(a).find("signal 15"), std::string::npos)
+    << h.sup->exit_description(a);
+  // Respawn on the same slot (and data dir): a new PID.
+  h.sup->start(a);
+  EXPECT_NE(h.sup->pid(a), pid);
+  EXPECT_NE(h.sup->log_tail(a, 5).find("troupe: started /bin/sleep"), std::string::npos);
+  EXPECT_EQ(h.sup->all_pids().size(), 2u);
+}
+
+TEST(agent, a_node_that_exits_on_its_own_is_reported) {
+  remote_host h{false, "agent-exit-event"};
+  local::process_options o;
+  o.id = "f";
+  o.binary = "/bin/false";
+  o.cwd = h.dir / "f";
+  o.log_path = h.dir / "f.log";
+  o.pid_path = h.dir / "f.pid";
+  auto slot = h.sup->add(o);
+  h.sup->start(slot);
+  EXPECT_TRUE(h.sup->wait_exit(slot, 10s));
+  EXPECT_EQ(h.sup->exit_description(slot), "exit code 1");
+}
+
+TEST(agent, the_end_of_the_stream_stops_every_node_and_the_agent) {
+  remote_host h{true, "agent-eof"};
+  std::vector<pid_t> pids;
+  for (auto id : {"a", "b", "c"}) {
+    auto slot = h.add_sleep(id);
+    h.sup->start(slot);
+    pids.push_back(h.sup->pid(slot));
+  }
+  const pid_t agent_pid = h.conn->agent_pid();
+  // As after kill -9 of troupe: the stream ends without a stop_all.
+  h.conn->close();
+  EXPECT_TRUE(troupe::test::wait_until(
+    [&] {
+      for (auto p : pids)
+        if (!gone(p))
+          return false;
+      return gone(agent_pid);
+    },
+    20s));
+  EXPECT_FALSE(fs::exists(h.dir / "agent.pid"));
+  std::ifstream log{h.dir / "agent.log"};
+  std::string text{std::istreambuf_iterator<char>(log), {}};
+  EXPECT_NE(text.find("the orchestrator went away"), std::string::npos) << text;
+}
+
+TEST(agent, a_missing_agent_binary_is_one_sentence) {
+  agent::child_agent_options o;
+  o.binary = "/nonexistent/troupe";
+  try {
+    agent::connection::start_child(o, {});
+    FAIL() << "no error";
+  } catch (const agent::agent_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/troupe is missing or not executable"),
+              std::string::npos)
+      << e.what();
+  }
+}
+
+TEST(agent, an_agent_that_exits_at_hello_is_one_sentence) {
+  auto dir = troupe::test::fresh_dir("agent-exits-at-hello");
+  agent::child_agent_options o;
+  o.binary = "/bin/false"; // runs, ignores its arguments, exits 1 before any hello
+  o.log_path = dir / "agent.log";
+  try {
+    agent::connection::start_child(o, {});
+    FAIL() << "no error";
+  } catch (const agent::agent_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("ended the stream"), std::string::npos) << what;
+    EXPECT_NE(what.find("exit code 1"), std::string::npos) << what;
+  }
+}
+
+TEST(agent, refusals_are_error_replies_with_the_reason) {
+  remote_host h{false, "agent-refusals"};
+  try {
+    h.conn->call("no_such_op");
+    FAIL() << "no error";
+  } catch (const agent::agent_error& e) {
+    EXPECT_STREQ(e.what(), "this agent has no op \"no_such_op\"");
+  }
+  try {
+    h.conn->call("start", {{"slot", 7}});
+    FAIL() << "no error";
+  } catch (const agent::agent_error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad arguments to start"), std::string::npos) << e.what();
+  }
+}
