@@ -59,6 +59,11 @@ void host_agent::stop() noexcept {
   [[maybe_unused]] auto n = ::write(stop_fds_[1], &b, 1);
 }
 
+void host_agent::log(const std::string& text) const {
+  if (opts_.log_to_stderr)
+    log_line(text);
+}
+
 // -- serving --------------------------------------------------------------------
 
 int host_agent::serve(int in_fd, int out_fd) {
@@ -70,7 +75,7 @@ int host_agent::serve(int in_fd, int out_fd) {
     auto why = first ? check_hello(*first, "the orchestrator")
                      : std::string("the orchestrator closed the stream before its hello");
     if (!why.empty()) {
-      log_line(why);
+      log(why);
       send(error_message(why));
       shutdown();
       return 2;
@@ -82,12 +87,12 @@ int host_agent::serve(int in_fd, int out_fd) {
       pollfd fds[2] = {{in_fd, POLLIN, 0}, {stop_fds_[0], POLLIN, 0}};
       ::poll(fds, 2, static_cast<int>(opts_.poll_interval.count()));
       if (fds[1].revents & POLLIN) {
-        log_line("asked to stop: stopping every node and relay");
+        log("asked to stop: stopping every node and relay");
         break;
       }
       if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
         if (!read_some(in_fd, reader)) {
-          log_line("the orchestrator went away (end of stream): stopping every node and relay");
+          log("the orchestrator went away (end of stream): stopping every node and relay");
           break;
         }
         while (auto msg = reader.next())
@@ -97,7 +102,7 @@ int host_agent::serve(int in_fd, int out_fd) {
       reap_workers(false);
     }
   } catch (const protocol_error& e) {
-    log_line(std::string("the stream broke: ") + e.what() + "; stopping every node and relay");
+    log(std::string("the stream broke: ") + e.what() + "; stopping every node and relay");
     send(error_message(e.what()));
     code = 1;
   }
@@ -107,7 +112,7 @@ int host_agent::serve(int in_fd, int out_fd) {
 
 void host_agent::dispatch(const json& msg) {
   if (type_of(msg) != "request") {
-    log_line("ignored a frame of type \"" + type_of(msg) + "\" (only requests are served)");
+    log("ignored a frame of type \"" + type_of(msg) + "\" (only requests are served)");
     return;
   }
   auto id_it = msg.find("id");
@@ -158,6 +163,10 @@ void host_agent::run_request(uint64_t id, const std::string& name, const op& o, 
 void host_agent::send(const json& msg) {
   auto bytes = encode_frame(msg);
   std::lock_guard<std::mutex> guard{out_mutex_};
+  write_locked(bytes);
+}
+
+void host_agent::write_locked(const std::string& bytes) {
   if (out_broken_ || out_fd_ < 0)
     return;
   if (!write_all(out_fd_, bytes)) {
@@ -167,34 +176,33 @@ void host_agent::send(const json& msg) {
 }
 
 void host_agent::publish_changes() {
-  std::vector<json> events;
-  {
-    std::lock_guard<std::mutex> guard{out_mutex_};
-    const auto n = sup_->size();
-    published_.resize(n, {local::process_state::idle, -1});
-    for (size_t slot = 0; slot < n; ++slot) {
-      const auto st = sup_->state(slot);
-      const auto pid = sup_->pid(slot);
-      auto& [old_st, old_pid] = published_[slot];
-      if (st == old_st && pid == old_pid)
-        continue;
-      json e{{"slot", slot}, {"id", sup_->options(slot).id}, {"pid", pid}};
-      using local::process_state;
-      if (st == process_state::running)
-        events.push_back(event_message(
-          old_st == process_state::paused && pid == old_pid ? "node_resumed" : "node_started", e));
-      else if (st == process_state::paused)
-        events.push_back(event_message("node_paused", e));
-      else if (st == process_state::exited) {
-        e["status"] = sup_->exit_description(slot);
-        events.push_back(event_message("node_exited", e));
-      }
-      old_st = st;
-      old_pid = pid;
-    }
+  // Under one lock from the look to the write: a reply sent after this returns cannot pass
+  // the events of the changes it saw.
+  std::lock_guard<std::mutex> guard{out_mutex_};
+  const auto n = sup_->size();
+  published_.resize(n, {local::process_state::idle, -1});
+  for (size_t slot = 0; slot < n; ++slot) {
+    const auto st = sup_->state(slot);
+    const auto pid = sup_->pid(slot);
+    auto& [old_st, old_pid] = published_[slot];
+    if (st == old_st && pid == old_pid)
+      continue;
+    json e{{"slot", slot}, {"id", sup_->options(slot).id}, {"pid", pid}};
+    using local::process_state;
+    std::string name;
+    if (st == process_state::running)
+      name = old_st == process_state::paused && pid == old_pid ? "node_resumed" : "node_started";
+    else if (st == process_state::paused)
+      name = "node_paused";
+    else if (st == process_state::exited)
+      name = "node_exited";
+    if (name == "node_exited")
+      e["status"] = sup_->exit_description(slot);
+    old_st = st;
+    old_pid = pid;
+    if (!name.empty())
+      write_locked(encode_frame(event_message(name, e)));
   }
-  for (const auto& e : events)
-    send(e);
 }
 
 void host_agent::reap_workers(bool all) {

@@ -36,6 +36,7 @@ struct agent_options {
   uint64_t fabric_seed = 1;            ///< jitter draws (the orchestrator may set it in hello)
   size_t requests_in_flight_max = 256; ///< waiting requests at once; beyond: an error reply
   std::chrono::milliseconds poll_interval{50}; ///< how often node exits are looked for
+  bool log_to_stderr = true; ///< off in-process: troupe's own console is not the agent's log
 };
 
 class host_agent {
@@ -64,11 +65,12 @@ private:
     bool waits = false; ///< runs on a thread of its own
   };
 
-  bool handshake(int in_fd);
+  void log(const std::string& text) const;
   void dispatch(const nlohmann::json& msg);
   void run_request(uint64_t id, const std::string& name, const op& o, const nlohmann::json& args);
   void publish_changes();
   void send(const nlohmann::json& msg);
+  void write_locked(const std::string& bytes); ///< out_mutex_ held
   void shutdown() noexcept;
   void reap_workers(bool all);
   void register_process_ops();

@@ -93,7 +93,9 @@ std::shared_ptr<connection> connection::start_in_process(event_handler on_event)
   c->fd_ = fds[0];
   c->in_process_ = true;
   c->agent_pid_ = ::getpid();
-  c->local_agent_ = std::make_unique<host_agent>();
+  agent_options quiet;
+  quiet.log_to_stderr = false;
+  c->local_agent_ = std::make_unique<host_agent>(quiet);
   c->agent_thread_ = std::thread([agent = c->local_agent_.get(), fd = fds[1]] {
     agent->serve(fd, fd);
     ::close(fd);
@@ -173,12 +175,14 @@ void connection::spawn_child(const child_agent_options& opts) {
 }
 
 void connection::hello(milliseconds timeout) {
-  if (!write_all(fd_, encode_frame(hello_message())))
-    throw agent_error(describe() + " closed its end before the hello");
+  // A failed write is an agent that ended already: the reader says how (its exit status).
+  const bool sent = write_all(fd_, encode_frame(hello_message()));
   std::unique_lock<std::mutex> lock{mutex_};
   bool answered = changed_.wait_for(lock, timeout, [&] { return hello_seen_ || !broken_.empty(); });
   if (!broken_.empty())
     throw agent_error(broken_);
+  if (!sent)
+    throw agent_error(describe() + " closed its end before the hello");
   if (!answered)
     throw agent_error(describe() + " did not answer the hello within " +
                       std::to_string(timeout.count() / 1000) + " s" +
