@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "backends/agent/payloads.hpp"
+#include "backends/agent/probe.hpp"
 #include "backends/agent/protocol.hpp"
 
 namespace troupe::backends::agent {
@@ -303,6 +304,18 @@ void host_agent::register_process_ops() {
                                 return json::object();
                               },
                               true};
+  // Waits up to a second (an HTTP read timeout): on a thread of its own.
+  ops_["probe"] = {
+    [](const json& args) {
+      probe_request r;
+      r.kind = args.value("kind", std::string{});
+      r.port = args.value("port", uint16_t{0});
+      r.path = args.value("path", r.path);
+      r.expect = args.value("expect", std::string{});
+      auto why = probe_once(r);
+      return why.empty() ? json{{"ready", true}} : json{{"ready", false}, {"error", why}};
+    },
+    true};
   ops_["log_tail"] = {[this](const json& args) {
     auto lines = ms_arg(args, "lines", milliseconds(8)).count();
     return json{{"text", sup_->log_tail(slot_arg(args), static_cast<size_t>(lines))}};

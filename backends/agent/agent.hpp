@@ -10,7 +10,7 @@
 // then returns: no node outlives the run, even after `kill -9` of troupe.
 //
 // Threads: serve() reads requests on the calling thread; a request that waits (start, stop,
-// kill, stop_all, wait_log_drained) runs on a thread of its own, so a slow stop does not
+// kill, stop_all, wait_log_drained, probe) runs on a thread of its own, so a slow stop does not
 // hold a partition back. Every state change a request made is sent as an event before its
 // reply, so the orchestrator's view is current when the reply arrives.
 

@@ -2,7 +2,10 @@
 // and as a child `troupe agent --stdio`: node processes, relays, and what happens when the
 // orchestrator goes away.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,4 +197,28 @@ TEST(agent, refusals_are_error_replies_with_the_reason) {
   } catch (const agent::agent_error& e) {
     EXPECT_NE(std::string(e.what()).find("bad arguments to start"), std::string::npos) << e.what();
   }
+}
+
+TEST(agent, probes_run_on_the_agents_host) {
+  remote_host h{true, "agent-probe"};
+  // A listening socket on 127.0.0.1, and the same port once it is closed.
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  auto up = h.conn->call("probe", {{"kind", "tcp"}, {"port", port}});
+  EXPECT_TRUE(up["ready"].get<bool>()) << up.dump();
+  ::close(fd);
+  auto down = h.conn->call("probe", {{"kind", "tcp"}, {"port", port}});
+  EXPECT_FALSE(down["ready"].get<bool>());
+  EXPECT_NE(down["error"].get<std::string>().find("Connection refused"), std::string::npos)
+    << down.dump();
+  auto http = h.conn->call("probe", {{"kind", "http"}, {"port", port}, {"path", "/health"}});
+  EXPECT_FALSE(http["ready"].get<bool>());
+  EXPECT_NE(http["error"].get<std::string>().find("GET /health"), std::string::npos) << http.dump();
 }
