@@ -213,3 +213,27 @@ TEST(local_child_agent, a_bad_agent_value_is_a_json_path_error) {
             std::string::npos)
     << out;
 }
+
+TEST(local_child_agent, the_agent_param_is_in_the_scenario_schema) {
+  auto dir = temp_run_dir("child-agent-schema");
+  auto out = dir / "schema.json";
+  auto cmd = troupe::test::troupe_binary() + " schema scenario > " + out.string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  // Somewhere under the backend's params: {"default": "in-process", "enum": [...]}.
+  std::function<bool(const json&)> has_agent = [&](const json& j) {
+    if (j.is_object()) {
+      if (auto it = j.find("agent"); it != j.end() && it->is_object() && it->contains("enum"))
+        return (*it)["enum"] == json::array({"in-process", "child"}) &&
+               (*it)["default"] == "in-process";
+      for (const auto& v : j)
+        if (has_agent(v))
+          return true;
+    } else if (j.is_array()) {
+      for (const auto& v : j)
+        if (has_agent(v))
+          return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has_agent(json::parse(slurp(out))));
+}
