@@ -275,10 +275,16 @@ void connection::fail_all(const std::string& why) {
     if (!line.empty())
       full += "; its log " + log_path_.string() + " ends: " + line;
   }
-  std::lock_guard<std::mutex> guard{mutex_};
-  if (broken_.empty())
-    broken_ = full;
-  changed_.notify_all();
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (broken_.empty())
+      broken_ = full;
+    full = broken_;
+    changed_.notify_all();
+  }
+  // Not a message of the protocol: the handler learns that no event will come any more.
+  if (on_event_)
+    on_event_(json{{"type", "event"}, {"event", "agent_gone"}, {"reason", full}});
 }
 
 void connection::close(milliseconds wait) noexcept {

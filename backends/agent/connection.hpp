@@ -2,7 +2,8 @@
 // The orchestrator's end of the agent protocol: one connection to one agent. It starts the
 // agent (as a child process running `troupe agent --stdio`, or as a host_agent on a thread of
 // this process over a socketpair: the same dispatch either way), says hello, sends requests
-// and matches replies by id, and hands events to one handler. A reader thread owns the
+// and matches replies by id, and hands events to one handler (and, last, a made-up
+// {"event": "agent_gone", "reason": ...} when the stream ends). A reader thread owns the
 // incoming stream; requests may be sent from any thread.
 //
 // The child is started from the reader thread, which lives until close(): the agent's

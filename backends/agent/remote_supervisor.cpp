@@ -17,6 +17,16 @@ void remote_supervisor::on_event(const json& e) {
   const auto name = e.value("event", std::string{});
   const auto slot = e.value("slot", SIZE_MAX);
   std::lock_guard<std::mutex> guard{mutex_};
+  if (name == "agent_gone") {
+    // Its nodes went with it (their parent-death signal, or its own teardown).
+    for (auto& s : slots_)
+      if (s->state == process_state::running || s->state == process_state::paused) {
+        s->state = process_state::exited;
+        s->status = "lost with its agent: " + e.value("reason", std::string{});
+      }
+    changed_.notify_all();
+    return;
+  }
   if (slot >= slots_.size())
     return;
   auto& s = *slots_[slot];

@@ -222,3 +222,17 @@ TEST(agent, probes_run_on_the_agents_host) {
   EXPECT_FALSE(http["ready"].get<bool>());
   EXPECT_NE(http["error"].get<std::string>().find("GET /health"), std::string::npos) << http.dump();
 }
+
+TEST(agent, kill_9_of_the_agent_takes_its_nodes_and_says_so) {
+  remote_host h{true, "agent-kill9"};
+  auto a = h.add_sleep("a");
+  h.sup->start(a);
+  const pid_t node = h.sup->pid(a);
+  ::kill(h.conn->agent_pid(), SIGKILL);
+  // The nodes' parent-death signal is the agent's supervisor thread.
+  EXPECT_TRUE(troupe::test::wait_until([&] { return gone(node); }, 20s));
+  EXPECT_TRUE(h.sup->wait_exit(a, 20s));
+  EXPECT_NE(h.sup->exit_description(a).find("lost with its agent"), std::string::npos)
+    << h.sup->exit_description(a);
+  EXPECT_FALSE(h.sup->pause(a)) << "a control after the agent is gone fails";
+}
