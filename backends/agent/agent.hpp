@@ -37,6 +37,7 @@ struct agent_options {
   size_t requests_in_flight_max = 256; ///< waiting requests at once; beyond: an error reply
   std::chrono::milliseconds poll_interval{50}; ///< how often node exits are looked for
   bool log_to_stderr = true; ///< off in-process: troupe's own console is not the agent's log
+  std::string token;         ///< when set, the orchestrator's hello must carry it
 };
 
 class host_agent {
@@ -98,5 +99,13 @@ private:
 /// orchestrator tears down on Ctrl-C) and SIGPIPE, and ends on SIGTERM/SIGHUP as at EOF.
 /// Returns the process's exit code.
 int run_stdio_agent(const std::string& log_file);
+
+/// `troupe agent --listen HOST:PORT --token-file F`: waits for one orchestrator on a TCP
+/// connection whose hello carries the token in F (a hello with another token, or none, is
+/// refused and the next connection awaited), serves it, and stops everything when it goes
+/// away, as the stdio agent. No parent-death signal: a container's agent has no orchestrator
+/// for a parent. Returns the process's exit code (2: no token, a port it cannot listen on).
+int run_listening_agent(const std::string& host, uint16_t port, const std::string& token_file,
+                        const std::string& log_file);
 
 } // namespace troupe::backends::agent

@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 
 #include "backends/agent/connection.hpp"
+#include "backends/agent/payloads.hpp"
+#include "backends/agent/protocol.hpp"
 #include "backends/agent/remote_fabric.hpp"
 #include "backends/agent/remote_supervisor.hpp"
 #include "tests/support/paths.hpp"
@@ -235,4 +237,114 @@ TEST(agent, kill_9_of_the_agent_takes_its_nodes_and_says_so) {
   EXPECT_NE(h.sup->exit_description(a).find("lost with its agent"), std::string::npos)
     << h.sup->exit_description(a);
   EXPECT_FALSE(h.sup->pause(a)) << "a control after the agent is gone fails";
+}
+
+namespace {
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+int dial(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/// Sends a hello with `token` on a new connection; the agent's first answer.
+nlohmann::json hello_with(int fd, const std::string& token) {
+  auto hello = agent::hello_message();
+  hello["token"] = token;
+  EXPECT_TRUE(agent::write_all(fd, agent::encode_frame(hello)));
+  agent::frame_reader r;
+  auto m = agent::read_frame(fd, r);
+  return m ? *m : nlohmann::json{};
+}
+
+} // namespace
+
+TEST(agent, listen_serves_one_orchestrator_with_the_token) {
+  auto dir = troupe::test::fresh_dir("agent-listen");
+  std::ofstream{dir / "token"} << "s3cret\n";
+  const auto port = free_port();
+  std::vector<std::string> args{troupe::test::troupe_binary(),
+                                "agent",
+                                "--listen",
+                                "127.0.0.1:" + std::to_string(port),
+                                "--token-file",
+                                (dir / "token").string(),
+                                "--log-file",
+                                (dir / "agent.log").string()};
+  pid_t agent_pid = ::fork();
+  if (agent_pid == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  // An assertion that ends the test early must not leave the agent listening.
+  struct reaper {
+    pid_t pid;
+    bool reaped = false;
+    ~reaper() {
+      if (!reaped) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+  } guard{agent_pid};
+  int fd = -1;
+  ASSERT_TRUE(troupe::test::wait_until([&] { return (fd = dial(port)) >= 0; }, 10s));
+  auto refused = hello_with(fd, "guess");
+  EXPECT_EQ(refused["type"], "error");
+  EXPECT_NE(refused.value("reason", "").find("token does not match"), std::string::npos)
+    << refused.dump();
+  ::close(fd);
+  // The refused connection started nothing; the agent waits for the next one.
+  ASSERT_TRUE(troupe::test::wait_until([&] { return (fd = dial(port)) >= 0; }, 10s));
+  auto hello = hello_with(fd, "s3cret");
+  EXPECT_EQ(hello["type"], "hello") << hello.dump();
+  local::process_options o;
+  o.id = "a";
+  o.binary = "/bin/sleep";
+  o.args = {"300"};
+  o.cwd = dir / "a";
+  o.log_path = dir / "a.log";
+  o.pid_path = dir / "a.pid";
+  ASSERT_TRUE(agent::write_all(
+    fd, agent::encode_frame(agent::request_message(1, "add_node", to_json(agent::node_spec{o})))));
+  ASSERT_TRUE(
+    agent::write_all(fd, agent::encode_frame(agent::request_message(2, "start", {{"slot", 0}}))));
+  agent::frame_reader r;
+  pid_t node = -1;
+  for (int i = 0; i < 3 && node < 0; ++i) {
+    auto m = agent::read_frame(fd, r);
+    ASSERT_TRUE(m);
+    if ((*m)["type"] == "event" && (*m)["event"] == "node_started")
+      node = (*m)["pid"].get<pid_t>();
+  }
+  ASSERT_GT(node, 0);
+  ::close(fd); // the orchestrator goes away
+  EXPECT_TRUE(troupe::test::wait_until([&] { return gone(node); }, 20s));
+  int status = 0;
+  EXPECT_TRUE(troupe::test::wait_until(
+    [&] { return guard.reaped = ::waitpid(agent_pid, &status, WNOHANG) == agent_pid; }, 20s));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
