@@ -6,7 +6,7 @@
 
 #include "actors/errors.hpp"
 #include "apps/commands.hpp"
-#include "backends/agent/agent.hpp"
+#include "backends/agent/agent_process.hpp"
 
 namespace troupe::apps {
 
