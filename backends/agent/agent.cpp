@@ -68,6 +68,8 @@ int host_agent::serve(int in_fd, int out_fd) {
       log(why);
       send(error_message(why));
       shutdown();
+      std::lock_guard<std::mutex> guard{out_mutex_};
+      out_fd_ = -1;
       return 2;
     }
     auto hello = hello_message();
@@ -97,6 +99,10 @@ int host_agent::serve(int in_fd, int out_fd) {
     code = 1;
   }
   shutdown();
+  // The caller closes the stream after this returns: nothing may be written to the number
+  // afterwards (it may name another file by then).
+  std::lock_guard<std::mutex> guard{out_mutex_};
+  out_fd_ = -1;
   return code;
 }
 
