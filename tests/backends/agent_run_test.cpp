@@ -237,3 +237,31 @@ TEST(local_child_agent, the_agent_param_is_in_the_scenario_schema) {
   };
   EXPECT_TRUE(has_agent(json::parse(slurp(out))));
 }
+
+TEST(local_child_agent, sigint_of_troupe_stops_the_agent_and_its_nodes) {
+  auto dir = temp_run_dir("child-agent-sigint");
+  auto scenario = child_agent_scenario(dir, "10m", json::array());
+  auto r = start_run(scenario, dir);
+  std::vector<pid_t> nodes;
+  pid_t agent = 0;
+  ASSERT_TRUE(troupe::test::wait_until(
+    [&] {
+      nodes = node_pids(r.out);
+      agent = read_pid(r.out / "agent.pid");
+      return nodes.size() == 3 && agent > 0 &&
+             slurp(r.out / "troupe.log").find("deployed 3 nodes") != std::string::npos;
+    },
+    120s, 100ms))
+    << slurp(r.log);
+  ::kill(r.pid, SIGINT);
+  const int code = wait_run(r, 60s);
+  EXPECT_NE(code, -1) << "troupe exits after SIGINT";
+  EXPECT_NE(code, 0);
+  // Troupe's teardown waited for its agent: nothing is left once it has exited.
+  for (auto p : nodes)
+    EXPECT_TRUE(gone(p)) << "node pid " << p;
+  EXPECT_TRUE(gone(agent)) << "agent pid " << agent;
+  EXPECT_FALSE(fs::exists(r.out / "agent.pid"));
+  auto report = json::parse(slurp(r.out / "report.json"));
+  EXPECT_EQ(report["verdict"], "interrupted");
+}
