@@ -11,5 +11,6 @@ void add_jobs_command(CLI::App& root, int& exit_code);      // jobs serve|status
 void add_report_command(CLI::App& root, int& exit_code);    // report DIR (report.html)
 void add_schema_command(CLI::App& root, int& exit_code);    // schema scenario|program
 void add_compare_command(CLI::App& root, int& exit_code);   // compare RUN_DIR_A RUN_DIR_B
+void add_agent_command(CLI::App& root, int& exit_code);     // agent --stdio
 
 } // namespace troupe::apps

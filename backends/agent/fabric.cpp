@@ -799,9 +799,10 @@ size_t fabric::open_connections() const {
   return n;
 }
 
-nlohmann::json fabric::stats_json() const {
+nlohmann::json fabric::stats_json() const { return agent::stats_json(stats(), relay_count()); }
+
+nlohmann::json stats_json(const std::vector<link_stats>& all, size_t relays) {
   using nlohmann::json;
-  auto all = stats();
   json links = json::array();
   json totals = {{"bytes_relayed", 0},    {"bytes_dropped", 0}, {"bytes_lost", 0},
                  {"bytes_held_total", 0}, {"connections", 0},   {"connections_refused", 0},
@@ -848,7 +849,7 @@ nlohmann::json fabric::stats_json() const {
                "dropped by cuts, held by clogs, lost with connections that ended without a "
                "fault (target not listening, reset), and the delay each chunk spent in the "
                "relay (histogram buckets up to `le` ms)"},
-              {"relays", relay_count()},
+              {"relays", relays},
               {"links", links},
               {"totals", totals}};
 }

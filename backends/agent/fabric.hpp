@@ -87,6 +87,9 @@ struct link_change {
   link_shape new_shape; ///< kind == shape
 };
 
+/// The report.json section of a fabric: {"definition", "relays", "links": [...], "totals"}.
+nlohmann::json stats_json(const std::vector<link_stats>& links, size_t relays);
+
 class fabric {
 public:
   // -- constructors -----------------------------------------------------------

@@ -245,6 +245,16 @@ control_ack clog(fabric_actor self, const clog_cmd& cmd) {
   return {true, ""};
 }
 
+/// A fault the agent could not apply (it is gone, or said no) is a refusal with its reason,
+/// never an acknowledged fault.
+template <class F> control_ack acked(F&& apply) {
+  try {
+    return apply();
+  } catch (const std::exception& e) {
+    return {false, e.what()};
+  }
+}
+
 caf::behavior fabric(fabric_actor self, world_ptr w) {
   self->state.adapters.resize(w->nodes.size());
   self->state.w = std::move(w);
@@ -253,10 +263,16 @@ caf::behavior fabric(fabric_actor self, world_ptr w) {
     [=](get_status_atom) -> caf::result<std::vector<node_status>> {
       return caf::make_error(caf::sec::unexpected_message);
     },
-    [=](partition_atom, const partition_cmd& cmd) -> control_ack { return partition(self, cmd); },
-    [=](heal_atom) -> control_ack { return heal_all(self); },
-    [=](set_link_atom, const link_cmd& cmd) -> control_ack { return set_link(self, cmd); },
-    [=](clog_atom, const clog_cmd& cmd) -> control_ack { return clog(self, cmd); },
+    [=](partition_atom, const partition_cmd& cmd) -> control_ack {
+      return acked([&] { return partition(self, cmd); });
+    },
+    [=](heal_atom) -> control_ack { return acked([&] { return heal_all(self); }); },
+    [=](set_link_atom, const link_cmd& cmd) -> control_ack {
+      return acked([&] { return set_link(self, cmd); });
+    },
+    [=](clog_atom, const clog_cmd& cmd) -> control_ack {
+      return acked([&] { return clog(self, cmd); });
+    },
     [=](skew_atom, const clock_skew_cmd& cmd) -> control_ack {
       fault_request r;
       r.action = "skew";
@@ -270,7 +286,10 @@ caf::behavior fabric(fabric_actor self, world_ptr w) {
       auto it = st.clogs.find(id);
       if (it == st.clogs.end())
         return; // healed already
-      st.w->fabric->apply(it->second);
+      acked([&] {
+        st.w->fabric->apply(it->second);
+        return control_ack{true, ""};
+      });
       st.clogs.erase(it);
     },
     [=](reconnect_atom) { reconnect_all(self); },

@@ -21,9 +21,7 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-milliseconds to_ms(duration d) {
-  return std::chrono::duration_cast<milliseconds>(d);
-}
+milliseconds to_ms(duration d) { return std::chrono::duration_cast<milliseconds>(d); }
 
 int64_t ms_since(steady::time_point t0) {
   return std::chrono::duration_cast<milliseconds>(steady::now() - t0).count();
@@ -76,15 +74,31 @@ local_options read_options(params_reader& r) {
   o.poll_interval = to_ms(r.dur("poll_interval", o.poll_interval, milliseconds(10)));
   o.rpc_timeout = to_ms(r.dur("rpc_timeout", o.rpc_timeout, milliseconds(10)));
   o.setup_timeout = to_ms(r.dur("setup_timeout", o.setup_timeout, milliseconds(1)));
-  o.log_bytes_max = static_cast<uint64_t>(r.integer("log_bytes_max", o.log_bytes_max, 4096,
-                                                    int64_t{1} << 40));
+  o.log_bytes_max =
+    static_cast<uint64_t>(r.integer("log_bytes_max", o.log_bytes_max, 4096, int64_t{1} << 40));
   o.log_files_max = static_cast<uint32_t>(r.integer("log_files_max", o.log_files_max, 0, 100));
   o.port_min = static_cast<uint16_t>(r.integer("port_min", o.port_min, 1024, 65535));
   o.port_max = static_cast<uint16_t>(r.integer("port_max", o.port_max, 1024, 65535));
   o.fabric = r.boolean("fabric", o.fabric);
+  o.agent = r.one_of("agent", {"in-process", "child"}, o.agent);
+  o.agent_binary = r.string("agent_binary", o.agent_binary);
   if (o.port_max < o.port_min)
     r.error("port_max", "must be >= port_min (" + std::to_string(o.port_min) + ")");
   return o;
+}
+
+std::string agent_binary_default() {
+  if (const char* env = std::getenv("TROUPE_AGENT_BINARY"); env && *env)
+    return env;
+  std::error_code ec;
+  auto self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && self.filename() == "troupe")
+    return self.string();
+  throw user_error("the local backend's agent \"child\" runs `troupe agent --stdio`, and this "
+                   "program (" +
+                   (ec ? std::string("unknown") : self.string()) +
+                   ") is not troupe: set the backend param \"agent_binary\" to the troupe "
+                   "binary, or TROUPE_AGENT_BINARY");
 }
 
 namespace {
@@ -167,9 +181,7 @@ leadership program_leadership(const group& g, const std::string& program_ref) {
 
 // -- lifecycle ------------------------------------------------------------------
 
-local_backend::~local_backend() {
-  teardown();
-}
+local_backend::~local_backend() { teardown(); }
 
 void local_backend::build_nodes(const scenario& s, const expanded_topology& topo,
                                 const run_env& env) {
@@ -187,17 +199,19 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
   w->rpc_timeout = opts_.rpc_timeout;
   w->poll_interval = opts_.poll_interval;
   w->ready_timeout = opts_.ready_timeout;
-  w->sup = std::make_shared<supervisor>();
   world_ = w;
+  start_agent(env);
   ports_ = std::make_unique<port_allocator>(opts_.port_min, opts_.port_max);
 
   // Programs and binaries first: a missing binary is reported before anything starts.
-  auto base_dir = env.scenario_path.empty() ? fs::path{} : fs::path{env.scenario_path}.parent_path();
+  auto base_dir =
+    env.scenario_path.empty() ? fs::path{} : fs::path{env.scenario_path}.parent_path();
   std::map<std::string, program_ptr> programs;
   std::map<std::string, std::string> binaries;
   for (auto& n : topo.nodes) {
     if (n.spec.program.empty())
-      throw user_error("group " + n.group + " has no node program, so the local backend cannot "
+      throw user_error("group " + n.group +
+                       " has no node program, so the local backend cannot "
                        "run it: add \"program\" (e.g. \"litecoin-regtest\") to its node spec");
     auto& p = programs[n.spec.program];
     if (!p) {
@@ -305,8 +319,35 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
       node.producer = program_leadership(p, node.info.role, node.info.spec.params).leads;
     // Check the adapter settings now: a bad program file is bad input, not a runtime failure.
     w->make_adapter(i);
-    node.slot = w->sup->add(std::move(po));
+    node.slot = w->sup->add(std::move(po), p.stop_grace);
   }
+}
+
+void local_backend::start_agent(const run_env& env) {
+  auto& w = *world_;
+  auto t0 = steady::now();
+  auto sup = std::make_shared<agent::remote_supervisor>();
+  std::weak_ptr<agent::remote_supervisor> weak = sup;
+  auto on_event = [weak](const nlohmann::json& e) {
+    if (auto s = weak.lock())
+      s->on_event(e);
+  };
+  try {
+    if (opts_.agent == "child") {
+      agent::child_agent_options co;
+      co.binary = opts_.agent_binary.empty() ? agent_binary_default() : opts_.agent_binary;
+      co.log_path = env.run_dir / "agent.log";
+      co.pid_path = env.run_dir / "agent.pid";
+      w.agent = agent::connection::start_child(co, on_event);
+    } else {
+      w.agent = agent::connection::start_in_process(on_event);
+    }
+  } catch (const agent::agent_error& e) {
+    throw user_error(std::string("the local backend could not start its agent: ") + e.what());
+  }
+  sup->attach(w.agent);
+  w.sup = sup;
+  timing_["agent_ms"] = ms_since(t0);
 }
 
 void local_backend::build_relays(const run_env& env) {
@@ -314,9 +355,7 @@ void local_backend::build_relays(const run_env& env) {
   relay_ports_.clear();
   if (!opts_.fabric)
     return;
-  agent::fabric_options fo;
-  fo.seed = env.seed;
-  std::shared_ptr<agent::fabric> f;
+  std::shared_ptr<agent::remote_fabric> f;
   for (size_t i = 0; i < w.nodes.size(); ++i) {
     auto& node = w.nodes[i];
     auto& p = *node.prog;
@@ -329,7 +368,7 @@ void local_backend::build_relays(const run_env& env) {
       if (peer.prog != node.prog)
         continue;
       if (!f)
-        f = std::make_shared<agent::fabric>(fo);
+        f = std::make_shared<agent::remote_fabric>(w.agent, env.seed);
       auto target = static_cast<uint16_t>(std::stoi(peer.vars.at(p.join_port)));
       uint16_t port = 0;
       try {
@@ -592,6 +631,9 @@ void local_backend::teardown() noexcept {
   // After the nodes: their last connections end without the relays seeing a fault.
   if (world_ && world_->fabric)
     world_->fabric->stop();
+  // Last: the end of its stream is the agent's cue to stop whatever is left, and exit.
+  if (world_ && world_->agent)
+    world_->agent->close();
   if (ports_)
     ports_->release_all();
 }
@@ -604,6 +646,8 @@ nlohmann::json local_backend::results() const {
   if (!world_)
     return out;
   out["counters"] = world_->counters.to_json();
+  if (world_->agent)
+    out["agent"] = {{"mode", opts_.agent}, {"pid", world_->agent->agent_pid()}};
   if (scraper_)
     out["program_metrics"] = scraper_->results();
   if (world_->fabric)

@@ -12,6 +12,10 @@
 //   port_min / port_max (default 20000 / 32000: below Linux's ephemeral range)
 //   fabric (default true): link relays between the peers of programs that name their peer
 //     port (backends/agent/fabric.hpp), so partitions, one-way cuts, clogs and set_link work
+//   agent (default "in-process"): where the agent that runs the nodes and relays lives: on a
+//     thread of troupe ("in-process") or as a child process `troupe agent --stdio`
+//     ("child"); both speak the agent protocol (docs/agent-protocol.md)
+//   agent_binary (default: this troupe, or $TROUPE_AGENT_BINARY): the troupe of "child"
 
 #include <atomic>
 #include <chrono>
@@ -41,7 +45,14 @@ struct local_options {
   uint16_t port_min = 20000;
   uint16_t port_max = 32000;
   bool fabric = true;
+  std::string agent = "in-process"; ///< or "child"
+  std::string agent_binary;         ///< "" = agent_binary_default()
 };
+
+/// The troupe to run as `troupe agent --stdio`: $TROUPE_AGENT_BINARY, else this program when
+/// it is troupe; throws user_error naming the param otherwise (a program that links the
+/// engine is not troupe, and cannot be an agent).
+std::string agent_binary_default();
 
 /// Reads (and checks) the backend params; the caller calls r.finish().
 local_options read_options(params_reader& r);
@@ -86,6 +97,8 @@ public:
 
 private:
   void build_nodes(const scenario& s, const expanded_topology& topo, const run_env& env);
+  /// The agent (in-process or a child, by opts_.agent) and the supervisor that speaks to it.
+  void start_agent(const run_env& env);
   /// Relays for every link a relayed program's node dials (before any node starts).
   void build_relays(const run_env& env);
   void start_all(const run_env& env);

@@ -347,7 +347,14 @@ caf::behavior proxy(proxy_actor self, world_ptr w, size_t index) {
       self->state.subscribers.emplace_back(subscriber, kinds);
       return true;
     },
-    [=](control_atom, control_action action) -> control_ack { return control(self, action); },
+    [=](control_atom, control_action action) -> control_ack {
+      // The agent gone, or a fault it could not apply: a refusal with the reason.
+      try {
+        return control(self, action);
+      } catch (const std::exception& e) {
+        return {false, e.what()};
+      }
+    },
   };
 }
 

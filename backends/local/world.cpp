@@ -1,13 +1,6 @@
 #include "backends/local/world.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <thread>
-
-#include <httplib.h>
 
 #include "actors/units.hpp"
 
@@ -65,39 +58,25 @@ adapters::adapter_ptr world::make_adapter(size_t i) const {
                                 "program " + n.prog->name + ": adapter");
 }
 
-bool world::running(size_t i) const {
-  return sup->state(nodes[i].slot) == process_state::running;
-}
-
-namespace {
-
-bool tcp_open(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
-}
-
-} // namespace
+bool world::running(size_t i) const { return sup->state(nodes[i].slot) == process_state::running; }
 
 bool world::probe(size_t i, adapters::adapter* a, std::string* last_error) const {
   auto& n = nodes[i];
   auto& r = n.prog->ready;
-  if (r.kind == "tcp")
-    return tcp_open(n.probe_port);
-  if (r.kind == "http") {
-    httplib::Client c{"127.0.0.1", n.probe_port};
-    c.set_connection_timeout(std::chrono::milliseconds(500));
-    c.set_read_timeout(std::chrono::milliseconds(1000));
-    auto res = c.Get(r.path.c_str());
-    return res && res->status >= 200 && res->status < 300 &&
-           (r.expect.empty() || res->body.find(r.expect) != std::string::npos);
+  if (r.kind == "tcp" || r.kind == "http") {
+    // On the node's own host: the agent probes its 127.0.0.1.
+    try {
+      auto res = agent->call(
+        "probe",
+        {{"kind", r.kind}, {"port", n.probe_port}, {"path", r.path}, {"expect", r.expect}});
+      if (last_error)
+        *last_error = res.value("error", std::string{});
+      return res.value("ready", false);
+    } catch (const std::exception& e) {
+      if (last_error)
+        *last_error = e.what();
+      return false;
+    }
   }
   try {
     a->status();
@@ -154,7 +133,8 @@ std::string world::wait_ready(size_t i, const std::function<bool()>& give_up) co
       if (!last_error.empty())
         what += "; last error: " + last_error;
       return "node " + n.info.id + " (" + n.prog->name + ") was not ready after " +
-             format_duration(budget) + " (probe: " + what + "); raise the local backend's ready_timeout or see " +
+             format_duration(budget) + " (probe: " + what +
+             "); raise the local backend's ready_timeout or see " +
              sup->options(n.slot).log_path.string() + ", last lines:" + last_lines(i);
     }
     std::this_thread::sleep_for(n.prog->ready.interval);

@@ -4,8 +4,8 @@
 // parts guarded by their own locks or atomics.
 
 #include <atomic>
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,7 +20,10 @@
 
 #include "actors/scenario/topology.hpp"
 #include "backends/adapters/adapter.hpp"
+#include "backends/agent/connection.hpp"
 #include "backends/agent/fabric.hpp"
+#include "backends/agent/remote_fabric.hpp"
+#include "backends/agent/remote_supervisor.hpp"
 #include "backends/local/capabilities.hpp"
 #include "backends/local/program.hpp"
 #include "backends/local/supervisor.hpp"
@@ -48,18 +51,18 @@ private:
 struct live_node {
   node_info info;
   program_ptr prog;
-  size_t slot = SIZE_MAX;           ///< supervisor slot (SIZE_MAX: not yet added)
-  template_vars vars;               ///< the node's template values (ports, dirs, params)
-  nlohmann::json adapter_settings;  ///< rendered
-  std::string endpoint;             ///< how peers reach it (the program's join.peer)
+  size_t slot = SIZE_MAX;          ///< supervisor slot (SIZE_MAX: not yet added)
+  template_vars vars;              ///< the node's template values (ports, dirs, params)
+  nlohmann::json adapter_settings; ///< rendered
+  std::string endpoint;            ///< how peers reach it (the program's join.peer)
   /// How this node reaches each peer it dials (peer index -> join.peer): the peer's own
   /// endpoint, or the link relay's when its traffic goes through the fabric.
   std::map<size_t, std::string> peer_endpoints;
   uint64_t finality_depth = 0;
-  uint16_t probe_port = 0;          ///< http/tcp probes
-  bool producer = false;            ///< takes part in the block lottery
-  std::string address;              ///< wallet address that payments to this node use
-  std::string reward_address;       ///< wallet address its mined blocks pay to
+  uint16_t probe_port = 0;    ///< http/tcp probes
+  bool producer = false;      ///< takes part in the block lottery
+  std::string address;        ///< wallet address that payments to this node use
+  std::string reward_address; ///< wallet address its mined blocks pay to
 };
 
 struct counters {
@@ -77,9 +80,12 @@ struct counters {
 struct world {
   std::vector<live_node> nodes;
   expanded_topology topo;
-  std::shared_ptr<local::supervisor> sup;
+  /// The agent that runs the node processes and the relays (in-process or a child process:
+  /// the backend param "agent"); `sup` and `fabric` speak to it.
+  std::shared_ptr<agent::connection> agent;
+  std::shared_ptr<agent::remote_supervisor> sup;
   /// The link relays between peers (null with the backend param "fabric": false).
-  std::shared_ptr<agent::fabric> fabric;
+  std::shared_ptr<agent::remote_fabric> fabric;
   std::chrono::milliseconds rpc_timeout{5000};
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds ready_timeout{60000}; ///< 0: each program's own

@@ -66,8 +66,8 @@ bool register_target(const char* name, target_fn fn) {
 using namespace troupe::fuzz;
 
 TEST(FuzzCorpus, EveryTargetHasACorpusAndRunsItWithoutAFinding) {
-  const std::vector<std::string> expected = {"http_json", "http_parser",   "pipeline",
-                                             "program",   "replay_config", "scenario"};
+  const std::vector<std::string> expected = {
+    "agent_frames", "http_json", "http_parser", "pipeline", "program", "replay_config", "scenario"};
   std::vector<std::string> names;
   for (const auto& [name, fn] : targets())
     names.push_back(name);

@@ -1,0 +1,173 @@
+// The ops a host_agent serves (docs/agent-protocol.md, "Requests and replies"): one table
+// entry each, calling the supervisor, the fabric or a probe.
+
+#include <algorithm>
+
+#include "backends/agent/agent.hpp"
+#include "backends/agent/payloads.hpp"
+#include "backends/agent/probe.hpp"
+#include "backends/agent/protocol.hpp"
+
+namespace troupe::backends::agent {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+namespace {
+
+milliseconds ms_arg(const json& args, const char* key, milliseconds fallback) {
+  auto it = args.find(key);
+  if (it == args.end())
+    return fallback;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0)
+    throw protocol_error(std::string("field \"") + key + "\" must be an integer >= 0");
+  return milliseconds(it->get<int64_t>());
+}
+
+} // namespace
+
+// -- ops: node processes --------------------------------------------------------
+
+size_t host_agent::slot_arg(const json& args) const {
+  auto it = args.find("slot");
+  if (it == args.end() || !it->is_number_unsigned() || it->get<size_t>() >= sup_->size())
+    throw protocol_error("field \"slot\" must name a node added before (0 to " +
+                         std::to_string(sup_->size()) + ", exclusive)");
+  return it->get<size_t>();
+}
+
+void host_agent::register_process_ops() {
+  auto ack = [](bool ok, const std::string& why) {
+    if (!ok)
+      throw std::runtime_error(why);
+    return json::object();
+  };
+  ops_["ping"] = {[](const json&) { return json::object(); }};
+  ops_["add_node"] = {[this](const json& args) {
+    auto spec = node_spec_from_json(args);
+    std::lock_guard<std::mutex> guard{state_mutex_};
+    grace_.push_back(spec.stop_grace);
+    return json{{"slot", sup_->add(std::move(spec.process))}};
+  }};
+  ops_["start"] = {[this](const json& args) {
+                     sup_->start(slot_arg(args));
+                     return json{{"pid", sup_->pid(slot_arg(args))}};
+                   },
+                   true};
+  ops_["stop"] = {[this, ack](const json& args) {
+                    auto slot = slot_arg(args);
+                    milliseconds grace;
+                    {
+                      std::lock_guard<std::mutex> guard{state_mutex_};
+                      grace = grace_.at(slot);
+                    }
+                    return ack(sup_->stop(slot, ms_arg(args, "grace_ms", grace)),
+                               sup_->options(slot).id + " did not exit even after SIGKILL");
+                  },
+                  true};
+  ops_["kill"] = {[this, ack](const json& args) {
+                    auto slot = slot_arg(args);
+                    return ack(sup_->kill(slot),
+                               sup_->options(slot).id + " did not exit after SIGKILL");
+                  },
+                  true};
+  ops_["pause"] = {[this, ack](const json& args) {
+    auto slot = slot_arg(args);
+    return ack(sup_->pause(slot), sup_->options(slot).id + " is not running");
+  }};
+  ops_["resume"] = {[this, ack](const json& args) {
+    auto slot = slot_arg(args);
+    return ack(sup_->resume(slot), sup_->options(slot).id + " is not paused or running");
+  }};
+  ops_["stop_all"] = {[this](const json& args) {
+                        sup_->stop_all(ms_arg(args, "grace_ms", milliseconds(0)));
+                        return json::object();
+                      },
+                      true};
+  ops_["wait_log_drained"] = {[this](const json& args) {
+                                sup_->wait_log_drained(
+                                  slot_arg(args), ms_arg(args, "timeout_ms", milliseconds(1000)));
+                                return json::object();
+                              },
+                              true};
+  // Waits up to a second (an HTTP read timeout): on a thread of its own.
+  ops_["probe"] = {
+    [](const json& args) {
+      probe_request r;
+      r.kind = args.value("kind", std::string{});
+      r.port = args.value("port", uint16_t{0});
+      r.path = args.value("path", r.path);
+      r.expect = args.value("expect", std::string{});
+      auto why = probe_once(r);
+      return why.empty() ? json{{"ready", true}} : json{{"ready", false}, {"error", why}};
+    },
+    true};
+  ops_["log_tail"] = {[this](const json& args) {
+    auto lines = ms_arg(args, "lines", milliseconds(8)).count();
+    return json{{"text", sup_->log_tail(slot_arg(args), static_cast<size_t>(lines))}};
+  }};
+}
+
+// -- ops: link fabric -----------------------------------------------------------
+
+fabric& host_agent::fabric_for_setup() {
+  if (!fabric_) {
+    fabric_options fo;
+    fo.seed = opts_.fabric_seed;
+    fabric_ = std::make_unique<fabric>(fo);
+  }
+  return *fabric_;
+}
+
+void host_agent::register_fabric_ops() {
+  ops_["add_relay"] = {[this](const json& args) {
+    auto port = [&](const char* key, int64_t fallback) {
+      auto v = args.value(key, fallback);
+      if (v < 0 || v > 65535)
+        throw protocol_error(std::string("field \"") + key + "\" must be a port (0 to 65535)");
+      return static_cast<uint16_t>(v);
+    };
+    std::lock_guard<std::mutex> guard{state_mutex_};
+    if (!fabric_ && args.contains("seed"))
+      opts_.fabric_seed = args["seed"].get<uint64_t>();
+    auto& f = fabric_for_setup();
+    return json{
+      {"port", f.add_relay(args.at("from").get<std::string>(), args.at("to").get<std::string>(),
+                           port("target_port", -1), port("listen_port", 0))}};
+  }};
+  ops_["fabric_start"] = {[this](const json&) {
+    std::lock_guard<std::mutex> guard{state_mutex_};
+    fabric_for_setup().start();
+    return json::object();
+  }};
+  ops_["fabric_stop"] = {[this](const json&) {
+    if (fabric_)
+      fabric_->stop();
+    return json::object();
+  }};
+  ops_["apply"] = {[this](const json& args) {
+    std::vector<link_change> changes;
+    for (const auto& c : args.at("changes"))
+      changes.push_back(link_change_from_json(c));
+    if (fabric_)
+      fabric_->apply(changes);
+    return json::object();
+  }};
+  ops_["heal_all"] = {[this](const json&) {
+    if (fabric_)
+      fabric_->heal_all();
+    return json::object();
+  }};
+  ops_["fabric_stats"] = {[this](const json&) {
+    json links = json::array();
+    if (!fabric_)
+      return json{{"relays", 0}, {"links", links}};
+    for (const auto& s : fabric_->stats())
+      links.push_back(to_json(s));
+    return json{{"relays", fabric_->relay_count()},
+                {"open_connections", fabric_->open_connections()},
+                {"links", links}};
+  }};
+}
+
+} // namespace troupe::backends::agent

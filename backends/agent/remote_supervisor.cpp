@@ -1,0 +1,166 @@
+#include "backends/agent/remote_supervisor.hpp"
+
+#include "backends/agent/payloads.hpp"
+
+namespace troupe::backends::agent {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr auto kill_wait = std::chrono::seconds(5); // as the supervisor's own SIGKILL wait
+
+} // namespace
+
+void remote_supervisor::on_event(const json& e) {
+  const auto name = e.value("event", std::string{});
+  const auto slot = e.value("slot", SIZE_MAX);
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (name == "agent_gone") {
+    // Its nodes went with it (their parent-death signal, or its own teardown).
+    for (auto& s : slots_)
+      if (s->state == process_state::running || s->state == process_state::paused) {
+        s->state = process_state::exited;
+        s->status = "lost with its agent: " + e.value("reason", std::string{});
+      }
+    changed_.notify_all();
+    return;
+  }
+  if (slot >= slots_.size())
+    return;
+  auto& s = *slots_[slot];
+  const pid_t pid = e.value("pid", -1);
+  if (name == "node_started") {
+    s.state = process_state::running;
+    s.pid = pid;
+    s.status.clear();
+    spawned_.push_back(pid);
+  } else if (name == "node_paused") {
+    s.state = process_state::paused;
+  } else if (name == "node_resumed") {
+    s.state = process_state::running;
+  } else if (name == "node_exited") {
+    s.state = process_state::exited;
+    s.status = e.value("status", std::string("exited"));
+  }
+  changed_.notify_all();
+}
+
+// -- processes ------------------------------------------------------------------
+
+size_t remote_supervisor::add(local::process_options opts, milliseconds stop_grace) {
+  auto result = conn_->call("add_node", to_json(node_spec{opts, stop_grace}));
+  const auto slot = result.at("slot").get<size_t>();
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (slot != slots_.size())
+    throw agent_error(conn_->describe() + " numbered node " + opts.id + " " + std::to_string(slot) +
+                      ", not " + std::to_string(slots_.size()) +
+                      ": was it started for another orchestrator?");
+  auto v = std::make_unique<slot_view>();
+  v->opts = std::move(opts);
+  slots_.push_back(std::move(v));
+  return slot;
+}
+
+void remote_supervisor::start(size_t slot) { conn_->call("start", {{"slot", slot}}); }
+
+bool remote_supervisor::control(const char* op, size_t slot, json extra,
+                                milliseconds timeout) noexcept {
+  try {
+    extra["slot"] = slot;
+    conn_->call(op, std::move(extra), timeout);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+bool remote_supervisor::stop(size_t slot, milliseconds grace) {
+  return control("stop", slot, {{"grace_ms", grace.count()}}, grace + 2 * kill_wait);
+}
+
+bool remote_supervisor::kill(size_t slot) {
+  return control("kill", slot, json::object(), 2 * kill_wait);
+}
+
+bool remote_supervisor::pause(size_t slot) { return control("pause", slot); }
+
+bool remote_supervisor::resume(size_t slot) { return control("resume", slot); }
+
+void remote_supervisor::stop_all(milliseconds grace) noexcept {
+  try {
+    conn_->call("stop_all", {{"grace_ms", grace.count()}}, grace + 2 * kill_wait);
+  } catch (const std::exception&) {
+    // The agent is gone: its own end of stream stopped them (and their parent-death signal).
+  }
+}
+
+// -- observation ----------------------------------------------------------------
+
+remote_supervisor::process_state remote_supervisor::state(size_t slot) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return slots_.at(slot)->state;
+}
+
+pid_t remote_supervisor::pid(size_t slot) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return slots_.at(slot)->pid;
+}
+
+std::vector<pid_t> remote_supervisor::live_pids() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  std::vector<pid_t> out;
+  for (const auto& s : slots_)
+    if (s->state == process_state::running || s->state == process_state::paused)
+      out.push_back(s->pid);
+  return out;
+}
+
+std::vector<pid_t> remote_supervisor::all_pids() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return spawned_;
+}
+
+std::string remote_supervisor::exit_description(size_t slot) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto& s = *slots_.at(slot);
+  return s.state == process_state::exited ? s.status : "still running";
+}
+
+bool remote_supervisor::wait_exit(size_t slot, milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock{mutex_};
+  auto& s = *slots_.at(slot);
+  return changed_.wait_for(lock, timeout, [&] {
+    return s.state == process_state::exited || s.state == process_state::idle;
+  });
+}
+
+void remote_supervisor::wait_log_drained(size_t slot, milliseconds timeout) const {
+  try {
+    conn_->call("wait_log_drained", {{"slot", slot}, {"timeout_ms", timeout.count()}},
+                timeout + std::chrono::seconds(5));
+  } catch (const std::exception&) {
+    // Best effort, as the supervisor's: the log is read as it is.
+  }
+}
+
+std::string remote_supervisor::log_tail(size_t slot, size_t lines) const {
+  try {
+    return conn_->call("log_tail", {{"slot", slot}, {"lines", lines}}).value("text", std::string{});
+  } catch (const std::exception& e) {
+    return std::string("(the log is out of reach: ") + e.what() + ")";
+  }
+}
+
+const local::process_options& remote_supervisor::options(size_t slot) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return slots_.at(slot)->opts;
+}
+
+size_t remote_supervisor::size() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return slots_.size();
+}
+
+} // namespace troupe::backends::agent
