@@ -10,5 +10,6 @@ void add_scenario_commands(CLI::App& root, int& exit_code); // validate, topolog
 void add_jobs_command(CLI::App& root, int& exit_code);      // jobs serve|status|retry
 void add_report_command(CLI::App& root, int& exit_code);    // report DIR (report.html)
 void add_schema_command(CLI::App& root, int& exit_code);    // schema scenario|program
+void add_swarm_command(CLI::App& root, int& exit_code);     // swarm FILE | swarm merge DIR...
 
 } // namespace troupe::apps

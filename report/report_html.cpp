@@ -7,9 +7,9 @@
 
 namespace troupe {
 
-using nlohmann::json;
 using html::at;
 using html::str;
+using nlohmann::json;
 
 namespace {
 
@@ -42,6 +42,8 @@ svg .fault-label { font-size: 10px; fill: #222; }
 )CSS";
 
 } // namespace
+
+const char* html::page_style() { return style; }
 
 std::string html_escape(const std::string& s) {
   std::string out;

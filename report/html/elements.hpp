@@ -26,6 +26,9 @@ const char* palette(size_t i);
 /// The largest finite value of `v`, at least `floor_value`.
 double finite_max(const std::vector<double>& v, double floor_value);
 
+/// The page's CSS (report.html's, also swarm.html's).
+const char* page_style();
+
 std::string section(const std::string& id, const std::string& title, const std::string& body);
 std::string note(const std::string& text);
 /// Colour swatches with labels: {colour, label}.
