@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   troupe::apps::add_report_command(app, exit_code);
   troupe::apps::add_schema_command(app, exit_code);
   troupe::apps::add_swarm_command(app, exit_code);
+  troupe::apps::add_shrink_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -122,15 +122,37 @@ void print_summary(const json& s, const fs::path& dir, double wall_s) {
   std::printf("swarm: %s\n", (dir / "swarm.html").string().c_str());
 }
 
+/// --shrink: each failing seed's schedule shrunk into seed-N/shrunk.json (the first
+/// `shrink_seeds_max`, each bounded in runs), named in swarm.json's `failing` entries.
+void shrink_failing(json& summary, const fs::path& dir) {
+  constexpr size_t shrink_seeds_max = 5, runs_max = 200;
+  size_t shrunk = 0;
+  for (auto& f : summary["failing"]) {
+    if (f.value("verdict", "") != "fail" || shrunk == shrink_seeds_max)
+      continue;
+    const std::string seed = std::to_string(f["seed"].get<uint64_t>());
+    const fs::path run_dir = dir / ("seed-" + seed), out = run_dir / "shrunk.json";
+    std::printf("shrinking seed %s\n", seed.c_str());
+    try {
+      auto r = shrink_to_file(run_dir, out, runs_max);
+      f["shrunk"] = json{{"file", "seed-" + seed + "/shrunk.json"},
+                         {"faults_before", r.faults_before},
+                         {"faults_after", r.faults_after},
+                         {"steps_after", r.steps_after}};
+      ++shrunk;
+    } catch (const user_error& e) {
+      std::printf("seed %s: not shrunk: %s\n", seed.c_str(), e.what());
+    }
+  }
+  backends::write_swarm_json(dir, summary);
+}
+
 int run_swarm_command(const swarm_args& a) {
   if (a.file.empty())
     throw user_error("swarm: give a scenario FILE (troupe swarm FILE --seeds A..B), or use "
                      "`troupe swarm merge DIR...`");
   const auto s = load_scenario(a.file);
   auto plan = make_plan(a, s);
-  if (a.shrink)
-    throw user_error("swarm --shrink is not implemented yet; run `troupe shrink SEED_DIR` on "
-                     "a failing seed's directory");
   if (!a.emit.empty())
     return emit_k8s(a, plan);
   backends::swarm_options o;
@@ -148,9 +170,12 @@ int run_swarm_command(const swarm_args& a) {
   std::signal(SIGTERM, on_swarm_signal);
   const auto start = std::chrono::steady_clock::now();
   auto summary = backends::run_swarm(o);
+  const double wall_s =
+    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (a.shrink && !summary.value("interrupted", false))
+    shrink_failing(summary, o.out);
   write_swarm_html(o.out, summary);
-  print_summary(summary, o.out,
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  print_summary(summary, o.out, wall_s);
   return backends::swarm_exit_code(summary);
 }
 

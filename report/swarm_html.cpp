@@ -97,6 +97,15 @@ std::string figures_section(const json& s) {
                          rows + "</table>" + charts);
 }
 
+/// `troupe swarm --shrink`: where the seed's shrunk schedule is, and how much smaller.
+std::string shrunk_note(const json& f) {
+  const auto& sh = at(f, "shrunk");
+  if (!sh.is_object())
+    return "";
+  return "<br>shrunk: <code>" + html_escape(str(sh, "file")) + "</code> (" +
+         str(sh, "faults_before") + " faults -> " + str(sh, "faults_after") + ")";
+}
+
 std::string failing_section(const json& s) {
   std::string rows;
   for (const auto& f : at(s, "failing")) {
@@ -105,7 +114,7 @@ std::string failing_section(const json& s) {
       names += (names.empty() ? "" : ", ") + (n.is_string() ? n.get<std::string>() : n.dump());
     rows += "<tr class=\"fail\">" + cell(str(f, "seed")) + "<td class=\"result\">" +
             html_escape(str(f, "verdict")) + "</td>" + cell(names) + "<td><code>" +
-            html_escape(str(f, "reproduce")) + "</code></td></tr>";
+            html_escape(str(f, "reproduce")) + "</code>" + shrunk_note(f) + "</td></tr>";
   }
   if (rows.empty())
     return html::section("failing", "Failing seeds", html::note("Every seed passed."));
