@@ -1,6 +1,7 @@
 #include "actors/scenario/vary.hpp"
 
 #include <cmath>
+#include <sstream>
 
 #include "actors/echo.hpp"
 #include "actors/random.hpp"
@@ -20,11 +21,17 @@ std::pair<std::string, std::string> split_key(const std::string& key) {
   return {key.substr(0, dot), key.substr(dot + 1)};
 }
 
+/// 0.01, 100000: numbers as a person writes them (std::to_string would say 0.010000).
+std::string num_text(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
 void check_range(params_reader& r, const std::string& path, const vary_key& k, const json& v) {
   auto& errors = r.errors();
-  const std::string unit = k.is_duration
-                             ? "durations like \"10s\""
-                             : "numbers in " + std::to_string(k.min) + ".." + std::to_string(k.max);
+  const std::string unit = k.is_duration ? "durations like \"10s\""
+                                         : "numbers in " + num_text(k.min) + ".." + num_text(k.max);
   if (!v.is_array() || v.size() != 2) {
     errors.push_back({path, "must be [min, max] (" + unit + "), got " + describe_json(v)});
     return;
@@ -48,8 +55,8 @@ void check_range(params_reader& r, const std::string& path, const vary_key& k, c
   }
   const double lo = v[0].get<double>(), hi = v[1].get<double>();
   if (lo < k.min || hi > k.max)
-    errors.push_back({path, "must lie within " + std::to_string(k.min) + ".." +
-                              std::to_string(k.max) + ", got " + describe_json(v)});
+    errors.push_back({path, "must lie within " + num_text(k.min) + ".." + num_text(k.max) +
+                              ", got " + describe_json(v)});
   else if (hi < lo)
     errors.push_back({path, "max must be >= min, got " + describe_json(v)});
 }

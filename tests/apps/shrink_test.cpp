@@ -141,3 +141,17 @@ TEST(shrink, refuses_what_it_cannot_shrink_with_the_reason) {
   EXPECT_EQ(missing.code, 2) << missing.out;
   EXPECT_NE(missing.out.find("report.json is missing"), std::string::npos) << missing.out;
 }
+
+TEST(shrink, the_shrunk_schedule_is_an_ordinary_scenario_a_live_backend_can_run) {
+  auto [before, shrunk, after] =
+    run_shrink_rerun("tests/apps/data/split-brain-litecoin.json", "shrink-live");
+  ASSERT_TRUE(shrunk.is_object());
+  EXPECT_LE(shrunk_steps(shrunk).size(), 3u);
+  const auto file = troupe::test::fresh_dir("shrink-live-file") / "shrunk.json";
+  std::ofstream(file) << shrunk.dump(2);
+  auto v = troupe_cli("validate " + file.string() + " --backend local --strict");
+  EXPECT_EQ(v.code, 0) << v.out;
+  EXPECT_NE(v.out.find("backend local can do every control and fault it asks for"),
+            std::string::npos)
+    << v.out;
+}

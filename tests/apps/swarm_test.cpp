@@ -172,6 +172,28 @@ TEST(swarm, bad_input_is_one_sentence_and_exit_2) {
   }
 }
 
+TEST(swarm, vary_ranges_are_checked_like_every_other_key) {
+  const auto dir = troupe::test::fresh_dir("vary-bad");
+  auto text = troupe::test::file_text(troupe::test::source_dir() + "/" + example);
+  const std::string good =
+    R"("vary": {"partitions.duration_max": ["5s", "40s"], "restarts.delay_max": ["10s", "60s"]})";
+  ASSERT_NE(text.find(good), std::string::npos);
+  text.replace(text.find(good), good.size(),
+               R"("vary": {"partitions.bogus": ["1s", "2s"], "restarts.delay_max": ["9s"], )"
+               R"("partitions.split": [0.5, 2], "clock_skew.offset_max": ["1s", "2s"]})");
+  const auto file = dir / "bad-vary.json";
+  std::ofstream(file) << text;
+  auto r = troupe_cli("validate " + file.string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  for (const char* says :
+       {"workloads[0].vary[\"partitions.bogus\"]: cannot be varied; allowed: restarts.delay_min",
+        "workloads[0].vary[\"restarts.delay_max\"]: must be [min, max]",
+        "workloads[0].vary[\"partitions.split\"]: must lie within 0.01..0.99",
+        "workloads[0].vary[\"clock_skew.offset_max\"]: varies \"clock_skew\", which this "
+        "workload does not have"})
+    EXPECT_NE(r.out.find(says), std::string::npos) << says << "\n" << r.out;
+}
+
 TEST(swarm, emits_a_kubernetes_indexed_job_for_its_shards) {
   auto r = troupe_cli("swarm " + example +
                       " --seeds 1..1000 --vary -j2 --emit k8s-job --shards 8 "
