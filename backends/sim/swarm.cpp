@@ -53,6 +53,12 @@ pid_t start_seed(const swarm_options& o, uint64_t seed) {
       _exit(127);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    // Not the terminal's: a child in a process group of its own must never read it.
+    const int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) {
+      dup2(null_fd, 0);
+      close(null_fd);
+    }
     const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
