@@ -223,6 +223,24 @@ TEST(swarm, emits_a_kubernetes_indexed_job_for_its_shards) {
     << o.out;
 }
 
+TEST(swarm, a_seed_past_its_timeout_is_killed_and_counted_as_failed) {
+  const auto dir = troupe::test::fresh_dir("swarm-timeout");
+  const auto start = std::chrono::steady_clock::now();
+  auto r = troupe_cli("swarm tests/apps/data/slow-chain.json --seeds 1..2 -j2 --timeout 2s --out " +
+                      dir.string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+  const auto s = read_json(dir / "swarm.json");
+  ASSERT_EQ(s["runs"].size(), 2u) << r.out;
+  EXPECT_EQ(s["errors"], 2);
+  for (const auto& run : s["runs"]) {
+    EXPECT_EQ(run["verdict"], "timeout") << run.dump();
+    EXPECT_NE(run["reason"].get<std::string>().find("per-seed timeout of 2 s"), std::string::npos);
+  }
+  EXPECT_NE(r.out.find("seed 1: timeout: killed after the per-seed timeout"), std::string::npos)
+    << r.out;
+}
+
 TEST(swarm, ctrl_c_stops_the_children_and_keeps_what_finished) {
   const auto dir = troupe::test::fresh_dir("swarm-sigint");
   const auto out = dir / "swarm";
