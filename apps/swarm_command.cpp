@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "actors/errors.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "actors/scenario/vary.hpp"
@@ -90,19 +92,37 @@ int emit_k8s(const swarm_args& a, backends::swarm_plan p) {
   return exit_pass;
 }
 
-void print_seed(const json& r) {
-  const std::string v = r.value("verdict", "error");
-  if (v == "pass")
-    return;
-  std::string why;
-  for (const auto& f : r.value("failed", json::array()))
-    why += (why.empty() ? "" : "; ") + f.value("name", "") + ": " + f.value("summary", "");
-  if (why.empty())
-    why = r.value("reason", "");
-  std::printf("seed %llu: %s: %s\n", static_cast<unsigned long long>(r["seed"].get<uint64_t>()),
-              v.c_str(), why.c_str());
-  std::fflush(stdout);
-}
+/// One line per seed that did not pass; on a terminal, a progress line kept up to date below.
+class seed_printer {
+public:
+  explicit seed_printer(size_t planned)
+    : planned_(planned)
+    , tty_(isatty(STDOUT_FILENO) != 0) {}
+
+  void operator()(const json& r) {
+    ++done_;
+    const std::string v = r.value("verdict", "error");
+    if (v != "pass") {
+      ++failed_;
+      std::string why;
+      for (const auto& f : r.value("failed", json::array()))
+        why += (why.empty() ? "" : "; ") + f.value("name", "") + ": " + f.value("summary", "");
+      if (why.empty())
+        why = r.value("reason", "");
+      std::printf("%sseed %llu: %s: %s\n", tty_ ? "\r\033[K" : "",
+                  static_cast<unsigned long long>(r["seed"].get<uint64_t>()), v.c_str(),
+                  why.c_str());
+    }
+    if (tty_)
+      std::printf("\r\033[K%zu/%zu seeds, %zu not passed%s", done_, planned_, failed_,
+                  done_ == planned_ ? "\n" : "");
+    std::fflush(stdout);
+  }
+
+private:
+  size_t planned_, done_ = 0, failed_ = 0;
+  bool tty_;
+};
 
 void print_summary(const json& s, const fs::path& dir, double wall_s) {
   std::printf("swarm %s: %s, %llu of %llu seeds ran: %llu passed, %llu failed, %llu errors "
@@ -165,7 +185,7 @@ int run_swarm_command(const swarm_args& a) {
   if (o.seed_timeout.count() < 1)
     o.seed_timeout = std::chrono::seconds(1);
   o.interrupted = &swarm_interrupted;
-  o.on_seed = print_seed;
+  o.on_seed = seed_printer{backends::shard_seeds(plan).size()};
   std::signal(SIGINT, on_swarm_signal);
   std::signal(SIGTERM, on_swarm_signal);
   const auto start = std::chrono::steady_clock::now();
