@@ -158,40 +158,51 @@ size_t steps_of(const schedule& s) {
 
 } // namespace
 
-std::string summary_shape(const std::string& summary) {
+namespace {
+
+/// Every run of hex digits holding a digit ("30", "acafbf62", the 0 of "left-0") as '#'.
+std::string mask_numbers(const std::string& text) {
   auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
-  std::string shaped;
-  for (size_t i = 0; i < summary.size();) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
     size_t j = i;
     bool digit = false;
-    for (; j < summary.size() && hex(summary[j]); ++j)
-      digit = digit || std::isdigit(static_cast<unsigned char>(summary[j])) != 0;
+    for (; j < text.size() && hex(text[j]); ++j)
+      digit = digit || std::isdigit(static_cast<unsigned char>(text[j])) != 0;
     if (j == i)
-      shaped += summary[i++];
+      out += text[i++];
     else
-      shaped += digit ? std::string("#") : summary.substr(i, j - i);
+      out += digit ? std::string("#") : text.substr(i, j - i);
     i = std::max(i, j);
   }
-  // A list "a vs b vs c" (convergence's tips) is compared as a set of its shapes: two tips or
-  // four are one failure, one tip is another.
+  return out;
+}
+
+/// A list "head: a vs b vs a" as "head: a vs b": its items as a sorted set.
+std::string list_as_set(const std::string& text) {
   const std::string sep = " vs ";
-  if (shaped.find(sep) == std::string::npos)
-    return shaped;
-  const size_t colon = shaped.rfind(": ", shaped.find(sep));
+  if (text.find(sep) == std::string::npos)
+    return text;
+  const size_t colon = text.rfind(": ", text.find(sep));
   const size_t head = colon == std::string::npos ? 0 : colon + 2;
   std::set<std::string> items;
   for (size_t at = head;;) {
-    const size_t next = shaped.find(sep, at);
-    items.insert(shaped.substr(at, next == std::string::npos ? std::string::npos : next - at));
+    const size_t next = text.find(sep, at);
+    items.insert(text.substr(at, next == std::string::npos ? std::string::npos : next - at));
     if (next == std::string::npos)
       break;
     at = next + sep.size();
   }
-  std::string out = shaped.substr(0, head);
+  std::string out = text.substr(0, head);
   for (const auto& item : items)
     out += (out.size() > head ? sep : "") + item;
   return out;
 }
+
+} // namespace
+
+// Convergence's tips are such a list: two tips or four are one failure, one tip is another.
+std::string summary_shape(const std::string& summary) { return list_as_set(mask_numbers(summary)); }
 
 namespace {
 
