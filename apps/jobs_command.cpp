@@ -6,8 +6,8 @@
 
 #include "actors/errors.hpp"
 #include "jobs/service.hpp"
-#include "jobs/workers/workers.hpp"
 #include "report/jobs_serve.hpp"
+#include "jobs/workers/workers.hpp"
 
 #include <atomic>
 #include <csignal>

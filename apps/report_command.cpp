@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/errors.hpp"
-#include "apps/commands.hpp"
 #include "report/junit.hpp"
 #include "report/report_html.hpp"
+#include "apps/commands.hpp"
 
 namespace troupe::apps {
 

@@ -8,6 +8,7 @@
 #include "actors/errors.hpp"
 #include "actors/registry.hpp"
 #include "actors/runner.hpp"
+#include "report/report.hpp"
 #include "actors/scenario/leadership.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "actors/scenario/topology.hpp"
@@ -106,7 +107,9 @@ void apply_vary_option(scenario& s, run_request& req, const std::string& file) {
   req.reproduce_flags += " --vary";
 }
 
-void on_signal(int) { run_interrupted = 1; }
+void on_signal(int) {
+  run_interrupted = 1;
+}
 
 } // namespace
 
@@ -163,19 +166,17 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
   static std::string log_level = "warn", prometheus_url;
   static int metrics_port = -1, serve_port = -1;
   static double pace = 0;
-  run
-    ->add_option("--log-level", log_level,
-                 "console level of troupe's log (trace, debug, info, warn, error, off); "
-                 "<run dir>/troupe.log always gets info and up")
+  run->add_option("--log-level", log_level,
+                  "console level of troupe's log (trace, debug, info, warn, error, off); "
+                  "<run dir>/troupe.log always gets info and up")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   run->add_option("--metrics-port", metrics_port,
                   "serve Prometheus metrics on 127.0.0.1:PORT/metrics during the run");
   run->add_option("--serve", serve_port, "live dashboard on http://127.0.0.1:PORT/");
   run->add_option("--prometheus-url", prometheus_url,
                   "Prometheus API base URL for `metric` expectations without a `url`");
-  run
-    ->add_option("--pace", pace,
-                 "sim: at most this many simulated seconds per wall second (to watch it)")
+  run->add_option("--pace", pace,
+                  "sim: at most this many simulated seconds per wall second (to watch it)")
     ->check(CLI::PositiveNumber);
   run->add_flag("--check-determinism", check_determinism,
                 "sim: run twice and name the first diverging event");
