@@ -29,6 +29,7 @@
 #include "actors/run_observer.hpp"
 #include "actors/run_outcome.hpp"
 #include "actors/scenario/leadership.hpp"
+#include "actors/scenario/scenario_json.hpp"
 #include "actors/scenario/topology.hpp"
 #include "actors/units.hpp"
 
@@ -347,7 +348,7 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
 bool written_by_a_run(const std::string& name) {
   static const std::set<std::string> files{
     "troupe.log",       "report.json",          "report.json.tmp", "report.html", "report.html.tmp",
-    "report.junit.xml", "report.junit.xml.tmp", "events.jsonl",    "nodes"};
+    "report.junit.xml", "report.junit.xml.tmp", "events.jsonl",    "nodes",       "scenario.json"};
   if (files.count(name))
     return true;
   // A campaign's store: jobs-<name>.db and SQLite's companions.
@@ -432,6 +433,7 @@ std::string reproduce_command(const scenario& s, const run_request& req) {
     out << " --backend " << *req.backend;
   if (req.run_duration)
     out << " --duration " << format_duration(*req.run_duration);
+  out << req.reproduce_flags;
   return out.str();
 }
 
@@ -521,6 +523,12 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
     throw user_error("cannot create run directory " + result.run_dir.string() + ": " +
                      ec.message() + "; choose another --out");
 
+  // The scenario as run (seed, duration, backend and any varied parameters in place): the
+  // run directory stands on its own, and `troupe shrink DIR` starts from it.
+  {
+    std::ofstream out{result.run_dir / "scenario.json"};
+    out << to_json(s).dump(2) << "\n";
+  }
   run_logger logger{result.run_dir, req.log_level};
   spdlog::info("run {}: scenario {}, seed {}, backend {}, {} nodes, {} planned",
                result.run_dir.string(), s.name, s.seed, s.backend.name, topo.nodes.size(),
@@ -644,6 +652,8 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
   in.backend = s.backend.name;
   in.virtual_time = b->virtual_time();
   in.backend_results = report_extra;
+  for (auto it = req.report_extra.begin(); it != req.report_extra.end(); ++it)
+    in.backend_results[it.key()] = it.value();
   in.wall_seconds = wall_seconds;
   in.reproduce = reproduce_command(s, req);
   in.error = error_text;

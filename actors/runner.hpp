@@ -28,6 +28,11 @@ struct run_request {
   /// Builds the backend instead of the registry (e.g. a sim backend recording a trace
   /// window for --check-determinism).
   std::function<backend_ptr()> make_backend;
+  /// Keys added to report.json as they are (e.g. `vary`: the fault parameters drawn from the
+  /// seed, actors/scenario/vary.hpp), so the report says what this run was.
+  nlohmann::json report_extra = nlohmann::json::object();
+  /// Appended to the reproduce command (e.g. " --vary"), so it names the same run.
+  std::string reproduce_flags;
 
   // -- observability (docs/observability.md); none of it changes what a run does -------
   std::string log_level = "warn"; ///< console level of troupe's log; troupe.log gets >= info

@@ -2,7 +2,11 @@
 // Each subcommand group registers itself on the root CLI11 app. Callbacks store their exit
 // code in `exit_code`; user errors are thrown as troupe::user_error and printed by main.
 
+#include <filesystem>
+
 #include <CLI/CLI.hpp>
+
+#include "backends/sim/shrink.hpp"
 
 namespace troupe::apps {
 
@@ -12,5 +16,13 @@ void add_report_command(CLI::App& root, int& exit_code);    // report DIR (repor
 void add_schema_command(CLI::App& root, int& exit_code);    // schema scenario|program
 void add_compare_command(CLI::App& root, int& exit_code);   // compare RUN_DIR_A RUN_DIR_B
 void add_agent_command(CLI::App& root, int& exit_code);     // agent --stdio
+void add_swarm_command(CLI::App& root, int& exit_code);     // swarm FILE | swarm merge DIR...
+void add_shrink_command(CLI::App& root, int& exit_code);    // shrink RUN_DIR
+
+/// Shrinks the failing run in `run_dir` into the scenario file `out`, printing each phase and
+/// before -> after (`troupe shrink`, and `troupe swarm --shrink` for each failing seed).
+backends::shrink_result shrink_to_file(const std::filesystem::path& run_dir,
+                                       const std::filesystem::path& out, size_t runs_max,
+                                       bool same_summary = true);
 
 } // namespace troupe::apps

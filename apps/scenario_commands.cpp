@@ -12,6 +12,7 @@
 #include "actors/scenario/leadership.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "actors/scenario/topology.hpp"
+#include "actors/scenario/vary.hpp"
 #include "apps/commands.hpp"
 #include "apps/duration_option.hpp"
 #include "apps/seed_option.hpp"
@@ -93,6 +94,19 @@ int validate_files(const std::vector<std::string>& files, const std::string& bac
   return code;
 }
 
+/// --vary: the ranges drawn from the run's seed, checked like the file, recorded in the
+/// report and named in the reproduce command.
+void apply_vary_option(scenario& s, run_request& req, const std::string& file) {
+  auto drawn = apply_vary(s, req.seed.value_or(s.seed));
+  if (drawn.empty())
+    throw user_error("--vary: " + file +
+                     " declares no ranges; add a \"vary\" object to a chaos workload, e.g. "
+                     "\"vary\": {\"partitions.duration_max\": [\"10s\", \"1m\"]}");
+  s = scenario_from_json(to_json(s));
+  req.report_extra["vary"] = std::move(drawn);
+  req.reproduce_flags += " --vary";
+}
+
 void on_signal(int) {
   run_interrupted = 1;
 }
@@ -136,7 +150,7 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
   static std::string run_file;
   static std::string backend, duration_text, out;
   static std::string seed;
-  static bool quiet = false, check_determinism = false, events = false;
+  static bool quiet = false, check_determinism = false, events = false, vary = false;
   run->add_option("FILE", run_file, "scenario JSON file")->required();
   run->add_option("--backend", backend, "world to run in (default: the scenario's; sim, local)");
   run->add_option("--seed", seed, "seed (default: the scenario's)");
@@ -145,6 +159,9 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
                   "run directory (default runs/<scenario>-<timestamp>); a previous run's is "
                   "emptied first, any other non-empty directory refused");
   run->add_flag("--quiet", quiet, "no console summary");
+  run->add_flag("--vary", vary,
+                "draw the fault parameters from the ranges the scenario's chaos workloads "
+                "declare under \"vary\", from the seed (recorded in report.json)");
   run->add_flag("--events", events, "write events.jsonl (sim: every delivery, drop, fault)");
   static std::string log_level = "warn", prometheus_url;
   static int metrics_port = -1, serve_port = -1;
@@ -171,6 +188,8 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
       req.backend = backend;
     if (run->count("--seed"))
       req.seed = parse_seed_option("--seed", seed);
+    if (vary)
+      apply_vary_option(s, req, run_file);
     if (!duration_text.empty())
       req.run_duration = parse_duration_option("--duration", duration_text);
     req.out = out;

@@ -165,7 +165,9 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
           st.quiet_since_ns = std::max(st.quiet_since_ns, ev.until_ns);
         } else {
           st.open_fault_ns = ev.time_ns;
-          st.open_fault = ev.action + (ev.nodes.empty() ? "" : " " + ev.nodes[0]);
+          // A partition lists every node it cut: its name says enough.
+          const bool cut = ev.action.rfind("partition", 0) == 0;
+          st.open_fault = ev.action + (ev.nodes.empty() || cut ? "" : " " + ev.nodes[0]);
         }
       }
     },

@@ -38,11 +38,13 @@ json fault_windows(const std::vector<run_event>& events, double end_s) {
     // A later heal event for the same nodes (or more, or a global heal) closes an open window.
     // Link properties and clock skew are conditions a heal leaves as they are (in both worlds).
     const bool condition = ev.action == "set_link" || ev.action == "clock_skew";
+    // A network heal (no nodes) ends cuts and clogs; a node it finds down stays down.
+    const bool node_down = ev.action == "kill" || ev.action == "stop" || ev.action == "pause";
     auto covers = [&](const run_event& h) {
       if (condition)
         return false;
       if (h.nodes.empty())
-        return true;
+        return !node_down;
       if (ev.nodes.empty())
         return false;
       for (const auto& n : ev.nodes)

@@ -8,6 +8,7 @@
 #include "actors/random.hpp"
 #include "actors/run_context.hpp"
 #include "actors/scenario/scenario_json.hpp"
+#include "actors/scenario/vary.hpp"
 #include "workloads/fault_actions.hpp"
 
 namespace troupe::workloads {
@@ -88,6 +89,19 @@ params read(params_reader& r, const scenario& s) {
   });
   p.start_after = r.dur("start_after", p.start_after);
   p.stop_before = r.dur("stop_before", p.stop_before);
+  // Ranges a swarm's --vary draws from the seed (actors/scenario/vary.hpp).
+  read_vary(r, {{"restarts.delay_min"},
+                {"restarts.delay_max"},
+                {"restarts.downtime"},
+                {"restarts.cooldown"},
+                {"restarts.max_down", false, 1, 1'000'000},
+                {"partitions.split", false, 0.01, 0.99},
+                {"partitions.delay_min"},
+                {"partitions.delay_max"},
+                {"partitions.duration_min"},
+                {"partitions.duration_max"},
+                {"clock_skew.offset_max"},
+                {"clock_skew.drift_ppm_max", false, 0, 1e5}});
   if (!p.restarts.on && !p.partitions.on && !p.skew.on)
     r.errors().push_back({r.path(), "chaos needs at least one of \"restarts\", "
                                     "\"partitions\" or \"clock_skew\""});

@@ -7,8 +7,11 @@
 //    "partitions": {"split": 0.3, "delay_min": "60s", "delay_max": "120s",
 //                   "duration_min": "10s", "duration_max": "30s"},
 //    "clock_skew": {"targets": "all", "offset_max": "500ms", "drift_ppm_max": 100},
-//    "start_after": "10s", "stop_before": "60s"}
+//    "start_after": "10s", "stop_before": "60s",
+//    "vary": {"restarts.delay_max": ["20s", "2m"], "partitions.split": [0.1, 0.5]}}
 //
+// `vary` (optional) gives ranges that `troupe run --vary` / `troupe swarm --vary` draw from
+// the seed (actors/scenario/vary.hpp); without --vary the written values apply.
 // `stop_before` keeps the end of the run quiet so that convergence can be judged.
 
 #include "actors/registry.hpp"

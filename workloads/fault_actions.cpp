@@ -153,8 +153,10 @@ void partition_nodes(caf::event_based_actor* self, const run_context& ctx,
   ask(
     self, ctx.fabric,
     [=](const control_ack& ack) {
+      // The nodes side by side, the detail each side's size: the report holds the cut as it
+      // was made, so `troupe shrink` can replay it as a step.
       if (ack.ok)
-        report(self, *c, "fault", action, {}, until_ns, detail);
+        report(self, *c, "fault", action, all_ids(sides), until_ns, detail);
       else
         report(self, *c, "refusal", action, all_ids(sides), -1, ack.error);
     },

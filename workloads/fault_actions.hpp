@@ -30,7 +30,9 @@ void control_nodes(caf::event_based_actor* self, const run_context& ctx,
                    const std::vector<node_handle>& nodes, control_action action,
                    int64_t until_ns = -1);
 
-/// Cuts traffic between sides (each a list of node ids) through the fabric.
+/// Cuts traffic between sides (each a list of node ids) through the fabric. The fault event
+/// lists the sides' nodes one side after the other, its detail each side's size ("3 nodes |
+/// 7 nodes").
 void partition_nodes(caf::event_based_actor* self, const run_context& ctx,
                      const std::vector<std::vector<std::string>>& sides, bool symmetric,
                      int64_t until_ns = -1);

@@ -14,7 +14,7 @@
 
 namespace troupe::html {
 
-/// The style sheet of report.html and the pages made like it (compare.html).
+/// The style sheet of report.html and the pages made like it (compare.html, swarm.html).
 const char* page_style();
 
 std::string num(double v, int digits = 2);

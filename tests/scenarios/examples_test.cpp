@@ -36,6 +36,7 @@ const std::map<std::string, pinned> simulated_examples = {
   {"chain-split-brain.json", {1, "fail", "4dd85d632dcada2d"}},
   {"chain-chaos.json", {0, "pass", "2229f7b879c9acc9"}},
   {"chain-faults-report.json", {0, "pass", "e5b63f505062e91d"}},
+  {"chain-swarm.json", {0, "pass", "07a29fea188d84d3"}},
   {"replay-campaign.json", {0, "pass", "57176d4b2035feaf"}},
   {"proving-pipeline.json", {0, "pass", "952b9e2a40786f82"}},
 };
