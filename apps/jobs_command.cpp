@@ -6,8 +6,8 @@
 
 #include "actors/errors.hpp"
 #include "jobs/service.hpp"
-#include "report/jobs_serve.hpp"
 #include "jobs/workers/workers.hpp"
+#include "report/jobs_serve.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -137,6 +137,7 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   work->add_option("--max-jobs", wo->jobs_max, "stop after this many tasks (0: no limit)");
   work->callback([wo, command, timeout, &exit_code] {
     const auto timeout_ms = to_ms(parse_duration_option("--timeout", *timeout));
+    jobs::check_command_template(*command, "--command");
     install_stop_signals();
     if (wo->worker.empty()) {
       char host[256] = {};
