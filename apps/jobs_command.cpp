@@ -145,6 +145,11 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
       wo->worker = std::string(host) + "-" + std::to_string(::getpid());
     }
     wo->should_stop = [] { return stop_requested.load(); };
+    wo->on_reported = [](const jobs::task& t, const jobs::work_result&, int status) {
+      if (status == 409)
+        std::cerr << "job " << t.id << ": the server refused this worker's report (409): its "
+                  << "lease was lost, and the job belongs to a newer claim\n";
+    };
     const auto n = jobs::run_remote_worker(*wo, jobs::command_worker(*command, timeout_ms));
     std::cout << "ran " << n << " task(s)\n";
     exit_code = exit_pass;

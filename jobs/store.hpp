@@ -57,6 +57,8 @@ public:
 private:
   store() = default;
   void exec(const char* sql);
+  /// Brings an older file's schema to the current version (versioned, see store.cpp).
+  void migrate();
   [[noreturn]] void fail(const std::string& what);
 
   std::string path_;

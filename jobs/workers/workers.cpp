@@ -296,6 +296,7 @@ size_t run_remote_worker(const remote_worker_options& o,
         t.key = j["key"].get<int64_t>();
       t.payload = j["payload"].dump();
       t.result = j["result"].is_null() ? "" : j["result"].dump();
+      t.fence = j.value("fence", int64_t{0});
       const auto res = work(t);
       if (o.should_stop && o.should_stop())
         break; // interrupted (its command was killed): not a failure of the job
@@ -305,16 +306,20 @@ size_t run_remote_worker(const remote_worker_options& o,
         if (res.what == work_result::kind::ok)
           answer =
             post(base + "complete", {{"worker", o.worker},
+                                     {"fence", t.fence},
                                      {"result", nlohmann::json::parse(res.result, nullptr, false)}})
               ->status;
         else
-          answer = post(base + "fail", {{"worker", o.worker}, {"error", res.detail}})->status;
+          answer =
+            post(base + "fail", {{"worker", o.worker}, {"fence", t.fence}, {"error", res.detail}})
+              ->status;
       } else {
         const char* v = res.what == work_result::kind::ok        ? "pass"
                         : res.what == work_result::kind::pending ? "pending"
                                                                  : "reject";
         answer =
-          post(base + "verify", {{"worker", o.worker}, {"verdict", v}, {"detail", res.detail}})
+          post(base + "verify",
+               {{"worker", o.worker}, {"fence", t.fence}, {"verdict", v}, {"detail", res.detail}})
             ->status;
       }
       if (o.on_reported)
@@ -379,14 +384,19 @@ size_t run_replay_host(const replay_host_options& o) {
     return call([&] { return c.Post(path.c_str(), h, py_json_dumps(body), "application/json"); });
   };
   // GET the job, change `fields`, POST it back under its ETag; a conflict (400) re-reads.
-  // Bounded: job_operations.py retries the same way.
-  auto update = [&](job_id id, const nlohmann::ordered_json& fields) {
+  // Bounded: job_operations.py retries the same way. The replay face fences by the claim:
+  // a job whose start_time is no longer this host's STARTED (its lease expired and another
+  // host took it) is left alone, 409.
+  auto update = [&](job_id id, const nlohmann::ordered_json& fields,
+                    const nlohmann::ordered_json& claim_start) {
     const std::string path = "/job?jobid=" + std::to_string(id);
     for (int attempt = 0; attempt < 5; ++attempt) {
       auto got = get(path);
       if (got->status != 200)
         return got->status;
       auto job = nlohmann::ordered_json::parse(got->body);
+      if (job["start_time"] != claim_start || job["status"] != "STARTED")
+        return 409;
       for (const auto& [k, v] : fields.items())
         job[k] = v;
       const int code = post(path, job, got->get_header_value("ETag"))->status;
@@ -412,6 +422,11 @@ size_t run_replay_host(const replay_host_options& o) {
       if (post("/job?jobid=" + std::to_string(id), job, got->get_header_value("ETag"))->status !=
           200)
         continue; // another host took it first: ask again
+      // The server stamps start_time on STARTED: with the job id it names this claim.
+      auto started = get("/job?jobid=" + std::to_string(id));
+      const auto claim_start = started->status == 200
+                                 ? nlohmann::ordered_json::parse(started->body)["start_time"]
+                                 : nlohmann::ordered_json();
       const auto out = run_command(expand_fields(o.command, nlohmann::json::parse(job.dump())),
                                    o.timeout_ms, size_t{1} << 20, o.running.get());
       if (o.should_stop && o.should_stop())
@@ -426,7 +441,8 @@ size_t run_replay_host(const replay_host_options& o) {
       } else {
         fields["status"] = "ERROR";
       }
-      update(id, fields);
+      if (update(id, fields, claim_start) == 409)
+        fields["status"] = "LOST"; // fenced: another host owns the job now
       if (o.on_finished)
         o.on_finished(id, fields["status"].get<std::string>());
       ++done;

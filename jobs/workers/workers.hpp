@@ -106,7 +106,8 @@ struct replay_host_options {
   std::function<bool()> should_stop;
   std::shared_ptr<running_commands> running; ///< optional
   /// Called after each job this host finished: the job id and the status it posted
-  /// (COMPLETE or ERROR).
+  /// (COMPLETE or ERROR), or LOST when the claim was fenced off (another host took the job
+  /// after this host was silent past the lease) and nothing was posted.
   std::function<void(job_id, const std::string& status)> on_finished;
 };
 
