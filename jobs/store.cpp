@@ -33,16 +33,24 @@ CREATE TABLE IF NOT EXISTS jobs(
   errors TEXT NOT NULL,
   fence INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens(
+  digest TEXT PRIMARY KEY,
+  scope TEXT NOT NULL,
+  created_ms INTEGER NOT NULL);
 )";
 
 /// The schema this troupe writes, and how each older one becomes the next: migrations[v-1]
 /// turns version v into v+1, in one transaction with the version bump. A version above ours
 /// (a newer troupe's file) is refused, never guessed at.
-constexpr int schema_version = 2;
+constexpr int schema_version = 3;
 constexpr const char* migrations[] = {
   // 1 -> 2: fencing tokens (issue 18). Existing claims start at token 0; their workers send
   // none, and the next claim of each job hands out 1.
   "ALTER TABLE jobs ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;",
+  // 2 -> 3: bearer tokens of HTTP clients, SHA-256 digests only (issue 18). The table was
+  // made by the schema above already (IF NOT EXISTS); the step records that it is there.
+  "CREATE TABLE IF NOT EXISTS tokens(digest TEXT PRIMARY KEY, scope TEXT NOT NULL, "
+  "created_ms INTEGER NOT NULL);",
 };
 static_assert(sizeof migrations / sizeof *migrations == schema_version - 1);
 
@@ -240,6 +248,31 @@ void store::set_meta(const std::string& key, const std::string& value) {
   sqlite3_finalize(s);
   if (rc != SQLITE_DONE)
     fail("rejected a write");
+}
+
+void store::add_token(const std::string& digest, const std::string& scope, int64_t created_ms) {
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db_, "INSERT INTO tokens(digest,scope,created_ms) VALUES(?,?,?)", -1, &s,
+                     nullptr);
+  sqlite3_bind_text(s, 1, digest.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, scope.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 3, created_ms);
+  const int rc = sqlite3_step(s);
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE)
+    fail("rejected a new token");
+}
+
+std::vector<std::pair<std::string, std::string>> store::tokens() {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT digest,scope FROM tokens ORDER BY digest", -1, &s, nullptr) !=
+      SQLITE_OK)
+    fail("cannot be read");
+  std::vector<std::pair<std::string, std::string>> out;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    out.emplace_back(column_text(s, 0), column_text(s, 1));
+  sqlite3_finalize(s);
+  return out;
 }
 
 void store::set_checkpoint_pages(int pages) { sqlite3_wal_autocheckpoint(db_, pages); }

@@ -256,6 +256,8 @@ size_t run_remote_worker(const remote_worker_options& o,
   c.set_tcp_nodelay(true);
   c.set_connection_timeout(5);
   c.set_read_timeout(30);
+  if (!o.token.empty())
+    c.set_bearer_token_auth(o.token);
   // Every request is retried on network errors with doubling backoff, at most 10 times:
   // a restarting server is waited for, a dead one ends the worker.
   auto post = [&](const std::string& path, const nlohmann::json& body) {
@@ -362,6 +364,8 @@ size_t run_replay_host(const replay_host_options& o) {
   c.set_keep_alive(true);
   c.set_connection_timeout(5);
   c.set_read_timeout(30);
+  if (!o.token.empty())
+    c.set_bearer_token_auth(o.token);
   const httplib::Headers json_accept = {{"Accept", "application/json"}};
   // Bounded retries on network errors, as run_remote_worker: a dead server ends the host.
   auto call = [&](const std::function<httplib::Result()>& f) {

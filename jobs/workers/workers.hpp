@@ -80,6 +80,7 @@ struct remote_worker_options {
   std::string url = "http://127.0.0.1:4000";
   std::string worker;  ///< name; must be unique among live workers
   std::string type;    ///< empty: any type
+  std::string token;   ///< bearer token (scope worker) when the server requires one
   size_t jobs_max = 0; ///< stop after this many tasks; 0: no limit
   time_ms idle_poll_ms = 500;
   time_ms idle_exit_ms = 0; ///< stop when idle this long; 0: never
@@ -101,6 +102,7 @@ size_t run_remote_worker(const remote_worker_options& o,
 struct replay_host_options {
   std::string url = "http://127.0.0.1:4000";
   std::string command; ///< placeholders: every field of the job, e.g. {start_block_num}
+  std::string token;   ///< bearer token (scope worker) when the server requires one
   time_ms timeout_ms = 3'600'000;
   time_ms idle_poll_ms = 500;
   std::function<bool()> should_stop;
