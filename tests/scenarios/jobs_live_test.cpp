@@ -126,8 +126,8 @@ TEST(jobs_live, pipeline_commands_local_example_passes) {
   req.scenario_path = "scenarios/pipeline-commands-local.json";
   req.out = out_dir("example-pipeline-commands-local.json");
   req.quiet = true;
-  auto r =
-    run_scenario(load_scenario(troupe::test::source_dir() + "/scenarios/pipeline-commands-local.json"), req);
+  auto r = run_scenario(
+    load_scenario(troupe::test::source_dir() + "/scenarios/pipeline-commands-local.json"), req);
   EXPECT_EQ(r.exit_code, 0) << console_summary(r.report);
   const auto& jobs = r.report["jobs"];
   EXPECT_TRUE(jobs["finished"].get<bool>());
@@ -257,10 +257,15 @@ TEST(jobs_live, outside_troupe_jobs_work_processes_drain_a_served_campaign) {
   std::vector<pid_t> workers;
   for (int i = 0; i < 2; ++i) {
     const std::string name = "outside-" + std::to_string(i);
-    std::vector<std::string> args = {
-      troupe::test::troupe_binary(), "jobs",      "work",
-      "--url",       url,         "--worker",
-      name,          "--command", "printf %s {key} | sha1sum | cut -c1-40"};
+    std::vector<std::string> args = {troupe::test::troupe_binary(),
+                                     "jobs",
+                                     "work",
+                                     "--url",
+                                     url,
+                                     "--worker",
+                                     name,
+                                     "--command",
+                                     "printf %s {key} | sha1sum | cut -c1-40"};
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -467,4 +472,29 @@ TEST(jobs_live, a_busy_serve_port_fails_the_campaign_and_says_which_key_to_chang
   const auto summary = v["summary"].get<std::string>();
   EXPECT_NE(summary.find("serve_port"), std::string::npos) << summary;
   EXPECT_NE(summary.find(std::to_string(busy.port)), std::string::npos) << summary;
+}
+
+TEST(jobs_live, a_command_that_would_quote_a_placeholder_away_is_refused_at_its_path) {
+  auto j = live_scenario(
+    "quoted", "10s",
+    json::array({{{"kind", "jobs"},
+                  {"campaign", "pipeline"},
+                  {"pipeline", two_stages()},
+                  {"workers", json::array({{{"type", "hash"}, {"command", "echo '{key}'"}},
+                                           {{"type", "seal"},
+                                            {"command", "true"},
+                                            {"verify_command", "test $(( {key} )) -gt 0"}}})}}}),
+    json::array({{{"kind", "jobs_complete"}}}));
+  std::vector<validation_error> errors;
+  try {
+    from_json(j);
+  } catch (const validation_failed& e) {
+    errors = e.errors();
+  }
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].path, "workloads[0].workers[0].command");
+  EXPECT_NE(errors[0].message.find("{key} sits inside single quotes"), std::string::npos)
+    << errors[0].message;
+  EXPECT_EQ(errors[1].path, "workloads[0].workers[1].verify_command");
+  EXPECT_NE(errors[1].message.find("arithmetic"), std::string::npos) << errors[1].message;
 }
