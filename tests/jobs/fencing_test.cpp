@@ -5,6 +5,7 @@
 
 #include "jobs/engine.hpp"
 #include "jobs/http/http_server.hpp"
+#include "jobs/replay/replay.hpp"
 #include "jobs/store.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/wait.hpp"
@@ -187,4 +188,47 @@ TEST(JobsFencing, AStoreOfSchemaVersionOneIsMigratedWithItsJobs) {
               std::string::npos)
       << e.what();
   }
+}
+
+TEST(JobsFencing, TheReplayFaceFencesAHostPastItsLeaseByTheJobsETag) {
+  const auto dir = troupe::test::fresh_dir("jobs-fencing-replay");
+  auto db = store::open((dir / "jobs.db").string());
+  engine eng(db.get(), engine::options{1, SIZE_MAX});
+  replay_service svc(eng, replay_service::options{1000, ""});
+  eng.load(0);
+  svc.load(load_replay_config(troupe::test::source_dir() +
+                              "/scenarios/data/replay-test/test-simple-jobs.json"),
+           0);
+  auto get = [&] {
+    http_request r;
+    r.path = "/job";
+    r.params = {{"jobid", "1"}};
+    r.headers = {{"Accept", "application/json"}};
+    return svc.handle(r, 0);
+  };
+  auto post = [&](const std::string& etag, const std::string& status, time_ms now) {
+    auto job = nlohmann::json::parse(get().body);
+    job["status"] = status;
+    if (status == "COMPLETE")
+      job["actual_integrity_hash"] = "late";
+    http_request r;
+    r.method = "POST";
+    r.path = "/job";
+    r.params = {{"jobid", "1"}};
+    r.headers = {{"ETag", etag}};
+    r.body = job.dump();
+    return svc.handle(r, now);
+  };
+  // Host A starts the job and keeps the ETag its STARTED answer carries.
+  auto a = post(*get().header("ETag"), "STARTED", 0);
+  ASSERT_EQ(a.status, 200);
+  const auto a_etag = *a.header("ETag");
+  // A falls silent past the lease; the job goes back to the queue and host B starts it.
+  EXPECT_EQ(svc.expire_leases(2000), 1u);
+  ASSERT_EQ(post(*get().header("ETag"), "STARTED", 2000).status, 200);
+  // A wakes up and posts COMPLETE under the ETag it held: refused, the job stays B's.
+  auto late = post(a_etag, "COMPLETE", 2500);
+  EXPECT_EQ(late.status, 400);
+  EXPECT_EQ(late.body, "Invalid ETag");
+  EXPECT_EQ(svc.by_id(1)->status, replay_status::STARTED);
 }
