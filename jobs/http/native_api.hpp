@@ -24,7 +24,8 @@ namespace troupe::jobs {
 ///   GET  /v1/summary
 /// Status codes: 200 ok (a repeated complete/verify answers 200 with "duplicate": true),
 /// 201 created, 204 nothing to claim, 400 bad input, 404 unknown job or route, 409 lease not
-/// held, stale fencing token (the job was claimed again since) or wrong state.
+/// held, stale fencing token (the job was claimed again since) or wrong state. (401, 403 and
+/// 415 come from the access gate in front, see access_gate.hpp.)
 class native_api {
 public:
   /// `replay` may be null; when set, retry of a replay job goes through it.

@@ -44,86 +44,107 @@ std::string placeholder_at(const std::string& t, size_t i, size_t& end) {
                    name + "} or one inside double quotes is safe with any text)");
 }
 
+/// Where /bin/sh stands while it reads a script from left to right: a stack of quotes and
+/// substitutions. Only what decides how a placeholder would be read is tracked.
+class shell_lexer {
+public:
+  context where() const { return stack_.back().where; }
+  bool after_heredoc() const { return heredoc_; }
+
+  /// Copies the text at `i` (one character, or an escape or `$(`/`$((` opener) to `out`,
+  /// updates the state, and returns the index of the last character it took.
+  size_t step(const std::string& t, size_t i, std::string& out) {
+    const char c = t[i];
+    const char next = i + 1 < t.size() ? t[i + 1] : '\0';
+    frame& f = stack_.back();
+    out += c;
+    if (f.where == context::single_quote) {
+      if (c == '\'')
+        stack_.pop_back();
+      return i;
+    }
+    if (c == '\\' && next != '\0') { // an escaped character is text (also in double quotes)
+      out += next;
+      return i + 1;
+    }
+    if (c == '$' && next == '(') {
+      const bool arith = i + 2 < t.size() && t[i + 2] == '(';
+      out += arith ? "((" : "(";
+      stack_.push_back({arith ? context::arithmetic : context::command_sub});
+      return i + (arith ? 2 : 1);
+    }
+    if (f.where == context::arithmetic)
+      return arithmetic(f, c, next, out, i);
+    if (c == '`') {
+      if (f.where == context::backtick)
+        stack_.pop_back();
+      else
+        stack_.push_back({context::backtick});
+    } else if (f.where == context::double_quote) {
+      if (c == '"')
+        stack_.pop_back();
+    } else {
+      code(f, c, next);
+    }
+    return i;
+  }
+
+private:
+  size_t arithmetic(frame& f, char c, char next, std::string& out, size_t i) {
+    if (c == '(')
+      ++f.parens;
+    else if (c == ')' && f.parens > 0)
+      --f.parens;
+    else if (c == ')' && next == ')') {
+      out += next;
+      stack_.pop_back();
+      return i + 1;
+    }
+    return i;
+  }
+
+  /// A code frame: the top level, $(...) or backticks.
+  void code(frame& f, char c, char next) {
+    if (c == '\'')
+      stack_.push_back({context::single_quote});
+    else if (c == '"')
+      stack_.push_back({context::double_quote});
+    else if (c == '(')
+      ++f.parens;
+    else if (c == ')' && f.parens > 0)
+      --f.parens;
+    else if (c == ')' && f.where == context::command_sub)
+      stack_.pop_back();
+    else if (c == '<' && next == '<')
+      heredoc_ = true;
+  }
+
+  std::vector<frame> stack_{{context::top}};
+  bool heredoc_ = false;
+};
+
 /// Walks `t` once, as /bin/sh would split it into quotes and substitutions, and calls `emit`
 /// for each placeholder `resolve` knows with the reference to write in its place.
 template <class Resolve, class Emit>
 std::string scan(const std::string& t, const std::string& what, Resolve resolve, Emit emit) {
   std::string out;
   out.reserve(t.size() + 32);
-  std::vector<frame> stack{{context::top}};
-  bool heredoc = false;
+  shell_lexer sh;
   for (size_t i = 0; i < t.size(); ++i) {
-    const char c = t[i];
-    const char next = i + 1 < t.size() ? t[i + 1] : '\0';
-    frame& f = stack.back();
     size_t end = 0;
     const std::string name = placeholder_at(t, i, end);
-    if (!name.empty() && resolve(name)) {
-      if (f.where == context::single_quote)
-        refuse(what, name, "inside single quotes");
-      if (f.where == context::arithmetic)
-        refuse(what, name, "inside arithmetic $((...)), which evaluates text as an expression");
-      if (heredoc)
-        refuse(what, name, "after a here-document (<<)");
-      out += emit(name, f.where == context::double_quote);
-      i = end;
+    if (name.empty() || !resolve(name)) {
+      i = sh.step(t, i, out);
       continue;
     }
-    out += c;
-    if (f.where == context::single_quote) {
-      if (c == '\'')
-        stack.pop_back();
-      continue;
-    }
-    if (c == '\\' && next != '\0') { // an escaped character is text (also in double quotes)
-      out += next;
-      ++i;
-      continue;
-    }
-    if (c == '$' && next == '(') {
-      const bool arith = i + 2 < t.size() && t[i + 2] == '(';
-      out += arith ? "((" : "(";
-      i += arith ? 2 : 1;
-      stack.push_back({arith ? context::arithmetic : context::command_sub});
-      continue;
-    }
-    if (f.where == context::arithmetic) {
-      if (c == '(')
-        ++f.parens;
-      else if (c == ')' && f.parens > 0)
-        --f.parens;
-      else if (c == ')' && next == ')') {
-        out += next;
-        ++i;
-        stack.pop_back();
-      }
-      continue;
-    }
-    if (c == '`') {
-      if (f.where == context::backtick)
-        stack.pop_back();
-      else
-        stack.push_back({context::backtick});
-      continue;
-    }
-    if (f.where == context::double_quote) {
-      if (c == '"')
-        stack.pop_back();
-      continue;
-    }
-    // A code frame: the top level, $(...) or backticks.
-    if (c == '\'')
-      stack.push_back({context::single_quote});
-    else if (c == '"')
-      stack.push_back({context::double_quote});
-    else if (c == '(')
-      ++f.parens;
-    else if (c == ')' && f.parens > 0)
-      --f.parens;
-    else if (c == ')' && f.where == context::command_sub)
-      stack.pop_back();
-    else if (c == '<' && next == '<')
-      heredoc = true;
+    if (sh.where() == context::single_quote)
+      refuse(what, name, "inside single quotes");
+    if (sh.where() == context::arithmetic)
+      refuse(what, name, "inside arithmetic $((...)), which evaluates text as an expression");
+    if (sh.after_heredoc())
+      refuse(what, name, "after a here-document (<<)");
+    out += emit(name, sh.where() == context::double_quote);
+    i = end;
   }
   return out;
 }
