@@ -1,4 +1,4 @@
-// `troupe jobs serve|status|retry|work`: parses flags, then calls actors/jobs.
+// `troupe jobs serve|status|retry|token|work`: parses flags, then calls actors/jobs.
 
 #include "apps/commands.hpp"
 #include "apps/duration_option.hpp"
@@ -6,8 +6,8 @@
 
 #include "actors/errors.hpp"
 #include "jobs/service.hpp"
-#include "report/jobs_serve.hpp"
 #include "jobs/workers/workers.hpp"
+#include "report/jobs_serve.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -50,6 +50,9 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   serve->add_option("--pipeline", serve_opts->pipelines,
                     "pipeline definition file (repeatable); defines job types and stages");
   serve->add_option("--host", serve_opts->host, "address to listen on")->capture_default_str();
+  serve->add_flag("--insecure", serve_opts->insecure,
+                  "serve a non-loopback --host although the database holds no token (anyone "
+                  "who reaches it may change the campaign)");
   serve->add_option("--port", serve_opts->port, "port to listen on (0: any free port)")
     ->capture_default_str();
   serve->add_option("--lease", *lease,
@@ -101,18 +104,40 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   auto retry_id = std::make_shared<int64_t>(0);
   auto retry_db = std::make_shared<std::string>();
   auto retry_url = std::make_shared<std::string>();
+  auto retry_token = std::make_shared<std::string>();
   auto* retry = jobs->add_subcommand("retry", "Send a failed job back to the queue");
+  retry->add_option("--token", *retry_token, "admin token, when the server requires tokens")
+    ->envname("TROUPE_JOBS_TOKEN");
   retry->add_option("id", *retry_id, "job id (from `troupe jobs status`)")->required();
   retry->add_option("--db", *retry_db, "edit this job database (no server running on it)");
   retry->add_option("--url", *retry_url, "ask a running server (http://HOST:PORT)");
-  retry->callback([retry_id, retry_db, retry_url, &exit_code] {
+  retry->callback([retry_id, retry_db, retry_url, retry_token, &exit_code] {
     if (retry_db->empty() == retry_url->empty())
       throw user_error("troupe jobs retry needs exactly one of --db FILE or --url URL");
     if (retry_db->empty())
-      jobs::retry_over_http(*retry_url, *retry_id);
+      jobs::retry_over_http(*retry_url, *retry_id, *retry_token);
     else
       jobs::retry_in_database(*retry_db, *retry_id);
     std::cout << "job " << *retry_id << " is waiting for a worker again\n";
+    exit_code = exit_pass;
+  });
+
+  // -- token --------------------------------------------------------------------
+  auto* token = jobs->add_subcommand("token", "Tokens that HTTP clients present");
+  token->require_subcommand(1);
+  auto token_db = std::make_shared<std::string>("troupe-jobs.db");
+  auto token_scope = std::make_shared<std::string>();
+  auto* create = token->add_subcommand("create", "Create a token and print it (once: only its "
+                                                 "SHA-256 digest is stored)");
+  create
+    ->add_option("--scope", *token_scope,
+                 "worker (claim, heartbeat, complete, verify, "
+                 "fail) or admin (also create and retry jobs)")
+    ->required();
+  create->add_option("--db,--store", *token_db, "the job database `troupe jobs serve` uses")
+    ->capture_default_str();
+  create->callback([token_db, token_scope, &exit_code] {
+    std::cout << jobs::create_token_in_database(*token_db, *token_scope) << "\n";
     exit_code = exit_pass;
   });
 
@@ -125,6 +150,8 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   work->add_option("--url", wo->url, "job server")->capture_default_str();
   work->add_option("--type", wo->type, "claim only this job type");
   work->add_option("--worker", wo->worker, "worker name (default: host-pid)");
+  work->add_option("--token", wo->token, "worker token, when the server requires tokens")
+    ->envname("TROUPE_JOBS_TOKEN");
   work
     ->add_option("--command", *command,
                  "shell command per task; placeholders {id} {type} {key} {phase} {attempt} "
@@ -137,6 +164,7 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   work->add_option("--max-jobs", wo->jobs_max, "stop after this many tasks (0: no limit)");
   work->callback([wo, command, timeout, &exit_code] {
     const auto timeout_ms = to_ms(parse_duration_option("--timeout", *timeout));
+    jobs::check_command_template(*command, "--command");
     install_stop_signals();
     if (wo->worker.empty()) {
       char host[256] = {};
@@ -144,6 +172,11 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
       wo->worker = std::string(host) + "-" + std::to_string(::getpid());
     }
     wo->should_stop = [] { return stop_requested.load(); };
+    wo->on_reported = [](const jobs::task& t, const jobs::work_result&, int status) {
+      if (status == 409)
+        std::cerr << "job " << t.id << ": the server refused this worker's report (409): its "
+                  << "lease was lost, and the job belongs to a newer claim\n";
+    };
     const auto n = jobs::run_remote_worker(*wo, jobs::command_worker(*command, timeout_ms));
     std::cout << "ran " << n << " task(s)\n";
     exit_code = exit_pass;

@@ -227,6 +227,7 @@ void engine::promote_timers(time_ms now) {
 
 void engine::lease(job& j, const std::string& worker, time_ms now) {
   j.lease_owner = worker;
+  ++j.fence;
   j.lease_expiry_ms = now + types_[j.type_slot].policy.lease_ms;
   leases_.push({j.lease_expiry_ms, j.id, ++j.lease_generation});
   ++types_[j.type_slot].in_flight;
@@ -478,6 +479,7 @@ std::optional<task> engine::claim_slot(size_t slot, const std::string& worker, t
     out.key = j.key;
     out.payload = j.payload;
     out.lease_expiry_ms = j.lease_expiry_ms;
+    out.fence = j.fence;
     after_operation();
     return out;
   }
@@ -549,9 +551,26 @@ void engine::fail_for_good(job& j, time_ms now) {
   mark(j, now);
 }
 
-outcome engine::complete(job_id id, const std::string& worker, std::string result, time_ms now) {
+std::optional<outcome> engine::check_fence(job_id id, std::optional<int64_t> fence) {
   if (id < 1 || id > static_cast<job_id>(jobs_.size()))
     return outcome::not_found;
+  if (fence && *fence != at(id).fence) {
+    ++refused_stale_fence_;
+    return outcome::stale_fence;
+  }
+  return std::nullopt;
+}
+
+outcome engine::counted(outcome o) {
+  if (o == outcome::not_owner)
+    ++refused_not_owner_;
+  return o;
+}
+
+outcome engine::complete(job_id id, const std::string& worker, std::string result, time_ms now,
+                         std::optional<int64_t> fence) {
+  if (auto refused = check_fence(id, fence))
+    return *refused;
   job& j = at(id);
   if (j.status != job_status::processing) {
     const bool past = j.status == job_status::pending_verification ||
@@ -559,7 +578,7 @@ outcome engine::complete(job_id id, const std::string& worker, std::string resul
     return past && j.lease_owner == worker ? outcome::duplicate : outcome::wrong_state;
   }
   if (j.lease_owner != worker)
-    return outcome::not_owner;
+    return counted(outcome::not_owner);
   release(j);
   j.result = std::move(result);
   const auto& p = types_[j.type_slot].policy;
@@ -579,15 +598,15 @@ outcome engine::complete(job_id id, const std::string& worker, std::string resul
 }
 
 outcome engine::verify(job_id id, const std::string& worker, verdict v, const std::string& detail,
-                       time_ms now) {
-  if (id < 1 || id > static_cast<job_id>(jobs_.size()))
-    return outcome::not_found;
+                       time_ms now, std::optional<int64_t> fence) {
+  if (auto refused = check_fence(id, fence))
+    return *refused;
   job& j = at(id);
   if (j.status != job_status::verifying)
     return j.status == job_status::completed && j.lease_owner == worker ? outcome::duplicate
                                                                         : outcome::wrong_state;
   if (j.lease_owner != worker)
-    return outcome::not_owner;
+    return counted(outcome::not_owner);
   release(j);
   const auto& p = types_[j.type_slot].policy;
   switch (v) {
@@ -623,14 +642,15 @@ outcome engine::verify(job_id id, const std::string& worker, verdict v, const st
   return outcome::ok;
 }
 
-outcome engine::fail(job_id id, const std::string& worker, const std::string& error, time_ms now) {
-  if (id < 1 || id > static_cast<job_id>(jobs_.size()))
-    return outcome::not_found;
+outcome engine::fail(job_id id, const std::string& worker, const std::string& error, time_ms now,
+                     std::optional<int64_t> fence) {
+  if (auto refused = check_fence(id, fence))
+    return *refused;
   job& j = at(id);
   if (!is_leased(j.status))
     return outcome::wrong_state;
   if (j.lease_owner != worker)
-    return outcome::not_owner;
+    return counted(outcome::not_owner);
   add_error(j, error, now);
   release(j);
   const auto& p = types_[j.type_slot].policy;
@@ -656,14 +676,15 @@ outcome engine::fail(job_id id, const std::string& worker, const std::string& er
   return outcome::ok;
 }
 
-outcome engine::heartbeat(job_id id, const std::string& worker, time_ms now) {
-  if (id < 1 || id > static_cast<job_id>(jobs_.size()))
-    return outcome::not_found;
+outcome engine::heartbeat(job_id id, const std::string& worker, time_ms now,
+                          std::optional<int64_t> fence) {
+  if (auto refused = check_fence(id, fence))
+    return *refused;
   job& j = at(id);
   if (!is_leased(j.status))
     return outcome::wrong_state;
   if (j.lease_owner != worker)
-    return outcome::not_owner;
+    return counted(outcome::not_owner);
   j.lease_expiry_ms = now + types_[j.type_slot].policy.lease_ms;
   leases_.push({j.lease_expiry_ms, j.id, ++j.lease_generation});
   mark(j, now);
@@ -802,6 +823,7 @@ nlohmann::json engine::to_json(const job& j) const {
   out["lease"] = is_leased(j.status)
                    ? nlohmann::json{{"owner", j.lease_owner}, {"expiry_ms", j.lease_expiry_ms}}
                    : nlohmann::json(nullptr);
+  out["fence"] = j.fence;
   out["depends_on"] = j.depends_on;
   auto after = nlohmann::json::array();
   for (const auto& a : j.after)
@@ -847,6 +869,7 @@ nlohmann::json engine::summary() const {
                         {"type", j.type},
                         {"key", j.key ? nlohmann::json(*j.key) : nlohmann::json(nullptr)}});
   out["failed"] = failed;
+  out["refused"] = {{"stale_fence", refused_stale_fence_}, {"not_owner", refused_not_owner_}};
   out["quiescent"] = quiescent();
   return out;
 }

@@ -9,15 +9,16 @@
 // stream seeded by the engine's seed. Same calls in the same order => same state.
 
 #include "actors/errors.hpp"
+#include "actors/random.hpp"
 #include "jobs/job.hpp"
 #include "jobs/store.hpp"
-#include "actors/random.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <queue>
 #include <string>
 #include <unordered_map>
@@ -108,18 +109,29 @@ public:
   job_id insert_external(job j, time_ms now);
 
   // -- worker operations ------------------------------------------------------
+  //
+  // `fence`, when given, must be the token of the job's latest claim (task::fence): an
+  // older one is refused with outcome::stale_fence whatever the job's state, and counted.
+  // Without it only the lease owner's name is checked (clients from before fencing).
 
   std::optional<task> claim(std::string_view type, const std::string& worker, time_ms now);
   /// Claims from any type, in definition order.
   std::optional<task> claim_any(const std::string& worker, time_ms now);
   /// The process phase succeeded.
-  outcome complete(job_id id, const std::string& worker, std::string result, time_ms now);
+  outcome complete(job_id id, const std::string& worker, std::string result, time_ms now,
+                   std::optional<int64_t> fence = std::nullopt);
   /// The verify phase answered.
   outcome verify(job_id id, const std::string& worker, verdict v, const std::string& detail,
-                 time_ms now);
+                 time_ms now, std::optional<int64_t> fence = std::nullopt);
   /// The claimed phase failed (retry with backoff while attempts remain, then failed).
-  outcome fail(job_id id, const std::string& worker, const std::string& error, time_ms now);
-  outcome heartbeat(job_id id, const std::string& worker, time_ms now);
+  outcome fail(job_id id, const std::string& worker, const std::string& error, time_ms now,
+               std::optional<int64_t> fence = std::nullopt);
+  outcome heartbeat(job_id id, const std::string& worker, time_ms now,
+                    std::optional<int64_t> fence = std::nullopt);
+  /// Reports refused since this engine started: a stale fencing token, or a worker that does
+  /// not hold the lease. Shown in summary() as "refused".
+  uint64_t refused_stale_fence() const noexcept { return refused_stale_fence_; }
+  uint64_t refused_not_owner() const noexcept { return refused_not_owner_; }
   /// Re-queues every job whose lease expired by `now`; returns how many.
   size_t expire_leases(time_ms now);
   /// Moves every job whose backoff or poll delay ended by `now` to its ready queue (claims do
@@ -198,6 +210,9 @@ private:
   void fail_for_good(job& j, time_ms now);
   void after_operation();
   std::optional<task> claim_slot(size_t slot, const std::string& worker, time_ms now);
+  /// not_found, stale_fence or nullopt (go on); counts a stale token.
+  std::optional<outcome> check_fence(job_id id, std::optional<int64_t> fence);
+  outcome counted(outcome o);
 
   store* store_;
   options opts_;
@@ -215,6 +230,8 @@ private:
   std::vector<job_id> dirty_;
   std::function<void(const job&, time_ms)> observer_;
   size_t counts_[job_status_count] = {};
+  uint64_t refused_stale_fence_ = 0;
+  uint64_t refused_not_owner_ = 0;
 };
 
 } // namespace troupe::jobs

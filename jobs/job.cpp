@@ -49,6 +49,8 @@ std::string_view to_string(outcome o) noexcept {
       return "not_owner";
     case outcome::wrong_state:
       return "wrong_state";
+    case outcome::stale_fence:
+      return "stale_fence";
   }
   return "?";
 }

@@ -89,6 +89,10 @@ struct job {
   time_ms updated_ms = 0;
   time_ms finished_ms = 0;
   int completions = 0; ///< times the job entered `completed`; 1 unless retried by hand
+  /// Fencing token: raised by every claim, so that a report carrying an older one (a worker
+  /// paused past its lease while another took over) is refused. Persisted: a restart never
+  /// hands out a token twice.
+  int64_t fence = 0;
   std::vector<job_id> depends_on;
   std::vector<key_dependency> after;
   std::string result;        ///< JSON text; empty means none yet
@@ -113,6 +117,7 @@ struct task {
   std::string payload;
   std::string result; ///< the process result, for verify tasks
   time_ms lease_expiry_ms = 0;
+  int64_t fence = 0; ///< the job's fencing token for this claim; reports send it back
 };
 
 /// How an operation on an existing job went; the HTTP faces map these to status codes.
@@ -122,6 +127,7 @@ enum class outcome : uint8_t {
   not_found,   ///< no such job
   not_owner,   ///< the caller does not hold the lease (expired, or another worker)
   wrong_state, ///< the job is not in a state that allows this
+  stale_fence, ///< the caller's fencing token is older than the job's latest claim
 };
 std::string_view to_string(outcome o) noexcept;
 

@@ -2,6 +2,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/url.hpp"
+#include "jobs/bounded_json.hpp"
 #include "jobs/http/http_server.hpp"
 #include "jobs/replay/replay.hpp"
 
@@ -100,8 +101,10 @@ nlohmann::json status_over_http(const std::string& url) {
   return nlohmann::json::parse(r->body);
 }
 
-void retry_over_http(const std::string& url, job_id id) {
+void retry_over_http(const std::string& url, job_id id, const std::string& token) {
   auto c = client_for(url);
+  if (!token.empty())
+    c.set_bearer_token_auth(token);
   auto r = c.Post("/v1/jobs/" + std::to_string(id) + "/retry", "{}", "application/json");
   if (!r)
     throw user_error("no troupe jobs server answers at " + url +
@@ -111,6 +114,16 @@ void retry_over_http(const std::string& url, job_id id) {
     throw user_error("retry of job " + std::to_string(id) +
                      " refused: " + (body.is_object() ? body.value("error", r->body) : r->body));
   }
+}
+
+std::string create_token_in_database(const std::string& db, const std::string& scope) {
+  const auto sc = token_scope_from_string(scope);
+  if (!sc)
+    throw user_error("--scope must be worker (claim, heartbeat, complete, verify, fail) or "
+                     "admin (also create and retry jobs), not '" +
+                     excerpt(scope) + "'");
+  auto s = store::open(db);
+  return create_token(*s, *sc, wall_now_ms());
 }
 
 } // namespace troupe::jobs

@@ -25,6 +25,12 @@ void retry_in_database(const std::string& db, job_id id);
 
 /// Talks to a running server: GET {url}/v1/summary, POST {url}/v1/jobs/{id}/retry.
 nlohmann::json status_over_http(const std::string& url);
-void retry_over_http(const std::string& url, job_id id);
+/// `token`: an admin token when the server requires tokens (empty: none sent).
+void retry_over_http(const std::string& url, job_id id, const std::string& token = "");
+
+/// Creates a token of `scope` ("worker" or "admin") in the database `db` (created when
+/// missing) and returns it: it is shown once, only its SHA-256 digest is kept. Throws
+/// user_error for an unknown scope.
+std::string create_token_in_database(const std::string& db, const std::string& scope);
 
 } // namespace troupe::jobs

@@ -30,11 +30,29 @@ CREATE TABLE IF NOT EXISTS jobs(
   deps TEXT NOT NULL,
   payload TEXT NOT NULL,
   result TEXT NOT NULL,
-  errors TEXT NOT NULL);
+  errors TEXT NOT NULL,
+  fence INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens(
+  digest TEXT PRIMARY KEY,
+  scope TEXT NOT NULL,
+  created_ms INTEGER NOT NULL);
 )";
 
-constexpr int schema_version = 1;
+/// The schema this troupe writes, and how each older one becomes the next: migrations[v-1]
+/// turns version v into v+1, in one transaction with the version bump. A version above ours
+/// (a newer troupe's file) is refused, never guessed at.
+constexpr int schema_version = 3;
+constexpr const char* migrations[] = {
+  // 1 -> 2: fencing tokens (issue 18). Existing claims start at token 0; their workers send
+  // none, and the next claim of each job hands out 1.
+  "ALTER TABLE jobs ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;",
+  // 2 -> 3: bearer tokens of HTTP clients, SHA-256 digests only (issue 18). The table was
+  // made by the schema above already (IF NOT EXISTS); the step records that it is there.
+  "CREATE TABLE IF NOT EXISTS tokens(digest TEXT PRIMARY KEY, scope TEXT NOT NULL, "
+  "created_ms INTEGER NOT NULL);",
+};
+static_assert(sizeof migrations / sizeof *migrations == schema_version - 1);
 
 std::string deps_to_text(const job& j) {
   if (j.depends_on.empty() && j.after.empty())
@@ -104,19 +122,14 @@ std::unique_ptr<store> store::open(const std::string& path, open_mode mode) {
     }
     if (check != "ok")
       s->fail("failed its integrity check (" + check.substr(0, 120) + ")");
-    auto version = s->meta("schema_version");
-    if (!version)
-      s->set_meta("schema_version", std::to_string(schema_version));
-    else if (*version != std::to_string(schema_version))
-      s->fail("has schema version " + *version + ", this troupe expects " +
-              std::to_string(schema_version));
+    s->migrate();
   } catch (const user_error&) {
     throw;
   }
   const char* upsert =
     "INSERT OR REPLACE INTO jobs(id,type,key,status,process_attempts,verification_attempts,"
     "lease_owner,lease_expiry_ms,not_before_ms,created_ms,updated_ms,finished_ms,completions,"
-    "deps,payload,result,errors) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "deps,payload,result,errors,fence) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   if (sqlite3_prepare_v3(s->db_, upsert, -1, SQLITE_PREPARE_PERSISTENT, &s->upsert_, nullptr) !=
         SQLITE_OK ||
       sqlite3_prepare_v2(s->db_, "BEGIN", -1, &s->begin_, nullptr) != SQLITE_OK ||
@@ -131,6 +144,26 @@ store::~store() {
   sqlite3_finalize(commit_);
   if (db_)
     sqlite3_close_v2(db_);
+}
+
+void store::migrate() {
+  const auto version = meta("schema_version");
+  if (!version) { // a new file: the schema above is the current one
+    set_meta("schema_version", std::to_string(schema_version));
+    return;
+  }
+  int v = 0;
+  for (char c : *version)
+    v = c >= '0' && c <= '9' && v < 1000 ? v * 10 + (c - '0') : 1 << 20;
+  if (v < 1 || v > schema_version)
+    fail("has schema version " + version->substr(0, 32) + ", this troupe reads 1 to " +
+         std::to_string(schema_version));
+  for (; v < schema_version; ++v) {
+    exec("BEGIN IMMEDIATE;");
+    exec(migrations[v - 1]);
+    set_meta("schema_version", std::to_string(v + 1));
+    exec("COMMIT;");
+  }
 }
 
 void store::fail(const std::string& what) {
@@ -180,6 +213,7 @@ void store::write(const std::vector<const job*>& jobs) {
     sqlite3_bind_text(s, 15, j->payload.data(), static_cast<int>(j->payload.size()), SQLITE_STATIC);
     sqlite3_bind_text(s, 16, j->result.data(), static_cast<int>(j->result.size()), SQLITE_STATIC);
     sqlite3_bind_text(s, 17, j->errors.data(), static_cast<int>(j->errors.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(s, 18, j->fence);
     const int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
@@ -216,6 +250,31 @@ void store::set_meta(const std::string& key, const std::string& value) {
     fail("rejected a write");
 }
 
+void store::add_token(const std::string& digest, const std::string& scope, int64_t created_ms) {
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db_, "INSERT INTO tokens(digest,scope,created_ms) VALUES(?,?,?)", -1, &s,
+                     nullptr);
+  sqlite3_bind_text(s, 1, digest.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, scope.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 3, created_ms);
+  const int rc = sqlite3_step(s);
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE)
+    fail("rejected a new token");
+}
+
+std::vector<std::pair<std::string, std::string>> store::tokens() {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT digest,scope FROM tokens ORDER BY digest", -1, &s, nullptr) !=
+      SQLITE_OK)
+    fail("cannot be read");
+  std::vector<std::pair<std::string, std::string>> out;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    out.emplace_back(column_text(s, 0), column_text(s, 1));
+  sqlite3_finalize(s);
+  return out;
+}
+
 void store::set_checkpoint_pages(int pages) { sqlite3_wal_autocheckpoint(db_, pages); }
 
 std::optional<std::string> store::meta(const std::string& key) {
@@ -232,11 +291,12 @@ std::optional<std::string> store::meta(const std::string& key) {
 
 std::vector<job> store::load_all() {
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db_,
-                         "SELECT id,type,key,status,process_attempts,verification_attempts,"
-                         "lease_owner,lease_expiry_ms,not_before_ms,created_ms,updated_ms,"
-                         "finished_ms,completions,deps,payload,result,errors FROM jobs ORDER BY id",
-                         -1, &s, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+        db_,
+        "SELECT id,type,key,status,process_attempts,verification_attempts,"
+        "lease_owner,lease_expiry_ms,not_before_ms,created_ms,updated_ms,"
+        "finished_ms,completions,deps,payload,result,errors,fence FROM jobs ORDER BY id",
+        -1, &s, nullptr) != SQLITE_OK)
     fail("cannot be read");
   std::vector<job> out;
   int rc;
@@ -265,6 +325,7 @@ std::vector<job> store::load_all() {
     j.payload = column_text(s, 14);
     j.result = column_text(s, 15);
     j.errors = column_text(s, 16);
+    j.fence = sqlite3_column_int64(s, 17);
     out.push_back(std::move(j));
   }
   sqlite3_finalize(s);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct sqlite3;
@@ -39,6 +40,8 @@ public:
   void write(const std::vector<const job*>& jobs);
   void write(const std::vector<job>& jobs);
   void set_meta(const std::string& key, const std::string& value);
+  /// Records an HTTP client token by its digest (the token itself is never stored).
+  void add_token(const std::string& digest, const std::string& scope, int64_t created_ms);
   /// A commit that leaves the WAL above `pages` pages also checkpoints it (copies it into
   /// the database file and syncs both: milliseconds on a slow disk). SQLite's default is
   /// 1000; the HTTP server raises it while serving, so fewer of its commits wait on the disk
@@ -49,6 +52,8 @@ public:
 
   std::vector<job> load_all();
   std::optional<std::string> meta(const std::string& key);
+  /// Every stored token as (digest, scope).
+  std::vector<std::pair<std::string, std::string>> tokens();
   const std::string& path() const noexcept { return path_; }
   /// Rows written since open (a figure for benchmarks and tests).
   uint64_t rows_written() const noexcept { return rows_written_; }
@@ -57,6 +62,8 @@ public:
 private:
   store() = default;
   void exec(const char* sql);
+  /// Brings an older file's schema to the current version (versioned, see store.cpp).
+  void migrate();
   [[noreturn]] void fail(const std::string& what);
 
   std::string path_;

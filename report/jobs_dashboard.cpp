@@ -27,6 +27,9 @@ function show(s) {
   $('uptime').textContent = fmt(s.uptime_s) + ' s';
   $('total').textContent = s.jobs.total;
   $('done').textContent = done(s.by_status) + ' / ' + s.jobs.total;
+  const refused = s.jobs.refused || {};
+  $('refused').textContent = (refused.stale_fence || 0) + ' stale lease, ' +
+    (refused.not_owner || 0) + ' not the owner';
   const h = s.history, n = h.time_s.length;
   const completions = h.by_status.completed || h.by_status.COMPLETE || h.time_s.map(() => 0);
   const dt = n > 1 ? h.time_s[n - 1] - h.time_s[n - 2] : 0;
@@ -83,7 +86,8 @@ std::string jobs_dashboard_page(const nlohmann::json& s) {
   out += "<h1>troupe jobs <small>" + html_escape(db) + " — " + html_escape(s.value("url", "")) +
          "</small></h1><table>";
   out += row("state", "phase") + row("up for", "uptime") + row("jobs", "total") +
-         row("completed", "done") + row("completion rate", "rate");
+         row("completed", "done") + row("completion rate", "rate") +
+         row("reports refused", "refused");
   if (s.value("replay", false))
     out += row("blocks processed", "blocks");
   out += row("updated", "updated") + "</table>";

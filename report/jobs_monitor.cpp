@@ -1,8 +1,8 @@
 #include "report/jobs_monitor.hpp"
 
+#include "actors/node_queries.hpp"
 #include "jobs/job_counts.hpp"
 #include "report/metrics.hpp"
-#include "actors/node_queries.hpp"
 
 #include <algorithm>
 #include <array>
@@ -84,6 +84,14 @@ void jobs_monitor::sample() {
       metrics::http_requests("jobs", key.first, key.second, n - seen);
     seen = n;
   }
+  if (const auto* refused = c.summary.contains("refused") ? &c.summary["refused"] : nullptr)
+    for (const char* reason : {"stale_fence", "not_owner"}) {
+      const auto n = refused->value(reason, uint64_t{0});
+      auto& seen = refused_[reason];
+      if (n > seen)
+        metrics::job_reports_refused(reason, n - seen);
+      seen = n;
+    }
   summary_ = std::move(c.summary);
   replay_summary_ = std::move(c.replay_summary);
   by_status_ = by_status;

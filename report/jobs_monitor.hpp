@@ -85,6 +85,7 @@ private:
   std::vector<double> time_s_;
   std::map<std::string, std::vector<uint64_t>> history_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
+  std::map<std::string, uint64_t> refused_; ///< worker reports refused, by reason, last seen
   std::map<std::pair<std::string, std::string>, std::vector<double>> phases_; ///< recent samples
   std::map<std::pair<std::string, std::string>, uint64_t> phase_counts_;      ///< all of them
   std::thread thread_;

@@ -1,6 +1,7 @@
 #include "report/jobs_serve.hpp"
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -17,7 +18,40 @@
 
 namespace troupe::jobs {
 
+namespace {
+
+/// A server reachable from other machines must authenticate: refuse it without tokens
+/// (before the database is created, so a refused start leaves nothing behind), or say
+/// loudly that it is open.
+void check_exposure(const serve_options& o) {
+  if (is_loopback_host(o.host))
+    return;
+  bool tokens = false;
+  if (std::filesystem::exists(o.db))
+    tokens = !store::open(o.db, store::open_mode::must_exist)->tokens().empty();
+  if (tokens)
+    return;
+  if (!o.insecure)
+    throw user_error("refusing to serve on " + o.host +
+                     " without tokens, where anyone who "
+                     "reaches it could change the campaign: create one with `troupe jobs "
+                     "token create --scope worker --db " +
+                     o.db +
+                     "`, or serve on 127.0.0.1, "
+                     "or pass --insecure");
+  spdlog::warn("troupe jobs: INSECURE: serving on {} without tokens (--insecure): anyone who "
+               "can reach this address can claim, complete, create and retry jobs",
+               o.host);
+}
+
+} // namespace
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
 void serve(const serve_options& o) {
+  check_exposure(o);
   auto db = store::open(o.db);
   engine eng(db.get(), {o.seed, SIZE_MAX}); // the server commits, after every round
   for (const auto& file : o.pipelines)
@@ -45,6 +79,8 @@ void serve(const serve_options& o) {
                           : " (replay-test protocol; replay jobs never time out)";
   spdlog::info("troupe jobs: serving {} job(s) from '{}' on http://{}:{}{}", eng.size(), o.db,
                o.host, port, face);
+  if (const auto n = db->tokens().size())
+    spdlog::info("troupe jobs: {} token(s): requests that change state must carry one", n);
   if (o.on_ready)
     o.on_ready(port);
   // The views sample the engine under the server's lock; they never change it.

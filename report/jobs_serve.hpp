@@ -16,6 +16,9 @@ struct serve_options {
   std::string replay_config;          ///< replay-test slice config; empty: native face only
   std::vector<std::string> pipelines; ///< pipeline definition files (define job types)
   std::string host = "127.0.0.1";
+  /// Serve a non-loopback host although the store holds no token (anyone who reaches it may
+  /// change the campaign); without it such a host is refused.
+  bool insecure = false;
   int port = 4000;      ///< 0: any free port
   time_ms lease_ms = 0; ///< replay jobs: silent longer than this -> TIMEOUT, re-queued; 0: never
   uint64_t seed = 1;
@@ -34,5 +37,8 @@ struct serve_options {
 /// Opens (or creates) the database, loads the campaign, serves until told to stop.
 /// Throws troupe::user_error for bad files, a busy port, a different campaign in the db.
 void serve(const serve_options& o);
+
+/// 127.0.0.0/8, ::1 or localhost.
+bool is_loopback_host(const std::string& host);
 
 } // namespace troupe::jobs

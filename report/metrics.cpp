@@ -82,6 +82,11 @@ struct families {
       .Register(*reg);
   prometheus::Family<Gauge>& jobs =
     prometheus::BuildGauge().Name("troupe_jobs").Help("Jobs by type and status").Register(*reg);
+  prometheus::Family<Counter>& job_refused =
+    prometheus::BuildCounter()
+      .Name("troupe_job_reports_refused_total")
+      .Help("Worker reports the job engine refused: a stale fencing token, or not the lease owner")
+      .Register(*reg);
   prometheus::Family<Histogram>& job_phase = prometheus::BuildHistogram()
                                                .Name("troupe_job_phase_seconds")
                                                .Help("Time jobs spend in each phase")
@@ -187,6 +192,10 @@ void observe_jobs(const std::map<std::pair<std::string, std::string>, int64_t>& 
   auto& f = fam();
   std::lock_guard<std::mutex> guard{f.mtx};
   observe_jobs_locked(f, counts);
+}
+
+void job_reports_refused(const std::string& reason, uint64_t n) {
+  fam().job_refused.Add({{"reason", reason}}).Increment(static_cast<double>(n));
 }
 
 void observe_job_phase(const std::string& type, const std::string& phase, double seconds) {

@@ -57,6 +57,8 @@ void http_requests(const std::string& server, const std::string& route, int code
 
 /// Job engine gauges: number of jobs per (type, status), replacing the previous values.
 void observe_jobs(const std::map<std::pair<std::string, std::string>, int64_t>& counts);
+/// `n` more worker reports refused by the job engine for `reason` (stale_fence, not_owner).
+void job_reports_refused(const std::string& reason, uint64_t n);
 /// One job phase took `seconds` (e.g. phase "queued", "running").
 void observe_job_phase(const std::string& type, const std::string& phase, double seconds);
 

@@ -19,6 +19,7 @@
 #include "jobs/replay/replay.hpp"
 #include "jobs/store.hpp"
 #include "jobs/workers/sim_workers.hpp"
+#include "jobs/workers/workers.hpp"
 #include "workloads/fault_actions.hpp"
 #include "workloads/jobs_live.hpp"
 
@@ -82,6 +83,18 @@ command_pool read_command_pool(params_reader& r, bool replay, const std::set<std
   r.describe_key("command", {{"minLength", 1}});
   if (r.has("command") && c.command.empty())
     r.error("command", "must be a shell command, e.g. \"printf %s {key} | sha256sum\"");
+  // A placeholder where the shell would not read its value as data is refused here, once,
+  // instead of failing every task.
+  for (const char* key : {"command", "verify_command"})
+    try {
+      const auto& tmpl = key[0] == 'c' ? c.command : c.verify_command;
+      if (replay)
+        jobs::check_replay_command_template(tmpl, "");
+      else
+        jobs::check_command_template(tmpl, "");
+    } catch (const user_error& e) {
+      r.error(key, e.what());
+    }
   c.workers = static_cast<int>(r.integer("workers", c.workers, 1, 1000));
   c.timeout_ms =
     std::chrono::duration_cast<std::chrono::milliseconds>(r.dur("timeout", 10min, 1ms)).count();

@@ -210,6 +210,7 @@ http_server::http_server(engine& e, replay_service* replay, options o)
   : engine_(e)
   , replay_(replay)
   , native_(e, replay)
+  , gate_(e.storage())
   , opts_(std::move(o))
   , route_counts_(new std::atomic<uint64_t>[route_count * statuses]) {
   for (int i = 0; i < route_count * statuses; ++i)
@@ -717,6 +718,8 @@ http_response http_server::dispatch(const http_request& req) {
   // comparisons (no regex, no hand-off to another thread).
   std::lock_guard<std::mutex> lk(mutex_);
   try {
+    if (auto refused = gate_.check(req, now_))
+      return std::move(*refused);
     if (!replay_ || req.path.compare(0, 4, "/v1/") == 0)
       return native_.handle(req, now_);
     return replay_->handle(req, now_);

@@ -58,6 +58,7 @@
 // small request per connection, whatever the clients do.
 
 #include "jobs/engine.hpp"
+#include "jobs/http/access_gate.hpp"
 #include "jobs/http/http_parser.hpp"
 #include "jobs/http/native_api.hpp"
 #include "jobs/replay/replay.hpp"
@@ -219,6 +220,7 @@ private:
   engine& engine_;
   replay_service* replay_;
   native_api native_;
+  access_gate gate_; ///< tokens and content types, before either face
   options opts_;
   std::mutex mutex_; ///< engine access (the loop, with_engine callers)
   int listen_fd_ = -1;

@@ -62,6 +62,10 @@ http_response from_outcome(outcome o, job_id id) {
                           " is not leased to this worker (lease expired or claimed by another)");
     case outcome::wrong_state:
       return error(409, "job " + std::to_string(id) + " is not in a state that allows this");
+    case outcome::stale_fence:
+      return error(409, "job " + std::to_string(id) +
+                          " was claimed again after this claim (stale fencing token): the "
+                          "report is refused, the newer claim's worker owns the job");
   }
   return error(500, "unreachable");
 }
@@ -105,6 +109,16 @@ new_job parse_new_job(const nlohmann::json& b) {
   return nj;
 }
 
+/// The fencing token a report carries (the claim's "fence"), if any.
+std::optional<int64_t> fence_of(const nlohmann::json& b) {
+  auto f = b.find("fence");
+  if (f == b.end() || f->is_null())
+    return std::nullopt;
+  if (!f->is_number_integer() || f->get<int64_t>() < 0)
+    throw user_error("field \"fence\" must be the non-negative integer the claim answered");
+  return f->get<int64_t>();
+}
+
 std::string worker_of(const nlohmann::json& b) {
   auto w = b.find("worker");
   if (w == b.end() || !w->is_string() || w->get<std::string>().empty())
@@ -122,7 +136,8 @@ nlohmann::json to_json(const task& t) {
           {"key", t.key ? nlohmann::json(*t.key) : nlohmann::json(nullptr)},
           {"payload", stored_value(t.payload)},
           {"result", t.result.empty() ? nlohmann::json(nullptr) : stored_value(t.result)},
-          {"lease_expiry_ms", t.lease_expiry_ms}};
+          {"lease_expiry_ms", t.lease_expiry_ms},
+          {"fence", t.fence}};
 }
 
 std::string task_json(const task& t) {
@@ -131,6 +146,8 @@ std::string task_json(const task& t) {
   out.reserve(160 + t.type.size() + t.payload.size() + t.result.size());
   out += "{\"attempt\":";
   out += std::to_string(t.attempt);
+  out += ",\"fence\":";
+  out += std::to_string(t.fence);
   out += ",\"id\":";
   out += std::to_string(t.id);
   out += ",\"key\":";
@@ -191,6 +208,13 @@ std::optional<http_response> native_api::hot_path(const http_request& req, time_
       id_text.find_first_not_of("0123456789") != std::string_view::npos)
     return std::nullopt;
   const job_id id = std::stoll(std::string(id_text));
+  std::optional<int64_t> fence;
+  if (const auto* f = json_text::find(members_, "fence"); f && !f->is_null) {
+    if (f->is_string || f->value.empty() || f->value.size() > 18 ||
+        f->value.find_first_not_of("0123456789") != std::string_view::npos)
+      return std::nullopt; // the general path says what is wrong with it
+    fence = std::stoll(std::string(f->value));
+  }
   std::string result;
   if (const auto* r = json_text::find(members_, "result"); r && !r->is_null) {
     if (r->is_string) {
@@ -201,7 +225,7 @@ std::optional<http_response> native_api::hot_path(const http_request& req, time_
       return std::nullopt;
     }
   }
-  return from_outcome(engine_.complete(id, worker_, std::move(result), now), id);
+  return from_outcome(engine_.complete(id, worker_, std::move(result), now, fence), id);
 }
 
 http_response native_api::handle(const http_request& req, time_ms now) {
@@ -326,11 +350,13 @@ http_response native_api::job_op(job_id id, const std::string& op, const nlohman
   if (!body.is_object())
     return error(400, "the request body must be a JSON object with \"worker\"");
   const auto worker = worker_of(body);
+  const auto fence = fence_of(body);
   if (op == "heartbeat")
-    return from_outcome(engine_.heartbeat(id, worker, now), id);
+    return from_outcome(engine_.heartbeat(id, worker, now, fence), id);
   if (op == "complete")
     return from_outcome(
-      engine_.complete(id, worker, text_of(body.value("result", nlohmann::json())), now), id);
+      engine_.complete(id, worker, text_of(body.value("result", nlohmann::json())), now, fence),
+      id);
   if (op == "verify") {
     auto v = body.find("verdict");
     std::optional<verdict> vd;
@@ -339,13 +365,13 @@ http_response native_api::job_op(job_id id, const std::string& op, const nlohman
     if (!vd)
       return error(400, "field \"verdict\" must be one of pass, pending, reject");
     std::string detail = body.value("detail", std::string());
-    return from_outcome(engine_.verify(id, worker, *vd, detail, now), id);
+    return from_outcome(engine_.verify(id, worker, *vd, detail, now, fence), id);
   }
   if (op == "fail") {
     auto e = body.find("error");
     std::string what = e != body.end() ? (e->is_string() ? e->get<std::string>() : e->dump())
                                        : std::string("failed");
-    return from_outcome(engine_.fail(id, worker, what, now), id);
+    return from_outcome(engine_.fail(id, worker, what, now, fence), id);
   }
   return error(404, "unknown job operation '" + excerpt(op) +
                       "'; allowed: heartbeat, complete, verify, fail, retry");

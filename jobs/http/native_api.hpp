@@ -13,18 +13,19 @@ namespace troupe::jobs {
 /// Routes (JSON bodies; errors are {"error": "..."}):
 ///   POST /v1/jobs                   {type, key?, payload?, depends_on?, after?} or an array
 ///   POST /v1/pipelines/{name}/jobs  {key, payload?}
-///   POST /v1/claim                  {worker, type?} -> task, or 204 when nothing is due
-///   POST /v1/jobs/{id}/heartbeat    {worker}
-///   POST /v1/jobs/{id}/complete     {worker, result?}
-///   POST /v1/jobs/{id}/verify       {worker, verdict: pass|pending|reject, detail?}
-///   POST /v1/jobs/{id}/fail         {worker, error}
+///   POST /v1/claim                  {worker, type?} -> task (with its "fence"), or 204
+///   POST /v1/jobs/{id}/heartbeat    {worker, fence?}
+///   POST /v1/jobs/{id}/complete     {worker, fence?, result?}
+///   POST /v1/jobs/{id}/verify       {worker, fence?, verdict: pass|pending|reject, detail?}
+///   POST /v1/jobs/{id}/fail         {worker, fence?, error}
 ///   POST /v1/jobs/{id}/retry
 ///   GET  /v1/jobs/{id}
 ///   GET  /v1/jobs?status=S&type=T&limit=N&after=ID
 ///   GET  /v1/summary
 /// Status codes: 200 ok (a repeated complete/verify answers 200 with "duplicate": true),
 /// 201 created, 204 nothing to claim, 400 bad input, 404 unknown job or route, 409 lease not
-/// held or wrong state.
+/// held, stale fencing token (the job was claimed again since) or wrong state. (401, 403 and
+/// 415 come from the access gate in front, see access_gate.hpp.)
 class native_api {
 public:
   /// `replay` may be null; when set, retry of a replay job goes through it.

@@ -51,6 +51,34 @@ std::string opt_text(const std::optional<std::string>& s) {
   return s ? *s : "None"; // what an f-string prints for None
 }
 
+/// Text for an HTML page: hosts post these fields, and none of them may become markup.
+std::string html(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 std::optional<std::string> opt_from(const nlohmann::json& v) {
   if (v.is_string())
     return v.get<std::string>();
@@ -169,13 +197,14 @@ std::string status_html(const replay_job& j) {
          "\">Replay Slice Id: " + std::to_string(j.slice_id) + "</a></li>\n" +
          "        <li> Job Status: " + std::string(to_string(j.status)) + "</li>\n" +
          "        <li> Last Block Processed: " + std::to_string(j.last_block_processed) +
-         "</li>\n" + "        <li> Start Time: " + opt_text(j.start_time) + "</li>\n" +
-         "        <li> End Time: " + opt_text(j.end_time) + "</li>\n" +
+         "</li>\n" + "        <li> Start Time: " + html(opt_text(j.start_time)) + "</li>\n" +
+         "        <li> End Time: " + html(opt_text(j.end_time)) + "</li>\n" +
          "        <li> Start Block: " + std::to_string(j.config.start_block_id) + "</li>\n" +
          "        <li> End Block: " + std::to_string(j.config.end_block_id) + "</li>\n" +
-         "        <li> Actual End Block Integrity Hash: " + opt_text(j.actual_integrity_hash) +
-         "</li>\n" + "        <li> Expected End Block Integ Hash: " +
-         opt_text(j.config.expected_integrity_hash) + "</li>\n    </ul>\n";
+         "        <li> Actual End Block Integrity Hash: " +
+         html(opt_text(j.actual_integrity_hash)) + "</li>\n" +
+         "        <li> Expected End Block Integ Hash: " +
+         html(opt_text(j.config.expected_integrity_hash)) + "</li>\n    </ul>\n";
 }
 
 std::string status_text(const replay_job& j) {
@@ -208,11 +237,11 @@ std::string config_html(const replay_job& j) {
   s += "        <ul>\n        <li> Replay Slice Id: " + std::to_string(j.slice_id) +
        "</li>\n        <li> Start Block Id: " + std::to_string(j.config.start_block_id) +
        "</li>\n        <li> End Block Id: " + std::to_string(j.config.end_block_id) +
-       "</li>\n        <li> Snapshot Path: " + j.config.snapshot_path +
-       "</li>\n        <li> Storage Type: " + j.config.storage_type +
+       "</li>\n        <li> Snapshot Path: " + html(j.config.snapshot_path) +
+       "</li>\n        <li> Storage Type: " + html(j.config.storage_type) +
        "</li>\n        <li> End Block Expected Integrity Hash: " +
-       opt_text(j.config.expected_integrity_hash) +
-       "</li>\n        <li> Leap Version: " + j.config.leap_version + "</li>\n    </ul>\n";
+       html(opt_text(j.config.expected_integrity_hash)) +
+       "</li>\n        <li> Leap Version: " + html(j.config.leap_version) + "</li>\n    </ul>\n";
   s += html_footer;
   return s;
 }
@@ -564,7 +593,7 @@ std::string replay_service::summary_html() const {
            "href=\"/status?sliceid=" +
            cfg + "\">Job " + std::to_string(f["jobid"].get<int64_t>()) +
            "</a></li>\n            <li><a href=\"/config?sliceid=" + cfg + "\">Config " + cfg +
-           "</a></li>\n            <li>Current Status " + f["status"].get<std::string>() +
+           "</a></li>\n            <li>Current Status " + html(f["status"].get<std::string>()) +
            "</li>\n            </ul>\n        </li>\n";
     }
     s += "</ul>\n";

@@ -1,11 +1,11 @@
 #include "jobs/workers/workers.hpp"
 
 #include "actors/errors.hpp"
+#include "actors/placeholders.hpp"
+#include "actors/url.hpp"
 #include "jobs/bounded_json.hpp"
 #include "jobs/http/http_server.hpp"
 #include "jobs/replay/py_format.hpp"
-#include "actors/placeholders.hpp"
-#include "actors/url.hpp"
 
 #include <httplib.h>
 
@@ -21,32 +21,6 @@ namespace troupe::jobs {
 
 namespace {
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
-} // namespace
-
-namespace {
-
-/// Replaces every {NAME} that `lookup` knows, single-quoted for the shell; keeps other braces
-/// as they are (shell ${X}, JSON).
-template <class Lookup> std::string expand(const std::string& tmpl, Lookup lookup) {
-  return expand_placeholders(tmpl, [&](const std::string& name) -> std::optional<std::string> {
-    auto value = lookup(name);
-    if (!value)
-      return std::nullopt;
-    return shell_quote(*value);
-  });
-}
-
 /// Thrown out of a retry loop when the worker is told to stop: it ends, it did not fail.
 struct stopped_while_retrying {};
 
@@ -59,15 +33,67 @@ void backoff_sleep(time_ms ms, const std::function<bool()>& should_stop) {
   }
 }
 
+/// This process's environment with `extra` set (replacing variables of the same name).
+std::vector<std::string>
+environment_with(const std::vector<std::pair<std::string, std::string>>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string entry = *e;
+    const auto name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const auto& [k, v] : extra)
+      replaced = replaced || k == name;
+    if (!replaced)
+      env.push_back(entry);
+  }
+  for (const auto& [k, v] : extra)
+    env.push_back(k + "=" + v);
+  return env;
+}
+
 std::string text_of(const nlohmann::json& v) {
   return v.is_string() ? v.get<std::string>() : v.is_null() ? std::string() : v.dump();
 }
 
+bool task_placeholder(const std::string& name) {
+  return name == "id" || name == "type" || name == "key" || name == "phase" || name == "attempt" ||
+         name == "payload" || name.rfind("payload.", 0) == 0;
+}
+
 } // namespace
 
-std::string expand_command(const std::string& tmpl, const task& t) {
+void check_command_template(const std::string& tmpl, const std::string& what) {
+  check_shell_template(tmpl, task_placeholder, what);
+}
+
+void check_replay_command_template(const std::string& tmpl, const std::string& what) {
+  static const char* fields[] = {"job_id",
+                                 "replay_slice_id",
+                                 "snapshot_path",
+                                 "storage_type",
+                                 "leap_version",
+                                 "start_block_num",
+                                 "end_block_num",
+                                 "status",
+                                 "last_block_processed",
+                                 "start_time",
+                                 "end_time",
+                                 "expected_integrity_hash",
+                                 "actual_integrity_hash"};
+  check_shell_template(
+    tmpl,
+    [](const std::string& n) {
+      for (const char* f : fields)
+        if (n == f)
+          return true;
+      return false;
+    },
+    what);
+}
+
+shell_command expand_command(const std::string& tmpl, const task& t) {
   const auto payload = nlohmann::json::parse(t.payload, nullptr, false);
-  return expand(tmpl, [&](const std::string& name) -> std::optional<std::string> {
+  return expand_shell_template(tmpl, [&](const std::string& name) -> std::optional<std::string> {
     if (name == "id")
       return std::to_string(t.id);
     if (name == "type")
@@ -80,7 +106,9 @@ std::string expand_command(const std::string& tmpl, const task& t) {
       return std::to_string(t.attempt);
     if (name == "payload")
       return t.payload;
-    if (name.rfind("payload.", 0) == 0 && payload.is_object()) {
+    if (name.rfind("payload.", 0) == 0) {
+      if (!payload.is_object())
+        return "";
       auto it = payload.find(name.substr(8));
       return it != payload.end() ? text_of(*it) : "";
     }
@@ -88,8 +116,8 @@ std::string expand_command(const std::string& tmpl, const task& t) {
   });
 }
 
-std::string expand_fields(const std::string& tmpl, const nlohmann::json& fields) {
-  return expand(tmpl, [&](const std::string& name) -> std::optional<std::string> {
+shell_command expand_fields(const std::string& tmpl, const nlohmann::json& fields) {
+  return expand_shell_template(tmpl, [&](const std::string& name) -> std::optional<std::string> {
     if (!fields.is_object())
       return std::nullopt;
     auto it = fields.find(name);
@@ -126,8 +154,14 @@ void running_commands::remove(int pgid) {
   groups_.erase(pgid);
 }
 
-command_output run_command(const std::string& command, time_ms timeout_ms, size_t stdout_bytes_max,
-                           running_commands* running) {
+command_output run_command(const shell_command& command, time_ms timeout_ms,
+                           size_t stdout_bytes_max, running_commands* running) {
+  // The child's environment is built before fork: after it only async-signal-safe calls.
+  auto env = environment_with(command.env);
+  std::vector<char*> envp;
+  for (auto& e : env)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
   int fds[2];
   // Close-on-exec: a command started by another thread at the same moment must not inherit
   // this pipe, or our read would wait for that command to end too.
@@ -141,7 +175,8 @@ command_output run_command(const std::string& command, time_ms timeout_ms, size_
     ::dup2(fds[1], STDOUT_FILENO);
     ::close(fds[0]);
     ::close(fds[1]);
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    const char* argv[] = {"sh", "-c", command.script.c_str(), nullptr};
+    ::execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
     ::_exit(127);
   }
   // Also here, not only in the child: a kill_all right after fork must find the group.
@@ -184,6 +219,8 @@ command_output run_command(const std::string& command, time_ms timeout_ms, size_
 std::function<work_result(const task&)> command_worker(std::string tmpl, time_ms timeout_ms,
                                                        std::shared_ptr<running_commands> running,
                                                        std::string verify_tmpl) {
+  check_command_template(tmpl, "command");
+  check_command_template(verify_tmpl, "verify_command");
   return [tmpl = std::move(tmpl), timeout_ms, running = std::move(running),
           verify_tmpl = std::move(verify_tmpl)](const task& t) {
     const auto& chosen = t.which == phase::verify && !verify_tmpl.empty() ? verify_tmpl : tmpl;
@@ -219,6 +256,8 @@ size_t run_remote_worker(const remote_worker_options& o,
   c.set_tcp_nodelay(true);
   c.set_connection_timeout(5);
   c.set_read_timeout(30);
+  if (!o.token.empty())
+    c.set_bearer_token_auth(o.token);
   // Every request is retried on network errors with doubling backoff, at most 10 times:
   // a restarting server is waited for, a dead one ends the worker.
   auto post = [&](const std::string& path, const nlohmann::json& body) {
@@ -259,6 +298,7 @@ size_t run_remote_worker(const remote_worker_options& o,
         t.key = j["key"].get<int64_t>();
       t.payload = j["payload"].dump();
       t.result = j["result"].is_null() ? "" : j["result"].dump();
+      t.fence = j.value("fence", int64_t{0});
       const auto res = work(t);
       if (o.should_stop && o.should_stop())
         break; // interrupted (its command was killed): not a failure of the job
@@ -268,16 +308,20 @@ size_t run_remote_worker(const remote_worker_options& o,
         if (res.what == work_result::kind::ok)
           answer =
             post(base + "complete", {{"worker", o.worker},
+                                     {"fence", t.fence},
                                      {"result", nlohmann::json::parse(res.result, nullptr, false)}})
               ->status;
         else
-          answer = post(base + "fail", {{"worker", o.worker}, {"error", res.detail}})->status;
+          answer =
+            post(base + "fail", {{"worker", o.worker}, {"fence", t.fence}, {"error", res.detail}})
+              ->status;
       } else {
         const char* v = res.what == work_result::kind::ok        ? "pass"
                         : res.what == work_result::kind::pending ? "pending"
                                                                  : "reject";
         answer =
-          post(base + "verify", {{"worker", o.worker}, {"verdict", v}, {"detail", res.detail}})
+          post(base + "verify",
+               {{"worker", o.worker}, {"fence", t.fence}, {"verdict", v}, {"detail", res.detail}})
             ->status;
       }
       if (o.on_reported)
@@ -314,11 +358,14 @@ std::string integrity_hash_of(const std::string& stdout_text) {
 }
 
 size_t run_replay_host(const replay_host_options& o) {
+  check_replay_command_template(o.command, "command");
   const auto u = parse_http_url(o.url, "--url", {true, true, false});
   httplib::Client c(u.host, u.port);
   c.set_keep_alive(true);
   c.set_connection_timeout(5);
   c.set_read_timeout(30);
+  if (!o.token.empty())
+    c.set_bearer_token_auth(o.token);
   const httplib::Headers json_accept = {{"Accept", "application/json"}};
   // Bounded retries on network errors, as run_remote_worker: a dead server ends the host.
   auto call = [&](const std::function<httplib::Result()>& f) {
@@ -341,14 +388,19 @@ size_t run_replay_host(const replay_host_options& o) {
     return call([&] { return c.Post(path.c_str(), h, py_json_dumps(body), "application/json"); });
   };
   // GET the job, change `fields`, POST it back under its ETag; a conflict (400) re-reads.
-  // Bounded: job_operations.py retries the same way.
-  auto update = [&](job_id id, const nlohmann::ordered_json& fields) {
+  // Bounded: job_operations.py retries the same way. The replay face fences by the claim:
+  // a job whose start_time is no longer this host's STARTED (its lease expired and another
+  // host took it) is left alone, 409.
+  auto update = [&](job_id id, const nlohmann::ordered_json& fields,
+                    const nlohmann::ordered_json& claim_start) {
     const std::string path = "/job?jobid=" + std::to_string(id);
     for (int attempt = 0; attempt < 5; ++attempt) {
       auto got = get(path);
       if (got->status != 200)
         return got->status;
       auto job = nlohmann::ordered_json::parse(got->body);
+      if (job["start_time"] != claim_start || job["status"] != "STARTED")
+        return 409;
       for (const auto& [k, v] : fields.items())
         job[k] = v;
       const int code = post(path, job, got->get_header_value("ETag"))->status;
@@ -374,6 +426,11 @@ size_t run_replay_host(const replay_host_options& o) {
       if (post("/job?jobid=" + std::to_string(id), job, got->get_header_value("ETag"))->status !=
           200)
         continue; // another host took it first: ask again
+      // The server stamps start_time on STARTED: with the job id it names this claim.
+      auto started = get("/job?jobid=" + std::to_string(id));
+      const auto claim_start = started->status == 200
+                                 ? nlohmann::ordered_json::parse(started->body)["start_time"]
+                                 : nlohmann::ordered_json();
       const auto out = run_command(expand_fields(o.command, nlohmann::json::parse(job.dump())),
                                    o.timeout_ms, size_t{1} << 20, o.running.get());
       if (o.should_stop && o.should_stop())
@@ -388,7 +445,8 @@ size_t run_replay_host(const replay_host_options& o) {
       } else {
         fields["status"] = "ERROR";
       }
-      update(id, fields);
+      if (update(id, fields, claim_start) == 409)
+        fields["status"] = "LOST"; // fenced: another host owns the job now
       if (o.on_finished)
         o.on_finished(id, fields["status"].get<std::string>());
       ++done;

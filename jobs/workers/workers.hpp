@@ -3,6 +3,7 @@
 // and report over the native HTTP API. Live path only: they block and read the wall clock.
 
 #include "jobs/job.hpp"
+#include "jobs/workers/shell_template.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -24,12 +25,19 @@ struct work_result {
 
 // -- command workers -----------------------------------------------------------------
 
-/// Replaces {id} {type} {key} {phase} {attempt} {payload} and {payload.FIELD} in `tmpl`;
-/// every value is single-quoted for /bin/sh, so payload text cannot inject commands.
-std::string expand_command(const std::string& tmpl, const task& t);
+/// Replaces {id} {type} {key} {phase} {attempt} {payload} and {payload.FIELD} in `tmpl` by
+/// references to environment variables holding their values (see shell_template.hpp), so no
+/// payload text is ever read as shell code. Throws user_error for a template that places one
+/// where the shell would not read it as data (single quotes, $((...)), here-documents).
+shell_command expand_command(const std::string& tmpl, const task& t);
+/// Throws user_error as expand_command would, before any task: for a --command at start.
+void check_command_template(const std::string& tmpl, const std::string& what);
 /// Replaces {FIELD} for every top-level field of the JSON object `fields` (strings as they
-/// are, other values as JSON text, null as empty), single-quoted like expand_command.
-std::string expand_fields(const std::string& tmpl, const nlohmann::json& fields);
+/// are, other values as JSON text, null as empty), through the environment like
+/// expand_command.
+shell_command expand_fields(const std::string& tmpl, const nlohmann::json& fields);
+/// The placeholders a replay host's command may use (the fields of a replay job).
+void check_replay_command_template(const std::string& tmpl, const std::string& what);
 
 /// The commands running on behalf of one owner, by process group, so that the owner can kill
 /// them when it stops (a run that ends, Ctrl-C) instead of waiting for their timeouts.
@@ -52,9 +60,10 @@ struct command_output {
   int exit_code = -1;
   std::string stdout_text; ///< capped at stdout_bytes_max
 };
-/// Runs `command` with /bin/sh -c in its own process group; kills the group after
-/// `timeout_ms`, or when `running` (optional) is told to kill_all.
-command_output run_command(const std::string& command, time_ms timeout_ms,
+/// Runs `command.script` with /bin/sh -c in its own process group, with `command.env` added
+/// to this process's environment; kills the group after `timeout_ms`, or when `running`
+/// (optional) is told to kill_all.
+command_output run_command(const shell_command& command, time_ms timeout_ms,
                            size_t stdout_bytes_max = 1 << 20, running_commands* running = nullptr);
 
 /// A worker function for a command template. Process: exit 0 -> ok with
@@ -71,6 +80,7 @@ struct remote_worker_options {
   std::string url = "http://127.0.0.1:4000";
   std::string worker;  ///< name; must be unique among live workers
   std::string type;    ///< empty: any type
+  std::string token;   ///< bearer token (scope worker) when the server requires one
   size_t jobs_max = 0; ///< stop after this many tasks; 0: no limit
   time_ms idle_poll_ms = 500;
   time_ms idle_exit_ms = 0; ///< stop when idle this long; 0: never
@@ -92,12 +102,14 @@ size_t run_remote_worker(const remote_worker_options& o,
 struct replay_host_options {
   std::string url = "http://127.0.0.1:4000";
   std::string command; ///< placeholders: every field of the job, e.g. {start_block_num}
+  std::string token;   ///< bearer token (scope worker) when the server requires one
   time_ms timeout_ms = 3'600'000;
   time_ms idle_poll_ms = 500;
   std::function<bool()> should_stop;
   std::shared_ptr<running_commands> running; ///< optional
   /// Called after each job this host finished: the job id and the status it posted
-  /// (COMPLETE or ERROR).
+  /// (COMPLETE or ERROR), or LOST when the claim was fenced off (another host took the job
+  /// after this host was silent past the lease) and nothing was posted.
   std::function<void(job_id, const std::string& status)> on_finished;
 };
 

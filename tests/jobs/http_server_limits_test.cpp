@@ -392,8 +392,8 @@ TEST(JobsHttpServerLimits, BodiesOverTheTotalBudgetAre503AndMemoryStaysBounded) 
     "{\"type\": \"t\", \"payload\": \"" + std::string(big - 40, 'x') + "\"}";
   ASSERT_LT(payload.size(), big);
   const std::string big_head =
-    "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(payload.size()) +
-    "\r\n\r\n";
+    "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+    std::to_string(payload.size()) + "\r\n\r\n";
   // A: a big body, admitted, that stalls after its first 100 KiB.
   client a(s.port);
   ASSERT_TRUE(a.send(big_head + payload.substr(0, 100 * 1024)));
@@ -457,7 +457,8 @@ TEST(JobsHttpServerLimits, ReadsWaitWhileTheBudgetIsSpentAndResumeAfter) {
   o.buffered_bytes_max = 64 * 1024;
   served_engine s("wait", 1, o);
   auto head_of = [](size_t length) {
-    return "POST /v1/jobs HTTP/1.1\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n";
+    return "POST /v1/jobs HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(length) + "\r\n\r\n";
   };
   // A's head and body take the budget exactly (the length has 5 digits either way).
   const size_t length = o.buffered_bytes_max - head_of(10'000).size();

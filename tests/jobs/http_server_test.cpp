@@ -15,6 +15,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/paths.hpp"
 #include <arpa/inet.h>
 #include <chrono>
 #include <filesystem>
@@ -26,7 +27,6 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
-#include "tests/support/paths.hpp"
 
 using namespace troupe::jobs;
 namespace fs = std::filesystem;
@@ -470,7 +470,8 @@ TEST(JobsHttpServer, ContinueChunkedHeadAndHttp10) {
   {
     raw_client c(s.port); // Expect: 100-continue (curl sends it for bodies over 1 KiB)
     const std::string body = R"({"worker": "w"})";
-    ASSERT_TRUE(c.send("POST /v1/claim HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: " +
+    ASSERT_TRUE(c.send("POST /v1/claim HTTP/1.1\r\nExpect: 100-continue\r\nContent-Type: "
+                       "application/json\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\n\r\n"));
     auto interim = c.read_answer();
     ASSERT_TRUE(interim);
@@ -482,7 +483,8 @@ TEST(JobsHttpServer, ContinueChunkedHeadAndHttp10) {
   }
   {
     raw_client c(s.port); // a chunked body
-    ASSERT_TRUE(c.send("POST /v1/claim HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ASSERT_TRUE(c.send("POST /v1/claim HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Type: "
+                       "application/json\r\n\r\n"
                        "5\r\n{\"wor\r\n9\r\nker\": \"w\"\r\n1\r\n}\r\n0\r\n\r\n"));
     auto a = c.read_answer();
     ASSERT_TRUE(a);
@@ -741,8 +743,8 @@ TEST(JobsHttpServer, CountsRequestsByRouteTemplateAndStatus) {
 TEST(JobsHttpServer, CountsTheReplayFaceRoutes) {
   const auto dir = fresh_dir("counts-replay");
   const std::string config = (dir / "config.json").string();
-  fs::copy_file(
-    troupe::test::source_dir() + "/scenarios/data/replay-test/test-simple-jobs.json", config);
+  fs::copy_file(troupe::test::source_dir() + "/scenarios/data/replay-test/test-simple-jobs.json",
+                config);
   fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write);
   {
     auto db = store::open((dir / "jobs.db").string());

@@ -443,3 +443,28 @@ TEST(jobs_live, a_busy_serve_port_fails_the_campaign_and_says_which_key_to_chang
   EXPECT_NE(summary.find("serve_port"), std::string::npos) << summary;
   EXPECT_NE(summary.find(std::to_string(busy.port)), std::string::npos) << summary;
 }
+
+TEST(jobs_live, a_command_that_would_quote_a_placeholder_away_is_refused_at_its_path) {
+  auto j = live_scenario(
+    "quoted", "10s",
+    json::array({{{"kind", "jobs"},
+                  {"campaign", "pipeline"},
+                  {"pipeline", two_stages()},
+                  {"workers", json::array({{{"type", "hash"}, {"command", "echo '{key}'"}},
+                                           {{"type", "seal"},
+                                            {"command", "true"},
+                                            {"verify_command", "test $(( {key} )) -gt 0"}}})}}}),
+    json::array({{{"kind", "jobs_complete"}}}));
+  std::vector<validation_error> errors;
+  try {
+    from_json(j);
+  } catch (const validation_failed& e) {
+    errors = e.errors();
+  }
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].path, "workloads[0].workers[0].command");
+  EXPECT_NE(errors[0].message.find("{key} sits inside single quotes"), std::string::npos)
+    << errors[0].message;
+  EXPECT_EQ(errors[1].path, "workloads[0].workers[1].verify_command");
+  EXPECT_NE(errors[1].message.find("arithmetic"), std::string::npos) << errors[1].message;
+}
