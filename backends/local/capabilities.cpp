@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "backends/agent/clock_skew.hpp"
+
 namespace troupe::backends::local {
 
 namespace {
@@ -57,17 +59,27 @@ std::optional<std::string> capabilities::network_refusal(const program& p,
   return why;
 }
 
+std::optional<std::string> capabilities::skew_refusal(const program& p) {
+  std::string binary;
+  try {
+    binary = resolve_binary(p);
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+  if (auto why = agent::clock_skew_refusal(binary))
+    return "program " + p.name + ": " + *why;
+  return std::nullopt;
+}
+
 std::optional<std::string> capabilities::refusal(const fault_request& r) const {
-  if (r.action == "skew")
-    return std::string("clock skew is not supported by the local backend yet (it needs "
-                       "libfaketime under each node)");
   control_action ca;
   const bool control = parse_control_action(r.action, ca);
   // Signals and respawn work for every program; a heal where nothing can be cut has nothing
   // to do, and so succeeds.
   if ((control && ca != control_action::isolate) || r.action == "heal_all")
     return std::nullopt;
-  if (!control && r.action != "partition" && r.action != "set_link" && r.action != "clog")
+  if (!control && r.action != "partition" && r.action != "set_link" && r.action != "clog" &&
+      r.action != "skew")
     return "the local backend does not know the action \"" + r.action + "\"";
   std::set<const program*> seen;
   for (const auto& n : nodes_) {
@@ -76,6 +88,11 @@ std::optional<std::string> capabilities::refusal(const fault_request& r) const {
     if (!r.nodes.empty() && std::find(r.nodes.begin(), r.nodes.end(), n.id) == r.nodes.end())
       continue;
     seen.insert(n.prog);
+    if (r.action == "skew") {
+      if (auto why = skew_refusal(*n.prog))
+        return why;
+      continue;
+    }
     if (auto why = network_refusal(*n.prog, r.action, r))
       return why;
   }

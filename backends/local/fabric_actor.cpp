@@ -7,6 +7,7 @@
 #include <map>
 
 #include "actors/node_protocol.hpp"
+#include "backends/local/node_clocks.hpp"
 #include "backends/local/proxy.hpp"
 
 namespace troupe::backends::local {
@@ -258,12 +259,7 @@ caf::behavior fabric(fabric_actor self, world_ptr w) {
     [=](set_link_atom, const link_cmd& cmd) -> control_ack { return set_link(self, cmd); },
     [=](clog_atom, const clog_cmd& cmd) -> control_ack { return clog(self, cmd); },
     [=](skew_atom, const clock_skew_cmd& cmd) -> control_ack {
-      fault_request r;
-      r.action = "skew";
-      r.nodes = {cmd.node};
-      if (auto no = self->state.w->refused(r))
-        return *no;
-      return {false, "clock skew reached a fabric that cannot apply it"};
+      return skew_node(*self->state.w, cmd);
     },
     [=](unclog_atom, uint64_t id) {
       auto& st = self->state;

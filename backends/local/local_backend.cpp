@@ -11,6 +11,7 @@
 #include "actors/errors.hpp"
 #include "actors/units.hpp"
 #include "backends/adapters/wallet_funding.hpp"
+#include "backends/local/node_clocks.hpp"
 #include "backends/local/proxy.hpp"
 
 namespace troupe::backends::local {
@@ -291,6 +292,10 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     }
     for (auto& [k, val] : p.env)
       po.env.emplace_back(k, render(val, node.vars, where));
+    w->clocks.push_back(make_node_clock(p, nodes_dir, node.info.id));
+    if (auto& clock = w->clocks.back())
+      for (auto& kv : clock->environment())
+        po.env.push_back(kv);
     po.cwd = node.vars["data_dir"];
     po.log_path = nodes_dir / (node.info.id + ".log");
     po.pid_path = nodes_dir / (node.info.id + ".pid");

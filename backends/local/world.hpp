@@ -20,6 +20,7 @@
 
 #include "actors/scenario/topology.hpp"
 #include "backends/adapters/adapter.hpp"
+#include "backends/agent/clock_skew.hpp"
 #include "backends/agent/fabric.hpp"
 #include "backends/local/capabilities.hpp"
 #include "backends/local/program.hpp"
@@ -80,6 +81,8 @@ struct world {
   std::shared_ptr<local::supervisor> sup;
   /// The link relays between peers (null with the backend param "fabric": false).
   std::shared_ptr<agent::fabric> fabric;
+  /// Each node's libfaketime clock, by node index (null: that node cannot be skewed).
+  std::vector<std::shared_ptr<agent::node_clock>> clocks;
   std::chrono::milliseconds rpc_timeout{5000};
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds ready_timeout{60000}; ///< 0: each program's own

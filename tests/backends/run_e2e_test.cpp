@@ -131,7 +131,7 @@ TEST(local_e2e, litecoin_local_scenario_passes) {
 }
 
 TEST(local_e2e, litecoin_faults_local_scenario_passes) {
-  // Every network fault through the link relays; the clock skew is refused, honestly.
+  // Every network fault through the link relays, and the clock skew through libfaketime.
   auto r = start_troupe(source_dir + "/scenarios/litecoin-faults-local.json", "e2e-faults");
   auto code = wait_troupe(r, 280s);
   auto log = read_file(r.out.string() + ".log");
@@ -141,15 +141,10 @@ TEST(local_e2e, litecoin_faults_local_scenario_passes) {
   std::vector<std::string> faults;
   for (const auto& f : report["faults"])
     faults.push_back(f["action"]);
-  EXPECT_EQ(faults,
-            (std::vector<std::string>{"set_link", "partition", "partition (one-way)", "clog"}))
+  EXPECT_EQ(faults, (std::vector<std::string>{"set_link", "partition", "partition (one-way)",
+                                              "clog", "clock_skew"}))
     << report["faults"].dump(2);
-  ASSERT_EQ(report["refusals"].size(), 1u) << report["refusals"].dump(2);
-  EXPECT_EQ(report["refusals"][0]["action"], "clock_skew");
-  EXPECT_NE(report["refusals"][0]["reason"].get<std::string>().find("clock skew"),
-            std::string::npos);
-  EXPECT_NE(log.find("refused clock_skew on miner-2"), std::string::npos) << log;
-  EXPECT_NE(log.find("refused: 1 control or fault"), std::string::npos) << log;
+  EXPECT_TRUE(report["refusals"].empty()) << report["refusals"].dump(2);
   // The fabric's own account: relays for the 12 directed links of a 4-node mesh, bytes held
   // by the clog, dropped by the one-way cut, connections cut by the partition.
   const auto& fabric = report["fabric"];
@@ -162,7 +157,6 @@ TEST(local_e2e, litecoin_faults_local_scenario_passes) {
   for (const auto& l : fabric["links"])
     EXPECT_EQ(l["latency_ms"], 80.0) << l.dump();
   const auto html = read_file(r.out / "report.html");
-  EXPECT_NE(html.find("id=\"refusals\""), std::string::npos);
   EXPECT_NE(html.find("id=\"fabric-table\""), std::string::npos);
   EXPECT_NE(html.find("miner-0 → miner-1"), std::string::npos);
   // The 80 ms links stay as set through the heals (a condition, not an outage).
