@@ -4,6 +4,7 @@
 #include <set>
 
 #include "backends/agent/clock_skew.hpp"
+#include "backends/agent/netns.hpp"
 
 namespace troupe::backends::local {
 
@@ -19,12 +20,19 @@ bool adapter_cuts(const program& p) { return adapter_kind(p) == "bitcoin-rpc"; }
 } // namespace
 
 std::optional<std::string> capabilities::relay_refusal(const program& p) {
-  if (p.join_scope == "all")
-    return "program " + p.name +
-           " gives every member the same peer list (join scope \"all\"; etcd, for one, derives "
-           "its cluster identity from the peer URLs every member advertises), so its peer "
-           "traffic cannot be sent through per-link relays; that needs a network namespace per "
-           "node, which the local backend does not have yet";
+  const std::string same_list =
+    "program " + p.name +
+    " gives every member the same peer list (join scope \"all\"; etcd, for one, derives its "
+    "cluster identity from the peer URLs every member advertises), so its peer traffic reaches "
+    "link relays only from a network namespace per node";
+  if (p.join_scope == "all" && p.join_port.empty())
+    return same_list + ", and it does not name the port its peers dial (\"join\": {\"port\": "
+                       "...}): add it to the program file";
+  if (p.join_scope == "all") {
+    if (auto why = agent::netns_refusal())
+      return same_list + ", and " + *why;
+    return std::nullopt;
+  }
   if (p.join_port.empty())
     return "program " + p.name +
            " does not name the port its peers dial (\"join\": {\"port\": ...}), so the local "

@@ -12,6 +12,7 @@
 #include "actors/units.hpp"
 #include "backends/adapters/wallet_funding.hpp"
 #include "backends/local/node_clocks.hpp"
+#include "backends/local/node_namespaces.hpp"
 #include "backends/local/proxy.hpp"
 
 namespace troupe::backends::local {
@@ -296,6 +297,7 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     if (auto& clock = w->clocks.back())
       for (auto& kv : clock->environment())
         po.env.push_back(kv);
+    enter_namespace(*w, i, po);
     po.cwd = node.vars["data_dir"];
     po.log_path = nodes_dir / (node.info.id + ".log");
     po.pid_path = nodes_dir / (node.info.id + ".pid");
@@ -327,7 +329,7 @@ void local_backend::build_relays(const run_env& env) {
     auto& p = *node.prog;
     // A program whose peers cannot be relayed keeps its direct connections; its network
     // faults are refused with the reason (capabilities).
-    if (capabilities::relay_refusal(p))
+    if (p.join_scope == "all" || capabilities::relay_refusal(p))
       continue;
     for (auto j : w.topo.peers[i]) {
       auto& peer = w.nodes[j];
@@ -352,6 +354,13 @@ void local_backend::build_relays(const run_env& env) {
         p.join_peer.empty() ? std::string{} : render(p.join_peer, vars, where);
     }
   }
+  for (auto& n : w.nodes)
+    if (namespaced(*n.prog)) {
+      if (!f)
+        f = std::make_shared<agent::fabric>(fo);
+      build_namespaces(w, *f, env.run_dir);
+      break;
+    }
   w.fabric = f;
   if (f)
     f->start();
@@ -597,6 +606,8 @@ void local_backend::teardown() noexcept {
   // After the nodes: their last connections end without the relays seeing a fault.
   if (world_ && world_->fabric)
     world_->fabric->stop();
+  if (world_)
+    remove_namespaces(*world_);
   if (ports_)
     ports_->release_all();
 }

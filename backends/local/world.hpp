@@ -22,6 +22,7 @@
 #include "backends/adapters/adapter.hpp"
 #include "backends/agent/clock_skew.hpp"
 #include "backends/agent/fabric.hpp"
+#include "backends/agent/netns.hpp"
 #include "backends/local/capabilities.hpp"
 #include "backends/local/program.hpp"
 #include "backends/local/supervisor.hpp"
@@ -83,6 +84,10 @@ struct world {
   std::shared_ptr<agent::fabric> fabric;
   /// Each node's libfaketime clock, by node index (null: that node cannot be skewed).
   std::vector<std::shared_ptr<agent::node_clock>> clocks;
+  /// Each node's network namespace, by node index (null: it runs in troupe's own), and the
+  /// port forwards that reach their other ports from 127.0.0.1 (node_namespaces.hpp).
+  std::vector<std::unique_ptr<agent::node_netns>> netns;
+  std::shared_ptr<agent::fabric> forwards;
   std::chrono::milliseconds rpc_timeout{5000};
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds ready_timeout{60000}; ///< 0: each program's own
