@@ -180,7 +180,11 @@ void node_netns::install_rules(const std::vector<redirect>& out, const std::vect
   for (auto p : ports)
     nft << "    iifname \"" << veth_inner_ << "\" tcp dport " << p << " dnat to 127.0.0.1\n";
   nft << "  }\n  chain postrouting {\n    type nat hook postrouting priority 100;\n"
-      << "    oifname \"" << veth_inner_ << "\" ip saddr 127.0.0.0/8 masquerade\n  }\n}\n";
+      << "    oifname \"" << veth_inner_
+      << "\" ip saddr 127.0.0.0/8 masquerade\n  }\n"
+      // Drops see the addresses on the veth: after the output DNAT, before the prerouting one.
+      << "  chain drop_out {\n    type filter hook postrouting priority 200;\n  }\n"
+      << "  chain drop_in {\n    type filter hook prerouting priority -150;\n  }\n}\n";
   {
     std::ofstream f{rules_file, std::ios::trunc};
     f << nft.str();
@@ -188,6 +192,57 @@ void node_netns::install_rules(const std::vector<redirect>& out, const std::vect
       throw std::runtime_error("cannot write " + rules_file.string());
   }
   must({ip_tool(), "netns", "exec", name_, find_tool("nft"), "-f", rules_file.string()});
+}
+
+namespace {
+
+/// Sum of every "counter packets N" in nft's listing of the drop chains.
+uint64_t counted(const std::string& listing) {
+  uint64_t sum = 0;
+  const std::string key = "counter packets ";
+  for (auto at = listing.find(key); at != std::string::npos; at = listing.find(key, at + 1))
+    sum += std::stoull(listing.substr(at + key.size()));
+  return sum;
+}
+
+} // namespace
+
+void node_netns::set_drops(const std::vector<drop_rule>& rules, const fs::path& rules_file) {
+  auto before = dropped_packets() - dropped_before_;
+  std::ostringstream nft;
+  nft << "flush chain ip troupe drop_out\nflush chain ip troupe drop_in\n";
+  for (auto& r : rules) {
+    // Per 10000, so that 0.05 % is still a rule.
+    auto per10k = static_cast<long>(r.p * 10000 + 0.5);
+    if (per10k <= 0)
+      continue;
+    if (r.outgoing)
+      nft << "add rule ip troupe drop_out oifname \"" << veth_inner_ << "\" ip daddr "
+          << ipv4_text(r.addr) << " tcp dport " << r.port;
+    else
+      nft << "add rule ip troupe drop_in iifname \"" << veth_inner_ << "\" ip saddr "
+          << ipv4_text(r.addr) << " tcp sport " << r.port;
+    if (per10k < 10000)
+      nft << " numgen random mod 10000 < " << per10k;
+    nft << " counter drop\n";
+  }
+  {
+    std::ofstream f{rules_file, std::ios::trunc};
+    f << nft.str();
+    if (!f.flush())
+      throw std::runtime_error("cannot write " + rules_file.string());
+  }
+  must({ip_tool(), "netns", "exec", name_, find_tool("nft"), "-f", rules_file.string()});
+  dropped_before_ += before;
+}
+
+uint64_t node_netns::dropped_packets() const {
+  uint64_t now = 0;
+  for (const char* chain : {"drop_out", "drop_in"})
+    now += counted(run({ip_tool(), "netns", "exec", name_, find_tool("nft"), "list", "chain", "ip",
+                        "troupe", chain})
+                     .output);
+  return dropped_before_ + now;
 }
 
 std::vector<std::string> node_netns::exec_prefix() const {

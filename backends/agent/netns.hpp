@@ -11,6 +11,7 @@
 //   prerouting  connections from the root namespace to the node's own ports (the relays
 //               reaching it, troupe's port forwards) go to its 127.0.0.1
 //   postrouting what leaves by the veth from 127.0.0.1 leaves from the namespace's address
+//   drops       random packet drops (`numgen random`), per rule, for packet-level loss
 //
 // Loopback destinations off the loopback device need net.ipv4.conf.all.route_localnet=1,
 // which is set inside the namespace only. Everything needs root (CAP_NET_ADMIN) and the `ip`
@@ -18,6 +19,7 @@
 // Namespaces are named `troupe-<run tag>-<index>`: a test tells its own by the tag, and
 // teardown removes only those (the veth goes with its namespace).
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -67,6 +69,21 @@ public:
   void install_rules(const std::vector<redirect>& out, const std::vector<uint16_t>& ports,
                      const std::filesystem::path& rules_file);
 
+  /// Random packet drops inside the namespace: packets leaving by its veth to `addr`:`port`
+  /// (outgoing), or arriving from `addr`:`port` (incoming), dropped with probability `p`.
+  struct drop_rule {
+    bool outgoing = true;
+    uint32_t addr = 0;
+    uint16_t port = 0;
+    double p = 0;
+  };
+
+  /// Replaces every drop rule at once (through `rules_file`, one nft transaction). Throws like
+  /// the constructor.
+  void set_drops(const std::vector<drop_rule>& rules, const std::filesystem::path& rules_file);
+  /// Packets the drop rules dropped so far (their nft counters; rules replaced count no more).
+  uint64_t dropped_packets() const;
+
   // -- properties -------------------------------------------------------------
 
   const std::string& name() const { return name_; }
@@ -78,6 +95,8 @@ public:
 
 private:
   void remove() noexcept;
+
+  std::atomic<uint64_t> dropped_before_{0}; ///< by rules replaced since
 
   std::string name_, veth_root_, veth_inner_;
   uint32_t root_addr_ = 0, inner_addr_ = 0;

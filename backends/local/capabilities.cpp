@@ -5,6 +5,7 @@
 
 #include "backends/agent/clock_skew.hpp"
 #include "backends/agent/netns.hpp"
+#include "backends/local/node_namespaces.hpp"
 
 namespace troupe::backends::local {
 
@@ -46,11 +47,12 @@ std::optional<std::string> capabilities::network_refusal(const program& p,
                                                          const std::string& action,
                                                          const fault_request& r) const {
   if (relayed(p)) {
-    if (action == "set_link" && r.link.loss > 0)
-      return std::string("packet loss is not supported by the local backend: its link relays "
-                         "carry TCP byte streams, where a lost packet is only a retransmission "
-                         "delay (loss needs per-node network namespaces with packet drop rules, "
-                         "not there yet); latency, jitter and bandwidth work");
+    if (action == "set_link" && r.link.loss > 0 && !namespaced(p))
+      return "packet loss is not supported for program " + p.name +
+             ": its link relays carry TCP byte streams, where a lost packet is only a "
+             "retransmission delay; packet drop rules need each node in its own network "
+             "namespace, which the local backend gives only to programs whose members share one "
+             "peer list (join scope \"all\", e.g. etcd); latency, jitter and bandwidth work";
     return std::nullopt;
   }
   auto no_relay = relay_refusal(p);

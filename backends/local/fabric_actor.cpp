@@ -8,6 +8,7 @@
 
 #include "actors/node_protocol.hpp"
 #include "backends/local/node_clocks.hpp"
+#include "backends/local/node_namespaces.hpp"
 #include "backends/local/proxy.hpp"
 
 namespace troupe::backends::local {
@@ -207,6 +208,13 @@ control_ack set_link(fabric_actor self, const link_cmd& cmd) {
       changes.push_back({agent::link_change::shape, x, y, sh});
     }
   w.fabric->apply(changes);
+  if (cmd.loss >= 0 && !w.netns.empty()) {
+    try {
+      set_loss(w, from, to, cmd.loss);
+    } catch (const std::exception& e) {
+      return {false, e.what()};
+    }
+  }
   return {true, ""};
 }
 

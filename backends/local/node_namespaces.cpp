@@ -31,6 +31,7 @@ std::vector<agent::node_netns::redirect> relays_of(world& w, agent::fabric& f, s
     auto port =
       f.add_relay(node.info.id, peer.info.id, target, 0, ns.root_addr(), w.netns[j]->inner_addr());
     out.push_back({target, ns.root_addr(), port});
+    w.netns_relays[{i, j}] = port;
     node.peer_endpoints[j] = peer.endpoint; // the program's configuration stays as it is
   }
   return out;
@@ -80,6 +81,40 @@ void enter_namespace(const world& w, size_t i, process_options& po) {
   args.insert(args.end(), po.args.begin(), po.args.end());
   po.binary = prefix.front();
   po.args = std::move(args);
+}
+
+void set_loss(world& w, const std::vector<size_t>& from, const std::vector<size_t>& to, double p) {
+  for (auto a : from)
+    for (auto b : to)
+      if (a != b)
+        w.loss[{a, b}] = p;
+  // Every namespace's rules from the whole map: one nft transaction each.
+  std::vector<std::vector<agent::node_netns::drop_rule>> rules(w.nodes.size());
+  for (auto& [link, loss] : w.loss) {
+    auto [a, b] = link;
+    auto ab = w.netns_relays.find({a, b});
+    auto ba = w.netns_relays.find({b, a});
+    if (loss <= 0 || !w.netns[a] || !w.netns[b])
+      continue;
+    // a's bytes on the connections a dials: to relay a -> b, on a's veth.
+    if (ab != w.netns_relays.end())
+      rules[a].push_back({true, w.netns[a]->root_addr(), ab->second, loss});
+    // a's bytes on the connections b dials: from relay b -> a, into b's namespace.
+    if (ba != w.netns_relays.end())
+      rules[b].push_back({false, w.netns[b]->root_addr(), ba->second, loss});
+  }
+  for (size_t i = 0; i < w.nodes.size(); ++i)
+    if (i < w.netns.size() && w.netns[i])
+      w.netns[i]->set_drops(rules[i], w.nodes[i].vars.at("run_dir") + "/nodes/" +
+                                        w.nodes[i].info.id + ".drops.nft");
+}
+
+uint64_t dropped_packets(const world& w) {
+  uint64_t sum = 0;
+  for (auto& ns : w.netns)
+    if (ns)
+      sum += ns->dropped_packets();
+  return sum;
 }
 
 void remove_namespaces(world& w) noexcept {

@@ -29,6 +29,15 @@ void build_namespaces(world& w, agent::fabric& f, const std::filesystem::path& r
 /// Runs node `i`'s process inside its namespace (when it has one).
 void enter_namespace(const world& w, size_t i, process_options& po);
 
+/// Gives every link from a node of `from` to a node of `to` (all namespaced) packet loss `p`
+/// (0: none), by drop rules in the namespaces at both ends: the sender's packets towards the
+/// relay, and the relay's packets carrying the sender's bytes into the receiver's namespace.
+/// Throws std::runtime_error when nft fails.
+void set_loss(world& w, const std::vector<size_t>& from, const std::vector<size_t>& to, double p);
+
+/// Packets the loss rules of every namespace of `w` dropped so far.
+uint64_t dropped_packets(const world& w);
+
 /// Stops the port forwards and removes every namespace of `w` (after its nodes stopped).
 void remove_namespaces(world& w) noexcept;
 

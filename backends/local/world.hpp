@@ -88,6 +88,10 @@ struct world {
   /// port forwards that reach their other ports from 127.0.0.1 (node_namespaces.hpp).
   std::vector<std::unique_ptr<agent::node_netns>> netns;
   std::shared_ptr<agent::fabric> forwards;
+  /// (from, to) -> the port of the relay between namespaced nodes, and the packet loss that
+  /// set_link gave the link (node indices).
+  std::map<std::pair<size_t, size_t>, uint16_t> netns_relays;
+  std::map<std::pair<size_t, size_t>, double> loss;
   std::chrono::milliseconds rpc_timeout{5000};
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds ready_timeout{60000}; ///< 0: each program's own

@@ -11,6 +11,7 @@
 #include <httplib.h>
 
 #include "backends/agent/netns.hpp"
+#include "backends/local/node_namespaces.hpp"
 #include "tests/backends/live_helpers.hpp"
 
 using namespace troupe;
@@ -238,4 +239,38 @@ TEST(etcd_fabric, a_one_way_cut_of_the_leader_is_not_a_two_way_cut) {
 
   run.backend.teardown();
   EXPECT_EQ(netns_list().find("troupe-" + tag), std::string::npos) << netns_list();
+}
+
+TEST(etcd_fabric, packet_loss_drops_packets_in_the_namespaces) {
+  if (agent::netns_refusal())
+    GTEST_SKIP() << *agent::netns_refusal();
+  live_run run{cluster(), "etcd-fabric-loss"};
+  run.deploy();
+  caf::scoped_actor self{run.sys};
+  auto& w = *run.backend.shared_world();
+  std::optional<size_t> leader;
+  ASSERT_TRUE(eventually(20s, [&] { return (leader = agreed_leader(run, 3)).has_value(); }));
+  auto old_id = view(run, *leader)->id;
+  auto majority = other_than(*leader);
+  // A lossy link still carries etcd's traffic: TCP retransmits what was dropped.
+  link_cmd lossy;
+  lossy.from = {id_of(*leader)};
+  lossy.loss = 0.3;
+  auto ack = ask<control_ack>(self, run.dep.fabric, set_link_atom::value, lossy);
+  ASSERT_TRUE(ack.ok) << ack.error;
+  EXPECT_TRUE(eventually(20s, [&] { return local::dropped_packets(w) > 0; }))
+    << "the drop rules drop packets";
+  EXPECT_TRUE(eventually(20s, [&] { return put(run, majority, "lossy"); }));
+  // Every packet the leader sends lost: as a one-way cut, the others elect a new leader.
+  lossy.loss = 1.0;
+  ack = ask<control_ack>(self, run.dep.fabric, set_link_atom::value, lossy);
+  ASSERT_TRUE(ack.ok) << ack.error;
+  EXPECT_TRUE(eventually(30s, [&] {
+    auto m = view(run, majority);
+    return m && m->leader != "0" && m->leader != old_id;
+  }));
+  lossy.loss = 0;
+  ack = ask<control_ack>(self, run.dep.fabric, set_link_atom::value, lossy);
+  ASSERT_TRUE(ack.ok) << ack.error;
+  EXPECT_TRUE(eventually(30s, [&] { return put(run, *leader, "after"); }));
 }
