@@ -16,8 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// Where Debian's `faketime` package puts the library (multiarch).
-constexpr const char* debian_library = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+/// Where Debian's `faketime` package puts the library (multiarch): the thread-safe build, as
+/// node programs are threaded.
+constexpr const char* debian_library = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
 /// "<sign><whole>.<nine digits>" of a count of 1e-9 units.
 std::string decimal(int64_t nanos, bool plus) {

@@ -90,7 +90,7 @@ std::string ip_tool() { return find_tool("ip"); }
 
 std::optional<std::string> netns_refusal() {
   if (::geteuid() != 0)
-    return std::string("network namespaces need root (CAP_NET_ADMIN), and troupe runs as uid ") +
+    return std::string("network namespaces need root (CAP_NET_ADMIN) but troupe runs as uid ") +
            std::to_string(::geteuid()) + ": run it as root";
   if (ip_tool().empty())
     return std::string("network namespaces need the `ip` command: install the Debian package "

@@ -84,6 +84,7 @@ local_options read_options(params_reader& r) {
   o.port_min = static_cast<uint16_t>(r.integer("port_min", o.port_min, 1024, 65535));
   o.port_max = static_cast<uint16_t>(r.integer("port_max", o.port_max, 1024, 65535));
   o.fabric = r.boolean("fabric", o.fabric);
+  o.faketime = r.one_of("faketime", {"auto", "always", "never"}, o.faketime);
   if (o.port_max < o.port_min)
     r.error("port_max", "must be >= port_min (" + std::to_string(o.port_min) + ")");
   return o;
@@ -250,6 +251,8 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     node.endpoint = p.join_peer.empty() ? std::string{} : render(p.join_peer, node.vars, where);
   }
   build_relays(env);
+  const bool with_clocks =
+    opts_.faketime == "always" || (opts_.faketime == "auto" && asks_for_skew(s));
   for (size_t i = 0; i < topo.nodes.size(); ++i) {
     auto& node = w->nodes[i];
     auto& p = *node.prog;
@@ -293,7 +296,7 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     }
     for (auto& [k, val] : p.env)
       po.env.emplace_back(k, render(val, node.vars, where));
-    w->clocks.push_back(make_node_clock(p, nodes_dir, node.info.id));
+    w->clocks.push_back(with_clocks ? make_node_clock(p, nodes_dir, node.info.id) : nullptr);
     if (auto& clock = w->clocks.back())
       for (auto& kv : clock->environment())
         po.env.push_back(kv);
@@ -665,6 +668,9 @@ std::optional<std::string> local_backend::refusal(const fault_request& r, const 
   auto params = s.backend.name == "local" ? s.backend.params : nlohmann::json::object();
   params_reader pr{params, "backend", errors};
   auto o = read_options(pr);
+  if (r.action == "skew" && o.faketime == "never")
+    return std::string("clock skew needs libfaketime under the nodes, and the backend param "
+                       "\"faketime\" is \"never\"");
   return capabilities{std::move(nodes), o.fabric}.refusal(r);
 }
 

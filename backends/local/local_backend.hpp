@@ -12,6 +12,8 @@
 //   port_min / port_max (default 20000 / 32000: below Linux's ephemeral range)
 //   fabric (default true): link relays between the peers of programs that name their peer
 //     port (backends/agent/fabric.hpp), so partitions, one-way cuts, clogs and set_link work
+//   faketime (auto | always | never; default auto: when the scenario skews clocks):
+//     libfaketime under every node whose program reads time through libc
 
 #include <atomic>
 #include <chrono>
@@ -41,6 +43,9 @@ struct local_options {
   uint16_t port_min = 20000;
   uint16_t port_max = 32000;
   bool fabric = true;
+  /// libfaketime under each node that can take it: "auto" (when the scenario asks for clock
+  /// skew), "always", "never" (node_clocks.hpp).
+  std::string faketime = "auto";
 };
 
 /// Reads (and checks) the backend params; the caller calls r.finish().

@@ -12,6 +12,32 @@ make_node_clock(const program& p, const std::filesystem::path& nodes_dir, const 
   return std::make_shared<agent::node_clock>(nodes_dir / (id + ".faketime"), *lib);
 }
 
+namespace {
+
+bool skews(const nlohmann::json& v) {
+  if (v.is_object()) {
+    if (v.contains("clock_skew") || (v.contains("action") && v["action"] == "skew"))
+      return true;
+    for (auto& [k, x] : v.items())
+      if (skews(x))
+        return true;
+  } else if (v.is_array()) {
+    for (auto& x : v)
+      if (skews(x))
+        return true;
+  }
+  return false;
+}
+
+} // namespace
+
+bool asks_for_skew(const scenario& s) {
+  for (const auto& w : s.workloads)
+    if (skews(w.params))
+      return true;
+  return false;
+}
+
 control_ack skew_node(world& w, const clock_skew_cmd& cmd) {
   fault_request r;
   r.action = "skew";
@@ -23,7 +49,10 @@ control_ack skew_node(world& w, const clock_skew_cmd& cmd) {
       continue;
     auto clock = i < w.clocks.size() ? w.clocks[i] : nullptr;
     if (!clock)
-      return {false, "node " + cmd.node + " was started without a libfaketime clock"};
+      return {false, "node " + cmd.node +
+                       " was started without libfaketime: the scenario asks for no clock skew, "
+                       "so the local backend did not preload it (backend param \"faketime\": "
+                       "\"always\" does)"};
     try {
       clock->set(cmd.offset_ns, cmd.drift_ppm);
     } catch (const std::exception& e) {

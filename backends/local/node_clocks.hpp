@@ -1,7 +1,10 @@
 #pragma once
 // Clock skew on the local backend: which nodes get a libfaketime clock at spawn (every node
-// whose program reads time through libc, when libfaketime is installed) and how a skew
-// request reaches it. The clock itself is agent::node_clock, so the agent can own it later.
+// whose program reads time through libc, when libfaketime is installed, and the scenario asks
+// for skew or the backend param "faketime" is "always") and how a skew request reaches it.
+// Not every node always: litecoind under libfaketime loses peer connections now and then
+// through the relays (seen in litecoin_fabric's tests), so the preload is only where skew is
+// asked for. The clock itself is agent::node_clock, so the agent can own it later.
 
 #include <filesystem>
 #include <memory>
@@ -19,6 +22,9 @@ struct world;
 /// cannot be skewed (capabilities::skew_refusal says why).
 std::shared_ptr<agent::node_clock>
 make_node_clock(const program& p, const std::filesystem::path& nodes_dir, const std::string& id);
+
+/// Whether a workload of `s` skews clocks (a "skew" step, or a chaos "clock_skew" section).
+bool asks_for_skew(const scenario& s);
 
 /// Applies `cmd` to its node's clock, after the capabilities' answer.
 control_ack skew_node(world& w, const clock_skew_cmd& cmd);

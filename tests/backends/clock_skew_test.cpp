@@ -83,7 +83,7 @@ TEST(clock_skew, a_missing_libfaketime_is_one_sentence) {
 TEST(clock_skew, litecoind_dates_its_blocks_by_its_skewed_clock) {
   auto s =
     one_group("litecoin-regtest", "validator", 2, {{"active_slot_coeff", 0}, {"utxos_per_node", 1}},
-              {{"poll_interval", "200ms"}});
+              {{"poll_interval", "200ms"}, {"faketime", "always"}});
   live_run run{s, "lt-skew"};
   run.deploy();
   caf::scoped_actor self{run.sys};
