@@ -120,6 +120,30 @@ TEST(local_e2e, etcd_local_scenario_passes) {
             std::string::npos);
 }
 
+TEST(local_e2e, etcd_faults_local_scenario_passes) {
+  // Every network fault on etcd, through namespaces and relays (needs root).
+  auto r = start_troupe(source_dir + "/scenarios/etcd-faults-local.json", "e2e-etcd-faults");
+  auto code = wait_troupe(r, 200s);
+  auto log = read_file(r.out.string() + ".log");
+  EXPECT_EQ(code, 0) << log;
+  auto report = nlohmann::json::parse(read_file(r.out / "report.json"));
+  EXPECT_EQ(report["verdict"], "pass") << report["expectations"].dump(2);
+  std::vector<std::string> faults;
+  for (const auto& f : report["faults"])
+    faults.push_back(f["action"]);
+  EXPECT_EQ(faults, (std::vector<std::string>{"partition", "partition (one-way)", "set_link",
+                                              "set_link", "clog"}))
+    << report["faults"].dump(2);
+  EXPECT_TRUE(report["refusals"].empty()) << report["refusals"].dump(2);
+  const auto& fabric = report["fabric"];
+  ASSERT_TRUE(fabric.is_object()) << report.dump(2).substr(0, 2000);
+  EXPECT_EQ(fabric["relays"], 6) << "one relay per directed pair of members";
+  EXPECT_GT(fabric["totals"]["bytes_relayed"].get<uint64_t>(), 0u);
+  EXPECT_GT(fabric["totals"]["bytes_dropped"].get<uint64_t>(), 0u);
+  EXPECT_GT(fabric["totals"]["connections_cut"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(node_pids(r.out).empty());
+}
+
 TEST(local_e2e, litecoin_local_scenario_passes) {
   auto r = start_troupe(source_dir + "/scenarios/litecoin-local.json", "e2e-litecoin",
                         {"--backend", "local"});
