@@ -77,10 +77,14 @@ std::vector<std::pair<std::string, std::string>> node_clock::environment() const
           {"FAKETIME_TIMESTAMP_FILE", fs::absolute(file_).string()},
           // Read the file at every clock read: a rewrite is in effect at once, so the
           // acknowledgement of a skew is honest (a cache would delay it by its duration).
-          // Not FAKETIME_XRESET (with it, libfaketime 0.9.10 ignores a rewritten offset) and
-          // not FAKETIME_DONT_FAKE_MONOTONIC (with it, its absolute clock_nanosleep answers
-          // EINVAL, which breaks sleeps).
-          {"FAKETIME_NO_CACHE", "1"}};
+          // Not FAKETIME_XRESET: with it, libfaketime 0.9.10 ignores a rewritten offset.
+          {"FAKETIME_NO_CACHE", "1"},
+          // The monotonic clock stays true: faked, it disagrees with the deadlines of timed
+          // waits libfaketime does not intercept (pthread_cond_clockwait, which libstdc++'s
+          // steady_clock waits use), and litecoind then sleeps far too long and all but stops
+          // talking to its peers (seen in litecoin-faults-local). The cost: an absolute
+          // clock_nanosleep on CLOCK_MONOTONIC answers EINVAL under it (Python's time.sleep).
+          {"FAKETIME_DONT_FAKE_MONOTONIC", "1"}};
 }
 
 int64_t node_clock::offset_ns() const {

@@ -2,10 +2,9 @@
 // Clock skew of real nodes through libfaketime (Debian package `faketime`): each node's
 // process starts with libfaketime preloaded and reading its settings from a control file of
 // its own (FAKETIME_TIMESTAMP_FILE, no cache), which the agent rewrites to change the node's
-// offset and drift while it runs. libfaketime moves the monotonic clock with the wall clock
-// (its option to spare it breaks absolute sleeps in 0.9.10), so a new offset is a jump of
-// both, as a stepped clock would be; a drift counts from the process start, as the
-// simulator's counts from the start of the run.
+// offset and drift while it runs. Only the wall clock moves (FAKETIME_DONT_FAKE_MONOTONIC):
+// as in the simulator, skew changes what a node decides, never how long its timers take. A
+// drift counts from the process start, as the simulator's counts from the start of the run.
 //
 // Programs that do not read time through libc (time_source.hpp) cannot be skewed this way;
 // clock_skew_refusal says why before any run.

@@ -2,9 +2,9 @@
 // Clock skew on the local backend: which nodes get a libfaketime clock at spawn (every node
 // whose program reads time through libc, when libfaketime is installed, and the scenario asks
 // for skew or the backend param "faketime" is "always") and how a skew request reaches it.
-// Not every node always: litecoind under libfaketime loses peer connections now and then
-// through the relays (seen in litecoin_fabric's tests), so the preload is only where skew is
-// asked for. The clock itself is agent::node_clock, so the agent can own it later.
+// Not every node always: libfaketime reads its control file at every clock read, a cost no
+// run without skew should pay. The clock itself is agent::node_clock, so the agent can own it
+// later.
 
 #include <filesystem>
 #include <memory>
