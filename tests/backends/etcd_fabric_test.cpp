@@ -22,7 +22,7 @@ using nlohmann::json;
 namespace {
 
 struct member_view {
-  std::string id;     ///< etcd's member id (hex-free decimal string, as the gateway prints it)
+  std::string id;     ///< etcd's member id (a decimal string, as the gateway prints it)
   std::string leader; ///< the leader it knows ("0": none)
 };
 
@@ -71,7 +71,7 @@ std::optional<size_t> agreed_leader(live_run& run, size_t n) {
 
 /// A put through member `i`: true when etcd committed it.
 bool put(live_run& run, size_t i, const std::string& key) {
-  // "dHJvdXBl" is base64 of "troupe"; keys are short ASCII, so base64 them by hand.
+  // The value "dHJvdXBl" is base64 of "troupe"; keys are base64-encoded here, as etcd wants.
   static const char* b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string k;
   uint32_t acc = 0;
