@@ -130,10 +130,18 @@ void host_agent::register_fabric_ops() {
     std::lock_guard<std::mutex> guard{state_mutex_};
     if (!fabric_ && args.contains("seed"))
       opts_.fabric_seed = args["seed"].get<uint64_t>();
+    auto address = [&](const char* key) {
+      auto v = args.value(key, int64_t{fabric::loopback});
+      if (v < 0 || v > int64_t{0xffffffff})
+        throw protocol_error(std::string("field \"") + key +
+                             "\" must be an IPv4 address as a number (0 to 4294967295)");
+      return static_cast<uint32_t>(v);
+    };
     auto& f = fabric_for_setup();
     return json{
       {"port", f.add_relay(args.at("from").get<std::string>(), args.at("to").get<std::string>(),
-                           port("target_port", -1), port("listen_port", 0))}};
+                           port("target_port", -1), port("listen_port", 0),
+                           address("listen_addr"), address("target_addr"))}};
   }};
   ops_["fabric_start"] = {[this](const json&) {
     std::lock_guard<std::mutex> guard{state_mutex_};

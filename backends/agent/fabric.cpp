@@ -90,6 +90,7 @@ struct direction {
 struct relay {
   std::string from, to;
   uint16_t listen_port = 0, target_port = 0;
+  uint32_t target_addr = fabric::loopback; ///< host byte order
   int fd = -1;
   link* fwd = nullptr;  ///< (from, to)
   link* back = nullptr; ///< (to, from)
@@ -258,7 +259,7 @@ struct fabric::impl {
       sockaddr_in addr{};
       addr.sin_family = AF_INET;
       addr.sin_port = htons(r.target_port);
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_addr.s_addr = htonl(r.target_addr);
       if (s < 0 || (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 &&
                     errno != EINPROGRESS)) {
         if (s >= 0)
@@ -690,14 +691,17 @@ fabric::fabric(fabric_options o)
 fabric::~fabric() { stop(); }
 
 uint16_t fabric::add_relay(const std::string& from, const std::string& to, uint16_t target_port,
-                           uint16_t listen_port) {
+                           uint16_t listen_port, uint32_t listen_addr, uint32_t target_addr) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   auto fail = [&](const char* what) {
     auto err = std::string(std::strerror(errno));
     if (fd >= 0)
       ::close(fd);
-    throw std::runtime_error("the link relay " + from + " -> " + to + " cannot " + what +
-                             " 127.0.0.1:" + std::to_string(listen_port) + " (" + err + ")");
+    auto a = listen_addr;
+    auto host = std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
+                std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
+    throw std::runtime_error("the link relay " + from + " -> " + to + " cannot " + what + " " +
+                             host + ":" + std::to_string(listen_port) + " (" + err + ")");
   };
   if (fd < 0)
     fail("open a socket for");
@@ -706,7 +710,7 @@ uint16_t fabric::add_relay(const std::string& from, const std::string& to, uint1
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(listen_port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_addr.s_addr = htonl(listen_addr);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
     fail("listen on");
   if (::listen(fd, 128) != 0)
@@ -721,6 +725,7 @@ uint16_t fabric::add_relay(const std::string& from, const std::string& to, uint1
     r->to = to;
     r->listen_port = port;
     r->target_port = target_port;
+    r->target_addr = target_addr;
     r->fd = fd;
     r->fwd = im.link_of(from, to);
     r->back = im.link_of(to, from);

@@ -101,11 +101,16 @@ public:
 
   // -- setup ------------------------------------------------------------------
 
-  /// Adds the relay for `from` dialling `to`, which listens on 127.0.0.1:`target_port`.
-  /// Returns the relay's own port on 127.0.0.1 (any free one when `listen_port` is 0).
+  /// Adds the relay for `from` dialling `to`, which listens on `target_addr`:`target_port`.
+  /// Returns the relay's own port on `listen_addr` (any free one when `listen_port` is 0).
+  /// Addresses are IPv4 in host byte order, 127.0.0.1 unless given (a node in a network
+  /// namespace reaches relays on the root end of its veth, and is reached on its own end).
   /// Throws std::runtime_error naming the port and the cause when it cannot listen.
   uint16_t add_relay(const std::string& from, const std::string& to, uint16_t target_port,
-                     uint16_t listen_port = 0);
+                     uint16_t listen_port = 0, uint32_t listen_addr = loopback,
+                     uint32_t target_addr = loopback);
+
+  static constexpr uint32_t loopback = 0x7f000001; ///< 127.0.0.1
 
   /// Starts the event loop thread; relays accept from then on.
   void start();

@@ -29,7 +29,8 @@ public:
 
   /// Throws std::runtime_error naming the port and the cause when the agent cannot listen.
   uint16_t add_relay(const std::string& from, const std::string& to, uint16_t target_port,
-                     uint16_t listen_port = 0);
+                     uint16_t listen_port = 0, uint32_t listen_addr = fabric::loopback,
+                     uint32_t target_addr = fabric::loopback);
   void start();
   /// Keeps the last stats, then closes every relay; never throws.
   void stop() noexcept;

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <set>
 
+#include "backends/agent/clock_skew.hpp"
+#include "backends/agent/netns.hpp"
+#include "backends/local/node_namespaces.hpp"
+
 namespace troupe::backends::local {
 
 namespace {
@@ -17,12 +21,19 @@ bool adapter_cuts(const program& p) { return adapter_kind(p) == "bitcoin-rpc"; }
 } // namespace
 
 std::optional<std::string> capabilities::relay_refusal(const program& p) {
-  if (p.join_scope == "all")
-    return "program " + p.name +
-           " gives every member the same peer list (join scope \"all\"; etcd, for one, derives "
-           "its cluster identity from the peer URLs every member advertises), so its peer "
-           "traffic cannot be sent through per-link relays; that needs a network namespace per "
-           "node, which the local backend does not have yet";
+  const std::string same_list =
+    "program " + p.name +
+    " gives every member the same peer list (join scope \"all\"; etcd, for one, derives its "
+    "cluster identity from the peer URLs every member advertises), so its peer traffic reaches "
+    "link relays only from a network namespace per node";
+  if (p.join_scope == "all" && p.join_port.empty())
+    return same_list + ", and it does not name the port its peers dial (\"join\": {\"port\": "
+                       "...}): add it to the program file";
+  if (p.join_scope == "all") {
+    if (auto why = agent::netns_refusal())
+      return same_list + ", and " + *why;
+    return std::nullopt;
+  }
   if (p.join_port.empty())
     return "program " + p.name +
            " does not name the port its peers dial (\"join\": {\"port\": ...}), so the local "
@@ -36,11 +47,12 @@ std::optional<std::string> capabilities::network_refusal(const program& p,
                                                          const std::string& action,
                                                          const fault_request& r) const {
   if (relayed(p)) {
-    if (action == "set_link" && r.link.loss > 0)
-      return std::string("packet loss is not supported by the local backend: its link relays "
-                         "carry TCP byte streams, where a lost packet is only a retransmission "
-                         "delay (loss needs per-node network namespaces with packet drop rules, "
-                         "not there yet); latency, jitter and bandwidth work");
+    if (action == "set_link" && r.link.loss > 0 && !namespaced(p))
+      return "packet loss is not supported for program " + p.name +
+             ": its link relays carry TCP byte streams, where a lost packet is only a "
+             "retransmission delay; packet drop rules need each node in its own network "
+             "namespace, which the local backend gives only to programs whose members share one "
+             "peer list (join scope \"all\", e.g. etcd); latency, jitter and bandwidth work";
     return std::nullopt;
   }
   auto no_relay = relay_refusal(p);
@@ -57,17 +69,27 @@ std::optional<std::string> capabilities::network_refusal(const program& p,
   return why;
 }
 
+std::optional<std::string> capabilities::skew_refusal(const program& p) {
+  std::string binary;
+  try {
+    binary = resolve_binary(p);
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+  if (auto why = agent::clock_skew_refusal(binary))
+    return "program " + p.name + ": " + *why;
+  return std::nullopt;
+}
+
 std::optional<std::string> capabilities::refusal(const fault_request& r) const {
-  if (r.action == "skew")
-    return std::string("clock skew is not supported by the local backend yet (it needs "
-                       "libfaketime under each node)");
   control_action ca;
   const bool control = parse_control_action(r.action, ca);
   // Signals and respawn work for every program; a heal where nothing can be cut has nothing
   // to do, and so succeeds.
   if ((control && ca != control_action::isolate) || r.action == "heal_all")
     return std::nullopt;
-  if (!control && r.action != "partition" && r.action != "set_link" && r.action != "clog")
+  if (!control && r.action != "partition" && r.action != "set_link" && r.action != "clog" &&
+      r.action != "skew")
     return "the local backend does not know the action \"" + r.action + "\"";
   std::set<const program*> seen;
   for (const auto& n : nodes_) {
@@ -76,6 +98,11 @@ std::optional<std::string> capabilities::refusal(const fault_request& r) const {
     if (!r.nodes.empty() && std::find(r.nodes.begin(), r.nodes.end(), n.id) == r.nodes.end())
       continue;
     seen.insert(n.prog);
+    if (r.action == "skew") {
+      if (auto why = skew_refusal(*n.prog))
+        return why;
+      continue;
+    }
     if (auto why = network_refusal(*n.prog, r.action, r))
       return why;
   }

@@ -40,6 +40,10 @@ public:
   /// Why peer traffic of `p` cannot go through link relays, or nothing.
   static std::optional<std::string> relay_refusal(const program& p);
 
+  /// Why the clock of `p`'s nodes cannot be skewed (no libfaketime, or a binary that does
+  /// not read time through libc), or nothing.
+  static std::optional<std::string> skew_refusal(const program& p);
+
 private:
   /// Why traffic of `p` cannot be cut or shaped (the first reason that applies), or nothing.
   std::optional<std::string> network_refusal(const program& p, const std::string& action,

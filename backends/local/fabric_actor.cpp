@@ -7,6 +7,8 @@
 #include <map>
 
 #include "actors/node_protocol.hpp"
+#include "backends/local/node_clocks.hpp"
+#include "backends/local/node_namespaces.hpp"
 #include "backends/local/proxy.hpp"
 
 namespace troupe::backends::local {
@@ -206,6 +208,13 @@ control_ack set_link(fabric_actor self, const link_cmd& cmd) {
       changes.push_back({agent::link_change::shape, x, y, sh});
     }
   w.fabric->apply(changes);
+  if (cmd.loss >= 0 && !w.netns.empty()) {
+    try {
+      set_loss(w, from, to, cmd.loss);
+    } catch (const std::exception& e) {
+      return {false, e.what()};
+    }
+  }
   return {true, ""};
 }
 
@@ -274,12 +283,7 @@ caf::behavior fabric(fabric_actor self, world_ptr w) {
       return acked([&] { return clog(self, cmd); });
     },
     [=](skew_atom, const clock_skew_cmd& cmd) -> control_ack {
-      fault_request r;
-      r.action = "skew";
-      r.nodes = {cmd.node};
-      if (auto no = self->state.w->refused(r))
-        return *no;
-      return {false, "clock skew reached a fabric that cannot apply it"};
+      return skew_node(*self->state.w, cmd);
     },
     [=](unclog_atom, uint64_t id) {
       auto& st = self->state;

@@ -11,6 +11,8 @@
 #include "actors/errors.hpp"
 #include "actors/units.hpp"
 #include "backends/adapters/wallet_funding.hpp"
+#include "backends/local/node_clocks.hpp"
+#include "backends/local/node_namespaces.hpp"
 #include "backends/local/proxy.hpp"
 
 namespace troupe::backends::local {
@@ -82,6 +84,7 @@ local_options read_options(params_reader& r) {
   o.fabric = r.boolean("fabric", o.fabric);
   o.agent = r.one_of("agent", {"in-process", "child"}, o.agent);
   o.agent_binary = r.string("agent_binary", o.agent_binary);
+  o.faketime = r.one_of("faketime", {"auto", "always", "never"}, o.faketime);
   if (o.port_max < o.port_min)
     r.error("port_max", "must be >= port_min (" + std::to_string(o.port_min) + ")");
   return o;
@@ -262,6 +265,8 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     node.endpoint = p.join_peer.empty() ? std::string{} : render(p.join_peer, node.vars, where);
   }
   build_relays(env);
+  const bool with_clocks =
+    opts_.faketime == "always" || (opts_.faketime == "auto" && asks_for_skew(s));
   for (size_t i = 0; i < topo.nodes.size(); ++i) {
     auto& node = w->nodes[i];
     auto& p = *node.prog;
@@ -305,6 +310,11 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     }
     for (auto& [k, val] : p.env)
       po.env.emplace_back(k, render(val, node.vars, where));
+    w->clocks.push_back(with_clocks ? make_node_clock(p, nodes_dir, node.info.id) : nullptr);
+    if (auto& clock = w->clocks.back())
+      for (auto& kv : clock->environment())
+        po.env.push_back(kv);
+    enter_namespace(*w, i, po);
     po.cwd = node.vars["data_dir"];
     po.log_path = nodes_dir / (node.info.id + ".log");
     po.pid_path = nodes_dir / (node.info.id + ".pid");
@@ -361,7 +371,7 @@ void local_backend::build_relays(const run_env& env) {
     auto& p = *node.prog;
     // A program whose peers cannot be relayed keeps its direct connections; its network
     // faults are refused with the reason (capabilities).
-    if (capabilities::relay_refusal(p))
+    if (p.join_scope == "all" || capabilities::relay_refusal(p))
       continue;
     for (auto j : w.topo.peers[i]) {
       auto& peer = w.nodes[j];
@@ -386,6 +396,13 @@ void local_backend::build_relays(const run_env& env) {
         p.join_peer.empty() ? std::string{} : render(p.join_peer, vars, where);
     }
   }
+  for (auto& n : w.nodes)
+    if (namespaced(*n.prog)) {
+      if (!f)
+        f = std::make_shared<agent::remote_fabric>(w.agent, env.seed);
+      build_namespaces(w, *f, env.run_dir);
+      break;
+    }
   w.fabric = f;
   if (f)
     f->start();
@@ -631,6 +648,8 @@ void local_backend::teardown() noexcept {
   // After the nodes: their last connections end without the relays seeing a fault.
   if (world_ && world_->fabric)
     world_->fabric->stop();
+  if (world_)
+    remove_namespaces(*world_);
   // Last: the end of its stream is the agent's cue to stop whatever is left, and exit.
   if (world_ && world_->agent)
     world_->agent->close();
@@ -693,6 +712,9 @@ std::optional<std::string> local_backend::refusal(const fault_request& r, const 
   auto params = s.backend.name == "local" ? s.backend.params : nlohmann::json::object();
   params_reader pr{params, "backend", errors};
   auto o = read_options(pr);
+  if (r.action == "skew" && o.faketime == "never")
+    return std::string("clock skew needs libfaketime under the nodes, and the backend param "
+                       "\"faketime\" is \"never\"");
   return capabilities{std::move(nodes), o.fabric}.refusal(r);
 }
 

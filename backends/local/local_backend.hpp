@@ -16,6 +16,8 @@
 //     thread of troupe ("in-process") or as a child process `troupe agent --stdio`
 //     ("child"); both speak the agent protocol (docs/agent-protocol.md)
 //   agent_binary (default: this troupe, or $TROUPE_AGENT_BINARY): the troupe of "child"
+//   faketime (auto | always | never; default auto: when the scenario skews clocks):
+//     libfaketime under every node whose program reads time through libc
 
 #include <atomic>
 #include <chrono>
@@ -47,6 +49,9 @@ struct local_options {
   bool fabric = true;
   std::string agent = "in-process"; ///< or "child"
   std::string agent_binary;         ///< "" = agent_binary_default()
+  /// libfaketime under each node that can take it: "auto" (when the scenario asks for clock
+  /// skew), "always", "never" (node_clocks.hpp).
+  std::string faketime = "auto";
 };
 
 /// The troupe to run as `troupe agent --stdio`: $TROUPE_AGENT_BINARY, else this program when

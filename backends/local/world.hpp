@@ -20,8 +20,10 @@
 
 #include "actors/scenario/topology.hpp"
 #include "backends/adapters/adapter.hpp"
+#include "backends/agent/clock_skew.hpp"
 #include "backends/agent/connection.hpp"
 #include "backends/agent/fabric.hpp"
+#include "backends/agent/netns.hpp"
 #include "backends/agent/remote_fabric.hpp"
 #include "backends/agent/remote_supervisor.hpp"
 #include "backends/local/capabilities.hpp"
@@ -86,6 +88,16 @@ struct world {
   std::shared_ptr<agent::remote_supervisor> sup;
   /// The link relays between peers (null with the backend param "fabric": false).
   std::shared_ptr<agent::remote_fabric> fabric;
+  /// Each node's libfaketime clock, by node index (null: that node cannot be skewed).
+  std::vector<std::shared_ptr<agent::node_clock>> clocks;
+  /// Each node's network namespace, by node index (null: it runs in troupe's own), and the
+  /// port forwards that reach their other ports from 127.0.0.1 (node_namespaces.hpp).
+  std::vector<std::unique_ptr<agent::node_netns>> netns;
+  std::shared_ptr<agent::fabric> forwards;
+  /// (from, to) -> the port of the relay between namespaced nodes, and the packet loss that
+  /// set_link gave the link (node indices).
+  std::map<std::pair<size_t, size_t>, uint16_t> netns_relays;
+  std::map<std::pair<size_t, size_t>, double> loss;
   std::chrono::milliseconds rpc_timeout{5000};
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds ready_timeout{60000}; ///< 0: each program's own

@@ -44,6 +44,7 @@ const std::map<std::string, std::string> live_examples = {
   {"litecoin-local.json", "local_e2e.litecoin_local_scenario_passes"},
   {"litecoin-faults-local.json", "local_e2e.litecoin_faults_local_scenario_passes"},
   {"etcd-local.json", "local_e2e.etcd_local_scenario_passes"},
+  {"etcd-faults-local.json", "local_e2e.etcd_faults_local_scenario_passes"},
   {"pipeline-commands-local.json", "jobs_live.pipeline_commands_local_example_passes"},
 };
 

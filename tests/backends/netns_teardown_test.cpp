@@ -1,0 +1,133 @@
+// Network namespaces leave nothing behind: after SIGINT or SIGTERM to a running `troupe run`
+// of an etcd cluster, and after a deploy that fails, `ip netns list` shows none of the run's
+// namespaces (named troupe-<run tag>-<index>, so the test tells its own from others').
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "actors/errors.hpp"
+#include "backends/agent/netns.hpp"
+#include "tests/backends/live_helpers.hpp"
+#include "tests/support/paths.hpp"
+
+using namespace troupe;
+using namespace troupe::backends;
+using namespace troupe::backends::testing;
+
+namespace {
+
+std::string netns_list() {
+  std::string out;
+  if (FILE* p = ::popen("ip netns list 2>&1", "r")) {
+    char buf[512];
+    while (std::fgets(buf, sizeof(buf), p))
+      out += buf;
+    ::pclose(p);
+  }
+  return out;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in{p};
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// Starts `troupe run FILE --out DIR`, its output in DIR.log; returns its PID.
+pid_t start_troupe(const std::string& scenario, const fs::path& out) {
+  std::vector<std::string> args{troupe::test::troupe_binary(), "run", scenario, "--out",
+                                out.string()};
+  auto log = out.string() + ".log";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+/// Waits (bounded) for `pid`; its exit code, or -1 after killing it on timeout.
+int wait_exit(pid_t pid, std::chrono::seconds limit) {
+  int status = 0;
+  bool done = eventually(limit, [&] { return ::waitpid(pid, &status, WNOHANG) == pid; });
+  if (!done) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    return -1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+} // namespace
+
+TEST(netns_teardown, sigint_and_sigterm_remove_every_namespace_of_the_run) {
+  if (agent::netns_refusal())
+    GTEST_SKIP() << *agent::netns_refusal();
+  for (int sig : {SIGINT, SIGTERM}) {
+    auto out = temp_run_dir("netns-signal-" + std::to_string(sig));
+    fs::remove_all(out); // troupe creates it
+    auto pid = start_troupe(troupe::test::source_dir() + "/scenarios/etcd-local.json", out);
+    auto mine = "troupe-" + agent::run_tag(out) + "-";
+    ASSERT_TRUE(eventually(
+      60s,
+      [&] { return read_file(out / "troupe.log").find("deployed 3 nodes") != std::string::npos; }))
+      << read_file(out.string() + ".log");
+    EXPECT_NE(netns_list().find(mine + "2"), std::string::npos) << netns_list();
+    ::kill(pid, sig);
+    EXPECT_NE(wait_exit(pid, 60s), -1) << "troupe exits after signal " << sig;
+    EXPECT_EQ(netns_list().find(mine), std::string::npos) << "signal " << sig << ":\n"
+                                                          << netns_list();
+  }
+}
+
+TEST(netns_teardown, a_failed_deploy_removes_its_namespaces) {
+  if (agent::netns_refusal())
+    GTEST_SKIP() << *agent::netns_refusal();
+  auto dir = temp_run_dir("netns-failed-program");
+  // etcd refuses an unknown flag and exits while starting: the deploy fails.
+  auto prog = program_variant("etcd", dir,
+                              [](nlohmann::json& doc) { doc["args"].push_back("--no-such-flag"); });
+  live_run run{one_group(prog, "member", 3), "netns-failed"};
+  auto mine = "troupe-" + agent::run_tag(run.env.run_dir) + "-";
+  try {
+    run.deploy();
+    ADD_FAILURE() << "the deploy should fail";
+  } catch (const user_error& e) {
+    EXPECT_NE(std::string(e.what()).find("exited while starting"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(netns_list().find(mine), std::string::npos) << netns_list();
+}
+
+TEST(netns_teardown, without_root_network_faults_on_etcd_are_refused_with_the_reason) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root to run troupe as another user";
+  auto dir = temp_run_dir("netns-not-root");
+  auto file = dir / "etcd-partition.json";
+  std::ofstream{file} << R"({"name": "etcd-partition", "duration": "4s",
+    "topology": {"layout": {"kind": "mesh"},
+                 "groups": [{"name": "member", "count": 3, "node": {"program": "etcd"}}]},
+    "backend": {"name": "local"},
+    "workloads": [{"kind": "steps", "steps": [
+      {"at": "1s", "action": "partition", "sides": [["member-0"], ["member-1", "member-2"]]}]}]})";
+  fs::permissions(dir, fs::perms::all, fs::perm_options::add);
+  auto out = dir / "out.txt";
+  auto cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups " + troupe::test::troupe_binary() +
+             " validate " + file.string() + " --backend local --strict > " + out.string() + " 2>&1";
+  int status = std::system(cmd.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 2) << read_file(out);
+  EXPECT_NE(read_file(out).find("network namespaces need root"), std::string::npos)
+    << read_file(out);
+}
