@@ -16,6 +16,8 @@
 //     thread of troupe ("in-process") or as a child process `troupe agent --stdio`
 //     ("child"); both speak the agent protocol (docs/agent-protocol.md)
 //   agent_binary (default: this troupe, or $TROUPE_AGENT_BINARY): the troupe of "child"
+//   poll (default "orchestrator"): who polls the nodes' adapters for status and blocks: each
+//     proxy ("orchestrator") or the agent, which sends summaries on a change ("agent")
 
 #include <atomic>
 #include <chrono>
@@ -45,8 +47,9 @@ struct local_options {
   uint16_t port_min = 20000;
   uint16_t port_max = 32000;
   bool fabric = true;
-  std::string agent = "in-process"; ///< or "child"
-  std::string agent_binary;         ///< "" = agent_binary_default()
+  std::string agent = "in-process";  ///< or "child"
+  std::string agent_binary;          ///< "" = agent_binary_default()
+  std::string poll = "orchestrator"; ///< or "agent": who polls the nodes' adapters
 };
 
 /// The troupe to run as `troupe agent --stdio`: $TROUPE_AGENT_BINARY, else this program when
@@ -99,6 +102,8 @@ private:
   void build_nodes(const scenario& s, const expanded_topology& topo, const run_env& env);
   /// The agent (in-process or a child, by opts_.agent) and the supervisor that speaks to it.
   void start_agent(const run_env& env);
+  /// Poll "agent": asks the agent to watch every node (the proxies then read its summaries).
+  void start_watches();
   /// Relays for every link a relayed program's node dials (before any node starts).
   void build_relays(const run_env& env);
   void start_all(const run_env& env);

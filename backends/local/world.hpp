@@ -26,6 +26,7 @@
 #include "backends/agent/remote_supervisor.hpp"
 #include "backends/local/capabilities.hpp"
 #include "backends/local/program.hpp"
+#include "backends/local/summary_board.hpp"
 #include "backends/local/supervisor.hpp"
 
 namespace troupe::backends::local {
@@ -74,6 +75,8 @@ struct counters {
   std::atomic<uint64_t> txs_accepted{0};
   std::atomic<uint64_t> rpc_errors{0};
   std::atomic<uint64_t> control_actions{0};
+  /// Adapters the proxies made to reach their nodes (RPC connections from troupe itself).
+  std::atomic<uint64_t> proxy_adapters{0};
   nlohmann::json to_json() const;
 };
 
@@ -86,6 +89,10 @@ struct world {
   std::shared_ptr<agent::remote_supervisor> sup;
   /// The link relays between peers (null with the backend param "fabric": false).
   std::shared_ptr<agent::remote_fabric> fabric;
+  /// Backend param "poll" is "agent": the agent polls the nodes and the proxies take their
+  /// status and blocks from its summaries (posted to `summaries`).
+  bool agent_polls = false;
+  std::shared_ptr<summary_board> summaries = std::make_shared<summary_board>();
   std::chrono::milliseconds rpc_timeout{5000};
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds ready_timeout{60000}; ///< 0: each program's own
