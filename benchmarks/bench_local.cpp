@@ -76,7 +76,8 @@ std::string agent_binary() {
   return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "troupe").string();
 }
 
-scenario litecoin_nodes(uint32_t count, bool fabric, const std::string& agent) {
+scenario litecoin_nodes(uint32_t count, bool fabric, const std::string& agent,
+                        const std::string& poll) {
   scenario s;
   s.name = "bench-local";
   group g;
@@ -89,8 +90,11 @@ scenario litecoin_nodes(uint32_t count, bool fabric, const std::string& agent) {
   s.topology.layout.kind = layout_kind::random;
   s.topology.layout.degree = 4;
   s.backend.name = "local";
-  s.backend.params = {
-    {"poll_interval", "1s"}, {"ready_timeout", "120s"}, {"fabric", fabric}, {"agent", agent}};
+  s.backend.params = {{"poll_interval", "1s"},
+                      {"ready_timeout", "120s"},
+                      {"fabric", fabric},
+                      {"agent", agent},
+                      {"poll", poll}};
   if (agent == "child")
     s.backend.params["agent_binary"] = agent_binary();
   return s;
@@ -103,6 +107,7 @@ int main(int argc, char** argv) {
   int poll_seconds = 30;
   std::vector<bool> fabric_modes{true};
   std::vector<std::string> agent_modes{"in-process"};
+  std::vector<std::string> poll_modes{"orchestrator"};
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--nodes") == 0) {
       sizes.clear();
@@ -118,6 +123,11 @@ int main(int argc, char** argv) {
       fabric_modes = v == "off"    ? std::vector<bool>{false}
                      : v == "both" ? std::vector<bool>{false, true}
                                    : std::vector<bool>{true};
+    } else if (std::strcmp(argv[i], "--poll") == 0) {
+      // orchestrator | agent | both (who polls the nodes: each proxy, or the agent's summaries)
+      std::string v = argv[i + 1];
+      poll_modes = v == "both" ? std::vector<std::string>{"orchestrator", "agent"}
+                               : std::vector<std::string>{v};
     } else if (std::strcmp(argv[i], "--agent") == 0) {
       std::string v = argv[i + 1];
       agent_modes =
@@ -127,83 +137,90 @@ int main(int argc, char** argv) {
   auto root = fs::temp_directory_path() / ("troupe-bench-local-" + std::to_string(::getpid()));
   for (auto n : sizes)
     for (bool fabric : fabric_modes)
-      for (const auto& agent : agent_modes) {
-        caf::actor_system_config cfg;
-        caf::actor_system sys{cfg};
-        backends::local::local_backend b;
-        auto s = litecoin_nodes(n, fabric, agent);
-        auto topo = expand(s);
-        run_env env;
-        env.run_dir = root / (std::to_string(n) + (fabric ? "-fabric" : "") + "-" + agent);
-        fs::create_directories(env.run_dir);
-        try {
-          b.deploy(sys, s, topo, env);
-        } catch (const std::exception& e) {
-          std::cerr << "bench_local: deploy of " << n << " nodes failed: " << e.what() << "\n";
-          return 2;
-        }
-        auto timing = b.results()["timing"];
-        auto ready_s = timing.value("ready_ms", 0) / 1000.0;
-        std::cout << nlohmann::json{{"bench", "local_ready"},
-                                    {"program", "litecoin-regtest"},
-                                    {"nodes", n},
-                                    {"fabric", fabric},
-                                    {"agent", agent},
-                                    {"agent_ms", timing.value("agent_ms", 0)},
-                                    {"relays", b.shared_world()->fabric
-                                                 ? b.shared_world()->fabric->relay_count()
-                                                 : 0},
-                                    {"ready_s", ready_s},
-                                    {"deploy_s", timing.value("deploy_ms", 0) / 1000.0},
-                                    {"spawn_s", timing.value("spawn_ms", 0) / 1000.0},
-                                    {"target_ready_s", n == 50 ? nlohmann::json(30) : nullptr}}
-                       .dump()
-                  << std::endl;
-        double rss = 0;
-        auto pids = b.live_pids();
-        for (auto p : pids)
-          rss += rss_mb(p);
-        std::cout << nlohmann::json{{"bench", "local_rss"},
-                                    {"nodes", n},
-                                    {"rss_mb_per_node", pids.empty() ? 0 : rss / pids.size()},
-                                    {"rss_mb_total", rss}}
-                       .dump()
-                  << std::endl;
-        if (n == sizes.back()) {
-          // The proxies poll every node once a second; everything troupe does is in this process.
-          // A child agent's CPU is troupe's too.
-          const pid_t agent_pid = b.shared_world()->agent->agent_pid();
-          auto cpu = [&] {
-            return cpu_seconds() + (agent == "child" ? cpu_seconds_of(agent_pid) : 0.0);
-          };
-          auto c0 = cpu();
-          auto t0 = std::chrono::steady_clock::now();
-          std::this_thread::sleep_for(std::chrono::seconds(poll_seconds));
-          auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          auto pct = 100.0 * (cpu() - c0) / wall;
-          std::cout << nlohmann::json{{"bench", "local_poll_cpu"},
+      for (const auto& agent : agent_modes)
+        for (const auto& poll : poll_modes) {
+          caf::actor_system_config cfg;
+          caf::actor_system sys{cfg};
+          backends::local::local_backend b;
+          auto s = litecoin_nodes(n, fabric, agent, poll);
+          auto topo = expand(s);
+          run_env env;
+          env.run_dir =
+            root / (std::to_string(n) + (fabric ? "-fabric" : "") + "-" + agent + "-" + poll);
+          fs::create_directories(env.run_dir);
+          try {
+            b.deploy(sys, s, topo, env);
+          } catch (const std::exception& e) {
+            std::cerr << "bench_local: deploy of " << n << " nodes failed: " << e.what() << "\n";
+            return 2;
+          }
+          auto timing = b.results()["timing"];
+          auto ready_s = timing.value("ready_ms", 0) / 1000.0;
+          std::cout << nlohmann::json{{"bench", "local_ready"},
+                                      {"program", "litecoin-regtest"},
                                       {"nodes", n},
                                       {"fabric", fabric},
                                       {"agent", agent},
-                                      {"poll_hz", 1},
-                                      {"seconds", poll_seconds},
-                                      {"cpu_pct_of_one_core", pct},
-                                      {"target_pct", 10}}
+                                      {"agent_ms", timing.value("agent_ms", 0)},
+                                      {"relays", b.shared_world()->fabric
+                                                   ? b.shared_world()->fabric->relay_count()
+                                                   : 0},
+                                      {"ready_s", ready_s},
+                                      {"deploy_s", timing.value("deploy_ms", 0) / 1000.0},
+                                      {"spawn_s", timing.value("spawn_ms", 0) / 1000.0},
+                                      {"target_ready_s", n == 50 ? nlohmann::json(30) : nullptr}}
+                         .dump()
+                    << std::endl;
+          double rss = 0;
+          auto pids = b.live_pids();
+          for (auto p : pids)
+            rss += rss_mb(p);
+          std::cout << nlohmann::json{{"bench", "local_rss"},
+                                      {"nodes", n},
+                                      {"rss_mb_per_node", pids.empty() ? 0 : rss / pids.size()},
+                                      {"rss_mb_total", rss}}
+                         .dump()
+                    << std::endl;
+          if (n == sizes.back()) {
+            // The proxies poll every node once a second; everything troupe does is in this process.
+            // A child agent's CPU is troupe's too.
+            const pid_t agent_pid = b.shared_world()->agent->agent_pid();
+            auto cpu = [&] {
+              return cpu_seconds() + (agent == "child" ? cpu_seconds_of(agent_pid) : 0.0);
+            };
+            auto c0 = cpu();
+            auto o0 = cpu_seconds(); // the orchestrator alone (with a child agent: without it)
+            auto t0 = std::chrono::steady_clock::now();
+            std::this_thread::sleep_for(std::chrono::seconds(poll_seconds));
+            auto wall =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            auto pct = 100.0 * (cpu() - c0) / wall;
+            auto orchestrator_pct = 100.0 * (cpu_seconds() - o0) / wall;
+            std::cout << nlohmann::json{{"bench", "local_poll_cpu"},
+                                        {"nodes", n},
+                                        {"fabric", fabric},
+                                        {"agent", agent},
+                                        {"poll", poll},
+                                        {"poll_hz", 1},
+                                        {"orchestrator_cpu_pct_of_one_core", orchestrator_pct},
+                                        {"seconds", poll_seconds},
+                                        {"cpu_pct_of_one_core", pct},
+                                        {"target_pct", 10}}
+                           .dump()
+                      << std::endl;
+          }
+          auto t0 = std::chrono::steady_clock::now();
+          b.teardown();
+          std::cout << nlohmann::json{{"bench", "local_teardown"},
+                                      {"nodes", n},
+                                      {"agent", agent},
+                                      {"teardown_s", std::chrono::duration<double>(
+                                                       std::chrono::steady_clock::now() - t0)
+                                                       .count()},
+                                      {"orphans", b.live_pids().size()}}
                          .dump()
                     << std::endl;
         }
-        auto t0 = std::chrono::steady_clock::now();
-        b.teardown();
-        std::cout << nlohmann::json{{"bench", "local_teardown"},
-                                    {"nodes", n},
-                                    {"agent", agent},
-                                    {"teardown_s", std::chrono::duration<double>(
-                                                     std::chrono::steady_clock::now() - t0)
-                                                     .count()},
-                                    {"orphans", b.live_pids().size()}}
-                       .dump()
-                  << std::endl;
-      }
   fs::remove_all(root);
   return 0;
 }

@@ -34,6 +34,7 @@ host_agent::host_agent(agent_options o)
     throw std::runtime_error(std::string("cannot create a pipe: ") + std::strerror(errno));
   register_process_ops();
   register_fabric_ops();
+  register_watch_ops();
 }
 
 host_agent::~host_agent() {
@@ -74,6 +75,8 @@ int host_agent::serve(int in_fd, int out_fd) {
     }
     auto hello = hello_message();
     hello["pid"] = ::getpid();
+    // What this agent offers beyond version 1's ops (docs/agent-protocol.md, "Features").
+    hello["features"] = json::array({"watch"});
     send(hello);
     for (;;) {
       pollfd fds[2] = {{in_fd, POLLIN, 0}, {stop_fds_[0], POLLIN, 0}};
@@ -218,6 +221,11 @@ void host_agent::reap_workers(bool all) {
 }
 
 void host_agent::shutdown() noexcept {
+  try {
+    if (watcher_)
+      watcher_->clear();
+  } catch (...) {
+  }
   reap_workers(true);
   milliseconds grace{0};
   {

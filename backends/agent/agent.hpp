@@ -3,7 +3,8 @@
 // stream (backends/agent/protocol.hpp, docs/agent-protocol.md) and does what it asks with the
 // code the local backend has always used: a local::supervisor for the node processes (own
 // process groups, capped logs, parent-death signal, signals, respawn on the same data dir)
-// and an agent::fabric for the link relays.
+// and an agent::fabric for the link relays; an agent::watcher polls the nodes' adapters and
+// sends summaries (backends/agent/watch.hpp).
 //
 // When its orchestrator goes away (EOF, a broken stream, SIGTERM, SIGHUP) it stops every node
 // it started (whole process groups: SIGTERM, each node's grace, SIGKILL) and every relay,
@@ -28,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/agent/fabric.hpp"
+#include "backends/agent/watch.hpp"
 #include "backends/local/supervisor.hpp"
 
 namespace troupe::backends::agent {
@@ -76,6 +78,7 @@ private:
   void reap_workers(bool all);
   void register_process_ops();
   void register_fabric_ops();
+  void register_watch_ops();
   size_t slot_arg(const nlohmann::json& args) const;
   fabric& fabric_for_setup();
 
@@ -83,6 +86,7 @@ private:
   std::map<std::string, op> ops_;
   std::unique_ptr<local::supervisor> sup_;
   std::unique_ptr<fabric> fabric_;
+  std::unique_ptr<watcher> watcher_;             ///< after sup_: destroyed (its thread ended) first
   std::vector<std::chrono::milliseconds> grace_; ///< per slot
   std::mutex state_mutex_;                       ///< sup_ slots, grace_, fabric_ setup
   std::mutex out_mutex_;                         ///< one frame at a time; published states

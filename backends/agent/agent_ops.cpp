@@ -1,5 +1,5 @@
 // The ops a host_agent serves (docs/agent-protocol.md, "Requests and replies"): one table
-// entry each, calling the supervisor, the fabric or a probe.
+// entry each, calling the supervisor, the fabric, a probe or the watcher.
 
 #include <algorithm>
 
@@ -176,6 +176,38 @@ void host_agent::register_fabric_ops() {
                 {"open_connections", fabric_->open_connections()},
                 {"links", links}};
   }};
+}
+
+// -- ops: summaries --------------------------------------------------------------
+
+void host_agent::register_watch_ops() {
+  watcher_ = std::make_unique<watcher>(
+    [this](const json& fields) { send(event_message("summary", fields)); },
+    [this](size_t slot) { return sup_->state(slot) == local::process_state::running; });
+  ops_["watch"] = {[this](const json& args) {
+    watch_spec s;
+    s.slot = slot_arg(args);
+    s.id = sup_->options(s.slot).id;
+    auto it = args.find("adapter");
+    if (it == args.end() || !it->is_object())
+      throw protocol_error("field \"adapter\" must be the node's adapter settings (an object)");
+    s.adapter = *it;
+    s.interval = ms_arg(args, "interval_ms", s.interval);
+    s.timeout = ms_arg(args, "timeout_ms", s.timeout);
+    auto depth = args.value("finality_depth", int64_t{0});
+    if (depth < 0)
+      throw protocol_error("field \"finality_depth\" must be an integer >= 0");
+    s.finality_depth = static_cast<uint64_t>(depth);
+    if (s.interval < milliseconds(10))
+      throw protocol_error("field \"interval_ms\" must be at least 10");
+    watcher_->add(std::move(s));
+    return json::object();
+  }};
+  ops_["unwatch"] = {[this](const json& args) {
+    watcher_->remove(slot_arg(args));
+    return json::object();
+  }};
+  ops_["watch_stats"] = {[this](const json&) { return json{{"watches", watcher_->stats()}}; }};
 }
 
 } // namespace troupe::backends::agent

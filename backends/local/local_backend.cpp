@@ -85,6 +85,7 @@ local_options read_options(params_reader& r) {
   o.agent = r.one_of("agent", {"in-process", "child"}, o.agent);
   o.agent_binary = r.string("agent_binary", o.agent_binary);
   o.faketime = r.one_of("faketime", {"auto", "always", "never"}, o.faketime);
+  o.poll = r.one_of("poll", {"orchestrator", "agent"}, o.poll);
   if (o.port_max < o.port_min)
     r.error("port_max", "must be >= port_min (" + std::to_string(o.port_min) + ")");
   return o;
@@ -201,6 +202,7 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
   w->seed = env.seed;
   w->rpc_timeout = opts_.rpc_timeout;
   w->poll_interval = opts_.poll_interval;
+  w->agent_polls = opts_.poll == "agent";
   w->ready_timeout = opts_.ready_timeout;
   world_ = w;
   start_agent(env);
@@ -333,12 +335,34 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
   }
 }
 
+void local_backend::start_watches() {
+  auto& w = *world_;
+  for (auto& n : w.nodes) {
+    nlohmann::json args{{"slot", n.slot},
+                        {"adapter", n.adapter_settings},
+                        {"interval_ms", w.poll_interval.count()},
+                        {"timeout_ms", w.rpc_timeout.count()},
+                        {"finality_depth", n.finality_depth}};
+    try {
+      w.agent->call("watch", std::move(args));
+    } catch (const agent::agent_error& e) {
+      throw user_error("the agent cannot watch " + n.info.id +
+                       " (backend param \"poll\": " + "\"agent\"): " + e.what());
+    }
+  }
+}
+
 void local_backend::start_agent(const run_env& env) {
   auto& w = *world_;
   auto t0 = steady::now();
   auto sup = std::make_shared<agent::remote_supervisor>();
   std::weak_ptr<agent::remote_supervisor> weak = sup;
-  auto on_event = [weak](const nlohmann::json& e) {
+  auto board = w.summaries;
+  auto on_event = [weak, board](const nlohmann::json& e) {
+    if (e.value("event", std::string{}) == "summary") {
+      board->post(e);
+      return;
+    }
     if (auto s = weak.lock())
       s->on_event(e);
   };
@@ -524,6 +548,8 @@ void local_backend::setup_wallets(const run_env& env) {
 void local_backend::start_actors(caf::actor_system& sys) {
   auto& w = *world_;
   w.origin = sys.clock().now();
+  if (w.agent_polls)
+    start_watches();
   for (size_t i = 0; i < w.nodes.size(); ++i)
     actors_.push_back(spawn_proxy(sys, world_, i));
   actors_.push_back(spawn_fabric(sys, world_));

@@ -18,6 +18,8 @@
 //   agent_binary (default: this troupe, or $TROUPE_AGENT_BINARY): the troupe of "child"
 //   faketime (auto | always | never; default auto: when the scenario skews clocks):
 //     libfaketime under every node whose program reads time through libc
+//   poll (default "orchestrator"): who polls the nodes' adapters for status and blocks: each
+//     proxy ("orchestrator") or the agent, which sends summaries on a change ("agent")
 
 #include <atomic>
 #include <chrono>
@@ -52,6 +54,7 @@ struct local_options {
   /// libfaketime under each node that can take it: "auto" (when the scenario asks for clock
   /// skew), "always", "never" (node_clocks.hpp).
   std::string faketime = "auto";
+  std::string poll = "orchestrator"; ///< or "agent": who polls the nodes' adapters
 };
 
 /// The troupe to run as `troupe agent --stdio`: $TROUPE_AGENT_BINARY, else this program when
@@ -104,6 +107,8 @@ private:
   void build_nodes(const scenario& s, const expanded_topology& topo, const run_env& env);
   /// The agent (in-process or a child, by opts_.agent) and the supervisor that speaks to it.
   void start_agent(const run_env& env);
+  /// Poll "agent": asks the agent to watch every node (the proxies then read its summaries).
+  void start_watches();
   /// Relays for every link a relayed program's node dials (before any node starts).
   void build_relays(const run_env& env);
   void start_all(const run_env& env);

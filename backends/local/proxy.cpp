@@ -28,6 +28,7 @@ struct proxy_state {
   uint64_t final_emitted = 0;
   bool initialised = false;
   node_status last;
+  std::string last_final_tip; ///< poll "agent": the summary's final_tip
   static inline const char* name = "troupe.local.proxy";
 };
 
@@ -37,6 +38,17 @@ int64_t run_time_ns(proxy_actor self) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock().now() -
                                                               self->state.w->origin)
     .count();
+}
+
+/// The proxy's own adapter to its node, made on first use (counted: with poll "agent", a
+/// proxy that only reports status never makes one).
+adapters::adapter& adapter_of(proxy_actor self) {
+  auto& st = self->state;
+  if (!st.a) {
+    st.a = st.w->make_adapter(st.index);
+    st.w->counters.proxy_adapters++;
+  }
+  return *st.a;
 }
 
 void emit(proxy_actor self, block_event ev) {
@@ -141,13 +153,80 @@ void follow_heights(proxy_actor self, const node_status& now) {
   emit(self, std::move(ev));
 }
 
+/// Reports the blocks a summary carries (new on the node's best chain, oldest first), the
+/// first with the depth of the reorg it caused.
+void apply_blocks(proxy_actor self, const nlohmann::json& blocks, uint32_t reorg) {
+  auto& st = self->state;
+  auto& w = *st.w;
+  bool first = true;
+  for (const auto& b : blocks) {
+    const auto h = b.at("height").get<uint64_t>();
+    st.chain.erase(st.chain.lower_bound(h), st.chain.end());
+    known_block kb{b.at("hash").get<std::string>(),
+                   troupe_ids(w, b.at("txids").get<std::vector<std::string>>())};
+    block_event ev;
+    ev.kind = block_event::added;
+    ev.node = w.nodes[st.index].info.id;
+    ev.height = h;
+    ev.hash = kb.hash;
+    ev.parent = b.at("parent").get<std::string>();
+    ev.time_ns = run_time_ns(self);
+    ev.reorg_depth = first ? reorg : 0;
+    ev.txs = kb.txs;
+    st.chain[h] = std::move(kb);
+    emit(self, std::move(ev));
+    first = false;
+  }
+}
+
+/// Poll "agent": takes the summaries the agent sent since the last look, in order.
+void take_summaries(proxy_actor self) {
+  auto& st = self->state;
+  auto& w = *st.w;
+  for (auto& s : w.summaries->take(w.nodes[st.index].slot)) {
+    if (!s.value("up", false)) {
+      st.last.up = false;
+      continue;
+    }
+    node_status now;
+    now.id = w.nodes[st.index].info.id;
+    now.up = true;
+    now.height = s.value("height", uint64_t{0});
+    now.tip = s.value("tip", std::string{});
+    now.peers = s.value("peers", uint32_t{0});
+    now.mempool = s.value("mempool", uint32_t{0});
+    st.last = now;
+    st.last_final_tip = s.value("final_tip", std::string{});
+    if (!st.initialised || st.chain.empty()) {
+      st.chain[now.height] = known_block{now.tip, {}};
+      auto depth = w.nodes[st.index].finality_depth;
+      st.final_emitted = now.height >= depth ? now.height - depth : 0;
+      st.initialised = true;
+      continue;
+    }
+    if (now.tip == st.chain.rbegin()->second.hash)
+      continue;
+    if (s.contains("blocks"))
+      apply_blocks(self, s["blocks"], s.value("reorg_depth", uint32_t{0}));
+    else
+      follow_heights(self, now);
+  }
+  if (!st.chain.empty())
+    emit_finalized(self, st.chain.rbegin()->first);
+  while (st.chain.size() > chain_window)
+    st.chain.erase(st.chain.begin());
+}
+
 void poll(proxy_actor self) {
   auto& st = self->state;
   auto& w = *st.w;
+  if (w.agent_polls) {
+    take_summaries(self);
+    return;
+  }
   if (!w.running(st.index))
     return;
-  if (!st.a)
-    st.a = w.make_adapter(st.index);
+  adapter_of(self);
   try {
     auto now = st.a->status();
     st.last = now;
@@ -174,16 +253,33 @@ void poll(proxy_actor self) {
   }
 }
 
-node_status current_status(proxy_actor self) {
+/// Poll "agent": the status as the latest summary says, without a call to the node.
+node_status summarised_status(proxy_actor self) {
+  take_summaries(self);
   auto& st = self->state;
   auto& w = *st.w;
   auto& node = w.nodes[st.index];
   node_status out = st.last;
   out.id = node.info.id;
+  out.up = st.last.up && w.running(st.index);
+  auto depth = node.finality_depth;
+  out.final_height = out.height >= depth ? out.height - depth : 0;
+  auto it = st.chain.find(out.final_height);
+  out.final_tip = it != st.chain.end() ? it->second.hash : st.last_final_tip;
+  return out;
+}
+
+node_status current_status(proxy_actor self) {
+  auto& st = self->state;
+  auto& w = *st.w;
+  if (w.agent_polls)
+    return summarised_status(self);
+  auto& node = w.nodes[st.index];
+  node_status out = st.last;
+  out.id = node.info.id;
   out.up = false;
   if (w.running(st.index)) {
-    if (!st.a)
-      st.a = w.make_adapter(st.index);
+    adapter_of(self);
     try {
       out = st.a->status();
       out.id = node.info.id;
@@ -219,8 +315,9 @@ control_ack start_node(proxy_actor self) {
   } catch (const std::exception& e) {
     return {false, e.what()};
   }
-  // A fresh connection: the old keep-alive socket died with the old process.
-  st.a = w.make_adapter(st.index);
+  // A fresh connection (made when next needed): the old keep-alive socket died with the old
+  // process.
+  st.a.reset();
   // The readiness wait is process supervision on a real process (wall time by nature, and
   // bounded by the probe's timeout); it blocks this detached proxy only, never the runner.
   auto err = w.wait_ready(st.index);
@@ -280,24 +377,19 @@ control_ack control(proxy_actor self, control_action action) {
         w.fabric->apply(w.links_of(st.index, action == control_action::heal
                                                ? agent::link_change::heal
                                                : agent::link_change::cut));
-        if (action == control_action::heal) {
-          if (!st.a)
-            st.a = w.make_adapter(st.index);
-          w.reconnect(st.index, *st.a);
-        }
+        if (action == control_action::heal)
+          w.reconnect(st.index, adapter_of(self));
         return {true, ""};
       }
       if (!w.running(st.index))
         return {false, node.info.id + " is not running"};
-      if (!st.a)
-        st.a = w.make_adapter(st.index);
       if (action == control_action::heal)
-        return st.a->join(w.topology_peers(st.index));
+        return adapter_of(self).join(w.topology_peers(st.index));
       std::vector<adapters::peer_endpoint> others;
       for (size_t j = 0; j < w.nodes.size(); ++j)
         if (j != st.index)
           others.push_back({w.nodes[j].info.id, w.nodes[j].endpoint});
-      return st.a->cut(others, true);
+      return adapter_of(self).cut(others, true);
     }
   }
   return {false, "unknown control action"};
@@ -321,15 +413,13 @@ caf::behavior proxy(proxy_actor self, world_ptr w, size_t index) {
       w.counters.txs_submitted++;
       if (!w.running(st.index))
         return {false, w.nodes[st.index].info.id + " is not running"};
-      if (!st.a)
-        st.a = w.make_adapter(st.index);
       // Pay a wallet chosen by the transaction's recipient, so money moves between nodes.
       std::string to;
       if (!w.nodes.empty()) {
         auto k = stable_hash(tx.to) % w.nodes.size();
         to = w.nodes[k].address;
       }
-      auto r = st.a->submit(tx, to);
+      auto r = adapter_of(self).submit(tx, to);
       if (!r.accepted)
         return {false, r.reason};
       w.counters.txs_accepted++;

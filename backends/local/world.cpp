@@ -47,7 +47,8 @@ nlohmann::json counters::to_json() const {
           {"txs_submitted", txs_submitted.load()},
           {"txs_accepted", txs_accepted.load()},
           {"rpc_errors", rpc_errors.load()},
-          {"control_actions", control_actions.load()}};
+          {"control_actions", control_actions.load()},
+          {"proxy_adapters", proxy_adapters.load()}};
 }
 
 // -- world ----------------------------------------------------------------------

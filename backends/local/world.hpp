@@ -28,6 +28,7 @@
 #include "backends/agent/remote_supervisor.hpp"
 #include "backends/local/capabilities.hpp"
 #include "backends/local/program.hpp"
+#include "backends/local/summary_board.hpp"
 #include "backends/local/supervisor.hpp"
 
 namespace troupe::backends::local {
@@ -76,6 +77,8 @@ struct counters {
   std::atomic<uint64_t> txs_accepted{0};
   std::atomic<uint64_t> rpc_errors{0};
   std::atomic<uint64_t> control_actions{0};
+  /// Adapters the proxies made to reach their nodes (RPC connections from troupe itself).
+  std::atomic<uint64_t> proxy_adapters{0};
   nlohmann::json to_json() const;
 };
 
@@ -98,6 +101,10 @@ struct world {
   /// set_link gave the link (node indices).
   std::map<std::pair<size_t, size_t>, uint16_t> netns_relays;
   std::map<std::pair<size_t, size_t>, double> loss;
+  /// Backend param "poll" is "agent": the agent polls the nodes and the proxies take their
+  /// status and blocks from its summaries (posted to `summaries`).
+  bool agent_polls = false;
+  std::shared_ptr<summary_board> summaries = std::make_shared<summary_board>();
   std::chrono::milliseconds rpc_timeout{5000};
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds ready_timeout{60000}; ///< 0: each program's own

@@ -151,6 +151,27 @@ TEST(local_child_agent, fabric_scenario_with_partition_and_restart_passes) {
   EXPECT_TRUE(node_pids(r.out).empty());
 }
 
+TEST(local_child_agent, with_the_agent_polling_troupe_opens_no_rpc_connection_to_a_node) {
+  auto dir = temp_run_dir("child-agent-polls");
+  auto scenario = child_agent_scenario(dir, "40s", json::array(), {{"poll", "agent"}});
+  // No transactions and no peer controls: what the proxies report (status, blocks) is all
+  // in the agent's summaries.
+  auto doc = json::parse(slurp(scenario));
+  doc["workloads"].erase(0);
+  ASSERT_EQ(doc["workloads"][0]["kind"], "steps");
+  std::ofstream{scenario} << doc.dump(2);
+  auto r = start_run(scenario, dir);
+  auto code = wait_run(r, 200s);
+  ASSERT_EQ(code, 0) << slurp(r.log);
+  auto report = json::parse(slurp(r.out / "report.json"));
+  // Liveness and convergence held on what the summaries said...
+  EXPECT_EQ(report["verdict"], "pass") << report["expectations"].dump(2);
+  EXPECT_GT(report["counters"]["blocks_produced"].get<uint64_t>(), 0u);
+  // ... and no proxy made an adapter to call its node.
+  EXPECT_EQ(report["counters"]["proxy_adapters"], 0) << report["counters"].dump(2);
+  EXPECT_TRUE(node_pids(r.out).empty());
+}
+
 TEST(local_child_agent, kill_9_of_troupe_leaves_no_node_and_no_agent) {
   auto dir = temp_run_dir("child-agent-kill9");
   auto scenario = child_agent_scenario(dir, "10m", json::array());

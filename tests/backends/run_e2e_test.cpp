@@ -156,6 +156,22 @@ TEST(local_e2e, litecoin_local_scenario_passes) {
   EXPECT_TRUE(node_pids(r.out).empty());
 }
 
+TEST(local_e2e, litecoin_local_scenario_passes_with_the_agent_polling) {
+  // The example as it ships, but the proxies take status and blocks from the agent's
+  // summaries (backend param "poll": "agent") instead of calling the nodes.
+  auto doc = nlohmann::json::parse(read_file(source_dir + "/scenarios/litecoin-local.json"));
+  doc["backend"]["poll"] = "agent";
+  auto dir = temp_run_dir("e2e-litecoin-agent-polls-scenario");
+  auto path = dir / "litecoin-local.json";
+  std::ofstream{path} << doc.dump(2);
+  auto r = start_troupe(path.string(), "e2e-litecoin-agent-polls", {"--backend", "local"});
+  auto code = wait_troupe(r, 280s);
+  EXPECT_EQ(code, 0) << read_file(r.out.string() + ".log");
+  auto report = nlohmann::json::parse(read_file(r.out / "report.json"));
+  EXPECT_EQ(report["verdict"], "pass") << report.dump(2).substr(0, 2000);
+  EXPECT_TRUE(node_pids(r.out).empty());
+}
+
 TEST(local_e2e, litecoin_faults_local_scenario_passes) {
   // Every network fault through the link relays, and the clock skew through libfaketime.
   auto r = start_troupe(source_dir + "/scenarios/litecoin-faults-local.json", "e2e-faults");

@@ -1,0 +1,212 @@
+#include "backends/agent/watch.hpp"
+
+#include <algorithm>
+
+namespace troupe::backends::agent {
+
+using nlohmann::json;
+
+namespace {
+
+// Bounds, as the orchestrator's proxy has them: the recent blocks remembered (enough for
+// any reorg still worth reporting) and the new blocks one summary carries at most.
+constexpr uint64_t chain_window = 1000;
+constexpr uint64_t catch_up_blocks_max = 200;
+
+json block_json(const adapters::block_info& b) {
+  return json{{"height", b.height}, {"hash", b.hash}, {"parent", b.parent}, {"txids", b.txids}};
+}
+
+} // namespace
+
+// -- node_watch -----------------------------------------------------------------
+
+node_watch::node_watch(watch_spec s)
+  : spec_(std::move(s)) {
+  a_ = adapters::make_adapter(spec_.adapter, spec_.id, spec_.timeout, "watch.adapter");
+}
+
+/// The blocks of the node's best chain above where it left ours (oldest first), at most
+/// catch_up_blocks_max; `reorg` is how many of ours it replaced.
+json node_watch::new_blocks(const node_status& now, uint32_t* reorg) {
+  json out = json::array();
+  *reorg = 0;
+  if (chain_.empty() || !a_->has_blocks()) {
+    chain_.clear();
+    chain_[now.height] = now.tip;
+    return out;
+  }
+  const auto top = chain_.rbegin()->first;
+  const auto base = chain_.begin()->first;
+  uint64_t fork = std::min(now.height, top);
+  while (fork >= base && fork > 0) {
+    auto it = chain_.find(fork);
+    if (it != chain_.end() && a_->block_at(fork).hash == it->second)
+      break;
+    --fork;
+  }
+  *reorg = top > fork ? static_cast<uint32_t>(top - fork) : 0;
+  auto from = fork + 1;
+  if (now.height > fork + catch_up_blocks_max)
+    from = now.height - catch_up_blocks_max + 1;
+  chain_.erase(chain_.upper_bound(fork), chain_.end());
+  for (auto h = from; h <= now.height; ++h) {
+    auto b = a_->block_at(h);
+    auto prev = chain_.find(h - 1);
+    // The node switched chains while we read it: the next poll resumes from here.
+    if (prev != chain_.end() && b.parent != prev->second)
+      break;
+    chain_[h] = b.hash;
+    out.push_back(block_json(b));
+  }
+  while (chain_.size() > chain_window)
+    chain_.erase(chain_.begin());
+  return out;
+}
+
+/// The hash `finality_depth` blocks below the tip: from the chain when it holds it, else
+/// asked (only when the tip moved, so a quiet node costs one status call per poll).
+std::string node_watch::final_tip(const node_status& now) {
+  const auto depth = spec_.finality_depth;
+  if (depth == 0)
+    return now.tip;
+  if (now.height < depth)
+    return {};
+  auto it = chain_.find(now.height - depth);
+  if (it != chain_.end())
+    return it->second;
+  return a_->has_blocks() ? a_->block_at(now.height - depth).hash : std::string{};
+}
+
+std::optional<json> node_watch::poll(bool running) {
+  ++polls_;
+  json now{{"up", false}};
+  json extra = json::object();
+  if (running) {
+    try {
+      if (!a_)
+        a_ = adapters::make_adapter(spec_.adapter, spec_.id, spec_.timeout, "watch.adapter");
+      auto st = a_->status();
+      now = json{{"up", true},
+                 {"height", st.height},
+                 {"tip", st.tip},
+                 {"peers", st.peers},
+                 {"mempool", st.mempool}};
+      const bool tip_moved = !last_ || last_->value("tip", std::string{}) != st.tip;
+      if (tip_moved) {
+        uint32_t reorg = 0;
+        auto blocks = new_blocks(st, &reorg);
+        // Present whenever the tip of a node with real blocks moved (empty on the first
+        // summary, or when the node switched chains while it was read).
+        if (a_->has_blocks()) {
+          extra["blocks"] = std::move(blocks);
+          extra["reorg_depth"] = reorg;
+        }
+        final_ = final_tip(st);
+      }
+      now["final_tip"] = final_;
+    } catch (const adapters::rpc_error& e) {
+      // The node may be starting or overloaded: down until a call succeeds, on a fresh
+      // connection (the old one may have died with the old process).
+      now = json{{"up", false}};
+      extra["error"] = e.what();
+      a_.reset();
+    }
+  } else {
+    a_.reset();
+  }
+  if (last_ && *last_ == now)
+    return std::nullopt;
+  last_ = now;
+  ++summaries_;
+  json out = now;
+  out["slot"] = spec_.slot;
+  out["id"] = spec_.id;
+  for (auto& [k, v] : extra.items())
+    out[k] = v;
+  return out;
+}
+
+// -- watcher --------------------------------------------------------------------
+
+watcher::watcher(send_fn send, running_fn running)
+  : send_(std::move(send))
+  , running_(std::move(running))
+  , thread_([this] { loop(); }) {}
+
+watcher::~watcher() { stop(); }
+
+void watcher::add(watch_spec s) {
+  auto slot = s.slot;
+  auto w = std::make_shared<node_watch>(std::move(s));
+  std::lock_guard<std::mutex> guard{mutex_};
+  watches_[slot] = entry{std::move(w), std::chrono::steady_clock::now()};
+  changed_.notify_all();
+}
+
+void watcher::remove(size_t slot) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  watches_.erase(slot);
+  changed_.notify_all();
+}
+
+void watcher::clear() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  watches_.clear();
+  changed_.notify_all();
+}
+
+json watcher::stats() const {
+  json out = json::array();
+  std::lock_guard<std::mutex> guard{mutex_};
+  for (const auto& [slot, e] : watches_)
+    out.push_back(json{{"slot", slot},
+                       {"id", e.w->spec().id},
+                       {"polls", e.w->polls()},
+                       {"summaries", e.w->summaries()}});
+  return out;
+}
+
+void watcher::stop() noexcept {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    stopping_ = true;
+    changed_.notify_all();
+  }
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void watcher::loop() {
+  std::unique_lock<std::mutex> lock{mutex_};
+  while (!stopping_) {
+    // The watch due first (the lowest slot among equals: a fixed order).
+    auto next = watches_.end();
+    for (auto it = watches_.begin(); it != watches_.end(); ++it)
+      if (next == watches_.end() || it->second.due < next->second.due)
+        next = it;
+    if (next == watches_.end()) {
+      changed_.wait(lock);
+      continue;
+    }
+    if (next->second.due > std::chrono::steady_clock::now()) {
+      changed_.wait_until(lock, next->second.due);
+      continue;
+    }
+    auto w = next->second.w;
+    next->second.due = std::chrono::steady_clock::now() + w->spec().interval;
+    // Outside the lock: an adapter call may take up to its timeout.
+    lock.unlock();
+    std::optional<json> summary;
+    try {
+      summary = w->poll(running_(w->spec().slot));
+    } catch (const std::exception&) {
+      // Settings that cannot make an adapter were refused by add(); nothing else throws.
+    }
+    if (summary)
+      send_(*summary);
+    lock.lock();
+  }
+}
+
+} // namespace troupe::backends::agent
