@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "report/markup_escape.hpp"
+#include "actors/markup_escape.hpp"
 
 namespace troupe {
 

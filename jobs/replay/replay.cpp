@@ -1,5 +1,7 @@
 #include "jobs/replay/replay.hpp"
 
+#include "actors/markup_escape.hpp"
+
 #include "actors/json_read.hpp"
 #include "jobs/bounded_json.hpp"
 
@@ -52,32 +54,7 @@ std::string opt_text(const std::optional<std::string>& s) {
 }
 
 /// Text for an HTML page: hosts post these fields, and none of them may become markup.
-std::string html(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string html(const std::string& s) { return html_escape(s); }
 
 std::optional<std::string> opt_from(const nlohmann::json& v) {
   if (v.is_string())

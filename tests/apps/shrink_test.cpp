@@ -15,6 +15,7 @@
 
 #include "backends/sim/shrink.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/shell.hpp"
 #include "tests/support/wait.hpp"
 
 namespace {
@@ -22,26 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct outcome {
-  int code = -1;
-  std::string out;
-};
-
-outcome troupe_cli(const std::string& args) {
-  const std::string cmd = "cd " + troupe::test::source_dir() + " && timeout 120 " +
-                          troupe::test::troupe_binary() + " " + args + " 2>&1";
-  outcome o;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p)
-    return o;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
-    o.out.append(buf.data(), n);
-  const int status = pclose(p);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
+using outcome = troupe::test::shell_outcome;
+using troupe::test::troupe_cli;
 
 json read_json(const fs::path& p) {
   std::ifstream in{p};

@@ -12,6 +12,8 @@
 
 #include <sys/wait.h>
 
+#include "tests/support/paths.hpp"
+
 namespace troupe::test {
 
 struct shell_outcome {
@@ -46,6 +48,12 @@ inline shell_outcome shell(const std::string& cmd, int seconds,
   const int status = pclose(p);
   o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return o;
+}
+
+/// `troupe ARGS` (this build's binary) from the source root, where examples and their
+/// reproduce commands name scenarios relatively; bounded to `seconds`.
+inline shell_outcome troupe_cli(const std::string& args, int seconds = 120) {
+  return shell(shell_quote(troupe_binary()) + " " + args, seconds, source_dir());
 }
 
 } // namespace troupe::test
