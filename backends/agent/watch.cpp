@@ -50,12 +50,25 @@ json node_watch::new_blocks(const node_status& now, uint32_t* reorg) {
   if (now.height > fork + catch_up_blocks_max)
     from = now.height - catch_up_blocks_max + 1;
   chain_.erase(chain_.upper_bound(fork), chain_.end());
+  behind_ = false;
   for (auto h = from; h <= now.height; ++h) {
-    auto b = a_->block_at(h);
+    adapters::block_info b;
+    try {
+      b = a_->block_at(h);
+    } catch (const adapters::rpc_error&) {
+      // The blocks read so far are in chain_, so they go out with this summary (losing them
+      // would lose their transactions' finality on this node); the next poll resumes.
+      if (out.empty())
+        throw;
+      behind_ = true;
+      break;
+    }
     auto prev = chain_.find(h - 1);
     // The node switched chains while we read it: the next poll resumes from here.
-    if (prev != chain_.end() && b.parent != prev->second)
+    if (prev != chain_.end() && b.parent != prev->second) {
+      behind_ = true;
       break;
+    }
     chain_[h] = b.hash;
     out.push_back(block_json(b));
   }
@@ -92,7 +105,7 @@ std::optional<json> node_watch::poll(bool running) {
                  {"tip", st.tip},
                  {"peers", st.peers},
                  {"mempool", st.mempool}};
-      const bool tip_moved = !last_ || last_->value("tip", std::string{}) != st.tip;
+      const bool tip_moved = behind_ || !last_ || last_->value("tip", std::string{}) != st.tip;
       if (tip_moved) {
         uint32_t reorg = 0;
         auto blocks = new_blocks(st, &reorg);
@@ -115,7 +128,10 @@ std::optional<json> node_watch::poll(bool running) {
   } else {
     a_.reset();
   }
-  if (last_ && *last_ == now)
+  // A summary goes out when something changed, or when it carries blocks (a walk that
+  // resumed below an unchanged tip).
+  const bool carries_blocks = extra.contains("blocks") && !extra["blocks"].empty();
+  if (last_ && *last_ == now && !carries_blocks)
     return std::nullopt;
   last_ = now;
   ++summaries_;

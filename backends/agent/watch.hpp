@@ -59,8 +59,11 @@ private:
   adapters::adapter_ptr a_;
   std::optional<nlohmann::json> last_;    ///< the compared fields of the last summary sent
   std::map<uint64_t, std::string> chain_; ///< height -> hash of the best chain as last seen
-  std::string final_;                     ///< final_tip at the last tip
-  std::atomic<uint64_t> polls_{0};        ///< read by stats() on another thread
+  /// The last walk stopped below the tip (a call failed, or the node switched chains while
+  /// it was read): the next poll walks again even when the tip did not move.
+  bool behind_ = false;
+  std::string final_;              ///< final_tip at the last tip
+  std::atomic<uint64_t> polls_{0}; ///< read by stats() on another thread
   std::atomic<uint64_t> summaries_{0};
 };
 
