@@ -14,6 +14,7 @@
 
 #include "backends/agent/agent.hpp"
 #include "backends/agent/protocol.hpp"
+#include "backends/local/exec_errno.hpp"
 
 namespace troupe::backends::agent {
 
@@ -156,13 +157,7 @@ void connection::spawn_child(const child_agent_options& opts) {
   }
   ::close(fds[1]);
   ::close(err[1]);
-  int child_errno = 0;
-  ssize_t got;
-  do
-    got = ::read(err[0], &child_errno, sizeof(child_errno));
-  while (got < 0 && errno == EINTR);
-  ::close(err[0]);
-  if (got == sizeof(child_errno)) {
+  if (const int child_errno = local::exec_errno(err[0])) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     ::close(fds[0]);

@@ -1,5 +1,7 @@
 #include "backends/local/supervisor.hpp"
 
+#include "backends/local/exec_errno.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -483,13 +485,7 @@ void supervisor::spawn_on_thread(child& c) {
   ::setpgid(pid, pid); // both sides set it: whichever runs first wins the race
   ::close(out[1]);
   ::close(err[1]);
-  int child_errno = 0;
-  ssize_t got;
-  do
-    got = ::read(err[0], &child_errno, sizeof(child_errno));
-  while (got < 0 && errno == EINTR);
-  ::close(err[0]);
-  if (got == sizeof(child_errno)) {
+  if (const int child_errno = exec_errno(err[0])) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     ::close(out[0]);
