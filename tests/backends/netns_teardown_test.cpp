@@ -1,5 +1,5 @@
-// Network namespaces leave nothing behind: after SIGINT or SIGTERM to a running `troupe run`
-// of an etcd cluster, and after a deploy that fails, `ip netns list` shows none of the run's
+// Network namespaces leave nothing behind: after SIGINT, SIGTERM or SIGKILL to a running
+// `troupe run` of an etcd cluster, and after a deploy that fails, `ip netns list` shows none of the run's
 // namespaces (named troupe-<run tag>-<index>, so the test tells its own from others').
 
 #include <fcntl.h>
@@ -91,6 +91,26 @@ TEST(netns_teardown, sigint_and_sigterm_remove_every_namespace_of_the_run) {
     EXPECT_EQ(netns_list().find(mine), std::string::npos) << "signal " << sig << ":\n"
                                                           << netns_list();
   }
+}
+
+TEST(netns_teardown, kill_9_of_troupe_removes_every_namespace_of_the_run) {
+  if (agent::netns_refusal())
+    GTEST_SKIP() << *agent::netns_refusal();
+  auto out = temp_run_dir("netns-kill-9");
+  fs::remove_all(out); // troupe creates it
+  auto pid = start_troupe(troupe::test::source_dir() + "/scenarios/etcd-local.json", out);
+  auto mine = "troupe-" + agent::run_tag(out) + "-";
+  ASSERT_TRUE(eventually(
+    60s,
+    [&] { return read_file(out / "troupe.log").find("deployed 3 nodes") != std::string::npos; }))
+    << read_file(out.string() + ".log");
+  ASSERT_NE(netns_list().find(mine + "2"), std::string::npos) << netns_list();
+  // Nothing of troupe runs after SIGKILL: the namespaces' janitor, in its own session, sees
+  // its pipe close and removes them.
+  ::kill(pid, SIGKILL);
+  EXPECT_EQ(wait_exit(pid, 30s), 128 + SIGKILL);
+  EXPECT_TRUE(eventually(30s, [&] { return netns_list().find(mine) == std::string::npos; }))
+    << netns_list();
 }
 
 TEST(netns_teardown, a_failed_deploy_removes_its_namespaces) {
