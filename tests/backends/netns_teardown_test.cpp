@@ -1,6 +1,6 @@
 // Network namespaces leave nothing behind: after SIGINT, SIGTERM or SIGKILL to a running
-// `troupe run` of an etcd cluster, and after a deploy that fails, `ip netns list` shows none of the run's
-// namespaces (named troupe-<run tag>-<index>, so the test tells its own from others').
+// `troupe run` of an etcd cluster, and after a deploy that fails, `ip netns list` shows none of the
+// run's namespaces (named troupe-<run tag>-<index>, so the test tells its own from others').
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,6 +16,7 @@
 #include "backends/agent/netns.hpp"
 #include "tests/backends/live_helpers.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/troupe_child.hpp"
 
 using namespace troupe;
 using namespace troupe::backends;
@@ -41,35 +42,11 @@ std::string read_file(const fs::path& p) {
 
 /// Starts `troupe run FILE --out DIR`, its output in DIR.log; returns its PID.
 pid_t start_troupe(const std::string& scenario, const fs::path& out) {
-  std::vector<std::string> args{troupe::test::troupe_binary(), "run", scenario, "--out",
-                                out.string()};
-  auto log = out.string() + ".log";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
+  return troupe::test::start_troupe_child({"run", scenario, "--out", out.string()},
+                                          out.string() + ".log");
 }
 
-/// Waits (bounded) for `pid`; its exit code, or -1 after killing it on timeout.
-int wait_exit(pid_t pid, std::chrono::seconds limit) {
-  int status = 0;
-  bool done = eventually(limit, [&] { return ::waitpid(pid, &status, WNOHANG) == pid; });
-  if (!done) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+using troupe::test::wait_exit;
 
 } // namespace
 

@@ -14,6 +14,7 @@
 #include "tests/backends/live_helpers.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/shell.hpp"
+#include "tests/support/troupe_child.hpp"
 
 using namespace troupe::backends::testing;
 
@@ -30,37 +31,14 @@ child_run start_troupe(const std::string& scenario, const std::string& name,
   child_run r;
   r.out = temp_run_dir(name);
   fs::remove_all(r.out); // troupe creates it
-  std::vector<std::string> args{troupe::test::troupe_binary(), "run", scenario, "--out",
-                                r.out.string()};
+  std::vector<std::string> args{"run", scenario, "--out", r.out.string()};
   args.insert(args.end(), extra.begin(), extra.end());
-  auto log = r.out.string() + ".log";
-  r.pid = ::fork();
-  if (r.pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  r.pid = troupe::test::start_troupe_child(args, r.out.string() + ".log");
   return r;
 }
 
-/// Waits for the child (bounded); returns its exit code, or -1 on timeout (then kills it).
 int wait_troupe(const child_run& r, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  int status = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (::waitpid(r.pid, &status, WNOHANG) == r.pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(100ms);
-  }
-  ::kill(r.pid, SIGKILL);
-  ::waitpid(r.pid, &status, 0);
-  return -1;
+  return troupe::test::wait_exit(r.pid, limit);
 }
 
 std::string read_file(const fs::path& p) {
@@ -96,10 +74,10 @@ size_t count_of(const std::string& text, const std::string& what) {
 /// chain again. Transactions go to the observer only (none dies with miner-1's mempool), and
 /// each must be final on every node — miner-1 included, on the blocks it gets back.
 nlohmann::json killed_miner_scenario(const std::string& poll) {
-  auto node = nlohmann::json{
-    {"model", "chain"},
-    {"program", "litecoin-regtest"},
-    {"params", {{"slot", "1s"}, {"active_slot_coeff", 0.3}, {"finality_depth", 3}}}};
+  auto node =
+    nlohmann::json{{"model", "chain"},
+                   {"program", "litecoin-regtest"},
+                   {"params", {{"slot", "1s"}, {"active_slot_coeff", 0.3}, {"finality_depth", 3}}}};
   return nlohmann::json{
     {"name", "litecoin-killed-miner"},
     {"seed", 5},
