@@ -40,13 +40,28 @@ std::string read_file(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-/// Starts `troupe run FILE --out DIR`, its output in DIR.log; returns its PID.
-pid_t start_troupe(const std::string& scenario, const fs::path& out) {
-  return troupe::test::start_troupe_child({"run", scenario, "--out", out.string()},
-                                          out.string() + ".log");
-}
-
 using troupe::test::wait_exit;
+
+/// `troupe run` of the etcd example into a fresh `out`, once its 3 nodes are deployed.
+struct deployed_etcd {
+  fs::path out;
+  pid_t pid = -1;
+  std::string mine; ///< the prefix of this run's namespace names
+
+  explicit deployed_etcd(const std::string& name)
+    : out(temp_run_dir(name)) {
+    fs::remove_all(out); // troupe creates it
+    pid = troupe::test::start_troupe_child(
+      {"run", troupe::test::source_dir() + "/scenarios/etcd-local.json", "--out", out.string()},
+      out.string() + ".log");
+    mine = "troupe-" + agent::run_tag(out) + "-";
+  }
+  bool deployed() const {
+    return eventually(60s, [&] {
+      return read_file(out / "troupe.log").find("deployed 3 nodes") != std::string::npos;
+    });
+  }
+};
 
 } // namespace
 
@@ -54,39 +69,27 @@ TEST(netns_teardown, sigint_and_sigterm_remove_every_namespace_of_the_run) {
   if (agent::netns_refusal())
     GTEST_SKIP() << *agent::netns_refusal();
   for (int sig : {SIGINT, SIGTERM}) {
-    auto out = temp_run_dir("netns-signal-" + std::to_string(sig));
-    fs::remove_all(out); // troupe creates it
-    auto pid = start_troupe(troupe::test::source_dir() + "/scenarios/etcd-local.json", out);
-    auto mine = "troupe-" + agent::run_tag(out) + "-";
-    ASSERT_TRUE(eventually(
-      60s,
-      [&] { return read_file(out / "troupe.log").find("deployed 3 nodes") != std::string::npos; }))
-      << read_file(out.string() + ".log");
-    EXPECT_NE(netns_list().find(mine + "2"), std::string::npos) << netns_list();
-    ::kill(pid, sig);
-    EXPECT_NE(wait_exit(pid, 60s), -1) << "troupe exits after signal " << sig;
-    EXPECT_EQ(netns_list().find(mine), std::string::npos) << "signal " << sig << ":\n"
-                                                          << netns_list();
+    deployed_etcd run{"netns-signal-" + std::to_string(sig)};
+    ASSERT_TRUE(run.deployed()) << read_file(run.out.string() + ".log");
+    EXPECT_NE(netns_list().find(run.mine + "2"), std::string::npos) << netns_list();
+    ::kill(run.pid, sig);
+    EXPECT_NE(wait_exit(run.pid, 60s), -1) << "troupe exits after signal " << sig;
+    EXPECT_EQ(netns_list().find(run.mine), std::string::npos) << "signal " << sig << ":\n"
+                                                              << netns_list();
   }
 }
 
 TEST(netns_teardown, kill_9_of_troupe_removes_every_namespace_of_the_run) {
   if (agent::netns_refusal())
     GTEST_SKIP() << *agent::netns_refusal();
-  auto out = temp_run_dir("netns-kill-9");
-  fs::remove_all(out); // troupe creates it
-  auto pid = start_troupe(troupe::test::source_dir() + "/scenarios/etcd-local.json", out);
-  auto mine = "troupe-" + agent::run_tag(out) + "-";
-  ASSERT_TRUE(eventually(
-    60s,
-    [&] { return read_file(out / "troupe.log").find("deployed 3 nodes") != std::string::npos; }))
-    << read_file(out.string() + ".log");
-  ASSERT_NE(netns_list().find(mine + "2"), std::string::npos) << netns_list();
+  deployed_etcd run{"netns-kill-9"};
+  ASSERT_TRUE(run.deployed()) << read_file(run.out.string() + ".log");
+  ASSERT_NE(netns_list().find(run.mine + "2"), std::string::npos) << netns_list();
   // Nothing of troupe runs after SIGKILL: the namespaces' janitor, in its own session, sees
   // its pipe close and removes them.
-  ::kill(pid, SIGKILL);
-  EXPECT_EQ(wait_exit(pid, 30s), 128 + SIGKILL);
-  EXPECT_TRUE(eventually(30s, [&] { return netns_list().find(mine) == std::string::npos; }))
+  ::kill(run.pid, SIGKILL);
+  EXPECT_EQ(wait_exit(run.pid, 30s), 128 + SIGKILL);
+  EXPECT_TRUE(eventually(30s, [&] { return netns_list().find(run.mine) == std::string::npos; }))
     << netns_list();
 }
 
