@@ -39,6 +39,7 @@ cleanup() {
   if [ "$keep" = 0 ]; then rm -rf "$dir"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # through the EXIT trap: unmount and remove the root
 
 rm -rf "$dir"
 t0=$(date +%s)
