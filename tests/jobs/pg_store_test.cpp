@@ -8,9 +8,11 @@
 #include "tests/support/postgres_cluster.hpp"
 #include "tests/support/shell.hpp"
 #include "tests/support/sockets.hpp"
+#include "tests/support/wait.hpp"
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <sys/stat.h>
 
@@ -141,4 +143,64 @@ TEST(JobsPgStore, OneEngineWritesADatabaseAtATimeAndAKilledOnesLockIsReleased) {
   second->write(std::vector<job>{j});
   EXPECT_EQ(second->load_all().at(0).fence, 5);
   EXPECT_EQ(second->load_all().at(0).lease_owner, "");
+}
+
+TEST(JobsPgStore, TroupeJobsServeStatusAndTokenCreateWorkOnAPostgresqlUrl) {
+  auto& pg = cluster();
+  if (!pg.ok())
+    GTEST_SKIP() << pg.why();
+  const auto url = pg.create_database("cli");
+  const auto dir = troupe::test::fresh_dir("jobs-pg-cli");
+  std::ofstream(dir / "pipeline.json")
+    << R"({"name": "p", "stages": [{"type": "a", "verify": false}, {"type": "b", "verify": false}]})";
+  const int port = troupe::test::free_port();
+  const auto pid_file = dir / "serve.pid";
+  // In the background, its PID recorded; stopped by that PID below.
+  ASSERT_EQ(troupe::test::shell(troupe::test::shell_quote(troupe::test::troupe_binary()) +
+                                  " jobs serve --store " + troupe::test::shell_quote(url) +
+                                  " --pipeline " + (dir / "pipeline.json").string() + " --port " +
+                                  std::to_string(port) + " > " + (dir / "serve.log").string() +
+                                  " 2>&1 & echo $! > " + pid_file.string(),
+                                10)
+              .code,
+            0);
+  pid_t serve = 0;
+  std::ifstream(pid_file) >> serve;
+  ASSERT_GT(serve, 0);
+  struct stopper {
+    pid_t pid;
+    ~stopper() {
+      ::kill(pid, SIGTERM);
+      troupe::test::wait_until([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(20));
+      ::kill(pid, SIGKILL);
+    }
+  } stop{serve};
+  ASSERT_TRUE(troupe::test::wait_until([&] { return troupe::test::port_open(port); },
+                                       std::chrono::seconds(30)))
+    << troupe::test::file_text(dir / "serve.log");
+  EXPECT_FALSE(has(troupe::test::file_text(dir / "serve.log"), postgres_cluster::password));
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  auto post = troupe::test::shell(
+    "curl -sf -X POST -H 'Content-Type: application/json' -d '{\"key\": 1}' " + base +
+      "/v1/pipelines/p/jobs && curl -sf -X POST -H 'Content-Type: application/json' -d "
+      "'{\"worker\": \"w\"}' " +
+      base + "/v1/claim",
+    30);
+  ASSERT_EQ(post.code, 0) << post.out;
+  // The claim is committed before its answer: another process reads it from the database.
+  auto status =
+    troupe::test::troupe_cli("jobs status --store " + troupe::test::shell_quote(url), 30);
+  EXPECT_EQ(status.code, 0) << status.out;
+  EXPECT_TRUE(has(status.out, "processing: 1")) << status.out;
+  EXPECT_FALSE(has(status.out, postgres_cluster::password)) << status.out;
+  // A token made while serving is in the same database.
+  auto token = troupe::test::troupe_cli(
+    "jobs token create --scope worker --store " + troupe::test::shell_quote(url), 30);
+  EXPECT_EQ(token.code, 0) << token.out;
+  EXPECT_EQ(pg.psql("SELECT count(*) FROM tokens", "cli").out, "1\n");
+  // retry on the database refuses while the server holds it.
+  auto retry =
+    troupe::test::troupe_cli("jobs retry 1 --store " + troupe::test::shell_quote(url), 30);
+  EXPECT_EQ(retry.code, 2) << retry.out;
+  EXPECT_TRUE(has(retry.out, "already served by")) << retry.out;
 }
