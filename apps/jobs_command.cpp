@@ -43,7 +43,9 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   auto lease = std::make_shared<std::string>("0");
   auto* serve = jobs->add_subcommand("serve", "Serve the job engine over HTTP (native API under "
                                               "/v1, replay-test protocol with --replay-config)");
-  serve->add_option("--db", serve_opts->db, "SQLite job database (created when missing)")
+  serve->add_option("--db,--store", serve_opts->db,
+                    "job store: a SQLite file (created when missing) or a PostgreSQL URL "
+                    "postgresql://USER:PASSWORD@HOST:PORT/DB (schema created on first use)")
     ->capture_default_str();
   serve->add_option("--replay-config", serve_opts->replay_config,
                     "replay-test slice config (JSON array); serves that system's protocol");
@@ -89,7 +91,7 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   auto as_json = std::make_shared<bool>(false);
   auto* status = jobs->add_subcommand("status", "Summary of a campaign: counts by status and "
                                                 "type, the failure queue, replay summary");
-  status->add_option("--db", *db, "read this job database directly");
+  status->add_option("--db,--store", *db, "read this job database (file or postgresql:// URL)");
   status->add_option("--url", *url, "ask a running server (http://HOST:PORT)");
   status->add_flag("--json", *as_json, "print JSON");
   status->callback([db, url, as_json, &exit_code] {
@@ -109,7 +111,8 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   retry->add_option("--token", *retry_token, "admin token, when the server requires tokens")
     ->envname("TROUPE_JOBS_TOKEN");
   retry->add_option("id", *retry_id, "job id (from `troupe jobs status`)")->required();
-  retry->add_option("--db", *retry_db, "edit this job database (no server running on it)");
+  retry->add_option("--db,--store", *retry_db,
+                    "edit this job database, file or postgresql:// URL (no server running on it)");
   retry->add_option("--url", *retry_url, "ask a running server (http://HOST:PORT)");
   retry->callback([retry_id, retry_db, retry_url, retry_token, &exit_code] {
     if (retry_db->empty() == retry_url->empty())

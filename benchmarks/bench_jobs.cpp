@@ -10,13 +10,22 @@
 //   The clients run in this process and share the two cores with the server: the figure
 //   is what the server does with what is left, under whatever else the machine runs.
 // Published single-machine figures: Sidekiq ~23,500 jobs/s, River ~46,000 jobs/s.
+//   - PostgreSQL (issue 18; --pg 0 skips it): in-process and HTTP claim+complete on the
+//     PostgreSQL store of a throwaway durable cluster (fsync on), beside a naive PostgreSQL
+//     queue measured in the same run (one UPDATE ... RETURNING per claim, one transaction per
+//     completion, 1 and 8 clients); the replay face's GET /job?nextjob on both stores.
 // Usage: bench_jobs [--jobs N] [--http-cycles N] [--baseline-cycles N] [--diagnostics 0|1]
+//                   [--pg 0|1] [--naive-cycles N] [--replay-requests N]
 // (0 skips a line; --diagnostics 0 skips the no-store and httplib-client lines)
 
+#include "benchmarks/httplib_server.hpp"
 #include "jobs/engine.hpp"
 #include "jobs/http/http_server.hpp"
-#include "benchmarks/httplib_server.hpp"
+#include "jobs/replay/replay.hpp"
 #include "jobs/store.hpp"
+#include "tests/support/postgres_cluster.hpp"
+
+#include <libpq-fe.h>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -61,9 +70,31 @@ fs::path fresh_db(const std::string& name) {
   return p;
 }
 
-void bench_in_process(int64_t jobs) {
-  auto path = fresh_db("inproc");
-  auto db = store::open(path.string());
+/// What else the machine was doing: the 1-minute load average and the runnable tasks now
+/// (this process's own threads included), from /proc.
+nlohmann::json machine_load() {
+  nlohmann::json out = nlohmann::json::object();
+  if (std::ifstream in("/proc/loadavg"); in) {
+    double one = 0;
+    std::string five, fifteen, running;
+    in >> one >> five >> fifteen >> running;
+    out["loadavg_1m"] = one;
+    out["tasks_runnable/total"] = running;
+  }
+  return out;
+}
+
+/// Published figures of peers, for scale (issue 18): not measured here.
+nlohmann::json published() {
+  return {{"sidekiq_jobs_per_s", 23500},
+          {"river_jobs_per_s_8_core_laptop", 46000},
+          {"graphile_worker_jobs_per_s_large_machine", 183000},
+          {"oban_jobs_per_s", 17000}};
+}
+
+/// `where`: "" for a fresh SQLite file, else a PostgreSQL URL (a fresh database).
+void bench_in_process(int64_t jobs, const std::string& where = "") {
+  auto db = store::open(where.empty() ? fresh_db("inproc").string() : where);
   engine e(db.get(), {1, 4096});
   type_policy p;
   p.type = "noop";
@@ -90,16 +121,19 @@ void bench_in_process(int64_t jobs) {
   e.commit();
   const double s = seconds_since(t0);
   nlohmann::json line = {
-    {"bench", "jobs_in_process"},
+    {"bench", where.empty() ? "jobs_in_process" : "jobs_in_process_postgresql"},
     {"jobs", completed},
     {"phases", "create->process->verify"},
-    {"store", "sqlite wal, batched commits (4096 rows)"},
+    {"store", where.empty()
+                ? "sqlite wal, batched commits (4096 rows)"
+                : "postgresql (fsync on), batched commits (4096 rows), 1 pipeline each"},
     {"rows_written", db->rows_written()},
     {"commits", db->commits()},
     {"seconds", s},
     {"jobs_per_s", static_cast<double>(completed) / s},
     {"target_jobs_per_s", 50000},
-    {"published", {{"sidekiq_jobs_per_s", 23500}, {"river_jobs_per_s", 46000}}}};
+    {"published", published()},
+    {"machine", machine_load()}};
   std::cout << line.dump() << std::endl;
 }
 
@@ -298,25 +332,10 @@ client_result run_httplib_clients(int port, int clients) {
   return res;
 }
 
-/// What else the machine was doing: the 1-minute load average and the runnable tasks now
-/// (this process's own threads included), from /proc.
-nlohmann::json machine_load() {
-  nlohmann::json out = nlohmann::json::object();
-  if (std::ifstream in("/proc/loadavg"); in) {
-    double one = 0;
-    std::string five, fifteen, running;
-    in >> one >> five >> fifteen >> running;
-    out["loadavg_1m"] = one;
-    out["tasks_runnable/total"] = running;
-  }
-  return out;
-}
-
 /// Returns cycles/s.
 double bench_http(const std::string& name, int64_t cycles, int clients, server_kind sk,
-                  client_kind ck, bool durable) {
-  auto path = fresh_db("http-" + name);
-  auto db = store::open(path.string());
+                  client_kind ck, bool durable, const std::string& where = "") {
+  auto db = store::open(where.empty() ? fresh_db("http-" + name).string() : where);
   // durable=false is a diagnostic: the same server with no store, to show what the HTTP
   // layer costs by itself and what group commit adds.
   engine e(durable ? db.get() : nullptr, {1, SIZE_MAX}); // the server's committer writes
@@ -377,7 +396,9 @@ double bench_http(const std::string& name, int64_t cycles, int clients, server_k
     {"keep_alive", true},
     {"cycles", r.done},
     {"errors", r.errors},
-    {"store", durable ? "sqlite wal, group commit before every answer" : "none (diagnostic)"},
+    {"store", !durable        ? "none (diagnostic)"
+              : where.empty() ? "sqlite wal, group commit before every answer"
+                              : "postgresql (fsync on), group commit before every answer"},
     {"commits", commits},
     {"seconds", s},
     {"cycles_per_s", static_cast<double>(r.done) / s},
@@ -386,7 +407,7 @@ double bench_http(const std::string& name, int64_t cycles, int clients, server_k
     {"claim_latency_us_p99", pct(0.99)},
     {"process_cpu_s", cpu},
     {"cpu_us_per_cycle", r.done > 0 ? cpu / static_cast<double>(r.done) * 1e6 : 0.0},
-    {"published", {{"sidekiq_jobs_per_s", 23500}, {"river_jobs_per_s", 46000}}}};
+    {"published", published()}};
   if (fast) {
     line["server_thread_cpu_s"] = server_cpu;
     line["server_thread_switches"] = {{"waited", fast->stats().loop_switches_waited},
@@ -400,11 +421,143 @@ double bench_http(const std::string& name, int64_t cycles, int clients, server_k
   return static_cast<double>(r.done) / s;
 }
 
+/// The naive PostgreSQL queue a durable claim+complete is measured against (issue 18): one
+/// `UPDATE ... RETURNING` per claim (SKIP LOCKED, so concurrent clients never share a job),
+/// one transaction per completion, `clients` threads with a connection each. Returns
+/// cycles/s.
+double bench_pg_naive(const std::string& url, int64_t cycles, int clients) {
+  PGconn* setup = PQconnectdb(url.c_str());
+  auto run = [](PGconn* c, const char* sql) { PQclear(PQexec(c, sql)); };
+  run(setup, "SET client_min_messages = warning");
+  run(setup, "DROP TABLE IF EXISTS naive_jobs");
+  run(setup, "CREATE TABLE naive_jobs(id BIGSERIAL PRIMARY KEY, status TEXT NOT NULL, worker "
+             "TEXT NOT NULL DEFAULT '', fence BIGINT NOT NULL DEFAULT 0, payload TEXT NOT NULL, "
+             "result TEXT NOT NULL DEFAULT '')");
+  run(setup, "CREATE INDEX ON naive_jobs(id) WHERE status = 'created'");
+  const std::string fill = "INSERT INTO naive_jobs(status, payload) SELECT 'created', '{}' FROM "
+                           "generate_series(1," +
+                           std::to_string(cycles) + ")";
+  run(setup, fill.c_str());
+  run(setup, "VACUUM ANALYZE naive_jobs");
+  std::atomic<int64_t> done{0}, errors{0};
+  const auto t0 = clock_type::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < clients; ++w)
+    threads.emplace_back([&, w] {
+      PGconn* c = PQconnectdb(url.c_str());
+      const std::string worker = "w" + std::to_string(w);
+      PQclear(PQprepare(c, "claim",
+                        "UPDATE naive_jobs SET status='processing', worker=$1, fence=fence+1 "
+                        "WHERE id = (SELECT id FROM naive_jobs WHERE status='created' ORDER BY "
+                        "id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, fence",
+                        1, nullptr));
+      PQclear(PQprepare(c, "complete",
+                        "UPDATE naive_jobs SET status='completed', result='{}' WHERE id=$1 AND "
+                        "fence=$2 AND status='processing'",
+                        2, nullptr));
+      for (;;) {
+        const char* v[] = {worker.c_str()};
+        PGresult* r = PQexecPrepared(c, "claim", 1, v, nullptr, nullptr, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) == 0) {
+          errors += PQresultStatus(r) != PGRES_TUPLES_OK;
+          PQclear(r);
+          break;
+        }
+        const std::string id = PQgetvalue(r, 0, 0), fence = PQgetvalue(r, 0, 1);
+        PQclear(r);
+        const char* cv[] = {id.c_str(), fence.c_str()};
+        r = PQexecPrepared(c, "complete", 2, cv, nullptr, nullptr, 0);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK && std::string(PQcmdTuples(r)) == "1")
+          ++done;
+        else
+          ++errors;
+        PQclear(r);
+      }
+      PQfinish(c);
+    });
+  for (auto& t : threads)
+    t.join();
+  const double secs = seconds_since(t0);
+  PQfinish(setup);
+  nlohmann::json line = {
+    {"bench", "jobs_pg_naive_baseline"},
+    {"what", "one UPDATE ... FOR UPDATE SKIP LOCKED ... RETURNING per claim, one transaction "
+             "per completion (autocommit), prepared statements"},
+    {"clients", std::to_string(clients) + " threads, one connection each, in this process"},
+    {"store", "postgresql (fsync on)"},
+    {"cycles", done.load()},
+    {"errors", errors.load()},
+    {"seconds", secs},
+    {"cycles_per_s", static_cast<double>(done.load()) / secs},
+    {"published", published()},
+    {"machine", machine_load()}};
+  std::cout << line.dump() << std::endl;
+  return static_cast<double>(done.load()) / secs;
+}
+
+/// The replay-test face's hottest read, `GET /job?nextjob`, with `clients` cpp-httplib
+/// keep-alive clients for `requests` requests in all, on a campaign of 2,000 slices in the
+/// store at `where` ("" SQLite). Returns requests/s.
+double bench_replay_nextjob(int64_t requests, int clients, const std::string& where) {
+  const auto config = fresh_db("replay-config").replace_extension(".json");
+  {
+    auto slices = nlohmann::json::array();
+    for (int i = 0; i < 2000; ++i)
+      slices.push_back({{"start_block_id", 1000 * i},
+                        {"end_block_id", 1000 * (i + 1)},
+                        {"snapshot_path", "s3://bench/snapshot-" + std::to_string(i) + ".bin"},
+                        {"storage_type", "s3"},
+                        {"expected_integrity_hash", std::string(64, 'a')},
+                        {"leap_version", "5.0.2"}});
+    std::ofstream(config) << slices.dump(4);
+  }
+  auto db = store::open(where.empty() ? fresh_db("replay").string() : where);
+  engine e(db.get(), {1, SIZE_MAX});
+  replay_service svc(e, {0, ""});
+  e.load(1);
+  svc.load(load_replay_config(config.string()), 1);
+  e.commit();
+  http_server::options o;
+  o.port = 0;
+  http_server server(e, &svc, o);
+  const int port = server.start();
+  std::atomic<int64_t> next{0}, ok{0}, errors{0};
+  const auto t0 = clock_type::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < clients; ++w)
+    threads.emplace_back([&] {
+      httplib::Client c("127.0.0.1", port);
+      c.set_keep_alive(true);
+      while (next++ < requests) {
+        auto r = c.Get("/job?nextjob", {{"Accept", "application/json"}});
+        if (r && r->status == 200)
+          ++ok;
+        else
+          ++errors;
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  const double secs = seconds_since(t0);
+  server.stop();
+  nlohmann::json line = {
+    {"bench", where.empty() ? "jobs_replay_nextjob_sqlite" : "jobs_replay_nextjob_postgresql"},
+    {"clients", std::to_string(clients) + " cpp-httplib keep-alive clients"},
+    {"requests", ok.load()},
+    {"errors", errors.load()},
+    {"seconds", secs},
+    {"requests_per_s", static_cast<double>(ok.load()) / secs},
+    {"machine", machine_load()}};
+  std::cout << line.dump() << std::endl;
+  return static_cast<double>(ok.load()) / secs;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   int64_t jobs = 300'000, http_cycles = 40'000, baseline_cycles = 20'000, diagnostics = 1;
+  int64_t pg = 1, naive_cycles = 20'000, replay_requests = 40'000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--jobs")
@@ -415,6 +568,12 @@ int main(int argc, char** argv) {
       baseline_cycles = std::stoll(argv[i + 1]);
     else if (a == "--diagnostics")
       diagnostics = std::stoll(argv[i + 1]);
+    else if (a == "--pg")
+      pg = std::stoll(argv[i + 1]);
+    else if (a == "--naive-cycles")
+      naive_cycles = std::stoll(argv[i + 1]);
+    else if (a == "--replay-requests")
+      replay_requests = std::stoll(argv[i + 1]);
   }
   if (jobs > 0)
     bench_in_process(jobs);
@@ -435,6 +594,39 @@ int main(int argc, char** argv) {
   if (baseline_cycles > 0)
     baseline = bench_http("jobs_http_claim_complete_baseline_httplib", baseline_cycles, 8,
                           server_kind::httplib_baseline, client_kind::httplib_threads, true);
+  // PostgreSQL (issue 18): a durable throwaway cluster under the build directory
+  // (tests/support/postgres_cluster.hpp), the same figures beside the naive baseline.
+  double pg_http = 0, naive = 0;
+  if (pg > 0) {
+    troupe::test::postgres_cluster cluster({/*durable*/ true, 100});
+    if (!cluster.ok()) {
+      std::cout << nlohmann::json{{"bench", "jobs_postgresql"}, {"skipped", cluster.why()}}.dump()
+                << std::endl;
+    } else {
+      if (jobs > 0)
+        bench_in_process(jobs / 3, cluster.create_database("bench_inproc"));
+      if (http_cycles > 0)
+        pg_http =
+          bench_http("jobs_http_claim_complete_postgresql", http_cycles, 8, server_kind::epoll,
+                     client_kind::raw_epoll, true, cluster.create_database("bench_http"));
+      if (naive_cycles > 0) {
+        bench_pg_naive(cluster.create_database("bench_naive1"), naive_cycles / 4, 1);
+        naive = bench_pg_naive(cluster.create_database("bench_naive8"), naive_cycles, 8);
+      }
+      if (replay_requests > 0)
+        bench_replay_nextjob(replay_requests, 8, cluster.create_database("bench_replay"));
+      std::cout << nlohmann::json{{"bench", "jobs_postgresql_orchestrators"},
+                                  {"measured", {1}},
+                                  {"not_measured", {2, 3}},
+                                  {"why", "one troupe jobs serve writes a database at a time "
+                                          "(advisory lock); several orchestrators on one "
+                                          "database are not built yet (issue 18 item 2)"}}
+                     .dump()
+                << std::endl;
+    }
+  }
+  if (replay_requests > 0)
+    bench_replay_nextjob(replay_requests, 8, "");
   // The figure beside its target and the baseline of this same run.
   if (http_cycles > 0) {
     nlohmann::json line = {{"bench", "jobs_http_summary"},
@@ -446,6 +638,13 @@ int main(int argc, char** argv) {
       line["baseline_httplib_cycles_per_s"] = baseline;
       line["speedup_over_baseline"] = figure / baseline;
     }
+    if (pg_http > 0)
+      line["postgresql_cycles_per_s"] = pg_http;
+    if (naive > 0) {
+      line["postgresql_naive_baseline_cycles_per_s"] = naive;
+      line["postgresql_speedup_over_naive"] = pg_http / naive;
+    }
+    line["published"] = published();
     std::cout << line.dump() << std::endl;
   }
   return 0;

@@ -8,6 +8,8 @@ find_package(fmt REQUIRED)
 find_package(prometheus-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(SQLite3 REQUIRED)
+# libpq (libpq-dev) for the PostgreSQL job store (jobs/pg_store.*).
+find_package(PostgreSQL REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(ZLIB REQUIRED)
 
@@ -23,4 +25,4 @@ add_library(troupe_deps INTERFACE)
 target_link_libraries(troupe_deps INTERFACE troupe_ext::caf_core troupe_ext::caf_io troupe_ext::httplib
   troupe_ext::re2
   nlohmann_json::nlohmann_json spdlog::spdlog fmt::fmt prometheus-cpp::pull
-  prometheus-cpp::core SQLite::SQLite3 OpenSSL::SSL OpenSSL::Crypto ZLIB::ZLIB Threads::Threads)
+  prometheus-cpp::core SQLite::SQLite3 PostgreSQL::PostgreSQL OpenSSL::SSL OpenSSL::Crypto ZLIB::ZLIB Threads::Threads)

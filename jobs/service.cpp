@@ -20,7 +20,7 @@ nlohmann::json database_status(const std::string& path) {
   replay_service svc(eng, {});
   eng.load(0);
   nlohmann::json out;
-  out["database"] = path;
+  out["database"] = db->path();
   out["jobs"] = eng.summary();
   if (const auto n = eng.list(std::nullopt, "replay", SIZE_MAX).size(); n > 0) {
     svc.load(std::vector<replay_slice>(n), 0);
@@ -58,6 +58,7 @@ std::string format_status(const nlohmann::json& s) {
 
 void retry_in_database(const std::string& path, job_id id) {
   auto db = store::open(path, store::open_mode::must_exist);
+  db->lock_for_writing(); // not while a server holds the database (PostgreSQL)
   engine eng(db.get());
   replay_service svc(eng, {});
   eng.load(0);

@@ -1,8 +1,14 @@
 #pragma once
-// The durable half of the engine: one SQLite file in WAL mode. The engine keeps an in-memory
-// index for speed and mirrors every changed job here; a batch of changes is one transaction,
-// so nothing lives only in memory for longer than one batch (and, in the HTTP face, no
-// answer leaves the server before the batch that holds its change is committed).
+// The durable half of the engine. The engine keeps an in-memory index for speed and mirrors
+// every changed job into a store; a batch of changes is one transaction, so nothing lives
+// only in memory for longer than one batch (and, in the HTTP face, no answer leaves the
+// server before the batch that holds its change is committed).
+//
+// Two stores behind one interface, chosen by the location's form (store::open):
+// - a file path (or ":memory:"): SQLite, one file in WAL mode (jobs/sqlite_store.*);
+// - a `postgresql://` or `postgres://` URL: PostgreSQL through libpq (jobs/pg_store.*).
+// The engine, the HTTP faces and the tests see only this interface, so both stores give the
+// same engine behaviour.
 
 #include "jobs/job.hpp"
 
@@ -11,9 +17,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-struct sqlite3;
-struct sqlite3_stmt;
 
 namespace troupe::jobs {
 
@@ -26,51 +29,55 @@ public:
 
   // -- constructors -----------------------------------------------------------
 
-  /// Opens (or creates) the database at `path`; ":memory:" for a throwaway store.
-  /// Throws troupe::user_error naming the file and the fix when it is missing, unreadable
-  /// or not a SQLite database of ours.
-  static std::unique_ptr<store> open(const std::string& path, open_mode mode = open_mode::create);
-  ~store();
+  /// Opens (or creates) the store at `location`: a SQLite file (":memory:" for a throwaway
+  /// store) or a PostgreSQL URL (schema created on first use). Throws troupe::user_error
+  /// naming the store and the fix when it is missing, unreachable, refuses the credentials,
+  /// or is not a job database of ours.
+  static std::unique_ptr<store> open(const std::string& location,
+                                     open_mode mode = open_mode::create);
+  /// Whether `location` names a PostgreSQL database (postgresql:// or postgres://).
+  static bool is_postgres_url(const std::string& location);
+  virtual ~store() = default;
   store(const store&) = delete;
   store& operator=(const store&) = delete;
 
   // -- writes -----------------------------------------------------------------
 
   /// Upserts every job in one transaction.
-  void write(const std::vector<const job*>& jobs);
+  virtual void write(const std::vector<const job*>& jobs) = 0;
   void write(const std::vector<job>& jobs);
-  void set_meta(const std::string& key, const std::string& value);
+  virtual void set_meta(const std::string& key, const std::string& value) = 0;
   /// Records an HTTP client token by its digest (the token itself is never stored).
-  void add_token(const std::string& digest, const std::string& scope, int64_t created_ms);
-  /// A commit that leaves the WAL above `pages` pages also checkpoints it (copies it into
-  /// the database file and syncs both: milliseconds on a slow disk). SQLite's default is
-  /// 1000; the HTTP server raises it while serving, so fewer of its commits wait on the disk
-  /// and each checkpoint writes a page changed many times once.
-  void set_checkpoint_pages(int pages);
+  virtual void add_token(const std::string& digest, const std::string& scope,
+                         int64_t created_ms) = 0;
+  /// SQLite: a commit that leaves the WAL above `pages` pages also checkpoints it (copies it
+  /// into the database file and syncs both: milliseconds on a slow disk). SQLite's default
+  /// is 1000; the HTTP server raises it while serving, so fewer of its commits wait on the
+  /// disk and each checkpoint writes a page changed many times once. Other stores ignore it.
+  virtual void set_checkpoint_pages(int pages) { (void) pages; }
+  /// Makes this process the only writer of the store's jobs until it closes the store, or
+  /// throws user_error naming who holds it. The engine's index is the truth while it runs,
+  /// so two engines writing one database would overwrite each other's claims. A SQLite file
+  /// has one process by construction (no-op); PostgreSQL takes a session advisory lock,
+  /// released by the server when this process's connection ends (exit, kill -9).
+  virtual void lock_for_writing() {}
 
   // -- reads ------------------------------------------------------------------
 
-  std::vector<job> load_all();
-  std::optional<std::string> meta(const std::string& key);
+  virtual std::vector<job> load_all() = 0;
+  virtual std::optional<std::string> meta(const std::string& key) = 0;
   /// Every stored token as (digest, scope).
-  std::vector<std::pair<std::string, std::string>> tokens();
+  virtual std::vector<std::pair<std::string, std::string>> tokens() = 0;
+  /// The location as given to open (a URL with its password masked), for messages.
   const std::string& path() const noexcept { return path_; }
   /// Rows written since open (a figure for benchmarks and tests).
   uint64_t rows_written() const noexcept { return rows_written_; }
   uint64_t commits() const noexcept { return commits_; }
 
-private:
+protected:
   store() = default;
-  void exec(const char* sql);
-  /// Brings an older file's schema to the current version (versioned, see store.cpp).
-  void migrate();
-  [[noreturn]] void fail(const std::string& what);
 
   std::string path_;
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* upsert_ = nullptr;
-  sqlite3_stmt* begin_ = nullptr;
-  sqlite3_stmt* commit_ = nullptr;
   uint64_t rows_written_ = 0;
   uint64_t commits_ = 0;
 };

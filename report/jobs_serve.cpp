@@ -10,6 +10,7 @@
 #include "actors/units.hpp"
 #include "jobs/http/http_server.hpp"
 #include "jobs/replay/replay.hpp"
+#include "jobs/pg_store.hpp"
 #include "jobs/store.hpp"
 #include "report/dashboard.hpp"
 #include "report/jobs_dashboard.hpp"
@@ -27,7 +28,9 @@ void check_exposure(const serve_options& o) {
   if (is_loopback_host(o.host))
     return;
   bool tokens = false;
-  if (std::filesystem::exists(o.db))
+  if (store::is_postgres_url(o.db)) // its schema is created on first use anyway
+    tokens = !store::open(o.db)->tokens().empty();
+  else if (std::filesystem::exists(o.db))
     tokens = !store::open(o.db, store::open_mode::must_exist)->tokens().empty();
   if (tokens)
     return;
@@ -36,7 +39,7 @@ void check_exposure(const serve_options& o) {
                      " without tokens, where anyone who "
                      "reaches it could change the campaign: create one with `troupe jobs "
                      "token create --scope worker --db " +
-                     o.db +
+                     pg_store::redact(o.db) +
                      "`, or serve on 127.0.0.1, "
                      "or pass --insecure");
   spdlog::warn("troupe jobs: INSECURE: serving on {} without tokens (--insecure): anyone who "
@@ -53,6 +56,7 @@ bool is_loopback_host(const std::string& host) {
 void serve(const serve_options& o) {
   check_exposure(o);
   auto db = store::open(o.db);
+  db->lock_for_writing(); // PostgreSQL: one serve per database (see store::lock_for_writing)
   engine eng(db.get(), {o.seed, SIZE_MAX}); // the server commits, after every round
   for (const auto& file : o.pipelines)
     eng.add_pipeline(load_pipeline_file(file));
@@ -77,7 +81,7 @@ void serve(const serve_options& o) {
     face = o.lease_ms > 0 ? " (replay-test protocol; a silent replay job times out after " +
                               format_seconds(std::chrono::milliseconds(o.lease_ms)) + ")"
                           : " (replay-test protocol; replay jobs never time out)";
-  spdlog::info("troupe jobs: serving {} job(s) from '{}' on http://{}:{}{}", eng.size(), o.db,
+  spdlog::info("troupe jobs: serving {} job(s) from '{}' on http://{}:{}{}", eng.size(), db->path(),
                o.host, port, face);
   if (const auto n = db->tokens().size())
     spdlog::info("troupe jobs: {} token(s): requests that change state must carry one", n);
@@ -90,7 +94,7 @@ void serve(const serve_options& o) {
   if (o.metrics_port >= 0 || o.dashboard_port >= 0) {
     monitor = std::make_unique<jobs_monitor>(
       server, replay.get(),
-      jobs_monitor::options{o.db, "http://" + o.host + ":" + std::to_string(port), o.sample_ms});
+      jobs_monitor::options{db->path(), "http://" + o.host + ":" + std::to_string(port), o.sample_ms});
   }
   if (o.metrics_port >= 0) {
     prometheus = std::make_unique<metrics::endpoint>(o.metrics_port);
@@ -126,7 +130,7 @@ void serve(const serve_options& o) {
     monitor->stop();
   server.stop();
   eng.set_observer(nullptr); // the monitor goes first; nothing changes the engine any more
-  spdlog::info("troupe jobs: stopped; every change is committed to '{}'", o.db);
+  spdlog::info("troupe jobs: stopped; every change is committed to '{}'", db->path());
 }
 
 } // namespace troupe::jobs

@@ -25,6 +25,10 @@ run_packages=(
   cmake g++ make ccache pkg-config
   libcaf-dev nlohmann-json3-dev prometheus-cpp-dev libcpp-httplib-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libcli11-dev libssl-dev zlib1g-dev libre2-dev
+  # the PostgreSQL job store (jobs/pg_store.*) talks to the server through libpq directly:
+  # one C library already in Debian, and its pipeline mode sends a whole group commit in one
+  # round trip (libpqxx would add a dependency for a thin wrapper over the same calls)
+  libpq-dev
 )
 # What the tests and benchmarks add: their frameworks, the real node programs the live
 # backend runs (litecoind, etcd; also what `--backend local` needs), and the tools the tests
@@ -36,6 +40,9 @@ test_packages=(
   curl procps graphviz chromium python3 bsdutils
   # `troupe schema` output is checked against every example with a JSON Schema validator
   python3-jsonschema
+  # the PostgreSQL job store's tests and bench_jobs run a throwaway cluster of Debian's server
+  # (tests/support/postgres_cluster.hpp: /usr/lib/postgresql/15/bin, as an unprivileged user)
+  postgresql
   # sanitizer and fuzzing builds (scripts/sanitize.sh, scripts/fuzz.sh): clang with its
   # sanitizer and libFuzzer runtimes, and llvm-symbolizer for readable reports
   clang libclang-rt-14-dev llvm

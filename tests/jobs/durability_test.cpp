@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include "tests/jobs/store_param.hpp"
 #include "tests/support/paths.hpp"
 
 using namespace troupe::jobs;
@@ -30,11 +31,11 @@ namespace {
 std::atomic<bool> child_stop{false};
 
 /// Starts this test binary as a job server on `db`; it writes its port to `port_file`.
-pid_t start_server(const fs::path& dir, const fs::path& port_file) {
+pid_t start_server(const fs::path& dir, const std::string& db, const fs::path& port_file) {
   fs::remove(port_file);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ::setenv("TROUPE_JOBS_CHILD_DB", (dir / "jobs.db").c_str(), 1);
+    ::setenv("TROUPE_JOBS_CHILD_DB", db.c_str(), 1);
     ::setenv("TROUPE_JOBS_CHILD_PIPELINE", (dir / "pipeline.json").c_str(), 1);
     ::setenv("TROUPE_JOBS_CHILD_PORT_FILE", port_file.c_str(), 1);
     const std::string log = (dir / "server.log").string();
@@ -82,14 +83,18 @@ TEST(JobsDurabilityChild, DISABLED_ServeUntilKilled) {
   serve(o);
 }
 
-TEST(JobsDurability, KillNineMidCampaignThenRestartEveryJobCompletesExactlyOnce) {
-  const auto dir = troupe::test::fresh_dir("jobs-durability");
+/// Runs on both stores (tests/jobs/store_param.hpp): a SQLite file, a PostgreSQL database.
+class JobsDurability : public testing::TestWithParam<std::string> {};
+
+TEST_P(JobsDurability, KillNineMidCampaignThenRestartEveryJobCompletesExactlyOnce) {
+  const auto dir = troupe::test::fresh_dir("jobs-durability-" + GetParam());
+  TROUPE_STORE_OR_SKIP(where, GetParam(), "jobs-durability-db");
   std::ofstream(dir / "pipeline.json")
     << R"({"name": "work", "stages": [{"type": "work", "verify": false, "lease_ms": 1500}]})";
   const auto port_file = dir / "port";
   constexpr int jobs_total = 3000;
 
-  pid_t server = start_server(dir, port_file);
+  pid_t server = start_server(dir, where, port_file);
   // Whatever happens below, the child we started does not outlive the test.
   struct reaper {
     pid_t& pid;
@@ -166,7 +171,7 @@ TEST(JobsDurability, KillNineMidCampaignThenRestartEveryJobCompletesExactlyOnce)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     ASSERT_EQ(::kill(server, SIGKILL), 0);
     ::waitpid(server, nullptr, 0);
-    server = start_server(dir, port_file);
+    server = start_server(dir, where, port_file);
     const int p = wait_for_port(port_file);
     ASSERT_GT(p, 0) << "server did not restart; see " << (dir / "server.log");
     port = p;
@@ -181,7 +186,7 @@ TEST(JobsDurability, KillNineMidCampaignThenRestartEveryJobCompletesExactlyOnce)
   EXPECT_TRUE(WIFEXITED(status)) << "the server did not stop on SIGTERM";
 
   // The durable truth: every job completed, each exactly once.
-  auto db = store::open((dir / "jobs.db").string(), store::open_mode::must_exist);
+  auto db = store::open(where, store::open_mode::must_exist);
   auto rows = db->load_all();
   ASSERT_EQ(rows.size(), static_cast<size_t>(jobs_total));
   int not_completed = 0, completed_twice = 0;
@@ -196,3 +201,6 @@ TEST(JobsDurability, KillNineMidCampaignThenRestartEveryJobCompletesExactlyOnce)
   for (const auto& [id, n] : fresh)
     EXPECT_EQ(n, 1) << "job " << id;
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, JobsDurability, troupe::test::both_stores(),
+                         troupe::test::store_name);

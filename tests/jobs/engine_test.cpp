@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include "tests/jobs/store_param.hpp"
 #include "tests/support/paths.hpp"
 
 using namespace troupe::jobs;
@@ -201,9 +202,11 @@ TEST(JobsEngine, BadPipelineListsEveryProblem) {
   }
 }
 
-TEST(JobsStore, SurvivesReopenAndRebuildsTheIndex) {
-  const auto dir = troupe::test::fresh_dir("jobs-store-test");
-  const auto path = (dir / "jobs.db").string();
+/// The store tests run against both stores (tests/jobs/store_param.hpp).
+class JobsStores : public testing::TestWithParam<std::string> {};
+
+TEST_P(JobsStores, SurviveReopenAndRebuildTheIndex) {
+  TROUPE_STORE_OR_SKIP(path, GetParam(), "jobs-store-test");
   {
     auto s = store::open(path);
     engine e(s.get());
@@ -224,6 +227,72 @@ TEST(JobsStore, SurvivesReopenAndRebuildsTheIndex) {
   EXPECT_EQ(e.find_key("t", 7), 1);
   EXPECT_EQ(e.complete(1, "w", "", 11), outcome::ok) << "a claim survives a restart";
 }
+
+TEST_P(JobsStores, KeepEveryFieldOfAJobAndItsTokensAndMeta) {
+  TROUPE_STORE_OR_SKIP(path, GetParam(), "jobs-store-fields");
+  job j;
+  j.id = 1;
+  j.type = std::string("t\0\xff", 3); // any bytes a client sends come back as sent
+  j.key = -5;
+  j.status = job_status::pending_verification;
+  j.process_attempts = 3;
+  j.verification_attempts = 2;
+  j.lease_owner = "w\"'<>";
+  j.lease_expiry_ms = 1LL << 50;
+  j.not_before_ms = 7;
+  j.created_ms = 1;
+  j.updated_ms = 2;
+  j.finished_ms = 3;
+  j.completions = 1;
+  j.depends_on = {4, 5};
+  j.after = {{"prev", 9}};
+  j.payload = R"({"a":"\u0000"})";
+  j.result = std::string("r\0", 2);
+  j.errors = "[]";
+  j.fence = 1LL << 40;
+  job k;
+  k.id = 2;
+  k.type = "u";
+  {
+    auto s = store::open(path);
+    s->write(std::vector<job>{j, k});
+    s->set_meta("m", "v1");
+    s->set_meta("m", "v2");
+    s->add_token("digest", "worker", 5);
+    EXPECT_EQ(s->rows_written(), 2u);
+    EXPECT_EQ(s->commits(), 1u);
+  }
+  auto s = store::open(path, store::open_mode::must_exist);
+  auto rows = s->load_all();
+  ASSERT_EQ(rows.size(), 2u);
+  const auto& r = rows[0];
+  EXPECT_EQ(r.type, j.type);
+  EXPECT_EQ(r.key, j.key);
+  EXPECT_EQ(r.status, j.status);
+  EXPECT_EQ(r.process_attempts, 3);
+  EXPECT_EQ(r.verification_attempts, 2);
+  EXPECT_EQ(r.lease_owner, j.lease_owner);
+  EXPECT_EQ(r.lease_expiry_ms, j.lease_expiry_ms);
+  EXPECT_EQ(r.not_before_ms, 7);
+  EXPECT_EQ(r.created_ms, 1);
+  EXPECT_EQ(r.updated_ms, 2);
+  EXPECT_EQ(r.finished_ms, 3);
+  EXPECT_EQ(r.completions, 1);
+  EXPECT_EQ(r.depends_on, j.depends_on);
+  ASSERT_EQ(r.after.size(), 1u);
+  EXPECT_EQ(r.after[0].type, "prev");
+  EXPECT_EQ(r.payload, j.payload);
+  EXPECT_EQ(r.result, j.result);
+  EXPECT_EQ(r.fence, j.fence);
+  EXPECT_FALSE(rows[1].key);
+  EXPECT_EQ(s->meta("m"), "v2");
+  EXPECT_EQ(s->meta("schema_version"), "3");
+  EXPECT_FALSE(s->meta("absent"));
+  ASSERT_EQ(s->tokens().size(), 1u);
+  EXPECT_EQ(s->tokens()[0].second, "worker");
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, JobsStores, troupe::test::both_stores(), troupe::test::store_name);
 
 TEST(JobsStore, MissingOrCorruptFileIsOneClearError) {
   const auto dir = troupe::test::fresh_dir("jobs-corrupt-test");

@@ -7,6 +7,7 @@
 #include "jobs/http/http_server.hpp"
 #include "jobs/replay/replay.hpp"
 #include "jobs/store.hpp"
+#include "tests/jobs/store_param.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/wait.hpp"
 
@@ -59,9 +60,13 @@ nlohmann::json get_json(httplib::Client& c, const std::string& path) {
 
 } // namespace
 
-TEST(JobsFencing, APausedWorkersCompletionIsRefusedAndTheSecondWorkersResultStands) {
-  const auto dir = troupe::test::fresh_dir("jobs-fencing");
-  auto db = store::open((dir / "jobs.db").string());
+/// Runs on both stores (tests/jobs/store_param.hpp).
+class JobsFencingStores : public testing::TestWithParam<std::string> {};
+
+TEST_P(JobsFencingStores, APausedWorkersCompletionIsRefusedAndTheSecondWorkersResultStands) {
+  const auto dir = troupe::test::fresh_dir("jobs-fencing-" + GetParam());
+  TROUPE_STORE_OR_SKIP(where, GetParam(), "jobs-fencing-db");
+  auto db = store::open(where);
   engine eng(db.get(), engine::options{1, SIZE_MAX});
   type_policy p;
   p.type = "t";
@@ -113,6 +118,9 @@ TEST(JobsFencing, APausedWorkersCompletionIsRefusedAndTheSecondWorkersResultStan
   again.load(wall_now_ms());
   EXPECT_EQ(again.find(1)->fence, 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, JobsFencingStores, troupe::test::both_stores(),
+                         troupe::test::store_name);
 
 TEST(JobsFencing, StaleTokensAreRefusedForEveryReportAndTokenlessClientsKeepWorking) {
   engine e(nullptr);
