@@ -64,6 +64,7 @@ verdict judge(actor_t* self, const std::vector<node_status>& all) {
   uint64_t judged = 0, included = 0;
   std::vector<double> latencies;
   json missing = json::array();
+  json not_final_on = json::object(); ///< for each example: the up nodes it is not final on
   for (const auto& [id, t] : st.txs) {
     if (t.submitted_ns < 0 || t.submitted_ns > cutoff)
       continue;
@@ -76,6 +77,11 @@ verdict judge(actor_t* self, const std::vector<node_status>& all) {
       latencies.push_back((t.first_final_ns - t.submitted_ns) / 1e9);
     } else if (missing.size() < 10) {
       missing.push_back(id);
+      json where = json::array();
+      for (auto i : up)
+        if (i >= t.final_on.size() || !t.final_on[i])
+          where.push_back(st.ctx->nodes[i].id);
+      not_final_on[id] = std::move(where);
     }
   }
   std::sort(latencies.begin(), latencies.end());
@@ -93,8 +99,8 @@ verdict judge(actor_t* self, const std::vector<node_status>& all) {
     {"min_ratio", st.p.min_ratio},
     {"latency_s", json{{"p50", p50}, {"p90", p90}, {"p99", p99}}},
     {"latencies_s", latencies.size() <= 5000 ? json(latencies) : json()},
-    {"missing_examples",
-     missing}}.dump();
+    {"missing_examples", missing},
+    {"not_final_on", not_final_on}}.dump();
   char buf[256];
   std::snprintf(buf, sizeof buf,
                 "%llu/%llu final on every up node (%.1f%%, need %.1f%%); latency p50 %.2fs "

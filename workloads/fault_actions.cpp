@@ -107,8 +107,15 @@ bool is_heal(control_action a) noexcept {
 void report(caf::event_based_actor* self, const run_context& ctx, const std::string& kind,
             const std::string& action, std::vector<std::string> nodes, int64_t until_ns,
             std::string detail) {
+  report_at(self, ctx, now_ns(self, ctx), kind, action, std::move(nodes), until_ns,
+            std::move(detail));
+}
+
+void report_at(caf::event_based_actor* self, const run_context& ctx, int64_t time_ns,
+               const std::string& kind, const std::string& action, std::vector<std::string> nodes,
+               int64_t until_ns, std::string detail) {
   run_event ev;
-  ev.time_ns = now_ns(self, ctx);
+  ev.time_ns = time_ns;
   ev.kind = kind;
   ev.action = action;
   ev.nodes = std::move(nodes);
@@ -126,14 +133,18 @@ void control_nodes(caf::event_based_actor* self, const run_context& ctx,
   g->ids = ids(nodes);
   g->acks.resize(nodes.size());
   g->pending = nodes.size();
-  g->finish = [self, c, action, until_ns](std::vector<std::string> ok,
-                                          std::map<std::string, std::vector<std::string>> refused) {
+  // The event is stamped with when the action was asked, not when it was acknowledged: a live
+  // restart takes seconds (stop, respawn, readiness), and its window is all of that time.
+  const int64_t asked_ns = now_ns(self, ctx);
+  g->finish = [self, c, action, until_ns,
+               asked_ns](std::vector<std::string> ok,
+                         std::map<std::string, std::vector<std::string>> refused) {
     report_refusals(self, *c, to_string(action), refused);
     if (ok.empty())
       return;
-    // restart is instantaneous: a fault and its heal at once.
-    report(self, *c, is_heal(action) ? "heal" : "fault", to_string(action), std::move(ok),
-           action == control_action::restart ? now_ns(self, *c) : until_ns);
+    // A restart is a fault and its heal in one: its window ends when the node is back.
+    report_at(self, *c, asked_ns, is_heal(action) ? "heal" : "fault", to_string(action),
+              std::move(ok), action == control_action::restart ? now_ns(self, *c) : until_ns);
   };
   for (size_t i = 0; i < nodes.size(); ++i)
     ask(

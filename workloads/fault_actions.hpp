@@ -56,6 +56,12 @@ void report(caf::event_based_actor* self, const run_context& ctx, const std::str
             const std::string& action, std::vector<std::string> nodes, int64_t until_ns = -1,
             std::string detail = "");
 
+/// Reports one event to the runner stamped with `time_ns` (run time): for an action whose
+/// acknowledgement comes later than it took effect.
+void report_at(caf::event_based_actor* self, const run_context& ctx, int64_t time_ns,
+               const std::string& kind, const std::string& action, std::vector<std::string> nodes,
+               int64_t until_ns = -1, std::string detail = "");
+
 /// Whether an action takes a node out (a fault) or brings it back (a heal).
 bool is_heal(control_action a) noexcept;
 

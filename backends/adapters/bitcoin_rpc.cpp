@@ -17,6 +17,10 @@ std::string host_of(const std::string& address) {
   return colon == std::string::npos ? address : address.substr(0, colon);
 }
 
+/// A connection idle this long is closed rather than reused (below the program's
+/// -rpcservertimeout: bitcoin_rpc.hpp).
+constexpr auto keep_alive_idle_max = std::chrono::milliseconds(1000);
+
 } // namespace
 
 // -- constructors -----------------------------------------------------------------
@@ -55,11 +59,20 @@ bitcoin_rpc::~bitcoin_rpc() = default;
 
 // -- raw calls --------------------------------------------------------------------
 
+httplib::Result bitcoin_rpc::post(const std::string& path, const std::string& body) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_use_ >= keep_alive_idle_max)
+    http_->stop(); // closes the idle connection (none is in flight): the next one is fresh
+  auto res = http_->Post(path, body, "application/json");
+  last_use_ = std::chrono::steady_clock::now();
+  return res;
+}
+
 nlohmann::json bitcoin_rpc::call(const std::string& method, nlohmann::json params, bool wallet) {
   nlohmann::json req{{"jsonrpc", "1.0"}, {"id", next_id_++}, {"method", method},
                      {"params", std::move(params)}};
   auto path = wallet ? "/wallet/" + wallet_ : std::string("/");
-  auto res = http_->Post(path, req.dump(), "application/json");
+  auto res = post(path, req.dump());
   if (!res)
     throw rpc_error("RPC " + method + " to " + node_ + " failed: " + httplib::to_string(res.error()));
   nlohmann::json body;
@@ -95,7 +108,7 @@ node_status bitcoin_rpc::status() {
   for (auto m : {"getblockchaininfo", "getconnectioncount", "getmempoolinfo"})
     batch.push_back({{"jsonrpc", "1.0"}, {"id", id++}, {"method", m},
                      {"params", nlohmann::json::array()}});
-  auto res = http_->Post("/", batch.dump(), "application/json");
+  auto res = post("/", batch.dump());
   if (!res)
     throw rpc_error("RPC status to " + node_ + " failed: " + httplib::to_string(res.error()));
   nlohmann::json body;

@@ -8,7 +8,15 @@
 // disconnects, and cuts a partial set of peers with `addnode remove` + `disconnectnode`
 // (programs run with -connect=0, so nothing reconnects on its own). `join` clears the bans
 // and adds the topology peers again with an immediate `onetry` connection.
+//
+// Connections are kept alive between calls, but never reused after keep_alive_idle_max of
+// idleness: the node's RPC server must wait for every open connection before it can shut
+// down, so the program runs it with -rpcservertimeout above that limit (idle connections
+// close on the server's side soon after a SIGTERM, and a restart is a clean one, never a
+// SIGKILL that loses the node's unflushed chain), and the server never closes a connection
+// that this side may still reuse.
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -16,7 +24,8 @@
 
 namespace httplib {
 class Client;
-}
+class Result;
+} // namespace httplib
 
 namespace troupe::backends::adapters {
 
@@ -62,7 +71,11 @@ private:
   std::string node_;
   std::string wallet_;
   uint64_t amount_min_ = 10000;
+  /// POSTs `body` to `path` on a connection idle for less than keep_alive_idle_max.
+  httplib::Result post(const std::string& path, const std::string& body);
+
   std::unique_ptr<httplib::Client> http_;
+  std::chrono::steady_clock::time_point last_use_{};
   uint64_t next_id_ = 1;
 };
 

@@ -84,9 +84,13 @@ void must(const std::vector<std::string>& argv) {
                              "): " + r.output);
 }
 
+} // namespace
+
 std::string ip_tool() { return find_tool("ip"); }
 
-} // namespace
+std::string netns_name(const std::string& tag, size_t index) {
+  return "troupe-" + tag + "-" + std::to_string(index);
+}
 
 std::optional<std::string> netns_refusal() {
   if (::geteuid() != 0)
@@ -131,7 +135,7 @@ uint32_t choose_block(const std::string& tag) {
 }
 
 node_netns::node_netns(const std::string& tag, uint32_t block, size_t index)
-  : name_("troupe-" + tag + "-" + std::to_string(index))
+  : name_(netns_name(tag, index))
   , veth_root_("tr" + tag + "-" + std::to_string(index))
   , veth_inner_("tn" + tag + "-" + std::to_string(index))
   , root_addr_(block + static_cast<uint32_t>(4 * index + 1))

@@ -39,6 +39,12 @@ std::string run_tag(const std::filesystem::path& run_dir);
 /// first X in 200..249 that no address of this host's root namespace uses.
 uint32_t choose_block(const std::string& tag);
 
+/// The path of the `ip` command (iproute2), or "" when this host has none.
+std::string ip_tool();
+
+/// The name of node `index`'s namespace in the run tagged `tag`: `troupe-<tag>-<index>`.
+std::string netns_name(const std::string& tag, size_t index);
+
 /// Dotted quad of a host-byte-order IPv4 address.
 std::string ipv4_text(uint32_t addr);
 

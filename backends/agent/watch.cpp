@@ -8,11 +8,6 @@ using nlohmann::json;
 
 namespace {
 
-// Bounds, as the orchestrator's proxy has them: the recent blocks remembered (enough for
-// any reorg still worth reporting) and the new blocks one summary carries at most.
-constexpr uint64_t chain_window = 1000;
-constexpr uint64_t catch_up_blocks_max = 200;
-
 json block_json(const adapters::block_info& b) {
   return json{{"height", b.height}, {"hash", b.hash}, {"parent", b.parent}, {"txids", b.txids}};
 }
@@ -26,54 +21,22 @@ node_watch::node_watch(watch_spec s)
   a_ = adapters::make_adapter(spec_.adapter, spec_.id, spec_.timeout, "watch.adapter");
 }
 
-/// The blocks of the node's best chain above where it left ours (oldest first), at most
-/// catch_up_blocks_max; `reorg` is how many of ours it replaced.
-json node_watch::new_blocks(const node_status& now, uint32_t* reorg) {
+/// The blocks of the node's best chain above where it left ours (oldest first, bounded per
+/// poll: chain_follower); `reorg` is how many of ours it replaced, `fork` the height below
+/// them.
+json node_watch::new_blocks(const node_status& now, uint32_t* reorg, uint64_t* fork) {
   json out = json::array();
   *reorg = 0;
-  if (chain_.empty() || !a_->has_blocks()) {
-    chain_.clear();
-    chain_[now.height] = now.tip;
+  *fork = now.height;
+  if (!chain_.started() || !a_->has_blocks()) {
+    chain_.start(now.height, now.tip);
     return out;
   }
-  const auto top = chain_.rbegin()->first;
-  const auto base = chain_.begin()->first;
-  uint64_t fork = std::min(now.height, top);
-  while (fork >= base && fork > 0) {
-    auto it = chain_.find(fork);
-    if (it != chain_.end() && a_->block_at(fork).hash == it->second)
-      break;
-    --fork;
-  }
-  *reorg = top > fork ? static_cast<uint32_t>(top - fork) : 0;
-  auto from = fork + 1;
-  if (now.height > fork + catch_up_blocks_max)
-    from = now.height - catch_up_blocks_max + 1;
-  chain_.erase(chain_.upper_bound(fork), chain_.end());
-  behind_ = false;
-  for (auto h = from; h <= now.height; ++h) {
-    adapters::block_info b;
-    try {
-      b = a_->block_at(h);
-    } catch (const adapters::rpc_error&) {
-      // The blocks read so far are in chain_, so they go out with this summary (losing them
-      // would lose their transactions' finality on this node); the next poll resumes.
-      if (out.empty())
-        throw;
-      behind_ = true;
-      break;
-    }
-    auto prev = chain_.find(h - 1);
-    // The node switched chains while we read it: the next poll resumes from here.
-    if (prev != chain_.end() && b.parent != prev->second) {
-      behind_ = true;
-      break;
-    }
-    chain_[h] = b.hash;
+  auto step = chain_.follow(*a_, now);
+  *reorg = step.reorg_depth;
+  *fork = step.fork;
+  for (const auto& b : step.blocks)
     out.push_back(block_json(b));
-  }
-  while (chain_.size() > chain_window)
-    chain_.erase(chain_.begin());
   return out;
 }
 
@@ -85,9 +48,8 @@ std::string node_watch::final_tip(const node_status& now) {
     return now.tip;
   if (now.height < depth)
     return {};
-  auto it = chain_.find(now.height - depth);
-  if (it != chain_.end())
-    return it->second;
+  if (auto* hash = chain_.hash_at(now.height - depth))
+    return *hash;
   return a_->has_blocks() ? a_->block_at(now.height - depth).hash : std::string{};
 }
 
@@ -105,15 +67,19 @@ std::optional<json> node_watch::poll(bool running) {
                  {"tip", st.tip},
                  {"peers", st.peers},
                  {"mempool", st.mempool}};
-      const bool tip_moved = behind_ || !last_ || last_->value("tip", std::string{}) != st.tip;
+      const bool tip_moved =
+        chain_.behind() || !last_ || last_->value("tip", std::string{}) != st.tip;
       if (tip_moved) {
         uint32_t reorg = 0;
-        auto blocks = new_blocks(st, &reorg);
+        uint64_t fork = 0;
+        auto blocks = new_blocks(st, &reorg, &fork);
         // Present whenever the tip of a node with real blocks moved (empty on the first
         // summary, or when the node switched chains while it was read).
         if (a_->has_blocks()) {
           extra["blocks"] = std::move(blocks);
           extra["reorg_depth"] = reorg;
+          if (reorg > 0)
+            extra["fork"] = fork;
         }
         final_ = final_tip(st);
       }
@@ -130,7 +96,8 @@ std::optional<json> node_watch::poll(bool running) {
   }
   // A summary goes out when something changed, or when it carries blocks (a walk that
   // resumed below an unchanged tip).
-  const bool carries_blocks = extra.contains("blocks") && !extra["blocks"].empty();
+  const bool carries_blocks =
+    extra.contains("blocks") && (!extra["blocks"].empty() || extra.contains("fork"));
   if (last_ && *last_ == now && !carries_blocks)
     return std::nullopt;
   last_ = now;

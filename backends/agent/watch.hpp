@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/adapters/adapter.hpp"
+#include "backends/adapters/chain_follower.hpp"
 
 namespace troupe::backends::agent {
 
@@ -52,17 +53,14 @@ public:
   uint64_t summaries() const noexcept { return summaries_; }
 
 private:
-  nlohmann::json new_blocks(const node_status& now, uint32_t* reorg);
+  nlohmann::json new_blocks(const node_status& now, uint32_t* reorg, uint64_t* fork);
   std::string final_tip(const node_status& now);
 
   watch_spec spec_;
   adapters::adapter_ptr a_;
-  std::optional<nlohmann::json> last_;    ///< the compared fields of the last summary sent
-  std::map<uint64_t, std::string> chain_; ///< height -> hash of the best chain as last seen
-  /// The last walk stopped below the tip (a call failed, or the node switched chains while
-  /// it was read): the next poll walks again even when the tip did not move.
-  bool behind_ = false;
-  std::string final_;              ///< final_tip at the last tip
+  std::optional<nlohmann::json> last_; ///< the compared fields of the last summary sent
+  adapters::chain_follower chain_;     ///< the best chain as last seen
+  std::string final_;                  ///< final_tip at the last tip
   std::atomic<uint64_t> polls_{0}; ///< read by stats() on another thread
   std::atomic<uint64_t> summaries_{0};
 };

@@ -44,6 +44,12 @@ void build_namespaces(world& w, agent::remote_fabric& f, const fs::path& run_dir
   std::string tag = agent::run_tag(run_dir);
   try {
     auto block = agent::choose_block(tag);
+    std::vector<std::string> names;
+    for (size_t i = 0; i < w.nodes.size(); ++i)
+      if (namespaced(*w.nodes[i].prog))
+        names.push_back(agent::netns_name(tag, i));
+    if (!names.empty())
+      w.netns_janitor = std::make_unique<agent::netns_janitor>(names);
     for (size_t i = 0; i < w.nodes.size(); ++i)
       if (namespaced(*w.nodes[i].prog))
         w.netns[i] = std::make_unique<agent::node_netns>(tag, block, i);
@@ -121,6 +127,7 @@ void remove_namespaces(world& w) noexcept {
   if (w.forwards)
     w.forwards->stop();
   w.netns.clear();
+  w.netns_janitor.reset();
 }
 
 } // namespace troupe::backends::local

@@ -4,15 +4,15 @@
 
 #include "actors/node_protocol.hpp"
 #include "actors/random.hpp"
+#include "backends/adapters/chain_follower.hpp"
 
 namespace troupe::backends::local {
 
 namespace {
 
 // Bounds: a proxy remembers this many recent blocks (enough for any reorg we can still
-// report), and catches up at most this many blocks per poll.
+// report); chain_follower reads at most 200 blocks per poll.
 constexpr uint64_t chain_window = 1000;
-constexpr uint64_t catch_up_blocks_max = 200;
 
 struct known_block {
   std::string hash;
@@ -24,7 +24,10 @@ struct proxy_state {
   size_t index = 0;
   adapters::adapter_ptr a;
   std::vector<std::pair<caf::actor, block_filter>> subscribers; ///< with the kinds each wants
-  std::map<uint64_t, known_block> chain; ///< the node's best chain as last seen
+  /// The node's best chain as last seen, with each block's transactions (troupe ids), for
+  /// the finalized events. May be empty after the node lost its chain (it is below them all).
+  std::map<uint64_t, known_block> chain;
+  adapters::chain_follower follower; ///< poll "orchestrator": what is new on the node
   uint64_t final_emitted = 0;
   bool initialised = false;
   node_status last;
@@ -90,45 +93,35 @@ void emit_finalized(proxy_actor self, uint64_t height) {
   st.final_emitted = std::max(st.final_emitted, upto);
 }
 
-/// Follows a node with real blocks: finds where its best chain left ours, reports each new
-/// block in order (the first with the depth of the reorg it caused).
-void follow_blocks(proxy_actor self, const node_status& now) {
+/// The block at `h` goes into the chain (what was above it is gone) and out as added.
+void add_block(proxy_actor self, const adapters::block_info& b, uint32_t reorg) {
   auto& st = self->state;
   auto& w = *st.w;
-  auto& node = w.nodes[st.index];
-  auto top = st.chain.rbegin()->first;
-  auto base = st.chain.begin()->first;
-  uint64_t fork = std::min(now.height, top);
-  // Walk down while the node's block at `fork` differs from ours.
-  while (fork >= base && fork > 0) {
-    auto it = st.chain.find(fork);
-    if (it != st.chain.end() && st.a->block_at(fork).hash == it->second.hash)
-      break;
-    --fork;
-  }
-  uint32_t reorg = top > fork ? static_cast<uint32_t>(top - fork) : 0;
-  auto from = fork + 1;
-  if (now.height > fork + catch_up_blocks_max)
-    from = now.height - catch_up_blocks_max + 1;
-  st.chain.erase(st.chain.upper_bound(fork), st.chain.end());
-  for (auto h = from; h <= now.height; ++h) {
-    auto b = st.a->block_at(h);
-    auto prev = st.chain.find(h - 1);
-    // The node switched chains while we read it: stop, the next poll resumes.
-    if (prev != st.chain.end() && b.parent != prev->second.hash)
-      break;
-    known_block kb{b.hash, troupe_ids(w, b.txids)};
-    block_event ev;
-    ev.kind = block_event::added;
-    ev.node = node.info.id;
-    ev.height = h;
-    ev.hash = b.hash;
-    ev.parent = b.parent;
-    ev.time_ns = run_time_ns(self);
-    ev.reorg_depth = h == from ? reorg : 0;
-    ev.txs = kb.txs;
-    st.chain[h] = std::move(kb);
-    emit(self, std::move(ev));
+  st.chain.erase(st.chain.lower_bound(b.height), st.chain.end());
+  known_block kb{b.hash, troupe_ids(w, b.txids)};
+  block_event ev;
+  ev.kind = block_event::added;
+  ev.node = w.nodes[st.index].info.id;
+  ev.height = b.height;
+  ev.hash = b.hash;
+  ev.parent = b.parent;
+  ev.time_ns = run_time_ns(self);
+  ev.reorg_depth = reorg;
+  ev.txs = kb.txs;
+  st.chain[b.height] = std::move(kb);
+  emit(self, std::move(ev));
+}
+
+/// Follows a node with real blocks: reports each new block in order (the first with the
+/// depth of the reorg it caused), never skipping one (chain_follower).
+void follow_blocks(proxy_actor self, const node_status& now) {
+  auto& st = self->state;
+  auto step = st.follower.follow(*st.a, now);
+  st.chain.erase(st.chain.upper_bound(step.fork), st.chain.end());
+  bool first = true;
+  for (const auto& b : step.blocks) {
+    add_block(self, b, first ? step.reorg_depth : 0);
+    first = false;
   }
 }
 
@@ -137,7 +130,7 @@ void follow_blocks(proxy_actor self, const node_status& now) {
 void follow_heights(proxy_actor self, const node_status& now) {
   auto& st = self->state;
   auto& node = st.w->nodes[st.index];
-  auto top = st.chain.rbegin()->first;
+  auto top = st.chain.empty() ? now.height : st.chain.rbegin()->first;
   if (now.height <= top)
     return;
   known_block kb{now.tip, st.w->txs.landed_between(top, now.height)};
@@ -154,29 +147,32 @@ void follow_heights(proxy_actor self, const node_status& now) {
 }
 
 /// Reports the blocks a summary carries (new on the node's best chain, oldest first), the
-/// first with the depth of the reorg it caused.
-void apply_blocks(proxy_actor self, const nlohmann::json& blocks, uint32_t reorg) {
+/// first with the depth of the reorg it caused; blocks above the summary's `fork` are gone.
+void apply_blocks(proxy_actor self, const nlohmann::json& summary) {
   auto& st = self->state;
-  auto& w = *st.w;
-  bool first = true;
-  for (const auto& b : blocks) {
-    const auto h = b.at("height").get<uint64_t>();
-    st.chain.erase(st.chain.lower_bound(h), st.chain.end());
-    known_block kb{b.at("hash").get<std::string>(),
-                   troupe_ids(w, b.at("txids").get<std::vector<std::string>>())};
-    block_event ev;
-    ev.kind = block_event::added;
-    ev.node = w.nodes[st.index].info.id;
-    ev.height = h;
-    ev.hash = kb.hash;
-    ev.parent = b.at("parent").get<std::string>();
-    ev.time_ns = run_time_ns(self);
-    ev.reorg_depth = first ? reorg : 0;
-    ev.txs = kb.txs;
-    st.chain[h] = std::move(kb);
-    emit(self, std::move(ev));
-    first = false;
+  if (summary.contains("fork"))
+    st.chain.erase(st.chain.upper_bound(summary["fork"].get<uint64_t>()), st.chain.end());
+  uint32_t reorg = summary.value("reorg_depth", uint32_t{0});
+  for (const auto& j : summary["blocks"]) {
+    adapters::block_info b;
+    b.height = j.at("height").get<uint64_t>();
+    b.hash = j.at("hash").get<std::string>();
+    b.parent = j.at("parent").get<std::string>();
+    b.txids = j.at("txids").get<std::vector<std::string>>();
+    add_block(self, b, reorg);
+    reorg = 0;
   }
+}
+
+/// The first status of the node: its tip is known, not new; what is final below it was
+/// final before the run's observers looked.
+void start_following(proxy_actor self, const node_status& now) {
+  auto& st = self->state;
+  st.chain[now.height] = known_block{now.tip, {}};
+  st.follower.start(now.height, now.tip);
+  auto depth = st.w->nodes[st.index].finality_depth;
+  st.final_emitted = now.height >= depth ? now.height - depth : 0;
+  st.initialised = true;
 }
 
 /// Poll "agent": takes the summaries the agent sent since the last look, in order.
@@ -197,17 +193,10 @@ void take_summaries(proxy_actor self) {
     now.mempool = s.value("mempool", uint32_t{0});
     st.last = now;
     st.last_final_tip = s.value("final_tip", std::string{});
-    if (!st.initialised || st.chain.empty()) {
-      st.chain[now.height] = known_block{now.tip, {}};
-      auto depth = w.nodes[st.index].finality_depth;
-      st.final_emitted = now.height >= depth ? now.height - depth : 0;
-      st.initialised = true;
-      continue;
-    }
-    if (now.tip == st.chain.rbegin()->second.hash)
-      continue;
-    if (s.contains("blocks"))
-      apply_blocks(self, s["blocks"], s.value("reorg_depth", uint32_t{0}));
+    if (!st.initialised)
+      start_following(self, now);
+    else if (s.contains("blocks"))
+      apply_blocks(self, s);
     else
       follow_heights(self, now);
   }
@@ -230,19 +219,14 @@ void poll(proxy_actor self) {
   try {
     auto now = st.a->status();
     st.last = now;
-    if (!st.initialised || st.chain.empty()) {
-      st.chain[now.height] = known_block{now.tip, {}};
-      auto depth = w.nodes[st.index].finality_depth;
-      st.final_emitted = now.height >= depth ? now.height - depth : 0;
-      st.initialised = true;
+    if (!st.initialised) {
+      start_following(self, now);
       return;
     }
-    if (now.tip != st.chain.rbegin()->second.hash) {
-      if (st.a->has_blocks())
-        follow_blocks(self, now);
-      else
-        follow_heights(self, now);
-    }
+    if (!st.a->has_blocks())
+      follow_heights(self, now);
+    else if (now.tip != st.follower.top_hash() || st.follower.behind())
+      follow_blocks(self, now);
     if (!st.chain.empty())
       emit_finalized(self, st.chain.rbegin()->first);
     while (st.chain.size() > chain_window)
@@ -336,6 +320,10 @@ control_ack control(proxy_actor self, control_action action) {
     auto s = w.sup->state(node.slot);
     return s == process_state::exited || s == process_state::idle;
   };
+  // The node's RPC server waits for open connections before it exits: close ours first.
+  if (action == control_action::stop || action == control_action::restart ||
+      action == control_action::kill)
+    st.a.reset();
   switch (action) {
     case control_action::stop:
       if (down())

@@ -24,6 +24,7 @@
 #include "backends/agent/connection.hpp"
 #include "backends/agent/fabric.hpp"
 #include "backends/agent/netns.hpp"
+#include "backends/agent/netns_janitor.hpp"
 #include "backends/agent/remote_fabric.hpp"
 #include "backends/agent/remote_supervisor.hpp"
 #include "backends/local/capabilities.hpp"
@@ -93,6 +94,9 @@ struct world {
   std::shared_ptr<agent::remote_fabric> fabric;
   /// Each node's libfaketime clock, by node index (null: that node cannot be skewed).
   std::vector<std::shared_ptr<agent::node_clock>> clocks;
+  /// Removes the namespaces below if troupe dies without tearing down (declared first: it
+  /// outlives them).
+  std::unique_ptr<agent::netns_janitor> netns_janitor;
   /// Each node's network namespace, by node index (null: it runs in troupe's own), and the
   /// port forwards that reach their other ports from 127.0.0.1 (node_namespaces.hpp).
   std::vector<std::unique_ptr<agent::node_netns>> netns;

@@ -14,6 +14,7 @@
 
 #include "tests/backends/live_helpers.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/troupe_child.hpp"
 #include "tests/support/wait.hpp"
 
 using namespace troupe::backends::testing;
@@ -57,34 +58,14 @@ troupe_child start_run(const fs::path& scenario, const fs::path& dir) {
   troupe_child r;
   r.out = dir / "run";
   r.log = dir / "troupe.out";
-  std::vector<std::string> args{troupe::test::troupe_binary(), "run", scenario.string(), "--out",
-                                r.out.string()};
-  r.pid = ::fork();
-  if (r.pid == 0) {
-    int fd = ::open(r.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  r.pid =
+    troupe::test::start_troupe_child({"run", scenario.string(), "--out", r.out.string()}, r.log);
   return r;
 }
 
 /// The exit code (bounded; -1 on timeout, after a SIGKILL).
 int wait_run(const troupe_child& r, std::chrono::seconds limit) {
-  int status = 0;
-  bool done = troupe::test::wait_until([&] { return ::waitpid(r.pid, &status, WNOHANG) == r.pid; },
-                                       limit, 100ms);
-  if (!done) {
-    ::kill(r.pid, SIGKILL);
-    ::waitpid(r.pid, &status, 0);
-    return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return troupe::test::wait_exit(r.pid, limit);
 }
 
 pid_t read_pid(const fs::path& p) {

@@ -1,6 +1,6 @@
-// Network namespaces leave nothing behind: after SIGINT or SIGTERM to a running `troupe run`
-// of an etcd cluster, and after a deploy that fails, `ip netns list` shows none of the run's
-// namespaces (named troupe-<run tag>-<index>, so the test tells its own from others').
+// Network namespaces leave nothing behind: after SIGINT, SIGTERM or SIGKILL to a running
+// `troupe run` of an etcd cluster, and after a deploy that fails, `ip netns list` shows none of the
+// run's namespaces (named troupe-<run tag>-<index>, so the test tells its own from others').
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,6 +16,7 @@
 #include "backends/agent/netns.hpp"
 #include "tests/backends/live_helpers.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/troupe_child.hpp"
 
 using namespace troupe;
 using namespace troupe::backends;
@@ -39,37 +40,28 @@ std::string read_file(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-/// Starts `troupe run FILE --out DIR`, its output in DIR.log; returns its PID.
-pid_t start_troupe(const std::string& scenario, const fs::path& out) {
-  std::vector<std::string> args{troupe::test::troupe_binary(), "run", scenario, "--out",
-                                out.string()};
-  auto log = out.string() + ".log";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
+using troupe::test::wait_exit;
 
-/// Waits (bounded) for `pid`; its exit code, or -1 after killing it on timeout.
-int wait_exit(pid_t pid, std::chrono::seconds limit) {
-  int status = 0;
-  bool done = eventually(limit, [&] { return ::waitpid(pid, &status, WNOHANG) == pid; });
-  if (!done) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    return -1;
+/// `troupe run` of the etcd example into a fresh `out`, once its 3 nodes are deployed.
+struct deployed_etcd {
+  fs::path out;
+  pid_t pid = -1;
+  std::string mine; ///< the prefix of this run's namespace names
+
+  explicit deployed_etcd(const std::string& name)
+    : out(temp_run_dir(name)) {
+    fs::remove_all(out); // troupe creates it
+    pid = troupe::test::start_troupe_child(
+      {"run", troupe::test::source_dir() + "/scenarios/etcd-local.json", "--out", out.string()},
+      out.string() + ".log");
+    mine = "troupe-" + agent::run_tag(out) + "-";
   }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+  bool deployed() const {
+    return eventually(60s, [&] {
+      return read_file(out / "troupe.log").find("deployed 3 nodes") != std::string::npos;
+    });
+  }
+};
 
 } // namespace
 
@@ -77,20 +69,28 @@ TEST(netns_teardown, sigint_and_sigterm_remove_every_namespace_of_the_run) {
   if (agent::netns_refusal())
     GTEST_SKIP() << *agent::netns_refusal();
   for (int sig : {SIGINT, SIGTERM}) {
-    auto out = temp_run_dir("netns-signal-" + std::to_string(sig));
-    fs::remove_all(out); // troupe creates it
-    auto pid = start_troupe(troupe::test::source_dir() + "/scenarios/etcd-local.json", out);
-    auto mine = "troupe-" + agent::run_tag(out) + "-";
-    ASSERT_TRUE(eventually(
-      60s,
-      [&] { return read_file(out / "troupe.log").find("deployed 3 nodes") != std::string::npos; }))
-      << read_file(out.string() + ".log");
-    EXPECT_NE(netns_list().find(mine + "2"), std::string::npos) << netns_list();
-    ::kill(pid, sig);
-    EXPECT_NE(wait_exit(pid, 60s), -1) << "troupe exits after signal " << sig;
-    EXPECT_EQ(netns_list().find(mine), std::string::npos) << "signal " << sig << ":\n"
-                                                          << netns_list();
+    deployed_etcd run{"netns-signal-" + std::to_string(sig)};
+    ASSERT_TRUE(run.deployed()) << read_file(run.out.string() + ".log");
+    EXPECT_NE(netns_list().find(run.mine + "2"), std::string::npos) << netns_list();
+    ::kill(run.pid, sig);
+    EXPECT_NE(wait_exit(run.pid, 60s), -1) << "troupe exits after signal " << sig;
+    EXPECT_EQ(netns_list().find(run.mine), std::string::npos) << "signal " << sig << ":\n"
+                                                              << netns_list();
   }
+}
+
+TEST(netns_teardown, kill_9_of_troupe_removes_every_namespace_of_the_run) {
+  if (agent::netns_refusal())
+    GTEST_SKIP() << *agent::netns_refusal();
+  deployed_etcd run{"netns-kill-9"};
+  ASSERT_TRUE(run.deployed()) << read_file(run.out.string() + ".log");
+  ASSERT_NE(netns_list().find(run.mine + "2"), std::string::npos) << netns_list();
+  // Nothing of troupe runs after SIGKILL: the namespaces' janitor, in its own session, sees
+  // its pipe close and removes them.
+  ::kill(run.pid, SIGKILL);
+  EXPECT_EQ(wait_exit(run.pid, 30s), 128 + SIGKILL);
+  EXPECT_TRUE(eventually(30s, [&] { return netns_list().find(run.mine) == std::string::npos; }))
+    << netns_list();
 }
 
 TEST(netns_teardown, a_failed_deploy_removes_its_namespaces) {
