@@ -690,6 +690,8 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
   });
   if (views)
     views->finish();
+  if (req.on_reported)
+    req.on_reported(in, result.report, result.run_dir);
   result.exit_code = verdict == "pass"          ? exit_pass
                      : verdict == "fail"        ? exit_fail
                      : verdict == "interrupted" ? 130

@@ -45,6 +45,12 @@ struct run_request {
   double pace = 0;
   /// Called once the metrics endpoint and the dashboard listen (-1: not serving).
   std::function<void(int metrics_port, int dashboard_port)> on_serving;
+  /// Called once report.json is written, with what the run recorded (e.g. to record it in an
+  /// events database). A user_error it throws reaches the caller of run_scenario, after the
+  /// report is on disk.
+  std::function<void(const run_outcome& outcome, const nlohmann::json& report,
+                     const std::filesystem::path& run_dir)>
+    on_reported;
 };
 
 struct run_result {

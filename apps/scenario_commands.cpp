@@ -7,8 +7,8 @@
 
 #include "actors/errors.hpp"
 #include "actors/registry.hpp"
+#include "actors/run_outcome.hpp"
 #include "actors/runner.hpp"
-#include "report/report.hpp"
 #include "actors/scenario/leadership.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "actors/scenario/topology.hpp"
@@ -17,6 +17,7 @@
 #include "apps/duration_option.hpp"
 #include "apps/seed_option.hpp"
 #include "backends/sim/determinism.hpp"
+#include "report/events_db.hpp"
 #include "report/report.hpp"
 
 namespace troupe::apps {
@@ -180,6 +181,13 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
     ->check(CLI::PositiveNumber);
   run->add_flag("--check-determinism", check_determinism,
                 "sim: run twice and name the first diverging event");
+  static std::string events_db_url;
+  static uint64_t events_db_log_lines = report::events_db_options{}.log_lines_per_node_max;
+  run->add_option("--events-db", events_db_url,
+                  "record the run (events, faults, verdicts, node log lines) in this PostgreSQL "
+                  "database, postgresql://USER:PASSWORD@HOST:PORT/DB (tables made on first use)");
+  run->add_option("--events-db-log-lines", events_db_log_lines,
+                  "with --events-db: the last lines of each node's log it records (default 1000)");
   run->callback([run, &exit_code] {
     auto s = load_scenario(run_file);
     run_request req;
@@ -200,6 +208,13 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
     req.serve_port = serve_port;
     req.prometheus_url = prometheus_url;
     req.pace = pace;
+    if (!events_db_url.empty()) {
+      // Connected (and its tables made) before anything runs: a wrong URL costs no run.
+      auto db = std::make_shared<report::events_db>(
+        report::events_db_options{events_db_url, events_db_log_lines});
+      req.on_reported = [db](const run_outcome& o, const nlohmann::json& rep,
+                             const std::filesystem::path& dir) { db->record(o, rep, dir); };
+    }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     // The run's first lines: who produces blocks, before anything is deployed.

@@ -1,5 +1,7 @@
 #include "jobs/pg_store.hpp"
 
+#include "jobs/pg_connection.hpp"
+
 #include "actors/errors.hpp"
 #include "jobs/store_rows.hpp"
 
@@ -66,23 +68,7 @@ constexpr const char* upsert_sql =
   "completions,deps=EXCLUDED.deps,payload=EXCLUDED.payload,result=EXCLUDED.result,errors="
   "EXCLUDED.errors,fence=EXCLUDED.fence WHERE jobs.fence <= EXCLUDED.fence";
 
-/// A result that frees itself.
-struct result {
-  PGresult* r;
-  explicit result(PGresult* p)
-    : r(p) {}
-  ~result() { PQclear(r); }
-  result(const result&) = delete;
-  result& operator=(const result&) = delete;
-  ExecStatusType status() const { return r ? PQresultStatus(r) : PGRES_FATAL_ERROR; }
-  bool ok() const { return status() == PGRES_COMMAND_OK || status() == PGRES_TUPLES_OK; }
-  std::string error() const {
-    std::string e = r ? PQresultErrorMessage(r) : "no result";
-    while (!e.empty() && (e.back() == '\n' || e.back() == ' '))
-      e.pop_back();
-    return e;
-  }
-};
+using result = pg_result;
 
 // Binary results (resultFormat 1): integers in network byte order, BYTEA and TEXT raw.
 int64_t int8_at(PGresult* r, int row, int col) {
@@ -99,31 +85,9 @@ std::string bytes_at(PGresult* r, int row, int col) {
   return std::string(PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col)));
 }
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '.'))
-    s.pop_back();
-  const auto nl = s.rfind('\n');
-  return nl == std::string::npos ? s : s.substr(nl + 1); // libpq's last line says why
-}
-
-bool contains(const std::string& s, const char* what) { return s.find(what) != std::string::npos; }
-
 } // namespace
 
-std::string pg_store::redact(const std::string& url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos)
-    return url;
-  const auto start = scheme + 3;
-  const auto slash = url.find('/', start);
-  const auto at = url.rfind('@', slash == std::string::npos ? std::string::npos : slash);
-  if (at == std::string::npos || at < start)
-    return url;
-  const auto colon = url.find(':', start);
-  if (colon == std::string::npos || colon > at)
-    return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
-}
+std::string pg_store::redact(const std::string& url) { return pg_redact(url); }
 
 std::unique_ptr<pg_store> pg_store::open(const std::string& url, open_mode mode) {
   std::unique_ptr<pg_store> s{new pg_store};
@@ -141,28 +105,7 @@ std::unique_ptr<pg_store> pg_store::open(const std::string& url, open_mode mode)
 }
 
 void pg_store::connect(const std::string& url) {
-  // The URL's own settings win over these defaults (expand_dbname: dbname comes last).
-  const std::string app = "troupe jobs pid " + std::to_string(::getpid());
-  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* values[] = {"10", app.c_str(), url.c_str(), nullptr};
-  conn_ = PQconnectdbParams(keys, values, 1);
-  if (conn_ && PQstatus(conn_) == CONNECTION_OK)
-    return;
-  const std::string why = conn_ ? trimmed(PQerrorMessage(conn_)) : "out of memory";
-  const std::string where = "job database '" + path_ + "'";
-  if (contains(why, "password authentication failed") || contains(why, "no password supplied") ||
-      contains(why, "authentication failed") || (conn_ && PQconnectionNeedsPassword(conn_)))
-    throw user_error(where + " refused the credentials (" + why +
-                     "): put the right user and password in the URL "
-                     "(postgresql://USER:PASSWORD@HOST:PORT/DB) or in ~/.pgpass");
-  if (contains(why, "does not exist") && contains(why, "database"))
-    throw user_error(where + " does not exist (" + why +
-                     "): create it with `createdb` or pass another --store URL");
-  if (contains(why, "invalid") || contains(why, "missing") || contains(why, "unknown"))
-    throw user_error(where + " is not a valid PostgreSQL URL (" + why +
-                     "): write it as postgresql://USER:PASSWORD@HOST:PORT/DB");
-  throw user_error(where + " is unreachable (" + why +
-                   "): start PostgreSQL there or pass another --store URL");
+  conn_ = pg_connect(url, "job database", "--store", "troupe jobs pid " + std::to_string(::getpid()));
 }
 
 pg_store::~pg_store() {
@@ -281,7 +224,7 @@ void pg_store::write(const std::vector<const job*>& jobs) {
   // One pipeline: every statement goes out before any answer is read, so a batch of any
   // size costs one round trip and one commit.
   if (PQenterPipelineMode(conn_) != 1)
-    fail("cannot start a pipeline (" + trimmed(PQerrorMessage(conn_)) + ")");
+    fail("cannot start a pipeline (" + pg_message(conn_) + ")");
   bool sent = PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
   std::string ints[9];
   for (const job* j : jobs) {
@@ -321,7 +264,7 @@ void pg_store::write(const std::vector<const job*>& jobs) {
   }
   sent = sent && PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
   sent = sent && PQpipelineSync(conn_) == 1;
-  std::string error = sent ? "" : trimmed(PQerrorMessage(conn_));
+  std::string error = sent ? "" : pg_message(conn_);
   // Read every answer up to the sync (an error aborts the rest of the pipeline, which the
   // server then rolls back with the transaction).
   bool done = !sent;
@@ -329,7 +272,7 @@ void pg_store::write(const std::vector<const job*>& jobs) {
     PGresult* raw = PQgetResult(conn_);
     if (!raw) {
       if (PQstatus(conn_) != CONNECTION_OK) {
-        error = error.empty() ? trimmed(PQerrorMessage(conn_)) : error;
+        error = error.empty() ? pg_message(conn_) : error;
         break;
       }
       continue; // the end of one statement's results
