@@ -8,9 +8,13 @@ scripts/setup.sh --all
 # Every test carries its own CTest timeout (300 s at most); the suite as a whole is bounded
 # too, so a hang can never hold CI.
 timeout 1800 ctest --test-dir build --output-on-failure -j2 "$@"
-# Then the unit tests under ASan/UBSan (scripts/sanitize.sh, into build-asan/), bounded on its
-# own so that CI stays within its 90 minutes. The fuzzers (scripts/fuzz.sh) run by hand for
-# now: README, "Hardening". TROUPE_SKIP_SANITIZERS=1 skips the sanitizer run.
+# Then the unit tests under ASan/UBSan (scripts/sanitize.sh, into build-asan/), and every
+# libFuzzer harness for 20 s from its corpus (scripts/fuzz.sh, into build-fuzz/), each bounded
+# on its own so that CI stays within its 90 minutes. TROUPE_SKIP_SANITIZERS=1 skips the
+# sanitizer run, TROUPE_SKIP_FUZZ=1 the fuzzers.
 if [ "${TROUPE_SKIP_SANITIZERS:-0}" != "1" ]; then
   timeout 2400 scripts/sanitize.sh
+fi
+if [ "${TROUPE_SKIP_FUZZ:-0}" != "1" ]; then
+  timeout 1800 scripts/fuzz.sh 20
 fi
