@@ -74,15 +74,24 @@ std::vector<std::string> ssh_master::base_args() const {
   std::string files = s_.host_keys == "strict"
                         ? trusted + " " + run_known
                         : run_known + (s_.known_hosts.empty() ? "" : " " + s_.known_hosts);
+  const auto timeout = std::max<long>(1, s_.connect_timeout.count() / 1000);
+  const char* checking = s_.host_keys == "strict" ? "yes" : "accept-new";
+  // clang-format off
   std::vector<std::string> a = {
-    s_.ssh_binary, "-o", "BatchMode=yes", "-o",
-    "ConnectTimeout=" + std::to_string(std::max<long>(1, s_.connect_timeout.count() / 1000)),
+    s_.ssh_binary,
+    "-o", "BatchMode=yes",
+    "-o", "ConnectTimeout=" + std::to_string(timeout),
     // A host that vanishes (a provisioned machine destroyed, a network cut) ends the master
     // within 15 s, and with it its agent session.
-    "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o",
-    "UserKnownHostsFile=" + files, "-o",
-    std::string("StrictHostKeyChecking=") + (s_.host_keys == "strict" ? "yes" : "accept-new"), "-o",
-    "LogLevel=ERROR", "-S", socket_.string(), "-p", std::to_string(host_.port)};
+    "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
+    "-o", "UserKnownHostsFile=" + files,
+    "-o", std::string("StrictHostKeyChecking=") + checking,
+    // The run's known_hosts is for people to read too (which hosts, which keys).
+    "-o", "HashKnownHosts=no",
+    "-o", "LogLevel=ERROR",
+    "-S", socket_.string(),
+    "-p", std::to_string(host_.port)};
+  // clang-format on
   if (!host_.identity.empty()) {
     a.insert(a.end(), {"-i", host_.identity, "-o", "IdentitiesOnly=yes"});
   }

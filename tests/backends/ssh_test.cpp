@@ -35,8 +35,13 @@ using troupe::test::shell_quote;
 
 namespace {
 
+/// build/test-runs/ssh-NAME, emptied: nothing of an earlier run (a PID file, a copy of
+/// troupe on the "hosts") reaches this one.
 fs::path test_root(const std::string& name) {
-  return fs::path(troupe::test::build_dir()) / "test-runs" / ("ssh-" + name);
+  auto d = fs::path(troupe::test::build_dir()) / "test-runs" / ("ssh-" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
 }
 
 /// Every message of a validation_failed (or the user_error's) for `f`.
@@ -51,7 +56,7 @@ std::string error_of(const std::function<void()>& f) {
 
 expanded_topology topo_of(const json& groups) {
   troupe::register_catalog();
-  json doc = {{"name", "t"}, {"topology", {{"groups", groups}}}};
+  json doc = {{"name", "t"}, {"duration", "10s"}, {"topology", {{"groups", groups}}}};
   auto s = troupe::scenario_from_json(doc);
   return troupe::expand(s);
 }
@@ -115,7 +120,8 @@ TEST(ssh_inventory, unreadable_file_is_one_sentence) {
 // -- placement ------------------------------------------------------------------
 
 TEST(ssh_placement, spreads_by_default_and_honours_nodes_max) {
-  auto t = topo_of(json::parse(R"([{"name": "n", "count": 5, "node": {"model": "chain"}}])"));
+  auto t = topo_of(
+    json::parse(R"([{"name": "n", "count": 5, "role": "validator", "node": {"model": "chain"}}])"));
   auto inv = hosts_of(
     json::parse(R"([{"address": "a", "nodes_max": 1}, {"address": "b"}, {"address": "c"}])"));
   auto p = place(t, inv, {});
@@ -132,8 +138,9 @@ TEST(ssh_placement, spreads_by_default_and_honours_nodes_max) {
 }
 
 TEST(ssh_placement, groups_go_to_their_labels) {
-  auto t = topo_of(json::parse(R"([{"name": "miners", "count": 2, "node": {"model": "chain"}},
-                                   {"name": "users", "count": 2, "node": {"model": "chain"}}])"));
+  auto t = topo_of(
+    json::parse(R"([{"name": "miners", "count": 2, "role": "validator", "node": {"model": "chain"}},
+                                   {"name": "users", "count": 2, "role": "observer", "node": {"model": "chain"}}])"));
   auto inv = hosts_of(json::parse(R"([{"address": "a", "labels": ["miners"]},
                                       {"address": "b", "labels": ["big"]},
                                       {"address": "c"}])"));
@@ -150,19 +157,21 @@ TEST(ssh_placement, groups_go_to_their_labels) {
 
 TEST(ssh_placement, troupe_topology_prints_it) {
   auto dir = test_root("topology");
-  fs::remove_all(dir);
-  fs::create_directories(dir);
   std::ofstream{dir / "hosts.json"} << R"({"hosts": [
     {"name": "a1", "address": "10.9.0.1", "labels": ["miners"]},
     {"name": "a2", "address": "10.9.0.2"}, {"name": "a3", "address": "10.9.0.3"}]})";
-  json s = {
-    {"name", "placed"},
-    {"topology",
-     {{"groups",
-       json::array(
-         {{{"name", "miners"}, {"count", 2}, {"node", {{"program", "litecoin-regtest"}}}},
-          {{"name", "users"}, {"count", 3}, {"node", {{"program", "litecoin-regtest"}}}}})}}},
-    {"backend", {{"name", "ssh"}, {"hosts", (dir / "hosts.json").string()}}}};
+  json s = {{"name", "placed"},
+            {"duration", "10s"},
+            {"topology",
+             {{"groups", json::array({{{"name", "miners"},
+                                       {"count", 2},
+                                       {"role", "validator"},
+                                       {"node", {{"program", "litecoin-regtest"}}}},
+                                      {{"name", "users"},
+                                       {"count", 3},
+                                       {"role", "observer"},
+                                       {"node", {{"program", "litecoin-regtest"}}}}})}}},
+            {"backend", {{"name", "ssh"}, {"hosts", (dir / "hosts.json").string()}}}};
   std::ofstream{dir / "s.json"} << s.dump(2);
   auto o = troupe::test::troupe_cli("topology " + shell_quote((dir / "s.json").string()) +
                                     " --backend ssh");
@@ -176,10 +185,11 @@ TEST(ssh_placement, troupe_topology_prints_it) {
 // -- real sshd ------------------------------------------------------------------
 
 TEST(ssh_fleet, check_copies_troupe_once_and_starts_an_agent_on_every_host) {
-  troupe::test::sshd_fleet f{test_root("check") / "fleet", 3};
+  auto dir = test_root("check");
+  troupe::test::sshd_fleet f{dir / "fleet", 3};
   if (!f.error().empty())
     GTEST_SKIP() << f.error();
-  auto dir = test_root("check");
+
   f.write_inventory(dir / "hosts.json");
   const auto remote = (dir / "remote").string();
   auto cmd = "fleet check " + shell_quote((dir / "hosts.json").string()) + " --remote-dir " +
@@ -209,10 +219,11 @@ TEST(ssh_fleet, check_copies_troupe_once_and_starts_an_agent_on_every_host) {
 }
 
 TEST(ssh_fleet, each_bad_host_is_one_sentence_and_exit_2) {
-  troupe::test::sshd_fleet f{test_root("bad") / "fleet", 2};
+  auto dir = test_root("bad");
+  troupe::test::sshd_fleet f{dir / "fleet", 2};
   if (!f.error().empty())
     GTEST_SKIP() << f.error();
-  auto dir = test_root("bad");
+
   auto run = [&](const json& inv, const std::string& extra = "") {
     std::ofstream{dir / "hosts.json"} << inv.dump(2);
     return troupe::test::troupe_cli("fleet check " + shell_quote((dir / "hosts.json").string()) +
@@ -313,10 +324,11 @@ TEST(ssh_fleet_child, orchestrator) {
 }
 
 TEST(ssh_fleet, kill_9_of_troupe_leaves_nothing_on_any_host) {
-  troupe::test::sshd_fleet f{test_root("kill9") / "fleet", 3};
+  auto dir = test_root("kill9");
+  troupe::test::sshd_fleet f{dir / "fleet", 3};
   if (!f.error().empty())
     GTEST_SKIP() << f.error();
-  auto dir = test_root("kill9");
+
   f.write_inventory(dir / "hosts.json");
   pid_t child = ::fork();
   if (child == 0) {
@@ -349,7 +361,9 @@ TEST(ssh_fleet, kill_9_of_troupe_leaves_nothing_on_any_host) {
   }
   // Both kinds of process run on each host before the kill, by their PIDs there.
   for (size_t i = 0; up && i < nodes.size() && i < agents.size(); ++i) {
-    EXPECT_TRUE(alive_on(i, nodes[i].second)) << nodes[i].first;
+    EXPECT_TRUE(alive_on(i, nodes[i].second))
+      << nodes[i].first << ": "
+      << shell(ssh_to(f, i, "cat /proc/" + nodes[i].second + "/stat"), 30).out;
     EXPECT_TRUE(alive_on(i, agents[i])) << nodes[i].first;
   }
   ::kill(child, SIGKILL);
@@ -371,8 +385,6 @@ TEST(ssh_fleet, kill_9_of_troupe_leaves_nothing_on_any_host) {
 
 TEST(ssh_backend, params_are_checked_with_their_paths) {
   auto dir = test_root("params");
-  fs::remove_all(dir);
-  fs::create_directories(dir);
   json s = {
     {"name", "p"},
     {"topology",
@@ -389,21 +401,23 @@ TEST(ssh_backend, params_are_checked_with_their_paths) {
 }
 
 TEST(ssh_backend, run_reaches_every_host_then_says_nodes_are_not_implemented) {
-  troupe::test::sshd_fleet f{test_root("run") / "fleet", 2};
+  auto dir = test_root("run");
+  troupe::test::sshd_fleet f{dir / "fleet", 2};
   if (!f.error().empty())
     GTEST_SKIP() << f.error();
-  auto dir = test_root("run");
+
   f.write_inventory(dir / "hosts.json");
-  json s = {
-    {"name", "r"},
-    {"run_duration", "10s"},
-    {"topology",
-     {{"groups",
-       json::array({{{"name", "n"}, {"count", 2}, {"node", {{"program", "litecoin-regtest"}}}}})}}},
-    {"backend",
-     {{"name", "ssh"},
-      {"hosts", (dir / "hosts.json").string()},
-      {"remote_dir", (dir / "remote").string()}}}};
+  json s = {{"name", "r"},
+            {"duration", "10s"},
+            {"topology",
+             {{"groups", json::array({{{"name", "n"},
+                                       {"count", 2},
+                                       {"role", "validator"},
+                                       {"node", {{"program", "litecoin-regtest"}}}}})}}},
+            {"backend",
+             {{"name", "ssh"},
+              {"hosts", (dir / "hosts.json").string()},
+              {"remote_dir", (dir / "remote").string()}}}};
   std::ofstream{dir / "s.json"} << s.dump(2);
   auto o = troupe::test::troupe_cli("run " + shell_quote((dir / "s.json").string()) +
                                     " --quiet --out " + shell_quote((dir / "out").string()));
