@@ -18,6 +18,7 @@ void add_compare_command(CLI::App& root, int& exit_code);   // compare RUN_DIR_A
 void add_agent_command(CLI::App& root, int& exit_code);     // agent --stdio
 void add_swarm_command(CLI::App& root, int& exit_code);     // swarm FILE | swarm merge DIR...
 void add_shrink_command(CLI::App& root, int& exit_code);    // shrink RUN_DIR
+void add_fleet_command(CLI::App& root, int& exit_code);     // fleet check HOSTS.json
 
 /// Shrinks the failing run in `run_dir` into the scenario file `out`, printing each phase and
 /// before -> after (`troupe shrink`, and `troupe swarm --shrink` for each failing seed).

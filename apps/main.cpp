@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   troupe::apps::add_agent_command(app, exit_code);
   troupe::apps::add_swarm_command(app, exit_code);
   troupe::apps::add_shrink_command(app, exit_code);
+  troupe::apps::add_fleet_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

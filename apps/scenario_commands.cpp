@@ -17,6 +17,7 @@
 #include "apps/duration_option.hpp"
 #include "apps/seed_option.hpp"
 #include "backends/sim/determinism.hpp"
+#include "backends/ssh/ssh_backend.hpp"
 #include "report/events_db.hpp"
 #include "report/report.hpp"
 
@@ -135,13 +136,26 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
   auto topo = root.add_subcommand("topology", "Print the expanded nodes and peer graph");
   static std::string topo_file;
   static std::string topo_format = "text";
+  static std::string topo_backend;
   topo->add_option("FILE", topo_file, "scenario JSON file")->required();
   topo->add_option("--format", topo_format, "text or dot (Graphviz)")
     ->check(CLI::IsMember({"text", "dot"}));
+  topo->add_option("--backend", topo_backend,
+                   "ssh: also print which host runs which node (the scenario's backend params)");
   topo->callback([&exit_code] {
     auto s = load_scenario(topo_file);
     auto t = expand(s);
     std::cout << (topo_format == "dot" ? to_dot(s, t) : to_text(s, t));
+    if (!topo_backend.empty() && topo_backend != "ssh")
+      throw user_error("troupe topology --backend " + topo_backend +
+                       ": only ssh places nodes on hosts; drop --backend, or use ssh");
+    if (topo_backend == "ssh") {
+      if (s.backend.name != "ssh")
+        throw user_error(topo_file + " runs on the " + s.backend.name +
+                         " backend: give it \"backend\": {\"name\": \"ssh\", \"hosts\": "
+                         "\"hosts.json\"} to place its nodes on hosts");
+      std::cout << backends::ssh::describe_plan(backends::ssh::plan(s, t), t);
+    }
     exit_code = exit_pass;
   });
 

@@ -3,6 +3,7 @@
 #include "actors/registry.hpp"
 #include "backends/local/local_backend.hpp"
 #include "backends/local/program.hpp"
+#include "backends/ssh/ssh_backend.hpp"
 
 namespace troupe::backends {
 
@@ -11,6 +12,11 @@ void register_live(troupe::registry& reg) {
                    "one process per node on this machine (real programs: litecoind, etcd, ...)",
                    [](params_reader& r) { local::read_options(r); },
                    [] { return std::make_unique<local::local_backend>(); }});
+  reg.add_backend({"ssh",
+                   "nodes on machines reached over OpenSSH, from an inventory (hosts, agents, "
+                   "placement; starting the nodes there is not implemented yet)",
+                   [](params_reader& r) { ssh::read_options(r); },
+                   [] { return std::make_unique<ssh::ssh_backend>(); }});
   auto builtins = local::builtin_programs();
   if (builtins.empty()) {
     try {

@@ -46,6 +46,9 @@ test_packages=(
   # sanitizer and fuzzing builds (scripts/sanitize.sh, scripts/fuzz.sh): clang with its
   # sanitizer and libFuzzer runtimes, and llvm-symbolizer for readable reports
   clang libclang-rt-14-dev llvm
+  # the ssh backend's tests and bench_fleet start real sshd instances on loopback addresses
+  # (tests/support/sshd_fleet.hpp); the client (ssh, scp) comes with openssh-client
+  openssh-server openssh-client
 )
 
 packages=("${run_packages[@]}")

@@ -51,18 +51,28 @@ connection::connection(event_handler on_event)
 
 std::shared_ptr<connection> connection::start_child(const child_agent_options& opts,
                                                     event_handler on_event) {
-  if (::access(opts.binary.c_str(), X_OK) != 0)
-    throw agent_error("the agent program " + opts.binary +
-                      " is missing or not executable: build troupe, or name the troupe "
-                      "binary in the local backend's param \"agent_binary\"");
+  stdio_channel ch;
+  ch.argv = {opts.binary, "agent", "--stdio"};
+  ch.log_path = opts.log_path;
+  ch.pid_path = opts.pid_path;
+  ch.hello_timeout = opts.hello_timeout;
+  return start_stdio(ch, std::move(on_event));
+}
+
+std::shared_ptr<connection> connection::start_stdio(const stdio_channel& ch,
+                                                    event_handler on_event) {
+  if (ch.argv.empty() || ::access(ch.argv[0].c_str(), X_OK) != 0)
+    throw agent_error("the agent program " + (ch.argv.empty() ? std::string("(none)") : ch.argv[0]) +
+                      " is missing or not executable: " + ch.missing_fix);
   std::shared_ptr<connection> c{new connection(std::move(on_event))};
-  c->log_path_ = opts.log_path;
-  c->pid_path_ = opts.pid_path;
+  c->log_path_ = ch.log_path;
+  c->pid_path_ = ch.pid_path;
+  c->what_ = ch.what;
   std::promise<void> spawned;
   auto started = spawned.get_future();
-  c->reader_ = std::thread([raw = c.get(), &opts, &spawned] {
+  c->reader_ = std::thread([raw = c.get(), &ch, &spawned] {
     try {
-      raw->spawn_child(opts);
+      raw->spawn_child(ch);
       spawned.set_value();
     } catch (...) {
       spawned.set_exception(std::current_exception());
@@ -77,7 +87,7 @@ std::shared_ptr<connection> connection::start_child(const child_agent_options& o
     throw;
   }
   try {
-    c->hello(opts.hello_timeout);
+    c->hello(ch.hello_timeout);
   } catch (...) {
     c->close(milliseconds(5000));
     throw;
@@ -113,7 +123,7 @@ std::shared_ptr<connection> connection::start_in_process(event_handler on_event)
 
 connection::~connection() { close(); }
 
-void connection::spawn_child(const child_agent_options& opts) {
+void connection::spawn_child(const stdio_channel& ch) {
   int fds[2], err[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     throw agent_error(std::string("cannot create a socketpair for the agent: ") +
@@ -124,9 +134,12 @@ void connection::spawn_child(const child_agent_options& opts) {
     throw agent_error(std::string("cannot create a pipe: ") + std::strerror(errno));
   }
   // Built before fork: after it, only async-signal-safe calls.
-  std::string binary = opts.binary, a1 = "agent", a2 = "--stdio";
-  char* argv[] = {binary.data(), a1.data(), a2.data(), nullptr};
-  auto log = opts.log_path.string();
+  std::vector<std::string> args = ch.argv;
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  auto log = ch.log_path.string();
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -150,7 +163,7 @@ void connection::spawn_child(const child_agent_options& opts) {
     if (logfd >= 0)
       ::dup2(logfd, 2);
     ::close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
-    ::execv(argv[0], argv);
+    ::execv(argv[0], argv.data());
     int e = errno;
     [[maybe_unused]] auto n = ::write(err[1], &e, sizeof(e));
     ::_exit(127);
@@ -161,12 +174,13 @@ void connection::spawn_child(const child_agent_options& opts) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     ::close(fds[0]);
-    throw agent_error("cannot start the agent " + opts.binary + ": " + std::strerror(child_errno));
+    throw agent_error("cannot start " + ch.what + " (" + args[0] + "): " +
+                      std::strerror(child_errno));
   }
   fd_ = fds[0];
   agent_pid_ = pid;
-  if (!opts.pid_path.empty())
-    std::ofstream{opts.pid_path} << pid << "\n";
+  if (!ch.pid_path.empty())
+    std::ofstream{ch.pid_path} << pid << "\n";
 }
 
 void connection::hello(milliseconds timeout) {
@@ -330,7 +344,7 @@ bool connection::try_reap(int* status) {
 std::string connection::describe() const {
   if (in_process_)
     return "the in-process agent";
-  return "the agent (pid " + std::to_string(agent_pid_) + ")";
+  return what_ + " (pid " + std::to_string(agent_pid_) + ")";
 }
 
 std::string connection::broken() const {

@@ -24,6 +24,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backends/agent/channel.hpp"
+
 namespace troupe::backends::agent {
 
 class host_agent;
@@ -52,6 +54,9 @@ public:
   /// (a missing binary, an agent that exits or answers something else at hello).
   static std::shared_ptr<connection> start_child(const child_agent_options& opts,
                                                  event_handler on_event);
+  /// Starts the channel's command (frames on its stdin/stdout) and says hello; throws
+  /// agent_error with one sentence, as start_child (which is this with `BINARY agent --stdio`).
+  static std::shared_ptr<connection> start_stdio(const stdio_channel& ch, event_handler on_event);
   /// Runs a host_agent on a thread of this process, over a socketpair.
   static std::shared_ptr<connection> start_in_process(event_handler on_event);
 
@@ -93,7 +98,7 @@ private:
   void read_loop();
   void fail_all(const std::string& why);
   void hello(std::chrono::milliseconds timeout);
-  void spawn_child(const child_agent_options& opts); // on the reader thread
+  void spawn_child(const stdio_channel& ch); // on the reader thread
   /// Reaps the child agent once, without blocking; true (and its status) once it has ended.
   bool try_reap(int* status);
 
@@ -101,6 +106,7 @@ private:
   int fd_ = -1; ///< our end of the stream
   pid_t agent_pid_ = -1;
   bool in_process_ = false;
+  std::string what_ = "the agent";
   std::filesystem::path pid_path_;
   std::filesystem::path log_path_;
   std::unique_ptr<host_agent> local_agent_;

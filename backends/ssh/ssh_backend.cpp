@@ -1,0 +1,109 @@
+#include "backends/ssh/ssh_backend.hpp"
+
+#include "actors/errors.hpp"
+#include "backends/local/local_backend.hpp"
+#include "backends/ssh/fleet.hpp"
+
+namespace troupe::backends::ssh {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+milliseconds to_ms(duration d) { return std::chrono::duration_cast<milliseconds>(d); }
+
+} // namespace
+
+ssh_options read_options(params_reader& r) {
+  // The local backend's params mean the same here (poll_interval, rpc_timeout, fabric, ...).
+  local::read_options(r);
+  ssh_options o;
+  o.hosts = r.string("hosts", "", true);
+  o.hosts_min = static_cast<size_t>(r.integer("hosts_min", 0, 1, 100000));
+  o.parallel = static_cast<size_t>(r.integer("parallel", 32, 1, 1024));
+  o.host_keys = r.one_of("host_keys", {"strict", "accept-new"}, "");
+  o.connect_timeout = to_ms(r.dur("connect_timeout", o.connect_timeout, milliseconds(100)));
+  o.attempts = static_cast<int>(r.integer("attempts", 3, 1, 20));
+  o.remote_dir = r.string("remote_dir", o.remote_dir);
+  if (r.given("remote_dir") && (o.remote_dir.empty() || o.remote_dir[0] != '/'))
+    r.error("remote_dir", "must be an absolute path on the hosts, got \"" + o.remote_dir + "\"");
+  o.log_tail_bytes = static_cast<uint64_t>(r.integer("log_tail_bytes", 65536, 0, int64_t{1} << 30));
+  o.agent_binary = r.string("agent_binary", "");
+  if (const auto* p = r.raw("placement")) {
+    if (!p->is_object())
+      r.error("placement", "must be an object {\"GROUP\": \"LABEL\"}, got " + p->dump());
+    else
+      for (auto it = p->begin(); it != p->end(); ++it) {
+        if (it.value().is_string())
+          o.placement[it.key()] = it.value().get<std::string>();
+        else
+          r.error("placement", "the label of group \"" + it.key() + "\" must be a string, got " +
+                                 it.value().dump());
+      }
+  }
+  if (r.describing())
+    r.describe_key("placement",
+                   {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}});
+  return o;
+}
+
+ssh_plan plan(const scenario& s, const expanded_topology& t) {
+  std::vector<validation_error> errors;
+  params_reader r{s.backend.params, "backend", errors};
+  ssh_plan p;
+  p.options = read_options(r);
+  r.finish();
+  if (!errors.empty())
+    throw validation_failed(errors);
+  for (const auto& [group, label] : p.options.placement) {
+    (void) label;
+    bool known = false;
+    for (const auto& g : s.topology.groups)
+      known = known || g.name == group;
+    if (!known)
+      throw user_error("backend.placement names group \"" + group +
+                       "\", which the topology does not have: name one of its groups");
+  }
+  p.hosts = load_inventory(p.options.hosts);
+  p.where = place(t, p.hosts, p.options.placement);
+  return p;
+}
+
+std::string describe_plan(const ssh_plan& p, const expanded_topology& t) {
+  return "placement on " + std::to_string(p.hosts.hosts.size()) + " hosts (ssh, " +
+         p.options.hosts + "):\n" + describe_placement(p.where, t, p.hosts);
+}
+
+deployment ssh_backend::deploy(caf::actor_system&, const scenario& s, const expanded_topology& t,
+                               const run_env& env) {
+  auto p = plan(s, t);
+  fleet_options fo;
+  fo.run_dir = env.run_dir;
+  fo.remote_dir = p.options.remote_dir;
+  fo.parallel = p.options.parallel;
+  fo.hosts_min = p.options.hosts_min;
+  fo.host_keys = p.options.host_keys;
+  fo.connect_timeout = p.options.connect_timeout;
+  fo.attempts = p.options.attempts;
+  fo.troupe_binary =
+    p.options.agent_binary.empty() ? local::agent_binary_default() : p.options.agent_binary;
+  {
+    fleet f{p.hosts, fo};
+    f.connect();
+    f.start_agents();
+  } // every agent ends here (EOF), then every master
+  throw user_error("the ssh backend reached every host of " + p.options.hosts +
+                   ", copied troupe there and started and stopped its agent, but starting the "
+                   "scenario's nodes through those agents is not implemented yet: run it with "
+                   "the local backend for now");
+}
+
+void ssh_backend::drive(caf::actor_system&, const std::function<bool()>&) {}
+
+std::optional<std::string> ssh_backend::refusal(const fault_request&, const scenario&,
+                                                const expanded_topology&) const {
+  return std::string("the ssh backend does not start nodes yet (only hosts, agents and "
+                     "placement): run the scenario with the local backend for now");
+}
+
+} // namespace troupe::backends::ssh
