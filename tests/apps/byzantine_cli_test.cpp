@@ -42,7 +42,7 @@ TEST(byzantine_cli, validate_with_the_local_backend_refuses_byzantine_nodes_with
 TEST(byzantine_cli, check_determinism_runs_each_run_in_a_process_of_its_own) {
   const auto out = troupe::test::fresh_dir("byzantine-cli-determinism") / "check";
   auto r = troupe_cli("run " + troupe::test::source_dir() +
-                        "/scenarios/chain-byzantine.json --duration 40s --check-determinism "
+                        "/scenarios/chain-byzantine.json --check-determinism "
                         "--quiet --out " +
                         out.string(),
                       240);

@@ -136,10 +136,10 @@ std::string byzantine_validators() {
 
 TEST(pinned_digests, kernel_and_chain_model_runs_give_their_pinned_digests) {
   const std::map<std::string, std::pair<std::string (*)(), std::string>> cases = {
-    {"gossip_with_jitter_and_bandwidth", {gossip_with_jitter_and_bandwidth, "?"}},
-    {"loss_partition_and_heal", {loss_partition_and_heal, "?"}},
-    {"crashes_restarts_and_skew", {crashes_restarts_and_skew, "?"}},
-    {"byzantine_validators", {byzantine_validators, "?"}},
+    {"gossip_with_jitter_and_bandwidth", {gossip_with_jitter_and_bandwidth, "c3b454a544fc19ad"}},
+    {"loss_partition_and_heal", {loss_partition_and_heal, "20272476b96c213b"}},
+    {"crashes_restarts_and_skew", {crashes_restarts_and_skew, "1bebe30687cb6b5c"}},
+    {"byzantine_validators", {byzantine_validators, "f90f271113b631af"}},
   };
   for (const auto& [name, c] : cases)
     EXPECT_EQ(c.first(), c.second)
