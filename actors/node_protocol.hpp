@@ -8,6 +8,7 @@
 //   (subscribe_atom, caf::actor subscriber) -> bool; then block_event messages to subscriber
 //   (subscribe_atom, caf::actor subscriber, block_filter kinds) -> bool; only those kinds
 //   (control_atom, control_action)          -> control_ack
+//   (byzantine_atom, byzantine_cmd)         -> control_ack (a refusal where unsupported)
 //
 // The fabric handle (network-level faults for the whole world) answers:
 //   (get_status_atom)                       -> std::vector<node_status> of every node, in
@@ -34,6 +35,7 @@ using heal_atom = caf::atom_constant<caf::atom("heal")>;
 using set_link_atom = caf::atom_constant<caf::atom("setlink")>;
 using skew_atom = caf::atom_constant<caf::atom("skew")>;
 using clog_atom = caf::atom_constant<caf::atom("clog")>;
+using byzantine_atom = caf::atom_constant<caf::atom("byzantine")>;
 
 /// Which block events a subscriber wants: a bit per `block_event::kind_t`. Subscribers that
 /// only read finalized events say so: a 1,000-node simulated run otherwise builds, copies and
@@ -66,7 +68,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, block_event& x) {
   // kind_t's underlying type is uint8_t, and unsigned char may alias any object.
   return f(caf::meta::type_name("block_event"), reinterpret_cast<uint8_t&>(x.kind), x.node,
-           x.height, x.hash, x.parent, x.time_ns, x.reorg_depth, x.txs);
+           x.height, x.hash, x.parent, x.time_ns, x.reorg_depth, x.txs, x.producer);
 }
 // control_action is an enum: CAF serializes enums natively (an inspect overload would be
 // ambiguous with CAF's own).
@@ -83,6 +85,11 @@ typename Inspector::result_type inspect(Inspector& f, link_cmd& x) {
   return f(caf::meta::type_name("link_cmd"), x.from, x.to, x.latency_ns, x.jitter_ns, x.loss,
            x.bandwidth_bps);
 }
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, byzantine_cmd& x) {
+  return f(caf::meta::type_name("byzantine_cmd"), x.behaviour, x.invalid, x.twin_of);
+}
+
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, clog_cmd& x) {
   return f(caf::meta::type_name("clog_cmd"), x.from, x.to, x.duration_ns);
 }

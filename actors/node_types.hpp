@@ -46,6 +46,7 @@ struct block_event {
   int64_t time_ns = 0;          ///< run time (virtual in sim, wall since start live)
   uint32_t reorg_depth = 0;     ///< blocks rolled back to adopt this one (added only)
   std::vector<std::string> txs; ///< transaction ids in the block
+  std::string producer;         ///< the identity that produced it, when the node tells (sim)
 };
 
 /// Node control verbs (`control`).
@@ -89,6 +90,15 @@ struct clock_skew_cmd {
   std::string node;
   int64_t offset_ns = 0;
   double drift_ppm = 0;
+};
+
+/// Makes a node Byzantine from now on (the `byzantine` workload): sent to a node handle.
+/// A backend or model that cannot do it refuses with the reason.
+struct byzantine_cmd {
+  /// "equivocate", "withhold", "invalid" or "twin".
+  std::string behaviour;
+  std::string invalid; ///< invalid: "bad_parent", "oversized" or "bad_tx"
+  std::string twin_of; ///< twin: the node whose identity (producer key, lottery) it takes
 };
 
 } // namespace troupe

@@ -194,7 +194,12 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
                   "sim: at most this many simulated seconds per wall second (to watch it)")
     ->check(CLI::PositiveNumber);
   run->add_flag("--check-determinism", check_determinism,
-                "sim: run twice and name the first diverging event");
+                "sim: run twice, each in a process of its own, and name the first diverging "
+                "event");
+  // The child side of --check-determinism (hidden): record this window of the trace.
+  static std::string trace_record, trace_out;
+  run->add_option("--trace-record", trace_record, "FROM,COUNT,EVERY")->group("");
+  run->add_option("--trace-out", trace_out, "where the trace goes (JSON)")->group("");
   static std::string events_db_url;
   static uint64_t events_db_log_lines = report::events_db_options{}.log_lines_per_node_max;
   run->add_option("--events-db", events_db_url,
@@ -238,11 +243,27 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
       if (req.backend.value_or(s.backend.name) != "sim")
         throw user_error("--check-determinism needs the sim backend; drop --backend or use "
                          "--backend sim");
-      auto check = backends::check_determinism(s, req);
+      backends::determinism_processes procs;
+      procs.troupe_binary = std::filesystem::read_symlink("/proc/self/exe");
+      procs.run_args = {run_file};
+      if (run->count("--seed"))
+        procs.run_args.insert(procs.run_args.end(), {"--seed", seed});
+      if (!duration_text.empty())
+        procs.run_args.insert(procs.run_args.end(), {"--duration", duration_text});
+      if (vary)
+        procs.run_args.push_back("--vary");
+      auto check = backends::check_determinism(s, req, registry::global(), &procs);
       std::cout << backends::describe(check);
       if (!quiet)
         std::cout << console_summary(check.first_run.report);
       exit_code = check.divergence.diverged ? exit_fail : check.first_run.exit_code;
+      return;
+    }
+    if (!trace_out.empty()) {
+      auto result = backends::run_recording_trace(s, req, registry::global(),
+                                                  backends::parse_trace_record(trace_record),
+                                                  trace_out);
+      exit_code = result.exit_code;
       return;
     }
     auto result = run_scenario(s, req);

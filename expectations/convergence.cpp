@@ -159,8 +159,10 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
       if (ev.kind == "heal") {
         st.quiet_since_ns = std::max(st.quiet_since_ns, ev.time_ns);
         st.open_fault_ns = -1;
-      } else if (ev.kind == "fault" && ev.action != "clock_skew" && ev.action != "set_link") {
-        // Skew and link changes are conditions, not outages: convergence is judged under them.
+      } else if (ev.kind == "fault" && ev.action != "clock_skew" && ev.action != "set_link" &&
+                 ev.action != "byzantine") {
+        // Skew, link changes and Byzantine nodes are conditions, not outages: convergence is
+        // judged under them.
         if (ev.until_ns >= 0) {
           st.quiet_since_ns = std::max(st.quiet_since_ns, ev.until_ns);
         } else {

@@ -52,6 +52,22 @@ duration network::draw_jitter(const link_options& l, troupe::rng& r) const {
   return duration{static_cast<int64_t>(z * static_cast<double>(l.jitter.count()))};
 }
 
+duration network::retransmission_delay(const link_options& l, troupe::rng& r, uint8_t& count) {
+  // TCP's retransmission timeout: about an RTT (twice the one-way latency and jitter), never
+  // below Linux's 200 ms minimum; each further loss of the same segment doubles it. Bounded:
+  // past 15 retransmissions a real connection would have been reset.
+  using namespace std::chrono_literals;
+  duration rto = std::max<duration>(200ms, 2 * (l.latency + l.jitter));
+  duration total{0};
+  count = 0;
+  do {
+    total += rto;
+    rto *= 2;
+    ++count;
+  } while (count < 15 && r.chance(l.loss));
+  return total;
+}
+
 void network::rebuild(size_t capacity, duration now) {
   // Entries whose last message has arrived constrain nothing any more: drop them. This keeps
   // the table proportional to the links with traffic in flight, not to every pair ever used.
@@ -144,16 +160,24 @@ network::route network::send(node_index from, node_index to, uint32_t bytes, dur
                              duration depart_min, troupe::rng& r) {
   route result;
   const auto& l = link(from, to);
+  const bool stream = l.transport == link_options::stream;
+  duration resent{0};
+  // The first draw is the same on both transports, so datagram links keep every draw (and
+  // every digest) they had before streams existed.
   if (l.loss > 0 && r.chance(l.loss)) {
-    result.lost = true;
-    return result;
+    if (!stream) {
+      result.lost = true;
+      return result;
+    }
+    resent = retransmission_delay(l, r, result.retransmits);
   }
   auto depart = std::max(now, depart_min);
   // Constant latency without bandwidth keeps FIFO by itself: (time, sequence) ordering in
-  // the kernel does the rest. Only links that can reorder or queue need state.
-  bool tracked = l.bandwidth_bps > 0 || l.jitter.count() > 0;
-  bool reordered = l.reorder > 0 && r.chance(l.reorder);
-  auto arrival = depart + l.latency + draw_jitter(l, r);
+  // the kernel does the rest. Only links that can reorder or queue need state; a stream link
+  // with loss does (a retransmitted segment holds back the ones behind it).
+  bool tracked = l.bandwidth_bps > 0 || l.jitter.count() > 0 || (stream && l.loss > 0);
+  bool reordered = !stream && l.reorder > 0 && r.chance(l.reorder);
+  auto arrival = depart + l.latency + draw_jitter(l, r) + resent;
   if (tracked) {
     bool in_table = false;
     auto& s = locate(from, to, now, in_table);
@@ -183,7 +207,7 @@ network::route network::send(node_index from, node_index to, uint32_t bytes, dur
   }
   result.copies = 1;
   result.arrival[0] = arrival;
-  if (l.duplicate > 0 && r.chance(l.duplicate)) {
+  if (!stream && l.duplicate > 0 && r.chance(l.duplicate)) {
     // The copy travels independently (another path), so it is not FIFO-bound.
     result.copies = 2;
     result.arrival[1] = depart + l.latency + draw_jitter(l, r);

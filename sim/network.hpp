@@ -32,11 +32,16 @@ struct link_options {
   uint64_t bandwidth_bps = 0; ///< serialisation rate in bits/s; 0 = unlimited
   double duplicate = 0;       ///< probability a message is delivered twice
   double reorder = 0;         ///< probability a message may be overtaken (skips FIFO)
+  /// `datagram`: a lost message is gone. `stream` (TCP-like): nothing is lost or reordered
+  /// or duplicated; a loss costs a retransmission timeout (from the RTT, doubling per loss
+  /// of the same segment), and later messages wait behind it (head-of-line blocking).
+  enum transport_t : uint8_t { datagram, stream };
+  transport_t transport = datagram;
 
   friend bool operator==(const link_options& x, const link_options& y) noexcept {
     return x.latency == y.latency && x.jitter == y.jitter && x.jitter_kind == y.jitter_kind &&
            x.loss == y.loss && x.bandwidth_bps == y.bandwidth_bps &&
-           x.duplicate == y.duplicate && x.reorder == y.reorder;
+           x.duplicate == y.duplicate && x.reorder == y.reorder && x.transport == y.transport;
   }
   friend bool operator!=(const link_options& x, const link_options& y) noexcept {
     return !(x == y);
@@ -51,6 +56,7 @@ public:
   struct route {
     bool lost = false;
     uint8_t copies = 0;   ///< 1, or 2 when duplicated
+    uint8_t retransmits = 0; ///< stream links: losses paid for with a retransmission
     duration arrival[2]{}; ///< absolute virtual times of the copies
   };
 
@@ -121,6 +127,8 @@ private:
   }
 
   duration draw_jitter(const link_options& l, troupe::rng& r) const;
+  /// Stream links: the delay that retransmissions add to a segment the first draw lost.
+  static duration retransmission_delay(const link_options& l, troupe::rng& r, uint8_t& count);
   link_state& state(uint64_t key, duration now);
   void rebuild(size_t capacity, duration now);
 

@@ -71,6 +71,9 @@ public:
 
   /// This node's seeded stream: derived from (run seed, node id); restart does not reset it.
   virtual troupe::rng& rng() noexcept = 0;
+  /// A fresh stream for `name` under the run's seed, as `rng()` is for this node's id: a
+  /// twin (a Byzantine node holding another node's identity) draws that node's lottery key.
+  virtual troupe::rng stream_of(const std::string& name) const noexcept = 0;
   /// The node's persistent state slot (nullptr until the model sets it).
   virtual std::shared_ptr<persistent_state>& persistent() noexcept = 0;
 
@@ -110,6 +113,14 @@ public:
   /// Status; `up`, `id` and `peers` are filled by the world.
   virtual node_status status() const = 0;
   virtual tx_ack submit(node_context& ctx, const transaction& tx) = 0;
+
+  /// Turns the node Byzantine (the `byzantine` workload, see actors/node_types.hpp). A model
+  /// without such behaviours refuses, saying so.
+  virtual control_ack byzantine(node_context& ctx, const byzantine_cmd& cmd) {
+    (void) ctx;
+    return {false, "this node model has no Byzantine behaviours (\"" + cmd.behaviour +
+                     "\" asked); the built-in chain model has them"};
+  }
 };
 
 /// Builds a node's model; called at start and at each restart.

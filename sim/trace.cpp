@@ -27,6 +27,7 @@ const char* to_string(trace_kind k) noexcept {
     case trace_kind::set_link: return "set_link";
     case trace_kind::submit: return "submit";
     case trace_kind::external: return "external";
+    case trace_kind::byzantine: return "byzantine";
   }
   return "unknown";
 }

@@ -46,6 +46,7 @@ enum class trace_kind : uint8_t {
   set_link,
   submit,
   external, ///< an event outside the network (a job campaign's job change), run_trace
+  byzantine, ///< a node turned Byzantine (the `byzantine` workload)
 };
 
 const char* to_string(trace_kind k) noexcept;

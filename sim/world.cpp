@@ -23,6 +23,9 @@ public:
   const std::vector<node_index>& peers() const noexcept override { return w_.peers_[i_]; }
   void set_timer(duration delay, uint64_t tag) override { w_.set_timer(i_, delay, tag); }
   troupe::rng& rng() noexcept override { return w_.nodes_[i_].rng; }
+  troupe::rng stream_of(const std::string& name) const noexcept override {
+    return troupe::rng::stream(w_.opts_.seed, name);
+  }
   std::shared_ptr<persistent_state>& persistent() noexcept override {
     return w_.persistent_[i_];
   }
@@ -405,6 +408,24 @@ control_ack world::control(node_index i, control_action a) {
       break;
   }
   return control_ack{true, {}};
+}
+
+control_ack world::byzantine(node_index i, const byzantine_cmd& cmd) {
+  node_index twin = no_node;
+  if (!cmd.twin_of.empty()) {
+    auto t = find(cmd.twin_of);
+    if (!t)
+      return {false, "twin_of names unknown node \"" + cmd.twin_of + "\""};
+    if (*t == i)
+      return {false, "a node cannot be its own twin"};
+    twin = *t;
+  }
+  if (!up(i))
+    return {false, "node " + ids_[i] + " is down"};
+  fold_fault(trace_kind::byzantine, i, twin,
+             troupe::stable_hash(cmd.behaviour + "/" + cmd.invalid));
+  context ctx{*this, i};
+  return nodes_[i].model->byzantine(ctx, cmd);
 }
 
 std::optional<node_index> world::find(const std::string& id) const {

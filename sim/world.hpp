@@ -88,6 +88,8 @@ public:
   tx_ack submit(node_index i, const transaction& tx);
   /// stop/kill = crash, start = restart if down, restart, pause, resume, isolate, heal.
   control_ack control(node_index i, control_action a);
+  /// Turns node `i` Byzantine (its model decides how, or refuses); folded into the trace.
+  control_ack byzantine(node_index i, const byzantine_cmd& cmd);
   bool up(node_index i) const { return (nodes_[i].flags & flag_up) != 0; }
   bool paused(node_index i) const { return (nodes_[i].flags & flag_paused) != 0; }
   std::optional<node_index> find(const std::string& id) const;

@@ -1,5 +1,6 @@
 #include "workloads/register.hpp"
 
+#include "workloads/byzantine.hpp"
 #include "workloads/chaos.hpp"
 #include "workloads/jobs.hpp"
 #include "workloads/steps.hpp"
@@ -12,6 +13,7 @@ void register_all(registry& reg) {
   reg.add_workload(chaos_kind());
   reg.add_workload(steps_kind());
   reg.add_workload(jobs_kind());
+  reg.add_workload(byzantine_kind());
 }
 
 } // namespace troupe::workloads

@@ -81,6 +81,13 @@ std::optional<std::string> capabilities::skew_refusal(const program& p) {
   return std::nullopt;
 }
 
+std::string capabilities::byzantine_refusal() {
+  return "Byzantine behaviours (equivocation, withholding, invalid blocks, twins) are not "
+         "supported by the local backend: a real node program has no mode that makes it lie, "
+         "and the local backend cannot forge its blocks; run the scenario with --backend sim, "
+         "whose chain model has them";
+}
+
 std::optional<std::string> capabilities::refusal(const fault_request& r) const {
   control_action ca;
   const bool control = parse_control_action(r.action, ca);
@@ -88,6 +95,8 @@ std::optional<std::string> capabilities::refusal(const fault_request& r) const {
   // to do, and so succeeds.
   if ((control && ca != control_action::isolate) || r.action == "heal_all")
     return std::nullopt;
+  if (r.action == "byzantine")
+    return byzantine_refusal();
   if (!control && r.action != "partition" && r.action != "set_link" && r.action != "clog" &&
       r.action != "skew")
     return "the local backend does not know the action \"" + r.action + "\"";

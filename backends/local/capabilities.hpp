@@ -44,6 +44,9 @@ public:
   /// not read time through libc), or nothing.
   static std::optional<std::string> skew_refusal(const program& p);
 
+  /// Why no node of the local backend can be made Byzantine (the `byzantine` workload).
+  static std::string byzantine_refusal();
+
 private:
   /// Why traffic of `p` cannot be cut or shaped (the first reason that applies), or nothing.
   std::optional<std::string> network_refusal(const program& p, const std::string& action,

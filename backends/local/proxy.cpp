@@ -5,6 +5,7 @@
 #include "actors/node_protocol.hpp"
 #include "actors/random.hpp"
 #include "backends/adapters/chain_follower.hpp"
+#include "backends/local/capabilities.hpp"
 
 namespace troupe::backends::local {
 
@@ -424,6 +425,9 @@ caf::behavior proxy(proxy_actor self, world_ptr w, size_t index) {
     [=](subscribe_atom, const caf::actor& subscriber, block_filter kinds) -> bool {
       self->state.subscribers.emplace_back(subscriber, kinds);
       return true;
+    },
+    [=](byzantine_atom, const byzantine_cmd&) -> control_ack {
+      return {false, capabilities::byzantine_refusal()};
     },
     [=](control_atom, control_action action) -> control_ack {
       // The agent gone, or a fault it could not apply: a refusal with the reason.

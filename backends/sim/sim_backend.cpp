@@ -162,6 +162,7 @@ caf::behavior node_proxy(caf::event_based_actor* self, impl_ptr im, sim::node_in
       return subscribe(im, i, who, kinds);
     },
     [=](control_atom, control_action a) { return im->world->control(i, a); },
+    [=](byzantine_atom, const byzantine_cmd& c) { return im->world->byzantine(i, c); },
   };
 }
 

@@ -6,6 +6,8 @@
 #include <array>
 #include <deque>
 #include <map>
+#include <set>
+#include <tuple>
 #include <memory>
 #include <unordered_map>
 #include <utility>
@@ -193,6 +195,7 @@ struct block {
   uint64_t height = 0;
   uint64_t slot = 0;
   uint64_t producer = 0; ///< stable hash of the producer's id
+  std::string producer_id; ///< that id (for block events: who is behind a conflict)
   uint32_t bytes = 0;
   std::vector<tx_ptr> txs;
   /// Every transaction on the chain ending here (see tx_set). Not on the wire: a node
@@ -428,12 +431,27 @@ struct block_entry {
   bool refused = false;
 };
 
+/// What a Byzantine node keeps (on "disk": it stays Byzantine across a restart).
+struct byzantine_state {
+  enum mode_t : uint8_t { honest, equivocate, withhold, invalid, twin };
+  enum invalid_t : uint8_t { bad_parent, oversized, bad_tx };
+  mode_t mode = honest;
+  invalid_t invalid_kind = bad_parent;
+  std::string identity; ///< twin: the id whose producer key and lottery it holds
+  /// equivocate: the tip each half of the peers follows (peers at even positions: 0, odd:
+  /// 1); 0 = this node's own tip.
+  uint64_t side_tip[2] = {0, 0};
+  std::vector<block_ptr> withheld; ///< withhold: private blocks, oldest first
+  uint64_t public_height = 0;      ///< withhold: the best height heard from peers
+};
+
 struct chain_store final : persistent_state {
   std::unordered_map<uint64_t, block_entry> blocks; ///< every connected block; lookup only
   std::vector<block_ptr> best;                      ///< best chain, best[h] at height h
   uint64_t final_height = 0;
   uint64_t lottery_key = 0;
   uint64_t last_slot = 0; ///< highest slot whose lottery ran: no second block after a restart
+  std::unique_ptr<byzantine_state> byz; ///< null for an honest node (every node until told)
 };
 
 // -- the node ----------------------------------------------------------------
@@ -459,7 +477,8 @@ public:
       slot = s;
     }
     store_ = std::static_pointer_cast<chain_store>(slot);
-    self_key_ = stable_hash(ctx.id());
+    identity_ = store_->byz && !store_->byz->identity.empty() ? store_->byz->identity : ctx.id();
+    self_key_ = stable_hash(identity_);
     // A fresh node learns nothing from this (every peer is at genesis too); a restarted
     // one learns where the network went while it was down.
     message m;
@@ -484,7 +503,7 @@ public:
     if (slot > store_->last_slot) {
       store_->last_slot = slot;
       if (p_.leader && wins(slot))
-        produce(ctx, slot);
+        produce_as_configured(ctx, slot);
       if ((slot + ctx.self()) % chain_announce_every_slots == 0)
         announce(ctx);
     }
@@ -587,13 +606,17 @@ private:
     return static_cast<double>(draw >> 11) * 0x1.0p-53 < p_.active_slot_coeff;
   }
 
-  void produce(node_context& ctx, uint64_t slot) {
-    const block_ptr& parent = tip();
+  /// A block on `parent` for `slot` from the head of the mempool. `salt` (nonzero) makes a
+  /// second, different block for the same slot and parent (equivocation); honest blocks
+  /// have none, so their hashes are what they always were.
+  std::shared_ptr<block> build_block(const block_ptr& parent, uint64_t slot,
+                                     uint64_t salt = 0) const {
     auto b = std::make_shared<block>();
     b->parent = parent->hash;
     b->height = parent->height + 1;
     b->slot = slot;
     b->producer = self_key_;
+    b->producer_id = identity_;
     uint64_t bytes = p_.block_header_bytes;
     uint64_t h = combine(combine(combine(b->parent, b->height), slot), self_key_);
     const size_t n = std::min<size_t>(p_.max_block_txs, mempool_.size());
@@ -603,19 +626,270 @@ private:
       bytes += t->bytes;
       h = combine(h, t->key);
     });
+    if (salt != 0)
+      h = combine(h, salt);
     b->bytes = static_cast<uint32_t>(std::min<uint64_t>(bytes, UINT32_MAX));
     b->hash = h;
+    b->chain_txs = parent->chain_txs.with_all(keys_of(b->txs));
+    return b;
+  }
+
+  static std::vector<uint64_t> keys_of(const std::vector<tx_ptr>& txs) {
     std::vector<uint64_t> keys;
-    keys.reserve(b->txs.size());
-    for (const tx_ptr& t : b->txs)
+    keys.reserve(txs.size());
+    for (const tx_ptr& t : txs)
       keys.push_back(t->key);
-    b->chain_txs = parent->chain_txs.with_all(std::move(keys));
-    block_ptr blk = std::move(b);
+    return keys;
+  }
+
+  void produce(node_context& ctx, uint64_t slot) {
+    block_ptr blk = build_block(tip(), slot);
     ctx.count("blocks_produced");
     const uint64_t tip_before = tip()->hash;
     connect(ctx, blk);
     if (tip()->hash != tip_before)
       relay_block(ctx, tip(), ctx.self());
+  }
+
+  void produce_as_configured(node_context& ctx, uint64_t slot) {
+    const auto mode = store_->byz ? store_->byz->mode : byzantine_state::honest;
+    switch (mode) {
+      case byzantine_state::equivocate:
+        produce_equivocating(ctx, slot);
+        break;
+      case byzantine_state::withhold:
+        produce_withheld(ctx, slot);
+        break;
+      case byzantine_state::invalid:
+        produce_invalid(ctx, slot);
+        break;
+      default: // honest, and a twin: an honest node that happens to share an identity
+        produce(ctx, slot);
+        break;
+    }
+  }
+
+  // -- Byzantine behaviours (the `byzantine` workload) -------------------------------
+  //
+  // A Byzantine node runs the same code as an honest one except where it lies:
+  // - equivocate: each slot it leads gives two blocks, one to each half of its peers (by
+  //   position), and it keeps each half on its own branch: what one half tells it is relayed
+  //   only within that half. Where the halves also meet elsewhere the honest fork choice
+  //   heals the split; where this node is their only bridge (a star's hub) they finalize
+  //   different chains.
+  // - withhold (selfish mining): its blocks stay private, each on the last; when a block
+  //   from the network brings the public chain within one block of its private one, it
+  //   releases them all to win the race.
+  // - invalid: each slot it leads gives an invalid block to every peer instead of a valid
+  //   one: a height that does not follow its parent (bad_parent), more transactions than a
+  //   block may hold (oversized), or a transaction already on the chain (bad_tx). Honest
+  //   nodes reject it, count it (`invalid_blocks_rejected` and `invalid.<kind>`) and never
+  //   relay or build on it.
+  // - twin: it takes another node's identity (producer key and lottery key), so both lead
+  //   the same slots with blocks of their own.
+
+  control_ack byzantine(node_context& ctx, const byzantine_cmd& cmd) override {
+    if (!store_)
+      return {false, "node has not started"};
+    auto bz = std::make_unique<byzantine_state>();
+    if (cmd.behaviour == "equivocate") {
+      bz->mode = byzantine_state::equivocate;
+    } else if (cmd.behaviour == "withhold") {
+      bz->mode = byzantine_state::withhold;
+      bz->public_height = tip()->height;
+    } else if (cmd.behaviour == "invalid") {
+      bz->mode = byzantine_state::invalid;
+      if (cmd.invalid == "bad_parent" || cmd.invalid.empty())
+        bz->invalid_kind = byzantine_state::bad_parent;
+      else if (cmd.invalid == "oversized")
+        bz->invalid_kind = byzantine_state::oversized;
+      else if (cmd.invalid == "bad_tx")
+        bz->invalid_kind = byzantine_state::bad_tx;
+      else
+        return {false, "unknown invalid block kind \"" + cmd.invalid +
+                         "\" (bad_parent, oversized or bad_tx)"};
+    } else if (cmd.behaviour == "twin") {
+      if (cmd.twin_of.empty())
+        return {false, "a twin needs twin_of: the node whose identity it takes"};
+      bz->mode = byzantine_state::twin;
+      bz->identity = cmd.twin_of;
+      // The other node's lottery key is the first draw of its stream (see on_start).
+      store_->lottery_key = ctx.stream_of(cmd.twin_of)();
+      identity_ = cmd.twin_of;
+      self_key_ = stable_hash(identity_);
+    } else {
+      return {false, "the chain model has no Byzantine behaviour \"" + cmd.behaviour +
+                       "\" (equivocate, withhold, invalid or twin)"};
+    }
+    store_->byz = std::move(bz);
+    return {true, {}};
+  }
+
+  bool equivocating() const noexcept {
+    return store_->byz && store_->byz->mode == byzantine_state::equivocate;
+  }
+  bool withholding() const noexcept {
+    return store_->byz && store_->byz->mode == byzantine_state::withhold;
+  }
+
+  /// Which half of this node's peers `peer` is in (equivocation): its position's parity.
+  static int side_of(node_context& ctx, node_index peer) {
+    const auto& peers = ctx.peers();
+    auto pos = std::find(peers.begin(), peers.end(), peer);
+    return static_cast<int>((pos - peers.begin()) % 2);
+  }
+
+  const block_ptr& side_tip(int side) const {
+    const uint64_t h = store_->byz->side_tip[side];
+    if (h == 0)
+      return tip();
+    auto it = store_->blocks.find(h);
+    return it == store_->blocks.end() ? tip() : it->second.blk;
+  }
+
+  static bool better(const block& x, const block& y) noexcept {
+    return x.height > y.height || (x.height == y.height && x.hash < y.hash);
+  }
+
+  void produce_equivocating(node_context& ctx, uint64_t slot) {
+    block_ptr two[2] = {build_block(side_tip(0), slot), build_block(side_tip(1), slot, 0xE0)};
+    ctx.count("blocks_produced", 2);
+    ctx.count("equivocations");
+    for (int side = 0; side < 2; ++side) {
+      connect(ctx, two[side]);
+      store_->byz->side_tip[side] = two[side]->hash;
+      relay_to_side(ctx, two[side], side, ctx.self());
+    }
+  }
+
+  /// Equivocation: a block that `from` sent (now connected) moves its half's tip and is
+  /// relayed only within that half.
+  void equivocator_heard(node_context& ctx, node_index from, const block_ptr& b) {
+    auto it = store_->blocks.find(b->hash);
+    if (it == store_->blocks.end() || it->second.refused)
+      return;
+    const int side = side_of(ctx, from);
+    if (!better(*b, *side_tip(side)))
+      return;
+    store_->byz->side_tip[side] = b->hash;
+    relay_to_side(ctx, b, side, from);
+  }
+
+  void relay_to_side(node_context& ctx, const block_ptr& b, int side, node_index except) {
+    message m;
+    m.kind = chain_block;
+    m.bytes = b->bytes;
+    m.payload_hash = b->hash;
+    m.body = b;
+    const auto& peers = ctx.peers();
+    for (size_t i = static_cast<size_t>(side); i < peers.size(); i += 2)
+      if (peers[i] != except)
+        ctx.send(peers[i], m);
+  }
+
+  void produce_withheld(node_context& ctx, uint64_t slot) {
+    block_ptr blk = build_block(tip(), slot);
+    ctx.count("blocks_produced");
+    ctx.count("blocks_withheld");
+    connect(ctx, blk);
+    if (tip()->hash == blk->hash)
+      store_->byz->withheld.push_back(blk);
+  }
+
+  /// Selfish mining: a block from the network raised the public height; once the private
+  /// lead is one block or less, everything withheld goes out (oldest first) to win the race.
+  void withholder_heard(node_context& ctx, const block& b) {
+    auto& bz = *store_->byz;
+    if (b.height <= bz.public_height)
+      return;
+    bz.public_height = b.height;
+    if (bz.withheld.empty())
+      return;
+    if (bz.withheld.back()->height > bz.public_height + 1)
+      return; // still two or more ahead: keep them
+    ctx.count("withheld_released", bz.withheld.size());
+    for (const block_ptr& w : bz.withheld)
+      relay_block(ctx, w, ctx.self());
+    bz.withheld.clear();
+  }
+
+  /// The public tip a withholder admits to (announcements): below its private blocks.
+  std::pair<uint64_t, uint64_t> announced_tip() const {
+    if (withholding() && !store_->byz->withheld.empty()) {
+      const block& first = *store_->byz->withheld.front();
+      return {first.parent, first.height - 1};
+    }
+    return {tip()->hash, tip()->height};
+  }
+
+  void produce_invalid(node_context& ctx, uint64_t slot) {
+    const block_ptr& parent = tip();
+    auto b = build_block(parent, slot, 0xBAD);
+    switch (store_->byz->invalid_kind) {
+      case byzantine_state::bad_parent:
+        b->height = parent->height + 2; // claims a height its parent does not give it
+        break;
+      case byzantine_state::oversized:
+        // One more transaction than a block may hold, made up where the mempool is short.
+        for (uint64_t k = 0; b->txs.size() <= p_.max_block_txs; ++k) {
+          auto t = std::make_shared<tx_ref>();
+          t->id = "junk-" + identity_ + "-" + std::to_string(slot) + "-" + std::to_string(k);
+          t->key = stable_hash(t->id);
+          t->bytes = p_.tx_bytes;
+          b->txs.push_back(std::move(t));
+        }
+        break;
+      case byzantine_state::bad_tx:
+        // A transaction already on the chain (a double spend), or one twice in the block.
+        b->txs.push_back(replayable_tx(b->txs));
+        break;
+    }
+    uint64_t bytes = p_.block_header_bytes, h = b->hash;
+    for (const tx_ptr& t : b->txs) {
+      bytes += t->bytes;
+      h = combine(h, t->key);
+    }
+    b->bytes = static_cast<uint32_t>(std::min<uint64_t>(bytes, UINT32_MAX));
+    b->hash = h;
+    b->chain_txs = parent->chain_txs.with_all(keys_of(b->txs));
+    ctx.count("invalid_blocks_sent");
+    relay_block(ctx, b, ctx.self());
+  }
+
+  /// A transaction a valid block must not hold: the newest one on the chain, else one of
+  /// `txs` again, else a made-up one (then the block is invalid only once it holds it twice).
+  tx_ptr replayable_tx(const std::vector<tx_ptr>& txs) const {
+    for (auto it = store_->best.rbegin(); it != store_->best.rend(); ++it)
+      if (!(*it)->txs.empty())
+        return (*it)->txs.back();
+    if (!txs.empty())
+      return txs.front();
+    auto t = std::make_shared<tx_ref>();
+    t->id = "replayed-" + identity_;
+    t->key = stable_hash(t->id);
+    t->bytes = p_.tx_bytes;
+    return t;
+  }
+
+  /// Why an honest node must not connect `b` (null: it may), given its connected parent.
+  static const char* invalid_reason(const block& b, const block* parent, uint32_t max_txs) {
+    if (b.txs.size() > max_txs)
+      return "invalid.oversized";
+    if (parent == nullptr)
+      return nullptr;
+    if (b.height != parent->height + 1)
+      return "invalid.bad_parent";
+    // A transaction already on the parent's chain (or twice in the block) is one the
+    // block's own chain set did not grow by: O(1), since the set knows its size.
+    if (b.chain_txs.size() != parent->chain_txs.size() + b.txs.size())
+      return "invalid.bad_tx";
+    return nullptr;
+  }
+
+  void reject(node_context& ctx, const block& b, const char* reason) {
+    rejected_.insert(b.hash);
+    ctx.count("invalid_blocks_rejected");
+    ctx.count(reason);
   }
 
   // -- transactions -------------------------------------------------------------
@@ -733,13 +1007,18 @@ private:
   bool on_chain(uint64_t key) const noexcept { return tip()->chain_txs.contains(key); }
 
   bool known(uint64_t hash) const {
-    return store_->blocks.count(hash) != 0 || orphans_.count(hash) != 0;
+    return store_->blocks.count(hash) != 0 || orphans_.count(hash) != 0 ||
+           (!rejected_.empty() && rejected_.count(hash) != 0);
   }
 
   void on_block(node_context& ctx, node_index from, block_ptr b, const message& m) {
     requests_.erase(b->hash);
     if (known(b->hash))
       return;
+    if (b->txs.size() > p_.max_block_txs) {
+      reject(ctx, *b, "invalid.oversized");
+      return;
+    }
     if (store_->blocks.count(b->parent) == 0) {
       add_orphan(ctx, b);
       // Ask for the missing ancestor only once per orphan run: when the parent is itself
@@ -754,6 +1033,12 @@ private:
     }
     const uint64_t tip_before = tip()->hash;
     connect(ctx, b);
+    if (store_->byz) {
+      if (equivocating())
+        return equivocator_heard(ctx, from, b);
+      if (withholding())
+        withholder_heard(ctx, *b);
+    }
     if (tip()->hash != tip_before)
       relay_block(ctx, tip(), from);
   }
@@ -798,8 +1083,12 @@ private:
   void connect_one(node_context& ctx, const block_ptr& b) {
     auto& blocks = store_->blocks;
     auto parent = blocks.find(b->parent);
-    if (b->height != parent->second.blk->height + 1)
-      return; // malformed: a model bug or a hostile peer, never adopted
+    if (parent == blocks.end())
+      return; // an orphan of a rejected block: its parent never connects
+    if (const char* why = invalid_reason(*b, parent->second.blk.get(), p_.max_block_txs)) {
+      reject(ctx, *b, why); // a hostile peer (or a model bug): never adopted nor relayed
+      return;
+    }
     if (++parent->second.children > 1)
       ctx.count("forks");
     const bool refused = parent->second.refused;
@@ -882,6 +1171,7 @@ private:
     ev.parent = to_hex(b.parent);
     ev.time_ns = ctx.true_now().count();
     ev.reorg_depth = depth;
+    ev.producer = b.producer_id;
     ev.txs.reserve(b.txs.size());
     for (const tx_ptr& t : b.txs)
       ev.txs.push_back(t->id);
@@ -1003,8 +1293,12 @@ private:
     message m;
     m.kind = chain_tip;
     m.bytes = tip_bytes;
-    m.a = tip()->hash;
-    m.b = tip()->height;
+    std::tie(m.a, m.b) = announced_tip();
+    if (equivocating()) { // each half hears of its own branch only
+      const block_ptr& t = side_tip(side_of(ctx, to));
+      m.a = t->hash;
+      m.b = t->height;
+    }
     m.payload_hash = combine(m.a, m.b);
     ctx.send(to, m);
   }
@@ -1047,6 +1341,8 @@ private:
   std::deque<uint64_t> orphan_order_;                  ///< arrival order, for eviction
   std::map<uint64_t, pending_request> requests_;       ///< by wanted hash; ordered for retries
   size_t announce_next_ = 0;
+  std::string identity_;            ///< whose blocks this node signs: its id, or a twin's
+  std::set<uint64_t> rejected_;     ///< invalid blocks seen (counted once); lookup only
   struct outbox_entry {
     tx_ptr tx;
     uint64_t known = 0; ///< peers known to have it, by position (see peer_bit)

@@ -2,10 +2,13 @@
 // breaks the rules. The culprit here is injected on purpose: a model that reads the wall clock.
 
 #include <chrono>
+#include <cstdio>
 
 #include <gtest/gtest.h>
 
+#include "actors/runner.hpp"
 #include "actors/scenario/builder.hpp"
+#include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
 #include "backends/sim/determinism.hpp"
 #include "backends/sim/sim_backend.hpp"
@@ -69,4 +72,60 @@ TEST(determinism, a_model_reading_the_wall_clock_is_caught_and_named) {
   EXPECT_NE(text.find("run 1: "), std::string::npos);
   EXPECT_NE(text.find("validator-"), std::string::npos) << text;
   EXPECT_NE(check.divergence.first_digest, check.divergence.second_digest);
+}
+
+// The CLI's check: each run a `troupe run` process of its own, its trace handed back as JSON.
+TEST(determinism, two_processes_give_one_digest_and_the_report_of_the_first) {
+  register_catalog();
+  const auto file = troupe::test::source_dir() + "/scenarios/chain-byzantine-hub.json";
+  auto s = load_scenario(file);
+  run_request req;
+  req.out = troupe::test::fresh_dir("determinism-processes");
+  req.quiet = true;
+  backends::determinism_processes procs;
+  procs.troupe_binary = troupe::test::troupe_binary();
+  procs.run_args = {file, "--duration", "1m"};
+  auto check = backends::check_determinism(s, req, registry::global(), &procs);
+  EXPECT_FALSE(check.divergence.diverged) << backends::describe(check);
+  EXPECT_EQ(check.runs, 2);
+  EXPECT_TRUE(check.processes);
+  EXPECT_NE(backends::describe(check).find("each a process of its own"), std::string::npos);
+  // The report is the first child's; its digest is the one the traces agree on, and the one
+  // this process computes for the same run.
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(check.divergence.first_digest));
+  EXPECT_EQ(check.first_run.report.value("digest", ""), hex);
+  run_request here;
+  here.out = troupe::test::fresh_dir("determinism-in-process");
+  here.quiet = true;
+  here.run_duration = 1min;
+  EXPECT_EQ(run_scenario(s, here).report.value("digest", ""), hex);
+}
+
+TEST(determinism, a_trace_survives_its_json_round_trip) {
+  sim::world_trace t;
+  t.digest = 0xFEDCBA9876543210ULL;
+  t.events = 3;
+  t.checkpoint_every = 2;
+  t.checkpoints = {42};
+  t.window_from = 1;
+  sim::trace_event e;
+  e.index = 1;
+  e.at = 5ms;
+  e.type = sim::trace_kind::byzantine;
+  e.from = 3;
+  e.to = sim::no_node;
+  e.kind = 9;
+  e.payload_hash = ~0ULL;
+  e.digest = 77;
+  t.window = {e};
+  t.window_text = {"{\"x\":1}"};
+  auto back = backends::trace_from_json(backends::trace_to_json(t));
+  EXPECT_EQ(back.digest, t.digest);
+  EXPECT_EQ(back.checkpoints, t.checkpoints);
+  ASSERT_EQ(back.window.size(), 1u);
+  EXPECT_TRUE(back.window[0].same_as(e));
+  EXPECT_EQ(back.window[0].digest, 77u);
+  EXPECT_EQ(back.window_text, t.window_text);
 }

@@ -37,6 +37,8 @@ const std::map<std::string, pinned> simulated_examples = {
   {"chain-chaos.json", {0, "pass", "2229f7b879c9acc9"}},
   {"chain-faults-report.json", {0, "pass", "e5b63f505062e91d"}},
   {"chain-swarm.json", {0, "pass", "07a29fea188d84d3"}},
+  {"chain-byzantine.json", {0, "pass", "665f131955c672d4"}},
+  {"chain-byzantine-hub.json", {1, "fail", "5f37395ebbde7de4"}},
   {"replay-campaign.json", {0, "pass", "57176d4b2035feaf"}},
   {"proving-pipeline.json", {0, "pass", "952b9e2a40786f82"}},
 };
