@@ -1,5 +1,7 @@
 #include "services/discovery_client.hpp"
 
+#include <memory>
+
 #include <httplib.h>
 
 #include "actors/errors.hpp"
@@ -14,12 +16,13 @@ namespace {
 
 using nlohmann::json;
 
-httplib::Client client_of(const std::string& url) {
+/// A bounded client of the registry at `url` (made in place: never moved).
+std::unique_ptr<httplib::Client> client_of(const std::string& url) {
   auto u = parse_http_url(url, "registry URL", url_rules{true, true, false});
-  httplib::Client c{u.host, u.port};
-  c.set_connection_timeout(5, 0);
-  c.set_read_timeout(10, 0);
-  c.set_write_timeout(10, 0);
+  auto c = std::make_unique<httplib::Client>(u.host, u.port);
+  c->set_connection_timeout(5, 0);
+  c->set_read_timeout(10, 0);
+  c->set_write_timeout(10, 0);
   return c;
 }
 
@@ -27,7 +30,7 @@ std::string reason(const httplib::Result& res) {
   std::string why;
   auto j = jobs::parse_json_bounded(res->body, why);
   if (j && j->is_object() && j->contains("error") && (*j)["error"].is_string())
-    return (*j)["error"];
+    return (*j)["error"].get<std::string>();
   return jobs::excerpt(res->body);
 }
 
@@ -42,21 +45,28 @@ void announce_once(const std::string& url, const std::string& secret_b64, const 
                              .dump();
   httplib::Headers h{{key_header, ed25519_public_of(secret_b64)},
                      {signature_header, ed25519_sign(secret_b64, body)}};
-  auto c = client_of(url);
-  auto res = c.Post("/v1/submit", h, body, "application/json");
-  if (!res)
-    throw user_error("registry " + url + " did not answer (" + httplib::to_string(res.error()) +
-                     "); check that `troupe discovery serve` runs there");
-  if (res->status != 200)
-    throw user_error("registry " + url + " refused the submission (HTTP " +
-                     std::to_string(res->status) + "): " + reason(res));
+  // The reason is built while the client and its answer live; the error is thrown after
+  // both are gone.
+  std::string failure;
+  {
+    auto c = client_of(url);
+    auto res = c->Post("/v1/submit", h, body, "application/json");
+    if (!res)
+      failure = "registry " + url + " did not answer (" + httplib::to_string(res.error()) +
+                "); check that `troupe discovery serve` runs there";
+    else if (res->status != 200)
+      failure = "registry " + url + " refused the submission (HTTP " +
+                std::to_string(res->status) + "): " + reason(res);
+  }
+  if (!failure.empty())
+    throw user_error(failure);
 }
 
 std::vector<discovered_node> fetch_online(const std::string& url, const std::string& window) {
   auto c = client_of(url);
   const std::string path =
     "/v1/online" + (window.empty() ? "" : "?window=" + httplib::detail::encode_query_param(window));
-  auto res = c.Get(path.c_str());
+  auto res = c->Get(path.c_str());
   if (!res)
     throw user_error("registry " + url + " did not answer (" + httplib::to_string(res.error()) +
                      "); check the discovery URL");
@@ -71,7 +81,7 @@ std::vector<discovered_node> fetch_online(const std::string& url, const std::str
     if (!n.is_object() || !n.contains("id") || !n["id"].is_string())
       continue;
     discovered_node d;
-    d.id = n["id"];
+    d.id = n["id"].get<std::string>();
     d.program = n.value("program", std::string{});
     d.endpoints = n.value("endpoints", json::object());
     d.labels = n.value("labels", json::object());

@@ -42,7 +42,7 @@ std::string read_node(const json& b, discovered_node& n, int64_t& time_ms) {
       b["id"].get<std::string>().size() > id_bytes_max)
     return "\"id\" must be a non-empty string of at most " + std::to_string(id_bytes_max) +
            " bytes";
-  n.id = b["id"];
+  n.id = b["id"].get<std::string>();
   n.program = b.value("program", std::string{});
   if (n.program.size() > id_bytes_max)
     return "\"program\" is too long";
@@ -53,7 +53,7 @@ std::string read_node(const json& b, discovered_node& n, int64_t& time_ms) {
       return why;
   if (!b.contains("time_ms") || !b["time_ms"].is_number_integer())
     return "\"time_ms\" (the announcer's clock, ms since the epoch) is required";
-  time_ms = b["time_ms"];
+  time_ms = b["time_ms"].get<int64_t>();
   return {};
 }
 

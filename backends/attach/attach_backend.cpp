@@ -17,6 +17,7 @@
 #include "actors/json_read.hpp"
 #include "actors/node_command.hpp"
 #include "actors/node_protocol.hpp"
+#include "actors/units.hpp"
 #include "actors/url.hpp"
 #include "backends/adapters/adapter.hpp"
 #include "backends/agent/command_runner.hpp"

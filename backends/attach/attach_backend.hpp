@@ -19,6 +19,7 @@
 // Controls and faults: none (every one is refused up front, `troupe validate --backend
 // attach` lists them, with the reason). Teardown closes troupe's own connections only.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>

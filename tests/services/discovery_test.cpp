@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "services/discovery_client.hpp"
+#include "services/discovery_server.hpp"
 #include "services/ed25519.hpp"
 #include "tests/support/observability_helpers.hpp"
 #include "tests/support/paths.hpp"
