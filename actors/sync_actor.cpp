@@ -64,6 +64,9 @@ void answer_subscribers(sync_actor* self, const std::string& topic) {
 caf::behavior sync_behavior(sync_actor* self, run_trace_ptr trace, sync_state::options o) {
   self->state.core = sync_state{o};
   self->state.trace = std::move(trace);
+  // A client that answers the service's replies with an error (it had no handler for them)
+  // must not end the service for everyone: the default error handler would quit the actor.
+  self->set_error_handler([](caf::error&) {});
   return {
     [=](sync_signal_atom, const std::string& state) {
       auto r = self->state.core.signal_entry(state);

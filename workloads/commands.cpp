@@ -148,6 +148,8 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
     },
     [=](run_atom, size_t i) { run_everywhere(self, i); },
     [=](stop_atom) {},
+    // The sync service's answers to this workload's own entries (their seq): nothing to do.
+    [=](const sync_answer&) {},
   };
 }
 

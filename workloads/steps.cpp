@@ -278,6 +278,8 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
         run_step(self, self->state.steps[i]);
     },
     [=](stop_atom) { self->state.steps.clear(); },
+    // The sync service's answers to this workload's own entries (their seq): nothing to do.
+    [=](const sync_answer&) {},
     [=](step_atom, size_t i) {
       if (i < self->state.steps.size())
         run_step(self, self->state.steps[i]);

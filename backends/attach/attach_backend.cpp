@@ -67,8 +67,7 @@ attach_options read_options(params_reader& r) {
       });
       q.finish();
       o.nodes.push_back(std::move(n));
-    },
-    "a list of {\"id\", \"program\", \"vars\"}");
+    });
   o.discovery = r.string("discovery", "");
   if (!o.discovery.empty()) {
     try {
