@@ -39,6 +39,7 @@ const std::map<std::string, pinned> simulated_examples = {
   {"chain-swarm.json", {0, "pass", "07a29fea188d84d3"}},
   {"replay-campaign.json", {0, "pass", "57176d4b2035feaf"}},
   {"proving-pipeline.json", {0, "pass", "952b9e2a40786f82"}},
+  {"chain-sync.json", {0, "pass", "d390cc68c18d55ed"}},
 };
 const std::map<std::string, std::string> live_examples = {
   {"litecoin-local.json", "local_e2e.litecoin_local_scenario_passes"},
