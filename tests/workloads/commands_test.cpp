@@ -96,6 +96,7 @@ TEST(commands, in_sim_every_command_is_refused_with_the_reason) {
   const auto dir = troupe::test::fresh_dir("commands-sim");
   auto j = commands_scenario(dir, "sim");
   j["topology"]["groups"][0]["node"] = {{"model", "chain"}};
+  j["topology"]["groups"][0]["role"] = "validator";
   auto s = scenario_from_json(j);
   run_request req;
   req.out = dir / "run";
