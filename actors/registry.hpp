@@ -17,6 +17,7 @@
 #include "actors/scenario/leadership.hpp"
 #include "actors/scenario/scenario.hpp"
 #include "actors/scenario/topology.hpp"
+#include "actors/sync_endpoint.hpp"
 
 namespace troupe {
 
@@ -87,6 +88,9 @@ public:
   /// What the runner reports through (actors/run_observer.hpp); the catalog installs report/.
   void set_reporter(run_reporter r) { reporter_ = std::move(r); }
   void set_views(run_views_factory f) { views_ = std::move(f); }
+  /// How a live run serves its sync service to node-side scripts (apps/catalog: HTTP).
+  void set_sync_endpoint(sync_endpoint_factory f) { sync_endpoint_ = std::move(f); }
+  const sync_endpoint_factory& sync_endpoint() const { return sync_endpoint_; }
   const run_reporter& reporter() const { return reporter_; }
   const run_views_factory& views() const { return views_; }
 
@@ -143,6 +147,7 @@ private:
   std::function<leadership(const group&, const std::string&)> program_file_leadership_;
   run_reporter reporter_;
   run_views_factory views_;
+  sync_endpoint_factory sync_endpoint_;
 };
 
 } // namespace troupe

@@ -71,6 +71,10 @@ struct run_context {
   /// Folds a workload's own events into the run's digest (sim; null on live backends).
   run_trace_ptr trace;
   caf::actor runner;
+  /// The run's sync service (actors/sync_actor.hpp): barriers, signals and topics.
+  caf::actor sync;
+  /// Live runs: its HTTP URL for node-side commands (TROUPE_SYNC_URL); empty in sim.
+  std::string sync_url;
   uint64_t seed = 1;
   duration run_duration{};
   std::filesystem::path run_dir;

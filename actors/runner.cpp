@@ -31,6 +31,7 @@
 #include "actors/scenario/leadership.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "actors/scenario/topology.hpp"
+#include "actors/sync_actor.hpp"
 #include "actors/units.hpp"
 
 namespace troupe {
@@ -579,6 +580,8 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
   bool deployed = false;
   {
     caf::actor_system sys{cfg};
+    std::unique_ptr<sync_endpoint> sync_face; // live: stopped before the actor system goes
+    caf::actor sync;
     try {
       auto dep = b->deploy(sys, s, topo, env);
       deployed = true;
@@ -597,6 +600,15 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
       ctx->origin = sys.clock().now();
       ctx->prometheus_url = req.prometheus_url;
       ctx->live = live;
+      // After deploying, so that in sim the sync service folds into the world's trace (and a
+      // run that never synchronises keeps the digest it had before the service existed).
+      sync = spawn_sync(sys, dep.trace);
+      ctx->sync = sync;
+      if (!b->virtual_time() && reg.sync_endpoint()) {
+        sync_face = reg.sync_endpoint()(sys, sync);
+        ctx->sync_url = sync_face->url();
+        spdlog::info("sync service on {} ({})", ctx->sync_url, sync_url_env);
+      }
       std::vector<caf::actor> workloads, expectations;
       std::vector<std::string> expectation_names;
       // The runner's handle must be in the context before workloads are spawned: spawn it
@@ -638,6 +650,9 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
     }
     if (!error_text.empty())
       spdlog::error("{}", error_text);
+    sync_face.reset();
+    if (sync)
+      caf::anon_send_exit(sync, caf::exit_reason::user_shutdown);
     live->update([](live_snapshot& l) { l.phase = "tearing down"; });
     b->teardown();
     report_extra = b->results();

@@ -19,6 +19,8 @@ void add_agent_command(CLI::App& root, int& exit_code);     // agent --stdio
 void add_swarm_command(CLI::App& root, int& exit_code);     // swarm FILE | swarm merge DIR...
 void add_shrink_command(CLI::App& root, int& exit_code);    // shrink RUN_DIR
 void add_fleet_command(CLI::App& root, int& exit_code);     // fleet check HOSTS.json
+void add_sync_command(CLI::App& root, int& exit_code);      // sync serve|signal|barrier|...
+void add_discovery_command(CLI::App& root, int& exit_code); // discovery serve|announce|keygen
 
 /// Shrinks the failing run in `run_dir` into the scenario file `out`, printing each phase and
 /// before -> after (`troupe shrink`, and `troupe swarm --shrink` for each failing seed).

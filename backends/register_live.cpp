@@ -1,6 +1,7 @@
 #include "backends/register_live.hpp"
 
 #include "actors/registry.hpp"
+#include "backends/attach/attach_backend.hpp"
 #include "backends/local/local_backend.hpp"
 #include "backends/local/program.hpp"
 #include "backends/ssh/ssh_backend.hpp"
@@ -17,6 +18,11 @@ void register_live(troupe::registry& reg) {
                    "placement; starting the nodes there is not implemented yet)",
                    [](params_reader& r) { ssh::read_options(r); },
                    [] { return std::make_unique<ssh::ssh_backend>(); }});
+  reg.add_backend({"attach",
+                   "nodes troupe did not start, from a list or a discovery registry (controls "
+                   "and faults refused)",
+                   [](params_reader& r) { attach::read_options(r); },
+                   [] { return std::make_unique<attach::attach_backend>(); }});
   auto builtins = local::builtin_programs();
   if (builtins.empty()) {
     try {

@@ -19,14 +19,14 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/backends/programs/ DESTINATION ${TROUPE_IN
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/scenarios/ DESTINATION ${TROUPE_INSTALL_SCENARIOSDIR})
 
 # The engine's headers keep their paths from the root: `#include "actors/runner.hpp"`.
-foreach(area actors jobs report sim backends workloads expectations apps/catalog)
+foreach(area actors jobs report sim backends services workloads expectations apps/catalog)
   install(DIRECTORY ${CMAKE_SOURCE_DIR}/${area}/
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/troupe/${area} FILES_MATCHING PATTERN "*.hpp"
           PATTERN programs EXCLUDE)
 endforeach()
 
 set(troupe_libraries troupe_deps troupe_core troupe_jobs troupe_sim troupe_report troupe_workloads
-    troupe_expectations troupe_backends troupe_catalog troupe_engine)
+    troupe_expectations troupe_backends troupe_services troupe_catalog troupe_engine)
 set_target_properties(troupe_deps PROPERTIES EXPORT_NAME deps)
 install(TARGETS ${troupe_libraries} EXPORT TroupeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

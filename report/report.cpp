@@ -150,6 +150,18 @@ json build_report(const run_outcome& in, json node_logs) {
                                           : std::chrono::duration<double>(s.run_duration).count();
   r["faults"] = fault_windows(in.events, end_s);
   r["refusals"] = refusals(in.events);
+  // Node-side commands (the `commands` workload): each run's node, exit status, last lines.
+  json commands = json::array();
+  for (const auto& ev : in.events)
+    if (ev.kind == "command") {
+      json c = json::parse(ev.detail, nullptr, false);
+      if (c.is_object()) {
+        c["time_s"] = static_cast<double>(ev.time_ns) / 1e9;
+        commands.push_back(std::move(c));
+      }
+    }
+  if (!commands.empty())
+    r["commands"] = commands;
   // A job campaign's summary, series and phase latencies (the `jobs` workload): the last
   // report of each campaign; `jobs` is the last campaign's, for the HTML report.
   json campaigns = json::object();

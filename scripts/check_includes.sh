@@ -7,6 +7,7 @@
 #   report/                    actors/, jobs/, report/
 #   workloads/, expectations/  actors/, jobs/ and their own folder
 #   backends/                  actors/, sim/, backends/
+#   services/                  actors/, jobs/, services/ (live HTTP services: sync, discovery)
 #   apps/, tests/, benchmarks/, scenarios/: anything
 #
 # Prints every include that breaks a rule (file:line and the rule) and exits 1 if any does.
@@ -21,8 +22,9 @@ declare -A allowed=(
   [workloads]="actors jobs workloads"
   [expectations]="actors jobs expectations"
   [backends]="actors sim backends"
+  [services]="actors jobs services"
 )
-ours="actors|jobs|sim|report|workloads|expectations|backends|apps|tests|benchmarks|scenarios"
+ours="actors|jobs|sim|report|workloads|expectations|backends|services|apps|tests|benchmarks|scenarios"
 
 bad=0
 for area in "${!allowed[@]}"; do

@@ -6,6 +6,7 @@
 
 #include "actors/run_context.hpp"
 #include "actors/scenario/scenario_json.hpp"
+#include "actors/sync_actor.hpp"
 #include "actors/units.hpp"
 #include "workloads/fault_actions.hpp"
 
@@ -24,25 +25,43 @@ struct step {
   duration offset{};
   double drift_ppm = 0;
   duration clog_for{}; ///< clog: how long traffic is held
+  std::string when_signal; ///< wait until this sync state ...
+  uint64_t when_count = 0; ///< ... has this many entries (0: no wait)
+  std::string state;       ///< signal: the state entered
 };
+
+void read_when(params_reader& q, step& st) {
+  q.section("when", [&](params_reader& w) {
+    st.when_signal = w.string("signal", "", true);
+    st.when_count = static_cast<uint64_t>(w.integer("count", 1, 1, 1'000'000'000, true));
+    w.finish();
+  });
+}
 
 step read_step(params_reader& q, const scenario& s) {
   step st;
-  st.at = q.dur("at", {}, duration::zero(), true);
+  read_when(q, st);
+  st.at = q.dur("at", {}, duration::zero(), st.when_signal.empty() && !q.describing());
   if (st.at > s.run_duration)
     q.error("at", "is after the end of the run (" + format_duration(s.run_duration) +
                     "); the step would never happen");
   st.action = q.one_of("action",
                        {"stop", "start", "restart", "kill", "pause", "resume", "isolate", "heal",
-                        "partition", "set_link", "clog", "skew"},
+                        "partition", "set_link", "clog", "skew", "signal"},
                        "", true);
   if (st.action.empty()) {
     // The action is missing or wrong (already reported): its other keys cannot be judged.
     q.allow({"nodes", "sides", "symmetric", "from", "to", "latency", "jitter", "loss", "bandwidth",
-             "offset", "drift_ppm", "duration"});
+             "offset", "drift_ppm", "duration", "state"});
   }
   control_action ca;
   const bool node_action = parse_control_action(st.action, ca);
+  if (st.action == "signal") {
+    st.state = q.string("state", "", true);
+    st.nodes = q.selectors("nodes");
+    for (const auto& n : st.nodes)
+      check_selector(q, "nodes", n, s);
+  }
   if (node_action || st.action == "skew") {
     st.nodes = q.selectors("nodes");
     if (st.nodes.empty() && st.action != "heal" && q.has("action"))
@@ -137,6 +156,7 @@ struct state {
 
 using actor_t = caf::stateful_actor<state>;
 using step_atom = caf::atom_constant<caf::atom("step")>;
+using due_atom = caf::atom_constant<caf::atom("stepdue")>;
 
 /// Selectors of set_link and clog: none means every node.
 const std::vector<std::string>& or_all(const std::vector<std::string>& sels) {
@@ -155,10 +175,20 @@ std::vector<node_handle> select_all(const run_context& ctx, const std::vector<st
   return out;
 }
 
+/// One entry per selected node (or one without nodes), in topology order.
+void signal_entries(actor_t* self, const step& st) {
+  const auto& ctx = *self->state.ctx;
+  const size_t n = st.nodes.empty() ? 1 : select_all(ctx, st.nodes).size();
+  for (size_t i = 0; i < n; ++i)
+    self->send(ctx.sync, sync_signal_atom::value, st.state);
+}
+
 void run_step(actor_t* self, const step& st) {
   const auto& ctx = *self->state.ctx;
   control_action ca;
-  if (st.action == "heal" && st.nodes.empty()) {
+  if (st.action == "signal") {
+    signal_entries(self, st);
+  } else if (st.action == "heal" && st.nodes.empty()) {
     heal_network(self, ctx);
   } else if (parse_control_action(st.action, ca)) {
     control_nodes(self, ctx, select_all(ctx, st.nodes), ca);
@@ -193,7 +223,11 @@ std::vector<fault_request> faults(params_reader& r, const scenario& s,
     const auto& st = steps[i];
     fault_request f;
     f.where = r.path_of("steps") + "[" + std::to_string(i) + "]";
-    f.when = "at " + format_duration(st.at);
+    if (st.action == "signal")
+      continue; // the sync service, not a control or fault: every backend has it
+    f.when = st.when_count == 0 ? "at " + format_duration(st.at)
+                                : "when \"" + st.when_signal + "\" has " +
+                                    std::to_string(st.when_count) + " entries";
     f.action = st.action == "heal" && st.nodes.empty() ? "heal_all" : st.action;
     if (st.action == "partition") {
       for (const auto& side : st.sides)
@@ -220,10 +254,32 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   self->state.ctx = ctx;
   return {
     [=](start_atom) {
-      for (size_t i = 0; i < self->state.steps.size(); ++i)
-        self->delayed_send(self, self->state.steps[i].at, step_atom::value, i);
+      for (size_t i = 0; i < self->state.steps.size(); ++i) {
+        const auto& st = self->state.steps[i];
+        if (st.when_count == 0) {
+          self->delayed_send(self, st.at, step_atom::value, i);
+          continue;
+        }
+        // Waits for ever on the sync service (a barrier that is never reached leaves the
+        // step undone), then for its "at" if that is later.
+        self->request(self->state.ctx->sync, caf::infinite, sync_barrier_atom::value,
+                      st.when_signal, st.when_count, int64_t{-1})
+          .then([=](const sync_answer&) { self->send(self, due_atom::value, i); });
+      }
+    },
+    [=](due_atom, size_t i) {
+      if (i >= self->state.steps.size())
+        return;
+      const auto now = self->state.ctx->since_start(self->clock().now());
+      const auto at = self->state.steps[i].at;
+      if (at > now)
+        self->delayed_send(self, at - now, step_atom::value, i);
+      else
+        run_step(self, self->state.steps[i]);
     },
     [=](stop_atom) { self->state.steps.clear(); },
+    // The sync service's answers to this workload's own entries (their seq): nothing to do.
+    [=](const sync_answer&) {},
     [=](step_atom, size_t i) {
       if (i < self->state.steps.size())
         run_step(self, self->state.steps[i]);

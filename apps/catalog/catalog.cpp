@@ -7,6 +7,7 @@
 #include "expectations/register.hpp"
 #include "report/run_report.hpp"
 #include "report/run_views.hpp"
+#include "services/sync_http.hpp"
 #include "workloads/register.hpp"
 
 namespace troupe {
@@ -22,6 +23,8 @@ void register_catalog(registry& reg) {
     // What the runner reports through (actors/run_observer.hpp).
     reg.set_reporter(write_run_report);
     reg.set_views(make_run_views);
+    // How live runs serve their sync service to node-side scripts.
+    reg.set_sync_endpoint(services::make_sync_endpoint);
   };
   if (&reg == &registry::global())
     std::call_once(once, fill);

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "backends/agent/agent.hpp"
+#include "backends/agent/command_runner.hpp"
 #include "backends/agent/payloads.hpp"
 #include "backends/agent/probe.hpp"
 #include "backends/agent/protocol.hpp"
@@ -91,6 +92,26 @@ void host_agent::register_process_ops() {
                               },
                               true};
   // Waits up to a second (an HTTP read timeout): on a thread of its own.
+  // A node-side command (the `commands` workload): waits on its own thread for the command.
+  ops_["run_command"] = {
+    [](const json& args) {
+      command_spec c;
+      auto it = args.find("command");
+      if (it == args.end() || !it->is_string() || it->get<std::string>().empty())
+        throw protocol_error("field \"command\" must be a non-empty string");
+      c.command = *it;
+      c.timeout = ms_arg(args, "timeout_ms", c.timeout);
+      c.tail_lines = static_cast<size_t>(args.value("tail_lines", int64_t{20}));
+      c.cwd = args.value("cwd", std::string{});
+      if (auto e = args.find("env"); e != args.end() && e->is_object())
+        for (auto kv = e->begin(); kv != e->end(); ++kv)
+          if (kv.value().is_string())
+            c.env.emplace_back(kv.key(), kv.value().get<std::string>());
+      auto o = run_command(c);
+      return json{{"exit_code", o.exit_code}, {"timed_out", o.timed_out}, {"status", o.status},
+                  {"tail", o.tail}, {"seconds", o.seconds}};
+    },
+    true};
   ops_["probe"] = {
     [](const json& args) {
       probe_request r;

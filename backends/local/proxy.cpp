@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "actors/errors.hpp"
+#include "actors/node_command.hpp"
 #include "actors/node_protocol.hpp"
 #include "actors/random.hpp"
 #include "backends/adapters/chain_follower.hpp"
@@ -311,6 +313,41 @@ control_ack start_node(proxy_actor self) {
   return {true, ""};
 }
 
+/// A node-side command through the node's agent, with the node's placeholders; blocks this
+/// detached proxy until the command ends (bounded by its timeout).
+command_result run_on_host(proxy_actor self, const command_request& req) {
+  auto& st = self->state;
+  auto& w = *st.w;
+  const auto& node = w.nodes[st.index];
+  command_result out;
+  try {
+    auto vars = node.vars;
+    vars.emplace("id", node.info.id);
+    out.command = render(req.command, vars, "commands: the command for " + node.info.id);
+    nlohmann::json env = nlohmann::json::object();
+    for (const auto& [k, v] : req.env)
+      env[k] = v;
+    env["TROUPE_NODE_ID"] = node.info.id;
+    auto r = w.agent->call("run_command",
+                           {{"command", out.command},
+                            {"timeout_ms", req.timeout_ms},
+                            {"tail_lines", req.tail_lines},
+                            {"cwd", node.vars.count("data_dir") ? node.vars.at("data_dir") : ""},
+                            {"env", env}},
+                           std::chrono::milliseconds(req.timeout_ms + 30'000));
+    out.ran = true;
+    out.exit_code = r.value("exit_code", -1);
+    out.timed_out = r.value("timed_out", false);
+    out.status = r.value("status", std::string{});
+    out.tail = r.value("tail", std::string{});
+    out.seconds = r.value("seconds", 0.0);
+  } catch (const std::exception& e) {
+    out.ran = false;
+    out.status = e.what();
+  }
+  return out;
+}
+
 control_ack control(proxy_actor self, control_action action) {
   auto& st = self->state;
   auto& w = *st.w;
@@ -428,6 +465,9 @@ caf::behavior proxy(proxy_actor self, world_ptr w, size_t index) {
     },
     [=](byzantine_atom, const byzantine_cmd&) -> control_ack {
       return {false, capabilities::byzantine_refusal()};
+    },
+    [=](run_command_atom, const command_request& req) -> command_result {
+      return run_on_host(self, req);
     },
     [=](control_atom, control_action action) -> control_ack {
       // The agent gone, or a fault it could not apply: a refusal with the reason.

@@ -41,6 +41,7 @@ const std::map<std::string, pinned> simulated_examples = {
   {"chain-byzantine-hub.json", {1, "fail", "5f37395ebbde7de4"}},
   {"replay-campaign.json", {0, "pass", "57176d4b2035feaf"}},
   {"proving-pipeline.json", {0, "pass", "952b9e2a40786f82"}},
+  {"chain-sync.json", {0, "pass", "d390cc68c18d55ed"}},
 };
 const std::map<std::string, std::string> live_examples = {
   {"litecoin-local.json", "local_e2e.litecoin_local_scenario_passes"},
@@ -48,6 +49,7 @@ const std::map<std::string, std::string> live_examples = {
   {"etcd-local.json", "local_e2e.etcd_local_scenario_passes"},
   {"etcd-faults-local.json", "local_e2e.etcd_faults_local_scenario_passes"},
   {"pipeline-commands-local.json", "jobs_live.pipeline_commands_local_example_passes"},
+  {"attach-etcd.json", "attach.attach_etcd_example_passes_through_the_registry"},
 };
 
 } // namespace
