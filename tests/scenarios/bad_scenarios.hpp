@@ -132,7 +132,7 @@ inline std::vector<bad_case> bad_scenario_cases() {
           {"steps", {{{"at", "10s"}, {"action", "explode"}, {"nodes", {"validator-0"}}}}}});
      },
      {"workloads[1].steps[0].action: must be one of stop, start, restart, kill, pause, resume, "
-      "isolate, heal, partition, set_link, clog, skew, got \"explode\""}},
+      "isolate, heal, partition, set_link, clog, skew, signal, got \"explode\""}},
     {"step names a missing node",
      [](json& j) {
        j["workloads"].push_back(
@@ -161,7 +161,7 @@ inline std::vector<bad_case> bad_scenario_cases() {
       "\"fast\""}},
     {"unknown backend",
      [](json& j) { j["backend"] = "docker"; },
-     {"backend: unknown backend \"docker\"; known backends: local, sim"}},
+     {"backend: unknown backend \"docker\"; known backends: attach, local, sim, ssh"}},
     {"name with a space",
      [](json& j) { j["name"] = "my scenario"; },
      {"name: must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), "
