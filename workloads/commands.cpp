@@ -70,17 +70,6 @@ using actor_t = caf::stateful_actor<state>;
 using due_atom = caf::atom_constant<caf::atom("cmddue")>;
 using run_atom = caf::atom_constant<caf::atom("cmdrun")>;
 
-std::vector<node_handle> selected(const run_context& ctx, const std::vector<std::string>& sels) {
-  std::vector<node_handle> out;
-  for (const auto& n : ctx.nodes)
-    for (const auto& sel : sels)
-      if (sel == "all" || sel == n.group || sel == n.id) {
-        out.push_back(n);
-        break;
-      }
-  return out;
-}
-
 void record(actor_t* self, const command_step& c, const node_handle& n, const command_result& r) {
   const auto& ctx = *self->state.ctx;
   if (!r.ran) {
@@ -104,7 +93,7 @@ void run_everywhere(actor_t* self, size_t i) {
   req.tail_lines = self->state.p.tail_lines;
   if (!ctx.sync_url.empty())
     req.env["TROUPE_SYNC_URL"] = ctx.sync_url;
-  for (const auto& n : selected(ctx, c.nodes))
+  for (const auto& n : select_nodes(ctx, c.nodes))
     self->request(n.actor, c.timeout + std::chrono::seconds(60), run_command_atom::value, req)
       .then([=](const command_result& r) { record(self, self->state.p.commands[i], n, r); },
             [=](const caf::error& e) {
@@ -124,7 +113,7 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
         const auto& c = st.p.commands[i];
         if (st.ctx->virtual_time) {
           // Nothing runs in a simulated world: say so instead of pretending.
-          report(self, *st.ctx, "refusal", "command " + c.name, ids(selected(*st.ctx, c.nodes)),
+          report(self, *st.ctx, "refusal", "command " + c.name, ids(select_nodes(*st.ctx, c.nodes)),
                  -1, "node-side commands run on the hosts of real nodes; the sim backend "
                      "runs none (its models declare no equivalent): run on a live backend");
           continue;

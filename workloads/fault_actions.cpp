@@ -88,6 +88,18 @@ std::vector<std::string> ids(const std::vector<node_handle>& nodes) {
   return out;
 }
 
+std::vector<node_handle> select_nodes(const run_context& ctx,
+                                      const std::vector<std::string>& sels) {
+  std::vector<node_handle> out;
+  for (const auto& n : ctx.nodes)
+    for (const auto& sel : sels)
+      if (sel == "all" || sel == n.group || sel == n.id) {
+        out.push_back(n);
+        break;
+      }
+  return out;
+}
+
 std::vector<std::string> select_ids(const expanded_topology& topo,
                                     const std::vector<std::string>& selectors) {
   std::vector<std::string> out;

@@ -67,6 +67,10 @@ bool is_heal(control_action a) noexcept;
 
 std::vector<std::string> ids(const std::vector<node_handle>& nodes);
 
+/// The run's nodes named by `selectors` (node ids, groups, "all"), in topology order.
+std::vector<node_handle> select_nodes(const run_context& ctx,
+                                      const std::vector<std::string>& selectors);
+
 /// The ids of the topology's nodes named by `selectors` (node ids, groups, "all"), in
 /// topology order: what a workload's faults() listing reports before any run.
 std::vector<std::string> select_ids(const expanded_topology& topo,

@@ -164,21 +164,10 @@ const std::vector<std::string>& or_all(const std::vector<std::string>& sels) {
   return sels.empty() ? all : sels;
 }
 
-std::vector<node_handle> select_all(const run_context& ctx, const std::vector<std::string>& sels) {
-  std::vector<node_handle> out;
-  for (const auto& n : ctx.nodes)
-    for (const auto& sel : sels)
-      if (sel == "all" || sel == n.group || sel == n.id) {
-        out.push_back(n);
-        break;
-      }
-  return out;
-}
-
 /// One entry per selected node (or one without nodes), in topology order.
 void signal_entries(actor_t* self, const step& st) {
   const auto& ctx = *self->state.ctx;
-  const size_t n = st.nodes.empty() ? 1 : select_all(ctx, st.nodes).size();
+  const size_t n = st.nodes.empty() ? 1 : select_nodes(ctx, st.nodes).size();
   for (size_t i = 0; i < n; ++i)
     self->send(ctx.sync, sync_signal_atom::value, st.state);
 }
@@ -191,24 +180,24 @@ void run_step(actor_t* self, const step& st) {
   } else if (st.action == "heal" && st.nodes.empty()) {
     heal_network(self, ctx);
   } else if (parse_control_action(st.action, ca)) {
-    control_nodes(self, ctx, select_all(ctx, st.nodes), ca);
+    control_nodes(self, ctx, select_nodes(ctx, st.nodes), ca);
   } else if (st.action == "partition") {
     std::vector<std::vector<std::string>> sides;
     for (const auto& side : st.sides)
-      sides.push_back(ids(select_all(ctx, side)));
+      sides.push_back(ids(select_nodes(ctx, side)));
     partition_nodes(self, ctx, sides, st.symmetric);
   } else if (st.action == "set_link") {
     link_cmd cmd = st.link;
-    cmd.from = ids(select_all(ctx, or_all(st.from)));
-    cmd.to = ids(select_all(ctx, or_all(st.to)));
+    cmd.from = ids(select_nodes(ctx, or_all(st.from)));
+    cmd.to = ids(select_nodes(ctx, or_all(st.to)));
     set_links(self, ctx, cmd);
   } else if (st.action == "clog") {
-    clog_cmd cmd{ids(select_all(ctx, or_all(st.from))), ids(select_all(ctx, or_all(st.to))),
+    clog_cmd cmd{ids(select_nodes(ctx, or_all(st.from))), ids(select_nodes(ctx, or_all(st.to))),
                  st.clog_for.count()};
     clog_links(self, ctx, cmd);
   } else if (st.action == "skew") {
     std::vector<clock_skew_cmd> cmds;
-    for (const auto& n : select_all(ctx, st.nodes))
+    for (const auto& n : select_nodes(ctx, st.nodes))
       cmds.push_back(clock_skew_cmd{n.id, st.offset.count(), st.drift_ppm});
     skew_clocks(self, ctx, cmds, "offset " + format_duration(st.offset));
   }
