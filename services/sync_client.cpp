@@ -41,7 +41,11 @@ sync_client::sync_client(std::string url)
   : url_(resolve(std::move(url))) {
   auto u = parse_http_url(url_, "sync service URL", url_rules{true, true, false});
   http_ = std::make_unique<httplib::Client>(u.host, u.port);
-  http_->set_connection_timeout(5, 0);
+  // 15 s to connect: the server listens with cpp-httplib's backlog of 5, and when many
+  // participants connect at once on a loaded machine the kernel drops SYNs past it; Linux
+  // sends them again after 1, 3 and 7 s, which a 5 s limit cut short. A refused connection
+  // (nothing listening) still fails at once.
+  http_->set_connection_timeout(15, 0);
   http_->set_keep_alive(true);
 }
 

@@ -58,12 +58,21 @@ TEST(sync_http, twenty_processes_meet_at_a_barrier_exactly_once_each) {
                                std::to_string(n), "--url", server.url, "--timeout", "2m"},
       dir / ("p" + std::to_string(i) + ".out")));
   };
+  // What the participants that already ended printed (none should have, before the last one).
+  auto exited_outputs = [&] {
+    std::string out;
+    for (size_t i = 0; i < procs.size(); ++i)
+      if (!procs[i]->running())
+        out += "\np" + std::to_string(i) + ": " +
+               troupe::test::file_text(dir / ("p" + std::to_string(i) + ".out"));
+    return out;
+  };
   for (int i = 0; i + 1 < n; ++i)
     start(i);
   troupe::services::sync_client c{server.url};
   // Nineteen entered: none may pass the barrier yet, since the twentieth has not arrived.
   ASSERT_TRUE(troupe::test::wait_until([&] { return c.count("meet") == n - 1; }, 60s))
-    << "entries: " << c.count("meet");
+    << "entries: " << c.count("meet") << exited_outputs();
   for (auto& p : procs)
     EXPECT_TRUE(p->running()) << "a participant passed the barrier before everyone arrived";
   start(n - 1);
