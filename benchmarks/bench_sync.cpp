@@ -56,18 +56,37 @@ size_t arg(int argc, char** argv, const char* name, size_t dflt) {
 void barrier_figure(caf::actor_system& sys, caf::actor sync, const std::string& url, size_t n) {
   std::vector<steady::time_point> released(n);
   std::atomic<int64_t> last_arrival{0};
+  std::atomic<size_t> failed{0};
+  std::string first_error;
+  std::mutex error_mutex;
   std::vector<std::thread> ts;
   for (size_t i = 0; i < n; ++i)
     ts.emplace_back([&, i] {
-      services::sync_client c{url};
-      const auto seq = c.signal_entry("bench");
-      if (seq == n)
-        last_arrival = steady::now().time_since_epoch().count();
-      c.barrier("bench", n, std::chrono::minutes(5));
-      released[i] = steady::now();
+      try {
+        services::sync_client c{url};
+        const auto seq = c.signal_entry("bench");
+        if (seq == n)
+          last_arrival = steady::now().time_since_epoch().count();
+        c.barrier("bench", n, std::chrono::minutes(5));
+        released[i] = steady::now();
+      } catch (const std::exception& e) {
+        // A participant that could not take part is counted, never a crash.
+        std::lock_guard<std::mutex> lk(error_mutex);
+        if (failed++ == 0)
+          first_error = e.what();
+      }
     });
   for (auto& t : ts)
     t.join();
+  if (failed > 0) {
+    std::printf("%s\n", json{{"figure", "barrier_last_arrival_to_all_released_ms"},
+                             {"participants", n},
+                             {"failed", failed.load()},
+                             {"first_error", first_error}}
+                          .dump()
+                          .c_str());
+    return;
+  }
   const auto last = steady::time_point(steady::duration(last_arrival.load()));
   const auto all = *std::max_element(released.begin(), released.end());
 

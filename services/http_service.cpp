@@ -1,6 +1,10 @@
 #include "services/http_service.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include "actors/errors.hpp"
 #include "jobs/bounded_json.hpp"
@@ -17,8 +21,13 @@ http_service::http_service(http_service_options o, std::string flag)
   s.set_write_timeout(opts_.write_timeout_ms / 1000, (opts_.write_timeout_ms % 1000) * 1000);
   s.set_keep_alive_timeout(std::max(1, opts_.keep_alive_ms / 1000));
   s.set_keep_alive_max_count(opts_.keep_alive_requests_max);
+  s.set_tcp_nodelay(true);
   const size_t threads = opts_.threads_max;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd_ = static_cast<int>(sock);
+  });
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty())
       json_error(res, res.status,
@@ -39,6 +48,11 @@ int http_service::start() {
   if (port_ <= 0)
     throw user_error(flag_ + " " + std::to_string(opts_.port) + ": cannot listen on " +
                      opts_.host + " (port in use?); choose another port");
+  // listen() again on the bound socket only raises its queue (Linux allows it).
+  if (listen_fd_ >= 0 && ::listen(listen_fd_, opts_.listen_backlog) != 0)
+    throw user_error(flag_ + ": cannot listen on " + opts_.host + ":" + std::to_string(port_) +
+                     " with a backlog of " + std::to_string(opts_.listen_backlog) + " (" +
+                     std::strerror(errno) + ")");
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return port_;
 }

@@ -39,6 +39,10 @@ struct http_service_options {
   int keep_alive_ms = 5'000;
   size_t keep_alive_requests_max = 10'000;
   size_t threads_max = 64;
+  /// Connections the kernel queues before they are accepted. cpp-httplib listens with a
+  /// backlog of 5, past which Linux drops SYNs (the client resends after 1, 3, 7 s): too few
+  /// for a barrier whose participants all connect at once. start() raises it.
+  int listen_backlog = 1024;
 };
 
 /// A cpp-httplib server with the limits above, serving on its own thread once start()ed.
@@ -63,6 +67,7 @@ public:
 
 private:
   std::unique_ptr<httplib::Server> server_;
+  int listen_fd_ = -1; ///< the listening socket, seen as cpp-httplib made it
   http_service_options opts_;
   std::string flag_;
   int port_ = 0;

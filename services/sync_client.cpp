@@ -47,6 +47,8 @@ sync_client::sync_client(std::string url)
   // (nothing listening) still fails at once.
   http_->set_connection_timeout(15, 0);
   http_->set_keep_alive(true);
+  // Without it, each POST on the kept-alive connection waits for delayed ACKs: ~90 ms a call.
+  http_->set_tcp_nodelay(true);
 }
 
 sync_client::~sync_client() = default;

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -20,6 +21,8 @@
 #include "actors/units.hpp"
 #include "actors/url.hpp"
 #include "backends/adapters/adapter.hpp"
+#include "backends/adapters/reported_chain.hpp"
+#include "backends/adapters/tx_index.hpp"
 #include "backends/agent/command_runner.hpp"
 #include "backends/local/program.hpp"
 
@@ -34,9 +37,6 @@ constexpr const char* refusal_reason =
   "the attach backend controls nothing it did not start: it reaches these nodes only through "
   "their adapter, which offers no control or network fault; run them on a backend that "
   "starts them (local) to break them";
-
-/// Bounds: new heights reported per poll (a node far ahead is followed over several polls).
-constexpr uint64_t heights_per_poll_max = 200;
 
 } // namespace
 
@@ -101,6 +101,8 @@ struct attach_backend::impl {
   std::chrono::milliseconds rpc_timeout{5000};
   caf::actor_clock::time_point origin{};
   std::vector<caf::actor> actors;
+  /// Every proxy's submitted transactions: a node reports those another node took, too.
+  adapters::tx_index txs;
 
   mutable std::mutex mutex;
   std::vector<member> members; ///< topology order
@@ -196,11 +198,9 @@ struct proxy_state {
   adapters::adapter_ptr adapter;
   uint64_t adapter_version = 0;
   node_status last;
-  uint64_t reported_height = 0; ///< blocks up to here were reported
-  bool have_height = false;
-  uint64_t finality_depth = 0;
-  std::map<std::string, std::string> troupe_ids;  ///< node tx id -> troupe tx id
-  std::multimap<uint64_t, std::string> landed;    ///< height -> troupe tx id (nodes that say)
+  /// What the run was told of the node's chain; made with the first adapter (it knows the
+  /// finality depth), made anew when the registry changes the depth.
+  std::optional<adapters::reported_chain> chain;
   std::vector<std::pair<caf::actor, block_filter>> subscribers;
   static inline const char* name = "attach_proxy";
 };
@@ -213,10 +213,11 @@ int64_t run_time_ns(proxy_actor self) {
     .count();
 }
 
-void emit(proxy_actor self, const block_event& ev) {
-  for (auto& [a, kinds] : self->state.subscribers)
-    if (kinds & block_filter_of(ev.kind))
-      self->send(a, ev);
+void emit(proxy_actor self, std::vector<block_event> evs) {
+  for (auto& ev : evs)
+    for (auto& [a, kinds] : self->state.subscribers)
+      if (kinds & block_filter_of(ev.kind))
+        self->send(a, ev);
 }
 
 /// The adapter for the node's current vars (rebuilt when the registry changes them); null
@@ -232,58 +233,30 @@ adapters::adapter* adapter_of(proxy_actor self, const member& m) {
     st.adapter = adapters::make_adapter(settings, m.id, st.im->rpc_timeout,
                                         "attach: " + m.id + " adapter");
     st.adapter_version = m.version;
+    uint64_t depth = 0;
     try {
-      st.finality_depth =
-        std::stoull(local::render(m.prog->finality_depth, vars, "attach: " + m.id));
+      depth = std::stoull(local::render(m.prog->finality_depth, vars, "attach: " + m.id));
     } catch (const std::exception&) {
-      st.finality_depth = 0;
+      depth = 0;
     }
+    if (!st.chain || st.chain->finality_depth() != depth)
+      st.chain.emplace(st.id, depth, st.im->txs);
   }
   return st.adapter.get();
 }
 
-std::vector<std::string> txs_in(proxy_actor self, adapters::adapter& a, uint64_t h) {
-  auto& st = self->state;
-  std::vector<std::string> out;
-  if (a.has_blocks()) {
-    for (const auto& real : a.block_at(h).txids)
-      if (auto it = st.troupe_ids.find(real); it != st.troupe_ids.end())
-        out.push_back(it->second);
-  } else {
-    auto [b, e] = st.landed.equal_range(h);
-    for (auto it = b; it != e; ++it)
-      out.push_back(it->second);
-    st.landed.erase(b, e);
-  }
-  return out;
-}
-
-/// New heights as blocks (added, then finalized finality_depth deep), with troupe tx ids.
+/// New heights or blocks as block events (added, then finalized finality_depth deep). Blocks
+/// before the run's first look at the node are not the run's.
 void follow(proxy_actor self, adapters::adapter& a, const node_status& now) {
-  auto& st = self->state;
-  if (!st.have_height) {
-    // Attaching mid-chain: what came before the run is not the run's.
-    st.reported_height = now.height;
-    st.have_height = true;
-    return;
-  }
-  const uint64_t upto = std::min(now.height, st.reported_height + heights_per_poll_max);
-  for (uint64_t h = st.reported_height + 1; h <= upto; ++h) {
-    block_event ev;
-    ev.node = st.id;
-    ev.height = h;
-    ev.hash = h == now.height ? now.tip : std::to_string(h);
-    ev.time_ns = run_time_ns(self);
-    ev.txs = txs_in(self, a, h);
-    ev.kind = block_event::added;
-    emit(self, ev);
-    if (h > st.finality_depth) {
-      ev.kind = block_event::finalized;
-      ev.height = h - st.finality_depth;
-      emit(self, ev);
-    }
-  }
-  st.reported_height = upto;
+  auto& chain = *self->state.chain;
+  const int64_t t = run_time_ns(self);
+  if (!chain.started())
+    chain.start(now);
+  else if (!a.has_blocks())
+    emit(self, chain.follow_heights(now, t));
+  else if (chain.needs_look(now))
+    emit(self, chain.follow_blocks(a, now, t));
+  emit(self, chain.finalize(t));
 }
 
 void poll(proxy_actor self) {
@@ -296,7 +269,10 @@ void poll(proxy_actor self) {
       s = a->status();
       s.id = st.id;
       s.up = true;
-      s.final_height = s.height > st.finality_depth ? s.height - st.finality_depth : 0;
+      const uint64_t depth = st.chain->finality_depth();
+      s.final_height = s.height > depth ? s.height - depth : 0;
+      if (const auto* h = st.chain->hash_at(s.final_height))
+        s.final_tip = *h;
       follow(self, *a, s);
     }
   } catch (const std::exception&) {
@@ -362,10 +338,10 @@ caf::behavior proxy(proxy_actor self, std::shared_ptr<attach_backend::impl> im, 
       auto r = a->submit(tx, "");
       if (!r.accepted)
         return {false, r.reason};
-      if (!r.real_id.empty() && st.troupe_ids.size() < 2'000'000)
-        st.troupe_ids[r.real_id] = tx.id;
+      if (!r.real_id.empty())
+        st.im->txs.add(r.real_id, tx.id);
       if (r.height)
-        st.landed.emplace(*r.height, tx.id);
+        st.im->txs.landed(*r.height, tx.id);
       return {true, ""};
     },
     [=](subscribe_atom, const caf::actor& sub) {

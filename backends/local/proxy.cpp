@@ -1,38 +1,27 @@
 #include "backends/local/proxy.hpp"
 
 #include <map>
+#include <optional>
 
 #include "actors/errors.hpp"
 #include "actors/node_command.hpp"
 #include "actors/node_protocol.hpp"
 #include "actors/random.hpp"
-#include "backends/adapters/chain_follower.hpp"
+#include "backends/adapters/reported_chain.hpp"
 #include "backends/local/capabilities.hpp"
 
 namespace troupe::backends::local {
 
 namespace {
 
-// Bounds: a proxy remembers this many recent blocks (enough for any reorg we can still
-// report); chain_follower reads at most 200 blocks per poll.
-constexpr uint64_t chain_window = 1000;
-
-struct known_block {
-  std::string hash;
-  std::vector<std::string> txs; ///< troupe ids
-};
-
 struct proxy_state {
   world_ptr w;
   size_t index = 0;
   adapters::adapter_ptr a;
   std::vector<std::pair<caf::actor, block_filter>> subscribers; ///< with the kinds each wants
-  /// The node's best chain as last seen, with each block's transactions (troupe ids), for
-  /// the finalized events. May be empty after the node lost its chain (it is below them all).
-  std::map<uint64_t, known_block> chain;
-  adapters::chain_follower follower; ///< poll "orchestrator": what is new on the node
-  uint64_t final_emitted = 0;
-  bool initialised = false;
+  /// What the run was told of the node's chain (blocks with their troupe tx ids, what is
+  /// final); poll "orchestrator" follows the node through it, poll "agent" feeds it summaries.
+  std::optional<adapters::reported_chain> chain;
   node_status last;
   std::string last_final_tip; ///< poll "agent": the summary's final_tip
   static inline const char* name = "troupe.local.proxy";
@@ -57,131 +46,18 @@ adapters::adapter& adapter_of(proxy_actor self) {
   return *st.a;
 }
 
-void emit(proxy_actor self, block_event ev) {
-  for (auto& [s, kinds] : self->state.subscribers)
-    if (kinds & block_filter_of(ev.kind))
-      self->send(s, ev);
-}
-
-std::vector<std::string> troupe_ids(const world& w, const std::vector<std::string>& real) {
-  std::vector<std::string> out;
-  for (auto& r : real)
-    if (auto id = w.txs.troupe_id(r))
-      out.push_back(*id);
-  return out;
-}
-
-void emit_finalized(proxy_actor self, uint64_t height) {
-  auto& st = self->state;
-  auto& node = st.w->nodes[st.index];
-  if (height < node.finality_depth)
-    return;
-  auto upto = height - node.finality_depth;
-  for (auto h = std::max(st.final_emitted + 1, st.chain.empty() ? upto : st.chain.begin()->first);
-       h <= upto; ++h) {
-    auto it = st.chain.find(h);
-    if (it == st.chain.end())
-      continue;
-    block_event ev;
-    ev.kind = block_event::finalized;
-    ev.node = node.info.id;
-    ev.height = h;
-    ev.hash = it->second.hash;
-    auto prev = st.chain.find(h - 1);
-    ev.parent = prev == st.chain.end() ? std::string{} : prev->second.hash;
-    ev.time_ns = run_time_ns(self);
-    ev.txs = it->second.txs;
-    emit(self, std::move(ev));
-  }
-  st.final_emitted = std::max(st.final_emitted, upto);
-}
-
-/// The block at `h` goes into the chain (what was above it is gone) and out as added.
-void add_block(proxy_actor self, const adapters::block_info& b, uint32_t reorg) {
-  auto& st = self->state;
-  auto& w = *st.w;
-  st.chain.erase(st.chain.lower_bound(b.height), st.chain.end());
-  known_block kb{b.hash, troupe_ids(w, b.txids)};
-  block_event ev;
-  ev.kind = block_event::added;
-  ev.node = w.nodes[st.index].info.id;
-  ev.height = b.height;
-  ev.hash = b.hash;
-  ev.parent = b.parent;
-  ev.time_ns = run_time_ns(self);
-  ev.reorg_depth = reorg;
-  ev.txs = kb.txs;
-  st.chain[b.height] = std::move(kb);
-  emit(self, std::move(ev));
-}
-
-/// Follows a node with real blocks: reports each new block in order (the first with the
-/// depth of the reorg it caused), never skipping one (chain_follower).
-void follow_blocks(proxy_actor self, const node_status& now) {
-  auto& st = self->state;
-  auto step = st.follower.follow(*st.a, now);
-  st.chain.erase(st.chain.upper_bound(step.fork), st.chain.end());
-  bool first = true;
-  for (const auto& b : step.blocks) {
-    add_block(self, b, first ? step.reorg_depth : 0);
-    first = false;
-  }
-}
-
-/// Follows a node without blocks (http-json): each new height is reported as one block
-/// holding the transactions that landed since the previous one.
-void follow_heights(proxy_actor self, const node_status& now) {
-  auto& st = self->state;
-  auto& node = st.w->nodes[st.index];
-  auto top = st.chain.empty() ? now.height : st.chain.rbegin()->first;
-  if (now.height <= top)
-    return;
-  known_block kb{now.tip, st.w->txs.landed_between(top, now.height)};
-  block_event ev;
-  ev.kind = block_event::added;
-  ev.node = node.info.id;
-  ev.height = now.height;
-  ev.hash = now.tip;
-  ev.parent = st.chain.rbegin()->second.hash;
-  ev.time_ns = run_time_ns(self);
-  ev.txs = kb.txs;
-  st.chain[now.height] = std::move(kb);
-  emit(self, std::move(ev));
-}
-
-/// Reports the blocks a summary carries (new on the node's best chain, oldest first), the
-/// first with the depth of the reorg it caused; blocks above the summary's `fork` are gone.
-void apply_blocks(proxy_actor self, const nlohmann::json& summary) {
-  auto& st = self->state;
-  if (summary.contains("fork"))
-    st.chain.erase(st.chain.upper_bound(summary["fork"].get<uint64_t>()), st.chain.end());
-  uint32_t reorg = summary.value("reorg_depth", uint32_t{0});
-  for (const auto& j : summary["blocks"]) {
-    adapters::block_info b;
-    b.height = j.at("height").get<uint64_t>();
-    b.hash = j.at("hash").get<std::string>();
-    b.parent = j.at("parent").get<std::string>();
-    b.txids = j.at("txids").get<std::vector<std::string>>();
-    add_block(self, b, reorg);
-    reorg = 0;
-  }
-}
-
-/// The first status of the node: its tip is known, not new; what is final below it was
-/// final before the run's observers looked.
-void start_following(proxy_actor self, const node_status& now) {
-  auto& st = self->state;
-  st.chain[now.height] = known_block{now.tip, {}};
-  st.follower.start(now.height, now.tip);
-  auto depth = st.w->nodes[st.index].finality_depth;
-  st.final_emitted = now.height >= depth ? now.height - depth : 0;
-  st.initialised = true;
+void emit(proxy_actor self, std::vector<block_event> evs) {
+  for (auto& ev : evs)
+    for (auto& [s, kinds] : self->state.subscribers)
+      if (kinds & block_filter_of(ev.kind))
+        self->send(s, ev);
 }
 
 /// Poll "agent": takes the summaries the agent sent since the last look, in order.
 void take_summaries(proxy_actor self) {
   auto& st = self->state;
   auto& w = *st.w;
+  auto& chain = *st.chain;
   for (auto& s : w.summaries->take(w.nodes[st.index].slot)) {
     if (!s.value("up", false)) {
       st.last.up = false;
@@ -196,17 +72,14 @@ void take_summaries(proxy_actor self) {
     now.mempool = s.value("mempool", uint32_t{0});
     st.last = now;
     st.last_final_tip = s.value("final_tip", std::string{});
-    if (!st.initialised)
-      start_following(self, now);
+    if (!chain.started())
+      chain.start(now);
     else if (s.contains("blocks"))
-      apply_blocks(self, s);
+      emit(self, chain.apply_summary(s, run_time_ns(self)));
     else
-      follow_heights(self, now);
+      emit(self, chain.follow_heights(now, run_time_ns(self)));
   }
-  if (!st.chain.empty())
-    emit_finalized(self, st.chain.rbegin()->first);
-  while (st.chain.size() > chain_window)
-    st.chain.erase(st.chain.begin());
+  emit(self, chain.finalize(run_time_ns(self)));
 }
 
 void poll(proxy_actor self) {
@@ -219,21 +92,19 @@ void poll(proxy_actor self) {
   if (!w.running(st.index))
     return;
   adapter_of(self);
+  auto& chain = *st.chain;
   try {
     auto now = st.a->status();
     st.last = now;
-    if (!st.initialised) {
-      start_following(self, now);
+    if (!chain.started()) {
+      chain.start(now);
       return;
     }
     if (!st.a->has_blocks())
-      follow_heights(self, now);
-    else if (now.tip != st.follower.top_hash() || st.follower.behind())
-      follow_blocks(self, now);
-    if (!st.chain.empty())
-      emit_finalized(self, st.chain.rbegin()->first);
-    while (st.chain.size() > chain_window)
-      st.chain.erase(st.chain.begin());
+      emit(self, chain.follow_heights(now, run_time_ns(self)));
+    else if (chain.needs_look(now))
+      emit(self, chain.follow_blocks(*st.a, now, run_time_ns(self)));
+    emit(self, chain.finalize(run_time_ns(self)));
   } catch (const adapters::rpc_error&) {
     // The node may be restarting or overloaded: try again at the next poll.
     w.counters.rpc_errors++;
@@ -251,8 +122,8 @@ node_status summarised_status(proxy_actor self) {
   out.up = st.last.up && w.running(st.index);
   auto depth = node.finality_depth;
   out.final_height = out.height >= depth ? out.height - depth : 0;
-  auto it = st.chain.find(out.final_height);
-  out.final_tip = it != st.chain.end() ? it->second.hash : st.last_final_tip;
+  const auto* h = st.chain->hash_at(out.final_height);
+  out.final_tip = h ? *h : st.last_final_tip;
   return out;
 }
 
@@ -278,9 +149,8 @@ node_status current_status(proxy_actor self) {
   }
   auto depth = node.finality_depth;
   out.final_height = out.height >= depth ? out.height - depth : 0;
-  auto it = st.chain.find(out.final_height);
-  if (it != st.chain.end()) {
-    out.final_tip = it->second.hash;
+  if (const auto* h = st.chain->hash_at(out.final_height)) {
+    out.final_tip = *h;
   } else if (out.up && st.a->has_blocks()) {
     try {
       out.final_tip = st.a->block_at(out.final_height).hash;
@@ -424,7 +294,9 @@ control_ack control(proxy_actor self, control_action action) {
 caf::behavior proxy(proxy_actor self, world_ptr w, size_t index) {
   self->state.w = std::move(w);
   self->state.index = index;
-  self->state.last.id = self->state.w->nodes[index].info.id;
+  const auto& node = self->state.w->nodes[index];
+  self->state.last.id = node.info.id;
+  self->state.chain.emplace(node.info.id, node.finality_depth, self->state.w->txs);
   poll(self);
   self->delayed_send(self, self->state.w->poll_interval, poll_atom::value);
   return {

@@ -6,39 +6,6 @@
 
 namespace troupe::backends::local {
 
-// -- tx_index -------------------------------------------------------------------
-
-void tx_index::add(const std::string& real_id, const std::string& troupe_id) {
-  std::lock_guard<std::mutex> guard{mutex_};
-  by_real_[real_id] = troupe_id;
-}
-
-std::optional<std::string> tx_index::troupe_id(const std::string& real_id) const {
-  std::lock_guard<std::mutex> guard{mutex_};
-  auto it = by_real_.find(real_id);
-  if (it == by_real_.end())
-    return std::nullopt;
-  return it->second;
-}
-
-void tx_index::landed(uint64_t height, const std::string& troupe_id) {
-  std::lock_guard<std::mutex> guard{mutex_};
-  by_height_.emplace(height, troupe_id);
-}
-
-std::vector<std::string> tx_index::landed_between(uint64_t after, uint64_t upto) const {
-  std::lock_guard<std::mutex> guard{mutex_};
-  std::vector<std::string> out;
-  for (auto it = by_height_.upper_bound(after); it != by_height_.end() && it->first <= upto; ++it)
-    out.push_back(it->second);
-  return out;
-}
-
-size_t tx_index::size() const {
-  std::lock_guard<std::mutex> guard{mutex_};
-  return by_real_.size() + by_height_.size();
-}
-
 nlohmann::json counters::to_json() const {
   return {{"slots", slots.load()},
           {"leaders", leaders.load()},

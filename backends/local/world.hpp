@@ -20,6 +20,7 @@
 
 #include "actors/scenario/topology.hpp"
 #include "backends/adapters/adapter.hpp"
+#include "backends/adapters/tx_index.hpp"
 #include "backends/agent/clock_skew.hpp"
 #include "backends/agent/connection.hpp"
 #include "backends/agent/fabric.hpp"
@@ -34,22 +35,7 @@
 
 namespace troupe::backends::local {
 
-/// Maps the troupe ids of submitted transactions to the node's ids (and, for nodes that
-/// commit at once, to the height they landed at), so block events carry troupe ids.
-class tx_index {
-public:
-  void add(const std::string& real_id, const std::string& troupe_id);
-  std::optional<std::string> troupe_id(const std::string& real_id) const;
-  void landed(uint64_t height, const std::string& troupe_id);
-  /// Troupe ids that landed in (after, upto].
-  std::vector<std::string> landed_between(uint64_t after, uint64_t upto) const;
-  size_t size() const;
-
-private:
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, std::string> by_real_;
-  std::multimap<uint64_t, std::string> by_height_;
-};
+using adapters::tx_index;
 
 /// One node as the local backend runs it.
 struct live_node {

@@ -362,6 +362,7 @@ size_t run_replay_host(const replay_host_options& o) {
   const auto u = parse_http_url(o.url, "--url", {true, true, false});
   httplib::Client c(u.host, u.port);
   c.set_keep_alive(true);
+  c.set_tcp_nodelay(true); // else each POST's body waits for a delayed ACK
   c.set_connection_timeout(5);
   c.set_read_timeout(30);
   if (!o.token.empty())

@@ -5,47 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "backends/adapters/chain_follower.hpp"
+#include "tests/backends/memory_chain.hpp"
 
 using namespace troupe;
 using namespace troupe::backends::adapters;
+using troupe::test::memory_chain;
 
 namespace {
-
-/// A node whose best chain is `branch` up to `height` (block h's hash: "<branch>-<h>",
-/// genesis "g"); calls at or above `fail_from` throw, as a node that went away.
-class memory_chain : public adapter {
-public:
-  std::string branch = "a";
-  uint64_t height = 0;
-  uint64_t fork_below = 0; ///< blocks below this height are on branch "a" whatever `branch`
-  uint64_t fail_from = UINT64_MAX;
-  uint64_t reads = 0;
-
-  std::string hash(uint64_t h) const {
-    if (h == 0)
-      return "g";
-    return (h < fork_below ? std::string("a") : branch) + "-" + std::to_string(h);
-  }
-  node_status now() const {
-    node_status s;
-    s.height = height;
-    s.tip = hash(height);
-    return s;
-  }
-
-  std::string kind() const override { return "memory"; }
-  bool has_blocks() const override { return true; }
-  node_status status() override { return now(); }
-  block_info block_at(uint64_t h) override {
-    ++reads;
-    if (h >= fail_from)
-      throw rpc_error("memory node went away");
-    if (h > height)
-      throw rpc_error("no block at that height");
-    return {h, hash(h), h == 0 ? std::string{} : hash(h - 1), {"tx-" + std::to_string(h)}};
-  }
-  submit_result submit(const transaction&, const std::string&) override { return {}; }
-};
 
 std::vector<uint64_t> heights(const chain_step& s) {
   std::vector<uint64_t> out;
