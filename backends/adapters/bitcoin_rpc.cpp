@@ -50,7 +50,6 @@ bitcoin_rpc::bitcoin_rpc(const nlohmann::json& settings, std::string node_id,
   if (!user.empty())
     http_->set_basic_auth(user, password);
   http_->set_keep_alive(true);
-  http_->set_tcp_nodelay(true); // else each POST's body waits for a delayed ACK (~40 ms)
   http_->set_connection_timeout(timeout);
   http_->set_read_timeout(timeout);
   http_->set_write_timeout(timeout);

@@ -28,20 +28,43 @@ void reported_chain::start(const node_status& now) {
   started_ = true;
 }
 
+block_event reported_chain::event(block_event::kind_t kind, uint64_t height,
+                                  const std::string& hash, std::string parent, int64_t time_ns,
+                                  std::vector<std::string> txs) const {
+  block_event ev;
+  ev.kind = kind;
+  ev.node = node_;
+  ev.height = height;
+  ev.hash = hash;
+  ev.parent = std::move(parent);
+  ev.time_ns = time_ns;
+  ev.txs = std::move(txs);
+  return ev;
+}
+
 block_event reported_chain::added(const block_info& b, uint32_t reorg, int64_t time_ns) {
   chain_.erase(chain_.lower_bound(b.height), chain_.end());
-  known_block kb{b.hash, txs_.troupe_ids(b.txids)};
-  block_event ev;
-  ev.kind = block_event::added;
-  ev.node = node_;
-  ev.height = b.height;
-  ev.hash = b.hash;
-  ev.parent = b.parent;
-  ev.time_ns = time_ns;
+  auto ev = event(block_event::added, b.height, b.hash, b.parent, time_ns,
+                  txs_.troupe_ids(b.txids));
   ev.reorg_depth = reorg;
-  ev.txs = kb.txs;
-  chain_[b.height] = std::move(kb);
+  chain_[b.height] = known_block{b.hash, ev.txs};
   return ev;
+}
+
+std::vector<block_event> reported_chain::look(adapter& a, const node_status& now,
+                                              int64_t time_ns) {
+  if (!started_) {
+    start(now);
+    return {};
+  }
+  std::vector<block_event> out;
+  if (!a.has_blocks())
+    out = follow_heights(now, time_ns);
+  else if (needs_look(now))
+    out = follow_blocks(a, now, time_ns);
+  for (auto& ev : finalize(time_ns))
+    out.push_back(std::move(ev));
+  return out;
 }
 
 std::vector<block_event> reported_chain::follow_blocks(adapter& a, const node_status& now,
@@ -58,14 +81,8 @@ std::vector<block_event> reported_chain::follow_heights(const node_status& now, 
   const uint64_t top = chain_.empty() ? now.height : chain_.rbegin()->first;
   if (now.height <= top)
     return {};
-  block_event ev;
-  ev.kind = block_event::added;
-  ev.node = node_;
-  ev.height = now.height;
-  ev.hash = now.tip;
-  ev.parent = chain_.rbegin()->second.hash;
-  ev.time_ns = time_ns;
-  ev.txs = txs_.landed_between(top, now.height);
+  auto ev = event(block_event::added, now.height, now.tip, chain_.rbegin()->second.hash, time_ns,
+                  txs_.landed_between(top, now.height));
   chain_[now.height] = known_block{now.tip, ev.txs};
   return {std::move(ev)};
 }
@@ -96,16 +113,10 @@ std::vector<block_event> reported_chain::finalize(int64_t time_ns) {
       auto it = chain_.find(h);
       if (it == chain_.end())
         continue;
-      block_event ev;
-      ev.kind = block_event::finalized;
-      ev.node = node_;
-      ev.height = h;
-      ev.hash = it->second.hash;
       auto prev = chain_.find(h - 1);
-      ev.parent = prev == chain_.end() ? std::string{} : prev->second.hash;
-      ev.time_ns = time_ns;
-      ev.txs = it->second.txs;
-      out.push_back(std::move(ev));
+      out.push_back(event(block_event::finalized, h, it->second.hash,
+                          prev == chain_.end() ? std::string{} : prev->second.hash, time_ns,
+                          it->second.txs));
     }
     final_emitted_ = std::max(final_emitted_, upto);
   }

@@ -41,6 +41,10 @@ public:
   /// The node's first status: its tip is known, not new; what is final below it was final
   /// before the run's observers looked.
   void start(const node_status& now);
+  /// One look at a node through its adapter, as both proxies poll: the first status starts
+  /// the chain; later ones report what is new (blocks, or heights for nodes without blocks),
+  /// then what became final. Throws rpc_error as chain_follower does.
+  std::vector<block_event> look(adapter& a, const node_status& now, int64_t time_ns);
   /// Blocks new on a node with blocks (read through `a`), never skipping one; the first
   /// carries the depth of the reorg it caused. Throws rpc_error as chain_follower does.
   std::vector<block_event> follow_blocks(adapter& a, const node_status& now, int64_t time_ns);
@@ -60,6 +64,8 @@ private:
     std::vector<std::string> txs; ///< troupe ids
   };
 
+  block_event event(block_event::kind_t kind, uint64_t height, const std::string& hash,
+                    std::string parent, int64_t time_ns, std::vector<std::string> txs) const;
   block_event added(const block_info& b, uint32_t reorg, int64_t time_ns);
 
   std::string node_;

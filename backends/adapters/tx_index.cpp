@@ -7,14 +7,6 @@ void tx_index::add(const std::string& real_id, const std::string& troupe_id) {
   by_real_[real_id] = troupe_id;
 }
 
-std::optional<std::string> tx_index::troupe_id(const std::string& real_id) const {
-  std::lock_guard<std::mutex> guard{mutex_};
-  auto it = by_real_.find(real_id);
-  if (it == by_real_.end())
-    return std::nullopt;
-  return it->second;
-}
-
 std::vector<std::string> tx_index::troupe_ids(const std::vector<std::string>& real) const {
   std::lock_guard<std::mutex> guard{mutex_};
   std::vector<std::string> out;
@@ -35,11 +27,6 @@ std::vector<std::string> tx_index::landed_between(uint64_t after, uint64_t upto)
   for (auto it = by_height_.upper_bound(after); it != by_height_.end() && it->first <= upto; ++it)
     out.push_back(it->second);
   return out;
-}
-
-size_t tx_index::size() const {
-  std::lock_guard<std::mutex> guard{mutex_};
-  return by_real_.size() + by_height_.size();
 }
 
 } // namespace troupe::backends::adapters

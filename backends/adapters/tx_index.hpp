@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -17,13 +16,11 @@ namespace troupe::backends::adapters {
 class tx_index {
 public:
   void add(const std::string& real_id, const std::string& troupe_id);
-  std::optional<std::string> troupe_id(const std::string& real_id) const;
   /// The troupe ids of those of `real` that were submitted here (in their order).
   std::vector<std::string> troupe_ids(const std::vector<std::string>& real) const;
   void landed(uint64_t height, const std::string& troupe_id);
   /// Troupe ids that landed in (after, upto].
   std::vector<std::string> landed_between(uint64_t after, uint64_t upto) const;
-  size_t size() const;
 
 private:
   mutable std::mutex mutex_;

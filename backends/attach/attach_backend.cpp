@@ -245,20 +245,6 @@ adapters::adapter* adapter_of(proxy_actor self, const member& m) {
   return st.adapter.get();
 }
 
-/// New heights or blocks as block events (added, then finalized finality_depth deep). Blocks
-/// before the run's first look at the node are not the run's.
-void follow(proxy_actor self, adapters::adapter& a, const node_status& now) {
-  auto& chain = *self->state.chain;
-  const int64_t t = run_time_ns(self);
-  if (!chain.started())
-    chain.start(now);
-  else if (!a.has_blocks())
-    emit(self, chain.follow_heights(now, t));
-  else if (chain.needs_look(now))
-    emit(self, chain.follow_blocks(a, now, t));
-  emit(self, chain.finalize(t));
-}
-
 void poll(proxy_actor self) {
   auto& st = self->state;
   const auto m = st.im->snapshot(st.index);
@@ -273,7 +259,8 @@ void poll(proxy_actor self) {
       s.final_height = s.height > depth ? s.height - depth : 0;
       if (const auto* h = st.chain->hash_at(s.final_height))
         s.final_tip = *h;
-      follow(self, *a, s);
+      // Blocks before the run's first look at the node are not the run's.
+      emit(self, st.chain->look(*a, s, run_time_ns(self)));
     }
   } catch (const std::exception&) {
     s = node_status{};

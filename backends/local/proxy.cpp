@@ -92,19 +92,10 @@ void poll(proxy_actor self) {
   if (!w.running(st.index))
     return;
   adapter_of(self);
-  auto& chain = *st.chain;
   try {
     auto now = st.a->status();
     st.last = now;
-    if (!chain.started()) {
-      chain.start(now);
-      return;
-    }
-    if (!st.a->has_blocks())
-      emit(self, chain.follow_heights(now, run_time_ns(self)));
-    else if (chain.needs_look(now))
-      emit(self, chain.follow_blocks(*st.a, now, run_time_ns(self)));
-    emit(self, chain.finalize(run_time_ns(self)));
+    emit(self, st.chain->look(*st.a, now, run_time_ns(self)));
   } catch (const adapters::rpc_error&) {
     // The node may be restarting or overloaded: try again at the next poll.
     w.counters.rpc_errors++;
