@@ -118,7 +118,7 @@ void host_agent::dispatch(const json& msg) {
   if (id_it == msg.end() || !id_it->is_number_unsigned())
     throw protocol_error("a request without an integer id >= 0 cannot be answered");
   const auto id = id_it->get<uint64_t>();
-  const auto name = msg.value("op", std::string{});
+  const auto name = field_or<std::string>(msg, "op", "");
   auto it = ops_.find(name);
   if (it == ops_.end()) {
     send(reply_error(id, "this agent has no op \"" + name + "\""));

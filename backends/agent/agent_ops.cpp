@@ -101,8 +101,8 @@ void host_agent::register_process_ops() {
         throw protocol_error("field \"command\" must be a non-empty string");
       c.command = *it;
       c.timeout = ms_arg(args, "timeout_ms", c.timeout);
-      c.tail_lines = static_cast<size_t>(args.value("tail_lines", int64_t{20}));
-      c.cwd = args.value("cwd", std::string{});
+      c.tail_lines = static_cast<size_t>(field_or<int64_t>(args, "tail_lines", 20));
+      c.cwd = field_or<std::string>(args, "cwd", "");
       if (auto e = args.find("env"); e != args.end() && e->is_object())
         for (auto kv = e->begin(); kv != e->end(); ++kv)
           if (kv.value().is_string())
@@ -115,10 +115,10 @@ void host_agent::register_process_ops() {
   ops_["probe"] = {
     [](const json& args) {
       probe_request r;
-      r.kind = args.value("kind", std::string{});
-      r.port = args.value("port", uint16_t{0});
-      r.path = args.value("path", r.path);
-      r.expect = args.value("expect", std::string{});
+      r.kind = field_or<std::string>(args, "kind", "");
+      r.port = field_or<uint16_t>(args, "port", 0);
+      r.path = field_or<std::string>(args, "path", r.path);
+      r.expect = field_or<std::string>(args, "expect", "");
       auto why = probe_once(r);
       return why.empty() ? json{{"ready", true}} : json{{"ready", false}, {"error", why}};
     },
@@ -143,16 +143,16 @@ fabric& host_agent::fabric_for_setup() {
 void host_agent::register_fabric_ops() {
   ops_["add_relay"] = {[this](const json& args) {
     auto port = [&](const char* key, int64_t fallback) {
-      auto v = args.value(key, fallback);
+      auto v = field_or<int64_t>(args, key, fallback);
       if (v < 0 || v > 65535)
         throw protocol_error(std::string("field \"") + key + "\" must be a port (0 to 65535)");
       return static_cast<uint16_t>(v);
     };
     std::lock_guard<std::mutex> guard{state_mutex_};
     if (!fabric_ && args.contains("seed"))
-      opts_.fabric_seed = args["seed"].get<uint64_t>();
+      opts_.fabric_seed = field<uint64_t>(args, "seed");
     auto address = [&](const char* key) {
-      auto v = args.value(key, int64_t{fabric::loopback});
+      auto v = field_or<int64_t>(args, key, fabric::loopback);
       if (v < 0 || v > int64_t{0xffffffff})
         throw protocol_error(std::string("field \"") + key +
                              "\" must be an IPv4 address as a number (0 to 4294967295)");
@@ -160,7 +160,7 @@ void host_agent::register_fabric_ops() {
     };
     auto& f = fabric_for_setup();
     return json{
-      {"port", f.add_relay(args.at("from").get<std::string>(), args.at("to").get<std::string>(),
+      {"port", f.add_relay(field<std::string>(args, "from"), field<std::string>(args, "to"),
                            port("target_port", -1), port("listen_port", 0),
                            address("listen_addr"), address("target_addr"))}};
   }};
@@ -215,7 +215,7 @@ void host_agent::register_watch_ops() {
     s.adapter = *it;
     s.interval = ms_arg(args, "interval_ms", s.interval);
     s.timeout = ms_arg(args, "timeout_ms", s.timeout);
-    auto depth = args.value("finality_depth", int64_t{0});
+    auto depth = field_or<int64_t>(args, "finality_depth", 0);
     if (depth < 0)
       throw protocol_error("field \"finality_depth\" must be an integer >= 0");
     s.finality_depth = static_cast<uint64_t>(depth);

@@ -8,23 +8,6 @@ using nlohmann::json;
 
 namespace {
 
-/// `j[key]`, converted; a missing or mistyped field is a protocol error naming it.
-template <class T> T field(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end())
-    throw protocol_error(std::string("field \"") + key + "\" is missing");
-  try {
-    return it->get<T>();
-  } catch (const json::exception&) {
-    throw protocol_error(std::string("field \"") + key + "\" has the wrong type (" +
-                         it->type_name() + ")");
-  }
-}
-
-template <class T> T field_or(const json& j, const char* key, T fallback) {
-  return j.contains(key) ? field<T>(j, key) : fallback;
-}
-
 const char* kind_name(link_change::kind_t k) {
   switch (k) {
     case link_change::shape:

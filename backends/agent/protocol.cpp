@@ -117,10 +117,20 @@ json hello_message() {
   return {{"type", "hello"}, {"protocol", protocol_name}, {"version", protocol_version}};
 }
 
+namespace {
+
+/// msg[key] when it is a string, else `fallback` (a hello is judged, never thrown at).
+std::string string_or(const json& msg, const char* key, std::string fallback) {
+  auto it = msg.find(key);
+  return it != msg.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+} // namespace
+
 std::string check_hello(const json& msg, const std::string& peer) {
   if (type_of(msg) == "error")
-    return peer + " refused the connection: " + msg.value("reason", std::string("no reason"));
-  if (type_of(msg) != "hello" || msg.value("protocol", std::string{}) != protocol_name)
+    return peer + " refused the connection: " + string_or(msg, "reason", "no reason");
+  if (type_of(msg) != "hello" || string_or(msg, "protocol", "") != protocol_name)
     return peer + " does not speak the " + std::string(protocol_name) +
            " protocol (its first frame is not a hello)";
   auto v = msg.find("version");
@@ -154,9 +164,6 @@ json event_message(const std::string& event, json fields) {
 
 json error_message(const std::string& reason) { return {{"type", "error"}, {"reason", reason}}; }
 
-std::string type_of(const json& msg) {
-  auto t = msg.find("type");
-  return t != msg.end() && t->is_string() ? t->get<std::string>() : std::string{};
-}
+std::string type_of(const json& msg) { return string_or(msg, "type", ""); }
 
 } // namespace troupe::backends::agent

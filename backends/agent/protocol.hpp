@@ -92,4 +92,29 @@ nlohmann::json error_message(const std::string& reason);
 /// The message's "type" ("" when absent or not a string).
 std::string type_of(const nlohmann::json& msg);
 
+// -- reading a peer's fields ----------------------------------------------------
+
+/// `j[key]`, converted; a missing or mistyped field (or `j` not an object) is a
+/// protocol_error naming it. Every field a peer sent is read through this or field_or: a
+/// peer's wrong type is one sentence, never a json::type_error escaping the connection.
+template <class T> T field(const nlohmann::json& j, const char* key) {
+  if (!j.is_object())
+    throw protocol_error(std::string("expected an object holding \"") + key + "\", got " +
+                         j.type_name());
+  auto it = j.find(key);
+  if (it == j.end())
+    throw protocol_error(std::string("field \"") + key + "\" is missing");
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw protocol_error(std::string("field \"") + key + "\" has the wrong type (" +
+                         it->type_name() + ")");
+  }
+}
+
+/// field(j, key), or `fallback` when `j` has no `key` (a mistyped one is still an error).
+template <class T> T field_or(const nlohmann::json& j, const char* key, T fallback) {
+  return j.is_object() && j.contains(key) ? field<T>(j, key) : fallback;
+}
+
 } // namespace troupe::backends::agent

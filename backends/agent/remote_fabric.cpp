@@ -1,6 +1,7 @@
 #include "backends/agent/remote_fabric.hpp"
 
 #include "backends/agent/payloads.hpp"
+#include "backends/agent/protocol.hpp"
 
 namespace troupe::backends::agent {
 
@@ -18,7 +19,7 @@ uint16_t remote_fabric::add_relay(const std::string& from, const std::string& to
                                      {"seed", seed_}});
   std::lock_guard<std::mutex> guard{mutex_};
   ++relays_;
-  return r.at("port").get<uint16_t>();
+  return field<uint16_t>(r, "port");
 }
 
 void remote_fabric::start() { conn_->call("fabric_start"); }
@@ -81,7 +82,7 @@ size_t remote_fabric::relay_count() const {
 }
 
 size_t remote_fabric::open_connections() const {
-  return conn_->call("fabric_stats").value("open_connections", size_t{0});
+  return field_or<size_t>(conn_->call("fabric_stats"), "open_connections", 0);
 }
 
 } // namespace troupe::backends::agent

@@ -1,6 +1,7 @@
 #include "backends/agent/remote_supervisor.hpp"
 
 #include "backends/agent/payloads.hpp"
+#include "backends/agent/protocol.hpp"
 
 namespace troupe::backends::agent {
 
@@ -14,15 +15,15 @@ constexpr auto kill_wait = std::chrono::seconds(5); // as the supervisor's own S
 } // namespace
 
 void remote_supervisor::on_event(const json& e) {
-  const auto name = e.value("event", std::string{});
-  const auto slot = e.value("slot", SIZE_MAX);
+  const auto name = field_or<std::string>(e, "event", "");
+  const auto slot = field_or<size_t>(e, "slot", SIZE_MAX);
   std::lock_guard<std::mutex> guard{mutex_};
   if (name == "agent_gone") {
     // Its nodes went with it (their parent-death signal, or its own teardown).
     for (auto& s : slots_)
       if (s->state == process_state::running || s->state == process_state::paused) {
         s->state = process_state::exited;
-        s->status = "lost with its agent: " + e.value("reason", std::string{});
+        s->status = "lost with its agent: " + field_or<std::string>(e, "reason", "");
       }
     changed_.notify_all();
     return;
@@ -30,7 +31,7 @@ void remote_supervisor::on_event(const json& e) {
   if (slot >= slots_.size())
     return;
   auto& s = *slots_[slot];
-  const pid_t pid = e.value("pid", -1);
+  const pid_t pid = field_or<pid_t>(e, "pid", -1);
   if (name == "node_started") {
     s.state = process_state::running;
     s.pid = pid;
@@ -42,7 +43,7 @@ void remote_supervisor::on_event(const json& e) {
     s.state = process_state::running;
   } else if (name == "node_exited") {
     s.state = process_state::exited;
-    s.status = e.value("status", std::string("exited"));
+    s.status = field_or<std::string>(e, "status", "exited");
   }
   changed_.notify_all();
 }
@@ -51,7 +52,7 @@ void remote_supervisor::on_event(const json& e) {
 
 size_t remote_supervisor::add(local::process_options opts, milliseconds stop_grace) {
   auto result = conn_->call("add_node", to_json(node_spec{opts, stop_grace}));
-  const auto slot = result.at("slot").get<size_t>();
+  const auto slot = field<size_t>(result, "slot");
   std::lock_guard<std::mutex> guard{mutex_};
   if (slot != slots_.size())
     throw agent_error(conn_->describe() + " numbered node " + opts.id + " " + std::to_string(slot) +
@@ -147,7 +148,7 @@ void remote_supervisor::wait_log_drained(size_t slot, milliseconds timeout) cons
 
 std::string remote_supervisor::log_tail(size_t slot, size_t lines) const {
   try {
-    return conn_->call("log_tail", {{"slot", slot}, {"lines", lines}}).value("text", std::string{});
+    return field_or<std::string>(conn_->call("log_tail", {{"slot", slot}, {"lines", lines}}), "text", "");
   } catch (const std::exception& e) {
     return std::string("(the log is out of reach: ") + e.what() + ")";
   }

@@ -139,6 +139,28 @@ TEST(agent_protocol, hello_checks_protocol_and_version) {
             std::string::npos);
 }
 
+// Found by fuzz_agent_frames: a peer's fields of the wrong type are judged or refused in one
+// sentence, never a json::type_error that ends the process.
+TEST(agent_protocol, mistyped_fields_are_sentences_not_crashes) {
+  EXPECT_NE(check_hello(json{{"type", "error"}, {"reason", 5}}, "the agent").find("no reason"),
+            std::string::npos);
+  EXPECT_NE(check_hello(json{{"type", "hello"}, {"protocol", 1}, {"version", protocol_version}},
+                        "the agent")
+              .find("does not speak"),
+            std::string::npos);
+  EXPECT_EQ(type_of(json{{"type", 3}}), "");
+  EXPECT_EQ(field_or<std::string>(json::array(), "cwd", "x"), "x");
+  try {
+    (void) field_or<std::string>(json{{"cwd", 7}}, "cwd", "");
+    ADD_FAILURE() << "a number read as a string";
+  } catch (const protocol_error& e) {
+    EXPECT_NE(std::string(e.what()).find("\"cwd\" has the wrong type (number)"),
+              std::string::npos)
+      << e.what();
+  }
+  EXPECT_THROW((void) field<std::string>(json::array(), "id"), protocol_error);
+}
+
 TEST(agent_protocol, replies_carry_the_request_id) {
   auto ok = reply_ok(7, {{"port", 1}});
   EXPECT_EQ(type_of(ok), "reply");

@@ -49,7 +49,7 @@ const std::map<std::string, std::string> live_examples = {
   {"etcd-local.json", "local_e2e.etcd_local_scenario_passes"},
   {"etcd-faults-local.json", "local_e2e.etcd_faults_local_scenario_passes"},
   {"pipeline-commands-local.json", "jobs_live.pipeline_commands_local_example_passes"},
-  {"attach-etcd.json", "attach.DISABLED_attach_etcd_example_passes_through_the_registry (disabled: not final, see the test)"},
+  {"attach-etcd.json", "attach.attach_etcd_example_passes_through_the_registry"},
 };
 
 } // namespace
