@@ -107,6 +107,15 @@ public:
   virtual void on_start(node_context& ctx) = 0;
   virtual void on_message(node_context& ctx, node_index from, const message& m) = 0;
   virtual void on_timer(node_context& ctx, uint64_t tag) = 0;
+  /// Stream links only (link_options::transport): a cut (partition, isolation) broke the
+  /// connection to `peer` (`up` false; what was in flight on it is lost), or a heal made it
+  /// again (`up` true: a real node would reconnect and say where its chain is). Told to each
+  /// end that is up. Default: nothing.
+  virtual void on_link(node_context& ctx, node_index peer, bool up) {
+    (void) ctx;
+    (void) peer;
+    (void) up;
+  }
 
   // -- node protocol (synchronous, on the kernel's thread) --------------------
 

@@ -28,6 +28,8 @@ const char* to_string(trace_kind k) noexcept {
     case trace_kind::submit: return "submit";
     case trace_kind::external: return "external";
     case trace_kind::byzantine: return "byzantine";
+    case trace_kind::stream_break: return "stream_break";
+    case trace_kind::stream_up: return "stream_up";
   }
   return "unknown";
 }

@@ -47,6 +47,8 @@ enum class trace_kind : uint8_t {
   submit,
   external, ///< an event outside the network (a job campaign's job change), run_trace
   byzantine, ///< a node turned Byzantine (the `byzantine` workload)
+  stream_break, ///< a cut broke the stream connection from -> to (its model was told)
+  stream_up,    ///< the heal made that connection again
 };
 
 const char* to_string(trace_kind k) noexcept;

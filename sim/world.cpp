@@ -63,7 +63,8 @@ world::world(sim::kernel& k, options opts)
     trace_(trace::options{opts_.recent_events_max, opts_.events_path, opts_.events_bytes_max,
                           opts_.trace, 1u << 20},
            [this](node_index i) { return i < ids_.size() ? ids_[i] : std::to_string(i); }),
-    net_rng_(troupe::rng::stream(opts_.seed, "sim/network")) {
+    net_rng_(troupe::rng::stream(opts_.seed, "sim/network")),
+    has_stream_(opts_.default_link.transport == link_options::stream) {
   // nop
 }
 
@@ -100,6 +101,7 @@ void world::connect(node_index a, node_index b) {
 
 void world::set_link(node_index from, node_index to, const link_options& x) {
   net_.set_link(from, to, x);
+  has_stream_ = has_stream_ || x.transport == link_options::stream;
   fold_fault(trace_kind::set_link, from, to,
              static_cast<uint64_t>(x.latency.count()) ^ x.bandwidth_bps);
 }
@@ -145,6 +147,7 @@ void world::send(node_index from, node_index to, message m) {
     trace_.fold(now, trace_kind::drop_loss, from, to, m.kind, m.payload_hash);
     return;
   }
+  stats_.retransmits += r.retransmits;
   if (r.copies == 2) {
     ++stats_.duplicated;
     trace_.fold(now, trace_kind::duplicate, from, to, m.kind, m.payload_hash);
@@ -196,6 +199,15 @@ void world::deliver(uint32_t slot) {
   if (!(nodes_[to].flags & flag_up) || f.incarnation != nodes_[to].incarnation) {
     ++stats_.dropped_crash;
     trace_.fold(kernel_.now(), trace_kind::drop_crash, f.from, to, f.m.kind, f.m.payload_hash);
+    f.m.body.reset();
+    free_flights_.push_back(slot);
+    return;
+  }
+  if (stream_cut(f.from, to)) {
+    // The cut broke the connection this message was travelling on: it is gone with it.
+    ++stats_.dropped_partition;
+    trace_.fold(kernel_.now(), trace_kind::drop_partition, f.from, to, f.m.kind,
+                f.m.payload_hash);
     f.m.body.reset();
     free_flights_.push_back(slot);
     return;
@@ -320,22 +332,63 @@ void world::partition(const std::vector<node_index>& a, const std::vector<node_i
   for (auto x : b)
     h = h * 0x100000001B3ULL ^ x;
   fold_fault(trace_kind::partition, no_node, no_node, h);
-  faults_.partition(a, b, symmetric);
+  change_cuts([&] { faults_.partition(a, b, symmetric); });
 }
 
 void world::isolate(node_index i) {
   fold_fault(trace_kind::isolate, i);
-  faults_.isolate(i);
+  change_cuts([&] { faults_.isolate(i); });
 }
 
 void world::heal(node_index i) {
   fold_fault(trace_kind::heal, i);
-  faults_.heal(i);
+  change_cuts([&] { faults_.heal(i); });
 }
 
 void world::heal_all() {
   fold_fault(trace_kind::heal_all, no_node);
-  faults_.heal_all();
+  change_cuts([&] { faults_.heal_all(); });
+}
+
+template <class Change> void world::change_cuts(Change&& change) {
+  if (!has_stream_) {
+    change();
+    return;
+  }
+  auto before = stream_connections();
+  change();
+  tell_stream_changes(before);
+}
+
+std::vector<uint8_t> world::stream_connections() const {
+  std::vector<uint8_t> out;
+  for (node_index i = 0; i < peers_.size(); ++i)
+    for (node_index p : peers_[i]) {
+      // A TCP connection needs both directions: a one-way cut breaks it too.
+      const bool stream = net_.link(i, p).transport == link_options::stream;
+      out.push_back(stream && !faults_.blocked(i, p) && !faults_.blocked(p, i) ? 1 : 0);
+    }
+  return out;
+}
+
+void world::tell_stream_changes(const std::vector<uint8_t>& before) {
+  const auto after = stream_connections();
+  size_t k = 0;
+  for (node_index i = 0; i < peers_.size(); ++i)
+    for (node_index p : peers_[i]) {
+      const size_t at = k++;
+      if (before[at] == after[at] || net_.link(i, p).transport != link_options::stream)
+        continue;
+      const bool up_now = after[at] != 0;
+      fold_fault(up_now ? trace_kind::stream_up : trace_kind::stream_break, i, p);
+      if (!up_now)
+        ++stats_.stream_breaks;
+      // A crashed node has no connections to tell about; its restart reconnects anyway.
+      if (up(i) && nodes_[i].model) {
+        context ctx{*this, i};
+        nodes_[i].model->on_link(ctx, p, up_now);
+      }
+    }
 }
 
 void world::clog(node_index i, duration d) {
@@ -465,6 +518,10 @@ std::map<std::string, uint64_t> world::counters() const {
   result["net.bytes_delivered"] = stats_.bytes_delivered;
   result["net.dropped_loss"] = stats_.dropped_loss;
   result["net.dropped_partition"] = stats_.dropped_partition;
+  if (has_stream_) {
+    result["net.stream_breaks"] = stats_.stream_breaks;
+    result["net.retransmits"] = stats_.retransmits;
+  }
   result["net.dropped_crash"] = stats_.dropped_crash;
   result["net.duplicated"] = stats_.duplicated;
   result["node.timers_fired"] = stats_.timers_fired;

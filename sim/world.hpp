@@ -170,6 +170,16 @@ private:
   void boot(node_index i);
   void drop_held(node_index i);
   void fold_fault(trace_kind k, node_index a, node_index b = no_node, uint64_t arg = 0);
+  /// Applies a change of the cuts (partition, isolate, heal); on stream links the
+  /// connections it breaks or makes again are told to both ends' models (node_model::on_link).
+  template <class Change> void change_cuts(Change&& change);
+  /// Per (node, peer position): 1 when the stream link to that peer is connected now.
+  std::vector<uint8_t> stream_connections() const;
+  void tell_stream_changes(const std::vector<uint8_t>& before);
+  bool stream_cut(node_index from, node_index to) const {
+    return has_stream_ && faults_.blocked(from, to) &&
+           net_.link(from, to).transport == link_options::stream;
+  }
   uint32_t take_flight();
   duration local_now(node_index i) const;
   void count(const char* name, uint64_t n);
@@ -181,6 +191,7 @@ private:
   sim::trace trace_;
   troupe::rng net_rng_;
   bool started_ = false;
+  bool has_stream_ = false; ///< some link is a stream: cuts break connections (on_link)
 
   // Per node (index = node_index).
   std::vector<std::string> ids_;
@@ -221,6 +232,8 @@ private:
     uint64_t dropped_loss = 0;
     uint64_t dropped_partition = 0;
     uint64_t dropped_crash = 0;
+    uint64_t stream_breaks = 0; ///< stream connections a cut broke (each direction once)
+    uint64_t retransmits = 0;   ///< losses on stream links, paid for with a resend
     uint64_t duplicated = 0;
     uint64_t timers_fired = 0;
   } stats_;

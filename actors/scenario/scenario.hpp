@@ -15,6 +15,15 @@ namespace troupe {
 
 using duration = std::chrono::nanoseconds;
 
+/// How the simulator carries a link's messages (live, the program's own sockets decide).
+/// Ordered so that a link between two ends takes the larger: an explicit choice over the
+/// model's, and `stream` over `datagram` (a link is TCP when one end speaks TCP).
+enum class link_transport : uint8_t {
+  model_default, ///< the node model's choice (the chain model: stream)
+  datagram,      ///< a lost message is gone
+  stream,        ///< TCP-like: a loss costs a retransmission; a partition breaks the connection
+};
+
 /// Properties of a network link. The topology's profile applies to every link; a group's
 /// profile (when set) applies to links touching that group's nodes.
 struct link_profile {
@@ -22,9 +31,10 @@ struct link_profile {
   duration jitter = duration::zero();
   double loss = 0.0;          ///< probability 0..1 that a message is lost
   uint64_t bandwidth_bps = 0; ///< bits per second; 0 = unlimited
+  link_transport transport = link_transport::model_default;
   bool operator==(const link_profile& o) const {
     return latency == o.latency && jitter == o.jitter && loss == o.loss &&
-           bandwidth_bps == o.bandwidth_bps;
+           bandwidth_bps == o.bandwidth_bps && transport == o.transport;
   }
 };
 

@@ -52,6 +52,11 @@ link_profile read_link(params_reader& r, const link_profile& base) {
   l.jitter = r.dur("jitter", base.jitter);
   l.loss = r.probability("loss", base.loss);
   l.bandwidth_bps = r.bandwidth("bandwidth", base.bandwidth_bps);
+  const auto t = r.one_of("transport", {"model", "datagram", "stream"},
+                          to_string(base.transport));
+  l.transport = t == "stream"     ? link_transport::stream
+                : t == "datagram" ? link_transport::datagram
+                                  : link_transport::model_default;
   r.finish();
   return l;
 }
@@ -506,11 +511,26 @@ scenario load_scenario(const std::filesystem::path& file, const registry& reg) {
   return scenario_from_json(read_json_file(file, "scenario file"), reg);
 }
 
+const char* to_string(link_transport t) {
+  switch (t) {
+    case link_transport::datagram:
+      return "datagram";
+    case link_transport::stream:
+      return "stream";
+    case link_transport::model_default:
+      break;
+  }
+  return "model";
+}
+
 json to_json(const link_profile& l) {
-  return json{{"latency", format_duration(l.latency)},
-              {"jitter", format_duration(l.jitter)},
-              {"loss", l.loss},
-              {"bandwidth", format_bandwidth(l.bandwidth_bps)}};
+  json j{{"latency", format_duration(l.latency)},
+         {"jitter", format_duration(l.jitter)},
+         {"loss", l.loss},
+         {"bandwidth", format_bandwidth(l.bandwidth_bps)}};
+  if (l.transport != link_transport::model_default)
+    j["transport"] = to_string(l.transport);
+  return j;
 }
 
 json to_json(const scenario& s) {

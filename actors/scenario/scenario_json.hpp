@@ -32,6 +32,8 @@ scenario read_scenario(const nlohmann::json& j, const registry& reg,
 
 nlohmann::json to_json(const scenario& s);
 nlohmann::json to_json(const link_profile& l);
+/// "model", "datagram" or "stream", as the scenario's `link.transport` spells it.
+const char* to_string(link_transport t);
 
 /// Checks that `selector` names "all", a group or a node of `s`; used by kind validators.
 void check_selector(params_reader& r, const char* key, const std::string& selector,

@@ -80,6 +80,7 @@ link_profile expanded_topology::link_between(uint32_t a, uint32_t b) const {
   l.latency = std::max(la.latency, lb.latency);
   l.jitter = std::max(la.jitter, lb.jitter);
   l.loss = std::max(la.loss, lb.loss);
+  l.transport = std::max(la.transport, lb.transport);
   if (la.bandwidth_bps == 0 || lb.bandwidth_bps == 0)
     l.bandwidth_bps = std::max(la.bandwidth_bps, lb.bandwidth_bps);
   else

@@ -42,6 +42,8 @@ struct model_entry {
   std::function<sim::model_factory(const node_info&, std::vector<validation_error>&)> make;
   std::function<void(params_reader&, const group&)> validate;
   leadership_rule leads = {}; ///< none: the model declares no rule
+  /// A link's transport when the scenario leaves it to the model (`"transport": "model"`).
+  sim::link_options::transport_t transport = sim::link_options::datagram;
 };
 
 std::vector<model_entry>& models() {
@@ -54,7 +56,10 @@ std::vector<model_entry>& models() {
      [](params_reader& r, const group& g) {
        sim::models::read_chain_params(r, default_leader(g.role));
      },
-     chain_leadership},
+     chain_leadership,
+     // The chains it stands for speak TCP: a lost segment is resent, a partition breaks
+     // the connection.
+     sim::link_options::stream},
   };
   return table;
 }
@@ -66,7 +71,17 @@ const model_entry* find_model(const std::string& name) {
   return nullptr;
 }
 
-sim::link_options to_link_options(const link_profile& l) {
+/// What `"transport": "model"` means on a link between nodes of these models: stream when
+/// either model speaks stream (a TCP end makes the link TCP), else datagram.
+sim::link_options::transport_t model_transport(const std::string& a, const std::string& b) {
+  for (const auto* name : {&a, &b})
+    if (const auto* m = find_model(*name); m && m->transport == sim::link_options::stream)
+      return sim::link_options::stream;
+  return sim::link_options::datagram;
+}
+
+sim::link_options to_link_options(const link_profile& l,
+                                  sim::link_options::transport_t model_choice) {
   // The scenario's jitter is "±": latency 50ms, jitter 10ms spreads delays over [40ms, 60ms].
   sim::link_options o;
   const auto lo = std::max(duration::zero(), l.latency - l.jitter);
@@ -75,6 +90,17 @@ sim::link_options to_link_options(const link_profile& l) {
   o.jitter_kind = sim::link_options::uniform;
   o.loss = l.loss;
   o.bandwidth_bps = l.bandwidth_bps;
+  switch (l.transport) {
+    case link_transport::model_default:
+      o.transport = model_choice;
+      break;
+    case link_transport::datagram:
+      o.transport = sim::link_options::datagram;
+      break;
+    case link_transport::stream:
+      o.transport = sim::link_options::stream;
+      break;
+  }
   return o;
 }
 
@@ -303,7 +329,10 @@ deployment sim_backend::deploy(caf::actor_system& sys, const scenario& s,
   impl_->kernel = &sim::kernel_of(sys);
   sim::world::options opts;
   opts.seed = s.seed;
-  opts.default_link = to_link_options(s.topology.link);
+  // Pairs without a topology edge (rare: models send to their peers) take the first group's
+  // model's transport.
+  const std::string first_model = s.topology.groups.empty() ? "" : s.topology.groups[0].node.model;
+  opts.default_link = to_link_options(s.topology.link, model_transport(first_model, first_model));
   if (env.write_events) {
     opts.events_path = (env.run_dir / "events.jsonl").string();
     opts.events_bytes_max = env.events_bytes_max;
@@ -317,7 +346,8 @@ deployment sim_backend::deploy(caf::actor_system& sys, const scenario& s,
     throw validation_failed(errors);
   for (const auto& [a, b] : topo.edges) {
     w.connect(a, b);
-    auto l = to_link_options(topo.link_between(a, b));
+    auto l = to_link_options(topo.link_between(a, b),
+                             model_transport(topo.nodes[a].spec.model, topo.nodes[b].spec.model));
     w.set_link(a, b, l);
     w.set_link(b, a, l);
   }

@@ -481,13 +481,18 @@ public:
     self_key_ = stable_hash(identity_);
     // A fresh node learns nothing from this (every peer is at genesis too); a restarted
     // one learns where the network went while it was down.
-    message m;
-    m.kind = chain_get_tip;
-    m.bytes = request_bytes;
-    m.payload_hash = combine(self_key_, chain_get_tip);
     for (node_index peer : ctx.peers())
-      ctx.send(peer, m);
+      ask_tip(ctx, peer);
     schedule_slot(ctx);
+  }
+
+  void on_link(node_context& ctx, node_index peer, bool up) override {
+    // Stream links: a reconnect is a handshake, as a real node's version/headers exchange:
+    // each end asks the other where its chain is, and catches up from the answer.
+    if (up)
+      ask_tip(ctx, peer);
+    else
+      ctx.count("connections_broken");
   }
 
   void on_timer(node_context& ctx, uint64_t tag) override {
@@ -1301,6 +1306,14 @@ private:
     }
     m.payload_hash = combine(m.a, m.b);
     ctx.send(to, m);
+  }
+
+  void ask_tip(node_context& ctx, node_index peer) {
+    message m;
+    m.kind = chain_get_tip;
+    m.bytes = request_bytes;
+    m.payload_hash = combine(self_key_, chain_get_tip);
+    ctx.send(peer, m);
   }
 
   void announce(node_context& ctx) {

@@ -59,6 +59,9 @@ inline std::vector<bad_case> bad_scenario_cases() {
      [](json& j) { j["topology"]["link"]["bandwidth"] = "10MB"; },
      {"topology.link.bandwidth: must be a bandwidth like 500kbps, 10Mbps or 1Gbps, got "
       "\"10MB\""}},
+    {"unknown transport",
+     [](json& j) { j["topology"]["link"]["transport"] = "tcp"; },
+     {"topology.link.transport: must be one of model, datagram, stream, got \"tcp\""}},
     {"unknown layout",
      [](json& j) { j["topology"]["layout"] = "tree"; },
      {"topology.layout: must be one of star, chain, ring, mesh or {\"kind\": \"random\", "

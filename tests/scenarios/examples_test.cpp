@@ -32,16 +32,16 @@ struct pinned {
 // File -> what its run must give; live examples are run by tests/backends (local_e2e.*).
 const std::map<std::string, pinned> simulated_examples = {
   {"chain-sim.json", {0, "pass", "1214ca77a9f9677d"}},
-  {"chain-partition.json", {0, "pass", "db8af9a5f4ff425c"}},
-  {"chain-split-brain.json", {1, "fail", "4dd85d632dcada2d"}},
-  {"chain-chaos.json", {0, "pass", "2229f7b879c9acc9"}},
-  {"chain-faults-report.json", {0, "pass", "e5b63f505062e91d"}},
+  {"chain-partition.json", {0, "pass", "2072cee1b85df83d"}},
+  {"chain-split-brain.json", {1, "fail", "d695f0095a653997"}},
+  {"chain-chaos.json", {0, "pass", "a24a52ea1034aaa7"}},
+  {"chain-faults-report.json", {0, "pass", "3bb52d124b333f09"}},
   {"chain-swarm.json", {0, "pass", "07a29fea188d84d3"}},
   {"chain-byzantine.json", {0, "pass", "665f131955c672d4"}},
   {"chain-byzantine-hub.json", {1, "fail", "5f37395ebbde7de4"}},
   {"replay-campaign.json", {0, "pass", "57176d4b2035feaf"}},
   {"proving-pipeline.json", {0, "pass", "952b9e2a40786f82"}},
-  {"chain-sync.json", {0, "pass", "d390cc68c18d55ed"}},
+  {"chain-sync.json", {0, "pass", "6ee816f5b7c40723"}},
 };
 const std::map<std::string, std::string> live_examples = {
   {"litecoin-local.json", "local_e2e.litecoin_local_scenario_passes"},

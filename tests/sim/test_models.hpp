@@ -16,7 +16,12 @@ public:
   std::function<void(node_context&)> start;
   std::function<void(node_context&, node_index, const message&)> receive;
   std::function<void(node_context&, uint64_t)> timer;
+  std::function<void(node_context&, node_index, bool)> link;
 
+  void on_link(node_context& ctx, node_index peer, bool up) override {
+    if (link)
+      link(ctx, peer, up);
+  }
   void on_start(node_context& ctx) override {
     if (start)
       start(ctx);

@@ -416,3 +416,88 @@ TEST(world, find_and_ids) {
   EXPECT_EQ(f.w->status(0).peers, 2u);
   EXPECT_EQ(f.w->peers(0), (ids{1, 2}));
 }
+
+// -- stream links: a cut breaks the connection ---------------------------------
+
+namespace {
+
+/// Three peers (a triangle) on links of `transport`; each node's link events and the `a`
+/// of every message it received. Node 0 sends one message (a = 42) to node 1 as it starts.
+struct stream_fixture {
+  struct seen {
+    std::vector<std::pair<node_index, bool>> links;
+    std::vector<uint64_t> received;
+  };
+  kernel k;
+  std::unique_ptr<world> w;
+  std::vector<seen> nodes{3};
+
+  explicit stream_fixture(link_options::transport_t transport) {
+    world::options o;
+    o.default_link.latency = 10ms;
+    o.default_link.transport = transport;
+    w = std::make_unique<world>(k, o);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      auto* me = &nodes[i];
+      w->add_node("n" + std::to_string(i), [me] {
+        auto m = std::make_unique<lambda_model>();
+        m->link = [me](node_context&, node_index peer, bool up) { me->links.push_back({peer, up}); };
+        m->receive = [me](node_context&, node_index, const message& msg) {
+          me->received.push_back(msg.a);
+        };
+        m->start = [](node_context& ctx) {
+          if (ctx.self() == 0)
+            ctx.send(1, message{0, 100, 1, 42, 0, nullptr});
+        };
+        return m;
+      });
+    }
+    w->connect(0, 1);
+    w->connect(1, 2);
+    w->connect(0, 2);
+    w->start();
+  }
+};
+
+using link_events = std::vector<std::pair<node_index, bool>>;
+
+} // namespace
+
+TEST(world, a_partition_breaks_stream_connections_and_tells_both_ends) {
+  stream_fixture f{link_options::stream};
+  f.w->partition({0}, {1, 2}, true);
+  EXPECT_EQ(f.nodes[0].links, (link_events{{1, false}, {2, false}}));
+  EXPECT_EQ(f.nodes[1].links, (link_events{{0, false}}));
+  EXPECT_EQ(f.nodes[2].links, (link_events{{0, false}}));
+  f.w->heal_all();
+  EXPECT_EQ(f.nodes[0].links, (link_events{{1, false}, {2, false}, {1, true}, {2, true}}));
+  EXPECT_EQ(f.nodes[1].links, (link_events{{0, false}, {0, true}}));
+  EXPECT_EQ(f.w->counters()["net.stream_breaks"], 4u);
+}
+
+TEST(world, a_one_way_cut_breaks_a_stream_connection_both_ways) {
+  stream_fixture f{link_options::stream};
+  f.w->partition({0}, {1}, false); // only 0 -> 1 is cut, but TCP needs both directions
+  EXPECT_EQ(f.nodes[0].links, (link_events{{1, false}}));
+  EXPECT_EQ(f.nodes[1].links, (link_events{{0, false}}));
+  EXPECT_TRUE(f.nodes[2].links.empty());
+}
+
+TEST(world, what_was_in_flight_on_a_broken_stream_is_lost_but_a_datagram_arrives) {
+  for (auto transport : {link_options::stream, link_options::datagram}) {
+    stream_fixture f{transport};
+    f.k.run_until(5ms); // node 0's message is half way to node 1
+    f.w->isolate(1);
+    f.k.run_until_idle();
+    if (transport == link_options::stream) {
+      EXPECT_TRUE(f.nodes[1].received.empty());
+      EXPECT_EQ(f.w->counters()["net.dropped_partition"], 1u);
+      EXPECT_EQ(f.nodes[1].links, (link_events{{0, false}, {2, false}}));
+    } else {
+      // A datagram already sent is on the wire: it lands; nobody is told of connections.
+      EXPECT_EQ(f.nodes[1].received, std::vector<uint64_t>{42});
+      EXPECT_TRUE(f.nodes[1].links.empty());
+      EXPECT_EQ(f.w->counters().count("net.stream_breaks"), 0u);
+    }
+  }
+}
