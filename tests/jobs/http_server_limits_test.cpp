@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/paths.hpp"
+#include "tests/support/raw_http.hpp"
 #include <arpa/inet.h>
 #include <chrono>
 #include <filesystem>
@@ -49,128 +50,10 @@ double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-struct answer {
-  int status = 0;
-  std::string head;
-  std::string body;
-  std::string header(const std::string& name) const {
-    const auto at = head.find("\r\n" + name + ": ");
-    if (at == std::string::npos)
-      return "";
-    const auto from = at + 4 + name.size();
-    return head.substr(from, head.find("\r\n", from) - from);
-  }
-};
-
-/// A raw loopback client from a chosen source address (127.0.0.2 plays "another host").
-class client {
-public:
-  explicit client(int port, const char* from = "127.0.0.1") {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in src{};
-    src.sin_family = AF_INET;
-    ::inet_pton(AF_INET, from, &src.sin_addr);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&src), sizeof src);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    const int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-  ~client() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  client(const client&) = delete;
-  client& operator=(const client&) = delete;
-
-  bool connected() const { return connected_; }
-
-  /// Sends all of `bytes` within 10 s (false when the server closed or stopped reading).
-  bool send(const std::string& bytes) {
-    size_t off = 0;
-    const auto t0 = clock_type::now();
-    while (off < bytes.size() && seconds_since(t0) < 10) {
-      pollfd p{fd_, POLLOUT, 0};
-      if (::poll(&p, 1, 10) <= 0)
-        continue;
-      const ssize_t w =
-        ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        continue;
-      if (w <= 0)
-        return false;
-      off += static_cast<size_t>(w);
-    }
-    return off == bytes.size();
-  }
-
-  /// The next whole answer within `seconds`, or nullopt (closed, or nothing came).
-  std::optional<answer> read_answer(double seconds = 10) {
-    const auto t0 = clock_type::now();
-    while (seconds_since(t0) < seconds) {
-      const auto end = buf_.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        answer a;
-        a.head = buf_.substr(0, end + 2);
-        a.status = std::atoi(buf_.c_str() + 9);
-        const auto cl = a.header("Content-Length");
-        const size_t length = cl.empty() ? 0 : std::stoul(cl);
-        if (buf_.size() >= end + 4 + length) {
-          a.body = buf_.substr(end + 4, length);
-          buf_.erase(0, end + 4 + length);
-          return a;
-        }
-      }
-      if (!fill(10))
-        return std::nullopt;
-    }
-    return std::nullopt;
-  }
-
-  /// True once the server has closed the connection (within `seconds`); what it sent before
-  /// is kept for read_answer.
-  bool closed_by_server(double seconds = 10) {
-    const auto t0 = clock_type::now();
-    while (seconds_since(t0) < seconds)
-      if (!fill(10))
-        return true;
-    return false;
-  }
-  /// Non-blocking: has the server closed the connection by now?
-  bool closed_now() { return !fill(0); }
-  const std::string& unread() const { return buf_; }
-
-private:
-  bool fill(int ms) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, ms) <= 0)
-      return true;
-    char b[65536];
-    const ssize_t r = ::recv(fd_, b, sizeof b, 0);
-    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
-      return false;
-    if (r > 0)
-      buf_.append(b, static_cast<size_t>(r));
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buf_;
-};
-
-std::string post(const std::string& path, const std::string& body,
-                 const std::string& extra_headers = "") {
-  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
-         extra_headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-}
-
-std::string get(const std::string& path, const std::string& extra_headers = "") {
-  return "GET " + path + " HTTP/1.1\r\nHost: x\r\n" + extra_headers + "\r\n";
-}
+using answer = troupe::test::http_answer;
+using client = troupe::test::raw_http_client;
+using troupe::test::http_get;
+using troupe::test::http_post;
 
 /// An engine with `jobs` jobs of type "t" behind a started server.
 struct served_engine {
@@ -206,7 +89,7 @@ struct served_engine {
   http_server::counters stats() const { return server->stats(); }
 
   /// A well-behaved client from 127.0.0.1: one request on a new connection, its status.
-  int normal_request(const std::string& wire = get("/v1/summary")) const {
+  int normal_request(const std::string& wire = http_get("/v1/summary")) const {
     client c(port);
     if (!c.connected() || !c.send(wire))
       return -1;
@@ -313,7 +196,7 @@ TEST(JobsHttpServerLimits, SlowHeadIsClosedAtItsDeadline) {
   // after it could read a hair under the deadline.
   const auto t0 = clock_type::now();
   client slow(s.port);
-  const std::string head = post("/v1/claim", R"({"worker": "w"})");
+  const std::string head = http_post("/v1/claim", R"({"worker": "w"})");
   bool closed = false;
   for (size_t i = 0; i < head.size() && !closed && seconds_since(t0) < 10; ++i) {
     (void) slow.send(head.substr(i, 1));
@@ -368,7 +251,7 @@ TEST(JobsHttpServerLimits, IdleKeepAliveConnectionsHaveTheirOwnTimeout) {
   o.idle_timeout_ms = 300;
   served_engine s("idle", 1, o);
   client c(s.port);
-  ASSERT_TRUE(c.send(get("/v1/summary")));
+  ASSERT_TRUE(c.send(http_get("/v1/summary")));
   auto a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 200);
@@ -410,12 +293,12 @@ TEST(JobsHttpServerLimits, BodiesOverTheTotalBudgetAre503AndMemoryStaysBounded) 
   EXPECT_EQ(s.stats().refused_budget, 1u);
   // B sends its body all the same: it is read and dropped, and the connection serves on.
   ASSERT_TRUE(b.send(payload));
-  ASSERT_TRUE(b.send(get("/v1/summary")));
+  ASSERT_TRUE(b.send(http_get("/v1/summary")));
   auto next = b.read_answer();
   ASSERT_TRUE(next);
   EXPECT_EQ(next->status, 200);
   // C: small requests still fit beside A.
-  EXPECT_EQ(s.normal_request(post("/v1/claim", R"({"worker": "w"})")), 200);
+  EXPECT_EQ(s.normal_request(http_post("/v1/claim", R"({"worker": "w"})")), 200);
   {
     // A chunked body that grows past the budget is refused when it does.
     client d(s.port);
@@ -470,7 +353,7 @@ TEST(JobsHttpServerLimits, ReadsWaitWhileTheBudgetIsSpentAndResumeAfter) {
   ASSERT_TRUE(eventually([&] { return s.stats().buffered_bytes == o.buffered_bytes_max; }))
     << s.stats().buffered_bytes;
   client b(s.port);
-  ASSERT_TRUE(b.send(get("/v1/summary") + get("/v1/summary")));
+  ASSERT_TRUE(b.send(http_get("/v1/summary") + http_get("/v1/summary")));
   ASSERT_TRUE(eventually([&] { return s.stats().reads_paused >= 1; }));
   EXPECT_FALSE(b.read_answer(0.2)) << "read while the budget was spent";
   ASSERT_TRUE(a.send(payload));
@@ -494,7 +377,7 @@ TEST(JobsHttpServerLimits, UnsentAnswersAreBoundedInTotal) {
   client greedy(s.port);
   std::string many; // ~30 KB answers: far more than the kernel's socket buffers hold
   for (int i = 0; i < 2000; ++i)
-    many += get("/v1/jobs?limit=200");
+    many += http_get("/v1/jobs?limit=200");
   (void) greedy.send(many); // may stop part way: the server stops reading, by design
   ASSERT_TRUE(eventually([&] { return s.stats().unsent_bytes >= o.unsent_bytes_max; }))
     << "unsent " << s.stats().unsent_bytes << ", peak " << s.stats().unsent_bytes_peak
@@ -527,23 +410,23 @@ TEST(JobsHttpServerLimits, DeepOrHugeJobBodiesAre400AndTheServerStaysUp) {
   served_engine s("deep", 1, quick_options());
   client c(s.port);
   // The payload that once crashed the server (dump() recursing 100,000 levels).
-  ASSERT_TRUE(c.send(post("/v1/jobs", R"({"type": "t", "payload": )" + nested(100'000) + "}")));
+  ASSERT_TRUE(c.send(http_post("/v1/jobs", R"({"type": "t", "payload": )" + nested(100'000) + "}")));
   auto a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
   EXPECT_NE(short_error(*a).find("deeper than 64"), std::string::npos) << a->body;
   // 64 levels are fine, 65 are not.
-  ASSERT_TRUE(c.send(post("/v1/jobs", R"({"type": "t", "payload": )" + nested(63) + "}")));
+  ASSERT_TRUE(c.send(http_post("/v1/jobs", R"({"type": "t", "payload": )" + nested(63) + "}")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 201) << a->body;
-  ASSERT_TRUE(c.send(post("/v1/jobs", R"({"type": "t", "payload": )" + nested(64) + "}")));
+  ASSERT_TRUE(c.send(http_post("/v1/jobs", R"({"type": "t", "payload": )" + nested(64) + "}")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
   // Deep bodies on every route that reads one, and deep trees inside an array of jobs.
   for (const char* path : {"/v1/claim", "/v1/jobs/1/complete", "/v1/pipelines/p/jobs"}) {
-    ASSERT_TRUE(c.send(post(path, R"({"worker": "w", "result": )" + nested(100'000) + "}")));
+    ASSERT_TRUE(c.send(http_post(path, R"({"worker": "w", "result": )" + nested(100'000) + "}")));
     a = c.read_answer();
     ASSERT_TRUE(a) << path;
     EXPECT_EQ(a->status, 400) << path;
@@ -551,29 +434,29 @@ TEST(JobsHttpServerLimits, DeepOrHugeJobBodiesAre400AndTheServerStaysUp) {
   }
   // Megabyte values are quoted by a short prefix, if at all.
   const std::string huge(2u << 20, 'y');
-  ASSERT_TRUE(c.send(post("/v1/jobs", R"({"type": ")" + huge + "\"}")));
+  ASSERT_TRUE(c.send(http_post("/v1/jobs", R"({"type": ")" + huge + "\"}")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
   EXPECT_NE(short_error(*a).find("unknown job type 'yyyy"), std::string::npos) << a->body;
-  ASSERT_TRUE(c.send(post("/v1/jobs", R"({"type": "t", "payload": ")" + huge)));
+  ASSERT_TRUE(c.send(http_post("/v1/jobs", R"({"type": "t", "payload": ")" + huge)));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
   short_error(*a);
   ASSERT_TRUE(
-    c.send(post("/v1/pipelines/%ff%fe" + std::string(5000, 'p') + "/jobs", R"({"key": 1})")));
+    c.send(http_post("/v1/pipelines/%ff%fe" + std::string(5000, 'p') + "/jobs", R"({"key": 1})")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
   short_error(*a);
-  ASSERT_TRUE(c.send(get("/v1/" + std::string(30'000, 'z'))));
+  ASSERT_TRUE(c.send(http_get("/v1/" + std::string(30'000, 'z'))));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 404);
   short_error(*a);
   // And the server is still there for everyone.
-  EXPECT_EQ(s.normal_request(post("/v1/claim", R"({"worker": "w"})")), 200);
+  EXPECT_EQ(s.normal_request(http_post("/v1/claim", R"({"worker": "w"})")), 200);
 }
 
 TEST(JobsHttpServerLimits, DeepOrHugeReplayStatusIs400AndTheServerStaysUp) {
@@ -592,7 +475,7 @@ TEST(JobsHttpServerLimits, DeepOrHugeReplayStatusIs400AndTheServerStaysUp) {
   const int port = srv.start();
   client c(port);
   auto etag = [&] {
-    EXPECT_TRUE(c.send(get("/job?jobid=1", "Accept: application/json\r\n")));
+    EXPECT_TRUE(c.send(http_get("/job?jobid=1", "Accept: application/json\r\n")));
     auto a = c.read_answer();
     EXPECT_TRUE(a && a->status == 200);
     return a ? a->header("ETag") : std::string();
@@ -600,30 +483,30 @@ TEST(JobsHttpServerLimits, DeepOrHugeReplayStatusIs400AndTheServerStaysUp) {
   const std::string tag = etag();
   ASSERT_FALSE(tag.empty());
   const std::string with_tag = "ETag: " + tag + "\r\n";
-  ASSERT_TRUE(c.send(post("/job?jobid=1", R"({"status": )" + nested(100'000) + "}", with_tag)));
+  ASSERT_TRUE(c.send(http_post("/job?jobid=1", R"({"status": )" + nested(100'000) + "}", with_tag)));
   auto a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
   EXPECT_NE(short_error(*a).find("deeper than 64"), std::string::npos) << a->body;
   // A status of 2 MiB: the error names a prefix of it and the allowed values.
   ASSERT_TRUE(
-    c.send(post("/job?jobid=1", R"({"status": ")" + std::string(2u << 20, 'S') + "\"}", with_tag)));
+    c.send(http_post("/job?jobid=1", R"({"status": ")" + std::string(2u << 20, 'S') + "\"}", with_tag)));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
   EXPECT_NE(short_error(*a).find("allowed: WAITING_4_WORKER"), std::string::npos) << a->body;
-  ASSERT_TRUE(c.send(post("/job?jobid=1", R"({"status": )" + nested(70, "\"x\"") + "}", with_tag)));
+  ASSERT_TRUE(c.send(http_post("/job?jobid=1", R"({"status": )" + nested(70, "\"x\"") + "}", with_tag)));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
-  ASSERT_TRUE(c.send(post("/config", R"({"end_block_num": )" + nested(100'000) + "}")));
+  ASSERT_TRUE(c.send(http_post("/config", R"({"end_block_num": )" + nested(100'000) + "}")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
   short_error(*a);
   // Nothing changed, and the job still takes a well-formed update.
   ASSERT_EQ(etag(), tag);
-  ASSERT_TRUE(c.send(post("/job?jobid=1", R"({"status": "STARTED"})", with_tag)));
+  ASSERT_TRUE(c.send(http_post("/job?jobid=1", R"({"status": "STARTED"})", with_tag)));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 200) << a->body;

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/paths.hpp"
+#include "tests/support/raw_http.hpp"
 #include <arpa/inet.h>
 #include <chrono>
 #include <filesystem>
@@ -33,118 +34,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct answer {
-  int status = 0;
-  std::string head; ///< status line and headers
-  std::string body;
-  std::string header(const std::string& name) const {
-    const auto at = head.find("\r\n" + name + ": ");
-    if (at == std::string::npos)
-      return "";
-    const auto from = at + 4 + name.size();
-    return head.substr(from, head.find("\r\n", from) - from);
-  }
-};
-
-/// A blocking-free raw HTTP client: writes bytes as given, reads answers with bounded waits.
-class raw_client {
-public:
-  explicit raw_client(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    const int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-  ~raw_client() { close(); }
-  raw_client(const raw_client&) = delete;
-  raw_client& operator=(const raw_client&) = delete;
-
-  bool connected() const { return connected_; }
-  bool send(const std::string& bytes) {
-    size_t off = 0;
-    for (int i = 0; i < 1000 && off < bytes.size(); ++i) {
-      const ssize_t w = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-      if (w <= 0)
-        return false;
-      off += static_cast<size_t>(w);
-    }
-    return off == bytes.size();
-  }
-  void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
-  void close() {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = -1;
-  }
-
-  /// The next whole answer, or nullopt when the server closed first or 10 s passed.
-  std::optional<answer> read_answer(bool head_request = false) {
-    for (int i = 0; i < 1000; ++i) { // <= 10 s in 10 ms waits
-      const auto end = buf_.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        answer a;
-        a.head = buf_.substr(0, end + 2);
-        a.status = std::atoi(buf_.c_str() + 9);
-        const auto cl = a.header("Content-Length");
-        const size_t length = head_request || cl.empty() ? 0 : std::stoul(cl);
-        if (buf_.size() >= end + 4 + length) {
-          a.body = buf_.substr(end + 4, length);
-          buf_.erase(0, end + 4 + length);
-          return a;
-        }
-      }
-      if (!fill(10))
-        return std::nullopt;
-    }
-    return std::nullopt;
-  }
-
-  /// True once the server closed the connection (read returns 0), within 10 s.
-  bool closed_by_server() {
-    for (int i = 0; i < 1000; ++i) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 10) > 0) {
-        char b[4096];
-        const ssize_t r = ::recv(fd_, b, sizeof b, 0);
-        if (r <= 0)
-          return true;
-        buf_.append(b, static_cast<size_t>(r));
-      }
-    }
-    return false;
-  }
-  const std::string& unread() const { return buf_; }
-
-private:
-  /// Reads what arrives within `ms`; false when the peer closed.
-  bool fill(int ms) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, ms) <= 0)
-      return true;
-    char b[65536];
-    const ssize_t r = ::recv(fd_, b, sizeof b, 0);
-    if (r <= 0)
-      return false;
-    buf_.append(b, static_cast<size_t>(r));
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buf_;
-};
-
-std::string post(const std::string& path, const std::string& body,
-                 const std::string& extra_headers = "") {
-  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
-         extra_headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-}
-
-std::string get(const std::string& path) { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
+using answer = troupe::test::http_answer;
+using raw_client = troupe::test::raw_http_client;
+using troupe::test::http_get;
+using troupe::test::http_post;
 
 fs::path fresh_dir(const std::string& name) { return troupe::test::fresh_dir("jobs-http-" + name); }
 
@@ -189,7 +82,7 @@ int64_t id_of(const answer& a) { return nlohmann::json::parse(a.body)["id"].get<
 
 TEST(JobsHttpParser, EverySplitOfPipelinedRequestsParsesTheSame) {
   const std::string wire =
-    post("/v1/claim?x=a%20b+c&flag", R"({"worker": "w"})") + get("/v1/jobs/1") +
+    http_post("/v1/claim?x=a%20b+c&flag", R"({"worker": "w"})") + http_get("/v1/jobs/1") +
     "POST /v1/jobs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{\"ty\r\n"
     "9\r\npe\": \"t\"}\r\n0\r\nTrailer: x\r\n\r\n" +
     "GET /job?nextjob HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
@@ -274,9 +167,9 @@ TEST(JobsHttpServer, PipelinedRequestsAreAnsweredInOrder) {
   raw_client c(s.port);
   ASSERT_TRUE(c.connected());
   // Five requests in one write: reads and state changes, mixed.
-  ASSERT_TRUE(c.send(get("/v1/jobs/3") + post("/v1/claim", R"({"worker": "w"})") +
-                     get("/v1/jobs/1") + post("/v1/jobs/1/complete", R"({"worker": "w"})") +
-                     get("/v1/jobs/99")));
+  ASSERT_TRUE(c.send(http_get("/v1/jobs/3") + http_post("/v1/claim", R"({"worker": "w"})") +
+                     http_get("/v1/jobs/1") + http_post("/v1/jobs/1/complete", R"({"worker": "w"})") +
+                     http_get("/v1/jobs/99")));
   auto a1 = c.read_answer(), a2 = c.read_answer(), a3 = c.read_answer(), a4 = c.read_answer(),
        a5 = c.read_answer();
   ASSERT_TRUE(a1 && a2 && a3 && a4 && a5);
@@ -289,7 +182,7 @@ TEST(JobsHttpServer, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(a5->status, 404);
   EXPECT_EQ(a1->header("Content-Type"), "application/json");
   // The connection stays open for more.
-  ASSERT_TRUE(c.send(get("/v1/jobs/1")));
+  ASSERT_TRUE(c.send(http_get("/v1/jobs/1")));
   auto again = c.read_answer();
   ASSERT_TRUE(again);
   EXPECT_EQ(nlohmann::json::parse(again->body)["status"], "completed");
@@ -298,8 +191,8 @@ TEST(JobsHttpServer, PipelinedRequestsAreAnsweredInOrder) {
 TEST(JobsHttpServer, RequestsSplitAcrossPacketsAreReassembled) {
   served_engine s("split", 3);
   raw_client c(s.port);
-  const std::string wire = post("/v1/claim", R"({"worker": "slow", "type": "t"})") +
-                           post("/v1/claim", R"({"worker": "slow"})");
+  const std::string wire = http_post("/v1/claim", R"({"worker": "slow", "type": "t"})") +
+                           http_post("/v1/claim", R"({"worker": "slow"})");
   // One byte per packet for the first request, then the rest in uneven pieces (TCP_NODELAY:
   // each send is its own segment, and the pauses let the server read each one alone).
   const size_t first = wire.find("POST", 1);
@@ -347,7 +240,7 @@ TEST(JobsHttpServer, OversizedBodyIs413AndTheConnectionCloses) {
   }
   // A body under the cap is fine, and so is the server.
   raw_client ok(s.port);
-  ASSERT_TRUE(ok.send(post("/v1/claim", R"({"worker": "w"})")));
+  ASSERT_TRUE(ok.send(http_post("/v1/claim", R"({"worker": "w"})")));
   auto a = ok.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 200);
@@ -359,7 +252,7 @@ TEST(JobsHttpServer, MalformedRequestIs400AndTheConnectionCloses) {
        {std::string("GARBAGE\r\n\r\n"), std::string("GET /v1/summary HTTP/1.1\r\nNo colon\r\n\r\n"),
         std::string("POST /v1/claim HTTP/1.1\r\nContent-Length: -4\r\n\r\n")}) {
     raw_client c(s.port);
-    ASSERT_TRUE(c.send(wire + get("/v1/summary"))); // what follows is not read
+    ASSERT_TRUE(c.send(wire + http_get("/v1/summary"))); // what follows is not read
     auto a = c.read_answer();
     ASSERT_TRUE(a) << wire;
     EXPECT_EQ(a->status, 400) << wire;
@@ -389,20 +282,20 @@ TEST(JobsHttpServer, ClientsClosingMidRequestOrHalfClosingDoNotDisturbOthers) {
   raw_client stalled(s.port);
   ASSERT_TRUE(stalled.send("POST /v1/claim HTTP/1.1\r\nContent-Length: 40\r\n\r\n{"));
   raw_client c(s.port);
-  ASSERT_TRUE(c.send(post("/v1/claim", R"({"worker": "w"})")));
+  ASSERT_TRUE(c.send(http_post("/v1/claim", R"({"worker": "w"})")));
   auto a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 200);
   // Half-closed after a whole request: the answer comes, then the close.
   raw_client half(s.port);
-  ASSERT_TRUE(half.send(post("/v1/claim", R"({"worker": "h"})")));
+  ASSERT_TRUE(half.send(http_post("/v1/claim", R"({"worker": "h"})")));
   half.shutdown_write();
   auto h = half.read_answer();
   ASSERT_TRUE(h);
   EXPECT_EQ(h->status, 200);
   EXPECT_TRUE(half.closed_by_server());
   // Neither partial request claimed anything: exactly the two answered claims did.
-  ASSERT_TRUE(c.send(get("/v1/summary")));
+  ASSERT_TRUE(c.send(http_get("/v1/summary")));
   auto sum = c.read_answer();
   ASSERT_TRUE(sum);
   EXPECT_EQ(nlohmann::json::parse(sum->body)["by_status"]["processing"], 2) << sum->body;
@@ -420,7 +313,7 @@ TEST(JobsHttpServer, StalledAndIdleConnectionsAreTimedOut) {
   EXPECT_EQ(a->status, 408);
   EXPECT_TRUE(stalled.closed_by_server());
   raw_client idle(s.port);
-  ASSERT_TRUE(idle.send(get("/v1/summary")));
+  ASSERT_TRUE(idle.send(http_get("/v1/summary")));
   ASSERT_TRUE(idle.read_answer());
   EXPECT_TRUE(idle.closed_by_server()); // quiet keep-alive connections do not stay forever
 }
@@ -436,7 +329,7 @@ TEST(JobsHttpServer, HundredConcurrentConnectionsEachGetTheirOwnJob) {
   // Every connection sends before any answer is read: all 100 are open and in flight.
   for (int i = 0; i < n; ++i)
     ASSERT_TRUE(cs[static_cast<size_t>(i)]->send(
-      post("/v1/claim", R"({"worker": "w)" + std::to_string(i) + R"("})")));
+      http_post("/v1/claim", R"({"worker": "w)" + std::to_string(i) + R"("})")));
   std::set<int64_t> ids;
   std::vector<int64_t> mine;
   for (auto& c : cs) {
@@ -451,7 +344,7 @@ TEST(JobsHttpServer, HundredConcurrentConnectionsEachGetTheirOwnJob) {
   for (int i = 0; i < n; ++i) {
     auto& c = *cs[static_cast<size_t>(i)];
     ASSERT_TRUE(
-      c.send(post("/v1/jobs/" + std::to_string(mine[static_cast<size_t>(i)]) + "/complete",
+      c.send(http_post("/v1/jobs/" + std::to_string(mine[static_cast<size_t>(i)]) + "/complete",
                   R"({"worker": "w)" + std::to_string(i) + R"("})")));
   }
   for (auto& c : cs) {
@@ -492,8 +385,8 @@ TEST(JobsHttpServer, ContinueChunkedHeadAndHttp10) {
   }
   {
     raw_client c(s.port); // HEAD: the GET's headers, no body
-    ASSERT_TRUE(c.send("HEAD /v1/jobs/1 HTTP/1.1\r\n\r\n" + get("/v1/jobs/1")));
-    auto h = c.read_answer(/*head_request=*/true);
+    ASSERT_TRUE(c.send("HEAD /v1/jobs/1 HTTP/1.1\r\n\r\n" + http_get("/v1/jobs/1")));
+    auto h = c.read_head_answer();
     auto g = c.read_answer();
     ASSERT_TRUE(h && g);
     EXPECT_EQ(h->status, 200);
@@ -524,7 +417,7 @@ TEST(JobsHttpServer, AnAnswerLeavesOnlyAfterItsChangeIsCommitted) {
   served_engine s("durable", 20);
   raw_client c(s.port);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(c.send(post("/v1/claim", R"({"worker": "w"})")));
+    ASSERT_TRUE(c.send(http_post("/v1/claim", R"({"worker": "w"})")));
     auto a = c.read_answer();
     ASSERT_TRUE(a);
     const auto id = id_of(*a);
@@ -545,7 +438,7 @@ TEST(JobsHttpServer, StopsCleanlyWithConnectionsOpen) {
   std::vector<std::unique_ptr<raw_client>> cs;
   for (int i = 0; i < 4; ++i)
     cs.push_back(std::make_unique<raw_client>(s->port));
-  ASSERT_TRUE(cs[0]->send(post("/v1/claim", R"({"worker": "w"})")));
+  ASSERT_TRUE(cs[0]->send(http_post("/v1/claim", R"({"worker": "w"})")));
   ASSERT_TRUE(cs[0]->read_answer());
   ASSERT_TRUE(cs[1]->send("POST /v1/claim HTTP/1.1\r\nContent-Length: 40\r\n\r\n{")); // partial
   s->server->stop();
@@ -630,7 +523,7 @@ TEST(JobsHttpServer, ClaimAndCompleteAnswerAsTheGeneralPathDoes) {
   served_engine s("hot", 3);
   raw_client c(s.port);
   // A claim answer is the JSON of the task, compact with sorted keys (as nlohmann dumps it).
-  ASSERT_TRUE(c.send(post("/v1/claim", R"({"worker": "w", "type": "t"})")));
+  ASSERT_TRUE(c.send(http_post("/v1/claim", R"({"worker": "w", "type": "t"})")));
   auto a = c.read_answer();
   ASSERT_TRUE(a);
   ASSERT_EQ(a->status, 200);
@@ -646,16 +539,16 @@ TEST(JobsHttpServer, ClaimAndCompleteAnswerAsTheGeneralPathDoes) {
   EXPECT_GT(claimed["lease_expiry_ms"].get<int64_t>(), 0);
   // A result with whitespace and nesting is stored as JSON that means the same.
   const std::string result = R"({"b": [1, 2.5, "x y", true], "a": {"c": null}})";
-  ASSERT_TRUE(c.send(post("/v1/jobs/1/complete", R"({"worker": "w", "result": )" + result + "}")));
+  ASSERT_TRUE(c.send(http_post("/v1/jobs/1/complete", R"({"worker": "w", "result": )" + result + "}")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 200);
   EXPECT_EQ(a->body, R"({"id":1,"ok":true})");
-  ASSERT_TRUE(c.send(post("/v1/jobs/1/complete", R"({"worker": "w"})")));
+  ASSERT_TRUE(c.send(http_post("/v1/jobs/1/complete", R"({"worker": "w"})")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->body, R"({"duplicate":true,"id":1,"ok":true})");
-  ASSERT_TRUE(c.send(get("/v1/jobs/1")));
+  ASSERT_TRUE(c.send(http_get("/v1/jobs/1")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   const auto got = nlohmann::json::parse(a->body);
@@ -663,22 +556,22 @@ TEST(JobsHttpServer, ClaimAndCompleteAnswerAsTheGeneralPathDoes) {
   EXPECT_EQ(got["result"], nlohmann::json::parse(result));
   // Bodies the scanner leaves alone take the general path: an escaped or non-ASCII worker
   // name, a \u escape, and malformed JSON (400 with the parser's reason).
-  ASSERT_TRUE(c.send(post("/v1/claim", R"({"worker": "w\"x", "type": "t"})")));
+  ASSERT_TRUE(c.send(http_post("/v1/claim", R"({"worker": "w\"x", "type": "t"})")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   ASSERT_EQ(a->status, 200);
   EXPECT_EQ(s.server->with_engine([](engine& e) { return e.find(2)->lease_owner; }), "w\"x");
-  ASSERT_TRUE(c.send(post("/v1/jobs/2/complete", R"({"worker": "w\u0022x", "result": "é"})")));
+  ASSERT_TRUE(c.send(http_post("/v1/jobs/2/complete", R"({"worker": "w\u0022x", "result": "é"})")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->body, R"({"id":2,"ok":true})");
   EXPECT_EQ(s.server->with_engine([](engine& e) { return e.find(2)->result; }), "\"é\"");
-  ASSERT_TRUE(c.send(post("/v1/claim", R"({"worker": "w", "type": "t",})")));
+  ASSERT_TRUE(c.send(http_post("/v1/claim", R"({"worker": "w", "type": "t",})")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
   EXPECT_NE(a->body.find("not valid JSON"), std::string::npos) << a->body;
-  ASSERT_TRUE(c.send(post("/v1/claim", R"({"type": "t"})")));
+  ASSERT_TRUE(c.send(http_post("/v1/claim", R"({"type": "t"})")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
