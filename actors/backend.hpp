@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include <caf/fwd.hpp>
 #include <caf/actor.hpp>
+#include <caf/fwd.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/node_types.hpp"
@@ -23,12 +23,12 @@ namespace troupe {
 
 /// Where and how a run happens (filled by the runner from the scenario and the CLI flags).
 struct run_env {
-  std::filesystem::path run_dir;   ///< run directory; nodes/<id>.log live under it
-  std::string scenario_path;       ///< for the reproduce command
+  std::filesystem::path run_dir; ///< run directory; nodes/<id>.log live under it
+  std::string scenario_path;     ///< for the reproduce command
   uint64_t seed = 1;
   duration run_duration{};
   bool quiet = false;
-  bool write_events = false;          ///< sim: events.jsonl in run_dir
+  bool write_events = false; ///< sim: events.jsonl in run_dir
   uint64_t events_bytes_max = 64ull << 20;
   /// Set by SIGINT/SIGTERM handlers; backends poll it while deploying and driving.
   const volatile int* interrupted = nullptr;

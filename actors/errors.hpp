@@ -15,7 +15,8 @@ enum exit_code : int { exit_pass = 0, exit_fail = 1, exit_bad_input = 2 };
 class user_error : public std::runtime_error {
 public:
   explicit user_error(const std::string& what, int code = exit_bad_input)
-    : std::runtime_error(what), code_(code) {}
+    : std::runtime_error(what)
+    , code_(code) {}
   int code() const noexcept { return code_; }
 
 private:
@@ -27,14 +28,17 @@ struct validation_error {
   std::string path;    ///< JSON path, e.g. `topology.groups[1].count`
   std::string message; ///< what is allowed and what was found
   std::string to_string() const { return path.empty() ? message : path + ": " + message; }
-  bool operator==(const validation_error& o) const { return path == o.path && message == o.message; }
+  bool operator==(const validation_error& o) const {
+    return path == o.path && message == o.message;
+  }
 };
 
 /// Every problem in a document at once (never only the first).
 class validation_failed : public user_error {
 public:
   explicit validation_failed(std::vector<validation_error> errors)
-    : user_error(join(errors)), errors_(std::move(errors)) {}
+    : user_error(join(errors))
+    , errors_(std::move(errors)) {}
   const std::vector<validation_error>& errors() const noexcept { return errors_; }
 
 private:

@@ -37,7 +37,7 @@ struct live_snapshot {
   uint64_t faults_total = 0;
   std::map<std::string, uint64_t> faults_by_action; ///< applied so far
   uint64_t refusals_total = 0; ///< controls and faults the backend refused (never applied)
-  std::vector<std::string> active_faults;           ///< "partition v1,v2"
+  std::vector<std::string> active_faults; ///< "partition v1,v2"
   /// Job campaigns (`jobs` workloads): jobs by (type, status) at their latest sample.
   std::map<std::pair<std::string, std::string>, int64_t> jobs_by_type_status;
   /// Progress reports of each campaign (by workload name) that the runner has recorded for

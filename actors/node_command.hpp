@@ -17,14 +17,14 @@ namespace troupe {
 using run_command_atom = caf::atom_constant<caf::atom("runcmd")>;
 
 struct command_request {
-  std::string command;                    ///< a shell command line with {placeholders}
+  std::string command; ///< a shell command line with {placeholders}
   int64_t timeout_ms = 60'000;
   uint32_t tail_lines = 20;
   std::map<std::string, std::string> env; ///< added to the command's environment
 };
 
 struct command_result {
-  bool ran = false;   ///< false: not run at all (`status` says why)
+  bool ran = false; ///< false: not run at all (`status` says why)
   int32_t exit_code = -1;
   bool timed_out = false;
   std::string status; ///< "exit 0", "killed after the 30000 ms timeout", or why it did not run

@@ -51,42 +51,34 @@ constexpr block_filter blocks_all = blocks_added | blocks_finalized;
 
 // -- inspection (lets CAF put these values in messages) -----------------------
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, node_status& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, node_status& x) {
   return f(caf::meta::type_name("node_status"), x.id, x.up, x.height, x.tip, x.final_height,
            x.final_tip, x.peers, x.mempool);
 }
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, transaction& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, transaction& x) {
   return f(caf::meta::type_name("transaction"), x.id, x.from, x.to, x.amount, x.bytes);
 }
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, tx_ack& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, tx_ack& x) {
   return f(caf::meta::type_name("tx_ack"), x.accepted, x.reason);
 }
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, block_event& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, block_event& x) {
   // kind_t's underlying type is uint8_t, and unsigned char may alias any object.
   return f(caf::meta::type_name("block_event"), reinterpret_cast<uint8_t&>(x.kind), x.node,
            x.height, x.hash, x.parent, x.time_ns, x.reorg_depth, x.txs, x.producer);
 }
 // control_action is an enum: CAF serializes enums natively (an inspect overload would be
 // ambiguous with CAF's own).
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, control_ack& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, control_ack& x) {
   return f(caf::meta::type_name("control_ack"), x.ok, x.error);
 }
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, partition_cmd& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, partition_cmd& x) {
   return f(caf::meta::type_name("partition_cmd"), x.sides, x.symmetric);
 }
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, link_cmd& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, link_cmd& x) {
   return f(caf::meta::type_name("link_cmd"), x.from, x.to, x.latency_ns, x.jitter_ns, x.loss,
            x.bandwidth_bps);
 }
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, byzantine_cmd& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, byzantine_cmd& x) {
   return f(caf::meta::type_name("byzantine_cmd"), x.behaviour, x.invalid, x.twin_of);
 }
 

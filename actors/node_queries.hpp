@@ -16,8 +16,7 @@ namespace troupe {
 /// Asks every node for its status and calls `done(statuses)` once, in node order. A node
 /// that errs or stays silent past `timeout` is reported as {id, up = false}.
 template <class Self, class F>
-void collect_status_each(Self* self, const std::vector<node_handle>& nodes,
-                         std::shared_ptr<F> fn,
+void collect_status_each(Self* self, const std::vector<node_handle>& nodes, std::shared_ptr<F> fn,
                          std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   auto results = std::make_shared<std::vector<node_status>>(nodes.size());
   auto pending = std::make_shared<size_t>(nodes.size());
@@ -87,14 +86,14 @@ template <class Self>
 void subscribe_all(Self* self, const std::vector<node_handle>& nodes,
                    block_filter kinds = blocks_finalized) {
   for (const auto& n : nodes)
-    self->request(n.actor, std::chrono::seconds(60), subscribe_atom::value,
-                  caf::actor_cast<caf::actor>(self), kinds)
+    self
+      ->request(n.actor, std::chrono::seconds(60), subscribe_atom::value,
+                caf::actor_cast<caf::actor>(self), kinds)
       .then([](bool) {}, [](caf::error&) {});
 }
 
 /// Nearest-rank percentile of an ascending-sorted sample (0 when empty).
-template <class T>
-T percentile(const std::vector<T>& sorted, double p) {
+template <class T> T percentile(const std::vector<T>& sorted, double p) {
   if (sorted.empty())
     return T{};
   size_t rank = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.999999);

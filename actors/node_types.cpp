@@ -7,9 +7,7 @@ constexpr const char* action_names[] = {"stop",  "start",  "restart", "kill",
                                         "pause", "resume", "isolate", "heal"};
 } // namespace
 
-const char* to_string(control_action a) noexcept {
-  return action_names[static_cast<int>(a)];
-}
+const char* to_string(control_action a) noexcept { return action_names[static_cast<int>(a)]; }
 
 bool parse_control_action(const std::string& s, control_action& out) noexcept {
   for (int i = 0; i < 8; ++i)

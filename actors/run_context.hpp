@@ -33,7 +33,7 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 /// Something that happened to the run, reported by a workload.
 struct run_event {
-  int64_t time_ns = 0;            ///< run time of the event
+  int64_t time_ns = 0; ///< run time of the event
   /// "fault" | "heal" (acknowledged by the backend) | "refusal" (not applied: `detail` is the
   /// reason) | "tx" | "jobs"
   std::string kind;
@@ -43,8 +43,7 @@ struct run_event {
   std::string detail;             ///< fault: free text; tx: the transaction id
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, run_event& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, run_event& x) {
   return f(caf::meta::type_name("run_event"), x.time_ns, x.kind, x.action, x.nodes, x.until_ns,
            x.detail);
 }
@@ -58,8 +57,7 @@ struct verdict {
   std::string evidence; ///< JSON object text with the details
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, verdict& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, verdict& x) {
   return f(caf::meta::type_name("verdict"), x.name, x.kind, x.pass, x.summary, x.evidence);
 }
 

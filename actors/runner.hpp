@@ -16,13 +16,13 @@
 namespace troupe {
 
 struct run_request {
-  std::string scenario_path;                 ///< for the reproduce command; may be empty
-  std::optional<std::string> backend;        ///< overrides the scenario's backend
-  std::optional<uint64_t> seed;              ///< overrides the scenario's seed
-  std::optional<duration> run_duration;      ///< overrides the scenario's duration
-  std::filesystem::path out;                 ///< run directory; empty: runs/<name>-<timestamp>
-  bool quiet = false;                        ///< no console summary / progress
-  bool write_events = false;                 ///< events.jsonl trace (sim)
+  std::string scenario_path;            ///< for the reproduce command; may be empty
+  std::optional<std::string> backend;   ///< overrides the scenario's backend
+  std::optional<uint64_t> seed;         ///< overrides the scenario's seed
+  std::optional<duration> run_duration; ///< overrides the scenario's duration
+  std::filesystem::path out;            ///< run directory; empty: runs/<name>-<timestamp>
+  bool quiet = false;                   ///< no console summary / progress
+  bool write_events = false;            ///< events.jsonl trace (sim)
   uint64_t events_bytes_max = 64ull << 20;
   duration sample_every = std::chrono::seconds(1); ///< height series sampling period
   /// Builds the backend instead of the registry (e.g. a sim backend recording a trace

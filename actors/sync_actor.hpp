@@ -39,8 +39,7 @@ struct sync_answer {
   std::string error;                 ///< empty: accepted
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, sync_answer& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, sync_answer& x) {
   return f(caf::meta::type_name("sync_answer"), x.value, x.payloads, x.error);
 }
 
@@ -52,7 +51,6 @@ enum class sync_trace : uint32_t {
 };
 
 /// Spawns a run's sync service; `trace` may be null (live runs).
-caf::actor spawn_sync(caf::actor_system& sys, run_trace_ptr trace,
-                      sync_state::options o = {});
+caf::actor spawn_sync(caf::actor_system& sys, run_trace_ptr trace, sync_state::options o = {});
 
 } // namespace troupe

@@ -31,7 +31,7 @@ public:
     size_t states_max = 100'000;         ///< distinct states
     size_t topics_max = 10'000;          ///< distinct topics
     size_t messages_per_topic_max = 100'000;
-    size_t waiters_max = 100'000; ///< barriers and subscriptions waiting at once
+    size_t waiters_max = 100'000;     ///< barriers and subscriptions waiting at once
     size_t read_messages_max = 1'000; ///< payloads one subscribe answer carries
   };
 

@@ -93,7 +93,7 @@ std::string format_duration(duration d) {
     const char* unit;
     int64_t ns;
   } units[] = {{"h", 3'600'000'000'000}, {"m", 60'000'000'000}, {"s", 1'000'000'000},
-               {"ms", 1'000'000},        {"us", 1'000},          {"ns", 1}};
+               {"ms", 1'000'000},        {"us", 1'000},         {"ns", 1}};
   for (auto& u : units) {
     if (ns >= u.ns) {
       // Below one second, one unit only: the finest that divides the rest exactly.

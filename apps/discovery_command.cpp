@@ -61,9 +61,10 @@ void add_discovery_command(CLI::App& root, int& exit_code) {
   serve->add_option("--host", so->http.host, "address to listen on")->capture_default_str();
   serve->add_option("--port", so->http.port, "port to listen on (0: any free port)")
     ->capture_default_str();
-  serve->add_option("--whitelist", so->whitelist,
-                    "file of the public keys allowed to announce ({\"whitelist\": [...]} or "
-                    "one a line)")
+  serve
+    ->add_option("--whitelist", so->whitelist,
+                 "file of the public keys allowed to announce ({\"whitelist\": [...]} or "
+                 "one a line)")
     ->required();
   serve->add_option("--db", so->db, "SQLite database (kept across restarts)")
     ->capture_default_str();
@@ -105,8 +106,9 @@ void add_discovery_command(CLI::App& root, int& exit_code) {
   ann->add_option("--key", aa->key, "secret key file (troupe discovery keygen)")->required();
   ann->add_option("--id", aa->a.id, "the node's id")->required();
   ann->add_option("--program", aa->a.program, "the node's program (e.g. etcd)");
-  ann->add_option("--endpoint", aa->endpoints, "NAME=ADDRESS (repeatable), e.g. "
-                                               "client=127.0.0.1:2379");
+  ann->add_option("--endpoint", aa->endpoints,
+                  "NAME=ADDRESS (repeatable), e.g. "
+                  "client=127.0.0.1:2379");
   ann->add_option("--label", aa->labels, "NAME=VALUE (repeatable)");
   ann->add_option("--every", aa->every, "interval between submissions")->capture_default_str();
   ann->add_flag("--once", aa->once, "submit once and exit");

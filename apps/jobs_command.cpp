@@ -43,9 +43,10 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   auto lease = std::make_shared<std::string>("0");
   auto* serve = jobs->add_subcommand("serve", "Serve the job engine over HTTP (native API under "
                                               "/v1, replay-test protocol with --replay-config)");
-  serve->add_option("--db,--store", serve_opts->db,
-                    "job store: a SQLite file (created when missing) or a PostgreSQL URL "
-                    "postgresql://USER:PASSWORD@HOST:PORT/DB (schema created on first use)")
+  serve
+    ->add_option("--db,--store", serve_opts->db,
+                 "job store: a SQLite file (created when missing) or a PostgreSQL URL "
+                 "postgresql://USER:PASSWORD@HOST:PORT/DB (schema created on first use)")
     ->capture_default_str();
   serve->add_option("--replay-config", serve_opts->replay_config,
                     "replay-test slice config (JSON array); serves that system's protocol");

@@ -57,8 +57,9 @@ void add_sync_command(CLI::App& root, int& exit_code) {
   auto url = std::make_shared<std::string>();
   auto timeout = std::make_shared<std::string>("10m");
   auto add_url = [&](CLI::App* c) {
-    c->add_option("--url", *url, "the sync service, http://127.0.0.1:PORT (default: $" +
-                                   std::string(sync_url_env) + ")");
+    c->add_option("--url", *url,
+                  "the sync service, http://127.0.0.1:PORT (default: $" +
+                    std::string(sync_url_env) + ")");
   };
 
   auto host = std::make_shared<std::string>("127.0.0.1");
@@ -139,8 +140,7 @@ void add_sync_command(CLI::App& root, int& exit_code) {
     while (printed < *count) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-      auto got = left.count() > 0 ? c.subscribe(*name, next, left)
-                                  : std::vector<nlohmann::json>{};
+      auto got = left.count() > 0 ? c.subscribe(*name, next, left) : std::vector<nlohmann::json>{};
       if (got.empty())
         throw user_error("topic \"" + *name + "\": " + std::to_string(printed) + " of " +
                          std::to_string(*count) +

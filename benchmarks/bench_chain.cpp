@@ -42,8 +42,7 @@ struct run_result {
 
 /// `nodes` validators, each linked to i+1, i+7 and (for big networks) i+37 and i+331, so the
 /// diameter stays small; `coeff` per validator; `tx_per_s` submitted round-robin.
-run_result run_network(size_t nodes, double coeff, duration length, int tx_per_s,
-                       duration relay) {
+run_result run_network(size_t nodes, double coeff, duration length, int tx_per_s, duration relay) {
   troupe::sim::kernel k;
   troupe::sim::world::options o;
   o.seed = 42;

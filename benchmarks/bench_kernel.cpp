@@ -101,7 +101,9 @@ figures in_child(const std::function<figures()>& f) {
 
 class hop_node final : public sim::node_model {
 public:
-  hop_node(uint32_t nodes, uint64_t hops) : nodes_(nodes), hops_(hops) {}
+  hop_node(uint32_t nodes, uint64_t hops)
+    : nodes_(nodes)
+    , hops_(hops) {}
 
   void on_start(sim::node_context& ctx) override { forward(ctx, hops_); }
   void on_message(sim::node_context& ctx, sim::node_index, const sim::message& m) override {
@@ -184,8 +186,8 @@ struct hop_shared {
 
 caf::behavior caf_hop_node(caf::event_based_actor* self, std::shared_ptr<hop_shared> s,
                            uint64_t hops) {
-  auto rng = std::make_shared<troupe::rng>(
-    troupe::rng::stream(seed, "node-" + std::to_string(self->id())));
+  auto rng =
+    std::make_shared<troupe::rng>(troupe::rng::stream(seed, "node-" + std::to_string(self->id())));
   auto forward = [self, s, rng](uint64_t h) {
     const auto& to = s->nodes[rng->below(s->nodes.size())];
     auto latency = std::chrono::nanoseconds(rng->between(1'000'000, 51'000'000));
@@ -263,8 +265,9 @@ int main(int argc, char** argv) {
     auto ck = in_child([&] { return caf_run(true, c.nodes, c.hops); });
     auto expected = uint64_t{c.nodes} * (c.hops + 1);
     if (t.messages != expected || b.messages != expected || ck.messages != expected)
-      std::fprintf(stderr, "bench_kernel: message count mismatch: troupe %" PRIu64
-                   ", baseline %" PRIu64 ", caf-on-kernel %" PRIu64 ", expected %" PRIu64 "\n",
+      std::fprintf(stderr,
+                   "bench_kernel: message count mismatch: troupe %" PRIu64 ", baseline %" PRIu64
+                   ", caf-on-kernel %" PRIu64 ", expected %" PRIu64 "\n",
                    t.messages, b.messages, ck.messages, expected);
     auto per_node = t.rss_after > t.rss_before ? (t.rss_after - t.rss_before) / c.nodes : 0;
     std::printf("{\"workload\":\"random-hop\",\"nodes\":%u,\"hops\":%" PRIu64
@@ -287,6 +290,7 @@ int main(int argc, char** argv) {
               ",\"rss_bytes_per_node\":%" PRIu64 ",\"setup_s\":%.2f,\"limit_bytes\":%" PRIu64
               ",\"within_limit\":%s}\n",
               idle_nodes, idle.rss_after, idle.rss_after / (idle_nodes ? idle_nodes : 1),
-              idle.seconds, limit, idle.rss_after > 0 && idle.rss_after <= limit ? "true" : "false");
+              idle.seconds, limit,
+              idle.rss_after > 0 && idle.rss_after <= limit ? "true" : "false");
   return 0;
 }

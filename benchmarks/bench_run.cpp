@@ -16,10 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/paths.hpp" // run from the source root, as the README says
 #include "actors/runner.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
+#include "tests/support/paths.hpp" // run from the source root, as the README says
 
 using nlohmann::json;
 

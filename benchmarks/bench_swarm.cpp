@@ -56,12 +56,9 @@ json measure(const std::string& way, uint64_t seeds, const std::string& command)
   const auto t0 = clock_type::now();
   const int code = shell(command);
   const double wall = std::chrono::duration<double>(clock_type::now() - t0).count();
-  return json{{"way", way},
-              {"seeds", seeds},
-              {"wall_seconds", wall},
-              {"seeds_per_second", static_cast<double>(seeds) / wall},
-              {"exit_code", code},
-              {"load_before", load}};
+  return json{{"way", way},           {"seeds", seeds},
+              {"wall_seconds", wall}, {"seeds_per_second", static_cast<double>(seeds) / wall},
+              {"exit_code", code},    {"load_before", load}};
 }
 
 } // namespace
@@ -83,10 +80,10 @@ int main(int argc, char** argv) {
 
   // Baseline: a shell loop of ordinary runs, one after another.
   const auto loop_dir = fresh("loop");
-  const auto loop = measure("shell loop of troupe run (baseline)", seeds,
-                            "for s in $(seq 1 " + std::to_string(seeds) + "); do " + troupe +
-                              " run " + scenario + " --seed $s --quiet --out " +
-                              loop_dir.string() + "/seed-$s || true; done" + quiet);
+  const auto loop =
+    measure("shell loop of troupe run (baseline)", seeds,
+            "for s in $(seq 1 " + std::to_string(seeds) + "); do " + troupe + " run " + scenario +
+              " --seed $s --quiet --out " + loop_dir.string() + "/seed-$s || true; done" + quiet);
   std::printf("%s\n", loop.dump().c_str());
   const double base = loop["seeds_per_second"].get<double>();
 

@@ -150,8 +150,9 @@ void pubsub_figure(caf::actor_system& sys, caf::actor sync, const std::string& u
   caf::scoped_actor self{sys};
   const auto b0 = steady::now();
   for (size_t i = 0; i < m; ++i)
-    self->request(sync, caf::infinite, sync_publish_atom::value, std::string("base-topic"),
-                  json{{"i", i}}.dump())
+    self
+      ->request(sync, caf::infinite, sync_publish_atom::value, std::string("base-topic"),
+                json{{"i", i}}.dump())
       .receive([](const sync_answer&) {}, [](const caf::error&) {});
   const double base_s = seconds(steady::now() - b0);
   std::printf("%s\n", json{{"figure", "pubsub"},

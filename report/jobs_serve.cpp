@@ -9,8 +9,8 @@
 #include "actors/errors.hpp"
 #include "actors/units.hpp"
 #include "jobs/http/http_server.hpp"
-#include "jobs/replay/replay.hpp"
 #include "jobs/pg_store.hpp"
+#include "jobs/replay/replay.hpp"
 #include "jobs/store.hpp"
 #include "report/dashboard.hpp"
 #include "report/jobs_dashboard.hpp"
@@ -94,7 +94,8 @@ void serve(const serve_options& o) {
   if (o.metrics_port >= 0 || o.dashboard_port >= 0) {
     monitor = std::make_unique<jobs_monitor>(
       server, replay.get(),
-      jobs_monitor::options{db->path(), "http://" + o.host + ":" + std::to_string(port), o.sample_ms});
+      jobs_monitor::options{db->path(), "http://" + o.host + ":" + std::to_string(port),
+                            o.sample_ms});
   }
   if (o.metrics_port >= 0) {
     prometheus = std::make_unique<metrics::endpoint>(o.metrics_port);

@@ -18,10 +18,14 @@ using nlohmann::json;
 namespace {
 
 json status_json(const node_status& st) {
-  return json{{"id", st.id},         {"up", st.up},
-              {"height", st.height}, {"tip", st.tip},
-              {"final_height", st.final_height}, {"final_tip", st.final_tip},
-              {"peers", st.peers},   {"mempool", st.mempool}};
+  return json{{"id", st.id},
+              {"up", st.up},
+              {"height", st.height},
+              {"tip", st.tip},
+              {"final_height", st.final_height},
+              {"final_tip", st.final_tip},
+              {"peers", st.peers},
+              {"mempool", st.mempool}};
 }
 
 // Pairs each fault with the heal that ends it, so the report (and its charts) show windows.
@@ -81,8 +85,7 @@ json latency_json(std::vector<double> samples) {
   std::sort(samples.begin(), samples.end());
   json kept = json::array();
   const size_t keep_max = 10000;
-  const size_t stride = samples.size() > keep_max ? (samples.size() + keep_max - 1) / keep_max
-                                                  : 1;
+  const size_t stride = samples.size() > keep_max ? (samples.size() + keep_max - 1) / keep_max : 1;
   for (size_t i = 0; i < samples.size(); i += stride)
     kept.push_back(std::round(samples[i] * 1e6) / 1e6);
   return json{{"definition", "seconds from submission to the first finalization on any node"},
@@ -110,9 +113,11 @@ json build_report(const run_outcome& in, json node_logs) {
         ev = json{{"text", v.evidence}};
       }
     }
-    exps.push_back(
-      json{{"name", v.name}, {"kind", v.kind}, {"pass", v.pass}, {"summary", v.summary},
-           {"evidence", ev}});
+    exps.push_back(json{{"name", v.name},
+                        {"kind", v.kind},
+                        {"pass", v.pass},
+                        {"summary", v.summary},
+                        {"evidence", ev}});
     all_pass = all_pass && v.pass;
   }
   std::string verdict;
@@ -142,12 +147,12 @@ json build_report(const run_outcome& in, json node_logs) {
   json counter_series = json::object();
   for (const auto& [name, values] : in.counter_series)
     counter_series[name] = values;
-  r["series"] = json{{"time_s", in.sample_times_s}, {"heights", heights},
-                     {"counters", counter_series}};
+  r["series"] =
+    json{{"time_s", in.sample_times_s}, {"heights", heights}, {"counters", counter_series}};
   r["tx_latency"] = latency_json(in.tx_latencies_s);
   r["node_logs"] = std::move(node_logs);
-  const double end_s = in.run_seconds > 0 ? in.run_seconds
-                                          : std::chrono::duration<double>(s.run_duration).count();
+  const double end_s =
+    in.run_seconds > 0 ? in.run_seconds : std::chrono::duration<double>(s.run_duration).count();
   r["faults"] = fault_windows(in.events, end_s);
   r["refusals"] = refusals(in.events);
   // Node-side commands (the `commands` workload): each run's node, exit status, last lines.

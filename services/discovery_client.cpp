@@ -37,12 +37,12 @@ std::string reason(const httplib::Result& res) {
 } // namespace
 
 void announce_once(const std::string& url, const std::string& secret_b64, const announcement& a) {
-  const std::string body = json{{"id", a.id},
-                                {"program", a.program},
-                                {"endpoints", a.endpoints},
-                                {"labels", a.labels},
-                                {"time_ms", wall_ms()}}
-                             .dump();
+  const std::string body = json{
+    {"id", a.id},
+    {"program", a.program},
+    {"endpoints", a.endpoints},
+    {"labels", a.labels},
+    {"time_ms", wall_ms()}}.dump();
   httplib::Headers h{{key_header, ed25519_public_of(secret_b64)},
                      {signature_header, ed25519_sign(secret_b64, body)}};
   // The reason is built while the client and its answer live; the error is thrown after
@@ -55,8 +55,8 @@ void announce_once(const std::string& url, const std::string& secret_b64, const 
       failure = "registry " + url + " did not answer (" + httplib::to_string(res.error()) +
                 "); check that `troupe discovery serve` runs there";
     else if (res->status != 200)
-      failure = "registry " + url + " refused the submission (HTTP " +
-                std::to_string(res->status) + "): " + reason(res);
+      failure = "registry " + url + " refused the submission (HTTP " + std::to_string(res->status) +
+                "): " + reason(res);
   }
   if (!failure.empty())
     throw user_error(failure);

@@ -137,9 +137,10 @@ void discovery_server::routes() {
       return json_error(res, 400, why);
     const int64_t now = wall_ms();
     if (t < now - opts_.max_skew_ms || t > now + opts_.max_skew_ms)
-      return json_error(res, 400, "time_ms is more than " + std::to_string(opts_.max_skew_ms) +
-                                    " ms from the registry's clock (a replayed or stale "
-                                    "submission, or a wrong clock)");
+      return json_error(res, 400,
+                        "time_ms is more than " + std::to_string(opts_.max_skew_ms) +
+                          " ms from the registry's clock (a replayed or stale "
+                          "submission, or a wrong clock)");
     n.key = key;
     if (auto why = store_.submit(n, now); !why.empty())
       return json_error(res, why.find("another key") != std::string::npos ? 403 : 503, why);

@@ -33,9 +33,9 @@ struct discovery_options {
     o.body_bytes_max = 64u << 10;
     return o;
   }();
-  std::filesystem::path whitelist;               ///< required
+  std::filesystem::path whitelist; ///< required
   std::filesystem::path db = "troupe-registry.db";
-  int64_t max_skew_ms = 5 * 60'000;              ///< a submission's time_ms vs the registry's
+  int64_t max_skew_ms = 5 * 60'000; ///< a submission's time_ms vs the registry's
   int64_t default_window_ms = 10 * 60'000;
 };
 

@@ -62,9 +62,7 @@ discovery_store::discovery_store(const std::filesystem::path& db) {
   exec("CREATE INDEX IF NOT EXISTS nodes_seen ON nodes(last_seen_ms);");
 }
 
-discovery_store::~discovery_store() {
-  sqlite3_close(db_);
-}
+discovery_store::~discovery_store() { sqlite3_close(db_); }
 
 void discovery_store::exec(const char* sql) {
   char* err = nullptr;
@@ -82,7 +80,8 @@ std::string discovery_store::submit(const discovered_node& n, int64_t now_ms) {
     q.text(1, n.id);
     if (sqlite3_step(q.s) == SQLITE_ROW) {
       if (q.col_text(0) != n.key)
-        return "node id \"" + n.id + "\" was announced by another key; announce it with that "
+        return "node id \"" + n.id +
+               "\" was announced by another key; announce it with that "
                "key or choose another id";
     } else {
       stmt c{db_, "SELECT COUNT(*) FROM nodes"};

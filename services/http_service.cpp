@@ -31,14 +31,12 @@ http_service::http_service(http_service_options o, std::string flag)
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty())
       json_error(res, res.status,
-                 res.status == 404 ? "no such route" : "request refused (HTTP " +
-                                                          std::to_string(res.status) + ")");
+                 res.status == 404 ? "no such route"
+                                   : "request refused (HTTP " + std::to_string(res.status) + ")");
   });
 }
 
-http_service::~http_service() {
-  stop();
-}
+http_service::~http_service() { stop(); }
 
 int http_service::start() {
   if (opts_.port == 0)
@@ -46,8 +44,8 @@ int http_service::start() {
   else
     port_ = server_->bind_to_port(opts_.host, opts_.port) ? opts_.port : -1;
   if (port_ <= 0)
-    throw user_error(flag_ + " " + std::to_string(opts_.port) + ": cannot listen on " +
-                     opts_.host + " (port in use?); choose another port");
+    throw user_error(flag_ + " " + std::to_string(opts_.port) + ": cannot listen on " + opts_.host +
+                     " (port in use?); choose another port");
   // listen() again on the bound socket only raises its queue (Linux allows it).
   if (listen_fd_ >= 0 && ::listen(listen_fd_, opts_.listen_backlog) != 0)
     throw user_error(flag_ + ": cannot listen on " + opts_.host + ":" + std::to_string(port_) +

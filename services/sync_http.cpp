@@ -68,9 +68,7 @@ sync_http_server::sync_http_server(caf::actor_system& sys, caf::actor sync, sync
   http_.start();
 }
 
-sync_http_server::~sync_http_server() {
-  http_.stop();
-}
+sync_http_server::~sync_http_server() { http_.stop(); }
 
 void sync_http_server::routes() {
   auto& s = http_.server();

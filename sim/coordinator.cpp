@@ -17,7 +17,9 @@ namespace {
 /// Hands actors that become ready during a resume back to the kernel's FIFO.
 class unit final : public caf::execution_unit {
 public:
-  unit(caf::actor_system& sys, kernel& k) : caf::execution_unit(&sys), kernel_(k) {
+  unit(caf::actor_system& sys, kernel& k)
+    : caf::execution_unit(&sys)
+    , kernel_(k) {
     // nop
   }
 
@@ -30,10 +32,9 @@ private:
 /// `aout` without the detached printer thread CAF would start: prints inline.
 class inline_printer final : public caf::monitorable_actor {
 public:
-  explicit inline_printer(caf::actor_config& cfg) : caf::monitorable_actor(cfg) {
-    handler_.assign([](caf::add_atom, caf::actor_id, const std::string& str) {
-      std::cout << str;
-    });
+  explicit inline_printer(caf::actor_config& cfg)
+    : caf::monitorable_actor(cfg) {
+    handler_.assign([](caf::add_atom, caf::actor_id, const std::string& str) { std::cout << str; });
   }
 
   void enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) override {
@@ -48,7 +49,9 @@ private:
 
 // -- constructors -------------------------------------------------------------
 
-coordinator::coordinator(caf::actor_system& sys) : super(sys), clock_(kernel_) {
+coordinator::coordinator(caf::actor_system& sys)
+  : super(sys)
+  , clock_(kernel_) {
   // nop
 }
 
@@ -59,9 +62,7 @@ coordinator::~coordinator() {
 
 // -- scheduling ---------------------------------------------------------------
 
-void coordinator::enqueue(caf::resumable* job) {
-  kernel_.enqueue_ready(job);
-}
+void coordinator::enqueue(caf::resumable* job) { kernel_.enqueue_ready(job); }
 
 void coordinator::start() {
   unit_ = std::make_unique<unit>(system(), kernel_);
@@ -72,8 +73,8 @@ void coordinator::start() {
   system().await_actors_before_shutdown(false);
   caf::actor_config cfg{unit_.get()};
   auto& sys = system();
-  utility_actors_[printer_id] = caf::make_actor<inline_printer, caf::actor>(
-    sys.next_actor_id(), sys.node(), &sys, cfg);
+  utility_actors_[printer_id] =
+    caf::make_actor<inline_printer, caf::actor>(sys.next_actor_id(), sys.node(), &sys, cfg);
 }
 
 void coordinator::stop() {

@@ -10,15 +10,11 @@ bool contains(const std::vector<node_index>& xs, node_index x) {
   return std::binary_search(xs.begin(), xs.end(), x);
 }
 
-uint64_t link_key(node_index from, node_index to) {
-  return static_cast<uint64_t>(from) << 32 | to;
-}
+uint64_t link_key(node_index from, node_index to) { return static_cast<uint64_t>(from) << 32 | to; }
 
 } // namespace
 
-void faults::update_active() {
-  active_ = !cuts_.empty() || isolated_count_ > 0;
-}
+void faults::update_active() { active_ = !cuts_.empty() || isolated_count_ > 0; }
 
 void faults::partition(std::vector<node_index> a, std::vector<node_index> b, bool symmetric) {
   std::sort(a.begin(), a.end());

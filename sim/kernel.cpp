@@ -17,13 +17,12 @@ constexpr uint32_t callback_code = 1;
 
 // -- constructors -------------------------------------------------------------
 
-kernel::kernel() : ring_(bucket_count) {
+kernel::kernel()
+  : ring_(bucket_count) {
   near_.reserve(1024);
 }
 
-kernel::~kernel() {
-  drop_ready();
-}
+kernel::~kernel() { drop_ready(); }
 
 // -- scheduling ---------------------------------------------------------------
 
@@ -263,8 +262,6 @@ kernel::stop_reason kernel::run_until(duration deadline) {
   return loop(deadline, true);
 }
 
-kernel::stop_reason kernel::run_until_idle(duration limit) {
-  return loop(limit, false);
-}
+kernel::stop_reason kernel::run_until_idle(duration limit) { return loop(limit, false); }
 
 } // namespace troupe::sim

@@ -184,16 +184,16 @@ private:
   // is 2.4 MB and ~8 levels, and its pop was a quarter of a delivery's cost (cache misses
   // at every level); appending to a bucket is sequential, and the current bucket's heap
   // holds one bucket's events (a few thousand at most) in cache.
-  static constexpr unsigned bucket_shift = 20;   ///< bucket width 2^20 ns (~1.05 ms)
-  static constexpr size_t bucket_count = 4096;   ///< horizon ~4.3 s of virtual time
+  static constexpr unsigned bucket_shift = 20; ///< bucket width 2^20 ns (~1.05 ms)
+  static constexpr size_t bucket_count = 4096; ///< horizon ~4.3 s of virtual time
   std::vector<entry> near_; ///< the current bucket, sorted, consumed from near_pos_
   size_t near_pos_ = 0;
   std::vector<entry> late_; ///< 4-ary min-heap: events scheduled into the current bucket
   std::vector<std::vector<entry>> ring_; ///< bucket b: [start(b), start(b) + width)
-  std::vector<entry> far_;  ///< 4-ary min-heap: events at or after the ring's horizon
-  uint64_t near_end_ = 0;   ///< end of the current bucket (a bucket boundary)
-  size_t ring_size_ = 0;    ///< events in ring_
-  size_t size_ = 0;         ///< events in near_, ring_ and far_
+  std::vector<entry> far_;               ///< 4-ary min-heap: events at or after the ring's horizon
+  uint64_t near_end_ = 0;                ///< end of the current bucket (a bucket boundary)
+  size_t ring_size_ = 0;                 ///< events in ring_
+  size_t size_ = 0;                      ///< events in near_, ring_ and far_
   std::vector<payload> payloads_;
   std::vector<uint32_t> free_slots_;
   std::deque<caf::resumable*> ready_;

@@ -16,7 +16,8 @@ uint64_t mix(uint64_t x) noexcept {
 
 } // namespace
 
-network::network(link_options default_link) : default_(default_link) {
+network::network(link_options default_link)
+  : default_(default_link) {
   // nop
 }
 
@@ -114,8 +115,7 @@ network::link_state& network::state(uint64_t key, duration now) {
   return table_[i];
 }
 
-network::link_state& network::locate(node_index from, node_index to, duration now,
-                                     bool& in_table) {
+network::link_state& network::locate(node_index from, node_index to, duration now, bool& in_table) {
   auto key = key_of(from, to);
   if (senders_.size() <= from)
     senders_.resize(static_cast<size_t>(from) + 1);
@@ -184,15 +184,15 @@ network::route network::send(node_index from, node_index to, uint32_t bytes, dur
     if (l.bandwidth_bps > 0) {
       // Serialisation: the sender side transmits one message at a time, so queues form.
       auto start = std::max(depart.count(), s.busy_until);
-      auto ser = static_cast<int64_t>(
-        (static_cast<unsigned __int128>(bytes) * 8 * 1000000000ULL) / l.bandwidth_bps);
+      auto ser = static_cast<int64_t>((static_cast<unsigned __int128>(bytes) * 8 * 1000000000ULL) /
+                                      l.bandwidth_bps);
       s.busy_until = start + ser;
       arrival += duration{s.busy_until - depart.count()};
     }
     if (reordered) {
       // Overtakable: extra delay, and later messages do not wait for this one.
-      arrival += duration{static_cast<int64_t>(
-        r.below(static_cast<uint64_t>((l.latency + l.jitter).count()) + 1))};
+      arrival += duration{
+        static_cast<int64_t>(r.below(static_cast<uint64_t>((l.latency + l.jitter).count()) + 1))};
     } else {
       arrival = duration{std::max(arrival.count(), s.last_arrival)};
       s.last_arrival = arrival.count();
@@ -202,8 +202,8 @@ network::route network::send(node_index from, node_index to, uint32_t bytes, dur
       ss.overflow_until = std::max({ss.overflow_until, s.last_arrival, s.busy_until});
     }
   } else if (reordered) {
-    arrival += duration{static_cast<int64_t>(
-      r.below(static_cast<uint64_t>((l.latency + l.jitter).count()) + 1))};
+    arrival += duration{
+      static_cast<int64_t>(r.below(static_cast<uint64_t>((l.latency + l.jitter).count()) + 1))};
   }
   result.copies = 1;
   result.arrival[0] = arrival;

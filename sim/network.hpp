@@ -40,8 +40,8 @@ struct link_options {
 
   friend bool operator==(const link_options& x, const link_options& y) noexcept {
     return x.latency == y.latency && x.jitter == y.jitter && x.jitter_kind == y.jitter_kind &&
-           x.loss == y.loss && x.bandwidth_bps == y.bandwidth_bps &&
-           x.duplicate == y.duplicate && x.reorder == y.reorder && x.transport == y.transport;
+           x.loss == y.loss && x.bandwidth_bps == y.bandwidth_bps && x.duplicate == y.duplicate &&
+           x.reorder == y.reorder && x.transport == y.transport;
   }
   friend bool operator!=(const link_options& x, const link_options& y) noexcept {
     return !(x == y);
@@ -55,9 +55,9 @@ public:
   /// The fate of one message.
   struct route {
     bool lost = false;
-    uint8_t copies = 0;   ///< 1, or 2 when duplicated
+    uint8_t copies = 0;      ///< 1, or 2 when duplicated
     uint8_t retransmits = 0; ///< stream links: losses paid for with a retransmission
-    duration arrival[2]{}; ///< absolute virtual times of the copies
+    duration arrival[2]{};   ///< absolute virtual times of the copies
   };
 
   // -- constructors -----------------------------------------------------------
@@ -141,8 +141,8 @@ private:
   /// Links set explicitly to the default (not in `overrides_`): they keep those options if
   /// the default changes later. Setup only.
   std::set<uint64_t> pinned_default_;
-  std::vector<link_state> table_; ///< open addressing, linear probing, power-of-two size
-  std::vector<link_state> spare_; ///< the previous table, kept to avoid reallocating
+  std::vector<link_state> table_;    ///< open addressing, linear probing, power-of-two size
+  std::vector<link_state> spare_;    ///< the previous table, kept to avoid reallocating
   std::vector<sender_slot> senders_; ///< sized lazily, up to the highest tracked sender
   size_t size_ = 0;
 };

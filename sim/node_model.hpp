@@ -27,10 +27,10 @@ using duration = std::chrono::nanoseconds;
 /// What travels on the simulated network. Copied per delivery, so keep it small: big
 /// payloads live behind `body`, shared and immutable once sent.
 struct message {
-  uint32_t kind = 0;          ///< model-defined kind (also folded into the digest)
-  uint32_t bytes = 0;         ///< wire size: drives bandwidth / serialisation delay
-  uint64_t payload_hash = 0;  ///< stable hash of the content, folded into the trace digest
-  uint64_t a = 0, b = 0;      ///< small inline payload (e.g. a hop count, a height)
+  uint32_t kind = 0;                ///< model-defined kind (also folded into the digest)
+  uint32_t bytes = 0;               ///< wire size: drives bandwidth / serialisation delay
+  uint64_t payload_hash = 0;        ///< stable hash of the content, folded into the trace digest
+  uint64_t a = 0, b = 0;            ///< small inline payload (e.g. a hop count, a height)
   std::shared_ptr<const void> body; ///< model-defined payload, never mutated after send
 };
 
@@ -92,7 +92,7 @@ public:
   /// Whether anyone receives this node's `emit`s of kind `k` (subscribers may want only
   /// finalized events). A context that cannot tell says `observed()`.
   virtual bool observes(block_event::kind_t k) const noexcept {
-    (void)k;
+    (void) k;
     return observed();
   }
 };

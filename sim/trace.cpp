@@ -7,36 +7,61 @@ namespace troupe::sim {
 
 const char* to_string(trace_kind k) noexcept {
   switch (k) {
-    case trace_kind::deliver: return "deliver";
-    case trace_kind::drop_loss: return "drop_loss";
-    case trace_kind::drop_partition: return "drop_partition";
-    case trace_kind::drop_crash: return "drop_crash";
-    case trace_kind::duplicate: return "duplicate";
-    case trace_kind::start: return "start";
-    case trace_kind::crash: return "crash";
-    case trace_kind::restart: return "restart";
-    case trace_kind::pause: return "pause";
-    case trace_kind::resume: return "resume";
-    case trace_kind::partition: return "partition";
-    case trace_kind::isolate: return "isolate";
-    case trace_kind::heal: return "heal";
-    case trace_kind::heal_all: return "heal_all";
-    case trace_kind::clog: return "clog";
-    case trace_kind::clog_link: return "clog_link";
-    case trace_kind::set_clock: return "set_clock";
-    case trace_kind::set_link: return "set_link";
-    case trace_kind::submit: return "submit";
-    case trace_kind::external: return "external";
-    case trace_kind::byzantine: return "byzantine";
-    case trace_kind::stream_break: return "stream_break";
-    case trace_kind::stream_up: return "stream_up";
+    case trace_kind::deliver:
+      return "deliver";
+    case trace_kind::drop_loss:
+      return "drop_loss";
+    case trace_kind::drop_partition:
+      return "drop_partition";
+    case trace_kind::drop_crash:
+      return "drop_crash";
+    case trace_kind::duplicate:
+      return "duplicate";
+    case trace_kind::start:
+      return "start";
+    case trace_kind::crash:
+      return "crash";
+    case trace_kind::restart:
+      return "restart";
+    case trace_kind::pause:
+      return "pause";
+    case trace_kind::resume:
+      return "resume";
+    case trace_kind::partition:
+      return "partition";
+    case trace_kind::isolate:
+      return "isolate";
+    case trace_kind::heal:
+      return "heal";
+    case trace_kind::heal_all:
+      return "heal_all";
+    case trace_kind::clog:
+      return "clog";
+    case trace_kind::clog_link:
+      return "clog_link";
+    case trace_kind::set_clock:
+      return "set_clock";
+    case trace_kind::set_link:
+      return "set_link";
+    case trace_kind::submit:
+      return "submit";
+    case trace_kind::external:
+      return "external";
+    case trace_kind::byzantine:
+      return "byzantine";
+    case trace_kind::stream_break:
+      return "stream_break";
+    case trace_kind::stream_up:
+      return "stream_up";
   }
   return "unknown";
 }
 
 // -- constructors -------------------------------------------------------------
 
-trace::trace(options opts, namer names) : opts_(std::move(opts)), names_(std::move(names)) {
+trace::trace(options opts, namer names)
+  : opts_(std::move(opts))
+  , names_(std::move(names)) {
   ring_.resize(opts_.recent_events_max);
   countdown_ = opts_.request.checkpoint_every;
   slow_ = opts_.request.record_count > 0;
@@ -112,9 +137,8 @@ std::string trace::describe(const trace_event& ev) const {
     return names_ ? names_(i) : std::to_string(i);
   };
   char buf[160];
-  std::snprintf(buf, sizeof(buf),
-                "{\"i\":%" PRIu64 ",\"t_ns\":%" PRId64 ",\"event\":\"%s\",", ev.index,
-                static_cast<int64_t>(ev.at.count()), to_string(ev.type));
+  std::snprintf(buf, sizeof(buf), "{\"i\":%" PRIu64 ",\"t_ns\":%" PRId64 ",\"event\":\"%s\",",
+                ev.index, static_cast<int64_t>(ev.at.count()), to_string(ev.type));
   std::string out = buf;
   out += "\"from\":\"" + name(ev.from) + "\",\"to\":\"" + name(ev.to) + "\",";
   std::snprintf(buf, sizeof(buf),
@@ -184,8 +208,8 @@ divergence compare_runs(const std::function<world_trace(const trace_request&)>& 
   uint64_t i = 0;
   if (first_difference(a, b, i)) {
     // Within the recorded prefix (a difference at its end only counts if a run ended there).
-    bool ended = i == std::min(a.window.size(), b.window.size())
-                 && (a.window.size() < window_events || b.window.size() < window_events);
+    bool ended = i == std::min(a.window.size(), b.window.size()) &&
+                 (a.window.size() < window_events || b.window.size() < window_events);
     if (i < std::min(a.window.size(), b.window.size()) || ended)
       return name_it(a, b, i);
   }
@@ -206,9 +230,9 @@ divergence compare_runs(const std::function<world_trace(const trace_request&)>& 
     d.index = lo;
     d.first_event = "(not reproduced)";
     d.second_event = "(not reproduced)";
-    d.note = "the runs diverge between events " + std::to_string(lo) + " and "
-             + std::to_string(lo + checkpoint_every)
-             + ", but the re-runs recording that window did not differ there";
+    d.note = "the runs diverge between events " + std::to_string(lo) + " and " +
+             std::to_string(lo + checkpoint_every) +
+             ", but the re-runs recording that window did not differ there";
   }
   d.first_digest = a.digest;
   d.second_digest = b.digest;
@@ -216,8 +240,8 @@ divergence compare_runs(const std::function<world_trace(const trace_request&)>& 
   auto m = std::min(a2.checkpoints.size(), j);
   for (uint64_t k = 0; k < m; ++k) {
     if (a2.checkpoints[k] != a.checkpoints[k] || b2.checkpoints[k] != a.checkpoints[k]) {
-      d.note = "the re-runs diverged before event " + std::to_string(lo)
-               + "; the named event is where the re-runs parted";
+      d.note = "the re-runs diverged before event " + std::to_string(lo) +
+               "; the named event is where the re-runs parted";
       break;
     }
   }

@@ -45,8 +45,8 @@ enum class trace_kind : uint8_t {
   set_clock,
   set_link,
   submit,
-  external, ///< an event outside the network (a job campaign's job change), run_trace
-  byzantine, ///< a node turned Byzantine (the `byzantine` workload)
+  external,     ///< an event outside the network (a job campaign's job change), run_trace
+  byzantine,    ///< a node turned Byzantine (the `byzantine` workload)
   stream_break, ///< a cut broke the stream connection from -> to (its model was told)
   stream_up,    ///< the heal made that connection again
 };
@@ -66,8 +66,8 @@ struct trace_event {
 
   /// Same event (all fields but the running digest).
   bool same_as(const trace_event& x) const noexcept {
-    return at == x.at && type == x.type && from == x.from && to == x.to && kind == x.kind
-           && payload_hash == x.payload_hash;
+    return at == x.at && type == x.type && from == x.from && to == x.to && kind == x.kind &&
+           payload_hash == x.payload_hash;
   }
 };
 
@@ -85,7 +85,7 @@ struct world_trace {
   uint64_t checkpoint_every = 0;
   std::vector<uint64_t> checkpoints; ///< [j] = digest after (j + 1) * checkpoint_every events
   uint64_t window_from = 0;
-  std::vector<trace_event> window;  ///< events [window_from, window_from + window.size())
+  std::vector<trace_event> window;      ///< events [window_from, window_from + window.size())
   std::vector<std::string> window_text; ///< one readable line per window event
 };
 

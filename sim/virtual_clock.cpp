@@ -15,7 +15,8 @@ constexpr uint8_t lookup_kind(uint8_t k) noexcept { return k; }
 
 // -- constructors -------------------------------------------------------------
 
-virtual_clock::virtual_clock(kernel& k) : kernel_(k) {
+virtual_clock::virtual_clock(kernel& k)
+  : kernel_(k) {
   // nop
 }
 
@@ -65,9 +66,7 @@ void virtual_clock::arm(time_point t, uint32_t slot) {
   kernel_.schedule(at, *this, 0, tm.generation, slot);
 }
 
-void virtual_clock::add_lookup(const lookup_key& key, uint32_t slot) {
-  lookup_[key] = slot;
-}
+void virtual_clock::add_lookup(const lookup_key& key, uint32_t slot) { lookup_[key] = slot; }
 
 void virtual_clock::cancel(const lookup_key& key) {
   auto i = lookup_.find(key);
@@ -95,8 +94,8 @@ void virtual_clock::set_ordinary_timeout(time_point t, caf::abstract_actor* self
   arm(t, slot);
 }
 
-void virtual_clock::set_multi_timeout(time_point t, caf::abstract_actor* self,
-                                      caf::atom_value type, uint64_t id) {
+void virtual_clock::set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
+                                      uint64_t id) {
   lookup_key key{self->id(), lookup_kind(multi), id};
   cancel(key);
   auto slot = allocate();
@@ -154,8 +153,8 @@ void virtual_clock::schedule_message(time_point t, caf::strong_actor_ptr receive
   arm(t, slot);
 }
 
-void virtual_clock::schedule_message(time_point t, caf::group target,
-                                     caf::strong_actor_ptr sender, caf::message content) {
+void virtual_clock::schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender,
+                                     caf::message content) {
   auto slot = allocate();
   auto& tm = timers_[slot];
   tm.type = group_msg;
@@ -197,8 +196,7 @@ bool virtual_clock::on_event(uint32_t, uint32_t generation, uint64_t slot64) {
       self->get()->eq_impl(caf::make_message_id(), self, nullptr, caf::timeout_msg{atom, id});
       break;
     case request:
-      self->get()->eq_impl(caf::message_id{id}, self, nullptr,
-                           caf::sec::request_timeout);
+      self->get()->eq_impl(caf::message_id{id}, self, nullptr, caf::sec::request_timeout);
       break;
     case actor_msg:
       self->enqueue(std::move(content), nullptr);

@@ -11,7 +11,9 @@ namespace troupe::sim {
 /// Built on the stack for each callback: a model may only use it during that callback.
 class world::context final : public node_context {
 public:
-  context(world& w, node_index i) : w_(w), i_(i) {
+  context(world& w, node_index i)
+    : w_(w)
+    , i_(i) {
     // nop
   }
 
@@ -26,9 +28,7 @@ public:
   troupe::rng stream_of(const std::string& name) const noexcept override {
     return troupe::rng::stream(w_.opts_.seed, name);
   }
-  std::shared_ptr<persistent_state>& persistent() noexcept override {
-    return w_.persistent_[i_];
-  }
+  std::shared_ptr<persistent_state>& persistent() noexcept override { return w_.persistent_[i_]; }
   void emit(const block_event& ev) override {
     if (!w_.observes(i_, ev.kind))
       return;
@@ -57,20 +57,18 @@ private:
 // -- constructors -------------------------------------------------------------
 
 world::world(sim::kernel& k, options opts)
-  : kernel_(k),
-    opts_(std::move(opts)),
-    net_(opts_.default_link),
-    trace_(trace::options{opts_.recent_events_max, opts_.events_path, opts_.events_bytes_max,
+  : kernel_(k)
+  , opts_(std::move(opts))
+  , net_(opts_.default_link)
+  , trace_(trace::options{opts_.recent_events_max, opts_.events_path, opts_.events_bytes_max,
                           opts_.trace, 1u << 20},
-           [this](node_index i) { return i < ids_.size() ? ids_[i] : std::to_string(i); }),
-    net_rng_(troupe::rng::stream(opts_.seed, "sim/network")),
-    has_stream_(opts_.default_link.transport == link_options::stream) {
+           [this](node_index i) { return i < ids_.size() ? ids_[i] : std::to_string(i); })
+  , net_rng_(troupe::rng::stream(opts_.seed, "sim/network"))
+  , has_stream_(opts_.default_link.transport == link_options::stream) {
   // nop
 }
 
-world::~world() {
-  trace_.flush();
-}
+world::~world() { trace_.flush(); }
 
 // -- topology -----------------------------------------------------------------
 
@@ -206,8 +204,7 @@ void world::deliver(uint32_t slot) {
   if (stream_cut(f.from, to)) {
     // The cut broke the connection this message was travelling on: it is gone with it.
     ++stats_.dropped_partition;
-    trace_.fold(kernel_.now(), trace_kind::drop_partition, f.from, to, f.m.kind,
-                f.m.payload_hash);
+    trace_.fold(kernel_.now(), trace_kind::drop_partition, f.from, to, f.m.kind, f.m.payload_hash);
     f.m.body.reset();
     free_flights_.push_back(slot);
     return;
@@ -507,9 +504,7 @@ void world::set_observed_kinds(node_index i, uint8_t kinds) {
   observed_[i] = kinds;
 }
 
-void world::count(const char* name, uint64_t n) {
-  model_counters_[name] += n;
-}
+void world::count(const char* name, uint64_t n) { model_counters_[name] += n; }
 
 std::map<std::string, uint64_t> world::counters() const {
   auto result = model_counters_;

@@ -206,7 +206,7 @@ private:
   std::vector<node_state> nodes_;
   std::vector<std::shared_ptr<persistent_state>> persistent_;
   std::vector<std::vector<node_index>> peers_;
-  std::vector<clock_skew> skew_; ///< sized lazily, on the first set_clock
+  std::vector<clock_skew> skew_;                      ///< sized lazily, on the first set_clock
   std::unordered_map<std::string, node_index> by_id_; // lookups only, never iterated
   std::map<node_index, std::vector<held>> held_;
 
@@ -222,7 +222,7 @@ private:
 
   std::vector<std::function<void(const block_event&)>> block_observers_;
   std::vector<std::function<void(block_event&&)>> block_takers_;
-  bool observe_filter_ = false;  ///< set_observed was called
+  bool observe_filter_ = false;   ///< set_observed was called
   std::vector<uint8_t> observed_; ///< per node: kinds watched; sized on the first set_observed
 
   struct {

@@ -76,9 +76,9 @@ void record(actor_t* self, const command_step& c, const node_handle& n, const co
     report(self, ctx, "refusal", "command " + c.name, {n.id}, -1, r.status);
     return;
   }
-  nlohmann::json d{{"name", c.name},       {"node", n.id},     {"command", r.command},
+  nlohmann::json d{{"name", c.name},           {"node", n.id},       {"command", r.command},
                    {"exit_code", r.exit_code}, {"status", r.status}, {"timed_out", r.timed_out},
-                   {"seconds", r.seconds},  {"tail", r.tail}};
+                   {"seconds", r.seconds},     {"tail", r.tail}};
   report(self, ctx, "command", c.name, {n.id}, -1, d.dump());
   if (!c.signal.empty() && r.exit_code == 0)
     self->send(ctx.sync, sync_signal_atom::value, c.signal);
@@ -114,16 +114,18 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
         if (st.ctx->virtual_time) {
           // Nothing runs in a simulated world: say so instead of pretending.
           report(self, *st.ctx, "refusal", "command " + c.name, ids(select_nodes(*st.ctx, c.nodes)),
-                 -1, "node-side commands run on the hosts of real nodes; the sim backend "
-                     "runs none (its models declare no equivalent): run on a live backend");
+                 -1,
+                 "node-side commands run on the hosts of real nodes; the sim backend "
+                 "runs none (its models declare no equivalent): run on a live backend");
           continue;
         }
         if (c.when_count == 0) {
           self->delayed_send(self, c.at, run_atom::value, i);
           continue;
         }
-        self->request(st.ctx->sync, caf::infinite, sync_barrier_atom::value, c.when_signal,
-                      c.when_count, int64_t{-1})
+        self
+          ->request(st.ctx->sync, caf::infinite, sync_barrier_atom::value, c.when_signal,
+                    c.when_count, int64_t{-1})
           .then([=](const sync_answer&) { self->send(self, due_atom::value, i); });
       }
     },

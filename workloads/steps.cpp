@@ -24,7 +24,7 @@ struct step {
   link_cmd link;
   duration offset{};
   double drift_ppm = 0;
-  duration clog_for{}; ///< clog: how long traffic is held
+  duration clog_for{};     ///< clog: how long traffic is held
   std::string when_signal; ///< wait until this sync state ...
   uint64_t when_count = 0; ///< ... has this many entries (0: no wait)
   std::string state;       ///< signal: the state entered
@@ -251,8 +251,9 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
         }
         // Waits for ever on the sync service (a barrier that is never reached leaves the
         // step undone), then for its "at" if that is later.
-        self->request(self->state.ctx->sync, caf::infinite, sync_barrier_atom::value,
-                      st.when_signal, st.when_count, int64_t{-1})
+        self
+          ->request(self->state.ctx->sync, caf::infinite, sync_barrier_atom::value, st.when_signal,
+                    st.when_count, int64_t{-1})
           .then([=](const sync_answer&) { self->send(self, due_atom::value, i); });
       }
     },

@@ -54,17 +54,14 @@ topology_builder& topology_builder::scrape(duration every, std::vector<std::stri
 
 // -- scenario_builder ---------------------------------------------------------
 
-scenario_builder::scenario_builder(std::string name) {
-  s_.name = std::move(name);
-}
+scenario_builder::scenario_builder(std::string name) { s_.name = std::move(name); }
 
 scenario_builder& scenario_builder::named(std::string name) {
   s_.name = std::move(name);
   return *this;
 }
 
-scenario_builder&
-scenario_builder::with_topology(const std::function<void(topology_builder&)>& f) {
+scenario_builder& scenario_builder::with_topology(const std::function<void(topology_builder&)>& f) {
   topology_builder t{s_.topology};
   f(t);
   return *this;
@@ -123,16 +120,12 @@ scenario_builder& scenario_builder::expect_convergence(duration within) {
   return expect("convergence", {{"within", format_duration(within)}});
 }
 
-scenario_builder& scenario_builder::expect_safety() {
-  return expect("safety");
-}
+scenario_builder& scenario_builder::expect_safety() { return expect("safety"); }
 
 scenario_builder& scenario_builder::expect_tx_inclusion(double min_ratio) {
   return expect("tx_inclusion", {{"min_ratio", min_ratio}});
 }
 
-scenario scenario_builder::build() const {
-  return scenario_from_json(to_json(s_));
-}
+scenario scenario_builder::build() const { return scenario_from_json(to_json(s_)); }
 
 } // namespace troupe

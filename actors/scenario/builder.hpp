@@ -23,7 +23,8 @@ namespace troupe {
 
 class topology_builder {
 public:
-  explicit topology_builder(topology& t) : t_(t) {}
+  explicit topology_builder(topology& t)
+    : t_(t) {}
 
   topology_builder& layout_star() { return layout(layout_kind::star); }
   topology_builder& layout_chain() { return layout(layout_kind::chain); }

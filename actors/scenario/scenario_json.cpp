@@ -52,8 +52,7 @@ link_profile read_link(params_reader& r, const link_profile& base) {
   l.jitter = r.dur("jitter", base.jitter);
   l.loss = r.probability("loss", base.loss);
   l.bandwidth_bps = r.bandwidth("bandwidth", base.bandwidth_bps);
-  const auto t = r.one_of("transport", {"model", "datagram", "stream"},
-                          to_string(base.transport));
+  const auto t = r.one_of("transport", {"model", "datagram", "stream"}, to_string(base.transport));
   l.transport = t == "stream"     ? link_transport::stream
                 : t == "datagram" ? link_transport::datagram
                                   : link_transport::model_default;

@@ -193,8 +193,7 @@ std::string to_text(const scenario& s, const expanded_topology& t) {
     out << " (degree " << s.topology.layout.degree << ", seed " << s.seed << ")";
   out << "\n";
   for (const auto& n : t.nodes) {
-    out << n.id << " [" << n.role << "] latency " << format_duration(n.link.latency)
-        << " peers:";
+    out << n.id << " [" << n.role << "] latency " << format_duration(n.link.latency) << " peers:";
     for (auto p : t.peers[n.index])
       out << ' ' << t.nodes[p].id;
     out << "\n";

@@ -12,13 +12,13 @@
 namespace troupe {
 
 struct node_info {
-  std::string id;           ///< `<group>-<index in group>`
+  std::string id; ///< `<group>-<index in group>`
   std::string group;
   std::string role;
   uint32_t index = 0;       ///< position in the whole node list
   uint32_t group_index = 0; ///< position within its group
   node_spec spec;
-  link_profile link;        ///< the group's link profile, or the topology's
+  link_profile link; ///< the group's link profile, or the topology's
 };
 
 struct expanded_topology {

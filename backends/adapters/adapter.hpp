@@ -37,8 +37,8 @@ struct block_info {
 
 struct submit_result {
   bool accepted = false;
-  std::string reason;            ///< why not, when not accepted
-  std::string real_id;           ///< the node's id for the transaction (empty if none)
+  std::string reason;             ///< why not, when not accepted
+  std::string real_id;            ///< the node's id for the transaction (empty if none)
   std::optional<uint64_t> height; ///< where it landed, when the node says so at once (etcd)
 };
 
@@ -117,6 +117,5 @@ using adapter_ptr = std::unique_ptr<adapter>;
 /// the settings are wrong (every problem, with paths under `where`).
 adapter_ptr make_adapter(const nlohmann::json& settings, const std::string& node_id,
                          std::chrono::milliseconds timeout, const std::string& where);
-
 
 } // namespace troupe::backends::adapters

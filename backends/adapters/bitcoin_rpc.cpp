@@ -5,8 +5,8 @@
 #include <set>
 
 #include "actors/errors.hpp"
-#include "actors/url.hpp"
 #include "actors/params.hpp"
+#include "actors/url.hpp"
 
 namespace troupe::backends::adapters {
 
@@ -69,12 +69,13 @@ httplib::Result bitcoin_rpc::post(const std::string& path, const std::string& bo
 }
 
 nlohmann::json bitcoin_rpc::call(const std::string& method, nlohmann::json params, bool wallet) {
-  nlohmann::json req{{"jsonrpc", "1.0"}, {"id", next_id_++}, {"method", method},
-                     {"params", std::move(params)}};
+  nlohmann::json req{
+    {"jsonrpc", "1.0"}, {"id", next_id_++}, {"method", method}, {"params", std::move(params)}};
   auto path = wallet ? "/wallet/" + wallet_ : std::string("/");
   auto res = post(path, req.dump());
   if (!res)
-    throw rpc_error("RPC " + method + " to " + node_ + " failed: " + httplib::to_string(res.error()));
+    throw rpc_error("RPC " + method + " to " + node_ +
+                    " failed: " + httplib::to_string(res.error()));
   nlohmann::json body;
   try {
     body = nlohmann::json::parse(res->body);
@@ -106,8 +107,8 @@ node_status bitcoin_rpc::status() {
   nlohmann::json batch = nlohmann::json::array();
   int id = 0;
   for (auto m : {"getblockchaininfo", "getconnectioncount", "getmempoolinfo"})
-    batch.push_back({{"jsonrpc", "1.0"}, {"id", id++}, {"method", m},
-                     {"params", nlohmann::json::array()}});
+    batch.push_back(
+      {{"jsonrpc", "1.0"}, {"id", id++}, {"method", m}, {"params", nlohmann::json::array()}});
   auto res = post("/", batch.dump());
   if (!res)
     throw rpc_error("RPC status to " + node_ + " failed: " + httplib::to_string(res.error()));
@@ -118,12 +119,11 @@ node_status bitcoin_rpc::status() {
     throw rpc_error("RPC status to " + node_ + " failed: HTTP " + std::to_string(res->status));
   }
   if (!body.is_array() || body.size() != 3)
-    throw rpc_error("RPC status to " + node_ + " failed: unexpected reply " +
-                    describe_json(body));
+    throw rpc_error("RPC status to " + node_ + " failed: unexpected reply " + describe_json(body));
   for (auto& item : body)
     if (item.contains("error") && !item["error"].is_null())
-      throw rpc_error("RPC status to " + node_ + " failed: " +
-                      item["error"].value("message", std::string("error")));
+      throw rpc_error("RPC status to " + node_ +
+                      " failed: " + item["error"].value("message", std::string("error")));
   node_status st;
   st.id = node_;
   st.up = true;

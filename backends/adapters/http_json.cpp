@@ -131,8 +131,7 @@ http_json::~http_json() = default;
 
 // -- requests ---------------------------------------------------------------------
 
-nlohmann::json http_json::request(const std::string& name, const verb& v,
-                                  const std::string& body) {
+nlohmann::json http_json::request(const std::string& name, const verb& v, const std::string& body) {
   httplib::Headers headers;
   for (auto& kv : headers_)
     headers.emplace(kv.first, kv.second);
@@ -140,9 +139,10 @@ nlohmann::json http_json::request(const std::string& name, const verb& v,
     headers.emplace(kv.first, kv.second);
   auto path = base_path_ + v.path;
   auto type = std::string("application/json");
-  httplib::Result res = v.method == "GET"    ? http_->Get(path.c_str(), headers)
-                        : v.method == "PUT" ? http_->Put(path.c_str(), headers, body, type.c_str())
-                                            : http_->Post(path.c_str(), headers, body, type.c_str());
+  httplib::Result res = v.method == "GET" ? http_->Get(path.c_str(), headers)
+                        : v.method == "PUT"
+                          ? http_->Put(path.c_str(), headers, body, type.c_str())
+                          : http_->Post(path.c_str(), headers, body, type.c_str());
   if (!res)
     throw rpc_error("request " + name + " (" + v.method + " " + path + ") to " + node_ +
                     " failed: " + httplib::to_string(res.error()));
@@ -205,12 +205,12 @@ submit_result http_json::submit(const transaction& tx, const std::string& to) {
   }
   auto value = tx.from + "->" + tx.to + ":" + std::to_string(tx.amount);
   std::map<std::string, std::string> vars{{"tx.id", tx.id},
-                    {"tx.from", tx.from},
-                    {"tx.to", tx.to},
-                    {"tx.amount", std::to_string(tx.amount)},
-                    {"tx.bytes", std::to_string(tx.bytes)},
-                    {"tx.id_base64", base64(tx.id)},
-                    {"tx.value_base64", base64(value)}};
+                                          {"tx.from", tx.from},
+                                          {"tx.to", tx.to},
+                                          {"tx.amount", std::to_string(tx.amount)},
+                                          {"tx.bytes", std::to_string(tx.bytes)},
+                                          {"tx.id_base64", base64(tx.id)},
+                                          {"tx.value_base64", base64(value)}};
   std::string body;
   auto& tmpl = it->second.body;
   for (size_t i = 0; i < tmpl.size(); ++i) {

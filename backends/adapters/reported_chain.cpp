@@ -44,15 +44,14 @@ block_event reported_chain::event(block_event::kind_t kind, uint64_t height,
 
 block_event reported_chain::added(const block_info& b, uint32_t reorg, int64_t time_ns) {
   chain_.erase(chain_.lower_bound(b.height), chain_.end());
-  auto ev = event(block_event::added, b.height, b.hash, b.parent, time_ns,
-                  txs_.troupe_ids(b.txids));
+  auto ev =
+    event(block_event::added, b.height, b.hash, b.parent, time_ns, txs_.troupe_ids(b.txids));
   ev.reorg_depth = reorg;
   chain_[b.height] = known_block{b.hash, ev.txs};
   return ev;
 }
 
-std::vector<block_event> reported_chain::look(adapter& a, const node_status& now,
-                                              int64_t time_ns) {
+std::vector<block_event> reported_chain::look(adapter& a, const node_status& now, int64_t time_ns) {
   if (!started_) {
     start(now);
     return {};

@@ -36,8 +36,8 @@ funding_plan read_funding_plan(const nlohmann::json& wallet, const std::string& 
   p.mature_blocks = count_at(wallet, "mature_blocks", p.mature_blocks, where);
   p.utxos_per_node = count_at(wallet, "utxos_per_node", p.utxos_per_node, where);
   p.utxo_amount = count_at(wallet, "utxo_amount", p.utxo_amount, where);
-  const double total = static_cast<double>(p.utxos_per_node) *
-                       static_cast<double>(p.utxo_amount) * static_cast<double>(nodes);
+  const double total = static_cast<double>(p.utxos_per_node) * static_cast<double>(p.utxo_amount) *
+                       static_cast<double>(nodes);
   const auto extra = static_cast<uint64_t>(std::ceil(total / base_units_per_block_min)) + 2;
   if (p.mature_blocks + extra > funding_blocks_max)
     throw user_error(where + ": funding " + std::to_string(nodes) + " nodes with " +

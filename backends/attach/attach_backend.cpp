@@ -44,30 +44,28 @@ constexpr const char* refusal_reason =
 
 attach_options read_options(params_reader& r) {
   attach_options o;
-  r.items(
-    "nodes", "a list of nodes",
-    [&](params_reader& q) {
-      attached_node n;
-      n.id = q.string("id", "", true);
-      n.program = q.string("program", "");
-      q.section("vars", [&](params_reader& v) {
-        for (auto it = v.object().begin(); it != v.object().end(); ++it) {
-          if (it.value().is_string())
-            n.vars[it.key()] = it.value().get<std::string>();
-          else if (it.value().is_number_integer())
-            n.vars[it.key()] = std::to_string(it.value().get<int64_t>());
-          else
-            v.error(it.key().c_str(), "must be a string or an integer");
-        }
-        std::vector<std::string> keys;
-        for (auto it = v.object().begin(); it != v.object().end(); ++it)
-          keys.push_back(it.key());
-        for (const auto& k : keys)
-          v.allow({k.c_str()});
-      });
-      q.finish();
-      o.nodes.push_back(std::move(n));
+  r.items("nodes", "a list of nodes", [&](params_reader& q) {
+    attached_node n;
+    n.id = q.string("id", "", true);
+    n.program = q.string("program", "");
+    q.section("vars", [&](params_reader& v) {
+      for (auto it = v.object().begin(); it != v.object().end(); ++it) {
+        if (it.value().is_string())
+          n.vars[it.key()] = it.value().get<std::string>();
+        else if (it.value().is_number_integer())
+          n.vars[it.key()] = std::to_string(it.value().get<int64_t>());
+        else
+          v.error(it.key().c_str(), "must be a string or an integer");
+      }
+      std::vector<std::string> keys;
+      for (auto it = v.object().begin(); it != v.object().end(); ++it)
+        keys.push_back(it.key());
+      for (const auto& k : keys)
+        v.allow({k.c_str()});
     });
+    q.finish();
+    o.nodes.push_back(std::move(n));
+  });
   o.discovery = r.string("discovery", "");
   if (!o.discovery.empty()) {
     try {
@@ -230,8 +228,8 @@ adapters::adapter* adapter_of(proxy_actor self, const member& m) {
     auto vars = m.vars;
     vars.emplace("id", m.id);
     auto settings = local::render_json(m.prog->adapter, vars, "attach: " + m.id + " adapter");
-    st.adapter = adapters::make_adapter(settings, m.id, st.im->rpc_timeout,
-                                        "attach: " + m.id + " adapter");
+    st.adapter =
+      adapters::make_adapter(settings, m.id, st.im->rpc_timeout, "attach: " + m.id + " adapter");
     st.adapter_version = m.version;
     uint64_t depth = 0;
     try {
@@ -340,7 +338,9 @@ caf::behavior proxy(proxy_actor self, std::shared_ptr<attach_backend::impl> im, 
       return true;
     },
     [=](run_command_atom, const command_request& req) { return run_here(self, req); },
-    [=](control_atom, control_action) { return control_ack{false, refusal_reason}; },
+    [=](control_atom, control_action) {
+      return control_ack{false, refusal_reason};
+    },
   };
 }
 
@@ -348,11 +348,21 @@ caf::behavior proxy(proxy_actor self, std::shared_ptr<attach_backend::impl> im, 
 caf::behavior fabric() {
   return {
     [](get_status_atom) { return std::vector<node_status>{}; },
-    [](partition_atom, const partition_cmd&) { return control_ack{false, refusal_reason}; },
-    [](heal_atom) { return control_ack{false, refusal_reason}; },
-    [](set_link_atom, const link_cmd&) { return control_ack{false, refusal_reason}; },
-    [](clog_atom, const clog_cmd&) { return control_ack{false, refusal_reason}; },
-    [](skew_atom, const clock_skew_cmd&) { return control_ack{false, refusal_reason}; },
+    [](partition_atom, const partition_cmd&) {
+      return control_ack{false, refusal_reason};
+    },
+    [](heal_atom) {
+      return control_ack{false, refusal_reason};
+    },
+    [](set_link_atom, const link_cmd&) {
+      return control_ack{false, refusal_reason};
+    },
+    [](clog_atom, const clog_cmd&) {
+      return control_ack{false, refusal_reason};
+    },
+    [](skew_atom, const clock_skew_cmd&) {
+      return control_ack{false, refusal_reason};
+    },
   };
 }
 
@@ -363,9 +373,7 @@ caf::behavior fabric() {
 attach_backend::attach_backend()
   : impl_(std::make_shared<impl>()) {}
 
-attach_backend::~attach_backend() {
-  teardown();
-}
+attach_backend::~attach_backend() { teardown(); }
 
 deployment attach_backend::deploy(caf::actor_system& sys, const scenario& s,
                                   const expanded_topology& topo, const run_env& env) {
@@ -404,12 +412,14 @@ deployment attach_backend::deploy(caf::actor_system& sys, const scenario& s,
                        "give the registry's URL");
     }
     if (program.empty())
-      throw user_error("node " + t.id + ": no program to reach it with; give the group a "
-                                        "\"program\" (e.g. \"etcd\") or the node entry one");
+      throw user_error("node " + t.id +
+                       ": no program to reach it with; give the group a "
+                       "\"program\" (e.g. \"etcd\") or the node entry one");
     m.prog = local::load_program(program);
     if (!m.prog->adapter.is_object())
-      throw user_error("program " + program + " has no adapter; attach reaches nodes only "
-                                              "through their program's adapter");
+      throw user_error("program " + program +
+                       " has no adapter; attach reaches nodes only "
+                       "through their program's adapter");
     im.index[m.id] = im.members.size();
     im.members.push_back(std::move(m));
   }

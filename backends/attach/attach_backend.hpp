@@ -40,7 +40,7 @@ struct attach_options {
   std::vector<attached_node> nodes;
   std::string discovery; ///< registry URL (empty: the list only)
   duration window = std::chrono::seconds(30);
-  duration poll = std::chrono::seconds(1);          ///< how often the registry is asked
+  duration poll = std::chrono::seconds(1);                 ///< how often the registry is asked
   duration poll_interval = std::chrono::milliseconds(500); ///< how often each node is asked
 };
 

@@ -35,10 +35,9 @@ int run_child(const determinism_processes& p, const std::filesystem::path& dir,
   std::filesystem::create_directories(dir.parent_path());
   std::vector<std::string> args{p.troupe_binary.string(), "run"};
   args.insert(args.end(), p.run_args.begin(), p.run_args.end());
-  for (const std::string& a : {std::string("--backend"), std::string("sim"),
-                               std::string("--quiet"), std::string("--out"), dir.string(),
-                               std::string("--trace-record"), request_text(tr),
-                               std::string("--trace-out"), trace_path.string()})
+  for (const std::string& a : {std::string("--backend"), std::string("sim"), std::string("--quiet"),
+                               std::string("--out"), dir.string(), std::string("--trace-record"),
+                               request_text(tr), std::string("--trace-out"), trace_path.string()})
     args.push_back(a);
   std::vector<char*> argv;
   for (auto& a : args)
@@ -142,12 +141,12 @@ run_result run_recording_trace(const scenario& s, run_request req, const registr
   return result;
 }
 
-determinism_result check_determinism(const scenario& s, const run_request& req,
-                                     const registry& reg, const determinism_processes* procs) {
+determinism_result check_determinism(const scenario& s, const run_request& req, const registry& reg,
+                                     const determinism_processes* procs) {
   determinism_result out;
   out.processes = procs != nullptr;
-  const auto base = req.out.empty() ? std::filesystem::path("runs") / (s.name + "-determinism")
-                                    : req.out;
+  const auto base =
+    req.out.empty() ? std::filesystem::path("runs") / (s.name + "-determinism") : req.out;
   auto run = [&](const sim::trace_request& tr) {
     const auto dir = base / ("run-" + std::to_string(++out.runs));
     if (procs) {
@@ -188,8 +187,7 @@ std::string describe(const determinism_result& r) {
   std::string out = "NOT deterministic: the runs diverge at trace event #" +
                     std::to_string(d.index) + "\n  run 1: " + d.first_event +
                     "\n  run 2: " + d.second_event + "\n";
-  std::snprintf(buf, sizeof buf, "%016" PRIx64 " vs %016" PRIx64, d.first_digest,
-                d.second_digest);
+  std::snprintf(buf, sizeof buf, "%016" PRIx64 " vs %016" PRIx64, d.first_digest, d.second_digest);
   out += std::string("  final digests: ") + buf + "\n";
   if (!d.note.empty())
     out += "  " + d.note + "\n";

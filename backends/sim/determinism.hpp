@@ -22,8 +22,8 @@ namespace troupe::backends {
 
 struct determinism_result {
   sim::divergence divergence;
-  run_result first_run; ///< the first full run (its report is the run's report)
-  int runs = 0;         ///< how many runs the check took (2 when deterministic)
+  run_result first_run;   ///< the first full run (its report is the run's report)
+  int runs = 0;           ///< how many runs the check took (2 when deterministic)
   bool processes = false; ///< whether each run was a process of its own
 };
 

@@ -22,9 +22,7 @@ using nlohmann::json;
 // -- node models --------------------------------------------------------------
 
 /// Leaders by default are every role but observers; `params.leader` overrides.
-bool default_leader(const std::string& role) {
-  return role != "observer";
-}
+bool default_leader(const std::string& role) { return role != "observer"; }
 
 /// The same rule, said for `troupe validate` and a run's first lines.
 leadership chain_leadership(const group& g) {
@@ -115,11 +113,9 @@ std::string hex64(uint64_t v) {
 void add_sim_model(registry& reg, const std::string& name, const std::string& summary,
                    std::function<sim::model_factory(const node_info&)> make,
                    std::function<void(params_reader&, const group&)> validate) {
-  auto entry = model_entry{name, summary,
-                           [make](const node_info& n, std::vector<validation_error>&) {
-                             return make(n);
-                           },
-                           validate};
+  auto entry = model_entry{
+    name, summary, [make](const node_info& n, std::vector<validation_error>&) { return make(n); },
+    validate};
   for (auto& m : models())
     if (m.name == name) {
       m = entry;
@@ -277,20 +273,17 @@ caf::behavior fabric(caf::event_based_actor*, impl_ptr im) {
 
 // -- sim_backend --------------------------------------------------------------
 
-sim_backend::~sim_backend() {
-  teardown();
-}
+sim_backend::~sim_backend() { teardown(); }
 
-void sim_backend::configure(caf::actor_system_config& cfg) {
-  sim::install(cfg);
-}
+void sim_backend::configure(caf::actor_system_config& cfg) { sim::install(cfg); }
 
 namespace {
 
 /// Workloads' own events (job campaigns) into the world's trace, at the kernel's time.
 class world_run_trace final : public run_trace {
 public:
-  explicit world_run_trace(std::weak_ptr<sim_backend::impl> im) : impl_(std::move(im)) {}
+  explicit world_run_trace(std::weak_ptr<sim_backend::impl> im)
+    : impl_(std::move(im)) {}
   void fold_event(uint32_t what, uint64_t a, uint64_t b) override {
     auto im = impl_.lock();
     if (!im || !im->world)
@@ -429,9 +422,7 @@ void sim_backend::teardown() noexcept {
   impl_.reset();
 }
 
-json sim_backend::results() const {
-  return results_;
-}
+json sim_backend::results() const { return results_; }
 
 json sim_backend::counters_now() const {
   // Reads the network's counters only: sampling leaves the world (and its digest) unchanged.
@@ -442,9 +433,9 @@ json sim_backend::counters_now() const {
     auto it = c.find(k);
     return it == c.end() ? 0 : it->second;
   };
-  return json{{"messages", get("net.delivered")},
-              {"drops", get("net.dropped_loss") + get("net.dropped_partition") +
-                          get("net.dropped_crash")}};
+  return json{
+    {"messages", get("net.delivered")},
+    {"drops", get("net.dropped_loss") + get("net.dropped_partition") + get("net.dropped_crash")}};
 }
 
 void register_sim(registry& reg) {

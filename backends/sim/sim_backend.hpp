@@ -21,7 +21,8 @@ public:
   /// Records the trace window `req` asks for; the run's world_trace lands in `*out` at
   /// teardown (for --check-determinism).
   sim_backend(sim::trace_request req, std::shared_ptr<sim::world_trace> out)
-    : trace_request_(req), trace_out_(std::move(out)) {}
+    : trace_request_(req)
+    , trace_out_(std::move(out)) {}
   ~sim_backend() override;
 
   // -- backend ----------------------------------------------------------------

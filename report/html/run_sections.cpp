@@ -314,7 +314,6 @@ std::vector<double> rates(const std::vector<double>& t, const std::vector<double
   return out;
 }
 
-
 } // namespace
 
 std::string traffic_chart(const json& r) {

@@ -6,9 +6,9 @@
 #include <array>
 #include <deque>
 #include <map>
+#include <memory>
 #include <set>
 #include <tuple>
-#include <memory>
 #include <unordered_map>
 #include <utility>
 
@@ -109,8 +109,7 @@ public:
   /// copied once (not once per key), so a block of 50 transactions costs a few KB however
   /// long the chain is; everything else is shared with this set.
   tx_set with_all(std::vector<uint64_t> keys) const {
-    keys.erase(std::remove_if(keys.begin(), keys.end(),
-                              [this](uint64_t k) { return contains(k); }),
+    keys.erase(std::remove_if(keys.begin(), keys.end(), [this](uint64_t k) { return contains(k); }),
                keys.end());
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
@@ -131,8 +130,8 @@ private:
   struct node;
   using node_ptr = std::shared_ptr<const node>;
   struct node {
-    uint32_t key_map = 0;   ///< slots that hold a key
-    uint32_t child_map = 0; ///< slots that hold a subtrie
+    uint32_t key_map = 0;           ///< slots that hold a key
+    uint32_t child_map = 0;         ///< slots that hold a subtrie
     std::vector<uint64_t> keys;     ///< in slot order
     std::vector<node_ptr> children; ///< in slot order
   };
@@ -194,7 +193,7 @@ struct block {
   uint64_t parent = 0;
   uint64_t height = 0;
   uint64_t slot = 0;
-  uint64_t producer = 0; ///< stable hash of the producer's id
+  uint64_t producer = 0;   ///< stable hash of the producer's id
   std::string producer_id; ///< that id (for block events: who is behind a conflict)
   uint32_t bytes = 0;
   std::vector<tx_ptr> txs;
@@ -222,8 +221,7 @@ const block_ptr& genesis() {
 /// its mempool for every gossiped transaction, so with 1,000 nodes these lookups dominate:
 /// std::unordered_map costs ~3x the memory and a pointer chase (a cache miss) per probe.
 /// Lookup only; never iterated, so its layout cannot reach any output.
-template <class V>
-class key_map {
+template <class V> class key_map {
 public:
   const V* find(uint64_t key) const noexcept {
     if (keys_.empty())
@@ -394,8 +392,7 @@ public:
   }
 
   /// Calls `f(tx)` for the first `n` transactions in order.
-  template <class F>
-  void for_first(size_t n, F&& f) const {
+  template <class F> void for_first(size_t n, F&& f) const {
     for (auto it = q_.begin(); n > 0 && it != q_.end(); ++it)
       if (*it) {
         f(*it);
@@ -415,7 +412,7 @@ private:
     holes_ = 0;
   }
 
-  std::deque<tx_ptr> q_; ///< q_[i] has sequence number base_ + i; nullptr: a hole
+  std::deque<tx_ptr> q_;   ///< q_[i] has sequence number base_ + i; nullptr: a hole
   key_map<int64_t> index_; ///< key -> sequence number
   int64_t base_ = 0;
   size_t holes_ = 0;
@@ -463,7 +460,8 @@ constexpr uint32_t tip_bytes = 48;
 
 class chain_node final : public node_model {
 public:
-  explicit chain_node(chain_params p) : p_(p) {}
+  explicit chain_node(chain_params p)
+    : p_(p) {}
 
   // -- lifecycle --------------------------------------------------------------
 
@@ -1348,14 +1346,14 @@ private:
   uint64_t self_key_ = 0;
 
   // Volatile: lost on restart, as a real node's memory is.
-  mempool_queue mempool_; ///< by arrival: block building order
-  std::unordered_map<uint64_t, block_ptr> orphans_;    ///< by hash; lookup only
-  std::multimap<uint64_t, uint64_t> orphan_children_;  ///< parent hash -> orphan hash
-  std::deque<uint64_t> orphan_order_;                  ///< arrival order, for eviction
-  std::map<uint64_t, pending_request> requests_;       ///< by wanted hash; ordered for retries
+  mempool_queue mempool_;                             ///< by arrival: block building order
+  std::unordered_map<uint64_t, block_ptr> orphans_;   ///< by hash; lookup only
+  std::multimap<uint64_t, uint64_t> orphan_children_; ///< parent hash -> orphan hash
+  std::deque<uint64_t> orphan_order_;                 ///< arrival order, for eviction
+  std::map<uint64_t, pending_request> requests_;      ///< by wanted hash; ordered for retries
   size_t announce_next_ = 0;
-  std::string identity_;            ///< whose blocks this node signs: its id, or a twin's
-  std::set<uint64_t> rejected_;     ///< invalid blocks seen (counted once); lookup only
+  std::string identity_;        ///< whose blocks this node signs: its id, or a twin's
+  std::set<uint64_t> rejected_; ///< invalid blocks seen (counted once); lookup only
   struct outbox_entry {
     tx_ptr tx;
     uint64_t known = 0; ///< peers known to have it, by position (see peer_bit)
@@ -1385,8 +1383,8 @@ chain_params read_chain_params(params_reader& r, bool leader) {
     r.error("slot", "must be a duration from 1ms to 24h, got " + format_duration(p.slot));
   p.tx_relay_interval = r.dur("tx_relay_interval", p.tx_relay_interval);
   if (p.tx_relay_interval > 1min)
-    r.error("tx_relay_interval", "must be a duration from 0s to 1m, got " +
-                                   format_duration(p.tx_relay_interval));
+    r.error("tx_relay_interval",
+            "must be a duration from 0s to 1m, got " + format_duration(p.tx_relay_interval));
   p.active_slot_coeff = r.probability("active_slot_coeff", p.active_slot_coeff);
   auto u32 = [&r](const char* key, uint32_t fallback, int64_t lo, int64_t hi) {
     return static_cast<uint32_t>(r.integer(key, fallback, lo, hi));

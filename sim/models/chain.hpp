@@ -98,9 +98,9 @@ enum chain_msg : uint32_t {
 };
 
 /// Limits on volatile state and sync traffic.
-constexpr uint32_t chain_sync_batch_max = 128;   ///< blocks per `get_blocks` answer
-constexpr uint32_t chain_orphans_max = 1024;     ///< blocks waiting for their parent
-constexpr uint32_t chain_requests_max = 256;     ///< unanswered `get_blocks` in flight
+constexpr uint32_t chain_sync_batch_max = 128; ///< blocks per `get_blocks` answer
+constexpr uint32_t chain_orphans_max = 1024;   ///< blocks waiting for their parent
+constexpr uint32_t chain_requests_max = 256;   ///< unanswered `get_blocks` in flight
 constexpr uint32_t chain_request_attempts_max = 6;
 constexpr uint32_t chain_request_timeout_slots = 3;
 constexpr uint32_t chain_announce_every_slots = 8;

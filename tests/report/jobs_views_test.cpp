@@ -61,9 +61,9 @@ TEST(jobs_views, metrics_and_dashboard_follow_a_campaign_drained_by_real_workers
     << R"({"name": "proving", "stages": [{"type": "snos", "verification_poll_ms": 20},
                                           {"type": "proving", "verification_poll_ms": 20}]})";
   const int api = free_port(), prom = free_port(), dash = free_port();
-  child serve{{troupe::test::troupe_binary(), "jobs", "serve", "--db", (dir / "jobs.db").string(), "--pipeline",
-               (dir / "pipeline.json").string(), "--port", std::to_string(api), "--metrics-port",
-               std::to_string(prom), "--serve", std::to_string(dash)},
+  child serve{{troupe::test::troupe_binary(), "jobs", "serve", "--db", (dir / "jobs.db").string(),
+               "--pipeline", (dir / "pipeline.json").string(), "--port", std::to_string(api),
+               "--metrics-port", std::to_string(prom), "--serve", std::to_string(dash)},
               dir / "serve.out"};
   httplib::Client cli{"127.0.0.1", api};
   cli.set_connection_timeout(1, 0);
@@ -94,8 +94,9 @@ TEST(jobs_views, metrics_and_dashboard_follow_a_campaign_drained_by_real_workers
   }
 
   // -- a real worker drains the queue: 30 blocks x 2 stages x (process, verify) --------
-  child work{{troupe::test::troupe_binary(), "jobs", "work", "--url", "http://127.0.0.1:" + std::to_string(api),
-              "--command", "echo {type}-{key}", "--max-jobs", std::to_string(blocks * 4)},
+  child work{{troupe::test::troupe_binary(), "jobs", "work", "--url",
+              "http://127.0.0.1:" + std::to_string(api), "--command", "echo {type}-{key}",
+              "--max-jobs", std::to_string(blocks * 4)},
              dir / "work.out"};
   ASSERT_EQ(work.wait(std::chrono::seconds(120)), 0) << read_text(dir / "work.out");
   auto m2 = await_metric(prom, "troupe_jobs{status=\"completed\",type=\"proving\"}", blocks);
@@ -137,8 +138,8 @@ TEST(jobs_views, metrics_and_dashboard_follow_a_campaign_drained_by_real_workers
   }
 
   // -- a busy port for a view is one sentence and exit 2 ------------------------------
-  child busy{{troupe::test::troupe_binary(), "jobs", "serve", "--db", (dir / "other.db").string(), "--port", "0",
-              "--metrics-port", std::to_string(prom)},
+  child busy{{troupe::test::troupe_binary(), "jobs", "serve", "--db", (dir / "other.db").string(),
+              "--port", "0", "--metrics-port", std::to_string(prom)},
              dir / "busy.out"};
   EXPECT_EQ(busy.wait(std::chrono::seconds(30)), 2);
   EXPECT_NE(read_text(dir / "busy.out").find("--metrics-port " + std::to_string(prom)),

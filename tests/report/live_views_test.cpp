@@ -53,9 +53,10 @@ TEST(live_views, metrics_and_dashboard_follow_a_paced_run) {
   const int metrics_port = free_port(), dash_port = free_port();
   auto dir = temp_dir("live");
   // 60 simulated seconds at 6x: about 10 s of wall time to look at.
-  child run{{troupe::test::troupe_binary(), "run", troupe::test::source_dir() + "/scenarios/chain-faults-report.json",
-             "--duration", "60s", "--pace", "6", "--quiet", "--out", (dir / "run").string(),
-             "--metrics-port", std::to_string(metrics_port), "--serve", std::to_string(dash_port)},
+  child run{{troupe::test::troupe_binary(), "run",
+             troupe::test::source_dir() + "/scenarios/chain-faults-report.json", "--duration",
+             "60s", "--pace", "6", "--quiet", "--out", (dir / "run").string(), "--metrics-port",
+             std::to_string(metrics_port), "--serve", std::to_string(dash_port)},
             dir / "troupe.out"};
   // Wait until the run is under way.
   json s;
@@ -122,8 +123,8 @@ TEST(live_views, metrics_and_dashboard_follow_a_paced_run) {
   ASSERT_TRUE(code == 0 || code == 1) << code << read_text(dir / "troupe.out");
   // Pacing is outside the simulated world: the digest is that of an unpaced run.
   auto paced = json::parse(read_text(dir / "run" / "report.json"));
-  shell(troupe::test::troupe_binary() +
-        " run " + troupe::test::source_dir() + "/scenarios/chain-faults-report.json --duration 60s --quiet --out " +
+  shell(troupe::test::troupe_binary() + " run " + troupe::test::source_dir() +
+        "/scenarios/chain-faults-report.json --duration 60s --quiet --out " +
         (dir / "fast").string());
   auto fast = json::parse(read_text(dir / "fast" / "report.json"));
   EXPECT_EQ(paced["digest"], fast["digest"]);
@@ -132,8 +133,8 @@ TEST(live_views, metrics_and_dashboard_follow_a_paced_run) {
 
 TEST(live_views, the_progress_line_shows_on_a_terminal_only) {
   auto dir = temp_dir("progress");
-  const std::string run = troupe::test::troupe_binary() +
-                          " run " + troupe::test::source_dir() + "/scenarios/chain-sim.json --duration 60s --pace 60 --out ";
+  const std::string run = troupe::test::troupe_binary() + " run " + troupe::test::source_dir() +
+                          "/scenarios/chain-sim.json --duration 60s --pace 60 --out ";
   // `script` gives the run a terminal.
   // A shortened run may miss its expectations (exit 1): only the output matters here.
   shell("script -qec '" + run + (dir / "tty").string() + "' /dev/null > " +

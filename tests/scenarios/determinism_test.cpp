@@ -55,9 +55,8 @@ TEST(determinism, a_model_reading_the_wall_clock_is_caught_and_named) {
       return [] { return std::make_unique<wall_clock_model>(); };
     },
     [](params_reader&, const group&) {});
-  auto s = ScenarioBuilder::topology_with([](auto& t) {
-             t.layout_ring().group("validator", 4).model("wallclock");
-           })
+  auto s = ScenarioBuilder::topology_with(
+             [](auto& t) { t.layout_ring().group("validator", 4).model("wallclock"); })
              .named("wallclock")
              .with_run_duration(30s)
              .build();

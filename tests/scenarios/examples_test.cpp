@@ -14,9 +14,9 @@
 #include <gtest/gtest.h>
 
 #include "actors/runner.hpp"
-#include "report/report.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
+#include "report/report.hpp"
 #include "tests/support/paths.hpp"
 
 using namespace troupe;
@@ -71,7 +71,8 @@ TEST(examples, every_simulated_example_gives_its_pinned_verdict_and_digest) {
 }
 
 TEST(examples, every_example_file_is_in_a_table) {
-  for (const auto& e : std::filesystem::directory_iterator(troupe::test::source_dir() + "/scenarios")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(troupe::test::source_dir() + "/scenarios")) {
     if (e.path().extension() != ".json")
       continue;
     const auto name = e.path().filename().string();

@@ -8,14 +8,14 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include "jobs/replay/replay.hpp"
-#include "report/metrics.hpp"
 #include "actors/runner.hpp"
-#include "report/report.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
-#include "tests/support/replay_summary.hpp"
+#include "jobs/replay/replay.hpp"
+#include "report/metrics.hpp"
+#include "report/report.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/replay_summary.hpp"
 
 using namespace troupe;
 using nlohmann::json;
@@ -49,7 +49,8 @@ TEST(jobs_scenarios, the_899_slice_production_campaign_completes_in_sim_with_a_c
   // The figures the original service computes, from the config alone.
   troupe::test::expect_complete_campaign_summary(
     s, troupe::jobs::load_replay_config(
-         troupe::test::source_dir() + "/scenarios/data/replay-test/full-production-run-20240101.json"));
+         troupe::test::source_dir() +
+         "/scenarios/data/replay-test/full-production-run-20240101.json"));
   // Jobs by status over time: every sample accounts for all 899 jobs; at first all but the
   // 24 the hosts took are waiting, at the end 898 are complete.
   const auto& series = jobs["series"];

@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "actors/scenario/builder.hpp"
 #include "actors/echo.hpp"
+#include "actors/scenario/builder.hpp"
 #include "actors/scenario/leadership.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"

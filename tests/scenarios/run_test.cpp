@@ -9,11 +9,11 @@
 
 #include "actors/json_read.hpp"
 #include "actors/runner.hpp"
-#include "report/report.hpp"
 #include "actors/scenario/builder.hpp"
 #include "actors/scenario/scenario_json.hpp"
 #include "apps/catalog/catalog.hpp"
 #include "backends/sim/determinism.hpp"
+#include "report/report.hpp"
 #include "tests/support/paths.hpp"
 
 using namespace troupe;
@@ -59,8 +59,10 @@ const json& expectation(const json& report, const std::string& name) {
 scenario_builder small(const std::string& name) {
   register_catalog();
   return ScenarioBuilder::topology_with([](auto& t) {
-           t.layout_random(4).link(50ms, 10ms).group("validator", 8).param("active_slot_coeff",
-                                                                            0.03);
+           t.layout_random(4)
+             .link(50ms, 10ms)
+             .group("validator", 8)
+             .param("active_slot_coeff", 0.03);
            t.group("observer", 2);
          })
     .named(name)
@@ -121,7 +123,8 @@ TEST(scenarios, events_jsonl_traces_deliveries_drops_and_faults_within_its_cap) 
   req.quiet = true;
   req.write_events = true;
   req.events_bytes_max = 4u << 20;
-  auto r = run_scenario(load_scenario(troupe::test::source_dir() + "/scenarios/chain-partition.json"), req);
+  auto r = run_scenario(
+    load_scenario(troupe::test::source_dir() + "/scenarios/chain-partition.json"), req);
   const auto path = r.run_dir / "events.jsonl";
   ASSERT_TRUE(std::filesystem::exists(path));
   EXPECT_LE(std::filesystem::file_size(path), 4u << 20);
@@ -245,15 +248,16 @@ TEST(scenarios, each_expectation_can_fail) {
   EXPECT_EQ(live.exit_code, 1);
   // Convergence: a node stopped and never started again does not block convergence of the
   // up nodes, but an isolation that never heals does.
-  auto conv = run_built(small("conv-fail")
-                          .steps_with({{{"at", "1m"}, {"action", "isolate"}, {"nodes", {"validator-0"}}}})
-                          .expect_convergence(30s)
-                          .build(),
-                        "cf");
+  auto conv =
+    run_built(small("conv-fail")
+                .steps_with({{{"at", "1m"}, {"action", "isolate"}, {"nodes", {"validator-0"}}}})
+                .expect_convergence(30s)
+                .build(),
+              "cf");
   EXPECT_FALSE(expectation(conv.report, "convergence")["pass"].get<bool>());
   // Inclusion: everything, including what was submitted in the last seconds.
-  auto incl = run_built(small("incl-fail").transactions_with(5).expect_tx_inclusion(1.0).build(),
-                        "if");
+  auto incl =
+    run_built(small("incl-fail").transactions_with(5).expect_tx_inclusion(1.0).build(), "if");
   const auto& e = expectation(incl.report, "tx_inclusion");
   EXPECT_FALSE(e["pass"].get<bool>());
   EXPECT_LT(e["evidence"]["included"].get<uint64_t>(), e["evidence"]["submitted"].get<uint64_t>());
@@ -281,9 +285,9 @@ namespace {
 /// chain-partition.json with 2% loss on every link and `transport` set (or left to the model).
 run_result lossy_partition(const std::string& out, const char* transport) {
   register_catalog();
-  auto j = troupe::read_json_file(
-    std::filesystem::path(troupe::test::source_dir()) / "scenarios/chain-partition.json",
-    "scenario file");
+  auto j = troupe::read_json_file(std::filesystem::path(troupe::test::source_dir()) /
+                                    "scenarios/chain-partition.json",
+                                  "scenario file");
   j["topology"]["link"]["loss"] = 0.02;
   if (transport)
     j["topology"]["link"]["transport"] = transport;

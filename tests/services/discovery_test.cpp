@@ -41,9 +41,9 @@ struct registry_proc {
   registry_proc(const std::filesystem::path& dir, int port, const std::string& log_name) {
     const auto log = dir / log_name;
     proc = std::make_unique<child>(
-      std::vector<std::string>{troupe::test::troupe_binary(), "discovery", "serve", "--port",
-                               std::to_string(port), "--whitelist", (dir / "whitelist.json").string(),
-                               "--db", (dir / "registry.db").string()},
+      std::vector<std::string>{
+        troupe::test::troupe_binary(), "discovery", "serve", "--port", std::to_string(port),
+        "--whitelist", (dir / "whitelist.json").string(), "--db", (dir / "registry.db").string()},
       log);
     if (troupe::test::wait_until([&] { return troupe::test::file_contains(log, "registry on "); },
                                  30s))
@@ -81,8 +81,8 @@ TEST(discovery, signed_submissions_are_listed_and_strangers_are_refused) {
   ASSERT_FALSE(reg.url.empty()) << troupe::test::file_text(dir / "serve.log");
 
   for (const auto& [id, key] : {std::pair{"node-b", "b.key"}, std::pair{"node-a", "a.key"}}) {
-    auto o = troupe::test::shell(cli() + " discovery announce --once --url " + reg.url +
-                                   " --key " + (dir / key).string() + " --id " + id +
+    auto o = troupe::test::shell(cli() + " discovery announce --once --url " + reg.url + " --key " +
+                                   (dir / key).string() + " --id " + id +
                                    " --program etcd --endpoint client=127.0.0.1:2379 --label "
                                    "zone=eu",
                                  30);
@@ -107,10 +107,11 @@ TEST(discovery, signed_submissions_are_listed_and_strangers_are_refused) {
     json{{"id", "intruder"}, {"time_ms", troupe::services::wall_ms()}}.dump();
   EXPECT_EQ(submit_raw(reg.url, body, {}), 401);
   const auto secret_stranger = troupe::services::read_secret_key(dir / "stranger.key");
-  EXPECT_EQ(submit_raw(reg.url, body,
-                       {{"X-Troupe-Key", pub_a},
-                        {"X-Troupe-Signature", troupe::services::ed25519_sign(secret_stranger, body)}}),
-            401);
+  EXPECT_EQ(
+    submit_raw(reg.url, body,
+               {{"X-Troupe-Key", pub_a},
+                {"X-Troupe-Signature", troupe::services::ed25519_sign(secret_stranger, body)}}),
+    401);
   // A whitelisted key may not take over another key's node id.
   auto take = troupe::test::shell(cli() + " discovery announce --once --url " + reg.url +
                                     " --key " + (dir / "b.key").string() + " --id node-a",
@@ -137,8 +138,7 @@ TEST(discovery, windows_expire_silent_nodes_and_a_restart_keeps_the_state) {
                                     (dir / "k.key").string() + " --id silent",
                                   30);
   ASSERT_EQ(once.code, 0) << once.out;
-  ASSERT_TRUE(troupe::test::wait_until(
-    [&] { return online_ids(url).size() == 2; }, 30s));
+  ASSERT_TRUE(troupe::test::wait_until([&] { return online_ids(url).size() == 2; }, 30s));
   // The silent node leaves a short window once it has been silent longer than it; the
   // steady one stays.
   EXPECT_TRUE(troupe::test::wait_until(
@@ -158,7 +158,8 @@ TEST(discovery, windows_expire_silent_nodes_and_a_restart_keeps_the_state) {
 }
 
 TEST(discovery, a_missing_whitelist_is_one_sentence_and_exit_2) {
-  auto o = troupe::test::troupe_cli("discovery serve --port 0 --whitelist /nonexistent/wl.json", 30);
+  auto o =
+    troupe::test::troupe_cli("discovery serve --port 0 --whitelist /nonexistent/wl.json", 30);
   EXPECT_EQ(o.code, 2) << o.out;
   EXPECT_NE(o.out.find("cannot read whitelist"), std::string::npos) << o.out;
 }

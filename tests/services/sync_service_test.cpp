@@ -78,7 +78,8 @@ TEST(sync_http, twenty_processes_meet_at_a_barrier_exactly_once_each) {
   start(n - 1);
   std::set<int> seqs;
   for (int i = 0; i < n; ++i) {
-    ASSERT_EQ(procs[i]->wait(60s), 0) << troupe::test::file_text(dir / ("p" + std::to_string(i) + ".out"));
+    ASSERT_EQ(procs[i]->wait(60s), 0)
+      << troupe::test::file_text(dir / ("p" + std::to_string(i) + ".out"));
     seqs.insert(std::stoi(troupe::test::file_text(dir / ("p" + std::to_string(i) + ".out"))));
   }
   // Each entered once: the seqs are exactly 1..20 and the state holds 20 entries.
@@ -120,8 +121,8 @@ TEST(sync_http, bad_input_is_one_sentence_and_exit_2) {
   ASSERT_FALSE(server.url.empty());
   auto bad = troupe::test::troupe_cli("sync publish t 'not json' --url " + server.url, 30);
   EXPECT_EQ(bad.code, 2) << bad.out;
-  auto timeout = troupe::test::troupe_cli(
-    "sync barrier lonely 2 --timeout 200ms --url " + server.url, 30);
+  auto timeout =
+    troupe::test::troupe_cli("sync barrier lonely 2 --timeout 200ms --url " + server.url, 30);
   EXPECT_EQ(timeout.code, 2) << timeout.out;
   EXPECT_NE(timeout.out.find("1 of 2"), std::string::npos) << timeout.out;
 }

@@ -44,9 +44,7 @@ TEST(caf_sim, starts_no_threads) {
   {
     sim_system s;
     EXPECT_EQ(thread_count(), before);
-    s.sys->spawn([](caf::event_based_actor*) -> caf::behavior {
-      return {[](int) {}};
-    });
+    s.sys->spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; });
     s.k().run_until_idle();
     EXPECT_EQ(thread_count(), before);
   }
@@ -71,11 +69,11 @@ TEST(caf_sim, after_timeout_fires_at_the_virtual_instant) {
   auto& k = s.k();
   auto fired_at = std::make_shared<duration>(-1);
   s.sys->spawn([fired_at, &k](caf::event_based_actor* self) -> caf::behavior {
-    return {[](int) {},
-            caf::after(std::chrono::seconds(3)) >> [self, fired_at, &k] {
-              *fired_at = k.now();
-              self->quit();
-            }};
+    return {[](int) {}, caf::after(std::chrono::seconds(3)) >>
+                          [self, fired_at, &k] {
+                            *fired_at = k.now();
+                            self->quit();
+                          }};
   });
   k.run_until_idle();
   EXPECT_EQ(*fired_at, duration{3s});
@@ -115,9 +113,8 @@ TEST(caf_sim, request_reply_before_timeout_cancels_it) {
   sim_system s;
   auto& k = s.k();
   auto got = std::make_shared<int>(0);
-  auto server = s.sys->spawn([](caf::event_based_actor*) -> caf::behavior {
-    return {[](int x) { return x + 1; }};
-  });
+  auto server = s.sys->spawn(
+    [](caf::event_based_actor*) -> caf::behavior { return {[](int x) { return x + 1; }}; });
   s.sys->spawn([server, got](caf::event_based_actor* self) {
     self->request(server, std::chrono::seconds(2), 41).then([got](int y) { *got = y; });
   });

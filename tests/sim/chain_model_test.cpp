@@ -27,7 +27,8 @@ struct net {
   std::vector<node_index> nodes;
   std::map<std::string, std::vector<block_event>> added, finalized; // by node id
 
-  explicit net(uint64_t seed, duration latency = 50ms) : w(k, options(seed, latency)) {
+  explicit net(uint64_t seed, duration latency = 50ms)
+    : w(k, options(seed, latency)) {
     w.on_block([this](const block_event& ev) {
       (ev.kind == block_event::added ? added : finalized)[ev.node].push_back(ev);
     });
@@ -345,11 +346,15 @@ TEST(chain_model, same_seed_gives_the_same_digest) {
 
 TEST(chain_model, params_parse_with_defaults_and_overrides) {
   std::vector<validation_error> errors;
-  const auto p = parse_chain_params(
-    nlohmann::json{{"slot", "500ms"}, {"active_slot_coeff", 0.2}, {"finality_depth", 5},
-                   {"max_block_txs", 100}, {"tx_bytes", 300}, {"block_header_bytes", 80},
-                   {"tx_relay_interval", "0s"}, {"mempool_max", 7}},
-    true, "topology.groups[0].node.params", errors);
+  const auto p = parse_chain_params(nlohmann::json{{"slot", "500ms"},
+                                                   {"active_slot_coeff", 0.2},
+                                                   {"finality_depth", 5},
+                                                   {"max_block_txs", 100},
+                                                   {"tx_bytes", 300},
+                                                   {"block_header_bytes", 80},
+                                                   {"tx_relay_interval", "0s"},
+                                                   {"mempool_max", 7}},
+                                    true, "topology.groups[0].node.params", errors);
   EXPECT_TRUE(errors.empty());
   EXPECT_EQ(p.slot, 500ms);
   EXPECT_DOUBLE_EQ(p.active_slot_coeff, 0.2);
@@ -368,9 +373,9 @@ TEST(chain_model, params_parse_with_defaults_and_overrides) {
   EXPECT_EQ(d.finality_depth, 10u);
   EXPECT_FALSE(d.leader); // from the role
   EXPECT_TRUE(parse_chain_params({{"leader", true}}, false, "p", errors).leader);
-  EXPECT_EQ(parse_chain_params(nlohmann::json::parse(R"({"slot": "1.5s"})"), true, "p", errors)
-              .slot,
-            1500ms);
+  EXPECT_EQ(
+    parse_chain_params(nlohmann::json::parse(R"({"slot": "1.5s"})"), true, "p", errors).slot,
+    1500ms);
   EXPECT_TRUE(errors.empty());
 }
 
@@ -385,10 +390,9 @@ TEST(chain_model, params_errors_name_their_path) {
     EXPECT_FALSE(e.message.empty());
   }
   const std::string base = "topology.groups[1].node.params.";
-  EXPECT_EQ(paths, (std::set<std::string>{base + "slot", base + "bogus",
-                                           base + "active_slot_coeff", base + "max_block_txs",
-                                           base + "leader", base + "finality_depth",
-                                           base + "tx_bytes"}));
+  EXPECT_EQ(paths, (std::set<std::string>{base + "slot", base + "bogus", base + "active_slot_coeff",
+                                          base + "max_block_txs", base + "leader",
+                                          base + "finality_depth", base + "tx_bytes"}));
   errors.clear();
   parse_chain_params(nlohmann::json::array(), true, "x.params", errors);
   ASSERT_EQ(errors.size(), 1u);

@@ -13,8 +13,8 @@ void hop_model::forward(node_context& ctx, uint64_t hops) {
   if (leak_ && hops == 3) {
     // Deliberately nondeterministic: the wall clock reaches the payload (what the
     // divergence check must catch and name).
-    m.payload_hash ^= static_cast<uint64_t>(
-      std::chrono::steady_clock::now().time_since_epoch().count());
+    m.payload_hash ^=
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
   ctx.send(static_cast<node_index>(ctx.rng().below(nodes_)), std::move(m));
 }

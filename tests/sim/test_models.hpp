@@ -50,7 +50,8 @@ struct arrival {
 /// index sends one message (`tx.bytes` bytes, a = `tx.amount`) there. Arrivals go to `log`.
 class scripted_model : public node_model {
 public:
-  explicit scripted_model(std::vector<arrival>* log) : log_(log) {}
+  explicit scripted_model(std::vector<arrival>* log)
+    : log_(log) {}
 
   void on_start(node_context&) override {}
   void on_message(node_context& ctx, node_index from, const message& m) override {
@@ -77,7 +78,9 @@ private:
 class hop_model : public node_model {
 public:
   hop_model(uint32_t nodes, uint64_t hops, bool leak_wall_clock = false)
-    : nodes_(nodes), hops_(hops), leak_(leak_wall_clock) {}
+    : nodes_(nodes)
+    , hops_(hops)
+    , leak_(leak_wall_clock) {}
 
   void on_start(node_context& ctx) override {
     if (hops_ > 0)

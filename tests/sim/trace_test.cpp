@@ -17,8 +17,7 @@ using troupe::sim::testing::hop_model;
 
 namespace {
 
-world_trace hop_run(const trace_request& req, bool leak, uint32_t nodes = 100,
-                    uint64_t hops = 40) {
+world_trace hop_run(const trace_request& req, bool leak, uint32_t nodes = 100, uint64_t hops = 40) {
   kernel k;
   world::options o;
   o.seed = 7;
@@ -27,9 +26,8 @@ world_trace hop_run(const trace_request& req, bool leak, uint32_t nodes = 100,
   o.trace = req;
   world w{k, o};
   for (uint32_t i = 0; i < nodes; ++i)
-    w.add_node("n" + std::to_string(i), [nodes, hops, leak] {
-      return std::make_unique<hop_model>(nodes, hops, leak);
-    });
+    w.add_node("n" + std::to_string(i),
+               [nodes, hops, leak] { return std::make_unique<hop_model>(nodes, hops, leak); });
   w.start();
   k.run_until_idle();
   return w.trace_result();

@@ -48,13 +48,13 @@ struct net_fixture {
   std::unique_ptr<world> w;
   std::vector<std::vector<troupe::sim::testing::arrival>> logs;
 
-  explicit net_fixture(size_t n, world::options o = {}) : logs(n) {
+  explicit net_fixture(size_t n, world::options o = {})
+    : logs(n) {
     w = std::make_unique<world>(k, o);
     for (size_t i = 0; i < n; ++i) {
       auto* log = &logs[i];
-      w->add_node("n" + std::to_string(i), [log] {
-        return std::make_unique<troupe::sim::testing::scripted_model>(log);
-      });
+      w->add_node("n" + std::to_string(i),
+                  [log] { return std::make_unique<troupe::sim::testing::scripted_model>(log); });
     }
     w->start();
   }
@@ -441,7 +441,9 @@ struct stream_fixture {
       auto* me = &nodes[i];
       w->add_node("n" + std::to_string(i), [me] {
         auto m = std::make_unique<lambda_model>();
-        m->link = [me](node_context&, node_index peer, bool up) { me->links.push_back({peer, up}); };
+        m->link = [me](node_context&, node_index peer, bool up) {
+          me->links.push_back({peer, up});
+        };
         m->receive = [me](node_context&, node_index, const message& msg) {
           me->received.push_back(msg.a);
         };

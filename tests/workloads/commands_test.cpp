@@ -41,7 +41,8 @@ json commands_scenario(const std::filesystem::path& dir, const std::string& back
     {"duration", "20s"},
     {"topology",
      {{"layout", {{"kind", "mesh"}}},
-      {"groups", json::array({{{"name", "member"}, {"count", 3}, {"node", {{"program", "etcd"}}}}})}}},
+      {"groups",
+       json::array({{{"name", "member"}, {"count", 3}, {"node", {{"program", "etcd"}}}}})}}},
     {"backend", {{"name", backend}}},
     {"workloads", json::array({{{"kind", "commands"}, {"commands", c}}})},
     {"expectations", json::array({{{"kind", "consensus_liveness"}, {"min_height", 1}}})}};

@@ -26,11 +26,10 @@ json scenario_with(const json& workloads, uint64_t seed = 3) {
               {"topology",
                {{"layout", {{"kind", "ring"}}},
                 {"link", {{"latency", "20ms"}}},
-                {"groups",
-                 json::array({{{"name", "v"},
-                               {"role", "validator"},
-                               {"count", 10},
-                               {"node", {{"model", "chain"}}}}})}}},
+                {"groups", json::array({{{"name", "v"},
+                                         {"role", "validator"},
+                                         {"count", 10},
+                                         {"node", {{"model", "chain"}}}}})}}},
               {"workloads", workloads},
               {"expectations", json::array()}};
 }
@@ -61,19 +60,15 @@ TEST(transactions, submits_at_the_asked_rate_between_start_after_and_stop_before
 }
 
 TEST(steps, apply_each_action_at_its_time_on_the_nodes_it_names) {
-  const auto report = run(scenario_with(json::array(
-                            {{{"kind", "steps"},
-                              {"steps", json::array({{{"at", "20s"},
-                                                      {"action", "stop"},
-                                                      {"nodes", json::array({"v-3"})}},
-                                                     {{"at", "50s"},
-                                                      {"action", "start"},
-                                                      {"nodes", json::array({"v-3"})}},
-                                                     {{"at", "1m"},
-                                                      {"action", "isolate"},
-                                                      {"nodes", json::array({"v-0"})}},
-                                                     {{"at", "80s"}, {"action", "heal"}}})}}})),
-                          "steps");
+  const auto report =
+    run(scenario_with(json::array(
+          {{{"kind", "steps"},
+            {"steps",
+             json::array({{{"at", "20s"}, {"action", "stop"}, {"nodes", json::array({"v-3"})}},
+                          {{"at", "50s"}, {"action", "start"}, {"nodes", json::array({"v-3"})}},
+                          {{"at", "1m"}, {"action", "isolate"}, {"nodes", json::array({"v-0"})}},
+                          {{"at", "80s"}, {"action", "heal"}}})}}})),
+        "steps");
   const auto& faults = report["faults"];
   ASSERT_EQ(faults.size(), 2u) << faults.dump();
   EXPECT_EQ(faults[0]["action"], "stop");
