@@ -80,9 +80,8 @@ bool log_matches::line(const std::string& text, uint64_t number) {
     return false;
   ++count_;
   if (examples_.size() < examples_max_)
-    examples_.push_back({number, text.size() > log_example_bytes_max
-                                   ? text.substr(0, log_example_bytes_max)
-                                   : text});
+    examples_.push_back(
+      {number, text.size() > log_example_bytes_max ? text.substr(0, log_example_bytes_max) : text});
   return true;
 }
 

@@ -85,15 +85,15 @@ json measure(uint32_t n, int seconds, bool count_logs, const fs::path& dir) {
     caf::scoped_actor self{sys};
     for (const auto& node : d.nodes)
       for (const char* pattern : {"UpdateTip", "Assertion .* failed|panic"})
-        self->request(node.actor, std::chrono::seconds(30), log_count_atom::value,
-                      log_count_request{pattern, true})
+        self
+          ->request(node.actor, std::chrono::seconds(30), log_count_atom::value,
+                    log_count_request{pattern, true})
           .receive([](const log_count_report&) {}, [](caf::error&) {});
   }
   const auto before = conn.traffic();
   const auto t0 = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
-  const double wall =
-    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto after = conn.traffic();
   b.teardown();
   return per_node_minute(before, after, n, wall);
@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--seconds") == 0)
       seconds = std::stoi(argv[i + 1]);
   }
-  auto root = fs::temp_directory_path() / ("troupe-bench-agent-bytes-" + std::to_string(::getpid()));
+  auto root =
+    fs::temp_directory_path() / ("troupe-bench-agent-bytes-" + std::to_string(::getpid()));
   try {
     auto polling = measure(nodes, seconds, false, root / "poll");
     auto counting = measure(nodes, seconds, true, root / "poll-and-logs");

@@ -93,11 +93,16 @@ verdict judge(const params& p, const std::string& name, const run_context& ctx,
         examples.push_back(json{{"node", n.id}, {"line", m.line_number}, {"text", m.text}});
   }
   const auto source = counted_by(by_agent, checked - by_agent);
-  json ev{{"pattern", p.pattern},         {"nodes", p.nodes},
-          {"max_matches", p.max_matches}, {"matches", matches},
-          {"nodes_checked", checked},     {"nodes_without_log", missing},
-          {"checked", checked > 0},       {"matches_per_node", per_node},
-          {"examples", examples},         {"counted_by", source},
+  json ev{{"pattern", p.pattern},
+          {"nodes", p.nodes},
+          {"max_matches", p.max_matches},
+          {"matches", matches},
+          {"nodes_checked", checked},
+          {"nodes_without_log", missing},
+          {"checked", checked > 0},
+          {"matches_per_node", per_node},
+          {"examples", examples},
+          {"counted_by", source},
           {"nodes_counted_by_agent", by_agent}};
   if (!agent_error.empty())
     ev["not_counted_by_agent"] = agent_error;

@@ -120,7 +120,7 @@ private:
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::map<uint64_t, std::shared_ptr<pending>> pending_;
-  uint64_t frames_in_ = 0;                       ///< guarded by mutex_, as the next two
+  uint64_t frames_in_ = 0; ///< guarded by mutex_, as the next two
   uint64_t bytes_in_ = 0;
   std::map<std::string, uint64_t> bytes_by_kind_;
   uint64_t next_id_ = 1;

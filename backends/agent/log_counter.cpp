@@ -49,12 +49,9 @@ bool log_pattern_count::changed() const noexcept {
 }
 
 json log_pattern_count::report(bool with_examples) {
-  json out{{"pattern", spec_.pattern},
-           {"ignore_case", spec_.ignore_case},
-           {"matches", matches_.count()},
-           {"lines", split_.lines()},
-           {"lines_cut", split_.lines_cut()},
-           {"bytes", follow_.bytes()},
+  json out{{"pattern", spec_.pattern},        {"ignore_case", spec_.ignore_case},
+           {"matches", matches_.count()},     {"lines", split_.lines()},
+           {"lines_cut", split_.lines_cut()}, {"bytes", follow_.bytes()},
            {"exists", follow_.seen()}};
   if (with_examples)
     out["examples"] = examples_json(matches_.examples());

@@ -24,7 +24,7 @@ namespace {
 
 /// Hands `fd`'s bytes from `offset` to its end to `sink`; returns how many.
 uint64_t pump(int fd, uint64_t& offset, const log_follower::sink_fn& sink) {
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < offset)
     offset = 0; // truncated in place: what is there now is new
   char buf[1 << 16];
@@ -49,7 +49,7 @@ void log_follower::read_whole(const fs::path& p, const sink_fn& sink) {
   int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return;
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) == 0 && !done_.count(st.st_ino) && st.st_ino != ino_) {
     uint64_t offset = 0;
     bytes_ += pump(fd, offset, sink);
@@ -64,7 +64,7 @@ void log_follower::read_rotated(const sink_fn& sink) {
   files.pop_back(); // the current log, opened by the caller
   std::set<ino_t> present;
   for (const auto& p : files) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(p.c_str(), &st) == 0)
       present.insert(st.st_ino);
     read_whole(p, sink);
@@ -79,7 +79,7 @@ void log_follower::read_new(const sink_fn& sink) {
   for (int round = 0; round < 4; ++round) {
     if (fd_ >= 0)
       drain(sink);
-    struct stat st{};
+    struct stat st {};
     const bool exists = ::stat(log_.c_str(), &st) == 0;
     if (fd_ >= 0 && exists && st.st_ino == ino_)
       return; // not rotated: everything there was read
@@ -98,7 +98,7 @@ void log_follower::read_new(const sink_fn& sink) {
     if (fd_ < 0)
       return;
     seen_ = true;
-    struct stat now{};
+    struct stat now {};
     ::fstat(fd_, &now);
     ino_ = now.st_ino;
     offset_ = 0;

@@ -45,8 +45,8 @@ private:
   void read_rotated(const sink_fn& sink);
 
   std::filesystem::path log_;
-  int fd_ = -1;       ///< the file read last (may be rotated or removed since)
-  ino_t ino_ = 0;     ///< its inode
+  int fd_ = -1;   ///< the file read last (may be rotated or removed since)
+  ino_t ino_ = 0; ///< its inode
   uint64_t offset_ = 0;
   std::set<ino_t> done_; ///< rotated files read to their end (bounded: pruned to those present)
   uint64_t bytes_ = 0;

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/paths.hpp"
 #include <gtest/gtest.h>
 #include <re2/re2.h>
-#include "tests/support/paths.hpp"
 
 using namespace troupe;
 

@@ -68,9 +68,10 @@ struct counting_host {
 };
 
 json ask(agent::connection& c, size_t slot, const std::string& pattern, bool ignore_case = true) {
-  return c.call("log_counts", {{"slot", slot},
-                               {"interval_ms", 20},
-                               {"patterns", {{{"pattern", pattern}, {"ignore_case", ignore_case}}}}});
+  return c.call("log_counts",
+                {{"slot", slot},
+                 {"interval_ms", 20},
+                 {"patterns", {{{"pattern", pattern}, {"ignore_case", ignore_case}}}}});
 }
 
 } // namespace

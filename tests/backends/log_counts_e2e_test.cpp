@@ -42,7 +42,9 @@ json scenario_with_log_patterns() {
        {"steps", {{{"at", "6s"}, {"action", "restart"}, {"nodes", {"observer-0"}}}}}}}},
     {"expectations",
      {// Never written by a healthy litecoind: passes.
-      {{"kind", "log_pattern"}, {"name", "no_assertions"}, {"pattern", "Assertion .* failed|panic"}},
+      {{"kind", "log_pattern"},
+       {"name", "no_assertions"},
+       {"pattern", "Assertion .* failed|panic"}},
       // Written once per start (observer-0 starts twice): fails, with the lines.
       {{"kind", "log_pattern"},
        {"name", "starts"},
