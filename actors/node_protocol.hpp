@@ -9,6 +9,11 @@
 //   (subscribe_atom, caf::actor subscriber, block_filter kinds) -> bool; only those kinds
 //   (control_atom, control_action)          -> control_ack
 //   (byzantine_atom, byzantine_cmd)         -> control_ack (a refusal where unsupported)
+//   (log_count_atom, log_count_request)     -> log_count_report (actors/log_scan.hpp): the
+//                                              lines of the node's log that match, counted
+//                                              where it runs (from then on, and now); a
+//                                              node that cannot count answers counted =
+//                                              false or with an error (sim: no handler)
 //
 // The fabric handle (network-level faults for the whole world) answers:
 //   (get_status_atom)                       -> std::vector<node_status> of every node, in
@@ -36,6 +41,7 @@ using set_link_atom = caf::atom_constant<caf::atom("setlink")>;
 using skew_atom = caf::atom_constant<caf::atom("skew")>;
 using clog_atom = caf::atom_constant<caf::atom("clog")>;
 using byzantine_atom = caf::atom_constant<caf::atom("byzantine")>;
+using log_count_atom = caf::atom_constant<caf::atom("logcount")>;
 
 /// Which block events a subscriber wants: a bit per `block_event::kind_t`. Subscribers that
 /// only read finalized events say so: a 1,000-node simulated run otherwise builds, copies and

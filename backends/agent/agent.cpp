@@ -35,10 +35,14 @@ host_agent::host_agent(agent_options o)
   register_process_ops();
   register_fabric_ops();
   register_watch_ops();
+  register_log_ops();
 }
 
 host_agent::~host_agent() {
   shutdown();
+  // Its thread sends through this agent's stream: ended before the members it uses go.
+  if (logs_)
+    logs_->stop();
   ::close(stop_fds_[0]);
   ::close(stop_fds_[1]);
 }
@@ -76,7 +80,7 @@ int host_agent::serve(int in_fd, int out_fd) {
     auto hello = hello_message();
     hello["pid"] = ::getpid();
     // What this agent offers beyond version 1's ops (docs/agent-protocol.md, "Features").
-    hello["features"] = json::array({"watch"});
+    hello["features"] = json::array({"watch", "log_counts"});
     send(hello);
     for (;;) {
       pollfd fds[2] = {{in_fd, POLLIN, 0}, {stop_fds_[0], POLLIN, 0}};
@@ -224,6 +228,8 @@ void host_agent::shutdown() noexcept {
   try {
     if (watcher_)
       watcher_->clear();
+    if (logs_)
+      logs_->clear();
   } catch (...) {
   }
   reap_workers(true);

@@ -4,7 +4,8 @@
 // code the local backend has always used: a local::supervisor for the node processes (own
 // process groups, capped logs, parent-death signal, signals, respawn on the same data dir)
 // and an agent::fabric for the link relays; an agent::watcher polls the nodes' adapters and
-// sends summaries (backends/agent/watch.hpp).
+// sends summaries (backends/agent/watch.hpp); an agent::log_counter counts log patterns in
+// the nodes' logs (backends/agent/log_counter.hpp).
 //
 // When its orchestrator goes away (EOF, a broken stream, SIGTERM, SIGHUP) it stops every node
 // it started (whole process groups: SIGTERM, each node's grace, SIGKILL) and every relay,
@@ -29,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/agent/fabric.hpp"
+#include "backends/agent/log_counter.hpp"
 #include "backends/agent/watch.hpp"
 #include "backends/local/supervisor.hpp"
 
@@ -79,6 +81,7 @@ private:
   void register_process_ops();
   void register_fabric_ops();
   void register_watch_ops();
+  void register_log_ops();
   size_t slot_arg(const nlohmann::json& args) const;
   fabric& fabric_for_setup();
 
@@ -87,6 +90,7 @@ private:
   std::unique_ptr<local::supervisor> sup_;
   std::unique_ptr<fabric> fabric_;
   std::unique_ptr<watcher> watcher_;             ///< after sup_: destroyed (its thread ended) first
+  std::unique_ptr<log_counter> logs_;            ///< likewise
   std::vector<std::chrono::milliseconds> grace_; ///< per slot
   std::mutex state_mutex_;                       ///< sup_ slots, grace_, fabric_ setup
   std::mutex out_mutex_;                         ///< one frame at a time; published states

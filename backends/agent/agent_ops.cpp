@@ -1,5 +1,5 @@
 // The ops a host_agent serves (docs/agent-protocol.md, "Requests and replies"): one table
-// entry each, calling the supervisor, the fabric, a probe or the watcher.
+// entry each, calling the supervisor, the fabric, a probe, the watcher or the log counter.
 
 #include <algorithm>
 
@@ -229,6 +229,36 @@ void host_agent::register_watch_ops() {
     return json::object();
   }};
   ops_["watch_stats"] = {[this](const json&) { return json{{"watches", watcher_->stats()}}; }};
+}
+
+// -- ops: log counts --------------------------------------------------------------
+
+void host_agent::register_log_ops() {
+  logs_ = std::make_unique<log_counter>(
+    [this](const json& fields) { send(event_message("log_counts", fields)); });
+  // Reads the node's log up to now (a long log takes a while): on a thread of its own.
+  ops_["log_counts"] = {
+    [this](const json& args) {
+      const auto slot = slot_arg(args);
+      std::vector<log_pattern_spec> specs;
+      for (const auto& p : field_or<json>(args, "patterns", json::array())) {
+        log_pattern_spec s;
+        s.pattern = field<std::string>(p, "pattern");
+        s.ignore_case = field_or<bool>(p, "ignore_case", s.ignore_case);
+        specs.push_back(std::move(s));
+      }
+      if (args.contains("interval_ms")) {
+        auto every = ms_arg(args, "interval_ms", milliseconds(1000));
+        if (every < milliseconds(10))
+          throw protocol_error("field \"interval_ms\" must be at least 10");
+        logs_->set_interval(every);
+      }
+      const auto& o = sup_->options(slot);
+      if (!specs.empty())
+        logs_->count(slot, o.id, o.log_path, specs);
+      return logs_->report(slot, specs);
+    },
+    true};
 }
 
 } // namespace troupe::backends::agent

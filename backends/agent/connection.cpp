@@ -232,12 +232,32 @@ json connection::call(const std::string& op, json args, milliseconds timeout) {
                     std::to_string(timeout.count()) + " ms");
 }
 
+void connection::count_frame(const json& msg, const std::string& type, size_t bytes) {
+  auto kind = type;
+  if (type == "event")
+    if (auto it = msg.find("event"); it != msg.end() && it->is_string())
+      kind += ":" + it->get<std::string>();
+  std::lock_guard<std::mutex> guard{mutex_};
+  ++frames_in_;
+  bytes_in_ += bytes;
+  bytes_by_kind_[kind] += bytes;
+}
+
+json connection::traffic() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  json by_kind = json::object();
+  for (const auto& [k, b] : bytes_by_kind_)
+    by_kind[k] = b;
+  return json{{"frames", frames_in_}, {"bytes", bytes_in_}, {"by_kind", std::move(by_kind)}};
+}
+
 void connection::read_loop() {
   frame_reader reader;
   std::string why;
   try {
     while (auto msg = read_frame(fd_, reader)) {
       const auto type = type_of(*msg);
+      count_frame(*msg, type, reader.last_frame_bytes());
       if (type == "event") {
         if (on_event_)
           on_event_(*msg);

@@ -85,6 +85,10 @@ public:
   std::string describe() const;
   /// Why the connection is gone ("" while it is up).
   std::string broken() const;
+  /// What the agent sent so far: {"frames", "bytes", "by_kind": {"reply": bytes,
+  /// "event:summary": bytes, ...}} (frame headers included): how much a host costs the
+  /// orchestrator (docs/live.md, "What the agent sends").
+  nlohmann::json traffic() const;
 
 private:
   struct pending {
@@ -96,6 +100,7 @@ private:
 
   explicit connection(event_handler on_event);
   void read_loop();
+  void count_frame(const nlohmann::json& msg, const std::string& type, size_t bytes);
   void fail_all(const std::string& why);
   void hello(std::chrono::milliseconds timeout);
   void spawn_child(const stdio_channel& ch); // on the reader thread
@@ -115,6 +120,9 @@ private:
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::map<uint64_t, std::shared_ptr<pending>> pending_;
+  uint64_t frames_in_ = 0; ///< guarded by mutex_, as the next two
+  uint64_t bytes_in_ = 0;
+  std::map<std::string, uint64_t> bytes_by_kind_;
   uint64_t next_id_ = 1;
   bool hello_seen_ = false;
   std::string broken_;

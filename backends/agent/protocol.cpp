@@ -54,6 +54,7 @@ std::optional<json> frame_reader::next() {
     return std::nullopt;
   std::string_view body{buffer_.data() + start_ + frame_header_bytes, n};
   start_ += frame_header_bytes + n;
+  last_frame_bytes_ = frame_header_bytes + n;
   json msg;
   try {
     msg = parse_json_bounded(body, "agent protocol frame");

@@ -60,10 +60,13 @@ public:
   std::optional<nlohmann::json> next();
   /// Bytes received but not yet returned as a frame (EOF in the middle of a frame).
   size_t pending_bytes() const noexcept { return buffer_.size() - start_; }
+  /// The bytes of the frame next() returned last, its length header included.
+  size_t last_frame_bytes() const noexcept { return last_frame_bytes_; }
 
 private:
   std::string buffer_;
   size_t start_ = 0;
+  size_t last_frame_bytes_ = 0;
 };
 
 /// Writes every byte to `fd` (socket or pipe; never raises SIGPIPE on a socket). False when

@@ -16,6 +16,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/json_read.hpp"
+#include "actors/log_scan.hpp"
 #include "actors/node_command.hpp"
 #include "actors/node_protocol.hpp"
 #include "actors/units.hpp"
@@ -309,6 +310,12 @@ caf::behavior proxy(proxy_actor self, std::shared_ptr<attach_backend::impl> im, 
       self->delayed_send(self, self->state.im->opts.poll_interval, poll_atom::value);
     },
     [=](get_status_atom) { return self->state.last; },
+    // Nothing of troupe runs beside an attached node: its log is nobody's to count.
+    [](log_count_atom, const log_count_request&) -> log_count_report {
+      log_count_report r;
+      r.why = "an attached node has no agent beside it to count its log";
+      return r;
+    },
     [=](submit_tx_atom, const transaction& tx) -> tx_ack {
       auto& st = self->state;
       const auto m = st.im->snapshot(st.index);

@@ -4,10 +4,13 @@
 #include <optional>
 
 #include "actors/errors.hpp"
+#include "actors/log_scan.hpp"
 #include "actors/node_command.hpp"
 #include "actors/node_protocol.hpp"
 #include "actors/random.hpp"
 #include "backends/adapters/reported_chain.hpp"
+#include "backends/agent/log_counter.hpp"
+#include "backends/agent/protocol.hpp"
 #include "backends/local/capabilities.hpp"
 
 namespace troupe::backends::local {
@@ -209,6 +212,30 @@ command_result run_on_host(proxy_actor self, const command_request& req) {
   return out;
 }
 
+/// Asks the node's agent to count `req` in the node's log (from its oldest kept line on, and
+/// from then on as the node writes) and answers with the count up to now. Blocks this
+/// detached proxy while the agent reads (bounded by the call's timeout).
+log_count_report count_log(proxy_actor self, const log_count_request& req) {
+  auto& st = self->state;
+  auto& w = *st.w;
+  const auto& node = w.nodes[st.index];
+  log_count_report out;
+  try {
+    nlohmann::json pattern{{"pattern", req.pattern}, {"ignore_case", req.ignore_case}};
+    auto r = w.agent->call("log_counts",
+                           {{"slot", node.slot},
+                            {"interval_ms", w.poll_interval.count()},
+                            {"patterns", nlohmann::json::array({pattern})}},
+                           std::chrono::seconds(25));
+    out.scan = agent::log_scan_from_json(agent::field<nlohmann::json>(r, "patterns").at(0));
+    out.counted = true;
+    out.counted_by = "agent";
+  } catch (const std::exception& e) {
+    out.why = e.what();
+  }
+  return out;
+}
+
 control_ack control(proxy_actor self, control_action action) {
   auto& st = self->state;
   auto& w = *st.w;
@@ -296,6 +323,9 @@ caf::behavior proxy(proxy_actor self, world_ptr w, size_t index) {
       self->delayed_send(self, self->state.w->poll_interval, poll_atom::value);
     },
     [=](get_status_atom) -> node_status { return current_status(self); },
+    [=](log_count_atom, const log_count_request& req) -> log_count_report {
+      return count_log(self, req);
+    },
     [=](submit_tx_atom, const transaction& tx) -> tx_ack {
       auto& st = self->state;
       auto& w = *st.w;

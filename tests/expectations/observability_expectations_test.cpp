@@ -306,6 +306,9 @@ TEST(log_pattern_expectation, counts_matching_lines_in_node_logs) {
   EXPECT_EQ(panic["evidence"]["matches_per_node"]["validator-1"], 1);
   EXPECT_EQ(panic["evidence"]["examples"][0]["node"], "validator-1");
   EXPECT_EQ(panic["evidence"]["examples"][0]["line"], 2);
+  // The simulator has no agent beside its nodes: the files in the run directory are read.
+  EXPECT_EQ(panic["evidence"]["counted_by"], "file");
+  EXPECT_EQ(panic["evidence"]["nodes_counted_by_agent"], 0);
   EXPECT_TRUE(verdict_of(r, "few_timeouts")["pass"].get<bool>());
   // Error and warning lines per node land in the report.
   const auto& logs = r["node_logs"]["nodes"];

@@ -4,6 +4,7 @@
 // byte picks the piece size; the rest is the stream. Every frame is a JSON object; every
 // problem is a protocol_error (one line), never a crash. Seeds: tests/fuzz/corpus/agent_frames/.
 
+#include "backends/agent/log_counter.hpp"
 #include "backends/agent/payloads.hpp"
 #include "backends/agent/protocol.hpp"
 #include "tests/fuzz/fuzz_target.hpp"
@@ -21,7 +22,8 @@ void read_payloads(const nlohmann::json& msg) {
   const auto& args = msg.contains("args") ? msg["args"] : msg;
   for (auto read : {+[](const nlohmann::json& j) { (void) node_spec_from_json(j); },
                     +[](const nlohmann::json& j) { (void) link_change_from_json(j); },
-                    +[](const nlohmann::json& j) { (void) link_stats_from_json(j); }}) {
+                    +[](const nlohmann::json& j) { (void) link_stats_from_json(j); },
+                    +[](const nlohmann::json& j) { (void) log_scan_from_json(j); }}) {
     try {
       read(args);
     } catch (const protocol_error& e) {
