@@ -102,8 +102,9 @@ TEST(JobsSharedStore, TwoEnginesOnOneDatabaseNeverClaimOneJobTwiceAndNeverDiverg
     // A claim on each engine before either reports: never the same job.
     auto ta = in_round(a, now, [&](engine& e) { return e.claim_any("wa", now); });
     auto tb = in_round(b, now, [&](engine& e) { return e.claim_any("wb", now); });
-    if (ta && tb)
+    if (ta && tb) {
       ASSERT_NE(ta->id, tb->id) << "one job handed to two workers";
+    }
     // Each completes on the other engine.
     if (ta) {
       EXPECT_EQ(in_round(b, now, [&](engine& e) { return e.complete(ta->id, "wa", "1", now, ta->fence); }),
