@@ -56,10 +56,11 @@ public:
   /// disk and each checkpoint writes a page changed many times once. Other stores ignore it.
   virtual void set_checkpoint_pages(int pages) { (void) pages; }
   /// Makes this process the only writer of the store's jobs until it closes the store, or
-  /// throws user_error naming who holds it. The engine's index is the truth while it runs,
-  /// so two engines writing one database would overwrite each other's claims. A SQLite file
-  /// has one process by construction (no-op); PostgreSQL takes a session advisory lock,
-  /// released by the server when this process's connection ends (exit, kill -9).
+  /// throws user_error naming who holds it: for an engine that writes without rounds (a
+  /// replay-test server, whose face keeps state of its own), where a second writer would
+  /// overwrite its claims; engines that share a database use join_shared instead. A SQLite
+  /// file has one process by construction (no-op); PostgreSQL takes a session advisory
+  /// lock, released by the server when this process's connection ends (exit, kill -9).
   virtual void lock_for_writing() {}
 
   // -- several engines on one database (PostgreSQL; docs/jobs.md) ---------------
