@@ -113,7 +113,8 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
     ->envname("TROUPE_JOBS_TOKEN");
   retry->add_option("id", *retry_id, "job id (from `troupe jobs status`)")->required();
   retry->add_option("--db,--store", *retry_db,
-                    "edit this job database, file or postgresql:// URL (no server running on it)");
+                    "edit this job database: a file (no server running on it) or a postgresql:// URL "
+                    "(beside the servers sharing it)");
   retry->add_option("--url", *retry_url, "ask a running server (http://HOST:PORT)");
   retry->callback([retry_id, retry_db, retry_url, retry_token, &exit_code] {
     if (retry_db->empty() == retry_url->empty())
@@ -151,7 +152,11 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   auto timeout = std::make_shared<std::string>("1h");
   auto* work = jobs->add_subcommand("work", "Run a command worker that claims jobs from a "
                                             "server over HTTP");
-  work->add_option("--url", wo->url, "job server")->capture_default_str();
+  work
+    ->add_option("--url", wo->url,
+                 "job server; several orchestrators of one campaign comma-separated "
+                 "(http://A:4000,http://B:4000): the worker fails over between them")
+    ->capture_default_str();
   work->add_option("--type", wo->type, "claim only this job type");
   work->add_option("--worker", wo->worker, "worker name (default: host-pid)");
   work->add_option("--token", wo->token, "worker token, when the server requires tokens")

@@ -13,9 +13,11 @@
 //   - PostgreSQL (issue 18; --pg 0 skips it): in-process and HTTP claim+complete on the
 //     PostgreSQL store of a throwaway durable cluster (fsync on), beside a naive PostgreSQL
 //     queue measured in the same run (one UPDATE ... RETURNING per claim, one transaction per
-//     completion, 1 and 8 clients); the replay face's GET /job?nextjob on both stores.
+//     completion, 1 and 8 clients); the replay face's GET /job?nextjob on both stores;
+//     and 1, 2 and 3 orchestrators sharing one database (--shared-cycles each), over HTTP
+//     and in process.
 // Usage: bench_jobs [--jobs N] [--http-cycles N] [--baseline-cycles N] [--diagnostics 0|1]
-//                   [--pg 0|1] [--naive-cycles N] [--replay-requests N]
+//                   [--pg 0|1] [--naive-cycles N] [--replay-requests N] [--shared-cycles N]
 // (0 skips a line; --diagnostics 0 skips the no-store and httplib-client lines)
 
 #include "benchmarks/httplib_server.hpp"
@@ -39,6 +41,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -166,7 +169,7 @@ std::string post_request(const std::string& path, const std::string& body) {
 /// so that the figure measures the server and not a client library. The client shares the
 /// two cores with the server, so it is kept lean: requests are prebuilt or formatted into a
 /// fixed buffer, answers are parsed in place, nothing is allocated per request.
-client_result run_raw_clients(int port, int clients) {
+client_result run_raw_clients(const std::vector<int>& ports, int clients) {
   struct conn {
     int fd = -1;
     std::string claim;           ///< the whole claim request
@@ -196,7 +199,7 @@ client_result run_raw_clients(int port, int clients) {
     c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_port = htons(static_cast<uint16_t>(ports[static_cast<size_t>(i) % ports.size()]));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(c.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       ::close(c.fd);
@@ -284,6 +287,10 @@ client_result run_raw_clients(int port, int clients) {
       ::close(c.fd);
   ::close(ep);
   return res;
+}
+
+client_result run_raw_clients(int port, int clients) {
+  return run_raw_clients(std::vector<int>{port}, clients);
 }
 
 /// cpp-httplib clients, one thread each (the clients of the first benchmark).
@@ -495,6 +502,130 @@ double bench_pg_naive(const std::string& url, int64_t cycles, int clients) {
   return static_cast<double>(done.load()) / secs;
 }
 
+/// `orchestrators` engines sharing one PostgreSQL database (store::join_shared), each with a
+/// store connection of its own: the first feeds `cycles` jobs, and every one then serves.
+struct shared_campaign {
+  std::vector<std::unique_ptr<store>> stores;
+  std::vector<std::unique_ptr<engine>> engines;
+  shared_campaign(const std::string& url, int64_t cycles, int orchestrators) {
+    for (int i = 0; i < orchestrators; ++i) {
+      stores.push_back(store::open(url));
+      stores.back()->join_shared();
+      engines.push_back(std::make_unique<engine>(stores.back().get(), engine::options{1, SIZE_MAX}));
+      type_policy p;
+      p.type = "noop";
+      p.verify = false;
+      p.lease_ms = 600'000;
+      engines.back()->define_type(p);
+      engines.back()->load(1);
+    }
+    engines[0]->begin_round(1);
+    for (int64_t i = 0; i < cycles; ++i)
+      engines[0]->enqueue({"noop", std::nullopt, "{}", {}, {}}, 1);
+    engines[0]->commit();
+  }
+  uint64_t commits() const {
+    uint64_t n = 0;
+    for (const auto& s : stores)
+      n += s->commits();
+    return n;
+  }
+};
+
+/// Durable claim+complete over HTTP with `orchestrators` servers on one PostgreSQL database
+/// (several orchestrators, docs/jobs.md), 8 light clients spread over them. Returns cycles/s.
+double bench_pg_shared_http(const std::string& url, int64_t cycles, int orchestrators) {
+  shared_campaign c(url, cycles, orchestrators);
+  const uint64_t commits_before = c.commits();
+  std::vector<std::unique_ptr<http_server>> servers;
+  std::vector<int> ports;
+  for (auto& e : c.engines) {
+    http_server::options o;
+    o.port = 0;
+    servers.push_back(std::make_unique<http_server>(*e, nullptr, o));
+    ports.push_back(servers.back()->start());
+  }
+  const double cpu0 = process_cpu_s();
+  const auto t0 = clock_type::now();
+  const client_result r = run_raw_clients(ports, 8);
+  const double secs = seconds_since(t0);
+  const double cpu = process_cpu_s() - cpu0;
+  uint64_t requests = 0;
+  for (auto& s : servers) {
+    s->stop();
+    requests += s->stats().requests;
+  }
+  const uint64_t commits = c.commits() - commits_before;
+  nlohmann::json line = {
+    {"bench", "jobs_http_claim_complete_postgresql_shared"},
+    {"orchestrators", orchestrators},
+    {"server", "epoll event loop (http_server) per orchestrator, in this process, each with its "
+               "own database connection; rounds under the campaign lock"},
+    {"clients", "8 keep-alive connections, raw sockets, spread over the orchestrators"},
+    {"cycles", r.done},
+    {"errors", r.errors},
+    {"store", "postgresql (fsync on), shared: a round (lock, read what changed, writes, "
+              "commit) before every group of answers"},
+    {"commits", commits},
+    {"requests_per_commit",
+     commits > 0 ? static_cast<double>(requests) / static_cast<double>(commits) : 0.0},
+    {"seconds", secs},
+    {"cycles_per_s", static_cast<double>(r.done) / secs},
+    {"process_cpu_s", cpu},
+    {"published", published()},
+    {"machine", machine_load()}};
+  std::cout << line.dump() << std::endl;
+  return static_cast<double>(r.done) / secs;
+}
+
+/// Durable claim+complete in process with `orchestrators` engines on one PostgreSQL
+/// database, one thread each: every round completes the tasks the engine claimed in its
+/// previous round and claims up to 64 more (64 workers per engine, no HTTP). Returns
+/// cycles/s.
+double bench_pg_shared_in_process(const std::string& url, int64_t cycles, int orchestrators) {
+  shared_campaign c(url, cycles, orchestrators);
+  const uint64_t commits_before = c.commits();
+  std::atomic<int64_t> done{0};
+  const auto t0 = clock_type::now();
+  std::vector<std::thread> threads;
+  for (auto& ep : c.engines)
+    threads.emplace_back([&done, e = ep.get()] {
+      std::vector<task> held;
+      for (time_ms now = 2;; ++now) {
+        e->begin_round(now);
+        for (const auto& t : held)
+          done += e->complete(t.id, "w", "{}", now, t.fence) == outcome::ok;
+        held.clear();
+        while (held.size() < 64)
+          if (auto t = e->claim("noop", "w", now))
+            held.push_back(std::move(*t));
+          else
+            break;
+        e->commit();
+        if (held.empty())
+          break;
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  const double secs = seconds_since(t0);
+  const uint64_t commits = c.commits() - commits_before;
+  nlohmann::json line = {
+    {"bench", "jobs_in_process_claim_complete_postgresql_shared"},
+    {"orchestrators", orchestrators},
+    {"what", "one engine and thread per orchestrator, in this process; each round completes "
+             "the previous round's claims and claims up to 64"},
+    {"store", "postgresql (fsync on), shared rounds under the campaign lock"},
+    {"cycles", done.load()},
+    {"commits", commits},
+    {"seconds", secs},
+    {"cycles_per_s", static_cast<double>(done.load()) / secs},
+    {"published", published()},
+    {"machine", machine_load()}};
+  std::cout << line.dump() << std::endl;
+  return static_cast<double>(done.load()) / secs;
+}
+
 /// The replay-test face's hottest read, `GET /job?nextjob`, with `clients` cpp-httplib
 /// keep-alive clients for `requests` requests in all, on a campaign of 2,000 slices in the
 /// store at `where` ("" SQLite). Returns requests/s.
@@ -557,7 +688,7 @@ double bench_replay_nextjob(int64_t requests, int clients, const std::string& wh
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   int64_t jobs = 300'000, http_cycles = 40'000, baseline_cycles = 20'000, diagnostics = 1;
-  int64_t pg = 1, naive_cycles = 20'000, replay_requests = 40'000;
+  int64_t pg = 1, naive_cycles = 20'000, replay_requests = 40'000, shared_cycles = 5'000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--jobs")
@@ -574,6 +705,8 @@ int main(int argc, char** argv) {
       naive_cycles = std::stoll(argv[i + 1]);
     else if (a == "--replay-requests")
       replay_requests = std::stoll(argv[i + 1]);
+    else if (a == "--shared-cycles")
+      shared_cycles = std::stoll(argv[i + 1]);
   }
   if (jobs > 0)
     bench_in_process(jobs);
@@ -615,14 +748,30 @@ int main(int argc, char** argv) {
       }
       if (replay_requests > 0)
         bench_replay_nextjob(replay_requests, 8, cluster.create_database("bench_replay"));
-      std::cout << nlohmann::json{{"bench", "jobs_postgresql_orchestrators"},
-                                  {"measured", {1}},
-                                  {"not_measured", {2, 3}},
-                                  {"why", "one troupe jobs serve writes a database at a time "
-                                          "(advisory lock); several orchestrators on one "
-                                          "database are not built yet (issue 18 item 2)"}}
-                     .dump()
-                << std::endl;
+      // Several orchestrators on one database (issue 18 item 2): 1, 2 and 3.
+      nlohmann::json http_by_n, in_process_by_n;
+      for (int n = 1; shared_cycles > 0 && n <= 3; ++n) {
+        const std::string k = std::to_string(n);
+        http_by_n[k] = bench_pg_shared_http(cluster.create_database("bench_shared_http" + k),
+                                            shared_cycles, n);
+        in_process_by_n[k] = bench_pg_shared_in_process(
+          cluster.create_database("bench_shared_inproc" + k), shared_cycles, n);
+      }
+      if (shared_cycles > 0)
+        std::cout << nlohmann::json{{"bench", "jobs_postgresql_orchestrators"},
+                                    {"http_cycles_per_s", http_by_n},
+                                    {"in_process_cycles_per_s", in_process_by_n},
+                                    {"naive_baseline_8_clients_cycles_per_s", naive},
+                                    {"postgresql_alone_http_cycles_per_s", pg_http},
+                                    {"why",
+                                     "the campaign lock serialises every orchestrator's round "
+                                     "(catch-up read, writes, commit with its WAL flush), and "
+                                     "the clients spread over more orchestrators leave fewer "
+                                     "requests per round: more orchestrators buy availability, "
+                                     "not throughput (docs/jobs.md)"},
+                                    {"machine", machine_load()}}
+                       .dump()
+                  << std::endl;
     }
   }
   if (replay_requests > 0)

@@ -262,12 +262,14 @@ void engine::add_error(job& j, const std::string& what, time_ms now) {
 }
 
 void engine::after_operation() {
-  if (dirty_.size() >= opts_.commit_batch_max)
+  // A shared store's round commits once, at its end: a commit in the middle would let the
+  // rest of the round decide without the round lock.
+  if (dirty_.size() >= opts_.commit_batch_max && !(store_ && store_->in_round()))
     commit();
 }
 
 void engine::commit() {
-  if (dirty_.empty())
+  if (dirty_.empty() && !(store_ && store_->in_round()))
     return;
   if (store_) {
     std::vector<const job*> rows;
@@ -377,7 +379,8 @@ job_id engine::insert_external(job j, time_ms now) {
 void engine::load(time_ms now) {
   if (!store_)
     return;
-  auto rows = store_->load_all();
+  // A shared store's first round reads every job, under the round lock.
+  auto rows = store_->shared() ? store_->begin_round() : store_->load_all();
   jobs_.clear();
   by_key_.clear();
   waiters_.clear();
@@ -390,30 +393,8 @@ void engine::load(time_ms now) {
     t.ready.clear();
     t.in_flight = 0;
   }
-  for (auto& r : rows) {
-    // Ids are dense by construction; a gap means rows were deleted by hand. Keep ids stable
-    // by filling the gap with a failed placeholder rather than renumbering.
-    while (static_cast<job_id>(jobs_.size()) + 1 < r.id) {
-      job gap;
-      gap.id = static_cast<job_id>(jobs_.size()) + 1;
-      gap.type = r.type;
-      gap.status = job_status::failed;
-      gap.errors = R"([{"error":"row missing from the store"}])";
-      jobs_.push_back(std::move(gap));
-    }
-    jobs_.push_back(std::move(r));
-  }
-  for (auto& j : jobs_) {
-    if (!has_type(j.type)) {
-      type_policy p;
-      p.type = j.type;
-      define_type(p);
-    }
-    j.type_slot = static_cast<uint16_t>(slot_of(j.type));
-    ++counts_[static_cast<int>(j.status)];
-    if (j.key)
-      by_key_.emplace(std::make_pair(j.type_slot, *j.key), j.id);
-  }
+  for (auto& r : rows)
+    append_row(std::move(r));
   for (auto& j : jobs_) {
     if (types_[j.type_slot].policy.external)
       continue;
@@ -441,6 +422,132 @@ void engine::load(time_ms now) {
     }
   }
   commit();
+}
+
+void engine::adopt_type(job& j) {
+  if (!has_type(j.type)) {
+    type_policy p;
+    p.type = j.type;
+    define_type(p);
+  }
+  j.type_slot = static_cast<uint16_t>(slot_of(j.type));
+}
+
+void engine::append_row(job r) {
+  // Ids are dense by construction; a gap means rows were deleted by hand. Keep ids stable
+  // by filling the gap with a failed placeholder rather than renumbering.
+  while (static_cast<job_id>(jobs_.size()) + 1 < r.id) {
+    job gap;
+    gap.id = static_cast<job_id>(jobs_.size()) + 1;
+    gap.type = r.type;
+    gap.status = job_status::failed;
+    gap.errors = R"([{"error":"row missing from the store"}])";
+    adopt_type(gap);
+    ++counts_[static_cast<int>(gap.status)];
+    jobs_.push_back(std::move(gap));
+  }
+  adopt_type(r);
+  ++counts_[static_cast<int>(r.status)];
+  if (r.key)
+    by_key_.emplace(std::make_pair(r.type_slot, *r.key), r.id);
+  jobs_.push_back(std::move(r));
+}
+
+// -- several engines on one database ----------------------------------------------------------
+
+void engine::begin_round(time_ms now) {
+  if (!store_ || !store_->shared() || store_->in_round())
+    return;
+  absorb(store_->begin_round(), now);
+}
+
+void engine::absorb(std::vector<job> rows, time_ms now) {
+  // First every row's fields (so that a new job's dependencies all exist), then the index.
+  struct change {
+    job_id id;
+    bool is_new;
+    job_status before;
+  };
+  std::vector<change> changes;
+  changes.reserve(rows.size());
+  for (auto& r : rows) { // in id order (the store's)
+    if (r.id > static_cast<job_id>(jobs_.size())) {
+      const job_id id = r.id;
+      append_row(std::move(r));
+      changes.push_back({id, true, job_status::created});
+      continue;
+    }
+    job& j = at(r.id);
+    const job_status before = j.status;
+    if (is_leased(before) && !types_[j.type_slot].policy.external)
+      --types_[j.type_slot].in_flight;
+    --counts_[static_cast<int>(before)];
+    ++counts_[static_cast<int>(r.status)];
+    // The stored fields replace ours; the index's bookkeeping stays, and the old timer and
+    // lease entries of the job no longer count.
+    r.type_slot = j.type_slot;
+    r.queued = j.queued;
+    r.unmet_dependencies = j.unmet_dependencies;
+    r.timer_generation = j.timer_generation + 1;
+    r.lease_generation = j.lease_generation + 1;
+    r.dirty = false;
+    j = std::move(r);
+    changes.push_back({j.id, false, before});
+  }
+  for (const auto& c : changes)
+    reindex(at(c.id), c.is_new, c.before, now);
+}
+
+void engine::reindex(job& j, bool is_new, job_status before, time_ms now) {
+  if (types_[j.type_slot].policy.external)
+    return;
+  switch (j.status) {
+    case job_status::waiting:
+      if (is_new || before != job_status::waiting) {
+        for (const auto& a : j.after) // a stage this engine's pipelines do not name
+          if (!has_type(a.type)) {
+            type_policy p;
+            p.type = a.type;
+            define_type(p);
+          }
+        resolve_dependencies(j);
+      }
+      break;
+    case job_status::created:
+    case job_status::pending_verification:
+      j.unmet_dependencies = 0;
+      make_ready(j, now);
+      break;
+    case job_status::processing:
+    case job_status::verifying:
+      j.unmet_dependencies = 0;
+      ++types_[j.type_slot].in_flight;
+      leases_.push({j.lease_expiry_ms, j.id, ++j.lease_generation});
+      break;
+    case job_status::completed:
+      j.unmet_dependencies = 0;
+      if (is_new || before != job_status::completed)
+        settle_waiters(j);
+      break;
+    case job_status::failed:
+      j.unmet_dependencies = 0;
+      break;
+  }
+}
+
+void engine::settle_waiters(const job& j) {
+  auto settle = [&](auto& map, const auto& key) {
+    auto it = map.find(key);
+    if (it == map.end())
+      return;
+    for (job_id w : it->second)
+      if (at(w).unmet_dependencies > 0)
+        --at(w).unmet_dependencies;
+    map.erase(it);
+  };
+  settle(waiters_, j.id);
+  if (j.key)
+    settle(key_waiters_, std::make_pair(j.type_slot, *j.key));
 }
 
 // -- worker operations ---------------------------------------------------------------------

@@ -96,6 +96,15 @@ public:
   /// not defined get a default policy, so an offline `status` can still read them.
   void load(time_ms now);
 
+  /// With a shared store (several engines on one database, store.hpp): opens the store's
+  /// round and takes in every job another engine committed since this one's last round, so
+  /// that what follows decides on the database's latest state; commit() ends the round.
+  /// Call it before the operations of each round (the HTTP server does, per request and
+  /// tick). A no-op without a shared store, or in an open round.
+  void begin_round(time_ms now);
+  /// Whether this engine leads the periodic work (see store::leads); true without a store.
+  bool leads() { return !store_ || store_->leads(); }
+
   // -- producing work ---------------------------------------------------------
 
   /// Adds a job; a (type, key) that already exists returns the existing id, so re-feeding a
@@ -210,6 +219,17 @@ private:
   void fail_for_good(job& j, time_ms now);
   void after_operation();
   std::optional<task> claim_slot(size_t slot, const std::string& worker, time_ms now);
+  /// Appends a stored row as a job (filling a gap in ids as load does), typed and counted.
+  void append_row(job r);
+  /// Gives a stored job the type slot of its type (defined with a default policy if new).
+  void adopt_type(job& j);
+  /// Takes in rows another engine committed (begin_round).
+  void absorb(std::vector<job> rows, time_ms now);
+  /// Puts a job that another engine changed back into the index by its new status.
+  void reindex(job& j, bool is_new, job_status before, time_ms now);
+  /// Another engine completed `j`: its waiters count one dependency fewer (their own rows
+  /// say what that engine made of them).
+  void settle_waiters(const job& j);
   /// not_found, stale_fence or nullopt (go on); counts a stale token.
   std::optional<outcome> check_fence(job_id id, std::optional<int64_t> fence);
   outcome counted(outcome o);

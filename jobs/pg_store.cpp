@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstring>
 #include <endian.h>
 #include <unistd.h>
@@ -16,9 +17,21 @@ namespace troupe::jobs {
 namespace {
 
 /// The schema this troupe writes. Version 3 is the SQLite store's version 3 (fencing tokens,
-/// client tokens), so one number means one set of columns in both stores; no PostgreSQL
-/// database of an older version exists, so there is nothing to migrate yet.
-constexpr int schema_version = 3;
+/// client tokens), version 4 adds row versions (several orchestrators on one database), so
+/// one number means one set of columns in both stores. No PostgreSQL database older than 3
+/// exists (the store was born at 3).
+constexpr int schema_version = 4;
+constexpr int schema_version_min = 3;
+/// migrations[v - schema_version_min] turns version v into v+1, in the transaction that
+/// checks the schema (under the schema lock), with the version bump.
+constexpr const char* migrations[] = {
+  // 3 -> 4: row versions. Existing rows get version 0, which every engine's first round
+  // reads (it starts below 0).
+  "ALTER TABLE jobs ADD COLUMN rev BIGINT NOT NULL DEFAULT 0;"
+  "CREATE SEQUENCE IF NOT EXISTS jobs_rev;"
+  "CREATE INDEX IF NOT EXISTS jobs_by_rev ON jobs(rev);",
+};
+static_assert(sizeof migrations / sizeof *migrations == schema_version - schema_version_min);
 /// Serialises schema creation between processes opening one new database at once.
 constexpr long long schema_lock_key = 0x54525551;
 
@@ -41,7 +54,10 @@ CREATE TABLE IF NOT EXISTS jobs(
   payload BYTEA NOT NULL,
   result BYTEA NOT NULL,
   errors BYTEA NOT NULL,
-  fence BIGINT NOT NULL DEFAULT 0);
+  fence BIGINT NOT NULL DEFAULT 0,
+  rev BIGINT NOT NULL DEFAULT 0);
+CREATE SEQUENCE IF NOT EXISTS jobs_rev;
+CREATE INDEX IF NOT EXISTS jobs_by_rev ON jobs(rev);
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens(
   digest TEXT PRIMARY KEY,
@@ -55,18 +71,30 @@ constexpr const char* expected_columns =
   "verification_attempts:integer,lease_owner:bytea,lease_expiry_ms:bigint,"
   "not_before_ms:bigint,created_ms:bigint,updated_ms:bigint,finished_ms:bigint,"
   "completions:integer,deps:bytea,payload:bytea,result:bytea,errors:bytea,fence:bigint,";
+/// Version 4 added this one.
+constexpr const char* rev_column = "rev:bigint,";
 
 constexpr const char* upsert_sql =
   "INSERT INTO jobs(id,type,key,status,process_attempts,verification_attempts,lease_owner,"
   "lease_expiry_ms,not_before_ms,created_ms,updated_ms,finished_ms,completions,deps,payload,"
-  "result,errors,fence) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) "
+  "result,errors,fence,rev) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,"
+  "$18,nextval('jobs_rev')) "
   "ON CONFLICT(id) DO UPDATE SET type=EXCLUDED.type,key=EXCLUDED.key,status=EXCLUDED.status,"
   "process_attempts=EXCLUDED.process_attempts,verification_attempts=EXCLUDED."
   "verification_attempts,lease_owner=EXCLUDED.lease_owner,lease_expiry_ms=EXCLUDED."
   "lease_expiry_ms,not_before_ms=EXCLUDED.not_before_ms,created_ms=EXCLUDED.created_ms,"
   "updated_ms=EXCLUDED.updated_ms,finished_ms=EXCLUDED.finished_ms,completions=EXCLUDED."
   "completions,deps=EXCLUDED.deps,payload=EXCLUDED.payload,result=EXCLUDED.result,errors="
-  "EXCLUDED.errors,fence=EXCLUDED.fence WHERE jobs.fence <= EXCLUDED.fence";
+  "EXCLUDED.errors,fence=EXCLUDED.fence,rev=EXCLUDED.rev WHERE jobs.fence <= EXCLUDED.fence";
+
+constexpr const char* columns_sql =
+  "SELECT id,type,key,status,process_attempts,verification_attempts,lease_owner,"
+  "lease_expiry_ms,not_before_ms,created_ms,updated_ms,finished_ms,completions,deps,payload,"
+  "result,errors,fence,rev FROM jobs ";
+constexpr int columns_count = 19;
+/// The latest row version drawn (by anyone: read under the round lock, it is this round's).
+constexpr const char* last_rev_sql =
+  "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM jobs_rev";
 
 using result = pg_result;
 
@@ -162,16 +190,20 @@ void pg_store::ensure_schema(open_mode mode) {
   int v = 0;
   for (char c : *version)
     v = c >= '0' && c <= '9' && v < 1000 ? v * 10 + (c - '0') : 1 << 20;
-  if (v != schema_version) {
+  if (v < schema_version_min || v > schema_version) {
     exec("ROLLBACK");
     fail("has schema version " + version->substr(0, 32) + ", this troupe reads " +
-         std::to_string(schema_version));
+         std::to_string(schema_version_min) + " to " + std::to_string(schema_version));
   }
-  check_columns();
+  check_columns(v);
+  for (; v < schema_version; ++v) {
+    exec(migrations[v - schema_version_min]);
+    set_meta("schema_version", std::to_string(v + 1));
+  }
   exec("COMMIT");
 }
 
-void pg_store::check_columns() {
+void pg_store::check_columns(int version) {
   result cols{PQexec(conn_, "SELECT column_name, data_type FROM information_schema.columns "
                             "WHERE table_schema = current_schema() AND table_name = 'jobs' "
                             "ORDER BY ordinal_position")};
@@ -179,26 +211,23 @@ void pg_store::check_columns() {
   if (cols.ok())
     for (int i = 0; i < PQntuples(cols.r); ++i)
       have += std::string(PQgetvalue(cols.r, i, 0)) + ":" + PQgetvalue(cols.r, i, 1) + ",";
-  if (have != expected_columns) {
+  if (have != std::string(expected_columns) + (version >= 4 ? rev_column : "")) {
     exec("ROLLBACK");
     fail("holds a table 'jobs' that is not a troupe job campaign's (columns " +
          have.substr(0, 120) + ")");
   }
 }
 
-void pg_store::lock_for_writing() {
-  if (writer_)
-    return;
+void pg_store::take_writer_lock(const char* function, const std::string& refusal) {
   // Waits a little: a writer killed a moment ago holds the lock until its backend sees the
   // closed connection (milliseconds), and a restart must not fail on that.
   exec("SET lock_timeout = '5s'");
-  const std::string sql = "SELECT pg_advisory_lock(" + std::to_string(writer_lock_key) + ")";
+  const std::string sql =
+    std::string("SELECT ") + function + "(" + std::to_string(writer_lock_key) + ")";
   result r{PQexec(conn_, sql.c_str())};
   exec("SET lock_timeout = 0");
-  if (r.ok()) {
-    writer_ = true;
+  if (r.ok())
     return;
-  }
   const char* state = PQresultErrorField(r.r, PG_DIAG_SQLSTATE);
   if (!state || std::string(state) != "55P03") // lock_not_available: someone holds it
     fail("cannot be locked (" + r.error() + ")");
@@ -206,26 +235,122 @@ void pg_store::lock_for_writing() {
   const std::string who_sql =
     "SELECT coalesce(a.application_name,'?') || ' from ' || coalesce(host(a.client_addr),"
     "'a unix socket') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE "
-    "l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE "
-    "datname = current_database()) AND l.classid = 0 AND l.objid = " +
+    "l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() AND l.database = "
+    "(SELECT oid FROM pg_database WHERE datname = current_database()) AND l.classid = 0 AND "
+    "l.objid = " +
     std::to_string(writer_lock_key);
   result who{PQexec(conn_, who_sql.c_str())};
   const std::string holder =
     who.ok() && PQntuples(who.r) > 0 ? std::string(PQgetvalue(who.r, 0, 0)) : "another process";
-  throw user_error("job database '" + path_ + "' is already served by " + holder +
-                   ": one `troupe jobs serve` writes a database at a time; stop it, or "
-                   "reach it with --url");
+  throw user_error("job database '" + path_ + "' is already served by " + holder + refusal);
+}
+
+void pg_store::lock_for_writing() {
+  if (writer_)
+    return;
+  take_writer_lock("pg_advisory_lock",
+                   ": a replay-test campaign (or a tool editing the database offline) has the "
+                   "database to itself; stop the other, or reach it with --url");
+  writer_ = true;
+}
+
+void pg_store::join_shared() {
+  if (shared_)
+    return;
+  take_writer_lock("pg_advisory_lock_shared",
+                   " alone (a replay-test campaign, whose face keeps state of its own, is served "
+                   "by one `troupe jobs serve` at a time): stop it, or reach it with --url");
+  shared_ = true;
+  seen_rev_ = -1;
+  // A round holds the lock every engine's round waits for: an orchestrator stopped in the
+  // middle of one (SIGSTOP, a debugger) would hold up the campaign. The server ends such a
+  // session (and with it its locks, the leader's among them) after this long.
+  if (PQserverVersion(conn_) >= 90600)
+    exec("SET idle_in_transaction_session_timeout = '10s'");
+}
+
+bool pg_store::leads() {
+  if (!shared_ || leader_)
+    return true;
+  const std::string sql =
+    "SELECT pg_try_advisory_lock(" + std::to_string(leader_lock_key) + ")";
+  result r{PQexec(conn_, sql.c_str())};
+  if (!r.ok())
+    fail("cannot be locked (" + r.error() + ")");
+  leader_ = PQgetvalue(r.r, 0, 0)[0] == 't';
+  return leader_;
+}
+
+bool pg_store::send_begin() {
+  const std::string lock =
+    "SELECT pg_advisory_xact_lock(" + std::to_string(round_lock_key) + ")";
+  return PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
+         PQsendQueryParams(conn_, lock.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+}
+
+std::string pg_store::drain_pipeline(std::vector<job>* rows, int64_t* last_value) {
+  // Every answer up to the sync is read (an error aborts the rest of the pipeline, which
+  // the server then rolls back with the transaction).
+  std::string error;
+  for (;;) {
+    PGresult* raw = PQgetResult(conn_);
+    if (!raw) {
+      if (PQstatus(conn_) != CONNECTION_OK)
+        return error.empty() ? pg_message(conn_) : error;
+      continue; // the end of one statement's results
+    }
+    result r{raw};
+    const auto st = r.status();
+    if (st == PGRES_PIPELINE_SYNC)
+      return error;
+    if (st == PGRES_FATAL_ERROR && error.empty())
+      error = r.error();
+    if (st != PGRES_TUPLES_OK || PQntuples(r.r) == 0)
+      continue;
+    if (rows && PQnfields(r.r) == columns_count)
+      *rows = rows_of(r.r);
+    else if (last_value && PQnfields(r.r) == 1 && PQgetlength(r.r, 0, 0) > 0)
+      *last_value = std::stoll(PQgetvalue(r.r, 0, 0));
+  }
+}
+
+std::vector<job> pg_store::begin_round() {
+  if (in_round_)
+    return {};
+  if (PQenterPipelineMode(conn_) != 1)
+    fail("cannot start a pipeline (" + pg_message(conn_) + ")");
+  // One round trip: the transaction, its lock, and what changed since this engine's last
+  // round (the lock's holders before it have committed, so READ COMMITTED sees it all).
+  const std::string since = std::to_string(seen_rev_);
+  const char* v[] = {since.c_str()};
+  const std::string changed = std::string(columns_sql) + "WHERE rev > $1 ORDER BY id";
+  bool sent = send_begin() &&
+              PQsendQueryParams(conn_, changed.c_str(), 1, nullptr, v, nullptr, nullptr, 1) == 1 &&
+              PQpipelineSync(conn_) == 1;
+  std::vector<job> rows;
+  std::string error = sent ? drain_pipeline(&rows, nullptr) : pg_message(conn_);
+  PQexitPipelineMode(conn_);
+  if (!error.empty()) {
+    if (PQtransactionStatus(conn_) != PQTRANS_IDLE)
+      PQclear(PQexec(conn_, "ROLLBACK"));
+    fail("refused a round (" + error + ")");
+  }
+  in_round_ = true;
+  return rows;
 }
 
 void pg_store::write(const std::vector<const job*>& jobs) {
-  if (jobs.empty())
+  if (jobs.empty() && !in_round_)
     return;
-  lock_for_writing();
+  if (!shared_)
+    lock_for_writing();
   // One pipeline: every statement goes out before any answer is read, so a batch of any
-  // size costs one round trip and one commit.
+  // size costs one round trip and one commit (a round's BEGIN went out with its reads).
   if (PQenterPipelineMode(conn_) != 1)
     fail("cannot start a pipeline (" + pg_message(conn_) + ")");
-  bool sent = PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  const bool round = in_round_;
+  in_round_ = false;
+  bool sent = round || send_begin();
   std::string ints[9];
   for (const job* j : jobs) {
     if (!sent)
@@ -262,36 +387,24 @@ void pg_store::write(const std::vector<const job*>& jobs) {
     }
     sent = PQsendQueryPrepared(conn_, "upsert", 18, v, len, fmt, 0) == 1;
   }
+  // In a round, the versions this one drew are the latest: everything up to them is known.
+  sent = sent && (!round || PQsendQueryParams(conn_, last_rev_sql, 0, nullptr, nullptr, nullptr,
+                                              nullptr, 0) == 1);
   sent = sent && PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
   sent = sent && PQpipelineSync(conn_) == 1;
-  std::string error = sent ? "" : pg_message(conn_);
-  // Read every answer up to the sync (an error aborts the rest of the pipeline, which the
-  // server then rolls back with the transaction).
-  bool done = !sent;
-  while (!done) {
-    PGresult* raw = PQgetResult(conn_);
-    if (!raw) {
-      if (PQstatus(conn_) != CONNECTION_OK) {
-        error = error.empty() ? pg_message(conn_) : error;
-        break;
-      }
-      continue; // the end of one statement's results
-    }
-    result r{raw};
-    const auto st = r.status();
-    if (st == PGRES_PIPELINE_SYNC)
-      done = true;
-    else if (st == PGRES_FATAL_ERROR && error.empty())
-      error = r.error();
-  }
+  int64_t last = seen_rev_;
+  std::string error = sent ? drain_pipeline(nullptr, &last) : pg_message(conn_);
   PQexitPipelineMode(conn_);
   if (!error.empty()) {
     if (PQtransactionStatus(conn_) != PQTRANS_IDLE)
       PQclear(PQexec(conn_, "ROLLBACK"));
     fail("rejected a write (" + error + ")");
   }
+  if (round)
+    seen_rev_ = last;
   rows_written_ += jobs.size();
-  ++commits_;
+  if (!jobs.empty())
+    ++commits_;
 }
 
 void pg_store::set_meta(const std::string& key, const std::string& value) {
@@ -334,41 +447,42 @@ std::optional<std::string> pg_store::meta(const std::string& key) {
 }
 
 std::vector<job> pg_store::load_all() {
-  result r{PQexecParams(conn_,
-                        "SELECT id,type,key,status,process_attempts,verification_attempts,"
-                        "lease_owner,lease_expiry_ms,not_before_ms,created_ms,updated_ms,"
-                        "finished_ms,completions,deps,payload,result,errors,fence FROM jobs "
-                        "ORDER BY id",
-                        0, nullptr, nullptr, nullptr, nullptr, 1)};
+  const std::string all = std::string(columns_sql) + "ORDER BY id";
+  result r{PQexecParams(conn_, all.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1)};
   if (!r.ok())
     fail("cannot be read (" + r.error() + ")");
+  return rows_of(r.r);
+}
+
+std::vector<job> pg_store::rows_of(PGresult* r) {
   std::vector<job> out;
-  const int n = PQntuples(r.r);
+  const int n = PQntuples(r);
   out.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     job j;
-    j.id = int8_at(r.r, i, 0);
-    j.type = bytes_at(r.r, i, 1);
-    if (!PQgetisnull(r.r, i, 2))
-      j.key = int8_at(r.r, i, 2);
-    auto st = status_from_string(bytes_at(r.r, i, 3));
+    j.id = int8_at(r, i, 0);
+    j.type = bytes_at(r, i, 1);
+    if (!PQgetisnull(r, i, 2))
+      j.key = int8_at(r, i, 2);
+    auto st = status_from_string(bytes_at(r, i, 3));
     if (!st)
       fail("holds job " + std::to_string(j.id) + " with an unknown status");
     j.status = *st;
-    j.process_attempts = int4_at(r.r, i, 4);
-    j.verification_attempts = int4_at(r.r, i, 5);
-    j.lease_owner = bytes_at(r.r, i, 6);
-    j.lease_expiry_ms = int8_at(r.r, i, 7);
-    j.not_before_ms = int8_at(r.r, i, 8);
-    j.created_ms = int8_at(r.r, i, 9);
-    j.updated_ms = int8_at(r.r, i, 10);
-    j.finished_ms = int8_at(r.r, i, 11);
-    j.completions = int4_at(r.r, i, 12);
-    detail::deps_from_text(bytes_at(r.r, i, 13), j);
-    j.payload = bytes_at(r.r, i, 14);
-    j.result = bytes_at(r.r, i, 15);
-    j.errors = bytes_at(r.r, i, 16);
-    j.fence = int8_at(r.r, i, 17);
+    j.process_attempts = int4_at(r, i, 4);
+    j.verification_attempts = int4_at(r, i, 5);
+    j.lease_owner = bytes_at(r, i, 6);
+    j.lease_expiry_ms = int8_at(r, i, 7);
+    j.not_before_ms = int8_at(r, i, 8);
+    j.created_ms = int8_at(r, i, 9);
+    j.updated_ms = int8_at(r, i, 10);
+    j.finished_ms = int8_at(r, i, 11);
+    j.completions = int4_at(r, i, 12);
+    detail::deps_from_text(bytes_at(r, i, 13), j);
+    j.payload = bytes_at(r, i, 14);
+    j.result = bytes_at(r, i, 15);
+    j.errors = bytes_at(r, i, 16);
+    j.fence = int8_at(r, i, 17);
+    seen_rev_ = std::max(seen_rev_, int8_at(r, i, 18));
     out.push_back(std::move(j));
   }
   return out;

@@ -58,7 +58,7 @@ std::string format_status(const nlohmann::json& s) {
 
 void retry_in_database(const std::string& path, job_id id) {
   auto db = store::open(path, store::open_mode::must_exist);
-  db->lock_for_writing(); // not while a server holds the database (PostgreSQL)
+  db->join_shared(); // PostgreSQL: beside the servers sharing it, in one round
   engine eng(db.get());
   replay_service svc(eng, {});
   eng.load(0);

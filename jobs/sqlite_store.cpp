@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS jobs(
   payload TEXT NOT NULL,
   result TEXT NOT NULL,
   errors TEXT NOT NULL,
-  fence INTEGER NOT NULL DEFAULT 0);
+  fence INTEGER NOT NULL DEFAULT 0,
+  rev INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens(
   digest TEXT PRIMARY KEY,
@@ -44,7 +45,7 @@ CREATE TABLE IF NOT EXISTS tokens(
 /// The schema this troupe writes, and how each older one becomes the next: migrations[v-1]
 /// turns version v into v+1, in one transaction with the version bump. A version above ours
 /// (a newer troupe's file) is refused, never guessed at.
-constexpr int schema_version = 3;
+constexpr int schema_version = 4;
 constexpr const char* migrations[] = {
   // 1 -> 2: fencing tokens (issue 18). Existing claims start at token 0; their workers send
   // none, and the next claim of each job hands out 1.
@@ -53,6 +54,10 @@ constexpr const char* migrations[] = {
   // made by the schema above already (IF NOT EXISTS); the step records that it is there.
   "CREATE TABLE IF NOT EXISTS tokens(digest TEXT PRIMARY KEY, scope TEXT NOT NULL, "
   "created_ms INTEGER NOT NULL);",
+  // 3 -> 4: row versions (issue 18), which PostgreSQL's shared rounds read. A SQLite file
+  // has one writer and keeps them 0; the column keeps one version number meaning one set
+  // of columns in both stores.
+  "ALTER TABLE jobs ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;",
 };
 static_assert(sizeof migrations / sizeof *migrations == schema_version - 1);
 

@@ -56,11 +56,33 @@ public:
   /// disk and each checkpoint writes a page changed many times once. Other stores ignore it.
   virtual void set_checkpoint_pages(int pages) { (void) pages; }
   /// Makes this process the only writer of the store's jobs until it closes the store, or
-  /// throws user_error naming who holds it. The engine's index is the truth while it runs,
-  /// so two engines writing one database would overwrite each other's claims. A SQLite file
-  /// has one process by construction (no-op); PostgreSQL takes a session advisory lock,
-  /// released by the server when this process's connection ends (exit, kill -9).
+  /// throws user_error naming who holds it: for an engine that writes without rounds (a
+  /// replay-test server, whose face keeps state of its own), where a second writer would
+  /// overwrite its claims; engines that share a database use join_shared instead. A SQLite
+  /// file has one process by construction (no-op); PostgreSQL takes a session advisory
+  /// lock, released by the server when this process's connection ends (exit, kill -9).
   virtual void lock_for_writing() {}
+
+  // -- several engines on one database (PostgreSQL; docs/jobs.md) ---------------
+  //
+  // Each engine keeps its in-memory index, and works in rounds: begin_round() takes the
+  // campaign's transaction-level lock and returns every job another engine committed since
+  // this one's last round, which the engine takes in (engine::begin_round) before it decides
+  // anything; the next write() commits the round's changes and releases the lock. So every
+  // decision (a claim, a completion, a new pipeline stage) is made on the database's latest
+  // state, and no two engines decide at once.
+
+  /// Joins the engines that share this database (after which shared() is true), or throws
+  /// user_error naming the process that serves it alone (lock_for_writing). SQLite: no-op.
+  virtual void join_shared() {}
+  virtual bool shared() const noexcept { return false; }
+  /// Opens a round (see above). The first round of a store returns every job.
+  virtual std::vector<job> begin_round() { return {}; }
+  virtual bool in_round() const noexcept { return false; }
+  /// Whether this process leads the periodic work that changes jobs (lease expiry): one
+  /// engine among those sharing a database, the holder of a session lock that passes to
+  /// another when its holder's connection ends. A store of one process always leads.
+  virtual bool leads() { return true; }
 
   // -- reads ------------------------------------------------------------------
 

@@ -56,7 +56,12 @@ bool is_loopback_host(const std::string& host) {
 void serve(const serve_options& o) {
   check_exposure(o);
   auto db = store::open(o.db);
-  db->lock_for_writing(); // PostgreSQL: one serve per database (see store::lock_for_writing)
+  // PostgreSQL: any number of native servers share a database (store.hpp); a replay-test
+  // one has it to itself (its face keeps state of its own).
+  if (o.replay_config.empty())
+    db->join_shared();
+  else
+    db->lock_for_writing();
   engine eng(db.get(), {o.seed, SIZE_MAX}); // the server commits, after every round
   for (const auto& file : o.pipelines)
     eng.add_pipeline(load_pipeline_file(file));
@@ -83,6 +88,10 @@ void serve(const serve_options& o) {
                           : " (replay-test protocol; replay jobs never time out)";
   spdlog::info("troupe jobs: serving {} job(s) from '{}' on http://{}:{}{}", eng.size(), db->path(),
                o.host, port, face);
+  if (db->shared())
+    spdlog::info("troupe jobs: sharing '{}' with any other `troupe jobs serve` on it; the one "
+                 "that leads expires leases",
+                 db->path());
   if (const auto n = db->tokens().size())
     spdlog::info("troupe jobs: {} token(s): requests that change state must carry one", n);
   if (o.on_ready)

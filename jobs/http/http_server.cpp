@@ -717,6 +717,8 @@ http_response http_server::dispatch(const http_request& req) {
   // Direct: the path prefix picks the face, and each face routes with plain string
   // comparisons (no regex, no hand-off to another thread).
   std::lock_guard<std::mutex> lk(mutex_);
+  if (auto refused = begin_round(now_))
+    return std::move(*refused);
   try {
     if (auto refused = gate_.check(req, now_))
       return std::move(*refused);
@@ -773,9 +775,22 @@ void http_server::end_round() {
   release_backlog();
 }
 
+std::optional<http_response> http_server::begin_round(time_ms now) {
+  // A shared store (several orchestrators on one database): the round's first request
+  // takes the round lock and reads what the others changed; commit_round ends it.
+  try {
+    engine_.begin_round(now);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return protocol_error(503, "the job database refused a round: " + one_line(e.what()));
+  }
+}
+
 bool http_server::commit_round() {
   std::lock_guard<std::mutex> lk(mutex_);
-  if (engine_.dirty_count() == 0)
+  const bool round_open = engine_.storage() && engine_.storage()->in_round();
+  if (engine_.dirty_count() == 0 && !round_open)
     return false;
   if (store_failed_) {
     engine_.take_dirty(); // the store already refused a write: these are answered 503
@@ -926,11 +941,21 @@ void http_server::tick() {
   const time_ms now = now_;
   {
     std::lock_guard<std::mutex> lk(mutex_);
-    size_t n = engine_.expire_leases(now);
-    if (replay_)
-      n += replay_->expire_leases(now);
-    if (n > 0)
-      spdlog::info("re-queued {} job(s) whose lease expired", n);
+    // With several orchestrators on one database, only the leader expires leases, so each
+    // expiry happens once; the others take its re-queued jobs in with their next round.
+    bool lead = false;
+    try {
+      lead = engine_.leads();
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+    }
+    if (lead && !begin_round(now)) {
+      size_t n = engine_.expire_leases(now);
+      if (replay_)
+        n += replay_->expire_leases(now);
+      if (n > 0)
+        spdlog::info("re-queued {} job(s) whose lease expired", n);
+    }
   }
   end_round(); // commits the re-queued jobs (and anything with_engine changed)
   if (listening_paused_) {

@@ -16,6 +16,10 @@
 //   4. group-commits: every job the round changed is written in one SQLite transaction,
 //   5. sends, with one sendmsg per connection (pipelined answers together), the round's
 //      answers.
+// With a shared store (several orchestrators on one PostgreSQL database, store.hpp) the
+// round's first request also opens the store's round (engine::begin_round: the campaign
+// lock, and what the other orchestrators changed), which step 4 commits; lease expiry runs
+// on the leader only (engine::leads).
 // So no answer reports a change that a kill -9 could lose. Requests that arrive while a
 // round commits form the next round's batch: the busier the server, the bigger the batch.
 //
@@ -70,6 +74,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -169,6 +174,10 @@ public:
       ~waker() { s->wake(); }
     } w{this};
     std::unique_lock<std::mutex> lk(mutex_);
+    if (!begin_round(wall_now_ms())) {
+      // Shared store: f sees (and changes) the database's latest state; the loop's next
+      // round commits. A refused round was logged: f sees what this engine knew.
+    }
     return f(engine_);
   }
 
@@ -196,6 +205,8 @@ private:
   void hold(connection& c, http_response resp, bool head, bool close, uint8_t route);
   void touch(connection& c);
   void end_round();
+  /// Opens the engine's round (engine::begin_round); a 503 when the store refuses it.
+  std::optional<http_response> begin_round(time_ms now);
   bool commit_round();
   void send_answer(held& h, bool failed);
   void count(uint8_t route, int status);

@@ -248,25 +248,69 @@ std::function<work_result(const task&)> command_worker(std::string tmpl, time_ms
   };
 }
 
+namespace {
+
+/// The servers of a --url list ("A,B,C"), each checked.
+std::vector<std::string> server_urls(const std::string& list) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (from <= list.size()) {
+    auto to = list.find(',', from);
+    if (to == std::string::npos)
+      to = list.size();
+    auto one = list.substr(from, to - from);
+    while (!one.empty() && one.front() == ' ')
+      one.erase(0, 1);
+    while (!one.empty() && one.back() == ' ')
+      one.pop_back();
+    if (!one.empty())
+      out.push_back(one);
+    from = to + 1;
+  }
+  if (out.empty())
+    throw user_error("--url is empty: give the job server as http://HOST:PORT (several, "
+                     "comma-separated, to fail over between orchestrators)");
+  for (const auto& u : out)
+    parse_http_url(u, "--url", {true, true, false});
+  return out;
+}
+
+} // namespace
+
 size_t run_remote_worker(const remote_worker_options& o,
                          const std::function<work_result(const task&)>& work) {
-  const auto u = parse_http_url(o.url, "--url", {true, true, false});
-  httplib::Client c(u.host, u.port);
-  c.set_keep_alive(true);
-  c.set_tcp_nodelay(true);
-  c.set_connection_timeout(5);
-  c.set_read_timeout(30);
-  if (!o.token.empty())
-    c.set_bearer_token_auth(o.token);
-  // Every request is retried on network errors with doubling backoff, at most 10 times:
-  // a restarting server is waited for, a dead one ends the worker.
+  const auto urls = server_urls(o.url);
+  size_t current = 0;
+  std::unique_ptr<httplib::Client> client;
+  auto connect = [&] {
+    const auto u = parse_http_url(urls[current], "--url", {true, true, false});
+    client = std::make_unique<httplib::Client>(u.host, u.port);
+    client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);
+    client->set_connection_timeout(5);
+    client->set_read_timeout(30);
+    if (!o.token.empty())
+      client->set_bearer_token_auth(o.token);
+  };
+  connect();
+  // A request that finds no answer (or a 5xx: the orchestrator cannot reach its database)
+  // goes to the next server of the list at once; after a whole turn of the list it waits,
+  // with doubling backoff, at most 10 turns: a restarting server is waited for, a dead
+  // campaign ends the worker. Reports are idempotent (fenced), so sending one again to
+  // another orchestrator is safe.
   auto post = [&](const std::string& path, const nlohmann::json& body) {
     time_ms backoff = 100;
-    for (int attempt = 0; attempt < 10; ++attempt) {
-      if (auto r = c.Post(path.c_str(), body.dump(), "application/json"))
+    const std::string text = body.dump();
+    for (size_t attempt = 0; attempt < 10 * urls.size(); ++attempt) {
+      auto r = client->Post(path.c_str(), text, "application/json");
+      if (r && r->status < 500)
         return r;
-      backoff_sleep(backoff, o.should_stop);
-      backoff = std::min<time_ms>(backoff * 2, 5000);
+      current = (current + 1) % urls.size();
+      connect();
+      if (current == 0 || urls.size() == 1) {
+        backoff_sleep(backoff, o.should_stop);
+        backoff = std::min<time_ms>(backoff * 2, 5000);
+      }
     }
     throw user_error("the job server at " + o.url + " stopped answering: check it is running");
   };

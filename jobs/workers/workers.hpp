@@ -77,6 +77,8 @@ command_worker(std::string tmpl, time_ms timeout_ms,
 // -- remote workers over HTTP ---------------------------------------------------------------
 
 struct remote_worker_options {
+  /// The server, or several orchestrators of one campaign comma-separated ("http://A,http://B"):
+  /// a request none answers (or that gets a 5xx) goes to the next.
   std::string url = "http://127.0.0.1:4000";
   std::string worker;  ///< name; must be unique among live workers
   std::string type;    ///< empty: any type

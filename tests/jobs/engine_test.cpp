@@ -286,7 +286,7 @@ TEST_P(JobsStores, KeepEveryFieldOfAJobAndItsTokensAndMeta) {
   EXPECT_EQ(r.fence, j.fence);
   EXPECT_FALSE(rows[1].key);
   EXPECT_EQ(s->meta("m"), "v2");
-  EXPECT_EQ(s->meta("schema_version"), "3");
+  EXPECT_EQ(s->meta("schema_version"), "4");
   EXPECT_FALSE(s->meta("absent"));
   ASSERT_EQ(s->tokens().size(), 1u);
   EXPECT_EQ(s->tokens()[0].second, "worker");

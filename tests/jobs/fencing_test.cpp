@@ -171,7 +171,7 @@ TEST(JobsFencing, AStoreOfSchemaVersionOneIsMigratedWithItsJobs) {
     sqlite3_close(db);
   }
   auto s = store::open(path, store::open_mode::must_exist);
-  EXPECT_EQ(s->meta("schema_version"), "3");
+  EXPECT_EQ(s->meta("schema_version"), "4");
   engine e(s.get());
   e.load(0);
   ASSERT_EQ(e.size(), 1u);
@@ -192,7 +192,7 @@ TEST(JobsFencing, AStoreOfSchemaVersionOneIsMigratedWithItsJobs) {
     store::open(path, store::open_mode::must_exist);
     ADD_FAILURE() << "a newer schema was opened";
   } catch (const troupe::user_error& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 9, this troupe reads 1 to 3"),
+    EXPECT_NE(std::string(e.what()).find("schema version 9, this troupe reads 1 to 4"),
               std::string::npos)
       << e.what();
   }
