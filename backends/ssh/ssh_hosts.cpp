@@ -49,10 +49,9 @@ local::local_options ssh_hosts::options(const scenario& s) const {
 
 local::host_limits ssh_hosts::ssh_limits() {
   local::host_limits l;
-  l.no_netns = "the ssh backend gives no node a network namespace of its own on its hosts "
-               "(the local backend makes them on this machine as root), so its peer traffic "
-               "cannot be led through link relays: run the scenario with the local backend for "
-               "this program's network faults";
+  l.no_netns = "the ssh backend makes no network namespaces on its hosts (the local backend "
+               "makes them on this machine, as root): run the scenario with the local backend "
+               "for this program's network faults";
   return l;
 }
 

@@ -383,3 +383,21 @@ TEST(ssh_backend, params_are_checked_with_their_paths) {
     << o.out;
   EXPECT_NE(o.out.find("backend.placemnt: unknown key"), std::string::npos) << o.out;
 }
+
+TEST(ssh_backend, validate_names_the_faults_it_refuses_and_why) {
+  // etcd's network faults need a network namespace per member, which no ssh host gets.
+  auto o = troupe::test::troupe_cli("validate " + troupe::test::source_dir() +
+                                    "/scenarios/etcd-faults-local.json --backend ssh");
+  EXPECT_NE(o.out.find("workloads[1].steps[0] (partition, at 10s): backend ssh cannot do it: "
+                       "program etcd gives every member the same peer list"),
+            std::string::npos)
+    << o.out;
+  EXPECT_NE(o.out.find("the ssh backend makes no network namespaces on its hosts"),
+            std::string::npos)
+    << o.out;
+  // What it can do, it does not name: litecoind's faults go through the relays.
+  auto l = troupe::test::troupe_cli("validate " + troupe::test::source_dir() +
+                                    "/scenarios/litecoin-ssh.json");
+  EXPECT_EQ(l.code, 0) << l.out;
+  EXPECT_EQ(l.out.find("cannot do it"), std::string::npos) << l.out;
+}
