@@ -2,8 +2,9 @@
 // (tests/support/sshd_fleet.hpp): scenarios/litecoin-ssh.json (four litecoind on four hosts,
 // partitions, a one-way cut, a clog through the relays of each host's agent, a restart and a
 // clock skew)
-// passes; etcd-local.json on three hosts (only the backend line changed) passes; and `kill -9`
-// of troupe mid-run leaves no node and no agent process on any host, checked by PID there.
+// passes; etcd-local.json on three hosts (only the backend line changed) passes; and `kill -9`,
+// SIGINT or SIGTERM of troupe mid-run leaves no node and no agent process on any host,
+// checked by PID there.
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -190,8 +191,12 @@ TEST(ssh_run, etcd_cluster_across_three_hosts_passes) {
   EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
 }
 
-TEST(ssh_run, kill_9_of_troupe_leaves_no_node_and_no_agent_on_any_host) {
-  auto dir = test_root("kill9");
+/// SIGKILL: troupe tears nothing down, its ssh sessions drop with it. SIGINT and SIGTERM: it
+/// tears down in order.
+class ssh_run_signal : public ::testing::TestWithParam<int> {};
+
+TEST_P(ssh_run_signal, of_troupe_mid_run_leaves_no_node_and_no_agent_on_any_host) {
+  auto dir = test_root("signal-" + std::to_string(GetParam()));
   troupe::test::sshd_fleet f{dir / "fleet", 3};
   if (!f.error().empty())
     GTEST_SKIP() << f.error();
@@ -220,10 +225,22 @@ TEST(ssh_run, kill_9_of_troupe_leaves_no_node_and_no_agent_on_any_host) {
               std::string::npos)
       << cmdline.out;
   }
-  ::kill(r.pid, SIGKILL);
-  int status = 0;
-  ::waitpid(r.pid, &status, 0);
-  // The ssh sessions dropped with troupe: each agent read EOF and stopped its node.
+  ::kill(r.pid, GetParam());
+  const int code = troupe::test::wait_exit(r.pid, 120s);
+  if (GetParam() != SIGKILL) {
+    EXPECT_NE(code, -1) << "troupe exits after the signal";
+    EXPECT_NE(code, 0);
+    ASSERT_TRUE(fs::exists(r.out / "report.json")) << troupe::test::file_text(r.log);
+    EXPECT_EQ(read_json(r.out / "report.json")["verdict"], "interrupted");
+  }
+  // Torn down, or the ssh sessions dropped with troupe: each agent stopped its node.
   auto left = still_running(f, procs);
   EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
 }
+
+INSTANTIATE_TEST_SUITE_P(ssh_run, ssh_run_signal, ::testing::Values(SIGKILL, SIGINT, SIGTERM),
+                         [](const ::testing::TestParamInfo<int>& p) {
+                           return p.param == SIGKILL  ? std::string("kill_9")
+                                  : p.param == SIGINT ? std::string("sigint")
+                                                      : std::string("sigterm");
+                         });
