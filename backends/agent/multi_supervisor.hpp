@@ -82,7 +82,7 @@ private:
     std::unique_ptr<remote_supervisor> sup;
     std::vector<size_t> slots; ///< host slot -> slot
   };
-  std::vector<host> hosts_; ///< fixed once nodes are added
+  std::vector<host> hosts_;  ///< fixed once nodes are added
   mutable std::mutex mutex_; ///< slots_ and each host's slots
   std::vector<place> slots_;
 };

@@ -242,9 +242,8 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     node.endpoint = p.join_peer.empty() ? std::string{} : render(p.join_peer, node.vars, where);
   }
   build_relays(env);
-  const bool with_clocks =
-    !w->limits.no_skew &&
-    (opts_.faketime == "always" || (opts_.faketime == "auto" && asks_for_skew(s)));
+  const bool with_clocks = !w->limits.no_skew && (opts_.faketime == "always" ||
+                                                  (opts_.faketime == "auto" && asks_for_skew(s)));
   for (size_t i = 0; i < topo.nodes.size(); ++i) {
     auto& node = w->nodes[i];
     auto& p = *node.prog;
@@ -291,11 +290,11 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     for (auto& [k, val] : p.env)
       po.env.emplace_back(k, render(val, node.vars, where));
     const auto& host = w->hosts[node.host];
-    w->clocks.push_back(
-      !with_clocks ? nullptr
-      : host.remote
-        ? make_node_clock(p, host.nodes_dir, node.info.id, written_by(w->sup->agent(node.host)))
-        : make_node_clock(p, host.nodes_dir, node.info.id));
+    // A remote node's clock file is on its host, written there by its agent.
+    auto write = host.remote ? written_by(w->sup->agent(node.host))
+                             : agent::node_clock::writer{agent::node_clock::write_here};
+    w->clocks.push_back(with_clocks ? make_node_clock(p, host.nodes_dir, node.info.id, write)
+                                    : nullptr);
     if (auto& clock = w->clocks.back())
       for (auto& kv : clock->environment())
         po.env.push_back(kv);
@@ -407,8 +406,8 @@ void local_backend::build_relays(const run_env& env) {
       auto target = static_cast<uint16_t>(std::stoi(peer.vars.at(p.join_port)));
       uint16_t port = 0;
       try {
-        port = fabric().add_relay(node.host, node.info.id, peer.info.id, target, 0, from.ipv4,
-                                  to.ipv4);
+        port =
+          fabric().add_relay(node.host, node.info.id, peer.info.id, target, 0, from.ipv4, to.ipv4);
       } catch (const std::runtime_error& e) {
         throw user_error(std::string(e.what()) + ": free ports on " + from.address +
                          (from.remote ? " (host " + from.name + ")" : std::string{}) +

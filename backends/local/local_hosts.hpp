@@ -13,9 +13,8 @@ class local_hosts : public hosts {
 public:
   std::string backend() const override { return "local"; }
   local_options options(const scenario& s) const override;
-  std::vector<started> start(const scenario& s, const expanded_topology& topo,
-                             const run_env& env, const local_options& o,
-                             const handler_for& on_event) override;
+  std::vector<started> start(const scenario& s, const expanded_topology& topo, const run_env& env,
+                             const local_options& o, const handler_for& on_event) override;
   std::vector<size_t> placement() const override { return std::vector<size_t>(nodes_, 0); }
   void close() noexcept override;
   void add_results(nlohmann::json& out) const override { out["agent"] = agent_info_; }

@@ -4,9 +4,10 @@
 
 namespace troupe::backends::local {
 
-std::shared_ptr<agent::node_clock>
-make_node_clock(const program& p, const std::filesystem::path& nodes_dir, const std::string& id,
-                agent::node_clock::writer write) {
+std::shared_ptr<agent::node_clock> make_node_clock(const program& p,
+                                                   const std::filesystem::path& nodes_dir,
+                                                   const std::string& id,
+                                                   agent::node_clock::writer write) {
   auto lib = agent::faketime_library();
   if (!lib || capabilities::skew_refusal(p))
     return nullptr;
@@ -17,10 +18,9 @@ make_node_clock(const program& p, const std::filesystem::path& nodes_dir, const 
 agent::node_clock::writer written_by(std::shared_ptr<agent::connection> a) {
   return [a](const std::filesystem::path& file, const std::string& line) {
     // The file and the line travel in the environment: nothing to quote.
-    const std::string cmd =
-      "mkdir -p \"$(dirname \"$TROUPE_CLOCK_FILE\")\" && "
-      "printf '%s\\n' \"$TROUPE_CLOCK_LINE\" > \"$TROUPE_CLOCK_FILE.tmp\" && "
-      "mv -f \"$TROUPE_CLOCK_FILE.tmp\" \"$TROUPE_CLOCK_FILE\"";
+    const std::string cmd = "mkdir -p \"$(dirname \"$TROUPE_CLOCK_FILE\")\" && "
+                            "printf '%s\\n' \"$TROUPE_CLOCK_LINE\" > \"$TROUPE_CLOCK_FILE.tmp\" && "
+                            "mv -f \"$TROUPE_CLOCK_FILE.tmp\" \"$TROUPE_CLOCK_FILE\"";
     nlohmann::json r;
     try {
       r = a->call("run_command",

@@ -26,10 +26,10 @@
 #include "backends/agent/clock_skew.hpp"
 #include "backends/agent/connection.hpp"
 #include "backends/agent/fabric.hpp"
-#include "backends/agent/netns.hpp"
-#include "backends/agent/netns_janitor.hpp"
 #include "backends/agent/multi_fabric.hpp"
 #include "backends/agent/multi_supervisor.hpp"
+#include "backends/agent/netns.hpp"
+#include "backends/agent/netns_janitor.hpp"
 #include "backends/local/capabilities.hpp"
 #include "backends/local/program.hpp"
 #include "backends/local/summary_board.hpp"
@@ -42,10 +42,10 @@ using adapters::tx_index;
 /// One host of a deployment, with one agent (`world::sup` and `world::fabric` reach it by
 /// its index).
 struct live_host {
-  std::string name = "local";         ///< "local", or the ssh inventory's name
+  std::string name = "local";        ///< "local", or the ssh inventory's name
   std::string address = "127.0.0.1"; ///< its nodes listen there; troupe reaches them there
-  uint32_t ipv4 = 0x7f000001;         ///< `address`, in host byte order
-  std::filesystem::path nodes_dir;    ///< on the host: node data dirs, logs and PID files
+  uint32_t ipv4 = 0x7f000001;        ///< `address`, in host byte order
+  std::filesystem::path nodes_dir;   ///< on the host: node data dirs, logs and PID files
   /// Its files are not on this machine: logs stay there, nodes/<id>.log gets a tail at the end.
   bool remote = false;
 };

@@ -57,8 +57,7 @@ local::host_limits ssh_hosts::ssh_limits() {
 
 std::vector<local::hosts::started> ssh_hosts::start(const scenario& s,
                                                     const expanded_topology& topo,
-                                                    const run_env& env,
-                                                    const local::local_options&,
+                                                    const run_env& env, const local::local_options&,
                                                     const handler_for& on_event) {
   auto p = plan(s, topo);
   const auto addresses = ipv4_of(p.hosts);

@@ -17,9 +17,8 @@ class ssh_hosts : public local::hosts {
 public:
   std::string backend() const override { return "ssh"; }
   local::local_options options(const scenario& s) const override;
-  std::vector<started> start(const scenario& s, const expanded_topology& topo,
-                             const run_env& env, const local::local_options& o,
-                             const handler_for& on_event) override;
+  std::vector<started> start(const scenario& s, const expanded_topology& topo, const run_env& env,
+                             const local::local_options& o, const handler_for& on_event) override;
   std::vector<size_t> placement() const override { return placement_; }
   local::host_limits limits() const override { return ssh_limits(); }
   uint64_t log_tail_bytes() const override { return log_tail_bytes_; }

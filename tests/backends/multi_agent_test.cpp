@@ -26,8 +26,8 @@ struct two_hosts {
     : dir(troupe::test::fresh_dir(name)) {
     for (size_t h = 0; h < 2; ++h) {
       auto s = sup;
-      conns.push_back(
-        agent::connection::start_in_process([s, h](const nlohmann::json& e) { s->on_event(h, e); }));
+      conns.push_back(agent::connection::start_in_process(
+        [s, h](const nlohmann::json& e) { s->on_event(h, e); }));
       sup->add_host(conns.back());
     }
   }

@@ -1,10 +1,9 @@
 // `troupe run` on the ssh backend, on a fleet of real sshd on 127.0.0.2, 127.0.0.3, ...
-// (tests/support/sshd_fleet.hpp): scenarios/litecoin-ssh.json (four litecoind on four hosts,
-// partitions, a one-way cut, a clog through the relays of each host's agent, a restart and a
-// clock skew)
-// passes; etcd-local.json on three hosts (only the backend line changed) passes; and `kill -9`,
-// SIGINT or SIGTERM of troupe mid-run leaves no node and no agent process on any host,
-// checked by PID there.
+// (tests/support/sshd_fleet.hpp): scenarios/litecoin-ssh.json (four litecoind on four hosts:
+// partitions, a one-way cut and a clog through the relays of each host's agent, a restart, a
+// clock skew) passes; etcd-local.json on three hosts (only the backend line changed, and the
+// agents polling) passes; and `kill -9`, SIGINT or SIGTERM of troupe mid-run leaves no node
+// and no agent process on any host, checked by PID there.
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -88,16 +87,15 @@ std::string pid_in(const fs::path& p) {
 /// (host index, PID) of every agent and every node the run started, by the PID files on each
 /// host.
 std::vector<std::pair<size_t, std::string>> processes_of(const troupe::test::sshd_fleet& f,
-                                                         const fs::path& dir,
-                                                         const fs::path& out) {
+                                                         const fs::path& dir, const fs::path& out) {
   std::vector<std::pair<size_t, std::string>> all;
   for (size_t i = 0; i < f.hosts().size(); ++i) {
     auto run = remote_run(f, dir, i, out);
     if (auto a = pid_in(run / "agent.pid"); !a.empty())
       all.emplace_back(i, a);
     std::error_code ec;
-    for (auto it = fs::directory_iterator(run / "nodes", ec);
-         !ec && it != fs::directory_iterator(); it.increment(ec))
+    for (auto it = fs::directory_iterator(run / "nodes", ec); !ec && it != fs::directory_iterator();
+         it.increment(ec))
       if (it->path().extension() == ".pid")
         if (auto p = pid_in(it->path()); !p.empty())
           all.emplace_back(i, p);
@@ -178,8 +176,10 @@ TEST(ssh_run, etcd_cluster_across_three_hosts_passes) {
   if (!f.error().empty())
     GTEST_SKIP() << f.error();
 
-  // etcd-local.json with only its backend line changed.
-  auto r = start_run(on_fleet("etcd-local.json", f, dir), dir);
+  // etcd-local.json with only its backend line changed; each host's agent polls its member
+  // (the litecoin run has troupe poll them).
+  auto r = start_run(
+    on_fleet("etcd-local.json", f, dir, [](json& s) { s["backend"]["poll"] = "agent"; }), dir);
   ASSERT_EQ(troupe::test::wait_exit(r.pid, 200s), 0) << troupe::test::file_text(r.log);
   auto report = read_json(r.out / "report.json");
   EXPECT_EQ(report["verdict"], "pass") << report["expectations"].dump(2);
@@ -201,8 +201,8 @@ TEST_P(ssh_run_signal, of_troupe_mid_run_leaves_no_node_and_no_agent_on_any_host
   if (!f.error().empty())
     GTEST_SKIP() << f.error();
 
-  auto r = start_run(on_fleet("etcd-local.json", f, dir, [](json& s) { s["duration"] = "10m"; }),
-                     dir);
+  auto r =
+    start_run(on_fleet("etcd-local.json", f, dir, [](json& s) { s["duration"] = "10m"; }), dir);
   // Deployed: the run is under way, with an agent and a node on every host.
   std::vector<std::pair<size_t, std::string>> procs;
   ASSERT_TRUE(troupe::test::wait_until(
@@ -219,7 +219,8 @@ TEST_P(ssh_run_signal, of_troupe_mid_run_leaves_no_node_and_no_agent_on_any_host
   for (size_t i = 0; i < f.hosts().size(); ++i) {
     auto nodes = remote_run(f, dir, i, r.out) / "nodes";
     auto cmdline = troupe::test::shell(
-      f.ssh_command(i, "for p in " + nodes.string() + "/*.pid; do tr '\\0' ' ' < /proc/$(cat $p)/cmdline; done"),
+      f.ssh_command(i, "for p in " + nodes.string() +
+                         "/*.pid; do tr '\\0' ' ' < /proc/$(cat $p)/cmdline; done"),
       30);
     EXPECT_NE(cmdline.out.find("--listen-client-urls=http://" + f.hosts()[i].address + ":"),
               std::string::npos)
