@@ -109,9 +109,7 @@ void apply_vary_option(scenario& s, run_request& req, const std::string& file) {
   req.reproduce_flags += " --vary";
 }
 
-void on_signal(int) {
-  run_interrupted = 1;
-}
+void on_signal(int) { run_interrupted = 1; }
 
 } // namespace
 
@@ -167,7 +165,8 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
   static std::string seed;
   static bool quiet = false, check_determinism = false, events = false, vary = false;
   run->add_option("FILE", run_file, "scenario JSON file")->required();
-  run->add_option("--backend", backend, "world to run in (default: the scenario's; sim, local, ssh, attach)");
+  run->add_option("--backend", backend,
+                  "world to run in (default: the scenario's; sim, local, ssh, attach)");
   run->add_option("--seed", seed, "seed (default: the scenario's)");
   run->add_option("--duration", duration_text, "run duration, e.g. 30s, 10m");
   run->add_option("--out", out,
@@ -181,17 +180,19 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
   static std::string log_level = "warn", prometheus_url;
   static int metrics_port = -1, serve_port = -1;
   static double pace = 0;
-  run->add_option("--log-level", log_level,
-                  "console level of troupe's log (trace, debug, info, warn, error, off); "
-                  "<run dir>/troupe.log always gets info and up")
+  run
+    ->add_option("--log-level", log_level,
+                 "console level of troupe's log (trace, debug, info, warn, error, off); "
+                 "<run dir>/troupe.log always gets info and up")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   run->add_option("--metrics-port", metrics_port,
                   "serve Prometheus metrics on 127.0.0.1:PORT/metrics during the run");
   run->add_option("--serve", serve_port, "live dashboard on http://127.0.0.1:PORT/");
   run->add_option("--prometheus-url", prometheus_url,
                   "Prometheus API base URL for `metric` expectations without a `url`");
-  run->add_option("--pace", pace,
-                  "sim: at most this many simulated seconds per wall second (to watch it)")
+  run
+    ->add_option("--pace", pace,
+                 "sim: at most this many simulated seconds per wall second (to watch it)")
     ->check(CLI::PositiveNumber);
   run->add_flag("--check-determinism", check_determinism,
                 "sim: run twice, each in a process of its own, and name the first diverging "
@@ -260,9 +261,8 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
       return;
     }
     if (!trace_out.empty()) {
-      auto result = backends::run_recording_trace(s, req, registry::global(),
-                                                  backends::parse_trace_record(trace_record),
-                                                  trace_out);
+      auto result = backends::run_recording_trace(
+        s, req, registry::global(), backends::parse_trace_record(trace_record), trace_out);
       exit_code = result.exit_code;
       return;
     }
