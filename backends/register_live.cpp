@@ -14,8 +14,8 @@ void register_live(troupe::registry& reg) {
                    [](params_reader& r) { local::read_options(r); },
                    [] { return std::make_unique<local::local_backend>(); }});
   reg.add_backend({"ssh",
-                   "nodes on machines reached over OpenSSH, from an inventory (hosts, agents, "
-                   "placement; starting the nodes there is not implemented yet)",
+                   "nodes on machines reached over OpenSSH, from an inventory: one agent per "
+                   "host runs its nodes and link relays",
                    [](params_reader& r) { ssh::read_options(r); },
                    [] { return std::make_unique<ssh::ssh_backend>(); }});
   reg.add_backend({"attach",

@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
           if (n == sizes.back()) {
             // The proxies poll every node once a second; everything troupe does is in this process.
             // A child agent's CPU is troupe's too.
-            const pid_t agent_pid = b.shared_world()->agent->agent_pid();
+            const pid_t agent_pid = b.shared_world()->sup->agent(0)->agent_pid();
             auto cpu = [&] {
               return cpu_seconds() + (agent == "child" ? cpu_seconds_of(agent_pid) : 0.0);
             };

@@ -116,6 +116,7 @@ void host_agent::register_process_ops() {
     [](const json& args) {
       probe_request r;
       r.kind = field_or<std::string>(args, "kind", "");
+      r.address = field_or<std::string>(args, "address", r.address);
       r.port = field_or<uint16_t>(args, "port", 0);
       r.path = field_or<std::string>(args, "path", r.path);
       r.expect = field_or<std::string>(args, "expect", "");
@@ -124,6 +125,11 @@ void host_agent::register_process_ops() {
     },
     true};
   ops_["log_tail"] = {[this](const json& args) {
+    if (args.contains("bytes")) {
+      // A reply is one frame: the tail is bounded well below frame_bytes_max.
+      auto bytes = std::min<int64_t>(ms_arg(args, "bytes", milliseconds(0)).count(), 1 << 20);
+      return json{{"text", sup_->log_tail_bytes(slot_arg(args), static_cast<size_t>(bytes))}};
+    }
     auto lines = ms_arg(args, "lines", milliseconds(8)).count();
     return json{{"text", sup_->log_tail(slot_arg(args), static_cast<size_t>(lines))}};
   }};

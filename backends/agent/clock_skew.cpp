@@ -63,10 +63,28 @@ std::string faketime_spec(int64_t offset_ns, double drift_ppm) {
   return decimal(offset_ns, true) + " x" + decimal(rate, false);
 }
 
-node_clock::node_clock(fs::path control_file, fs::path library)
+node_clock::node_clock(fs::path control_file, fs::path library, writer write)
   : file_(std::move(control_file))
-  , library_(std::move(library)) {
+  , library_(std::move(library))
+  , write_(std::move(write)) {
   set(0, 0);
+}
+
+void node_clock::write_here(const fs::path& file, const std::string& line) {
+  auto tmp = file;
+  tmp += ".tmp";
+  {
+    std::ofstream out{tmp, std::ios::trunc};
+    out << line << '\n';
+    if (!out.flush())
+      throw std::runtime_error("cannot write the clock control file " + tmp.string() + ": " +
+                               std::strerror(errno));
+  }
+  std::error_code ec;
+  fs::rename(tmp, file, ec);
+  if (ec)
+    throw std::runtime_error("cannot replace the clock control file " + file.string() + ": " +
+                             ec.message());
 }
 
 std::vector<std::pair<std::string, std::string>> node_clock::environment() const {
@@ -99,20 +117,7 @@ double node_clock::drift_ppm() const {
 
 void node_clock::set(int64_t offset_ns, double drift_ppm) {
   std::lock_guard<std::mutex> guard{mutex_};
-  auto tmp = file_;
-  tmp += ".tmp";
-  {
-    std::ofstream out{tmp, std::ios::trunc};
-    out << faketime_spec(offset_ns, drift_ppm) << '\n';
-    if (!out.flush())
-      throw std::runtime_error("cannot write the clock control file " + tmp.string() + ": " +
-                               std::strerror(errno));
-  }
-  std::error_code ec;
-  fs::rename(tmp, file_, ec);
-  if (ec)
-    throw std::runtime_error("cannot replace the clock control file " + file_.string() + ": " +
-                             ec.message());
+  write_(file_, faketime_spec(offset_ns, drift_ppm));
   offset_ns_ = offset_ns;
   drift_ppm_ = drift_ppm;
 }

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,10 +34,18 @@ std::string faketime_spec(int64_t offset_ns, double drift_ppm);
 /// The clock of one node: its control file and the environment that makes its process obey it.
 class node_clock {
 public:
+  /// Replaces the control file's content with `line` at once (a rename, so the node never
+  /// reads half a line); throws std::runtime_error when it cannot. The default writes on this
+  /// machine; a node on another host has its file written there (by its agent).
+  using writer = std::function<void(const std::filesystem::path& file, const std::string& line)>;
+  static void write_here(const std::filesystem::path& file, const std::string& line);
+
   // -- constructors -----------------------------------------------------------
 
-  /// Writes `control_file` with no skew; `library` is libfaketime's path.
-  node_clock(std::filesystem::path control_file, std::filesystem::path library);
+  /// Writes `control_file` with no skew; `library` is libfaketime's path (both on the node's
+  /// host).
+  node_clock(std::filesystem::path control_file, std::filesystem::path library,
+             writer write = write_here);
 
   // -- properties -------------------------------------------------------------
 
@@ -55,6 +64,7 @@ public:
 private:
   std::filesystem::path file_;
   std::filesystem::path library_;
+  writer write_;
   mutable std::mutex mutex_;
   int64_t offset_ns_ = 0;
   double drift_ppm_ = 0;

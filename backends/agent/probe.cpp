@@ -15,14 +15,15 @@ namespace troupe::backends::agent {
 
 namespace {
 
-std::string tcp_probe(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return std::string("no socket: ") + std::strerror(errno);
+std::string tcp_probe(const std::string& address, uint16_t port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1)
+    return "\"" + address + "\" is not an IPv4 address";
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return std::string("no socket: ") + std::strerror(errno);
   bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   int e = errno;
   ::close(fd);
@@ -30,7 +31,7 @@ std::string tcp_probe(uint16_t port) {
 }
 
 std::string http_probe(const probe_request& r) {
-  httplib::Client c{"127.0.0.1", r.port};
+  httplib::Client c{r.address, r.port};
   c.set_connection_timeout(std::chrono::milliseconds(500));
   c.set_read_timeout(std::chrono::milliseconds(1000));
   auto res = c.Get(r.path.c_str());
@@ -47,7 +48,7 @@ std::string http_probe(const probe_request& r) {
 
 std::string probe_once(const probe_request& r) {
   if (r.kind == "tcp")
-    return tcp_probe(r.port);
+    return tcp_probe(r.address, r.port);
   if (r.kind == "http")
     return http_probe(r);
   return "probe kind \"" + r.kind + "\" is not tcp or http";

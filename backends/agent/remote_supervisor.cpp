@@ -154,6 +154,15 @@ std::string remote_supervisor::log_tail(size_t slot, size_t lines) const {
   }
 }
 
+std::string remote_supervisor::log_tail_bytes(size_t slot, size_t bytes) const {
+  try {
+    return field_or<std::string>(conn_->call("log_tail", {{"slot", slot}, {"bytes", bytes}}),
+                                 "text", "");
+  } catch (const std::exception& e) {
+    return std::string("(the log is out of reach: ") + e.what() + ")\n";
+  }
+}
+
 const local::process_options& remote_supervisor::options(size_t slot) const {
   std::lock_guard<std::mutex> guard{mutex_};
   return slots_.at(slot)->opts;

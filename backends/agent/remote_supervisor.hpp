@@ -55,6 +55,8 @@ public:
   bool wait_exit(size_t slot, std::chrono::milliseconds timeout) const;
   void wait_log_drained(size_t slot, std::chrono::milliseconds timeout) const;
   std::string log_tail(size_t slot, size_t lines) const;
+  /// At most the last `bytes` bytes of the node's log, from its host (the agent's log_tail).
+  std::string log_tail_bytes(size_t slot, size_t bytes) const;
   const local::process_options& options(size_t slot) const;
   size_t size() const;
   /// The agent serving these processes.

@@ -418,6 +418,9 @@ deployment attach_backend::deploy(caf::actor_system& sys, const scenario& s,
                        "\" and there is no \"discovery\" registry to find it in; list it or "
                        "give the registry's URL");
     }
+    // The address placeholder of the built-in programs' adapters, unless the node's vars (or
+    // the registry's endpoints) name another.
+    m.vars.emplace("host", "127.0.0.1");
     if (program.empty())
       throw user_error("node " + t.id +
                        ": no program to reach it with; give the group a "

@@ -20,7 +20,11 @@ bool adapter_cuts(const program& p) { return adapter_kind(p) == "bitcoin-rpc"; }
 
 } // namespace
 
-std::optional<std::string> capabilities::relay_refusal(const program& p) {
+bool capabilities::namespaced(const program& p) const {
+  return !limits_.no_netns && local::namespaced(p);
+}
+
+std::optional<std::string> capabilities::relay_refusal(const program& p) const {
   const std::string same_list =
     "program " + p.name +
     " gives every member the same peer list (join scope \"all\"; etcd, for one, derives its "
@@ -30,6 +34,8 @@ std::optional<std::string> capabilities::relay_refusal(const program& p) {
     return same_list + ", and it does not name the port its peers dial (\"join\": {\"port\": "
                        "...}): add it to the program file";
   if (p.join_scope == "all") {
+    if (limits_.no_netns)
+      return same_list + ", and " + *limits_.no_netns;
     if (auto why = agent::netns_refusal())
       return same_list + ", and " + *why;
     return std::nullopt;
@@ -108,6 +114,8 @@ std::optional<std::string> capabilities::refusal(const fault_request& r) const {
       continue;
     seen.insert(n.prog);
     if (r.action == "skew") {
+      if (limits_.no_skew)
+        return limits_.no_skew;
       if (auto why = skew_refusal(*n.prog))
         return why;
       continue;

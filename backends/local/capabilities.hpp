@@ -12,6 +12,13 @@
 
 namespace troupe::backends::local {
 
+/// What a deployment's hosts cannot give its nodes, and why (the ssh backend's limits; the
+/// local backend has none).
+struct host_limits {
+  std::optional<std::string> no_netns; ///< why no node gets a network namespace of its own
+  std::optional<std::string> no_skew;  ///< why no node's clock can be skewed
+};
+
 class capabilities {
 public:
   struct node {
@@ -22,9 +29,10 @@ public:
   // -- constructors -----------------------------------------------------------
 
   /// `fabric`: whether the deployment has link relays (the backend's "fabric" param).
-  capabilities(std::vector<node> nodes, bool fabric)
+  capabilities(std::vector<node> nodes, bool fabric, host_limits limits = {})
     : nodes_(std::move(nodes))
-    , fabric_(fabric) {}
+    , fabric_(fabric)
+    , limits_(std::move(limits)) {}
 
   // -- queries ----------------------------------------------------------------
 
@@ -38,7 +46,10 @@ public:
   bool relayed(const program& p) const { return fabric_ && relay_refusal(p) == std::nullopt; }
 
   /// Why peer traffic of `p` cannot go through link relays, or nothing.
-  static std::optional<std::string> relay_refusal(const program& p);
+  std::optional<std::string> relay_refusal(const program& p) const;
+
+  /// Whether nodes of `p` run in network namespaces of their own (node_namespaces.hpp).
+  bool namespaced(const program& p) const;
 
   /// Why the clock of `p`'s nodes cannot be skewed (no libfaketime, or a binary that does
   /// not read time through libc), or nothing.
@@ -54,6 +65,7 @@ private:
 
   std::vector<node> nodes_;
   bool fabric_ = true;
+  host_limits limits_;
 };
 
 } // namespace troupe::backends::local

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -11,6 +12,8 @@
 #include "actors/errors.hpp"
 #include "actors/units.hpp"
 #include "backends/adapters/wallet_funding.hpp"
+#include "backends/agent/for_each_bounded.hpp"
+#include "backends/local/local_hosts.hpp"
 #include "backends/local/node_clocks.hpp"
 #include "backends/local/node_namespaces.hpp"
 #include "backends/local/proxy.hpp"
@@ -67,43 +70,6 @@ uint64_t parse_count(const std::string& text, const std::string& where) {
 }
 
 } // namespace
-
-// -- params ---------------------------------------------------------------------
-
-local_options read_options(params_reader& r) {
-  local_options o;
-  o.ready_timeout = to_ms(r.dur("ready_timeout", duration::zero()));
-  o.poll_interval = to_ms(r.dur("poll_interval", o.poll_interval, milliseconds(10)));
-  o.rpc_timeout = to_ms(r.dur("rpc_timeout", o.rpc_timeout, milliseconds(10)));
-  o.setup_timeout = to_ms(r.dur("setup_timeout", o.setup_timeout, milliseconds(1)));
-  o.log_bytes_max =
-    static_cast<uint64_t>(r.integer("log_bytes_max", o.log_bytes_max, 4096, int64_t{1} << 40));
-  o.log_files_max = static_cast<uint32_t>(r.integer("log_files_max", o.log_files_max, 0, 100));
-  o.port_min = static_cast<uint16_t>(r.integer("port_min", o.port_min, 1024, 65535));
-  o.port_max = static_cast<uint16_t>(r.integer("port_max", o.port_max, 1024, 65535));
-  o.fabric = r.boolean("fabric", o.fabric);
-  o.agent = r.one_of("agent", {"in-process", "child"}, o.agent);
-  o.agent_binary = r.string("agent_binary", o.agent_binary);
-  o.faketime = r.one_of("faketime", {"auto", "always", "never"}, o.faketime);
-  o.poll = r.one_of("poll", {"orchestrator", "agent"}, o.poll);
-  if (o.port_max < o.port_min)
-    r.error("port_max", "must be >= port_min (" + std::to_string(o.port_min) + ")");
-  return o;
-}
-
-std::string agent_binary_default() {
-  if (const char* env = std::getenv("TROUPE_AGENT_BINARY"); env && *env)
-    return env;
-  std::error_code ec;
-  auto self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec && self.filename() == "troupe")
-    return self.string();
-  throw user_error("the local backend's agent \"child\" runs `troupe agent --stdio`, and this "
-                   "program (" +
-                   (ec ? std::string("unknown") : self.string()) +
-                   ") is not troupe: set the backend param \"agent_binary\" to the troupe "
-                   "binary, or TROUPE_AGENT_BINARY");
-}
 
 namespace {
 
@@ -185,18 +151,44 @@ leadership program_leadership(const group& g, const std::string& program_ref) {
 
 // -- lifecycle ------------------------------------------------------------------
 
+local_backend::local_backend()
+  : hosts_(std::make_unique<local_hosts>()) {}
+
+local_backend::local_backend(std::unique_ptr<hosts> h)
+  : hosts_(std::move(h)) {}
+
 local_backend::~local_backend() { teardown(); }
+
+void local_backend::set_vars(live_node& node, const run_env& env) {
+  const auto& info = node.info;
+  const auto& host = world_->hosts.at(node.host);
+  auto& v = node.vars;
+  v["id"] = info.id;
+  v["index"] = std::to_string(info.index);
+  v["group"] = info.group;
+  v["role"] = info.role;
+  v["group_index"] = std::to_string(info.group_index);
+  v["host"] = host.address;
+  v["seed"] = std::to_string(env.seed);
+  v["run_dir"] =
+    host.remote ? host.nodes_dir.parent_path().string() : fs::absolute(env.run_dir).string();
+  v["data_dir"] = (host.nodes_dir / info.id).string();
+  for (auto& [k, val] : node.prog->vars)
+    v[k] = val;
+  for (auto& [k, val] : param_values(*node.prog, info.spec.params))
+    v["param." + k] = val;
+  auto& ports = *ports_.at(node.host);
+  for (auto& [name, base] : node.prog->ports) {
+    auto what = name + " of " + info.id;
+    auto port = base > 0 ? ports.reserve(static_cast<uint16_t>(base + info.index), what)
+                         : ports.allocate(what);
+    v[name] = std::to_string(port);
+  }
+}
 
 void local_backend::build_nodes(const scenario& s, const expanded_topology& topo,
                                 const run_env& env) {
-  std::vector<validation_error> errors;
-  nlohmann::json params = s.backend.name == "local" ? s.backend.params : nlohmann::json::object();
-  params_reader r{params, "backend", errors};
-  opts_ = read_options(r);
-  r.finish();
-  if (!errors.empty())
-    throw validation_failed(std::move(errors));
-
+  opts_ = hosts_->options(s);
   auto w = std::make_shared<world>();
   w->topo = topo;
   w->seed = env.seed;
@@ -204,9 +196,9 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
   w->poll_interval = opts_.poll_interval;
   w->agent_polls = opts_.poll == "agent";
   w->ready_timeout = opts_.ready_timeout;
+  w->limits = hosts_->limits();
   world_ = w;
-  start_agent(env);
-  ports_ = std::make_unique<port_allocator>(opts_.port_min, opts_.port_max);
+  run_dir_ = env.run_dir;
 
   // Programs and binaries first: a missing binary is reported before anything starts.
   auto base_dir =
@@ -215,9 +207,9 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
   std::map<std::string, std::string> binaries;
   for (auto& n : topo.nodes) {
     if (n.spec.program.empty())
-      throw user_error("group " + n.group +
-                       " has no node program, so the local backend cannot "
-                       "run it: add \"program\" (e.g. \"litecoin-regtest\") to its node spec");
+      throw user_error("group " + n.group + " has no node program, so the " + hosts_->backend() +
+                       " backend cannot run it: add \"program\" (e.g. \"litecoin-regtest\") to "
+                       "its node spec");
     auto& p = programs[n.spec.program];
     if (!p) {
       p = load_program(n.spec.program, base_dir);
@@ -229,35 +221,18 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     if (!perrs.empty())
       throw validation_failed(std::move(perrs));
   }
+  start_agents(s, topo, env);
 
   auto nodes_dir = env.run_dir / "nodes";
   fs::create_directories(nodes_dir);
+  const auto placement = hosts_->placement();
   w->nodes.resize(topo.nodes.size());
   for (size_t i = 0; i < topo.nodes.size(); ++i) {
-    auto& info = topo.nodes[i];
     auto& node = w->nodes[i];
-    node.info = info;
-    node.prog = programs[info.spec.program];
-    auto& v = node.vars;
-    v["id"] = info.id;
-    v["index"] = std::to_string(info.index);
-    v["group"] = info.group;
-    v["role"] = info.role;
-    v["group_index"] = std::to_string(info.group_index);
-    v["host"] = "127.0.0.1";
-    v["seed"] = std::to_string(env.seed);
-    v["run_dir"] = fs::absolute(env.run_dir).string();
-    v["data_dir"] = fs::absolute(nodes_dir / info.id).string();
-    for (auto& [k, val] : node.prog->vars)
-      v[k] = val;
-    for (auto& [k, val] : param_values(*node.prog, info.spec.params))
-      v["param." + k] = val;
-    for (auto& [name, base] : node.prog->ports) {
-      auto what = name + " of " + info.id;
-      auto port = base > 0 ? ports_->reserve(static_cast<uint16_t>(base + info.index), what)
-                           : ports_->allocate(what);
-      v[name] = std::to_string(port);
-    }
+    node.info = topo.nodes[i];
+    node.prog = programs[node.info.spec.program];
+    node.host = placement.at(i);
+    set_vars(node, env);
   }
   // Second pass: everything that needs the peers' values.
   for (size_t i = 0; i < topo.nodes.size(); ++i) {
@@ -267,8 +242,8 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     node.endpoint = p.join_peer.empty() ? std::string{} : render(p.join_peer, node.vars, where);
   }
   build_relays(env);
-  const bool with_clocks =
-    opts_.faketime == "always" || (opts_.faketime == "auto" && asks_for_skew(s));
+  const bool with_clocks = !w->limits.no_skew && (opts_.faketime == "always" ||
+                                                  (opts_.faketime == "auto" && asks_for_skew(s)));
   for (size_t i = 0; i < topo.nodes.size(); ++i) {
     auto& node = w->nodes[i];
     auto& p = *node.prog;
@@ -304,22 +279,29 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
         auto vars = node.vars;
         for (auto& [k, val] : w->nodes[j].vars)
           vars["peer." + k] = val;
-        // Through the fabric, the port this node dials is the link relay's.
-        if (auto r = relay_ports_.find({i, j}); r != relay_ports_.end())
+        // Through the fabric, the port this node dials is the link relay's, beside it.
+        if (auto r = relay_ports_.find({i, j}); r != relay_ports_.end()) {
           vars["peer." + p.join_port] = std::to_string(r->second);
+          vars["peer.host"] = node.vars["host"];
+        }
         po.args.push_back(render(arg, vars, where));
       }
     }
     for (auto& [k, val] : p.env)
       po.env.emplace_back(k, render(val, node.vars, where));
-    w->clocks.push_back(with_clocks ? make_node_clock(p, nodes_dir, node.info.id) : nullptr);
+    const auto& host = w->hosts[node.host];
+    // A remote node's clock file is on its host, written there by its agent.
+    auto write = host.remote ? written_by(w->sup->agent(node.host))
+                             : agent::node_clock::writer{agent::node_clock::write_here};
+    w->clocks.push_back(with_clocks ? make_node_clock(p, host.nodes_dir, node.info.id, write)
+                                    : nullptr);
     if (auto& clock = w->clocks.back())
       for (auto& kv : clock->environment())
         po.env.push_back(kv);
     enter_namespace(*w, i, po);
     po.cwd = node.vars["data_dir"];
-    po.log_path = nodes_dir / (node.info.id + ".log");
-    po.pid_path = nodes_dir / (node.info.id + ".pid");
+    po.log_path = host.nodes_dir / (node.info.id + ".log");
+    po.pid_path = host.nodes_dir / (node.info.id + ".pid");
     po.log_bytes_max = opts_.log_bytes_max;
     po.log_files_max = opts_.log_files_max;
     node.adapter_settings = render_json(p.adapter, node.vars, where + ": adapter");
@@ -331,20 +313,22 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
       node.producer = program_leadership(p, node.info.role, node.info.spec.params).leads;
     // Check the adapter settings now: a bad program file is bad input, not a runtime failure.
     w->make_adapter(i);
-    node.slot = w->sup->add(std::move(po), p.stop_grace);
+    node.slot = w->sup->add(node.host, std::move(po), p.stop_grace);
   }
 }
 
 void local_backend::start_watches() {
   auto& w = *world_;
-  for (auto& n : w.nodes) {
-    nlohmann::json args{{"slot", n.slot},
+  for (size_t i = 0; i < w.nodes.size(); ++i) {
+    const auto& n = w.nodes[i];
+    // The agent of its host, which knows the node by its own slot.
+    nlohmann::json args{{"slot", w.sup->host_slot(n.slot)},
                         {"adapter", n.adapter_settings},
                         {"interval_ms", w.poll_interval.count()},
                         {"timeout_ms", w.rpc_timeout.count()},
                         {"finality_depth", n.finality_depth}};
     try {
-      w.agent->call("watch", std::move(args));
+      w.agent_of(i).call("watch", std::move(args));
     } catch (const agent::agent_error& e) {
       throw user_error("the agent cannot watch " + n.info.id +
                        " (backend param \"poll\": " + "\"agent\"): " + e.what());
@@ -352,34 +336,40 @@ void local_backend::start_watches() {
   }
 }
 
-void local_backend::start_agent(const run_env& env) {
+void local_backend::start_agents(const scenario& s, const expanded_topology& topo,
+                                 const run_env& env) {
   auto& w = *world_;
   auto t0 = steady::now();
-  auto sup = std::make_shared<agent::remote_supervisor>();
-  std::weak_ptr<agent::remote_supervisor> weak = sup;
+  auto sup = std::make_shared<agent::multi_supervisor>();
+  std::weak_ptr<agent::multi_supervisor> weak = sup;
   auto board = w.summaries;
-  auto on_event = [weak, board](const nlohmann::json& e) {
-    if (e.value("event", std::string{}) == "summary") {
-      board->post(e);
-      return;
-    }
-    if (auto s = weak.lock())
-      s->on_event(e);
+  auto on_event = [weak, board](size_t host) -> agent::connection::event_handler {
+    return [weak, board, host](const nlohmann::json& e) {
+      auto sup = weak.lock();
+      if (!sup)
+        return;
+      if (e.value("event", std::string{}) != "summary") {
+        sup->on_event(host, e);
+        return;
+      }
+      // The agent names the node by its own slot; the board, by the deployment's.
+      auto it = e.find("slot");
+      if (it == e.end() || !it->is_number_unsigned())
+        return;
+      const auto slot = sup->slot_of(host, it->get<size_t>());
+      if (slot == SIZE_MAX)
+        return;
+      auto summary = e;
+      summary["slot"] = slot;
+      board->post(summary);
+    };
   };
-  try {
-    if (opts_.agent == "child") {
-      agent::child_agent_options co;
-      co.binary = opts_.agent_binary.empty() ? agent_binary_default() : opts_.agent_binary;
-      co.log_path = env.run_dir / "agent.log";
-      co.pid_path = env.run_dir / "agent.pid";
-      w.agent = agent::connection::start_child(co, on_event);
-    } else {
-      w.agent = agent::connection::start_in_process(on_event);
-    }
-  } catch (const agent::agent_error& e) {
-    throw user_error(std::string("the local backend could not start its agent: ") + e.what());
+  for (auto& h : hosts_->start(s, topo, env, opts_, on_event)) {
+    w.hosts.push_back(h.where);
+    sup->add_host(h.agent);
+    ports_.push_back(
+      std::make_unique<port_allocator>(opts_.port_min, opts_.port_max, h.where.ipv4));
   }
-  sup->attach(w.agent);
   w.sup = sup;
   timing_["agent_ms"] = ms_since(t0);
 }
@@ -389,42 +379,52 @@ void local_backend::build_relays(const run_env& env) {
   relay_ports_.clear();
   if (!opts_.fabric)
     return;
-  std::shared_ptr<agent::remote_fabric> f;
+  const auto caps = w.caps();
+  std::shared_ptr<agent::multi_fabric> f;
+  auto fabric = [&]() -> agent::multi_fabric& {
+    if (!f) {
+      f = std::make_shared<agent::multi_fabric>(env.seed);
+      for (size_t h = 0; h < w.hosts.size(); ++h)
+        f->add_host(w.sup->agent(h));
+    }
+    return *f;
+  };
   for (size_t i = 0; i < w.nodes.size(); ++i) {
     auto& node = w.nodes[i];
     auto& p = *node.prog;
     // A program whose peers cannot be relayed keeps its direct connections; its network
     // faults are refused with the reason (capabilities).
-    if (p.join_scope == "all" || capabilities::relay_refusal(p))
+    if (p.join_scope == "all" || caps.relay_refusal(p))
       continue;
     for (auto j : w.topo.peers[i]) {
       auto& peer = w.nodes[j];
       if (peer.prog != node.prog)
         continue;
-      if (!f)
-        f = std::make_shared<agent::remote_fabric>(w.agent, env.seed);
+      // On the dialer's host, listening on its address, forwarding to the peer's host.
+      const auto& from = w.hosts[node.host];
+      const auto& to = w.hosts[peer.host];
       auto target = static_cast<uint16_t>(std::stoi(peer.vars.at(p.join_port)));
       uint16_t port = 0;
       try {
-        port = f->add_relay(node.info.id, peer.info.id, target);
+        port =
+          fabric().add_relay(node.host, node.info.id, peer.info.id, target, 0, from.ipv4, to.ipv4);
       } catch (const std::runtime_error& e) {
-        throw user_error(std::string(e.what()) +
-                         ": free ports on 127.0.0.1, or run without relays (backend param "
-                         "\"fabric\": false)");
+        throw user_error(std::string(e.what()) + ": free ports on " + from.address +
+                         (from.remote ? " (host " + from.name + ")" : std::string{}) +
+                         ", or run without relays (backend param \"fabric\": false)");
       }
       relay_ports_[{i, j}] = port;
       auto vars = peer.vars;
       vars[p.join_port] = std::to_string(port);
+      vars["host"] = from.address;
       auto where = "program " + p.name + " (node " + node.info.id + ")";
       node.peer_endpoints[j] =
         p.join_peer.empty() ? std::string{} : render(p.join_peer, vars, where);
     }
   }
   for (auto& n : w.nodes)
-    if (namespaced(*n.prog)) {
-      if (!f)
-        f = std::make_shared<agent::remote_fabric>(w.agent, env.seed);
-      build_namespaces(w, *f, env.run_dir);
+    if (caps.namespaced(*n.prog)) {
+      build_namespaces(w, fabric(), env.run_dir);
       break;
     }
   w.fabric = f;
@@ -670,17 +670,36 @@ void local_backend::teardown() noexcept {
     for (auto& n : world_->nodes)
       grace = std::max(grace, n.prog ? n.prog->stop_grace : milliseconds(0));
     world_->sup->stop_all(grace);
+    fetch_log_tails();
   }
   // After the nodes: their last connections end without the relays seeing a fault.
   if (world_ && world_->fabric)
     world_->fabric->stop();
   if (world_)
     remove_namespaces(*world_);
-  // Last: the end of its stream is the agent's cue to stop whatever is left, and exit.
-  if (world_ && world_->agent)
-    world_->agent->close();
-  if (ports_)
-    ports_->release_all();
+  // Last: the end of its stream is each agent's cue to stop whatever is left, and exit.
+  hosts_->close();
+  for (auto& p : ports_)
+    p->release_all();
+  ports_.clear();
+}
+
+void local_backend::fetch_log_tails() noexcept {
+  const auto bytes = hosts_->log_tail_bytes();
+  auto& w = *world_;
+  if (bytes == 0)
+    return;
+  agent::for_each_bounded(w.nodes.size(), 32, [&](size_t i) {
+    const auto& n = w.nodes[i];
+    if (n.slot >= w.sup->size() || !w.hosts[n.host].remote)
+      return;
+    try {
+      std::ofstream{run_dir_ / "nodes" / (n.info.id + ".log"), std::ios::binary}
+        << w.sup->log_tail_bytes(n.slot, static_cast<size_t>(bytes));
+    } catch (const std::exception&) {
+      // Best effort: the log is still on its host.
+    }
+  });
 }
 
 // -- results --------------------------------------------------------------------
@@ -691,8 +710,7 @@ nlohmann::json local_backend::results() const {
   if (!world_)
     return out;
   out["counters"] = world_->counters.to_json();
-  if (world_->agent)
-    out["agent"] = {{"mode", opts_.agent}, {"pid", world_->agent->agent_pid()}};
+  hosts_->add_results(out);
   if (scraper_)
     out["program_metrics"] = scraper_->results();
   if (world_->fabric)
@@ -707,11 +725,17 @@ nlohmann::json local_backend::results() const {
         (void) base;
         ports[name] = std::stoi(n.vars.at(name));
       }
-    nodes.push_back({{"id", n.info.id},
-                     {"program", n.prog ? n.prog->name : ""},
-                     {"pid", world_->sup->pid(n.slot)},
-                     {"log", world_->sup->options(n.slot).log_path.string()},
-                     {"ports", ports}});
+    nlohmann::json node{{"id", n.info.id},
+                        {"program", n.prog ? n.prog->name : ""},
+                        {"pid", world_->sup->pid(n.slot)},
+                        {"log", world_->sup->options(n.slot).log_path.string()},
+                        {"ports", ports}};
+    if (const auto& h = world_->hosts.at(n.host); h.remote) {
+      // Its PID and log are its host's; nodes/<id>.log here has the log's tail.
+      node["host"] = h.name;
+      node["address"] = h.address;
+    }
+    nodes.push_back(std::move(node));
   }
   out["nodes"] = nodes;
   return out;
@@ -723,7 +747,8 @@ std::optional<std::string> local_backend::refusal(const fault_request& r, const 
   std::vector<capabilities::node> nodes;
   for (const auto& n : topo.nodes) {
     if (n.spec.program.empty())
-      return "group " + n.group + " has no node program, so the local backend cannot run it";
+      return "group " + n.group + " has no node program, so the " + hosts_->backend() +
+             " backend cannot run it";
     auto& p = programs[n.spec.program];
     if (!p) {
       try {
@@ -734,14 +759,17 @@ std::optional<std::string> local_backend::refusal(const fault_request& r, const 
     }
     nodes.push_back({n.id, p.get()});
   }
-  std::vector<validation_error> errors;
-  auto params = s.backend.name == "local" ? s.backend.params : nlohmann::json::object();
-  params_reader pr{params, "backend", errors};
-  auto o = read_options(pr);
-  if (r.action == "skew" && o.faketime == "never")
+  local_options o;
+  try {
+    o = hosts_->options(s);
+  } catch (const std::exception&) {
+    // Bad params are validation's to report; the defaults answer meanwhile.
+  }
+  const auto limits = hosts_->limits();
+  if (r.action == "skew" && o.faketime == "never" && !limits.no_skew)
     return std::string("clock skew needs libfaketime under the nodes, and the backend param "
                        "\"faketime\" is \"never\"");
-  return capabilities{std::move(nodes), o.fabric}.refusal(r);
+  return capabilities{std::move(nodes), o.fabric, limits}.refusal(r);
 }
 
 std::vector<pid_t> local_backend::spawned_pids() const {

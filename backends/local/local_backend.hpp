@@ -20,6 +20,9 @@
 //     libfaketime under every node whose program reads time through libc
 //   poll (default "orchestrator"): who polls the nodes' adapters for status and blocks: each
 //     proxy ("orchestrator") or the agent, which sends summaries on a change ("agent")
+//
+// Everything runs through agents, one per host (hosts.hpp): this machine's alone here; the
+// ssh backend is this backend over the hosts of its fleet.
 
 #include <atomic>
 #include <chrono>
@@ -32,38 +35,14 @@
 #include "actors/backend.hpp"
 #include "actors/params.hpp"
 #include "actors/scenario/leadership.hpp"
+#include "backends/local/hosts.hpp"
+#include "backends/local/local_options.hpp"
 #include "backends/local/metrics_scraper.hpp"
 #include "backends/local/ports.hpp"
 #include "backends/local/program.hpp"
 #include "backends/local/world.hpp"
 
 namespace troupe::backends::local {
-
-struct local_options {
-  std::chrono::milliseconds ready_timeout{0}; ///< 0: each program's own
-  std::chrono::milliseconds poll_interval{1000};
-  std::chrono::milliseconds rpc_timeout{5000};
-  std::chrono::milliseconds setup_timeout{120000};
-  uint64_t log_bytes_max = 8u << 20;
-  uint32_t log_files_max = 2;
-  uint16_t port_min = 20000;
-  uint16_t port_max = 32000;
-  bool fabric = true;
-  std::string agent = "in-process"; ///< or "child"
-  std::string agent_binary;         ///< "" = agent_binary_default()
-  /// libfaketime under each node that can take it: "auto" (when the scenario asks for clock
-  /// skew), "always", "never" (node_clocks.hpp).
-  std::string faketime = "auto";
-  std::string poll = "orchestrator"; ///< or "agent": who polls the nodes' adapters
-};
-
-/// The troupe to run as `troupe agent --stdio`: $TROUPE_AGENT_BINARY, else this program when
-/// it is troupe; throws user_error naming the param otherwise (a program that links the
-/// engine is not troupe, and cannot be an agent).
-std::string agent_binary_default();
-
-/// Reads (and checks) the backend params; the caller calls r.finish().
-local_options read_options(params_reader& r);
 
 /// Checks a group's node params against its program (built-in name or file path).
 void validate_node(params_reader& r, const group& g, const std::string& program_ref);
@@ -81,12 +60,15 @@ class local_backend : public backend {
 public:
   // -- constructors -----------------------------------------------------------
 
-  local_backend() = default;
+  /// This machine, one agent (local_hosts).
+  local_backend();
+  /// Over other hosts (the ssh backend's).
+  explicit local_backend(std::unique_ptr<hosts> h);
   ~local_backend() override;
 
   // -- backend ----------------------------------------------------------------
 
-  std::string name() const override { return "local"; }
+  std::string name() const override { return hosts_->backend(); }
   deployment deploy(caf::actor_system& sys, const scenario& s, const expanded_topology& topo,
                     const run_env& env) override;
   void drive(caf::actor_system& sys, const std::function<bool()>& done) override;
@@ -105,8 +87,10 @@ public:
 
 private:
   void build_nodes(const scenario& s, const expanded_topology& topo, const run_env& env);
-  /// The agent (in-process or a child, by opts_.agent) and the supervisor that speaks to it.
-  void start_agent(const run_env& env);
+  /// The agent of every host, and the supervisor that speaks to them.
+  void start_agents(const scenario& s, const expanded_topology& topo, const run_env& env);
+  /// Each node's template values: ids, its host's address and directories, ports.
+  void set_vars(live_node& node, const run_env& env);
   /// Poll "agent": asks the agent to watch every node (the proxies then read its summaries).
   void start_watches();
   /// Relays for every link a relayed program's node dials (before any node starts).
@@ -114,12 +98,17 @@ private:
   void start_all(const run_env& env);
   void setup_wallets(const run_env& env);
   void start_actors(caf::actor_system& sys);
+  /// Remote hosts: the tail of each node's log to nodes/<id>.log (at teardown, after the
+  /// nodes stopped, before their agents end).
+  void fetch_log_tails() noexcept;
   /// The groups with a `scrape` key, as scraper targets (checked: the program has metrics).
   std::vector<scrape_target> scrape_targets(const scenario& s) const;
 
+  std::unique_ptr<hosts> hosts_;
   local_options opts_;
   world_ptr world_;
-  std::unique_ptr<port_allocator> ports_;
+  std::vector<std::unique_ptr<port_allocator>> ports_; ///< per host
+  std::filesystem::path run_dir_;
   std::vector<caf::actor> actors_;
   std::unique_ptr<metrics_scraper> scraper_;
   std::map<std::pair<size_t, size_t>, uint16_t> relay_ports_; ///< (node, peer) -> relay port

@@ -19,7 +19,7 @@ uint16_t port_of(const live_node& n, const std::string& name) {
 }
 
 /// Relays from node `i` to every other member of its program; returns its redirects.
-std::vector<agent::node_netns::redirect> relays_of(world& w, agent::remote_fabric& f, size_t i) {
+std::vector<agent::node_netns::redirect> relays_of(world& w, agent::multi_fabric& f, size_t i) {
   auto& node = w.nodes[i];
   auto& ns = *w.netns[i];
   std::vector<agent::node_netns::redirect> out;
@@ -28,8 +28,8 @@ std::vector<agent::node_netns::redirect> relays_of(world& w, agent::remote_fabri
       continue;
     auto& peer = w.nodes[j];
     auto target = port_of(peer, node.prog->join_port);
-    auto port =
-      f.add_relay(node.info.id, peer.info.id, target, 0, ns.root_addr(), w.netns[j]->inner_addr());
+    auto port = f.add_relay(node.host, node.info.id, peer.info.id, target, 0, ns.root_addr(),
+                            w.netns[j]->inner_addr());
     out.push_back({target, ns.root_addr(), port});
     w.netns_relays[{i, j}] = port;
     node.peer_endpoints[j] = peer.endpoint; // the program's configuration stays as it is
@@ -39,7 +39,7 @@ std::vector<agent::node_netns::redirect> relays_of(world& w, agent::remote_fabri
 
 } // namespace
 
-void build_namespaces(world& w, agent::remote_fabric& f, const fs::path& run_dir) {
+void build_namespaces(world& w, agent::multi_fabric& f, const fs::path& run_dir) {
   w.netns.resize(w.nodes.size());
   std::string tag = agent::run_tag(run_dir);
   try {

@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "backends/agent/fabric.hpp"
-#include "backends/agent/remote_fabric.hpp"
+#include "backends/agent/multi_fabric.hpp"
 #include "backends/local/program.hpp"
 #include "backends/local/supervisor.hpp"
 
@@ -25,7 +25,7 @@ bool namespaced(const program& p);
 /// Makes the namespaces, relays (into `f`) and port forwards of every namespaced node of `w`,
 /// before any node starts; fills each such node's peer_endpoints (unchanged endpoints).
 /// Throws troupe::user_error with the cause; what it made is removed by remove_namespaces.
-void build_namespaces(world& w, agent::remote_fabric& f, const std::filesystem::path& run_dir);
+void build_namespaces(world& w, agent::multi_fabric& f, const std::filesystem::path& run_dir);
 
 /// Runs node `i`'s process inside its namespace (when it has one).
 void enter_namespace(const world& w, size_t i, process_options& po);

@@ -5,8 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <mutex>
 #include <set>
+#include <utility>
 
 #include "actors/errors.hpp"
 
@@ -14,15 +16,15 @@ namespace troupe::backends::local {
 
 namespace {
 
-// Ports handed out by any allocator of this process: two deployments in one process (tests)
-// must not race for the same port between the bind test and the node's own bind.
+// Ports handed out by any allocator of this process, by address: two deployments in one
+// process (tests) must not race for the same port between the bind test and the node's bind.
 std::mutex taken_mutex;
-std::set<uint16_t> taken;
+std::set<std::pair<uint32_t, uint16_t>> taken;
 
 } // namespace
 
-port_allocator::port_allocator(uint16_t port_min, uint16_t port_max)
-  : min_(port_min), max_(port_max) {
+port_allocator::port_allocator(uint16_t port_min, uint16_t port_max, uint32_t address)
+  : min_(port_min), max_(port_max), address_(address) {
   auto span = static_cast<uint32_t>(max_ - min_) + 1;
   cursor_ = static_cast<uint32_t>(::getpid()) * 7919u % span;
 }
@@ -31,17 +33,18 @@ port_allocator::~port_allocator() {
   release_all();
 }
 
-bool port_allocator::is_free(uint16_t port) noexcept {
+bool port_allocator::is_free(uint16_t port, uint32_t address) noexcept {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_addr.s_addr = htonl(address);
   // No SO_REUSEADDR: a port in TIME_WAIT counts as busy, which errs on the safe side.
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-            ::listen(fd, 1) == 0;
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  const bool elsewhere = !bound && errno == EADDRNOTAVAIL; // a remote host's address
+  bool ok = elsewhere || (bound && ::listen(fd, 1) == 0);
   ::close(fd);
   return ok;
 }
@@ -51,9 +54,9 @@ uint16_t port_allocator::allocate(const std::string& what) {
   auto span = static_cast<uint32_t>(max_ - min_) + 1;
   for (uint32_t tried = 0; tried < span; ++tried) {
     auto port = static_cast<uint16_t>(min_ + (cursor_++ % span));
-    if (taken.count(port) || !is_free(port))
+    if (taken.count({address_, port}) || !is_free(port, address_))
       continue;
-    taken.insert(port);
+    taken.insert({address_, port});
     mine_.push_back(port);
     return port;
   }
@@ -63,11 +66,11 @@ uint16_t port_allocator::allocate(const std::string& what) {
 
 uint16_t port_allocator::reserve(uint16_t port, const std::string& what) {
   std::lock_guard<std::mutex> guard{taken_mutex};
-  if (taken.count(port) || !is_free(port))
+  if (taken.count({address_, port}) || !is_free(port, address_))
     throw user_error("port " + std::to_string(port) + " (" + what +
                      ") is already in use by another process: free it or change the "
                      "program's port base");
-  taken.insert(port);
+  taken.insert({address_, port});
   mine_.push_back(port);
   return port;
 }
@@ -75,7 +78,7 @@ uint16_t port_allocator::reserve(uint16_t port, const std::string& what) {
 void port_allocator::release_all() noexcept {
   std::lock_guard<std::mutex> guard{taken_mutex};
   for (auto p : mine_)
-    taken.erase(p);
+    taken.erase({address_, p});
   mine_.clear();
 }
 

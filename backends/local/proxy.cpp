@@ -192,7 +192,7 @@ command_result run_on_host(proxy_actor self, const command_request& req) {
     for (const auto& [k, v] : req.env)
       env[k] = v;
     env["TROUPE_NODE_ID"] = node.info.id;
-    auto r = w.agent->call("run_command",
+    auto r = w.agent_of(st.index).call("run_command",
                            {{"command", out.command},
                             {"timeout_ms", req.timeout_ms},
                             {"tail_lines", req.tail_lines},

@@ -262,6 +262,58 @@ std::string supervisor::log_tail(size_t slot, size_t lines) const {
   return joined;
 }
 
+namespace {
+
+/// The last `n` bytes of a file ("" when it cannot be read).
+std::string file_tail(const std::filesystem::path& p, size_t n) {
+  std::ifstream in{p, std::ios::binary};
+  if (!in || n == 0)
+    return {};
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<int64_t>(in.tellg());
+  const auto from = std::max<int64_t>(0, size - static_cast<int64_t>(n));
+  in.seekg(from);
+  std::string text(static_cast<size_t>(size - from), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  return text;
+}
+
+/// `text` with every byte that is not part of a well-formed UTF-8 sequence replaced by '?'.
+std::string utf8_or_question_marks(std::string text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool ok = len > 0 && i + len <= text.size();
+    for (size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
+    if (!ok) {
+      text[i++] = '?';
+      continue;
+    }
+    i += len;
+  }
+  return text;
+}
+
+} // namespace
+
+std::string supervisor::log_tail_bytes(size_t slot, size_t bytes) const {
+  std::filesystem::path path;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    path = children_.at(slot)->opts.log_path;
+  }
+  auto text = file_tail(path, bytes);
+  if (text.size() < bytes)
+    text = file_tail(path.string() + ".1", bytes - text.size()) + text;
+  // From the first whole line, unless the tail is one line.
+  if (text.size() >= bytes)
+    if (auto nl = text.find('\n'); nl != std::string::npos && nl + 1 < text.size())
+      text.erase(0, nl + 1);
+  return utf8_or_question_marks(std::move(text));
+}
+
 const process_options& supervisor::options(size_t slot) const {
   std::lock_guard<std::mutex> guard{mutex_};
   return children_.at(slot)->opts;

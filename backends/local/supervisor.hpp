@@ -87,6 +87,10 @@ public:
   void wait_log_drained(size_t slot, std::chrono::milliseconds timeout) const;
   /// The last `lines` lines of the node's log (current file, then the rotated one).
   std::string log_tail(size_t slot, size_t lines) const;
+  /// At most the last `bytes` bytes of the node's log (the rotated file first when the current
+  /// one is shorter), from a line start; bytes that are not UTF-8 become '?', so the text can
+  /// travel in JSON.
+  std::string log_tail_bytes(size_t slot, size_t bytes) const;
   const process_options& options(size_t slot) const;
   size_t size() const;
 

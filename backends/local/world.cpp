@@ -32,11 +32,13 @@ bool world::probe(size_t i, adapters::adapter* a, std::string* last_error) const
   auto& n = nodes[i];
   auto& r = n.prog->ready;
   if (r.kind == "tcp" || r.kind == "http") {
-    // On the node's own host: the agent probes its 127.0.0.1.
+    // On the node's own host: its agent probes the address the node listens on.
     try {
-      auto res = agent->call(
-        "probe",
-        {{"kind", r.kind}, {"port", n.probe_port}, {"path", r.path}, {"expect", r.expect}});
+      auto res = agent_of(i).call("probe", {{"kind", r.kind},
+                                            {"address", hosts.at(n.host).address},
+                                            {"port", n.probe_port},
+                                            {"path", r.path},
+                                            {"expect", r.expect}});
       if (last_error)
         *last_error = res.value("error", std::string{});
       return res.value("ready", false);
@@ -113,7 +115,7 @@ capabilities world::caps() const {
   std::vector<capabilities::node> out;
   for (const auto& n : nodes)
     out.push_back({n.info.id, n.prog.get()});
-  return capabilities{std::move(out), fabric != nullptr};
+  return capabilities{std::move(out), fabric != nullptr, limits};
 }
 
 std::optional<control_ack> world::refused(const fault_request& r) const {

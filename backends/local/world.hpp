@@ -1,11 +1,13 @@
 #pragma once
-// What the actors of one local deployment share: the node processes, each node's rendered
-// settings, the transaction id map and run counters. Read-only after deploy, except for the
-// parts guarded by their own locks or atomics.
+// What the actors of one live deployment share: its hosts and their agents (the local
+// backend: this machine and one agent; the ssh backend: one agent per host of its fleet), the
+// node processes, each node's rendered settings, the transaction id map and run counters.
+// Read-only after deploy, except for the parts guarded by their own locks or atomics.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -24,10 +26,10 @@
 #include "backends/agent/clock_skew.hpp"
 #include "backends/agent/connection.hpp"
 #include "backends/agent/fabric.hpp"
+#include "backends/agent/multi_fabric.hpp"
+#include "backends/agent/multi_supervisor.hpp"
 #include "backends/agent/netns.hpp"
 #include "backends/agent/netns_janitor.hpp"
-#include "backends/agent/remote_fabric.hpp"
-#include "backends/agent/remote_supervisor.hpp"
 #include "backends/local/capabilities.hpp"
 #include "backends/local/program.hpp"
 #include "backends/local/summary_board.hpp"
@@ -37,10 +39,22 @@ namespace troupe::backends::local {
 
 using adapters::tx_index;
 
+/// One host of a deployment, with one agent (`world::sup` and `world::fabric` reach it by
+/// its index).
+struct live_host {
+  std::string name = "local";        ///< "local", or the ssh inventory's name
+  std::string address = "127.0.0.1"; ///< its nodes listen there; troupe reaches them there
+  uint32_t ipv4 = 0x7f000001;        ///< `address`, in host byte order
+  std::filesystem::path nodes_dir;   ///< on the host: node data dirs, logs and PID files
+  /// Its files are not on this machine: logs stay there, nodes/<id>.log gets a tail at the end.
+  bool remote = false;
+};
+
 /// One node as the local backend runs it.
 struct live_node {
   node_info info;
   program_ptr prog;
+  size_t host = 0;                 ///< index into world::hosts
   size_t slot = SIZE_MAX;          ///< supervisor slot (SIZE_MAX: not yet added)
   template_vars vars;              ///< the node's template values (ports, dirs, params)
   nlohmann::json adapter_settings; ///< rendered
@@ -72,12 +86,14 @@ struct counters {
 struct world {
   std::vector<live_node> nodes;
   expanded_topology topo;
-  /// The agent that runs the node processes and the relays (in-process or a child process:
-  /// the backend param "agent"); `sup` and `fabric` speak to it.
-  std::shared_ptr<agent::connection> agent;
-  std::shared_ptr<agent::remote_supervisor> sup;
+  /// Where the nodes run, each host with its agent (local: one, in-process or a child process
+  /// by the backend param "agent"); `sup` and `fabric` speak to those agents.
+  std::vector<live_host> hosts;
+  std::shared_ptr<agent::multi_supervisor> sup;
   /// The link relays between peers (null with the backend param "fabric": false).
-  std::shared_ptr<agent::remote_fabric> fabric;
+  std::shared_ptr<agent::multi_fabric> fabric;
+  /// What these hosts cannot give the nodes (ssh: namespaces), for caps().
+  host_limits limits;
   /// Each node's libfaketime clock, by node index (null: that node cannot be skewed).
   std::vector<std::shared_ptr<agent::node_clock>> clocks;
   /// Removes the namespaces below if troupe dies without tearing down (declared first: it
@@ -103,6 +119,8 @@ struct world {
   tx_index txs;
   local::counters counters;
 
+  /// The agent of node `i`'s host.
+  agent::connection& agent_of(size_t i) const { return *sup->agent(nodes[i].host); }
   /// A fresh adapter for node `i` (each actor owns its own).
   adapters::adapter_ptr make_adapter(size_t i) const;
   /// True when the node's process is running and not paused.

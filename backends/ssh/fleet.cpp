@@ -13,19 +13,6 @@ namespace troupe::backends::ssh {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-void for_each_bounded(size_t n, size_t parallel, const std::function<void(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> workers;
-  const size_t count = std::min(n, std::max<size_t>(1, parallel));
-  for (size_t w = 0; w < count; ++w)
-    workers.emplace_back([&] {
-      for (size_t i = next++; i < n; i = next++)
-        fn(i);
-    });
-  for (auto& t : workers)
-    t.join();
-}
-
 fleet::fleet(inventory inv, fleet_options o)
   : inv_(std::move(inv))
   , o_(std::move(o)) {
@@ -65,7 +52,7 @@ void fleet::connect() {
     throw user_error("the troupe to copy to the hosts (" + o_.troupe_binary +
                      ") cannot be read: build troupe, or set the backend param \"agent_binary\"");
   troupe_sha_ = sha256_file(o_.troupe_binary);
-  for_each_bounded(hosts_.size(), o_.parallel, [&](size_t i) { connect_one(hosts_[i], i); });
+  agent::for_each_bounded(hosts_.size(), o_.parallel, [&](size_t i) { connect_one(hosts_[i], i); });
   check_enough("connect to");
 }
 
@@ -111,7 +98,7 @@ void fleet::check_enough(const char* stage) const {
 }
 
 void fleet::start_agents(const std::function<agent::connection::event_handler(size_t)>& on_event) {
-  for_each_bounded(hosts_.size(), o_.parallel, [&](size_t i) {
+  agent::for_each_bounded(hosts_.size(), o_.parallel, [&](size_t i) {
     if (hosts_[i].error.empty())
       start_agent(i, on_event ? on_event(i) : agent::connection::event_handler{});
   });
@@ -140,7 +127,7 @@ void fleet::start_agent(size_t i, const agent::connection::event_handler& on_eve
 
 void fleet::close() noexcept {
   // Every agent at once: each stops its own nodes, in parallel across hosts.
-  for_each_bounded(hosts_.size(), o_.parallel, [&](size_t i) {
+  agent::for_each_bounded(hosts_.size(), o_.parallel, [&](size_t i) {
     if (hosts_[i].agent)
       hosts_[i].agent->close();
   });

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backends/agent/connection.hpp"
+#include "backends/agent/for_each_bounded.hpp"
 #include "backends/ssh/inventory.hpp"
 #include "backends/ssh/ssh_master.hpp"
 
@@ -41,9 +42,6 @@ struct fleet_host {
   std::string error;       ///< why the host is not used ("" when it is)
   std::shared_ptr<agent::connection> agent;
 };
-
-/// Runs fn(0..n-1), at most `parallel` at a time, each on a thread of its own.
-void for_each_bounded(size_t n, size_t parallel, const std::function<void(size_t)>& fn);
 
 class fleet {
 public:

@@ -2,7 +2,7 @@
 
 #include "actors/errors.hpp"
 #include "backends/local/local_backend.hpp"
-#include "backends/ssh/fleet.hpp"
+#include "backends/ssh/ssh_hosts.hpp"
 
 namespace troupe::backends::ssh {
 
@@ -16,8 +16,8 @@ milliseconds to_ms(duration d) { return std::chrono::duration_cast<milliseconds>
 
 ssh_options read_options(params_reader& r) {
   // The local backend's params mean the same here (poll_interval, rpc_timeout, fabric, ...).
-  local::read_options(r);
   ssh_options o;
+  o.local = local::read_options(r);
   o.hosts = r.string("hosts", "", true);
   o.hosts_min = static_cast<size_t>(r.integer("hosts_min", 0, 1, 100000));
   o.parallel = static_cast<size_t>(r.integer("parallel", 32, 1, 1024));
@@ -74,36 +74,7 @@ std::string describe_plan(const ssh_plan& p, const expanded_topology& t) {
          p.options.hosts + "):\n" + describe_placement(p.where, t, p.hosts);
 }
 
-deployment ssh_backend::deploy(caf::actor_system&, const scenario& s, const expanded_topology& t,
-                               const run_env& env) {
-  auto p = plan(s, t);
-  fleet_options fo;
-  fo.run_dir = env.run_dir;
-  fo.remote_dir = p.options.remote_dir;
-  fo.parallel = p.options.parallel;
-  fo.hosts_min = p.options.hosts_min;
-  fo.host_keys = p.options.host_keys;
-  fo.connect_timeout = p.options.connect_timeout;
-  fo.attempts = p.options.attempts;
-  fo.troupe_binary =
-    p.options.agent_binary.empty() ? local::agent_binary_default() : p.options.agent_binary;
-  {
-    fleet f{p.hosts, fo};
-    f.connect();
-    f.start_agents();
-  } // every agent ends here (EOF), then every master
-  throw user_error("the ssh backend reached every host of " + p.options.hosts +
-                   ", copied troupe there and started and stopped its agent, but starting the "
-                   "scenario's nodes through those agents is not implemented yet: run it with "
-                   "the local backend for now");
-}
-
-void ssh_backend::drive(caf::actor_system&, const std::function<bool()>&) {}
-
-std::optional<std::string> ssh_backend::refusal(const fault_request&, const scenario&,
-                                                const expanded_topology&) const {
-  return std::string("the ssh backend does not start nodes yet (only hosts, agents and "
-                     "placement): run the scenario with the local backend for now");
-}
+ssh_backend::ssh_backend()
+  : local_backend(std::make_unique<ssh_hosts>()) {}
 
 } // namespace troupe::backends::ssh

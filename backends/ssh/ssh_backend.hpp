@@ -3,7 +3,10 @@
 // ("backend": {"name": "ssh", "hosts": "hosts.json"}; inventory.hpp). Placement spreads the
 // nodes over the hosts (placement.hpp); each host gets one multiplexed ssh master, a copy of
 // troupe checked by sha256, and an agent (`troupe agent --stdio` over the master: the same
-// agent and connection the local backend runs, backends/agent/) (fleet.hpp).
+// agent and connection the local backend runs, backends/agent/) (fleet.hpp). The run itself
+// is the local backend's over those hosts (ssh_hosts.hpp): each node started by its host's
+// agent, bound to its host's address; a link relay for `a -> b` on a's host; readiness probes,
+// controls and `"poll": "agent"` through each node's own agent.
 //
 // Backend params (besides the local backend's, which a scenario keeps when only the backend
 // line changes):
@@ -15,20 +18,24 @@
 //                         inventory's)   remote_dir ("/tmp/troupe")   log_tail_bytes (65536)
 //   placement             {"GROUP": "LABEL"}: the group's nodes go only to hosts with that label
 //
-// Not implemented yet (deploy says so, exit 2, after it has checked every host and started
-// and stopped their agents): starting the scenario's nodes through those agents.
+// Refused, with the reason (ssh_hosts::ssh_limits): network faults of programs that need a
+// network namespace per node (etcd), since no host gives one. A node's binary must be on its
+// host at the path it has here.
 
 #include <map>
 #include <string>
 
 #include "actors/backend.hpp"
 #include "actors/params.hpp"
+#include "backends/local/local_backend.hpp"
+#include "backends/local/local_options.hpp"
 #include "backends/ssh/inventory.hpp"
 #include "backends/ssh/placement.hpp"
 
 namespace troupe::backends::ssh {
 
 struct ssh_options {
+  local::local_options local; ///< the local backend's params, which mean the same here
   std::string hosts;
   size_t hosts_min = 0;
   size_t parallel = 32;
@@ -57,15 +64,10 @@ ssh_plan plan(const scenario& s, const expanded_topology& t);
 /// "placement on N hosts (ssh, hosts.json):" and one line per host.
 std::string describe_plan(const ssh_plan& p, const expanded_topology& t);
 
-class ssh_backend : public backend {
+/// The local backend over the hosts of an ssh fleet.
+class ssh_backend : public local::local_backend {
 public:
-  std::string name() const override { return "ssh"; }
-  deployment deploy(caf::actor_system& sys, const scenario& s, const expanded_topology& topo,
-                    const run_env& env) override;
-  void drive(caf::actor_system& sys, const std::function<bool()>& done) override;
-  void teardown() noexcept override {}
-  std::optional<std::string> refusal(const fault_request& r, const scenario& s,
-                                     const expanded_topology& topo) const override;
+  ssh_backend();
 };
 
 } // namespace troupe::backends::ssh

@@ -50,6 +50,7 @@ const std::map<std::string, std::string> live_examples = {
   {"etcd-faults-local.json", "local_e2e.etcd_faults_local_scenario_passes"},
   {"pipeline-commands-local.json", "jobs_live.pipeline_commands_local_example_passes"},
   {"attach-etcd.json", "attach.attach_etcd_example_passes_through_the_registry"},
+  {"litecoin-ssh.json", "ssh_run.litecoin_with_partitions_across_four_hosts_passes"},
 };
 
 } // namespace

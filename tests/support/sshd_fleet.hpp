@@ -137,6 +137,32 @@ public:
     std::ofstream{p} << inventory().dump(2) << "\n";
   }
 
+  /// `ssh` to host `i` with its own key and the fleet's known_hosts, outside troupe: a shell
+  /// command line running `cmd` there.
+  std::string ssh_command(size_t i, const std::string& cmd) const {
+    const auto& h = hosts_.at(i);
+    return "ssh -o BatchMode=yes -o UserKnownHostsFile=" + (root_ / "known_hosts").string() +
+           " -o StrictHostKeyChecking=yes -i " + h.identity.string() + " -p " +
+           std::to_string(h.port) + " root@" + h.address + " " + shell_quote(cmd);
+  }
+
+  /// Whether process `pid` runs on host `i`, asked there over ssh: its /proc entry is there and
+  /// not a zombie (an exited child nobody reaped yet has stopped all the same).
+  bool alive_on(size_t i, const std::string& pid) const {
+    return shell(ssh_command(i, "s=$(cut -d' ' -f3 /proc/" + pid +
+                                  "/stat 2>/dev/null); [ -n \"$s\" ] && [ \"$s\" != Z ]"),
+                 30)
+             .code == 0;
+  }
+
+  /// The index of the host named `name` (sshd_host::name()), or hosts().size().
+  size_t index_of(const std::string& name) const {
+    size_t i = 0;
+    while (i < hosts_.size() && hosts_[i].name() != name)
+      ++i;
+    return i;
+  }
+
   /// Stops one sshd listener by its PID (its open sessions go on; tests of an unreachable
   /// host use this).
   void stop_host(size_t i) {

@@ -1,0 +1,58 @@
+#pragma once
+// Where a live deployment's nodes run: its hosts, one agent on each. The local backend's is
+// this machine alone (local_hosts: its agent in-process or a child `troupe agent --stdio`);
+// the ssh backend's are the hosts of its fleet, each agent over ssh (backends/ssh/ssh_hosts).
+// The local backend does everything else the same way over either: nodes, ports, relays,
+// readiness, controls, faults, teardown. The local backend is the one-host case.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/backend.hpp"
+#include "backends/agent/connection.hpp"
+#include "backends/local/capabilities.hpp"
+#include "backends/local/local_options.hpp"
+#include "backends/local/world.hpp"
+
+namespace troupe::backends::local {
+
+class hosts {
+public:
+  using handler_for = std::function<agent::connection::event_handler(size_t host)>;
+  struct started {
+    live_host where;
+    std::shared_ptr<agent::connection> agent;
+  };
+
+  virtual ~hosts() = default;
+
+  /// The backend's name ("local", "ssh"), for messages.
+  virtual std::string backend() const = 0;
+  /// The scenario's backend params, read and checked (the local backend's among them):
+  /// throws validation_failed / user_error.
+  virtual local_options options(const scenario& s) const = 0;
+  /// Starts an agent on every host (`on_event(h)` is host h's event handler) and places the
+  /// nodes; throws user_error with the cause (what it started, close() ends).
+  virtual std::vector<started> start(const scenario& s, const expanded_topology& topo,
+                                     const run_env& env, const local_options& o,
+                                     const handler_for& on_event) = 0;
+  /// Each node's host (topology order; an index into start()'s hosts), after start().
+  virtual std::vector<size_t> placement() const = 0;
+  /// What these hosts cannot give the nodes.
+  virtual host_limits limits() const { return {}; }
+  /// How much of each remote node's log reaches nodes/<id>.log at the end.
+  virtual uint64_t log_tail_bytes() const { return 0; }
+  /// Ends every agent (each stops what it still runs), then whatever reached them. Never
+  /// throws; idempotent.
+  virtual void close() noexcept = 0;
+  /// Adds what report.json says of the hosts to the backend's results.
+  virtual void add_results(nlohmann::json& out) const { (void) out; }
+};
+
+} // namespace troupe::backends::local

@@ -1,0 +1,139 @@
+#include "backends/ssh/ssh_hosts.hpp"
+
+#include <arpa/inet.h>
+
+#include <mutex>
+
+#include "actors/errors.hpp"
+#include "backends/ssh/ssh_backend.hpp"
+
+namespace troupe::backends::ssh {
+
+namespace {
+
+/// The address of every host as an IPv4 number (host byte order), or user_error naming the
+/// host: its nodes and relays bind to it.
+std::vector<uint32_t> ipv4_of(const inventory& inv) {
+  std::vector<uint32_t> out;
+  for (const auto& h : inv.hosts) {
+    in_addr a{};
+    if (::inet_pton(AF_INET, h.address.c_str(), &a) != 1)
+      throw user_error("host " + h.describe() + ": its address \"" + h.address +
+                       "\" is not an IPv4 address, and the ssh backend binds the host's nodes and "
+                       "link relays to it: give its IPv4 address in " +
+                       inv.source.string());
+    out.push_back(ntohl(a.s_addr));
+  }
+  return out;
+}
+
+/// The connections' event handlers, set once the usable hosts are known (an agent may speak,
+/// to say it is gone, before).
+struct routes {
+  std::mutex mutex;
+  std::vector<agent::connection::event_handler> by_fleet_host;
+};
+
+} // namespace
+
+local::local_options ssh_hosts::options(const scenario& s) const {
+  std::vector<validation_error> errors;
+  nlohmann::json params = s.backend.name == "ssh" ? s.backend.params : nlohmann::json::object();
+  params_reader r{params, "backend", errors};
+  auto o = read_options(r);
+  r.finish();
+  if (!errors.empty())
+    throw validation_failed(std::move(errors));
+  return o.local;
+}
+
+local::host_limits ssh_hosts::ssh_limits() {
+  local::host_limits l;
+  l.no_netns = "the ssh backend makes no network namespaces on its hosts (the local backend "
+               "makes them on this machine, as root): run the scenario with the local backend "
+               "for this program's network faults";
+  return l;
+}
+
+std::vector<local::hosts::started> ssh_hosts::start(const scenario& s,
+                                                    const expanded_topology& topo,
+                                                    const run_env& env, const local::local_options&,
+                                                    const handler_for& on_event) {
+  auto p = plan(s, topo);
+  const auto addresses = ipv4_of(p.hosts);
+  log_tail_bytes_ = p.options.log_tail_bytes;
+  fleet_options fo;
+  fo.run_dir = env.run_dir;
+  fo.remote_dir = p.options.remote_dir;
+  fo.parallel = p.options.parallel;
+  fo.hosts_min = p.options.hosts_min;
+  fo.host_keys = p.options.host_keys;
+  fo.connect_timeout = p.options.connect_timeout;
+  fo.attempts = p.options.attempts;
+  fo.troupe_binary =
+    p.options.agent_binary.empty() ? local::agent_binary_default() : p.options.agent_binary;
+  fleet_ = std::make_unique<fleet>(p.hosts, fo);
+  fleet_->connect();
+  auto r = std::make_shared<routes>();
+  r->by_fleet_host.resize(p.hosts.hosts.size());
+  fleet_->start_agents([r](size_t i) {
+    return [r, i](const nlohmann::json& e) {
+      agent::connection::event_handler h;
+      {
+        std::lock_guard<std::mutex> guard{r->mutex};
+        h = r->by_fleet_host[i];
+      }
+      if (h)
+        h(e);
+    };
+  });
+
+  // The nodes go to the hosts that are usable now (hosts_min lets the others fail).
+  std::vector<started> out;
+  std::vector<size_t> fleet_index; // of each usable host
+  inventory usable = p.hosts;
+  usable.hosts.clear();
+  hosts_info_ = nlohmann::json::array();
+  for (size_t i = 0; i < fleet_->hosts().size(); ++i) {
+    const auto& fh = fleet_->hosts()[i];
+    hosts_info_.push_back({{"name", fh.host.name},
+                           {"address", fh.host.address},
+                           {"port", fh.host.port},
+                           {"troupe_copied", fh.copied},
+                           {"error", fh.error},
+                           {"nodes", nlohmann::json::array()}});
+    if (!fh.error.empty() || !fh.agent)
+      continue;
+    {
+      std::lock_guard<std::mutex> guard{r->mutex};
+      r->by_fleet_host[i] = on_event(out.size());
+    }
+    usable.hosts.push_back(fh.host);
+    fleet_index.push_back(i);
+    started st;
+    st.where.name = fh.host.name;
+    st.where.address = fh.host.address;
+    st.where.ipv4 = addresses[i];
+    st.where.nodes_dir = fleet_->remote_run_dir(i) + "/nodes";
+    st.where.remote = true;
+    st.agent = fh.agent;
+    out.push_back(std::move(st));
+  }
+  placement_ = place(topo, usable, p.options.placement).host_of;
+  for (size_t n = 0; n < placement_.size(); ++n)
+    hosts_info_[fleet_index[placement_[n]]]["nodes"].push_back(topo.nodes[n].id);
+  return out;
+}
+
+void ssh_hosts::close() noexcept {
+  if (fleet_)
+    fleet_->close();
+  fleet_.reset();
+}
+
+void ssh_hosts::add_results(nlohmann::json& out) const {
+  if (!hosts_info_.is_null())
+    out["hosts"] = hosts_info_;
+}
+
+} // namespace troupe::backends::ssh

@@ -1,0 +1,38 @@
+#pragma once
+// The ssh backend's hosts, for the local backend's deployment (backends/local/hosts.hpp): the
+// usable hosts of its fleet (fleet.hpp: one ssh master each, troupe copied once, an agent
+// over ssh), the nodes placed on them (placement.hpp), each node's files under its host's
+// run directory, RUN/nodes/<id>/ (logs stay there; nodes/<id>.log here gets a tail of
+// log_tail_bytes at the end), its ports and relays on its host's address.
+
+#include <memory>
+#include <vector>
+
+#include "backends/local/hosts.hpp"
+#include "backends/ssh/fleet.hpp"
+
+namespace troupe::backends::ssh {
+
+class ssh_hosts : public local::hosts {
+public:
+  std::string backend() const override { return "ssh"; }
+  local::local_options options(const scenario& s) const override;
+  std::vector<started> start(const scenario& s, const expanded_topology& topo, const run_env& env,
+                             const local::local_options& o, const handler_for& on_event) override;
+  std::vector<size_t> placement() const override { return placement_; }
+  local::host_limits limits() const override { return ssh_limits(); }
+  uint64_t log_tail_bytes() const override { return log_tail_bytes_; }
+  void close() noexcept override;
+  void add_results(nlohmann::json& out) const override;
+
+  /// What the ssh backend cannot do to its hosts' nodes, and why.
+  static local::host_limits ssh_limits();
+
+private:
+  std::unique_ptr<fleet> fleet_;
+  std::vector<size_t> placement_;
+  uint64_t log_tail_bytes_ = 0;
+  nlohmann::json hosts_info_;
+};
+
+} // namespace troupe::backends::ssh

@@ -1,0 +1,247 @@
+// `troupe run` on the ssh backend, on a fleet of real sshd on 127.0.0.2, 127.0.0.3, ...
+// (tests/support/sshd_fleet.hpp): scenarios/litecoin-ssh.json (four litecoind on four hosts:
+// partitions, a one-way cut and a clog through the relays of each host's agent, a restart, a
+// clock skew) passes; etcd-local.json on three hosts (only the backend line changed, and the
+// agents polling) passes; and `kill -9`, SIGINT or SIGTERM of troupe mid-run leaves no node
+// and no agent process on any host, checked by PID there.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/paths.hpp"
+#include "tests/support/shell.hpp"
+#include "tests/support/sshd_fleet.hpp"
+#include "tests/support/troupe_child.hpp"
+#include "tests/support/wait.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// build/test-runs/ssh-run-NAME, emptied.
+fs::path test_root(const std::string& name) {
+  auto d = fs::path(troupe::test::build_dir()) / "test-runs" / ("ssh-run-" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+json read_json(const fs::path& p) {
+  std::ifstream in{p};
+  return json::parse(in);
+}
+
+/// The scenario file `name` of scenarios/, its backend the ssh backend on fleet `f` (its
+/// inventory written to DIR/hosts.json, the hosts' files under DIR/remote), written to DIR.
+fs::path on_fleet(const std::string& name, const troupe::test::sshd_fleet& f, const fs::path& dir,
+                  const std::function<void(json&)>& edit = {}) {
+  auto doc = read_json(troupe::test::source_dir() + "/scenarios/" + name);
+  f.write_inventory(dir / "hosts.json");
+  auto backend = doc["backend"];
+  backend["name"] = "ssh";
+  backend["hosts"] = (dir / "hosts.json").string();
+  backend["remote_dir"] = (dir / "remote").string();
+  doc["backend"] = backend;
+  if (edit)
+    edit(doc);
+  auto path = dir / name;
+  std::ofstream{path} << doc.dump(2);
+  return path;
+}
+
+struct run_child {
+  pid_t pid = -1;
+  fs::path out;
+  fs::path log;
+};
+
+run_child start_run(const fs::path& scenario, const fs::path& dir) {
+  run_child r;
+  r.out = dir / "run";
+  r.log = dir / "troupe.out";
+  r.pid =
+    troupe::test::start_troupe_child({"run", scenario.string(), "--out", r.out.string()}, r.log);
+  return r;
+}
+
+/// RUN on host `i` for the run directory `out` (backends/ssh/fleet.hpp).
+fs::path remote_run(const troupe::test::sshd_fleet& f, const fs::path& dir, size_t i,
+                    const fs::path& out) {
+  return dir / "remote" / "runs" / out.filename() / f.hosts()[i].name();
+}
+
+std::string pid_in(const fs::path& p) {
+  auto text = troupe::test::file_text(p);
+  return text.substr(0, text.find('\n'));
+}
+
+/// (host index, PID) of every agent and every node the run started, by the PID files on each
+/// host.
+std::vector<std::pair<size_t, std::string>> processes_of(const troupe::test::sshd_fleet& f,
+                                                         const fs::path& dir, const fs::path& out) {
+  std::vector<std::pair<size_t, std::string>> all;
+  for (size_t i = 0; i < f.hosts().size(); ++i) {
+    auto run = remote_run(f, dir, i, out);
+    if (auto a = pid_in(run / "agent.pid"); !a.empty())
+      all.emplace_back(i, a);
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(run / "nodes", ec); !ec && it != fs::directory_iterator();
+         it.increment(ec))
+      if (it->path().extension() == ".pid")
+        if (auto p = pid_in(it->path()); !p.empty())
+          all.emplace_back(i, p);
+  }
+  return all;
+}
+
+/// Waits (bounded) until none of `procs` runs on its host; the ones still running.
+std::vector<std::string> still_running(const troupe::test::sshd_fleet& f,
+                                       const std::vector<std::pair<size_t, std::string>>& procs) {
+  std::vector<std::string> left;
+  troupe::test::wait_until(
+    [&] {
+      left.clear();
+      for (const auto& [i, pid] : procs)
+        if (f.alive_on(i, pid))
+          left.push_back(f.hosts()[i].name() + ":" + pid);
+      return left.empty();
+    },
+    60s, 200ms);
+  return left;
+}
+
+} // namespace
+
+TEST(ssh_run, litecoin_with_partitions_across_four_hosts_passes) {
+  auto dir = test_root("litecoin");
+  troupe::test::sshd_fleet f{dir / "fleet", 4};
+  if (!f.error().empty())
+    GTEST_SKIP() << f.error();
+
+  auto r = start_run(on_fleet("litecoin-ssh.json", f, dir), dir);
+  ASSERT_EQ(troupe::test::wait_exit(r.pid, 280s), 0) << troupe::test::file_text(r.log);
+  auto report = read_json(r.out / "report.json");
+  EXPECT_EQ(report["verdict"], "pass") << report["expectations"].dump(2);
+  std::vector<std::string> faults;
+  for (const auto& x : report["faults"])
+    faults.push_back(x["action"]);
+  EXPECT_EQ(faults, (std::vector<std::string>{"set_link", "partition", "partition (one-way)",
+                                              "clog", "restart", "clock_skew"}))
+    << report["faults"].dump(2);
+  EXPECT_TRUE(report["refusals"].empty()) << report["refusals"].dump(2);
+
+  // One node per host, started there by its host's agent: its log stayed on the host, and
+  // its tail is here.
+  ASSERT_EQ(report["hosts"].size(), 4u) << report.dump(2).substr(0, 3000);
+  for (const auto& h : report["hosts"]) {
+    const auto i = f.index_of(h["name"]);
+    ASSERT_LT(i, f.hosts().size()) << h.dump();
+    EXPECT_EQ(h["address"], f.hosts()[i].address);
+    ASSERT_EQ(h["nodes"].size(), 1u) << h.dump();
+    const auto id = h["nodes"][0].get<std::string>();
+    auto tail = troupe::test::file_text(r.out / "nodes" / (id + ".log"));
+    EXPECT_NE(tail.find("UpdateTip"), std::string::npos) << id;
+    EXPECT_LE(tail.size(), 65536u);
+    EXPECT_TRUE(fs::exists(remote_run(f, dir, i, r.out) / "nodes" / (id + ".log"))) << id;
+  }
+  // The relays of the 12 directed links of a 4-node mesh, each on its dialer's host: the
+  // partition cut connections, the one-way cut dropped bytes, the clog held some.
+  const auto& fabric = report["fabric"];
+  ASSERT_TRUE(fabric.is_object()) << report.dump(2).substr(0, 2000);
+  EXPECT_EQ(fabric["relays"], 12);
+  EXPECT_EQ(fabric["links"].size(), 12u);
+  EXPECT_GT(fabric["totals"]["connections_cut"].get<uint64_t>(), 0u);
+  EXPECT_GT(fabric["totals"]["bytes_dropped"].get<uint64_t>(), 0u);
+  EXPECT_GT(fabric["totals"]["bytes_held_total"].get<uint64_t>(), 0u);
+  for (const auto& l : fabric["links"])
+    EXPECT_EQ(l["latency_ms"], 80.0) << l.dump();
+  // Nothing is left on any host: every agent and every node (the restarted one's last
+  // process included) by its PID there.
+  auto left = still_running(f, processes_of(f, dir, r.out));
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+}
+
+TEST(ssh_run, etcd_cluster_across_three_hosts_passes) {
+  auto dir = test_root("etcd");
+  troupe::test::sshd_fleet f{dir / "fleet", 3};
+  if (!f.error().empty())
+    GTEST_SKIP() << f.error();
+
+  // etcd-local.json with only its backend line changed; each host's agent polls its member
+  // (the litecoin run has troupe poll them).
+  auto r = start_run(
+    on_fleet("etcd-local.json", f, dir, [](json& s) { s["backend"]["poll"] = "agent"; }), dir);
+  ASSERT_EQ(troupe::test::wait_exit(r.pid, 200s), 0) << troupe::test::file_text(r.log);
+  auto report = read_json(r.out / "report.json");
+  EXPECT_EQ(report["verdict"], "pass") << report["expectations"].dump(2);
+  EXPECT_TRUE(report["refusals"].empty()) << report["refusals"].dump(2);
+  ASSERT_EQ(report["hosts"].size(), 3u);
+  for (const auto& h : report["hosts"])
+    EXPECT_EQ(h["nodes"].size(), 1u) << h.dump();
+  auto left = still_running(f, processes_of(f, dir, r.out));
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+}
+
+/// SIGKILL: troupe tears nothing down, its ssh sessions drop with it. SIGINT and SIGTERM: it
+/// tears down in order.
+class ssh_run_signal : public ::testing::TestWithParam<int> {};
+
+TEST_P(ssh_run_signal, of_troupe_mid_run_leaves_no_node_and_no_agent_on_any_host) {
+  auto dir = test_root("signal-" + std::to_string(GetParam()));
+  troupe::test::sshd_fleet f{dir / "fleet", 3};
+  if (!f.error().empty())
+    GTEST_SKIP() << f.error();
+
+  auto r =
+    start_run(on_fleet("etcd-local.json", f, dir, [](json& s) { s["duration"] = "10m"; }), dir);
+  // Deployed: the run is under way, with an agent and a node on every host.
+  std::vector<std::pair<size_t, std::string>> procs;
+  ASSERT_TRUE(troupe::test::wait_until(
+    [&] {
+      procs = processes_of(f, dir, r.out);
+      return procs.size() == 6 &&
+             troupe::test::file_contains(r.out / "troupe.log", "deployed 3 nodes");
+    },
+    120s, 200ms))
+    << troupe::test::file_text(r.log);
+  for (const auto& [i, pid] : procs)
+    ASSERT_TRUE(f.alive_on(i, pid)) << f.hosts()[i].name() << ":" << pid;
+  // Each member listens on its own host's address (its command line there says so).
+  for (size_t i = 0; i < f.hosts().size(); ++i) {
+    auto nodes = remote_run(f, dir, i, r.out) / "nodes";
+    auto cmdline = troupe::test::shell(
+      f.ssh_command(i, "for p in " + nodes.string() +
+                         "/*.pid; do tr '\\0' ' ' < /proc/$(cat $p)/cmdline; done"),
+      30);
+    EXPECT_NE(cmdline.out.find("--listen-client-urls=http://" + f.hosts()[i].address + ":"),
+              std::string::npos)
+      << cmdline.out;
+  }
+  ::kill(r.pid, GetParam());
+  const int code = troupe::test::wait_exit(r.pid, 120s);
+  if (GetParam() != SIGKILL) {
+    EXPECT_NE(code, -1) << "troupe exits after the signal";
+    EXPECT_NE(code, 0);
+    ASSERT_TRUE(fs::exists(r.out / "report.json")) << troupe::test::file_text(r.log);
+    EXPECT_EQ(read_json(r.out / "report.json")["verdict"], "interrupted");
+  }
+  // Torn down, or the ssh sessions dropped with troupe: each agent stopped its node.
+  auto left = still_running(f, procs);
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+}
+
+INSTANTIATE_TEST_SUITE_P(ssh_run, ssh_run_signal, ::testing::Values(SIGKILL, SIGINT, SIGTERM),
+                         [](const ::testing::TestParamInfo<int>& p) {
+                           return p.param == SIGKILL  ? std::string("kill_9")
+                                  : p.param == SIGINT ? std::string("sigint")
+                                                      : std::string("sigterm");
+                         });
