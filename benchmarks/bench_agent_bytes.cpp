@@ -80,7 +80,7 @@ json measure(uint32_t n, int seconds, bool count_logs, const fs::path& dir) {
   env.run_dir = dir;
   fs::create_directories(env.run_dir);
   auto d = b.deploy(sys, s, expand(s), env);
-  auto& conn = *b.shared_world()->agent;
+  auto& conn = *b.shared_world()->sup->agent(0); // local: one host, one agent
   if (count_logs) {
     caf::scoped_actor self{sys};
     for (const auto& node : d.nodes)

@@ -192,13 +192,14 @@ command_result run_on_host(proxy_actor self, const command_request& req) {
     for (const auto& [k, v] : req.env)
       env[k] = v;
     env["TROUPE_NODE_ID"] = node.info.id;
-    auto r = w.agent_of(st.index).call("run_command",
-                           {{"command", out.command},
-                            {"timeout_ms", req.timeout_ms},
-                            {"tail_lines", req.tail_lines},
-                            {"cwd", node.vars.count("data_dir") ? node.vars.at("data_dir") : ""},
-                            {"env", env}},
-                           std::chrono::milliseconds(req.timeout_ms + 30'000));
+    auto r = w.agent_of(st.index).call(
+      "run_command",
+      {{"command", out.command},
+       {"timeout_ms", req.timeout_ms},
+       {"tail_lines", req.tail_lines},
+       {"cwd", node.vars.count("data_dir") ? node.vars.at("data_dir") : ""},
+       {"env", env}},
+      std::chrono::milliseconds(req.timeout_ms + 30'000));
     out.ran = true;
     out.exit_code = r.value("exit_code", -1);
     out.timed_out = r.value("timed_out", false);
@@ -222,11 +223,12 @@ log_count_report count_log(proxy_actor self, const log_count_request& req) {
   log_count_report out;
   try {
     nlohmann::json pattern{{"pattern", req.pattern}, {"ignore_case", req.ignore_case}};
-    auto r = w.agent->call("log_counts",
-                           {{"slot", node.slot},
-                            {"interval_ms", w.poll_interval.count()},
-                            {"patterns", nlohmann::json::array({pattern})}},
-                           std::chrono::seconds(25));
+    // The agent of the node's host, which knows the node by its own slot.
+    auto r = w.agent_of(st.index).call("log_counts",
+                                       {{"slot", w.sup->host_slot(node.slot)},
+                                        {"interval_ms", w.poll_interval.count()},
+                                        {"patterns", nlohmann::json::array({pattern})}},
+                                       std::chrono::seconds(25));
     out.scan = agent::log_scan_from_json(agent::field<nlohmann::json>(r, "patterns").at(0));
     out.counted = true;
     out.counted_by = "agent";
