@@ -51,6 +51,13 @@ public:
   /// Ends every agent (each stops what it still runs), then whatever reached them. Never
   /// throws; idempotent.
   virtual void close() noexcept = 0;
+  /// The "HOST:PORT" that a command on host `host` dials to reach 127.0.0.1:`port` on this
+  /// machine (the run's sync service): local, that address itself; ssh, a remote forward
+  /// over the host's ssh connection. Throws user_error naming the host.
+  virtual std::string reach_here(size_t host, uint16_t port) {
+    (void) host;
+    return "127.0.0.1:" + std::to_string(port);
+  }
   /// Adds what report.json says of the hosts to the backend's results.
   virtual void add_results(nlohmann::json& out) const { (void) out; }
 };

@@ -197,6 +197,9 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
   w->agent_polls = opts_.poll == "agent";
   w->ready_timeout = opts_.ready_timeout;
   w->limits = hosts_->limits();
+  w->reach_here = [h = hosts_.get()](size_t host, uint16_t port) {
+    return h->reach_here(host, port);
+  };
   world_ = w;
   run_dir_ = env.run_dir;
 

@@ -8,6 +8,8 @@
 #include "actors/node_command.hpp"
 #include "actors/node_protocol.hpp"
 #include "actors/random.hpp"
+#include "actors/sync_endpoint.hpp"
+#include "actors/url.hpp"
 #include "backends/adapters/reported_chain.hpp"
 #include "backends/agent/log_counter.hpp"
 #include "backends/agent/protocol.hpp"
@@ -177,6 +179,13 @@ control_ack start_node(proxy_actor self) {
   return {true, ""};
 }
 
+/// The run's sync service as a command on `host` reaches it: 127.0.0.1 there is not this
+/// machine, so the host's connection forwards a port of its own back here.
+std::string sync_url_on_host(const world& w, size_t host, const std::string& url) {
+  const auto u = parse_http_url(url, sync_url_env);
+  return "http://" + w.reach_here(host, static_cast<uint16_t>(u.port)) + u.path;
+}
+
 /// A node-side command through the node's agent, with the node's placeholders; blocks this
 /// detached proxy until the command ends (bounded by its timeout).
 command_result run_on_host(proxy_actor self, const command_request& req) {
@@ -192,6 +201,8 @@ command_result run_on_host(proxy_actor self, const command_request& req) {
     for (const auto& [k, v] : req.env)
       env[k] = v;
     env["TROUPE_NODE_ID"] = node.info.id;
+    if (env.contains(sync_url_env) && w.hosts[node.host].remote)
+      env[sync_url_env] = sync_url_on_host(w, node.host, env[sync_url_env].get<std::string>());
     auto r = w.agent_of(st.index).call(
       "run_command",
       {{"command", out.command},

@@ -94,6 +94,8 @@ struct world {
   std::shared_ptr<agent::multi_fabric> fabric;
   /// What these hosts cannot give the nodes (ssh: namespaces), for caps().
   host_limits limits;
+  /// hosts::reach_here: the "HOST:PORT" a command on host h dials to reach 127.0.0.1:PORT here.
+  std::function<std::string(size_t host, uint16_t port)> reach_here;
   /// Each node's libfaketime clock, by node index (null: that node cannot be skewed).
   std::vector<std::shared_ptr<agent::node_clock>> clocks;
   /// Removes the namespaces below if troupe dies without tearing down (declared first: it

@@ -90,7 +90,7 @@ std::vector<local::hosts::started> ssh_hosts::start(const scenario& s,
 
   // The nodes go to the hosts that are usable now (hosts_min lets the others fail).
   std::vector<started> out;
-  std::vector<size_t> fleet_index; // of each usable host
+  fleet_index_.clear();
   inventory usable = p.hosts;
   usable.hosts.clear();
   hosts_info_ = nlohmann::json::array();
@@ -109,7 +109,7 @@ std::vector<local::hosts::started> ssh_hosts::start(const scenario& s,
       r->by_fleet_host[i] = on_event(out.size());
     }
     usable.hosts.push_back(fh.host);
-    fleet_index.push_back(i);
+    fleet_index_.push_back(i);
     started st;
     st.where.name = fh.host.name;
     st.where.address = fh.host.address;
@@ -121,7 +121,7 @@ std::vector<local::hosts::started> ssh_hosts::start(const scenario& s,
   }
   placement_ = place(topo, usable, p.options.placement).host_of;
   for (size_t n = 0; n < placement_.size(); ++n)
-    hosts_info_[fleet_index[placement_[n]]]["nodes"].push_back(topo.nodes[n].id);
+    hosts_info_[fleet_index_[placement_[n]]]["nodes"].push_back(topo.nodes[n].id);
   return out;
 }
 
@@ -134,6 +134,22 @@ void ssh_hosts::close() noexcept {
 void ssh_hosts::add_results(nlohmann::json& out) const {
   if (!hosts_info_.is_null())
     out["hosts"] = hosts_info_;
+}
+
+std::string ssh_hosts::reach_here(size_t host, uint16_t port) {
+  std::lock_guard<std::mutex> guard{forwards_mutex_};
+  auto& known = forwards_[{host, port}];
+  if (known.empty()) {
+    if (!fleet_ || host >= fleet_index_.size())
+      throw user_error("the ssh backend has no host " + std::to_string(host) + " to forward to");
+    const auto& fh = fleet_->hosts()[fleet_index_[host]];
+    try {
+      known = "127.0.0.1:" + std::to_string(fh.master->forward_here(port));
+    } catch (const host_error& e) {
+      throw user_error(e.what());
+    }
+  }
+  return known;
 }
 
 } // namespace troupe::backends::ssh

@@ -5,7 +5,10 @@
 // run directory, RUN/nodes/<id>/ (logs stay there; nodes/<id>.log here gets a tail of
 // log_tail_bytes at the end), its ports and relays on its host's address.
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "backends/local/hosts.hpp"
@@ -24,6 +27,7 @@ public:
   uint64_t log_tail_bytes() const override { return log_tail_bytes_; }
   void close() noexcept override;
   void add_results(nlohmann::json& out) const override;
+  std::string reach_here(size_t host, uint16_t port) override;
 
   /// What the ssh backend cannot do to its hosts' nodes, and why.
   static local::host_limits ssh_limits();
@@ -31,6 +35,9 @@ public:
 private:
   std::unique_ptr<fleet> fleet_;
   std::vector<size_t> placement_;
+  std::vector<size_t> fleet_index_; ///< of each usable host (the deployment's host index)
+  std::mutex forwards_mutex_;
+  std::map<std::pair<size_t, uint16_t>, std::string> forwards_; ///< made once per host and port
   uint64_t log_tail_bytes_ = 0;
   nlohmann::json hosts_info_;
 };

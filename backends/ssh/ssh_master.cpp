@@ -109,6 +109,20 @@ process_result ssh_master::run(const std::string& remote, milliseconds timeout,
   return run_process(command(remote), timeout, stdin_file);
 }
 
+uint16_t ssh_master::forward_here(uint16_t port) const {
+  auto args = base_args();
+  args.insert(args.end(),
+              {"-O", "forward", "-R", "0:127.0.0.1:" + std::to_string(port), host_.destination()});
+  const auto r = run_process(args, milliseconds(10000));
+  // With -O forward, ssh prints the port sshd allocated on standard output.
+  const long allocated = r.code == 0 ? std::strtol(r.out.c_str(), nullptr, 10) : 0;
+  if (allocated <= 0 || allocated > 65535)
+    throw host_error("host " + host_.describe() + " would not forward a port back to this " +
+                     "machine (its sshd needs AllowTcpForwarding yes): " +
+                     (r.err.empty() ? "ssh said nothing" : r.err.substr(0, r.err.find('\n'))));
+  return static_cast<uint16_t>(allocated);
+}
+
 bool ssh_master::alive() const {
   int status = 0;
   return pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == 0;

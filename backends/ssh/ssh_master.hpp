@@ -57,6 +57,10 @@ public:
   /// Runs `remote` on the host to its end (stdin from `stdin_file` when given).
   process_result run(const std::string& remote, std::chrono::milliseconds timeout,
                      const std::string& stdin_file = {}) const;
+  /// A port on the host's loopback that reaches 127.0.0.1:`port` on this machine: a remote
+  /// forward over the master (`ssh -O forward -R 0:127.0.0.1:PORT`; sshd picks the port and
+  /// it lives as long as the master). Throws host_error with ssh's reason.
+  uint16_t forward_here(uint16_t port) const;
   /// Ends the master (every session over it drops). Idempotent, never throws.
   void close() noexcept;
 

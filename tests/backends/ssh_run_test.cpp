@@ -245,3 +245,61 @@ INSTANTIATE_TEST_SUITE_P(ssh_run, ssh_run_signal, ::testing::Values(SIGKILL, SIG
                                   : p.param == SIGINT ? std::string("sigint")
                                                       : std::string("sigterm");
                          });
+
+// Node-side commands on two ssh hosts meet at a barrier of the run's sync service: a command on
+// a host dials 127.0.0.1 there, which on a real fleet is not troupe's machine, so each host's
+// ssh connection forwards a port of its own back to the service (TROUPE_SYNC_URL names it).
+TEST(ssh_run, commands_on_two_hosts_meet_at_a_barrier_through_each_hosts_forward) {
+  if (troupe::test::shell("command -v etcd", 10).code != 0)
+    GTEST_SKIP() << "etcd is not installed (scripts/setup.sh installs etcd-server)";
+  auto dir = test_root("commands");
+  troupe::test::sshd_fleet f{dir / "fleet", 2};
+  if (!f.error().empty())
+    GTEST_SKIP() << f.error();
+  f.write_inventory(dir / "hosts.json");
+  const std::string cli = troupe::test::shell_quote(troupe::test::troupe_binary());
+  json commands =
+    json::array({{{"name", "where"}, {"nodes", "all"}, {"run", "echo \"$TROUPE_SYNC_URL\""}},
+                 {{"name", "meet"},
+                  {"nodes", "all"},
+                  {"run", cli + " sync barrier met 3 --timeout 1m && echo met"}}});
+  json s{{"name", "ssh-commands"},
+         {"seed", 3},
+         {"duration", "20s"},
+         {"topology",
+          {{"layout", "mesh"},
+           {"groups",
+            json::array({{{"name", "member"}, {"count", 3}, {"node", {{"program", "etcd"}}}}})}}},
+         {"backend",
+          {{"name", "ssh"},
+           {"hosts", (dir / "hosts.json").string()},
+           {"remote_dir", (dir / "remote").string()}}},
+         {"workloads", json::array({{{"kind", "commands"}, {"commands", commands}}})},
+         {"expectations", json::array({{{"kind", "consensus_liveness"}, {"min_height", 1}}})}};
+  std::ofstream{dir / "commands.json"} << s.dump(2);
+  auto r = start_run(dir / "commands.json", dir);
+  ASSERT_EQ(troupe::test::wait_exit(r.pid, 200s), 0) << troupe::test::file_text(r.log);
+  auto report = read_json(r.out / "report.json");
+  const auto log = troupe::test::file_text(r.out / "troupe.log");
+  const auto at = log.find("sync service on http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string own = log.substr(at + 16, log.find(" ", at + 16) - (at + 16));
+  std::set<std::string> urls;
+  size_t met = 0;
+  for (const auto& c : report["commands"]) {
+    EXPECT_EQ(c["exit_code"], 0) << c.dump();
+    const auto tail = c["tail"].get<std::string>();
+    if (c["name"] == "where") {
+      // A forward on the node's host, not the service's own address.
+      EXPECT_EQ(tail.rfind("http://127.0.0.1:", 0), 0u) << tail;
+      EXPECT_NE(tail, own + "\n") << "the host was handed troupe's own address";
+      urls.insert(tail);
+    } else if (tail.find("met\n") != std::string::npos) {
+      ++met;
+    }
+  }
+  EXPECT_EQ(urls.size(), 2u) << "one forward per host: " << ::testing::PrintToString(urls);
+  EXPECT_EQ(met, 3u) << report["commands"].dump(2);
+  auto left = still_running(f, processes_of(f, dir, r.out));
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+}
