@@ -14,6 +14,7 @@
 #include "actors/log_scan.hpp"
 #include "tests/backends/live_helpers.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/report_lookup.hpp"
 #include "tests/support/troupe_child.hpp"
 #include "tests/support/wait.hpp"
 
@@ -53,14 +54,7 @@ json scenario_with_log_patterns() {
        {"max_matches", 0}}}}};
 }
 
-const json& verdict_of(const json& report, const std::string& name) {
-  for (const auto& e : report["expectations"])
-    if (e["name"] == name)
-      return e;
-  static const json none;
-  ADD_FAILURE() << "no expectation " << name;
-  return none;
-}
+using troupe::test::verdict_of;
 
 } // namespace
 

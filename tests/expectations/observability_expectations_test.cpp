@@ -16,6 +16,7 @@
 #include "apps/catalog/catalog.hpp"
 #include "expectations/metric.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/report_lookup.hpp"
 
 using namespace troupe;
 using nlohmann::json;
@@ -134,14 +135,7 @@ json run(const json& expectations, const std::string& name, const std::string& p
   return run_scenario(small_scenario(expectations), req).report;
 }
 
-const json& verdict_of(const json& report, const std::string& name) {
-  for (const auto& e : report["expectations"])
-    if (e["name"] == name)
-      return e;
-  static const json none;
-  ADD_FAILURE() << "no expectation " << name;
-  return none;
-}
+using troupe::test::verdict_of;
 
 // -- metric -------------------------------------------------------------------------------
 

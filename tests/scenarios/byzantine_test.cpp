@@ -13,6 +13,7 @@
 #include "apps/catalog/catalog.hpp"
 #include "report/report.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/report_lookup.hpp"
 
 using namespace troupe;
 using nlohmann::json;
@@ -38,12 +39,7 @@ run_result run(const scenario& s, const std::string& out) {
 }
 
 const json& expectation(const json& report, const std::string& kind) {
-  for (const auto& e : report["expectations"])
-    if (e["kind"] == kind)
-      return e;
-  static const json none;
-  ADD_FAILURE() << "no expectation " << kind;
-  return none;
+  return troupe::test::verdict_of(report, kind, "kind");
 }
 
 json evidence(const json& e) {

@@ -15,6 +15,7 @@
 #include "backends/sim/determinism.hpp"
 #include "report/report.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/report_lookup.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
@@ -47,12 +48,7 @@ run_result run_built(const scenario& s, const std::string& out) {
 }
 
 const json& expectation(const json& report, const std::string& name) {
-  for (const auto& e : report["expectations"])
-    if (e["name"] == name)
-      return e;
-  static const json none;
-  ADD_FAILURE() << "no expectation " << name;
-  return none;
+  return troupe::test::verdict_of(report, name);
 }
 
 // A small network for focused cases.
