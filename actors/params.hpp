@@ -146,4 +146,18 @@ private:
   std::shared_ptr<describe_state> describe_; ///< set in describe mode only
 };
 
+/// Reads a whole section with `read(params_reader&)` (unknown keys are errors too); throws
+/// validation_failed with every error found. E.g. a backend's params:
+///   auto o = read_section(s.backend.params, "backend", read_options);
+template <class Read>
+auto read_section(const nlohmann::json& j, const std::string& path, Read&& read) {
+  std::vector<validation_error> errors;
+  params_reader r{j, path, errors};
+  auto out = read(r);
+  r.finish();
+  if (!errors.empty())
+    throw validation_failed(std::move(errors));
+  return out;
+}
+
 } // namespace troupe

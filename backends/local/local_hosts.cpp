@@ -7,15 +7,9 @@ namespace troupe::backends::local {
 namespace fs = std::filesystem;
 
 local_options local_hosts::options(const scenario& s) const {
-  std::vector<validation_error> errors;
   // A scenario of another backend run with --backend local keeps none of its params.
-  nlohmann::json params = s.backend.name == "local" ? s.backend.params : nlohmann::json::object();
-  params_reader r{params, "backend", errors};
-  auto o = read_options(r);
-  r.finish();
-  if (!errors.empty())
-    throw validation_failed(std::move(errors));
-  return o;
+  return read_section(s.backend.name == "local" ? s.backend.params : nlohmann::json::object(),
+                      "backend", read_options);
 }
 
 std::vector<hosts::started> local_hosts::start(const scenario&, const expanded_topology& topo,

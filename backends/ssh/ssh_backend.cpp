@@ -48,13 +48,8 @@ ssh_options read_options(params_reader& r) {
 }
 
 ssh_plan plan(const scenario& s, const expanded_topology& t) {
-  std::vector<validation_error> errors;
-  params_reader r{s.backend.params, "backend", errors};
   ssh_plan p;
-  p.options = read_options(r);
-  r.finish();
-  if (!errors.empty())
-    throw validation_failed(errors);
+  p.options = read_section(s.backend.params, "backend", read_options);
   for (const auto& [group, label] : p.options.placement) {
     (void) label;
     bool known = false;

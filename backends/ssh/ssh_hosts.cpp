@@ -37,14 +37,9 @@ struct routes {
 } // namespace
 
 local::local_options ssh_hosts::options(const scenario& s) const {
-  std::vector<validation_error> errors;
-  nlohmann::json params = s.backend.name == "ssh" ? s.backend.params : nlohmann::json::object();
-  params_reader r{params, "backend", errors};
-  auto o = read_options(r);
-  r.finish();
-  if (!errors.empty())
-    throw validation_failed(std::move(errors));
-  return o.local;
+  return read_section(s.backend.name == "ssh" ? s.backend.params : nlohmann::json::object(),
+                      "backend", read_options)
+    .local;
 }
 
 local::host_limits ssh_hosts::ssh_limits() {
