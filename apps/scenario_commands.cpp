@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "actors/errors.hpp"
+#include "actors/link_requests.hpp"
 #include "actors/registry.hpp"
 #include "actors/run_outcome.hpp"
 #include "actors/runner.hpp"
@@ -35,6 +36,17 @@ size_t list_refusals(const std::string& file, const scenario& s, const expanded_
     throw user_error("unknown backend \"" + backend_name + "\": use one of " + reg.backend_names());
   auto b = kind->make();
   size_t refused = 0;
+  auto ask = [&](const fault_request& f) {
+    auto why = b->refusal(f, s, t);
+    if (!why)
+      return;
+    ++refused;
+    std::printf("%s: %s (%s, %s): backend %s cannot do it: %s\n", file.c_str(), f.where.c_str(),
+                f.action.c_str(), f.when.c_str(), backend_name.c_str(), why->c_str());
+  };
+  // The written link profiles first: they shape the links before any step runs.
+  for (const auto& f : link_profile_requests(s, t))
+    ask(f);
   for (size_t i = 0; i < s.workloads.size(); ++i) {
     const auto& w = s.workloads[i];
     const auto* k = reg.workload(w.kind);
@@ -42,14 +54,8 @@ size_t list_refusals(const std::string& file, const scenario& s, const expanded_
       continue;
     std::vector<validation_error> ignored; // reported by load_scenario already
     params_reader r{w.params, "workloads[" + std::to_string(i) + "]", ignored};
-    for (const auto& f : k->faults(r, s, t)) {
-      auto why = b->refusal(f, s, t);
-      if (!why)
-        continue;
-      ++refused;
-      std::printf("%s: %s (%s, %s): backend %s cannot do it: %s\n", file.c_str(), f.where.c_str(),
-                  f.action.c_str(), f.when.c_str(), backend_name.c_str(), why->c_str());
-    }
+    for (const auto& f : k->faults(r, s, t))
+      ask(f);
   }
   return refused;
 }

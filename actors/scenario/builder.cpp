@@ -44,6 +44,7 @@ topology_builder& topology_builder::param(const std::string& key, nlohmann::json
 
 topology_builder& topology_builder::group_link(const link_profile& l) {
   last().link = l;
+  last().link->given = true;
   return *this;
 }
 

@@ -36,7 +36,7 @@ public:
   }
   topology_builder& link(duration latency, duration jitter = duration::zero(), double loss = 0,
                          uint64_t bandwidth_bps = 0) {
-    t_.link = {latency, jitter, loss, bandwidth_bps};
+    t_.link = {latency, jitter, loss, bandwidth_bps, link_transport::model_default, true};
     return *this;
   }
   /// Adds a group (node model `chain`, no program). The role defaults to its name, which

@@ -32,9 +32,13 @@ struct link_profile {
   double loss = 0.0;          ///< probability 0..1 that a message is lost
   uint64_t bandwidth_bps = 0; ///< bits per second; 0 = unlimited
   link_transport transport = link_transport::model_default;
+  /// Written in the scenario (`topology.link` or a group's `link`), not the defaults above.
+  /// The simulator needs a latency for every link and takes the defaults; live backends shape
+  /// their link relays only by a profile the scenario gave (a real network has its own).
+  bool given = false;
   bool operator==(const link_profile& o) const {
     return latency == o.latency && jitter == o.jitter && loss == o.loss &&
-           bandwidth_bps == o.bandwidth_bps && transport == o.transport;
+           bandwidth_bps == o.bandwidth_bps && transport == o.transport && given == o.given;
   }
 };
 

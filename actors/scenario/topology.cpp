@@ -71,11 +71,10 @@ int64_t expanded_topology::find(const std::string& id) const {
   return -1;
 }
 
-link_profile expanded_topology::link_between(uint32_t a, uint32_t b) const {
-  // Each node carries its group's profile (or the topology's). Take the slower side: a link
-  // is as slow as its worst end.
-  const auto& la = nodes[a].link;
-  const auto& lb = nodes[b].link;
+namespace {
+
+/// A link is as slow as its worst end.
+link_profile slower(const link_profile& la, const link_profile& lb) {
   link_profile l;
   l.latency = std::max(la.latency, lb.latency);
   l.jitter = std::max(la.jitter, lb.jitter);
@@ -85,7 +84,25 @@ link_profile expanded_topology::link_between(uint32_t a, uint32_t b) const {
     l.bandwidth_bps = std::max(la.bandwidth_bps, lb.bandwidth_bps);
   else
     l.bandwidth_bps = std::min(la.bandwidth_bps, lb.bandwidth_bps);
+  l.given = la.given || lb.given;
   return l;
+}
+
+} // namespace
+
+link_profile expanded_topology::link_between(uint32_t a, uint32_t b) const {
+  // Each node carries its group's profile (or the topology's).
+  return slower(nodes[a].link, nodes[b].link);
+}
+
+std::optional<link_profile> expanded_topology::given_link_between(uint32_t a, uint32_t b) const {
+  const auto& la = nodes[a].link;
+  const auto& lb = nodes[b].link;
+  if (la.given && lb.given)
+    return slower(la, lb);
+  if (la.given || lb.given)
+    return la.given ? la : lb;
+  return std::nullopt;
 }
 
 topology_size size_of(const topology& t) {

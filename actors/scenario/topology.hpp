@@ -3,6 +3,7 @@
 // `validator-3`) and the peer graph. Deterministic: same scenario and seed, same graph.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +32,9 @@ struct expanded_topology {
   /// The link profile for the edge (a, b): a group override of either end wins over the
   /// topology's (the slower of two overrides when both ends have one).
   link_profile link_between(uint32_t a, uint32_t b) const;
+  /// What live backends shape the edge (a, b) by: the slower of the ends' profiles that the
+  /// scenario gave (link_profile::given); none when neither end's was written.
+  std::optional<link_profile> given_link_between(uint32_t a, uint32_t b) const;
 };
 
 /// Nodes in one run (the sum of the groups' counts). The simulator is measured up to 100,000

@@ -16,6 +16,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/json_read.hpp"
+#include "actors/link_requests.hpp"
 #include "actors/log_scan.hpp"
 #include "actors/node_command.hpp"
 #include "actors/node_protocol.hpp"
@@ -393,6 +394,7 @@ deployment attach_backend::deploy(caf::actor_system& sys, const scenario& s,
     if (!errors.empty())
       throw validation_failed(errors);
   }
+  refuse_unshapeable_links(*this, s, topo);
   // Every topology node: its listed entry (or only its program, for the registry to fill).
   std::map<std::string, const attached_node*> listed;
   for (const auto& n : im.opts.nodes)

@@ -266,6 +266,7 @@ template <class F> control_ack acked(F&& apply) {
 
 caf::behavior fabric(fabric_actor self, world_ptr w) {
   self->state.adapters.resize(w->nodes.size());
+  self->state.shapes = w->link_shapes; // a set_link step changes what the scenario's link set
   self->state.w = std::move(w);
   return {
     // Statuses come from each node's proxy (in parallel); the fabric does not batch them.

@@ -10,9 +10,11 @@
 #include <caf/all.hpp>
 
 #include "actors/errors.hpp"
+#include "actors/link_requests.hpp"
 #include "actors/units.hpp"
 #include "backends/adapters/wallet_funding.hpp"
 #include "backends/agent/for_each_bounded.hpp"
+#include "backends/local/link_profiles.hpp"
 #include "backends/local/local_hosts.hpp"
 #include "backends/local/node_clocks.hpp"
 #include "backends/local/node_namespaces.hpp"
@@ -433,6 +435,7 @@ void local_backend::build_relays(const run_env& env) {
   w.fabric = f;
   if (f)
     f->start();
+  shape_written_links(w);
 }
 
 void local_backend::start_all(const run_env& env) {
@@ -625,6 +628,7 @@ deployment local_backend::deploy(caf::actor_system& sys, const scenario& s,
   interrupted_ = env.interrupted;
   timing_ = nlohmann::json::object();
   auto t0 = steady::now();
+  refuse_unshapeable_links(*this, s, topo);
   try {
     build_nodes(s, topo, env);
     start_all(env);

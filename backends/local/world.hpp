@@ -109,6 +109,9 @@ struct world {
   /// set_link gave the link (node indices).
   std::map<std::pair<size_t, size_t>, uint16_t> netns_relays;
   std::map<std::pair<size_t, size_t>, double> loss;
+  /// (from id, to id) -> the shape the scenario's written link profile gave that relayed link
+  /// (link_profiles.hpp); set_link steps change links from there.
+  std::map<std::pair<std::string, std::string>, agent::link_shape> link_shapes;
   /// Backend param "poll" is "agent": the agent polls the nodes and the proxies take their
   /// status and blocks from its summaries (posted to `summaries`).
   bool agent_polls = false;

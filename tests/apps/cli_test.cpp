@@ -308,6 +308,37 @@ TEST(cli, validate_with_a_backend_lists_what_it_cannot_do) {
   EXPECT_NE(unknown.out.find("unknown backend \"moon\""), std::string::npos) << unknown.out;
 }
 
+TEST(cli, validate_with_a_backend_lists_the_link_profiles_it_cannot_shape) {
+  // litecoind's relays carry byte streams: latency, jitter and bandwidth shape them, packet
+  // loss cannot. A group's own link refines the topology's for its nodes (here: no loss).
+  auto file = temp_file("lossy-links.json", R"({
+    "name": "lossy-links", "duration": "1m",
+    "topology": {"link": {"latency": "30ms", "loss": 0.02},
+                 "groups": [{"name": "validator", "count": 2,
+                             "node": {"model": "chain", "program": "litecoin-regtest"}},
+                            {"name": "edge", "role": "observer", "count": 2, "link": {"latency": "80ms", "loss": 0},
+                             "node": {"model": "chain", "program": "litecoin-regtest"}}]},
+    "workloads": [], "expectations": []
+  })");
+  auto local = troupe_cli("validate " + file + " --backend local --strict");
+  EXPECT_EQ(local.code, 2) << local.out;
+  EXPECT_NE(local.out.find("topology.link (set_link, the whole run): backend local cannot do it: "
+                           "packet loss is not supported for program litecoin-regtest"),
+            std::string::npos)
+    << local.out;
+  EXPECT_EQ(local.out.find("topology.groups[1].link"), std::string::npos)
+    << "latency alone is shaped live\n"
+    << local.out;
+  auto sim = troupe_cli("validate " + file + " --backend sim --strict");
+  EXPECT_EQ(sim.code, 0) << sim.out;
+  // troupe run refuses it before it starts a node: one sentence, exit 2.
+  auto run = troupe_cli("run " + file + " --backend local --quiet --out " + out_dir("lossy-links-run"));
+  EXPECT_EQ(run.code, 2) << run.out;
+  EXPECT_NE(run.out.find("topology.link: the local backend cannot shape these links as written"),
+            std::string::npos)
+    << run.out;
+}
+
 // -- the traps a user hit: each one sentence --------------------------------------------------
 
 TEST(cli, validate_and_run_say_per_group_whether_it_produces_blocks_and_why) {

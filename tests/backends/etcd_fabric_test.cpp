@@ -274,3 +274,23 @@ TEST(etcd_fabric, packet_loss_drops_packets_in_the_namespaces) {
   ASSERT_TRUE(ack.ok) << ack.error;
   EXPECT_TRUE(eventually(30s, [&] { return put(run, *leader, "after"); }));
 }
+
+TEST(etcd_fabric, a_written_topology_link_shapes_the_relays_and_drops_in_the_namespaces) {
+  if (agent::netns_refusal())
+    GTEST_SKIP() << *agent::netns_refusal();
+  auto s = cluster();
+  s.topology.link.latency = 20ms;
+  s.topology.link.jitter = 0ns;
+  s.topology.link.loss = 0.05;
+  s.topology.link.given = true;
+  live_run run{s, "etcd-fabric-written-link"};
+  run.deploy();
+  auto& w = *run.backend.shared_world();
+  EXPECT_EQ(link(run, id_of(0), id_of(1)).shape.latency_ns, 20'000'000);
+  EXPECT_EQ(link(run, id_of(2), id_of(0)).shape.latency_ns, 20'000'000);
+  ASSERT_TRUE(eventually(30s, [&] { return agreed_leader(run, 3).has_value(); }))
+    << "20 ms and 5 % loss still elect a leader";
+  EXPECT_TRUE(eventually(30s, [&] { return put(run, 0, "written-link"); }));
+  EXPECT_TRUE(eventually(30s, [&] { return local::dropped_packets(w) > 0; }))
+    << "the written loss is in the namespaces' drop rules";
+}

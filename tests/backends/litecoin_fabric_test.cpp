@@ -4,6 +4,8 @@
 // and one direction while a two-way cut closes them, and a clog holds traffic without
 // breaking a connection, then releases it so the nodes converge.
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "backends/adapters/bitcoin_rpc.hpp"
@@ -54,6 +56,38 @@ uint64_t crossing(live_run& run, const std::string& a, const std::string& b) {
 
 } // namespace
 
+TEST(litecoin_fabric, a_written_topology_link_shapes_every_relay_from_the_start) {
+  auto s = litecoin(2, 0.2);
+  s.topology.link.latency = 100ms;
+  s.topology.link.jitter = 0ns;
+  s.topology.link.given = true;
+  live_run run{s, "lt-fabric-topology-link"};
+  run.deploy();
+  caf::scoped_actor self{run.sys};
+  for (auto [a, b] : {std::pair{"validator-0", "validator-1"}, {"validator-1", "validator-0"}})
+    EXPECT_EQ(link(run, a, b).shape.latency_ns, 100'000'000) << a << " -> " << b;
+  // What litecoind measures itself: a ping's round trip crosses two 100 ms directions.
+  auto r0 = rpc(run, 0);
+  std::vector<double> pings;
+  EXPECT_TRUE(eventually(60s, [&] {
+    r0->call("ping");
+    pings.clear();
+    for (auto& peer : r0->call("getpeerinfo"))
+      if (peer.contains("pingtime"))
+        pings.push_back(peer["pingtime"].get<double>());
+    return !pings.empty() &&
+           std::all_of(pings.begin(), pings.end(), [](double p) { return p >= 0.15; });
+  })) << "pings: " << ::testing::PrintToString(pings);
+  // A set_link step changes what it names and keeps the rest of the written profile.
+  link_cmd narrow;
+  narrow.bandwidth_bps = 10'000'000;
+  auto ack = ask<control_ack>(self, run.dep.fabric, set_link_atom::value, narrow);
+  ASSERT_TRUE(ack.ok) << ack.error;
+  auto l = link(run, "validator-0", "validator-1");
+  EXPECT_EQ(l.shape.latency_ns, 100'000'000);
+  EXPECT_EQ(l.shape.bandwidth_bps, 10'000'000);
+}
+
 TEST(litecoin_fabric, peers_dial_relays_and_set_link_latency_shows_in_pingtime) {
   live_run run{litecoin(3, 0.2), "lt-fabric-latency"};
   run.deploy();
@@ -72,6 +106,9 @@ TEST(litecoin_fabric, peers_dial_relays_and_set_link_latency_shows_in_pingtime) 
     }
   }
   EXPECT_GT(link(run, "validator-0", "validator-1").bytes_relayed, 0u);
+  EXPECT_EQ(link(run, "validator-0", "validator-1").shape.latency_ns, 0)
+    << "a link profile the scenario does not write (the simulator's 50 ms default) shapes "
+       "nothing live";
 
   // 100 ms each way, no jitter: a ping's round trip is about 0.2 s.
   link_cmd slow;

@@ -5,6 +5,7 @@
 
 #include "actors/scenario/builder.hpp"
 #include "actors/scenario/scenario_json.hpp"
+#include "actors/scenario/topology.hpp"
 #include "apps/catalog/catalog.hpp"
 #include "tests/scenarios/bad_scenarios.hpp"
 #include "tests/support/paths.hpp"
@@ -82,6 +83,29 @@ TEST_F(scenario_json, defaults_fill_what_is_omitted) {
   EXPECT_EQ(s.topology.groups[0].role, "validator");
   EXPECT_EQ(s.workloads[0].name, "transactions");
   EXPECT_EQ(s.topology.link.jitter, duration::zero());
+}
+
+// Live backends shape their relays only by a profile the scenario wrote: whether it was
+// written survives a round trip (a default profile stays unwritten).
+TEST_F(scenario_json, a_link_profile_says_whether_the_scenario_wrote_it) {
+  json j = base();
+  auto written = scenario_from_json(j);
+  EXPECT_TRUE(written.topology.link.given);
+  j["topology"].erase("link");
+  j["topology"]["groups"][0]["link"] = {{"jitter", "5ms"}};
+  auto defaults = scenario_from_json(j);
+  EXPECT_FALSE(defaults.topology.link.given);
+  EXPECT_EQ(defaults.topology.link.latency, 50ms) << "the simulator still has its default";
+  ASSERT_TRUE(defaults.topology.groups[0].link);
+  EXPECT_TRUE(defaults.topology.groups[0].link->given);
+  auto again = to_json(defaults);
+  EXPECT_FALSE(again["topology"].contains("link")) << again["topology"].dump();
+  EXPECT_EQ(scenario_from_json(again), defaults);
+  auto t = expand(defaults);
+  ASSERT_GE(t.nodes.size(), 2u);
+  auto l = t.given_link_between(0, 1);
+  ASSERT_TRUE(l.has_value()) << "the group wrote its link";
+  EXPECT_EQ(l->jitter, 5ms);
 }
 
 TEST_F(scenario_json, bad_scenarios_name_the_path_what_was_found_and_what_is_allowed) {
