@@ -86,6 +86,9 @@ public:
   /// Advances the world until `done()` returns true or `env.interrupted` is set: the
   /// simulator runs its kernel, live backends wait on the wall clock.
   virtual void drive(caf::actor_system& sys, const std::function<bool()>& done) = 0;
+  /// Why drive() returned before `done()` when no signal stopped it (e.g. the hosts' time-to-
+  /// live ran out): one sentence for the report's error; "" otherwise.
+  virtual std::string ended_early_because() const { return {}; }
 
   /// Stops every node and releases every resource; idempotent; never throws.
   virtual void teardown() noexcept = 0;

@@ -636,7 +636,9 @@ run_result run_scenario(const scenario& s0, const run_request& req, const regist
         return rec->done.load();
       });
       if (!rec->done) {
-        error_text = "interrupted: the run was stopped by a signal before it ended";
+        error_text = b->ended_early_because();
+        if (error_text.empty())
+          error_text = "interrupted: the run was stopped by a signal before it ended";
         caf::anon_send_exit(runner, caf::exit_reason::user_shutdown);
       }
       for (auto& a : workloads)

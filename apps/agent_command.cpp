@@ -19,16 +19,20 @@ void add_agent_command(CLI::App& root, int& exit_code) {
   static std::string listen;
   static std::string token_file;
   static std::string log_file;
+  static int64_t expires_at = 0;
   cmd->add_flag("--stdio", stdio, "frames on stdin/stdout (a pipe or an SSH session)");
   cmd->add_option("--listen", listen, "HOST:PORT to accept one orchestrator on (TCP)");
   cmd->add_option("--token-file", token_file, "the token a --listen orchestrator must present");
   cmd->add_option("--log-file", log_file, "append the agent's log here instead of stderr");
+  cmd->add_option("--expires-at", expires_at,
+                  "Unix time (seconds) at which the agent stops its nodes and exits 3 (--stdio: "
+                  "a provisioned host's time-to-live)");
   cmd->callback([&exit_code] {
     if (stdio == !listen.empty())
       throw user_error("troupe agent needs one of --stdio (frames on stdin/stdout) or --listen "
                        "HOST:PORT (one TCP orchestrator with the --token-file token)");
     if (stdio) {
-      exit_code = backends::agent::run_stdio_agent(log_file);
+      exit_code = backends::agent::run_stdio_agent(log_file, expires_at);
       return;
     }
     auto colon = listen.rfind(':');

@@ -3,6 +3,8 @@
 // says, per host, what it found; exit 2 with one sentence per host that cannot be used.
 // --hold keeps the agents up (until the time passes, SIGINT or SIGTERM) for a look at the
 // hosts, and is how the tests check that kill -9 of troupe leaves no agent behind.
+// troupe fleet gc [RUNS] [--dry-run]: destroys the provisioned hosts of runs whose troupe died
+// or whose time-to-live passed (backends/ssh/provisioner.hpp).
 
 #include <signal.h>
 
@@ -15,6 +17,7 @@
 #include "apps/commands.hpp"
 #include "backends/local/local_backend.hpp"
 #include "backends/ssh/fleet.hpp"
+#include "backends/ssh/provisioner.hpp"
 
 namespace troupe::apps {
 
@@ -93,6 +96,26 @@ void add_fleet_command(CLI::App& root, int& exit_code) {
     ->check(CLI::IsMember({"strict", "accept-new"}));
   check->callback([&exit_code] {
     exit_code = fleet_check(file, out, hold, hosts_min, parallel, host_keys, remote_dir);
+  });
+
+  auto gc = fleet->add_subcommand(
+    "gc", "Destroy the provisioned hosts that runs left behind (their troupe died, or their "
+          "time-to-live passed), by each run's recorded destroy command");
+  static std::string gc_root = "runs";
+  static bool dry_run = false;
+  gc->add_option("RUNS", gc_root, "a run directory, or a directory of them (default runs)");
+  gc->add_flag("--dry-run", dry_run, "say what would be destroyed, destroy nothing");
+  gc->callback([&exit_code] {
+    if (!std::filesystem::is_directory(gc_root))
+      throw user_error("troupe fleet gc: " + gc_root +
+                       " is not a directory: name the run directory (or the directory of runs, "
+                       "default runs) that holds provisioned.json records");
+    bool failed = false;
+    for (const auto& line : backends::ssh::collect_fleet_garbage(gc_root, dry_run)) {
+      std::printf("%s\n", line.c_str());
+      failed = failed || line.find("destroy command") != std::string::npos;
+    }
+    exit_code = failed ? exit_bad_input : exit_pass;
   });
 }
 

@@ -13,7 +13,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "backends/agent/agent.hpp"
 
@@ -25,6 +30,42 @@ void log_line(const std::string& text) {
   std::fprintf(stderr, "troupe agent (pid %d): %s\n", static_cast<int>(::getpid()), text.c_str());
   std::fflush(stderr);
 }
+
+/// Stops `a` at `expires_at` (Unix seconds; 0: never) unless destroyed first: a host's
+/// time-to-live holds even when nobody tells its agent to stop.
+class expiry_watch {
+public:
+  expiry_watch(host_agent& a, int64_t expires_at) {
+    if (expires_at <= 0)
+      return;
+    const auto at = std::chrono::system_clock::time_point(std::chrono::seconds(expires_at));
+    thread_ = std::thread([this, &a, at] {
+      std::unique_lock<std::mutex> lock{mutex_};
+      if (cv_.wait_until(lock, at, [this] { return done_; }))
+        return;
+      expired_ = true;
+      log_line("the host's time-to-live ran out: stopping every node");
+      a.stop();
+    });
+  }
+  ~expiry_watch() {
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable())
+      thread_.join();
+  }
+  bool expired() const { return expired_; }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::atomic<bool> expired_{false};
+  std::thread thread_;
+};
 
 } // namespace
 
@@ -68,7 +109,7 @@ void on_signals_stop() {
 
 } // namespace
 
-int run_stdio_agent(const std::string& log_file) {
+int run_stdio_agent(const std::string& log_file, int64_t expires_at) {
   // Frames own stdout: anything else that writes to fd 1 (a library, a stray print) goes to
   // the log instead.
   int out_fd = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
@@ -90,7 +131,13 @@ int run_stdio_agent(const std::string& log_file) {
   host_agent a;
   signalled_agent = &a;
   log_line("serving on stdio");
-  int code = a.serve(0, out_fd);
+  int code = 0;
+  {
+    expiry_watch ttl{a, expires_at};
+    code = a.serve(0, out_fd);
+    if (ttl.expired())
+      code = 3;
+  }
   signalled_agent = nullptr;
   log_line("stopped (every node and relay it started)");
   return code;

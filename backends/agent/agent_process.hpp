@@ -11,8 +11,9 @@ namespace troupe::backends::agent {
 /// `troupe agent --stdio`: frames on stdin/stdout, logs on stderr (or `log_file`). Sets the
 /// parent-death signal (SIGTERM, so that the nodes are stopped in order), ignores SIGINT (the
 /// orchestrator tears down on Ctrl-C) and SIGPIPE, and ends on SIGTERM/SIGHUP as at EOF.
+/// With `expires_at` (Unix seconds, above 0) it stops every node and exits 3 then, as at EOF.
 /// Returns the process's exit code.
-int run_stdio_agent(const std::string& log_file);
+int run_stdio_agent(const std::string& log_file, int64_t expires_at = 0);
 
 /// `troupe agent --listen HOST:PORT --token-file F`: waits for one orchestrator on a TCP
 /// connection whose hello carries the token in F (a hello with another token, or none, is

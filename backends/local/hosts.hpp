@@ -58,6 +58,9 @@ public:
     (void) host;
     return "127.0.0.1:" + std::to_string(port);
   }
+  /// Why the hosts can no longer carry the run, once they cannot (ssh: the provisioned hosts'
+  /// time-to-live ran out, and their agents stopped the nodes); none while they can.
+  virtual std::optional<std::string> ended() const { return std::nullopt; }
   /// Adds what report.json says of the hosts to the backend's results.
   virtual void add_results(nlohmann::json& out) const { (void) out; }
 };

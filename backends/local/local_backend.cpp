@@ -627,6 +627,7 @@ deployment local_backend::deploy(caf::actor_system& sys, const scenario& s,
   scraper_.reset();
   interrupted_ = env.interrupted;
   timing_ = nlohmann::json::object();
+  ended_because_.clear();
   auto t0 = steady::now();
   refuse_unshapeable_links(*this, s, topo);
   try {
@@ -658,6 +659,10 @@ void local_backend::drive(caf::actor_system&, const std::function<bool()>& done)
   while (!done()) {
     if (interrupted_ && *interrupted_)
       return;
+    if (auto why = hosts_->ended()) {
+      ended_because_ = *why;
+      return;
+    }
     std::this_thread::sleep_for(milliseconds(20));
   }
 }

@@ -72,6 +72,7 @@ public:
   deployment deploy(caf::actor_system& sys, const scenario& s, const expanded_topology& topo,
                     const run_env& env) override;
   void drive(caf::actor_system& sys, const std::function<bool()>& done) override;
+  std::string ended_early_because() const override { return ended_because_; }
   void teardown() noexcept override;
   nlohmann::json results() const override;
   std::optional<std::string> refusal(const fault_request& r, const scenario& s,
@@ -114,6 +115,7 @@ private:
   std::map<std::pair<size_t, size_t>, uint16_t> relay_ports_; ///< (node, peer) -> relay port
   const volatile int* interrupted_ = nullptr;
   bool torn_down_ = true;
+  std::string ended_because_; ///< hosts::ended(), when it stopped drive()
   nlohmann::json timing_ = nlohmann::json::object();
 };
 

@@ -112,7 +112,10 @@ void fleet::start_agent(size_t i, const agent::connection::event_handler& on_eve
   // exec: the shell's PID becomes the agent's, so RUN/agent.pid names the agent itself.
   ch.argv = h.master->command("mkdir -p " + run + " && echo $$ > " + run + "/agent.pid && exec " +
                               shell_quote(h.troupe_path) + " agent --stdio --log-file " + run +
-                              "/agent.log");
+                              "/agent.log" +
+                              (o_.expires_at > 0
+                                 ? " --expires-at " + std::to_string(o_.expires_at)
+                                 : std::string{}));
   ch.log_path = settings_.state_dir / (h.host.name + ".agent.ssh.log");
   ch.pid_path = settings_.state_dir / (h.host.name + ".agent.ssh.pid");
   ch.what = "the agent on host " + h.host.describe();

@@ -32,6 +32,9 @@ struct fleet_options {
   std::chrono::milliseconds connect_timeout{10000};
   int attempts = 3;
   std::string troupe_binary; ///< the troupe to copy (its agent runs on every host)
+  /// Unix seconds; above 0: each agent stops its nodes and exits then (`--expires-at`), even
+  /// if nobody tells it to (provisioned hosts' time-to-live).
+  int64_t expires_at = 0;
 };
 
 struct fleet_host {

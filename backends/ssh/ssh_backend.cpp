@@ -1,6 +1,7 @@
 #include "backends/ssh/ssh_backend.hpp"
 
 #include "actors/errors.hpp"
+#include "actors/units.hpp"
 #include "backends/local/local_backend.hpp"
 #include "backends/ssh/ssh_hosts.hpp"
 
@@ -18,7 +19,13 @@ ssh_options read_options(params_reader& r) {
   // The local backend's params mean the same here (poll_interval, rpc_timeout, fabric, ...).
   ssh_options o;
   o.local = local::read_options(r);
-  o.hosts = r.string("hosts", "", true);
+  o.hosts = r.string("hosts", "");
+  r.section("provisioner", [&](params_reader& q) { o.provisioner = read_provisioner(q); });
+  if (!r.describing() && o.hosts.empty() == !o.provisioner)
+    r.error(o.provisioner ? "provisioner" : "hosts",
+            o.provisioner ? "comes instead of \"hosts\": give one of them, not both"
+                          : "is required: name an inventory file (docs/ssh.md), or give a "
+                            "\"provisioner\" that creates the hosts");
   o.hosts_min = static_cast<size_t>(r.integer("hosts_min", 0, 1, 100000));
   o.parallel = static_cast<size_t>(r.integer("parallel", 32, 1, 1024));
   o.host_keys = r.one_of("host_keys", {"strict", "accept-new"}, "");
@@ -59,12 +66,19 @@ ssh_plan plan(const scenario& s, const expanded_topology& t) {
       throw user_error("backend.placement names group \"" + group +
                        "\", which the topology does not have: name one of its groups");
   }
+  if (p.options.provisioner)
+    return p;
   p.hosts = load_inventory(p.options.hosts);
   p.where = place(t, p.hosts, p.options.placement);
   return p;
 }
 
 std::string describe_plan(const ssh_plan& p, const expanded_topology& t) {
+  if (const auto& pr = p.options.provisioner)
+    return "placement (ssh): the provisioner creates " +
+           std::to_string(pr->count ? pr->count : t.nodes.size()) +
+           " hosts when the run starts (create: " + pr->create + ", time-to-live " +
+           format_duration(pr->ttl) + "); the nodes are placed on them then\n";
   return "placement on " + std::to_string(p.hosts.hosts.size()) + " hosts (ssh, " +
          p.options.hosts + "):\n" + describe_placement(p.where, t, p.hosts);
 }

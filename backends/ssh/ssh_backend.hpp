@@ -10,7 +10,9 @@
 //
 // Backend params (besides the local backend's, which a scenario keeps when only the backend
 // line changes):
-//   hosts (required)      the inventory file (relative: the working directory)
+//   hosts                 the inventory file (relative: the working directory), or
+//   provisioner           {"create": CMD, "destroy": CMD, "ttl": "2h", "count": N, "labels":
+//                         [...], "timeout": "10m"}: hosts made for the run (provisioner.hpp)
 //   hosts_min             run on at least this many usable hosts, without the ones that
 //                         failed (default: every host must be usable)
 //   parallel (32)         hosts connected and bootstrapped at once
@@ -23,6 +25,7 @@
 // host at the path it has here.
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "actors/backend.hpp"
@@ -31,12 +34,14 @@
 #include "backends/local/local_options.hpp"
 #include "backends/ssh/inventory.hpp"
 #include "backends/ssh/placement.hpp"
+#include "backends/ssh/provisioner.hpp"
 
 namespace troupe::backends::ssh {
 
 struct ssh_options {
   local::local_options local; ///< the local backend's params, which mean the same here
-  std::string hosts;
+  std::string hosts;                              ///< the inventory file, or
+  std::optional<provisioner_options> provisioner; ///< hosts made for the run
   size_t hosts_min = 0;
   size_t parallel = 32;
   std::string host_keys; ///< "" = the inventory's
@@ -56,7 +61,7 @@ ssh_options read_options(params_reader& r);
 /// and deploy); throws user_error / validation_failed with what is wrong.
 struct ssh_plan {
   ssh_options options;
-  inventory hosts;
+  inventory hosts; ///< empty with a provisioner (its hosts exist only once the run starts)
   placement where;
 };
 ssh_plan plan(const scenario& s, const expanded_topology& t);

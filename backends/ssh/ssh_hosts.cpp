@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "actors/errors.hpp"
+#include "actors/units.hpp"
 #include "backends/ssh/ssh_backend.hpp"
 
 namespace troupe::backends::ssh {
@@ -55,6 +56,7 @@ std::vector<local::hosts::started> ssh_hosts::start(const scenario& s,
                                                     const run_env& env, const local::local_options&,
                                                     const handler_for& on_event) {
   auto p = plan(s, topo);
+  p.hosts = hosts_of(p, topo, env);
   const auto addresses = ipv4_of(p.hosts);
   log_tail_bytes_ = p.options.log_tail_bytes;
   fleet_options fo;
@@ -67,6 +69,8 @@ std::vector<local::hosts::started> ssh_hosts::start(const scenario& s,
   fo.attempts = p.options.attempts;
   fo.troupe_binary =
     p.options.agent_binary.empty() ? local::agent_binary_default() : p.options.agent_binary;
+  if (provisioned_)
+    fo.expires_at = provisioned_->expires_at();
   fleet_ = std::make_unique<fleet>(p.hosts, fo);
   fleet_->connect();
   auto r = std::make_shared<routes>();
@@ -120,10 +124,35 @@ std::vector<local::hosts::started> ssh_hosts::start(const scenario& s,
   return out;
 }
 
+inventory ssh_hosts::hosts_of(const ssh_plan& p, const expanded_topology& topo,
+                              const run_env& env) {
+  if (!p.options.provisioner)
+    return p.hosts;
+  provisioned_ = std::make_unique<provisioned_hosts>(*p.options.provisioner, env.run_dir);
+  return provisioned_->create(topo.nodes.size());
+}
+
 void ssh_hosts::close() noexcept {
   if (fleet_)
     fleet_->close();
   fleet_.reset();
+  if (provisioned_)
+    provisioned_->destroy();
+  provisioned_.reset();
+}
+
+std::optional<std::string> ssh_hosts::ended() const {
+  if (!provisioned_ || provisioned_->expires_at() == 0)
+    return std::nullopt;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  if (now < provisioned_->expires_at())
+    return std::nullopt;
+  return "the provisioned hosts' time-to-live (backend.provisioner.ttl " +
+         format_duration(provisioned_->options().ttl) +
+         ") ran out before the run ended: their agents stopped the nodes and the hosts are "
+         "destroyed; raise the ttl above the deploy time plus the scenario's duration";
 }
 
 void ssh_hosts::add_results(nlohmann::json& out) const {

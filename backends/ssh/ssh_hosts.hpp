@@ -13,6 +13,8 @@
 
 #include "backends/local/hosts.hpp"
 #include "backends/ssh/fleet.hpp"
+#include "backends/ssh/provisioner.hpp"
+#include "backends/ssh/ssh_backend.hpp"
 
 namespace troupe::backends::ssh {
 
@@ -28,11 +30,16 @@ public:
   void close() noexcept override;
   void add_results(nlohmann::json& out) const override;
   std::string reach_here(size_t host, uint16_t port) override;
+  std::optional<std::string> ended() const override;
 
   /// What the ssh backend cannot do to its hosts' nodes, and why.
   static local::host_limits ssh_limits();
 
 private:
+  /// The inventory: the file's, or the provisioner's new hosts (recorded for destroy).
+  inventory hosts_of(const ssh_plan& p, const expanded_topology& topo, const run_env& env);
+
+  std::unique_ptr<provisioned_hosts> provisioned_; ///< outlives fleet_: destroyed after it
   std::unique_ptr<fleet> fleet_;
   std::vector<size_t> placement_;
   std::vector<size_t> fleet_index_; ///< of each usable host (the deployment's host index)
