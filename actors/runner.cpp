@@ -349,7 +349,10 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
 bool written_by_a_run(const std::string& name) {
   static const std::set<std::string> files{
     "troupe.log",       "report.json",          "report.json.tmp", "report.html", "report.html.tmp",
-    "report.junit.xml", "report.junit.xml.tmp", "events.jsonl",    "nodes",       "scenario.json"};
+    "report.junit.xml", "report.junit.xml.tmp", "events.jsonl",    "nodes",       "scenario.json",
+    // the ssh backend's state, and its provisioned hosts (backends/ssh/provisioner.hpp)
+    "ssh", "provisioned.json", "provisioned.json.tmp", "provisioned-hosts.json",
+    "provisioned_known_hosts", "provisioner"};
   if (files.count(name))
     return true;
   // A campaign's store: jobs-<name>.db and SQLite's companions.
@@ -361,6 +364,17 @@ bool written_by_a_run(const std::string& name) {
       return true;
   }
   return false;
+}
+
+/// Whether the provisioner record `p` says its hosts were destroyed (an unreadable record
+/// does not).
+bool provisioned_hosts_destroyed(const std::filesystem::path& p) {
+  try {
+    std::ifstream in{p};
+    return nlohmann::json::parse(in).value("destroyed", false);
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 /// `--out DIR`: created when missing; a previous run's directory is emptied; any other
@@ -380,6 +394,11 @@ void reuse_out_dir(const std::filesystem::path& dir) {
       throw user_error("--out " + dir.string() + " is not empty and holds \"" + name +
                        "\", which a troupe run does not write; choose a new or empty "
                        "directory (a previous run's directory is emptied and reused)");
+    // Emptying it would lose the only record of hosts that still run.
+    if (name == "provisioned.json" && !provisioned_hosts_destroyed(e.path()))
+      throw user_error("--out " + dir.string() + " records provisioned hosts that were not "
+                       "destroyed (its run was killed): run `troupe fleet gc " + dir.string() +
+                       "` first, or choose another --out");
     entries.push_back(e.path());
   }
   if (ec)

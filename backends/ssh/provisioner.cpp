@@ -68,6 +68,7 @@ std::vector<std::string> provision_argv(const std::string& cmd, const json& rec,
                                   std::to_string(rec.value("ttl_seconds", int64_t{0})),
                                 "TROUPE_EXPIRES_AT=" +
                                   std::to_string(rec.value("expires_at", int64_t{0}))};
+  argv.push_back("TROUPE_PROVISIONER_DIR=" + (fs::path(run_dir) / "provisioner").string());
   argv.insert(argv.end(), vars.begin(), vars.end());
   argv.insert(argv.end(), {"/bin/sh", "-c", cmd + " \"$@\"", "troupe-provision"});
   argv.insert(argv.end(), args.begin(), args.end());
@@ -123,7 +124,7 @@ inventory provisioned_hosts::create(size_t count) {
   if (o_.count)
     count = o_.count;
   const auto ttl_s = std::chrono::duration_cast<std::chrono::seconds>(o_.ttl).count();
-  fs::create_directories(run_dir_);
+  fs::create_directories(run_dir_ / "provisioner");
   json rec{{"version", 1},
            {"create", o_.create},
            {"destroy", o_.destroy},

@@ -4,7 +4,8 @@
 //
 // `create` runs as `/bin/sh -c 'CMD "$@"' troupe-provision COUNT [LABEL...]` with the
 // environment TROUPE_PROVISION=create, TROUPE_HOST_COUNT, TROUPE_HOST_LABELS (comma-separated),
-// TROUPE_RUN_ID, TROUPE_RUN_DIR, TROUPE_TTL_SECONDS and TROUPE_EXPIRES_AT (Unix seconds), and
+// TROUPE_RUN_ID, TROUPE_RUN_DIR, TROUPE_PROVISIONER_DIR (RUN_DIR/provisioner, the
+// provisioner's own files), TROUPE_TTL_SECONDS and TROUPE_EXPIRES_AT (Unix seconds), and
 // prints the hosts as an inventory document (inventory.hpp) on stdout. Troupe writes that
 // document to RUN_DIR/provisioned-hosts.json and the record RUN_DIR/provisioned.json (the
 // destroy command, the expiry, troupe's PID) before it uses a host. `destroy` runs as

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A provisioner for the ssh backend's tests and bench_fleet: its "hosts" are OpenSSH servers
 on this machine, one per loopback address (127.0.0.30, .31, ...), each with its own host key,
-client key and directory under $TROUPE_RUN_DIR/sshd-hosts. Needs root (sshd accepts root logins
+client key and directory under $TROUPE_PROVISIONER_DIR. Needs root (sshd accepts root logins
 only from a root sshd) and /usr/sbin/sshd (Debian openssh-server).
 
   create COUNT [LABEL...]   starts COUNT sshd, prints their inventory (docs/ssh.md) on stdout
@@ -88,7 +88,7 @@ def create(args):
     first = int(os.environ.get("SSHD_PROVISIONER_FIRST", "30"))
     if first + count > 255:
         fail("%d hosts from 127.0.0.%d do not fit in 127.0.0.0/24" % (count, first))
-    root = os.path.join(os.environ.get("TROUPE_RUN_DIR", "."), "sshd-hosts")
+    root = os.environ.get("TROUPE_PROVISIONER_DIR", "sshd-hosts")
     hosts = [start_host(root, first + i, labels) for i in range(count)]
     print(json.dumps({"hosts": hosts}, indent=2))
 

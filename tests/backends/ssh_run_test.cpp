@@ -5,6 +5,7 @@
 // agents polling) passes; and `kill -9`, SIGINT or SIGTERM of troupe mid-run leaves no node
 // and no agent process on any host, checked by PID there.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "backends/agent/connection.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/shell.hpp"
 #include "tests/support/sshd_fleet.hpp"
@@ -85,12 +87,12 @@ std::string pid_in(const fs::path& p) {
 }
 
 /// (host index, PID) of every agent and every node the run started, by the PID files on each
-/// host.
-std::vector<std::pair<size_t, std::string>> processes_of(const troupe::test::sshd_fleet& f,
+/// host (named `names`).
+std::vector<std::pair<size_t, std::string>> processes_of(const std::vector<std::string>& names,
                                                          const fs::path& dir, const fs::path& out) {
   std::vector<std::pair<size_t, std::string>> all;
-  for (size_t i = 0; i < f.hosts().size(); ++i) {
-    auto run = remote_run(f, dir, i, out);
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto run = dir / "remote" / "runs" / out.filename() / names[i];
     if (auto a = pid_in(run / "agent.pid"); !a.empty())
       all.emplace_back(i, a);
     std::error_code ec;
@@ -101,6 +103,14 @@ std::vector<std::pair<size_t, std::string>> processes_of(const troupe::test::ssh
           all.emplace_back(i, p);
   }
   return all;
+}
+
+std::vector<std::pair<size_t, std::string>> processes_of(const troupe::test::sshd_fleet& f,
+                                                         const fs::path& dir, const fs::path& out) {
+  std::vector<std::string> names;
+  for (const auto& h : f.hosts())
+    names.push_back(h.name());
+  return processes_of(names, dir, out);
 }
 
 /// Waits (bounded) until none of `procs` runs on its host; the ones still running.
@@ -302,4 +312,216 @@ TEST(ssh_run, commands_on_two_hosts_meet_at_a_barrier_through_each_hosts_forward
   EXPECT_EQ(met, 3u) << report["commands"].dump(2);
   auto left = still_running(f, processes_of(f, dir, r.out));
   EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+}
+
+// -- hosts from a provisioner, with a time-to-live ----------------------------------------
+// scripts/provisioners/sshd-on-loopback.py makes each "host" an sshd of its own on
+// 127.0.0.N of this machine, so the processes on the hosts are checked here by PID.
+
+namespace {
+
+const std::vector<std::string> provisioned_names{"p30", "p31", "p32"};
+
+/// Whether process `pid` runs (and is not a zombie) on this machine.
+bool alive_here(const std::string& pid) {
+  std::ifstream in{"/proc/" + pid + "/stat"};
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
+}
+
+/// Every sshd the provisioner started for the run `out` (their PID files, while they run).
+std::vector<std::string> sshd_pids(const fs::path& out) {
+  std::vector<std::string> pids;
+  for (const auto& name : {"host30", "host31", "host32"})
+    if (auto p = pid_in(out / "provisioner" / name / "sshd.pid"); !p.empty())
+      pids.push_back(p);
+  return pids;
+}
+
+/// Waits (bounded) until none of `pids` runs here; the ones still running.
+std::vector<std::string> running_here(const std::vector<std::string>& pids) {
+  std::vector<std::string> left;
+  troupe::test::wait_until(
+    [&] {
+      left.clear();
+      for (const auto& p : pids)
+        if (alive_here(p))
+          left.push_back(p);
+      return left.empty();
+    },
+    60s, 100ms);
+  return left;
+}
+
+/// Three etcd members on three provisioned hosts for `duration`, written to DIR/NAME.json.
+fs::path provisioned_scenario(const fs::path& dir, const std::string& name,
+                              const std::string& duration, const std::string& ttl,
+                              std::string create = {}) {
+  const auto script = troupe::test::source_dir() + "/scripts/provisioners/sshd-on-loopback.py";
+  if (create.empty())
+    create = "python3 " + script + " create";
+  json s{{"name", name},
+         {"seed", 3},
+         {"duration", duration},
+         {"topology",
+          {{"layout", "mesh"},
+           {"groups",
+            json::array({{{"name", "member"}, {"count", 3}, {"node", {{"program", "etcd"}}}}})}}},
+         {"backend",
+          {{"name", "ssh"},
+           {"remote_dir", (dir / "remote").string()},
+           {"poll_interval", "500ms"},
+           {"provisioner",
+            {{"create", create}, {"destroy", "python3 " + script + " destroy"}, {"ttl", ttl}}}}},
+         {"workloads", json::array()},
+         {"expectations", json::array({{{"kind", "consensus_liveness"}, {"min_height", 1}}})}};
+  auto path = dir / (name + ".json");
+  std::ofstream{path} << s.dump(2);
+  return path;
+}
+
+std::string provisioner_refusal() {
+  if (::geteuid() != 0)
+    return "the test provisioner starts sshd, which accepts root logins only when started by "
+           "root; run the ssh tests as root";
+  if (troupe::test::shell("command -v etcd && command -v python3 && test -x /usr/sbin/sshd", 10)
+        .code != 0)
+    return "etcd, python3 or sshd is missing (scripts/setup.sh installs them)";
+  return {};
+}
+
+/// Waits until the run is deployed; the PIDs of its sshd, agents and nodes then.
+std::vector<std::string> deployed_processes(const run_child& r, const fs::path& dir) {
+  std::vector<std::string> pids;
+  EXPECT_TRUE(troupe::test::wait_until(
+    [&] {
+      return troupe::test::file_contains(r.out / "troupe.log", "deployed 3 nodes") &&
+             processes_of(provisioned_names, dir, r.out).size() == 6;
+    },
+    180s, 200ms))
+    << troupe::test::file_text(r.log);
+  pids = sshd_pids(r.out);
+  EXPECT_EQ(pids.size(), 3u);
+  for (const auto& [i, pid] : processes_of(provisioned_names, dir, r.out))
+    pids.push_back(pid);
+  return pids;
+}
+
+} // namespace
+
+TEST(ssh_provision, a_run_creates_uses_and_destroys_its_hosts) {
+  if (auto why = provisioner_refusal(); !why.empty())
+    GTEST_SKIP() << why;
+  auto dir = test_root("provision");
+  auto r = start_run(provisioned_scenario(dir, "provisioned", "10s", "10m"), dir);
+  auto pids = deployed_processes(r, dir);
+  ASSERT_EQ(troupe::test::wait_exit(r.pid, 200s), 0) << troupe::test::file_text(r.log);
+  auto report = read_json(r.out / "report.json");
+  EXPECT_EQ(report["verdict"], "pass");
+  ASSERT_EQ(report["hosts"].size(), 3u) << report["hosts"].dump();
+  auto record = read_json(r.out / "provisioned.json");
+  EXPECT_TRUE(record["destroyed"].get<bool>()) << record.dump(2);
+  EXPECT_GT(record["expires_at"].get<int64_t>(), record["created_at"].get<int64_t>());
+  // Every host's sshd, agent and node is gone: destroy ran, and the agents ended before it.
+  auto left = running_here(pids);
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+}
+
+TEST(ssh_provision, a_ttl_shorter_than_the_run_ends_it_with_the_reason_and_destroys_the_hosts) {
+  if (auto why = provisioner_refusal(); !why.empty())
+    GTEST_SKIP() << why;
+  auto dir = test_root("provision-ttl");
+  auto r = start_run(provisioned_scenario(dir, "short-lived", "10m", "40s"), dir);
+  auto pids = deployed_processes(r, dir);
+  const int code = troupe::test::wait_exit(r.pid, 200s);
+  EXPECT_NE(code, 0) << troupe::test::file_text(r.log);
+  EXPECT_NE(code, -1) << "the run ends at the time-to-live, well before its 10 minutes";
+  ASSERT_TRUE(fs::exists(r.out / "report.json")) << troupe::test::file_text(r.log);
+  const auto error = read_json(r.out / "report.json")["error"];
+  ASSERT_TRUE(error.is_string()) << error;
+  EXPECT_NE(error.get<std::string>().find("time-to-live (backend.provisioner.ttl 40s) ran out"),
+            std::string::npos)
+    << error;
+  EXPECT_TRUE(read_json(r.out / "provisioned.json")["destroyed"].get<bool>());
+  auto left = running_here(pids);
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+}
+
+TEST(ssh_provision, kill_9_of_troupe_leaves_hosts_that_fleet_gc_destroys) {
+  if (auto why = provisioner_refusal(); !why.empty())
+    GTEST_SKIP() << why;
+  auto dir = test_root("provision-gc");
+  auto r = start_run(provisioned_scenario(dir, "orphaned", "10m", "10m"), dir);
+  auto pids = deployed_processes(r, dir);
+  auto sshd = sshd_pids(r.out);
+  ::kill(r.pid, SIGKILL);
+  troupe::test::wait_exit(r.pid, 30s);
+  // The sessions dropped with troupe: the agents stopped their nodes; the hosts still run.
+  for (const auto& p : sshd)
+    EXPECT_TRUE(alive_here(p)) << "sshd " << p << " stays until something destroys it";
+  // A new run in that directory would empty it, and lose the record: refused.
+  auto reuse = start_run(dir / "orphaned.json", dir);
+  EXPECT_EQ(troupe::test::wait_exit(reuse.pid, 60s), 2);
+  EXPECT_TRUE(troupe::test::file_contains(reuse.log, "records provisioned hosts that were not "
+                                                     "destroyed (its run was killed)"))
+    << troupe::test::file_text(reuse.log);
+  const auto cli = troupe::test::shell_quote(troupe::test::troupe_binary());
+  auto dry = troupe::test::shell(cli + " fleet gc --dry-run " + dir.string(), 60);
+  EXPECT_EQ(dry.code, 0) << dry.out;
+  EXPECT_NE(dry.out.find("would destroy its hosts (its orchestrator is gone)"), std::string::npos)
+    << dry.out;
+  for (const auto& p : sshd)
+    EXPECT_TRUE(alive_here(p)) << "--dry-run destroys nothing";
+  auto gc = troupe::test::shell(cli + " fleet gc " + dir.string(), 120);
+  EXPECT_EQ(gc.code, 0) << gc.out;
+  EXPECT_NE(gc.out.find("destroyed its hosts (its orchestrator is gone)"), std::string::npos)
+    << gc.out;
+  auto left = running_here(pids);
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+  auto again = troupe::test::shell(cli + " fleet gc " + dir.string(), 60);
+  EXPECT_NE(again.out.find("no provisioned hosts left to destroy"), std::string::npos) << again.out;
+}
+
+TEST(ssh_provision, a_create_that_fails_or_prints_no_hosts_is_one_sentence_and_exit_2) {
+  auto dir = test_root("provision-bad");
+  fs::create_directories(dir / "chatty");
+  auto failing = start_run(
+    provisioned_scenario(dir, "no-cloud", "10s", "10m",
+                         "sh -c 'echo no credentials for this cloud >&2; exit 3'"),
+    dir);
+  EXPECT_EQ(troupe::test::wait_exit(failing.pid, 60s), 2);
+  EXPECT_TRUE(troupe::test::file_contains(
+    failing.log, "the provisioner's create command failed (exit 3): no credentials for this "
+                 "cloud; check backend.provisioner.create"))
+    << troupe::test::file_text(failing.log);
+  auto chatty =
+    start_run(provisioned_scenario(dir, "chatty", "10s", "10m", "echo hello"), dir / "chatty");
+  EXPECT_EQ(troupe::test::wait_exit(chatty.pid, 60s), 2);
+  EXPECT_TRUE(troupe::test::file_contains(
+    chatty.log, "the provisioner's create command printed no inventory"))
+    << troupe::test::file_text(chatty.log);
+}
+
+TEST(ssh_provision, an_agent_stops_on_its_own_at_its_expiry) {
+  // Its orchestrator stays and tells it nothing: the host's time-to-live still holds.
+  auto dir = test_root("agent-expiry");
+  const auto expires = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() +
+                       2;
+  troupe::backends::agent::stdio_channel ch;
+  ch.argv = {troupe::test::troupe_binary(), "agent", "--stdio", "--expires-at",
+             std::to_string(expires)};
+  ch.log_path = dir / "agent.log";
+  ch.pid_path = dir / "agent.pid";
+  auto c = troupe::backends::agent::connection::start_stdio(ch, {});
+  const auto pid = std::to_string(c->agent_pid());
+  EXPECT_TRUE(troupe::test::wait_until([&] { return !alive_here(pid); }, 60s, 100ms))
+    << troupe::test::file_text(ch.log_path);
+  EXPECT_TRUE(troupe::test::file_contains(ch.log_path, "time-to-live ran out"))
+    << troupe::test::file_text(ch.log_path);
+  EXPECT_TRUE(troupe::test::wait_until([&] { return !c->broken().empty(); }, 30s, 50ms))
+    << "the orchestrator's side sees the agent gone";
+  c->close();
 }
