@@ -22,7 +22,6 @@ case "${1:-}" in
       --instance-initiated-shutdown-behavior terminate \
       --tag-specifications "ResourceType=instance,Tags=[{Key=troupe.run,Value=$TROUPE_RUN_ID},{Key=troupe.expires-at,Value=$TROUPE_EXPIRES_AT}]" \
       --query 'Instances[].InstanceId' --output text)
-    # Each instance also powers itself off at the expiry (terminate on shutdown).
     aws ec2 wait instance-running --instance-ids $ids
     aws ec2 describe-instances --instance-ids $ids \
       --query 'Reservations[].Instances[].{name: InstanceId, address: PrivateIpAddress}' --output json |
