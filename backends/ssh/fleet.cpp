@@ -60,14 +60,14 @@ void fleet::connect_one(fleet_host& h, size_t index) {
   try {
     h.master = std::make_unique<ssh_master>(h.host, settings_, index);
     h.master->open();
-    auto f = ensure_file(*h.master, o_.troupe_binary, troupe_sha_, o_.remote_dir);
+    // A troupe that cannot start there (another libc, missing libraries) is said now, not as
+    // an agent that ends at hello: `--version` in the same round trip as the copy's check.
+    auto f = ensure_file(*h.master, o_.troupe_binary, troupe_sha_, o_.remote_dir,
+                         "{file} --version");
     h.troupe_path = f.path;
     h.copied = f.copied;
-    // A troupe that cannot start there (another libc, missing libraries) is said now, not as
-    // an agent that ends at hello.
-    auto v = h.master->run(shell_quote(h.troupe_path) + " --version", milliseconds(30000));
-    if (v.code != 0) {
-      auto why = v.err.empty() ? v.out : v.err;
+    if (f.then_code != 0) {
+      auto why = f.then_output;
       while (!why.empty() && (why.back() == '\n' || why.back() == '\r'))
         why.pop_back();
       throw host_error("host " + h.host.describe() + " cannot run troupe (" + why +
