@@ -76,6 +76,8 @@ scenario fleet_scenario(size_t hosts, const fs::path& dir) {
                       {"poll_interval", "1s"},
                       {"fabric", false},
                       {"parallel", 32},
+                      // a loaded machine starts 32 agents slowly: the hello waits 10 s more
+                      {"connect_timeout", "30s"},
                       {"agent_binary", troupe_binary()}};
   return s;
 }

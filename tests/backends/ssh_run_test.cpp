@@ -408,14 +408,28 @@ std::vector<std::string> deployed_processes(const run_child& r, const fs::path& 
   return pids;
 }
 
+/// A `troupe run` of provisioned_scenario() in a fresh test directory, once deployed: its
+/// directory, the child, and the PIDs of its sshd, agents and nodes.
+struct provisioned_run {
+  fs::path dir;
+  run_child r;
+  std::vector<std::string> pids;
+};
+provisioned_run start_provisioned(const std::string& name, const std::string& duration,
+                                  const std::string& ttl) {
+  provisioned_run p;
+  p.dir = test_root(name);
+  p.r = start_run(provisioned_scenario(p.dir, name, duration, ttl), p.dir);
+  p.pids = deployed_processes(p.r, p.dir);
+  return p;
+}
+
 } // namespace
 
 TEST(ssh_provision, a_run_creates_uses_and_destroys_its_hosts) {
   if (auto why = provisioner_refusal(); !why.empty())
     GTEST_SKIP() << why;
-  auto dir = test_root("provision");
-  auto r = start_run(provisioned_scenario(dir, "provisioned", "10s", "10m"), dir);
-  auto pids = deployed_processes(r, dir);
+  auto [dir, r, pids] = start_provisioned("provisioned", "10s", "10m");
   ASSERT_EQ(troupe::test::wait_exit(r.pid, 200s), 0) << troupe::test::file_text(r.log);
   auto report = read_json(r.out / "report.json");
   EXPECT_EQ(report["verdict"], "pass");
@@ -431,9 +445,7 @@ TEST(ssh_provision, a_run_creates_uses_and_destroys_its_hosts) {
 TEST(ssh_provision, a_ttl_shorter_than_the_run_ends_it_with_the_reason_and_destroys_the_hosts) {
   if (auto why = provisioner_refusal(); !why.empty())
     GTEST_SKIP() << why;
-  auto dir = test_root("provision-ttl");
-  auto r = start_run(provisioned_scenario(dir, "short-lived", "10m", "40s"), dir);
-  auto pids = deployed_processes(r, dir);
+  auto [dir, r, pids] = start_provisioned("short-lived", "10m", "40s");
   const int code = troupe::test::wait_exit(r.pid, 200s);
   EXPECT_NE(code, 0) << troupe::test::file_text(r.log);
   EXPECT_NE(code, -1) << "the run ends at the time-to-live, well before its 10 minutes";
@@ -451,9 +463,7 @@ TEST(ssh_provision, a_ttl_shorter_than_the_run_ends_it_with_the_reason_and_destr
 TEST(ssh_provision, kill_9_of_troupe_leaves_hosts_that_fleet_gc_destroys) {
   if (auto why = provisioner_refusal(); !why.empty())
     GTEST_SKIP() << why;
-  auto dir = test_root("provision-gc");
-  auto r = start_run(provisioned_scenario(dir, "orphaned", "10m", "10m"), dir);
-  auto pids = deployed_processes(r, dir);
+  auto [dir, r, pids] = start_provisioned("orphaned", "10m", "10m");
   auto sshd = sshd_pids(r.out);
   ::kill(r.pid, SIGKILL);
   troupe::test::wait_exit(r.pid, 30s);
