@@ -1,6 +1,10 @@
 #include "backends/agent/connection.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -40,6 +44,40 @@ std::string last_log_line(const std::filesystem::path& p) {
     if (line.find_first_not_of(" \t\r") != std::string::npos)
       last = line;
   return last;
+}
+
+/// A connected TCP socket to address:port (blocking once connected), or agent_error naming
+/// `what` and the cause.
+int connect_tcp(const std::string& address, uint16_t port, milliseconds timeout,
+                const std::string& what) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  const auto where = what + " at " + address + ":" + std::to_string(port);
+  if (::inet_pton(AF_INET, address.c_str(), &sa.sin_addr) != 1)
+    throw agent_error(where + ": \"" + address + "\" is not an IPv4 address");
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    throw agent_error(where + ": cannot create a socket: " + std::strerror(errno));
+  int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  int err = rc == 0 ? 0 : errno;
+  if (rc != 0 && err == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    socklen_t len = sizeof err;
+    if (rc == 1)
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    else
+      err = ETIMEDOUT;
+  }
+  if (err != 0) {
+    ::close(fd);
+    throw agent_error("cannot connect to " + where + ": " + std::strerror(err));
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
 }
 
 } // namespace
@@ -86,6 +124,22 @@ std::shared_ptr<connection> connection::start_stdio(const stdio_channel& ch,
     c->reader_.join();
     throw;
   }
+  try {
+    c->hello(ch.hello_timeout);
+  } catch (...) {
+    c->close(milliseconds(5000));
+    throw;
+  }
+  return c;
+}
+
+std::shared_ptr<connection> connection::start_tcp(const tcp_channel& ch, event_handler on_event) {
+  std::shared_ptr<connection> c{new connection(std::move(on_event))};
+  c->what_ = ch.what;
+  c->over_tcp_ = true;
+  c->token_ = ch.token;
+  c->fd_ = connect_tcp(ch.address, ch.port, ch.connect_timeout, ch.what);
+  c->reader_ = std::thread([raw = c.get()] { raw->read_loop(); });
   try {
     c->hello(ch.hello_timeout);
   } catch (...) {
@@ -185,7 +239,10 @@ void connection::spawn_child(const stdio_channel& ch) {
 
 void connection::hello(milliseconds timeout) {
   // A failed write is an agent that ended already: the reader says how (its exit status).
-  const bool sent = write_all(fd_, encode_frame(hello_message()));
+  auto greeting = hello_message();
+  if (!token_.empty())
+    greeting["token"] = token_;
+  const bool sent = write_all(fd_, encode_frame(greeting));
   std::unique_lock<std::mutex> lock{mutex_};
   bool answered = changed_.wait_for(lock, timeout, [&] { return hello_seen_ || !broken_.empty(); });
   if (!broken_.empty())
@@ -328,6 +385,11 @@ void connection::close(milliseconds wait) noexcept {
   if (in_process_) {
     if (agent_thread_.joinable())
       agent_thread_.join();
+  } else if (over_tcp_ && fd_ >= 0) {
+    // The agent closes its end once it has stopped its nodes; past `wait`, ours goes too.
+    std::unique_lock<std::mutex> lock{mutex_};
+    if (!changed_.wait_for(lock, wait, [&] { return !broken_.empty(); }))
+      ::shutdown(fd_, SHUT_RDWR);
   } else if (agent_pid_ > 0) {
     auto deadline = steady::now() + wait;
     int status = 0;
@@ -364,6 +426,8 @@ bool connection::try_reap(int* status) {
 std::string connection::describe() const {
   if (in_process_)
     return "the in-process agent";
+  if (over_tcp_)
+    return what_;
   return what_ + " (pid " + std::to_string(agent_pid_) + ")";
 }
 

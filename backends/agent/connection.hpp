@@ -57,6 +57,9 @@ public:
   /// Starts the channel's command (frames on its stdin/stdout) and says hello; throws
   /// agent_error with one sentence, as start_child (which is this with `BINARY agent --stdio`).
   static std::shared_ptr<connection> start_stdio(const stdio_channel& ch, event_handler on_event);
+  /// Connects to a listening agent and says hello with the channel's token; throws
+  /// agent_error with one sentence (no connection in time, a refused token or version).
+  static std::shared_ptr<connection> start_tcp(const tcp_channel& ch, event_handler on_event);
   /// Runs a host_agent on a thread of this process, over a socketpair.
   static std::shared_ptr<connection> start_in_process(event_handler on_event);
 
@@ -111,6 +114,8 @@ private:
   int fd_ = -1; ///< our end of the stream
   pid_t agent_pid_ = -1;
   bool in_process_ = false;
+  bool over_tcp_ = false; ///< a listening agent: no child to reap, the socket is all there is
+  std::string token_;     ///< sent in the hello (a listening agent's)
   std::string what_ = "the agent";
   std::filesystem::path pid_path_;
   std::filesystem::path log_path_;
