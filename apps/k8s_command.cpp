@@ -65,7 +65,8 @@ void add_render(CLI::App& k8s_app, int& exit_code) {
   render->add_option("-o,--out", a.out, "write one file per object here, in apply order");
   render->add_option("--run-id", a.run_id, "the run id (default: the scenario's name)");
   render->add_option("--token", a.token, "the agents' token (default: a new random one)");
-  render->add_option("--now", a.now, "seconds since the epoch the expiry counts from (default: now)");
+  render->add_option("--now", a.now,
+                     "seconds since the epoch the expiry counts from (default: now)");
   render->callback([&exit_code] { exit_code = k8s_render(a); });
 }
 

@@ -81,18 +81,19 @@ json measure(const std::string& shape, const troupe::scenario& s, int repeat) {
     all.push_back(once(s));
   std::sort(all.begin(), all.end(), [](const sample& a, const sample& b) { return a.ms < b.ms; });
   const auto& med = all[all.size() / 2];
-  return json{{"shape", shape},
-              {"nodes", nodes_total},
-              {"groups", s.topology.groups.size()},
-              {"objects", med.objects},
-              {"pods_named", med.pods},
-              {"problems", med.problems},
-              {"bytes", med.bytes},
-              {"render_and_check_ms_median", med.ms},
-              {"render_and_check_ms_max", all.back().ms},
-              {"target_ms", target_ms},
-              {"target_bytes", target_bytes},
-              {"within_target", med.ms <= target_ms && med.bytes <= target_bytes && med.problems == 0}};
+  return json{
+    {"shape", shape},
+    {"nodes", nodes_total},
+    {"groups", s.topology.groups.size()},
+    {"objects", med.objects},
+    {"pods_named", med.pods},
+    {"problems", med.problems},
+    {"bytes", med.bytes},
+    {"render_and_check_ms_median", med.ms},
+    {"render_and_check_ms_max", all.back().ms},
+    {"target_ms", target_ms},
+    {"target_bytes", target_bytes},
+    {"within_target", med.ms <= target_ms && med.bytes <= target_bytes && med.problems == 0}};
 }
 
 } // namespace

@@ -95,15 +95,16 @@ void k8s_hosts::wait_ready(const k8s_options& o) {
   // kubectl wait watches the object: the API server says when readyReplicas changes.
   const auto deadline = std::chrono::steady_clock::now() + o.wait_timeout;
   for (const auto& g : manifests_.groups) {
-    const auto left = std::chrono::duration_cast<seconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+      std::chrono::duration_cast<seconds>(deadline - std::chrono::steady_clock::now());
     const auto secs = std::max<int64_t>(1, left.count());
     auto r = kubectl_->run({"wait", "-n", manifests_.ns,
                             "--for=jsonpath={.status.readyReplicas}=" + std::to_string(g.count),
                             "statefulset/" + g.name, "--timeout=" + std::to_string(secs) + "s"},
                            seconds(secs + 30));
     if (r.code != 0)
-      throw user_error("the pods of group " + g.group + " (StatefulSet " + g.name + " in namespace " +
-                       manifests_.ns + ") were not all Ready within " +
+      throw user_error("the pods of group " + g.group + " (StatefulSet " + g.name +
+                       " in namespace " + manifests_.ns + ") were not all Ready within " +
                        std::to_string(o.wait_timeout.count()) + " s: " + first_unready_pod() +
                        ": check the image (" + g.image +
                        ", built by troupe image build and loaded into the cluster) and the "
@@ -156,7 +157,8 @@ std::vector<local::hosts::started> k8s_hosts::start(const scenario& s,
   const auto names = file_names(manifests_);
   for (size_t i = 0; i < names.size(); ++i)
     std::ofstream{dir / names[i]} << manifests_.objects[i].dump(2) << "\n";
-  info_ = {{"namespace", manifests_.ns}, {"kubeconfig", kubectl_->config_source()},
+  info_ = {{"namespace", manifests_.ns},
+           {"kubeconfig", kubectl_->config_source()},
            {"pods", json::array()}};
   apply(dir);
   wait_ready(o);
@@ -170,8 +172,8 @@ std::vector<local::hosts::started> k8s_hosts::start(const scenario& s,
     ch.address = pods[i].second;
     ch.port = o.agent_port;
     ch.token = id.token;
-    ch.what = "the agent of pod " + pods[i].first + " (" + ch.address + ":" +
-              std::to_string(ch.port) + ")";
+    ch.what =
+      "the agent of pod " + pods[i].first + " (" + ch.address + ":" + std::to_string(ch.port) + ")";
     try {
       agents_[i] = agent::connection::start_tcp(ch, on_event(i));
     } catch (const std::exception& e) {
@@ -211,9 +213,8 @@ void k8s_hosts::close() noexcept {
   applied_ = false;
   try {
     // --wait=false: the API server deletes everything in it; troupe need not watch that.
-    auto r = kubectl_->run({"delete", "namespace", manifests_.ns, "--wait=false",
-                            "--ignore-not-found"},
-                           seconds(120));
+    auto r = kubectl_->run(
+      {"delete", "namespace", manifests_.ns, "--wait=false", "--ignore-not-found"}, seconds(120));
     info_["namespace_deleted"] = r.code == 0;
     if (r.code != 0)
       std::fprintf(stderr,

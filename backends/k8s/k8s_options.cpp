@@ -28,7 +28,9 @@ std::map<std::string, std::string> read_images(params_reader& r, const char* key
   return out;
 }
 
-std::chrono::seconds to_s(duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d); }
+std::chrono::seconds to_s(duration d) {
+  return std::chrono::duration_cast<std::chrono::seconds>(d);
+}
 
 } // namespace
 
@@ -46,8 +48,7 @@ k8s_options read_options(params_reader& r) {
   o.kubectl = r.string("kubectl", o.kubectl);
   o.wait_timeout = to_s(r.dur("wait_timeout", o.wait_timeout, std::chrono::seconds(1)));
   o.parallel = static_cast<size_t>(r.integer("parallel", 64, 1, 1024));
-  o.log_tail_bytes =
-    static_cast<uint64_t>(r.integer("log_tail_bytes", 65536, 0, int64_t{1} << 30));
+  o.log_tail_bytes = static_cast<uint64_t>(r.integer("log_tail_bytes", 65536, 0, int64_t{1} << 30));
   return o;
 }
 

@@ -19,7 +19,9 @@ struct checker {
   std::set<std::string> seen; ///< "Kind/name" of the objects so far
   std::set<std::string> headless_services;
 
-  void fail(const std::string& what, const std::string& why) { problems.push_back(what + ": " + why); }
+  void fail(const std::string& what, const std::string& why) {
+    problems.push_back(what + ": " + why);
+  }
 
   std::string str(const json& j, const char* key) {
     auto it = j.find(key);
@@ -38,7 +40,8 @@ struct checker {
     size_t bytes = 0;
     if (auto d = o.find(key); d != o.end() && d->is_object())
       for (auto it = d->begin(); it != d->end(); ++it)
-        bytes += it.key().size() + (it.value().is_string() ? it.value().get<std::string>().size() : 0);
+        bytes +=
+          it.key().size() + (it.value().is_string() ? it.value().get<std::string>().size() : 0);
     if (bytes > object_data_bytes_max)
       fail(what, key + std::string(" holds ") + std::to_string(bytes) +
                    " bytes, over the API's 1 MiB per object");
@@ -59,9 +62,11 @@ struct checker {
   void volumes(const std::string& what, const json& pod) {
     for (const auto& v : pod.value("volumes", json::array())) {
       if (v.contains("secret") && !seen.count("Secret/" + str(v["secret"], "secretName")))
-        fail(what, "mounts Secret " + str(v["secret"], "secretName") + ", which comes after it or not at all");
+        fail(what, "mounts Secret " + str(v["secret"], "secretName") +
+                     ", which comes after it or not at all");
       if (v.contains("configMap") && !seen.count("ConfigMap/" + str(v["configMap"], "name")))
-        fail(what, "mounts ConfigMap " + str(v["configMap"], "name") + ", which comes after it or not at all");
+        fail(what, "mounts ConfigMap " + str(v["configMap"], "name") +
+                     ", which comes after it or not at all");
     }
   }
 
@@ -77,7 +82,8 @@ struct checker {
     const auto tl = tmpl.value("metadata", json::object()).value("labels", json::object());
     for (auto it = match.begin(); it != match.end(); ++it)
       if (!tl.contains(it.key()) || tl[it.key()] != it.value())
-        fail(what, "selects " + it.key() + "=" + it.value().dump() + ", which its pod template lacks");
+        fail(what,
+             "selects " + it.key() + "=" + it.value().dump() + ", which its pod template lacks");
     if (match.empty())
       fail(what, "has an empty selector");
     labels(what + " pod template", tl);
@@ -94,7 +100,8 @@ struct checker {
     const auto kind = str(o, "kind");
     const auto& md = o.value("metadata", json::object());
     const auto name = str(md, "name");
-    const auto what = (kind.empty() ? std::string("object ") + std::to_string(i) : kind) + " " + name;
+    const auto what =
+      (kind.empty() ? std::string("object ") + std::to_string(i) : kind) + " " + name;
     if (str(o, "apiVersion").empty() || kind.empty())
       fail(what, "needs apiVersion and kind");
     if (!is_dns_label(name))

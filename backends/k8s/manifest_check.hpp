@@ -8,9 +8,9 @@
 // objects are in the run's Namespace, which comes first; every label value is at most 63
 // characters; each StatefulSet's selector matches its pod template's labels, its
 // serviceName is a headless Service of the run, its replicas are > 0, its containers have an
-// image, a command, a startup or readiness probe and resource requests, and every Secret and ConfigMap
-// its volumes name is among the objects, before it; a ConfigMap's or Secret's data is under
-// 1 MiB (the API's limit on an object).
+// image, a command, a startup or readiness probe and resource requests, and every Secret and
+// ConfigMap its volumes name is among the objects, before it; a ConfigMap's or Secret's data is
+// under 1 MiB (the API's limit on an object).
 
 #include <string>
 #include <vector>

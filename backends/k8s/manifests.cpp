@@ -65,13 +65,14 @@ json token(const std::string& ns, const run_identity& id, const json& labels) {
 
 json group_config(const std::string& ns, const group& g, const local::program& p,
                   const group_objects& go, const json& labels) {
-  json node{{"group", g.name},       {"role", g.role},          {"count", g.count},
-            {"program", p.name},     {"params", g.node.params}, {"statefulset", go.name},
-            {"service", go.name},    {"image", go.image}};
-  return json{{"apiVersion", "v1"},
-              {"kind", "ConfigMap"},
-              {"metadata", meta("troupe-" + go.name, ns, labels)},
-              {"data", {{"program.json", read_text(p.source)}, {"node.json", node.dump(2) + "\n"}}}};
+  json node{{"group", g.name},    {"role", g.role},          {"count", g.count},
+            {"program", p.name},  {"params", g.node.params}, {"statefulset", go.name},
+            {"service", go.name}, {"image", go.image}};
+  return json{
+    {"apiVersion", "v1"},
+    {"kind", "ConfigMap"},
+    {"metadata", meta("troupe-" + go.name, ns, labels)},
+    {"data", {{"program.json", read_text(p.source)}, {"node.json", node.dump(2) + "\n"}}}};
 }
 
 json headless_service(const std::string& ns, const group_objects& go, const k8s_options& o,
@@ -115,9 +116,10 @@ json agent_container(const group_objects& go, const k8s_options& o) {
     // No NET_ADMIN: packet rules are refused on this backend (k8s_hosts::k8s_limits).
     {"securityContext",
      {{"allowPrivilegeEscalation", false}, {"capabilities", {{"drop", json::array({"ALL"})}}}}},
-    {"volumeMounts", json::array({json{{"name", "token"}, {"mountPath", token_dir}, {"readOnly", true}},
-                                  json{{"name", "config"}, {"mountPath", config_dir}, {"readOnly", true}},
-                                  json{{"name", "run"}, {"mountPath", run_dir}}})}};
+    {"volumeMounts",
+     json::array({json{{"name", "token"}, {"mountPath", token_dir}, {"readOnly", true}},
+                  json{{"name", "config"}, {"mountPath", config_dir}, {"readOnly", true}},
+                  json{{"name", "run"}, {"mountPath", run_dir}}})}};
 }
 
 json stateful_set(const std::string& ns, const group_objects& go, const local::program& p,
@@ -129,12 +131,11 @@ json stateful_set(const std::string& ns, const group_objects& go, const local::p
            // environment; nothing here reads them, nor the API.
            {"enableServiceLinks", false},
            {"automountServiceAccountToken", false},
-           {"volumes", json::array({json{{"name", "token"},
-                                         {"secret", {{"secretName", token_secret},
-                                                     {"defaultMode", 0400}}}},
-                                    json{{"name", "config"},
-                                         {"configMap", {{"name", "troupe-" + go.name}}}},
-                                    json{{"name", "run"}, {"emptyDir", json::object()}}})}};
+           {"volumes",
+            json::array({json{{"name", "token"},
+                              {"secret", {{"secretName", token_secret}, {"defaultMode", 0400}}}},
+                         json{{"name", "config"}, {"configMap", {{"name", "troupe-" + go.name}}}},
+                         json{{"name", "run"}, {"emptyDir", json::object()}}})}};
   return json{{"apiVersion", "apps/v1"},
               {"kind", "StatefulSet"},
               {"metadata", meta(go.name, ns, labels)},
@@ -171,12 +172,15 @@ run_manifests render_manifests(const scenario& s, const k8s_options& o, const ru
   std::set<std::string> names;
   for (const auto& g : s.topology.groups) {
     if (g.node.program.empty())
-      throw user_error("group " + g.name + " has no node program, so the k8s backend cannot run "
+      throw user_error("group " + g.name +
+                       " has no node program, so the k8s backend cannot run "
                        "it: add \"program\" (e.g. \"litecoin-regtest\") to its node spec");
     auto p = local::load_program(g.node.program, base_dir);
-    group_objects go{g.name, dns_label(g.name, 50), p->name, image_for(o, g.name, p->name), g.count};
+    group_objects go{g.name, dns_label(g.name, 50), p->name, image_for(o, g.name, p->name),
+                     g.count};
     if (go.name != g.name || !names.insert(go.name).second)
-      throw user_error("group \"" + g.name + "\" cannot name a StatefulSet (lower-case letters, "
+      throw user_error("group \"" + g.name +
+                       "\" cannot name a StatefulSet (lower-case letters, "
                        "digits and '-', at most 50, unique): rename it, e.g. \"" +
                        (go.name.empty() ? std::string("nodes") : go.name) + "\"");
     json labels = run_labels;

@@ -8,8 +8,8 @@
 //              and a StatefulSet <group> (replicas = the group's count, pods started in
 //              parallel): its container runs the agent (`/troupe/bin/troupe agent --listen
 //              0.0.0.0:PORT --token-file …`), which starts the node program when the
-//              orchestrator asks, with a startup probe on the agent's port (the pod is Ready once the agent listens) and the
-//              resources of the params
+//              orchestrator asks, with a startup probe on the agent's port (the pod is Ready once
+//              the agent listens) and the resources of the params
 // Node n of a group is its pod <group>-<group index>. Each object is complete for
 // `kubectl apply --server-side` (apiVersion, kind, metadata.name and namespace); the same
 // inputs give the same bytes.
@@ -29,23 +29,23 @@ namespace troupe::backends::k8s {
 
 /// What makes one run's objects its own.
 struct run_identity {
-  std::string run_id;         ///< a DNS label of at most 56 characters (run_id_for)
-  std::string token;          ///< the agents' token (Secret troupe-agent-token)
-  int64_t now_unix = 0;       ///< the expiry is now + ttl
+  std::string run_id;   ///< a DNS label of at most 56 characters (run_id_for)
+  std::string token;    ///< the agents' token (Secret troupe-agent-token)
+  int64_t now_unix = 0; ///< the expiry is now + ttl
 };
 
 /// Where a group's pods are.
 struct group_objects {
-  std::string group;       ///< the scenario's name
-  std::string name;        ///< its StatefulSet's and Service's (a DNS label)
-  std::string program;     ///< the program's name
+  std::string group;   ///< the scenario's name
+  std::string name;    ///< its StatefulSet's and Service's (a DNS label)
+  std::string program; ///< the program's name
   std::string image;
   uint32_t count = 0;
 };
 
 struct run_manifests {
-  std::string ns;                  ///< troupe-<run id>
-  std::vector<group_objects> groups; ///< topology order
+  std::string ns;                      ///< troupe-<run id>
+  std::vector<group_objects> groups;   ///< topology order
   std::vector<nlohmann::json> objects; ///< apply order
 };
 

@@ -38,7 +38,8 @@ gc_selection select_expired(const json& list, int64_t now_unix) {
       out.kept.push_back({name, "already being deleted"});
       continue;
     }
-    const auto at = md.value("annotations", json::object()).value(expires_annotation, std::string{});
+    const auto at =
+      md.value("annotations", json::object()).value(expires_annotation, std::string{});
     const auto when = parse_utc_rfc3339(at);
     if (!when) {
       out.kept.push_back({name, at.empty() ? std::string("has no ") + expires_annotation +
@@ -76,8 +77,8 @@ int collect_namespaces(const std::string& kubectl_binary, bool dry_run, std::ost
       throw user_error("kubectl delete namespace failed (" + kubectl::said(d) +
                        "): check that the kubeconfig's user may delete namespaces");
   }
-  out << sel.expired.size() << " expired namespaces " << (dry_run ? "to delete" : "deleted")
-      << ", " << sel.kept.size() << " kept\n";
+  out << sel.expired.size() << " expired namespaces " << (dry_run ? "to delete" : "deleted") << ", "
+      << sel.kept.size() << " kept\n";
   return 0;
 }
 

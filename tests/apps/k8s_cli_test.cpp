@@ -35,10 +35,13 @@ fs::path unreachable_kubeconfig(const fs::path& dir) {
 TEST(k8s_cli, render_writes_one_checked_file_per_object_in_apply_order) {
   const auto dir = troupe::test::fresh_dir("k8s-render");
   auto r = troupe_cli("k8s render scenarios/litecoin-k8s.json --run-id golden-run --token "
-                      "0123456789abcdef --now 1764700000 -o " + dir.string());
+                      "0123456789abcdef --now 1764700000 -o " +
+                      dir.string());
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("8 objects in " + dir.string() + " (namespace troupe-golden-run): kubectl "
-                       "apply --server-side -f " + dir.string()),
+  EXPECT_NE(r.out.find("8 objects in " + dir.string() +
+                       " (namespace troupe-golden-run): kubectl "
+                       "apply --server-side -f " +
+                       dir.string()),
             std::string::npos)
     << r.out;
   std::vector<std::string> files;
@@ -51,7 +54,8 @@ TEST(k8s_cli, render_writes_one_checked_file_per_object_in_apply_order) {
                      "04-statefulset-miner.json", "05-configmap-troupe-observer.json",
                      "06-service-observer.json", "07-statefulset-observer.json"}));
   // The same objects as the golden List, one per file.
-  std::ifstream g{fs::path(troupe::test::source_dir()) / "tests/backends/data/k8s/litecoin-k8s.json"};
+  std::ifstream g{fs::path(troupe::test::source_dir()) /
+                  "tests/backends/data/k8s/litecoin-k8s.json"};
   const auto golden = json::parse(g, nullptr, false);
   ASSERT_TRUE(golden.is_object());
   for (size_t i = 0; i < files.size(); ++i) {
@@ -66,7 +70,8 @@ TEST(k8s_cli, kubectl_client_dry_run_accepts_the_rendered_objects) {
   ASSERT_EQ(r.code, 0) << r.out;
   if (troupe::test::shell("command -v kubectl >/dev/null 2>&1", 10).code != 0)
     GTEST_SKIP() << "kubectl is not installed: the objects are checked structurally only";
-  auto dry = troupe::test::shell("kubectl apply --dry-run=client -f " + shell_quote(dir.string()), 60);
+  auto dry =
+    troupe::test::shell("kubectl apply --dry-run=client -f " + shell_quote(dir.string()), 60);
   if (dry.code != 0 && (dry.out.find("connection refused") != std::string::npos ||
                         dry.out.find("couldn't get current server API") != std::string::npos))
     GTEST_SKIP() << "kubectl has no API server to check the objects against (a client dry run "
@@ -77,20 +82,21 @@ TEST(k8s_cli, kubectl_client_dry_run_accepts_the_rendered_objects) {
 }
 
 TEST(k8s_cli, render_without_o_prints_one_list) {
-  auto r = troupe_cli("k8s render scenarios/etcd-k8s.json --token t --now 0");
+  auto r = troupe_cli("k8s render scenarios/etcd-local.json --token t --now 0");
   ASSERT_EQ(r.code, 0) << r.out;
   auto list = json::parse(r.out, nullptr, false);
   ASSERT_TRUE(list.is_object()) << r.out;
   EXPECT_EQ(list["kind"], "List");
   EXPECT_EQ(list["items"].size(), 5u);
-  EXPECT_EQ(list["items"][0]["metadata"]["name"], "troupe-etcd-k8s");
+  EXPECT_EQ(list["items"][0]["metadata"]["name"], "troupe-etcd-local");
   EXPECT_EQ(list["items"][4]["spec"]["replicas"], 3);
 }
 
 TEST(k8s_cli, a_bad_k8s_param_is_one_sentence_with_its_path) {
   const auto dir = troupe::test::fresh_dir("k8s-bad-param");
-  std::ifstream in{fs::path(troupe::test::source_dir()) / "scenarios/etcd-k8s.json"};
+  std::ifstream in{fs::path(troupe::test::source_dir()) / "scenarios/etcd-local.json"};
   auto s = json::parse(in);
+  s["backend"] = {{"name", "k8s"}};
   s["backend"]["images"] = {{"member", 7}};
   s["backend"]["ttl"] = "5s";
   std::ofstream{dir / "bad.json"} << s.dump(2);
@@ -115,7 +121,8 @@ TEST(k8s_cli, validate_lists_what_the_k8s_backend_refuses_and_why) {
   auto ltc = troupe_cli("validate scenarios/litecoin-faults-local.json --backend k8s");
   EXPECT_EQ(ltc.code, 0) << ltc.out;
   size_t refusals = 0;
-  for (size_t at = 0; (at = ltc.out.find("backend k8s cannot do it", at)) != std::string::npos; ++at)
+  for (size_t at = 0; (at = ltc.out.find("backend k8s cannot do it", at)) != std::string::npos;
+       ++at)
     ++refusals;
   EXPECT_EQ(refusals, 1u) << ltc.out;
   EXPECT_NE(ltc.out.find("(skew, at 1m10s): backend k8s cannot do it: the k8s backend cannot know "
@@ -134,7 +141,8 @@ TEST(k8s_cli, a_run_without_a_reachable_api_server_is_one_sentence_and_exit_2) {
                                120, troupe::test::source_dir());
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("troupe: the k8s backend cannot reach a Kubernetes API server (kubeconfig "
-                       "$TROUPE_KUBECONFIG=" + kc.string()),
+                       "$TROUPE_KUBECONFIG=" +
+                       kc.string()),
             std::string::npos)
     << r.out;
   EXPECT_NE(r.out.find("set TROUPE_KUBECONFIG to the kubeconfig of a cluster"), std::string::npos)

@@ -28,9 +28,10 @@ struct listening_agent {
   explicit listening_agent(const std::filesystem::path& dir) {
     std::ofstream{dir / "token"} << "pod-token\n";
     port = static_cast<uint16_t>(troupe::test::free_port());
-    pid = troupe::test::start_troupe_child({"agent", "--listen", "127.0.0.1:" + std::to_string(port),
-                                            "--token-file", (dir / "token").string()},
-                                           dir / "agent.log");
+    pid =
+      troupe::test::start_troupe_child({"agent", "--listen", "127.0.0.1:" + std::to_string(port),
+                                        "--token-file", (dir / "token").string()},
+                                       dir / "agent.log");
   }
   ~listening_agent() {
     if (pid > 0 && ::waitpid(pid, nullptr, WNOHANG) == 0) {

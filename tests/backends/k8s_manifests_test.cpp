@@ -40,7 +40,8 @@ k8s::run_manifests render(const std::string& file, const k8s::run_identity& id =
 
 /// The objects against tests/backends/data/k8s/<name>.json (TROUPE_UPDATE_GOLDEN=1 rewrites it).
 void expect_golden(const k8s::run_manifests& m, const std::string& name) {
-  const auto golden = fs::path(troupe::test::source_dir()) / "tests/backends/data/k8s" / (name + ".json");
+  const auto golden =
+    fs::path(troupe::test::source_dir()) / "tests/backends/data/k8s" / (name + ".json");
   const auto got = k8s::as_list(m);
   if (std::getenv("TROUPE_UPDATE_GOLDEN"))
     std::ofstream{golden} << got.dump(2) << "\n";
@@ -65,8 +66,9 @@ TEST(k8s_manifests, litecoin_example_matches_its_golden_objects) {
 }
 
 TEST(k8s_manifests, etcd_example_matches_its_golden_objects) {
-  auto m = render("scenarios/etcd-k8s.json");
-  expect_golden(m, "etcd-k8s");
+  // etcd-local.json as `--backend k8s` would run it: the k8s backend's default params.
+  auto m = render("scenarios/etcd-local.json");
+  expect_golden(m, "etcd-local");
   EXPECT_TRUE(k8s::check_manifests(m.objects).empty());
 }
 
@@ -76,10 +78,10 @@ TEST(k8s_manifests, a_run_is_a_namespace_a_token_and_per_group_three_objects_in_
   std::vector<std::string> order;
   for (const auto& o : m.objects)
     order.push_back(o["kind"].get<std::string>() + "/" + o["metadata"]["name"].get<std::string>());
-  EXPECT_EQ(order, (std::vector<std::string>{"Namespace/troupe-golden-run", "Secret/troupe-agent-token",
-                                             "ConfigMap/troupe-miner", "Service/miner",
-                                             "StatefulSet/miner", "ConfigMap/troupe-observer",
-                                             "Service/observer", "StatefulSet/observer"}));
+  EXPECT_EQ(order, (std::vector<std::string>{
+                     "Namespace/troupe-golden-run", "Secret/troupe-agent-token",
+                     "ConfigMap/troupe-miner", "Service/miner", "StatefulSet/miner",
+                     "ConfigMap/troupe-observer", "Service/observer", "StatefulSet/observer"}));
   const auto& ns = m.objects[0]["metadata"];
   EXPECT_EQ(ns["labels"]["troupe.run"], "golden-run");
   // ttl 2h from the fixed "now" (2025-12-02T18:26:40Z).
@@ -99,7 +101,8 @@ TEST(k8s_manifests, a_run_is_a_namespace_a_token_and_per_group_three_objects_in_
   // The ConfigMap carries the program as written and the group's node spec.
   const auto* cm = find(m, "ConfigMap", "troupe-miner");
   ASSERT_NE(cm, nullptr);
-  EXPECT_EQ(json::parse((*cm)["data"]["program.json"].get<std::string>())["name"], "litecoin-regtest");
+  EXPECT_EQ(json::parse((*cm)["data"]["program.json"].get<std::string>())["name"],
+            "litecoin-regtest");
   auto node = json::parse((*cm)["data"]["node.json"].get<std::string>());
   EXPECT_EQ(node["count"], 3);
   EXPECT_EQ(node["params"]["active_slot_coeff"], 0.1);
@@ -111,11 +114,11 @@ TEST(k8s_manifests, a_run_is_a_namespace_a_token_and_per_group_three_objects_in_
 }
 
 TEST(k8s_manifests, the_same_inputs_give_the_same_bytes_and_another_run_another_namespace) {
-  EXPECT_EQ(k8s::as_list(render("scenarios/etcd-k8s.json")).dump(),
-            k8s::as_list(render("scenarios/etcd-k8s.json")).dump());
+  EXPECT_EQ(k8s::as_list(render("scenarios/etcd-local.json")).dump(),
+            k8s::as_list(render("scenarios/etcd-local.json")).dump());
   auto other = fixed_id;
   other.run_id = "another-run";
-  EXPECT_EQ(render("scenarios/etcd-k8s.json", other).ns, "troupe-another-run");
+  EXPECT_EQ(render("scenarios/etcd-local.json", other).ns, "troupe-another-run");
 }
 
 TEST(k8s_manifests, images_come_from_the_group_then_the_program_then_the_default) {
@@ -166,7 +169,7 @@ TEST(k8s_manifests, the_structural_check_names_what_the_api_server_would_refuse)
 
 TEST(k8s_manifests, a_group_name_that_cannot_name_a_statefulset_is_one_sentence) {
   troupe::register_catalog();
-  auto path = fs::path(troupe::test::source_dir()) / "scenarios/etcd-k8s.json";
+  auto path = fs::path(troupe::test::source_dir()) / "scenarios/etcd-local.json";
   auto s = troupe::load_scenario(path);
   s.topology.groups[0].name = "Member_A";
   try {

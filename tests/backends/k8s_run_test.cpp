@@ -27,9 +27,8 @@ TEST(k8s_run, litecoin_example_passes_on_a_cluster_and_leaves_no_namespace) {
     GTEST_SKIP() << "TROUPE_KUBECONFIG names no cluster (none is reachable from this machine): "
                     "the k8s objects are checked by the golden and structural tests only";
   const auto dir = troupe::test::fresh_dir("k8s-litecoin");
-  auto r = troupe::test::troupe_cli("run scenarios/litecoin-k8s.json --out " +
-                                      shell_quote((dir / "run").string()),
-                                    290);
+  auto r = troupe::test::troupe_cli(
+    "run scenarios/litecoin-k8s.json --out " + shell_quote((dir / "run").string()), 290);
   EXPECT_EQ(r.code, 0) << r.out;
   std::ifstream in{dir / "run" / "report.json"};
   const auto report = json::parse(in, nullptr, false);
