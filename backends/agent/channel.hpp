@@ -7,7 +7,6 @@
 // child agent stops, or the ssh client exits and the remote agent reads EOF and stops.
 
 #include <chrono>
-#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -23,19 +22,6 @@ struct stdio_channel {
   /// The fix named when argv[0] is missing or not executable.
   std::string missing_fix = "build troupe, or name the troupe binary in the local backend's "
                             "param \"agent_binary\"";
-  std::chrono::milliseconds hello_timeout{10000};
-};
-
-/// An agent that listens (`troupe agent --listen HOST:PORT --token-file F`, in a container or
-/// a pod): one TCP connection to it, whose hello carries the token. The end of the
-/// connection is the agent's cue to stop its nodes, as the end of a stdio stream is.
-struct tcp_channel {
-  std::string address; ///< IPv4 address of the agent
-  uint16_t port = 0;
-  std::string token;
-  /// How messages name the agent, e.g. "the agent of pod miner-0 (10.1.2.3:7070)".
-  std::string what = "the agent";
-  std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds hello_timeout{10000};
 };
 

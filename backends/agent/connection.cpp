@@ -134,12 +134,13 @@ std::shared_ptr<connection> connection::start_stdio(const stdio_channel& ch,
   return c;
 }
 
-std::shared_ptr<connection> connection::start_tcp(const tcp_channel& ch, event_handler on_event) {
+std::shared_ptr<connection> connection::start_tcp(const tcp_agent_options& ch,
+                                                  event_handler on_event) {
   std::shared_ptr<connection> c{new connection(std::move(on_event))};
   c->what_ = ch.what;
-  c->over_tcp_ = true;
+  c->tcp_ = true;
   c->token_ = ch.token;
-  c->fd_ = connect_tcp(ch.address, ch.port, ch.connect_timeout, ch.what);
+  c->fd_ = connect_tcp(ch.address, ch.port, ch.hello_timeout, ch.what);
   c->reader_ = std::thread([raw = c.get()] { raw->read_loop(); });
   try {
     c->hello(ch.hello_timeout);
@@ -386,7 +387,7 @@ void connection::close(milliseconds wait) noexcept {
   if (in_process_) {
     if (agent_thread_.joinable())
       agent_thread_.join();
-  } else if (over_tcp_ && fd_ >= 0) {
+  } else if (tcp_ && fd_ >= 0) {
     // The agent closes its end once it has stopped its nodes; past `wait`, ours goes too.
     std::unique_lock<std::mutex> lock{mutex_};
     if (!changed_.wait_for(lock, wait, [&] { return !broken_.empty(); }))
@@ -427,7 +428,7 @@ bool connection::try_reap(int* status) {
 std::string connection::describe() const {
   if (in_process_)
     return "the in-process agent";
-  if (over_tcp_)
+  if (tcp_)
     return what_;
   return what_ + " (pid " + std::to_string(agent_pid_) + ")";
 }

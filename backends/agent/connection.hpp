@@ -38,6 +38,17 @@ struct child_agent_options {
   std::chrono::milliseconds hello_timeout{10000};
 };
 
+/// How to reach a listening agent (`troupe agent --listen HOST:PORT --token-file F`: in a
+/// container or a pod) over TCP. The end of the connection is the agent's cue to stop its
+/// nodes, as the end of a stdio stream is.
+struct tcp_agent_options {
+  std::string address = "127.0.0.1"; ///< IPv4
+  uint16_t port = 0;
+  std::string token;              ///< the first line of the agent's token file
+  std::string what = "the agent"; ///< how messages name it ("the agent of pod miner-0 (...)")
+  std::chrono::milliseconds hello_timeout{10000}; ///< also the bound on connecting
+};
+
 /// A request the agent refused (its reason), or a connection that is gone.
 class agent_error : public std::runtime_error {
 public:
@@ -59,7 +70,8 @@ public:
   static std::shared_ptr<connection> start_stdio(const stdio_channel& ch, event_handler on_event);
   /// Connects to a listening agent and says hello with the channel's token; throws
   /// agent_error with one sentence (no connection in time, a refused token or version).
-  static std::shared_ptr<connection> start_tcp(const tcp_channel& ch, event_handler on_event);
+  static std::shared_ptr<connection> start_tcp(const tcp_agent_options& opts,
+                                               event_handler on_event);
   /// Runs a host_agent on a thread of this process, over a socketpair.
   static std::shared_ptr<connection> start_in_process(event_handler on_event);
 
@@ -114,8 +126,8 @@ private:
   int fd_ = -1; ///< our end of the stream
   pid_t agent_pid_ = -1;
   bool in_process_ = false;
-  bool over_tcp_ = false; ///< a listening agent: no child to reap, the socket is all there is
-  std::string token_;     ///< sent in the hello (a listening agent's)
+  bool tcp_ = false;  ///< a listening agent: no child to reap, the socket is all there is
+  std::string token_; ///< sent in the hello (a listening agent's)
   std::string what_ = "the agent";
   std::filesystem::path pid_path_;
   std::filesystem::path log_path_;

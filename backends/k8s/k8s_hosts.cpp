@@ -168,7 +168,7 @@ std::vector<local::hosts::started> k8s_hosts::start(const scenario& s,
   agents_.assign(pods.size(), nullptr);
   std::vector<std::string> errors(pods.size());
   agent::for_each_bounded(pods.size(), o.parallel, [&](size_t i) {
-    agent::tcp_channel ch;
+    agent::tcp_agent_options ch;
     ch.address = pods[i].second;
     ch.port = o.agent_port;
     ch.token = id.token;

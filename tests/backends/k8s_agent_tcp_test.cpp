@@ -39,8 +39,8 @@ struct listening_agent {
       ::waitpid(pid, nullptr, 0);
     }
   }
-  agent::tcp_channel channel(const std::string& token) const {
-    agent::tcp_channel ch;
+  agent::tcp_agent_options channel(const std::string& token) const {
+    agent::tcp_agent_options ch;
     ch.address = "127.0.0.1";
     ch.port = port;
     ch.token = token;
@@ -97,7 +97,7 @@ TEST(k8s_agent_tcp, a_wrong_token_is_refused_in_one_sentence_and_the_agent_waits
 }
 
 TEST(k8s_agent_tcp, nobody_listening_is_one_sentence_naming_the_pod) {
-  agent::tcp_channel ch;
+  agent::tcp_agent_options ch;
   ch.address = "127.0.0.1";
   ch.port = static_cast<uint16_t>(troupe::test::free_port());
   ch.what = "the agent of pod miner-0 (127.0.0.1:" + std::to_string(ch.port) + ")";
