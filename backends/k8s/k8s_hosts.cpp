@@ -20,9 +20,6 @@ using std::chrono::seconds;
 
 namespace {
 
-/// Where each node's files are in its pod (the emptyDir volume "run" of manifests.cpp).
-constexpr const char* pod_nodes_dir = "/troupe/run/nodes";
-
 uint32_t ipv4_number(const std::string& address, const std::string& pod) {
   in_addr a{};
   if (::inet_pton(AF_INET, address.c_str(), &a) != 1)
@@ -104,9 +101,9 @@ void k8s_hosts::wait_ready(const k8s_options& o) {
                            seconds(secs + 30));
     if (r.code != 0)
       throw user_error("the pods of group " + g.group + " (StatefulSet " + g.name +
-                       " in namespace " + manifests_.ns + ") were not all Ready within " +
-                       std::to_string(o.wait_timeout.count()) + " s: " + first_unready_pod() +
-                       ": check the image (" + g.image +
+                       " in namespace " + manifests_.ns + ") are not all Ready (kubectl wait, " +
+                       std::to_string(o.wait_timeout.count()) + " s: " + kubectl::said(r) +
+                       "): " + first_unready_pod() + ": check the image (" + g.image +
                        ", built by troupe image build and loaded into the cluster) and the "
                        "params cpu and memory, or raise wait_timeout");
   }
@@ -144,7 +141,10 @@ std::vector<local::hosts::started> k8s_hosts::start(const scenario& s,
   log_tail_bytes_ = o.log_tail_bytes;
   kubectl_ = std::make_unique<kubectl>(o.kubectl);
   kubectl_->check_reachable();
-  run_identity id{run_id_for(fs::absolute(env.run_dir).filename().string()), new_agent_token(),
+  // The run directory's name, and 8 random hex digits: two runs never share a namespace,
+  // even with the same --out name.
+  const auto name = run_id_for(fs::absolute(env.run_dir).filename().string()).substr(0, 47);
+  run_identity id{run_id_for(name + "-" + new_agent_token().substr(0, 8)), new_agent_token(),
                   static_cast<int64_t>(std::time(nullptr))};
   run_id_ = id.run_id;
   const auto base_dir =
@@ -191,7 +191,7 @@ std::vector<local::hosts::started> k8s_hosts::start(const scenario& s,
     st.where.name = pods[i].first;
     st.where.address = pods[i].second;
     st.where.ipv4 = ipv4_number(pods[i].second, pods[i].first);
-    st.where.nodes_dir = pod_nodes_dir;
+    st.where.nodes_dir = fs::path(o.pod_dir) / "nodes"; // the emptyDir "run"
     st.where.remote = true;
     st.agent = agents_[i];
     out.push_back(std::move(st));

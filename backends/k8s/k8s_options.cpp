@@ -48,6 +48,9 @@ k8s_options read_options(params_reader& r) {
   o.kubectl = r.string("kubectl", o.kubectl);
   o.wait_timeout = to_s(r.dur("wait_timeout", o.wait_timeout, std::chrono::seconds(1)));
   o.parallel = static_cast<size_t>(r.integer("parallel", 64, 1, 1024));
+  o.pod_dir = r.string("pod_dir", o.pod_dir);
+  if (o.pod_dir.empty() || o.pod_dir[0] != '/')
+    r.error("pod_dir", "must be an absolute path in the pods, got \"" + o.pod_dir + "\"");
   o.log_tail_bytes = static_cast<uint64_t>(r.integer("log_tail_bytes", 65536, 0, int64_t{1} << 30));
   return o;
 }

@@ -9,6 +9,8 @@
 //   kubectl ("kubectl")  the client, run by name on PATH or by path
 //   wait_timeout (10m) how long the pods have to become Ready (kubectl wait)
 //   parallel (64)      agents connected at once
+//   pod_dir ("/troupe/run")  where each pod's node files live (an emptyDir mounted there):
+//                      nodes/<id>/ (data), nodes/<id>.log
 //   log_tail_bytes (65536)  how much of each node's log reaches nodes/<id>.log here
 
 #include <chrono>
@@ -33,6 +35,7 @@ struct k8s_options {
   std::string kubectl = "kubectl";
   std::chrono::seconds wait_timeout{600};
   size_t parallel = 64;
+  std::string pod_dir = "/troupe/run";
   uint64_t log_tail_bytes = 65536;
 };
 

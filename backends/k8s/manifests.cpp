@@ -20,7 +20,6 @@ namespace {
 constexpr const char* agent_path = "/troupe/bin/troupe";
 constexpr const char* token_dir = "/troupe/token";
 constexpr const char* config_dir = "/troupe/config";
-constexpr const char* run_dir = "/troupe/run";
 
 std::string hex8(const std::string& text) {
   uint64_t h = 1469598103934665603ull; // FNV-1a: the same id for the same text in every build
@@ -119,7 +118,7 @@ json agent_container(const group_objects& go, const k8s_options& o) {
     {"volumeMounts",
      json::array({json{{"name", "token"}, {"mountPath", token_dir}, {"readOnly", true}},
                   json{{"name", "config"}, {"mountPath", config_dir}, {"readOnly", true}},
-                  json{{"name", "run"}, {"mountPath", run_dir}}})}};
+                  json{{"name", "run"}, {"mountPath", o.pod_dir}}})}};
 }
 
 json stateful_set(const std::string& ns, const group_objects& go, const local::program& p,
