@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -46,40 +45,6 @@ std::string last_log_line(const std::filesystem::path& p) {
   return last;
 }
 
-/// A connected TCP socket to address:port (blocking once connected), or agent_error naming
-/// `what` and the cause.
-int connect_tcp(const std::string& address, uint16_t port, milliseconds timeout,
-                const std::string& what) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  const auto where = what + " at " + address + ":" + std::to_string(port);
-  if (::inet_pton(AF_INET, address.c_str(), &sa.sin_addr) != 1)
-    throw agent_error(where + ": \"" + address + "\" is not an IPv4 address");
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0)
-    throw agent_error(where + ": cannot create a socket: " + std::strerror(errno));
-  int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  int err = rc == 0 ? 0 : errno;
-  if (rc != 0 && err == EINPROGRESS) {
-    pollfd p{fd, POLLOUT, 0};
-    rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    socklen_t len = sizeof err;
-    if (rc == 1)
-      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    else
-      err = ETIMEDOUT;
-  }
-  if (err != 0) {
-    ::close(fd);
-    throw agent_error("cannot connect to " + where + ": " + std::strerror(err));
-  }
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
-
 } // namespace
 
 // -- constructors ---------------------------------------------------------------
@@ -100,8 +65,7 @@ std::shared_ptr<connection> connection::start_child(const child_agent_options& o
 std::shared_ptr<connection> connection::start_stdio(const stdio_channel& ch,
                                                     event_handler on_event) {
   if (ch.argv.empty() || ::access(ch.argv[0].c_str(), X_OK) != 0)
-    throw agent_error("the agent program " +
-                      (ch.argv.empty() ? std::string("(none)") : ch.argv[0]) +
+    throw agent_error("the agent program " + (ch.argv.empty() ? std::string("(none)") : ch.argv[0]) +
                       " is missing or not executable: " + ch.missing_fix);
   std::shared_ptr<connection> c{new connection(std::move(on_event))};
   c->log_path_ = ch.log_path;
@@ -134,18 +98,35 @@ std::shared_ptr<connection> connection::start_stdio(const stdio_channel& ch,
   return c;
 }
 
-std::shared_ptr<connection> connection::start_tcp(const tcp_agent_options& ch,
+std::shared_ptr<connection> connection::start_tcp(const tcp_agent_options& opts,
                                                   event_handler on_event) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(opts.port);
+  const auto where = opts.address + ":" + std::to_string(opts.port);
+  if (::inet_pton(AF_INET, opts.address.c_str(), &addr.sin_addr) != 1)
+    throw agent_error(opts.what + " at " + where + ": not an IPv4 address");
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    throw agent_error(std::string("cannot create a socket: ") + std::strerror(errno));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw agent_error(opts.what + " at " + where + " does not accept connections (" +
+                      std::strerror(e) + ")");
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   std::shared_ptr<connection> c{new connection(std::move(on_event))};
-  c->what_ = ch.what;
+  c->fd_ = fd;
   c->tcp_ = true;
-  c->token_ = ch.token;
-  c->fd_ = connect_tcp(ch.address, ch.port, ch.hello_timeout, ch.what);
+  c->token_ = opts.token;
+  c->what_ = opts.what + " at " + where;
   c->reader_ = std::thread([raw = c.get()] { raw->read_loop(); });
   try {
-    c->hello(ch.hello_timeout);
+    c->hello(opts.hello_timeout);
   } catch (...) {
-    c->close(milliseconds(5000));
+    c->close(milliseconds(2000));
     throw;
   }
   return c;
@@ -230,8 +211,8 @@ void connection::spawn_child(const stdio_channel& ch) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     ::close(fds[0]);
-    throw agent_error("cannot start " + ch.what + " (" + args[0] +
-                      "): " + std::strerror(child_errno));
+    throw agent_error("cannot start " + ch.what + " (" + args[0] + "): " +
+                      std::strerror(child_errno));
   }
   fd_ = fds[0];
   agent_pid_ = pid;
@@ -241,10 +222,10 @@ void connection::spawn_child(const stdio_channel& ch) {
 
 void connection::hello(milliseconds timeout) {
   // A failed write is an agent that ended already: the reader says how (its exit status).
-  auto greeting = hello_message();
+  auto msg = hello_message();
   if (!token_.empty())
-    greeting["token"] = token_;
-  const bool sent = write_all(fd_, encode_frame(greeting));
+    msg["token"] = token_;
+  const bool sent = write_all(fd_, encode_frame(msg));
   std::unique_lock<std::mutex> lock{mutex_};
   bool answered = changed_.wait_for(lock, timeout, [&] { return hello_seen_ || !broken_.empty(); });
   if (!broken_.empty())
@@ -387,11 +368,13 @@ void connection::close(milliseconds wait) noexcept {
   if (in_process_) {
     if (agent_thread_.joinable())
       agent_thread_.join();
-  } else if (tcp_ && fd_ >= 0) {
-    // The agent closes its end once it has stopped its nodes; past `wait`, ours goes too.
+  } else if (tcp_) {
+    // The agent stops its nodes, then ends the stream; one that does not within `wait` is cut
+    // off (it stops them anyway when it sees the connection gone).
     std::unique_lock<std::mutex> lock{mutex_};
-    if (!changed_.wait_for(lock, wait, [&] { return !broken_.empty(); }))
-      ::shutdown(fd_, SHUT_RDWR);
+    changed_.wait_for(lock, wait, [&] { return !broken_.empty(); });
+    lock.unlock();
+    ::shutdown(fd_, SHUT_RDWR);
   } else if (agent_pid_ > 0) {
     auto deadline = steady::now() + wait;
     int status = 0;
