@@ -19,6 +19,7 @@ void add_agent_command(CLI::App& root, int& exit_code);     // agent --stdio
 void add_swarm_command(CLI::App& root, int& exit_code);     // swarm FILE | swarm merge DIR...
 void add_shrink_command(CLI::App& root, int& exit_code);    // shrink RUN_DIR
 void add_fleet_command(CLI::App& root, int& exit_code);     // fleet check HOSTS.json
+void add_k8s_command(CLI::App& root, int& exit_code);       // k8s render SCENARIO | k8s gc
 void add_sync_command(CLI::App& root, int& exit_code);      // sync serve|signal|barrier|...
 void add_discovery_command(CLI::App& root, int& exit_code); // discovery serve|announce|keygen
 

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   troupe::apps::add_swarm_command(app, exit_code);
   troupe::apps::add_shrink_command(app, exit_code);
   troupe::apps::add_fleet_command(app, exit_code);
+  troupe::apps::add_k8s_command(app, exit_code);
   troupe::apps::add_sync_command(app, exit_code);
   troupe::apps::add_discovery_command(app, exit_code);
   try {

@@ -2,6 +2,8 @@
 
 #include "actors/registry.hpp"
 #include "backends/attach/attach_backend.hpp"
+#include "backends/k8s/k8s_backend.hpp"
+#include "backends/k8s/k8s_options.hpp"
 #include "backends/local/local_backend.hpp"
 #include "backends/local/program.hpp"
 #include "backends/ssh/ssh_backend.hpp"
@@ -18,6 +20,11 @@ void register_live(troupe::registry& reg) {
                    "host runs its nodes and link relays",
                    [](params_reader& r) { ssh::read_options(r); },
                    [] { return std::make_unique<ssh::ssh_backend>(); }});
+  reg.add_backend({"k8s",
+                   "one pod per node on a Kubernetes cluster (kubectl, server-side apply): each "
+                   "pod's agent runs its node and link relays",
+                   [](params_reader& r) { k8s::read_options(r); },
+                   [] { return std::make_unique<k8s::k8s_backend>(); }});
   reg.add_backend({"attach",
                    "nodes troupe did not start, from a list or a discovery registry (controls "
                    "and faults refused)",

@@ -1,7 +1,8 @@
 #include "backends/sim/swarm_k8s.hpp"
 
-#include <cctype>
 #include <filesystem>
+
+#include "backends/k8s/names.hpp"
 
 namespace troupe::backends {
 
@@ -9,20 +10,11 @@ using nlohmann::json;
 
 namespace {
 
-/// A DNS-1123 label from the scenario's name: lower case, digits and '-', at most 40 long
-/// (room for the "troupe-swarm-" prefix and Kubernetes' pod suffixes).
-std::string k8s_name(const std::string& name) {
-  std::string out;
-  for (char c : name) {
-    const auto u = static_cast<unsigned char>(c);
-    out += std::isalnum(u) ? static_cast<char>(std::tolower(u)) : '-';
-  }
-  while (!out.empty() && out.back() == '-')
-    out.pop_back();
-  out = out.substr(0, 40);
-  while (!out.empty() && out.back() == '-')
-    out.pop_back();
-  return "troupe-swarm-" + (out.empty() ? std::string("scenario") : out);
+/// The Job's name from the scenario's: a DNS-1123 label of at most 40 characters (room for
+/// the "troupe-swarm-" prefix and Kubernetes' pod suffixes).
+std::string job_name(const std::string& scenario) {
+  const auto label = k8s::dns_label(scenario, 40);
+  return "troupe-swarm-" + (label.empty() ? std::string("scenario") : label);
 }
 
 json container(const swarm_plan& p, const std::string& file, const std::string& name,
@@ -55,7 +47,7 @@ json container(const swarm_plan& p, const std::string& file, const std::string& 
 
 json swarm_k8s_job(const swarm_plan& p, const std::string& scenario_text,
                    const k8s_job_options& o) {
-  const std::string name = k8s_name(p.scenario);
+  const std::string name = job_name(p.scenario);
   const std::string file = std::filesystem::path(p.file).filename().string();
   json labels{{"app.kubernetes.io/name", "troupe-swarm"}, {"troupe/scenario", name}};
   json config_map{{"apiVersion", "v1"},

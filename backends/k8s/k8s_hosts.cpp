@@ -1,0 +1,240 @@
+#include "backends/k8s/k8s_hosts.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <mutex>
+
+#include "actors/errors.hpp"
+#include "backends/agent/for_each_bounded.hpp"
+#include "backends/k8s/agent_token.hpp"
+#include "backends/k8s/manifest_check.hpp"
+
+namespace troupe::backends::k8s {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using std::chrono::seconds;
+
+namespace {
+
+uint32_t ipv4_number(const std::string& address, const std::string& pod) {
+  in_addr a{};
+  if (::inet_pton(AF_INET, address.c_str(), &a) != 1)
+    throw user_error("pod " + pod + " has the address \"" + address +
+                     "\", not an IPv4 address: the k8s backend binds each pod's node and link "
+                     "relays to it (run on a cluster with IPv4 pod addresses)");
+  return ntohl(a.s_addr);
+}
+
+/// The reason a pod is not Ready, from its status: a container's waiting or terminated
+/// reason and message, or the pod's own condition.
+std::string unready_reason(const json& pod) {
+  const auto& st = pod.value("status", json::object());
+  for (const auto& cs : st.value("containerStatuses", json::array())) {
+    for (const char* key : {"waiting", "terminated"}) {
+      const auto& state = cs.value("state", json::object());
+      if (state.contains(key)) {
+        const auto& w = state[key];
+        return std::string(key) + ": " + w.value("reason", std::string("?")) +
+               (w.contains("message") ? " (" + w.value("message", std::string{}) + ")" : "");
+      }
+    }
+  }
+  for (const auto& c : st.value("conditions", json::array()))
+    if (c.value("status", "") == "False" && c.contains("message"))
+      return c.value("type", std::string{}) + ": " + c.value("message", std::string{});
+  return "phase " + st.value("phase", std::string("unknown"));
+}
+
+} // namespace
+
+local::host_limits k8s_hosts::k8s_limits() {
+  local::host_limits l;
+  l.no_netns = "the k8s backend's pods have no NET_ADMIN capability (their containers drop "
+               "every capability), so no packet rules: run the scenario with the local backend "
+               "(as root) for this program's network faults";
+  l.no_skew = "the k8s backend cannot know that a pod's image has libfaketime where this "
+              "machine has it: run clock-skew scenarios on the local or ssh backend";
+  return l;
+}
+
+void k8s_hosts::apply(const fs::path& dir) {
+  applied_ = true; // whatever part of it is applied, close() deletes the namespace
+  auto r = kubectl_->run({"apply", "--server-side", "--field-manager=troupe", "-f", dir.string()},
+                         seconds(300));
+  if (r.code != 0)
+    throw user_error("kubectl apply --server-side of " + dir.string() +
+                     " failed: " + kubectl::said(r) +
+                     ": check that the kubeconfig's user may create namespaces, StatefulSets, "
+                     "Services, ConfigMaps and Secrets");
+}
+
+std::string k8s_hosts::first_unready_pod() {
+  auto r = kubectl_->run({"get", "pods", "-n", manifests_.ns, "-o", "json"}, seconds(60));
+  auto pods = json::parse(r.out, nullptr, false);
+  if (r.code != 0 || !pods.is_object())
+    return "(kubectl get pods failed: " + kubectl::said(r) + ")";
+  for (const auto& p : pods.value("items", json::array())) {
+    bool ready = false;
+    for (const auto& c : p.value("status", json::object()).value("conditions", json::array()))
+      ready = ready || (c.value("type", "") == "Ready" && c.value("status", "") == "True");
+    if (!ready)
+      return "pod " + p["metadata"].value("name", std::string("?")) + " is not Ready (" +
+             unready_reason(p) + ")";
+  }
+  return "every pod is Ready now";
+}
+
+void k8s_hosts::wait_ready(const k8s_options& o) {
+  // kubectl wait watches the object: the API server says when readyReplicas changes.
+  const auto deadline = std::chrono::steady_clock::now() + o.wait_timeout;
+  for (const auto& g : manifests_.groups) {
+    const auto left =
+      std::chrono::duration_cast<seconds>(deadline - std::chrono::steady_clock::now());
+    const auto secs = std::max<int64_t>(1, left.count());
+    auto r = kubectl_->run({"wait", "-n", manifests_.ns,
+                            "--for=jsonpath={.status.readyReplicas}=" + std::to_string(g.count),
+                            "statefulset/" + g.name, "--timeout=" + std::to_string(secs) + "s"},
+                           seconds(secs + 30));
+    if (r.code != 0)
+      throw user_error("the pods of group " + g.group + " (StatefulSet " + g.name +
+                       " in namespace " + manifests_.ns + ") are not all Ready (kubectl wait, " +
+                       std::to_string(o.wait_timeout.count()) + " s: " + kubectl::said(r) +
+                       "): " + first_unready_pod() + ": check the image (" + g.image +
+                       ", built by troupe image build and loaded into the cluster) and the "
+                       "params cpu and memory, or raise wait_timeout");
+  }
+}
+
+std::vector<std::pair<std::string, std::string>>
+k8s_hosts::pod_addresses(const expanded_topology& topo) {
+  auto r = kubectl_->run({"get", "pods", "-n", manifests_.ns, "-l",
+                          std::string(run_label) + "=" + run_id_, "-o", "json"},
+                         seconds(120));
+  auto pods = json::parse(r.out, nullptr, false);
+  if (r.code != 0 || !pods.is_object())
+    throw user_error("kubectl get pods -n " + manifests_.ns + " failed: " + kubectl::said(r));
+  std::map<std::string, std::string> ip_of;
+  for (const auto& p : pods.value("items", json::array()))
+    ip_of[p["metadata"].value("name", std::string{})] =
+      p.value("status", json::object()).value("podIP", std::string{});
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& n : topo.nodes) {
+    auto pod = pod_of(manifests_, n);
+    auto it = ip_of.find(pod);
+    if (it == ip_of.end() || it->second.empty())
+      throw user_error("pod " + pod + " of node " + n.id + " has no address in namespace " +
+                       manifests_.ns + " although its StatefulSet is Ready");
+    out.emplace_back(pod, it->second);
+  }
+  return out;
+}
+
+std::vector<local::hosts::started> k8s_hosts::start(const scenario& s,
+                                                    const expanded_topology& topo,
+                                                    const run_env& env, const local::local_options&,
+                                                    const handler_for& on_event) {
+  const auto o = options_of(s);
+  log_tail_bytes_ = o.log_tail_bytes;
+  kubectl_ = std::make_unique<kubectl>(o.kubectl);
+  kubectl_->check_reachable();
+  // The run directory's name, and 8 random hex digits: two runs never share a namespace,
+  // even with the same --out name.
+  const auto name = run_id_for(fs::absolute(env.run_dir).filename().string()).substr(0, 47);
+  run_identity id{run_id_for(name + "-" + new_agent_token().substr(0, 8)), new_agent_token(),
+                  static_cast<int64_t>(std::time(nullptr))};
+  run_id_ = id.run_id;
+  const auto base_dir =
+    env.scenario_path.empty() ? fs::path{} : fs::path{env.scenario_path}.parent_path();
+  manifests_ = render_manifests(s, o, id, base_dir);
+  if (auto problems = check_manifests(manifests_.objects); !problems.empty())
+    throw std::logic_error("the k8s backend rendered objects the API would refuse: " + problems[0]);
+  const auto dir = env.run_dir / "k8s";
+  fs::create_directories(dir);
+  const auto names = file_names(manifests_);
+  for (size_t i = 0; i < names.size(); ++i)
+    std::ofstream{dir / names[i]} << manifests_.objects[i].dump(2) << "\n";
+  info_ = {{"namespace", manifests_.ns},
+           {"kubeconfig", kubectl_->config_source()},
+           {"pods", json::array()}};
+  apply(dir);
+  wait_ready(o);
+  const auto pods = pod_addresses(topo);
+
+  // One pod per node: host i runs node i. Agents are connected in parallel.
+  agents_.assign(pods.size(), nullptr);
+  std::vector<std::string> errors(pods.size());
+  agent::for_each_bounded(pods.size(), o.parallel, [&](size_t i) {
+    agent::tcp_agent_options ch;
+    ch.address = pods[i].second;
+    ch.port = o.agent_port;
+    ch.token = id.token;
+    ch.what =
+      "the agent of pod " + pods[i].first + " (" + ch.address + ":" + std::to_string(ch.port) + ")";
+    try {
+      agents_[i] = agent::connection::start_tcp(ch, on_event(i));
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+    }
+  });
+  for (const auto& e : errors)
+    if (!e.empty())
+      throw user_error(e + ": troupe reaches the pods at their own addresses, so run it in the "
+                           "cluster or on a machine routed to the pod network");
+  std::vector<started> out;
+  placement_.clear();
+  for (size_t i = 0; i < pods.size(); ++i) {
+    started st;
+    st.where.name = pods[i].first;
+    st.where.address = pods[i].second;
+    st.where.ipv4 = ipv4_number(pods[i].second, pods[i].first);
+    st.where.nodes_dir = fs::path(o.pod_dir) / "nodes"; // the emptyDir "run"
+    st.where.remote = true;
+    st.agent = agents_[i];
+    out.push_back(std::move(st));
+    placement_.push_back(i);
+    info_["pods"].push_back(
+      {{"name", pods[i].first}, {"address", pods[i].second}, {"node", topo.nodes[i].id}});
+  }
+  return out;
+}
+
+void k8s_hosts::close() noexcept {
+  agent::for_each_bounded(agents_.size(), 64, [&](size_t i) {
+    if (agents_[i])
+      agents_[i]->close();
+  });
+  agents_.clear();
+  if (!applied_ || !kubectl_)
+    return;
+  applied_ = false;
+  try {
+    // --wait=false: the API server deletes everything in it; troupe need not watch that.
+    auto r = kubectl_->run(
+      {"delete", "namespace", manifests_.ns, "--wait=false", "--ignore-not-found"}, seconds(120));
+    info_["namespace_deleted"] = r.code == 0;
+    if (r.code != 0)
+      std::fprintf(stderr,
+                   "troupe: could not delete namespace %s (%s): delete it with kubectl delete "
+                   "namespace %s, or let troupe k8s gc do it after its expiry\n",
+                   manifests_.ns.c_str(), kubectl::said(r).c_str(), manifests_.ns.c_str());
+  } catch (...) {
+  }
+}
+
+void k8s_hosts::add_results(json& out) const {
+  if (!info_.is_null())
+    out["k8s"] = info_;
+}
+
+std::string k8s_hosts::reach_here(size_t host, uint16_t port) {
+  (void) host;
+  (void) port;
+  throw user_error("the k8s backend gives pods no way back to this machine's sync service yet: "
+                   "run scenarios whose node-side commands use it on the local or ssh backend");
+}
+
+} // namespace troupe::backends::k8s
