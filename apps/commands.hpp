@@ -21,6 +21,7 @@ void add_shrink_command(CLI::App& root, int& exit_code);    // shrink RUN_DIR
 void add_fleet_command(CLI::App& root, int& exit_code);     // fleet check HOSTS.json
 void add_sync_command(CLI::App& root, int& exit_code);      // sync serve|signal|barrier|...
 void add_discovery_command(CLI::App& root, int& exit_code); // discovery serve|announce|keygen
+void add_image_command(CLI::App& root, int& exit_code);     // image build PROGRAM
 
 /// Shrinks the failing run in `run_dir` into the scenario file `out`, printing each phase and
 /// before -> after (`troupe shrink`, and `troupe swarm --shrink` for each failing seed).
