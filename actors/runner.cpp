@@ -349,7 +349,8 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
 bool written_by_a_run(const std::string& name) {
   static const std::set<std::string> files{
     "troupe.log",       "report.json",          "report.json.tmp", "report.html", "report.html.tmp",
-    "report.junit.xml", "report.junit.xml.tmp", "events.jsonl",    "nodes",       "scenario.json"};
+    "report.junit.xml", "report.junit.xml.tmp", "events.jsonl",    "nodes",       "scenario.json",
+    "compose"}; // the compose backend's file and token
   if (files.count(name))
     return true;
   // A campaign's store: jobs-<name>.db and SQLite's companions.

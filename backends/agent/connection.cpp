@@ -1,6 +1,9 @@
 #include "backends/agent/connection.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -90,6 +93,40 @@ std::shared_ptr<connection> connection::start_stdio(const stdio_channel& ch,
     c->hello(ch.hello_timeout);
   } catch (...) {
     c->close(milliseconds(5000));
+    throw;
+  }
+  return c;
+}
+
+std::shared_ptr<connection> connection::start_tcp(const tcp_agent_options& opts,
+                                                  event_handler on_event) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(opts.port);
+  const auto where = opts.address + ":" + std::to_string(opts.port);
+  if (::inet_pton(AF_INET, opts.address.c_str(), &addr.sin_addr) != 1)
+    throw agent_error(opts.what + " at " + where + ": not an IPv4 address");
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    throw agent_error(std::string("cannot create a socket: ") + std::strerror(errno));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw agent_error(opts.what + " at " + where + " does not accept connections (" +
+                      std::strerror(e) + ")");
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  std::shared_ptr<connection> c{new connection(std::move(on_event))};
+  c->fd_ = fd;
+  c->tcp_ = true;
+  c->token_ = opts.token;
+  c->what_ = opts.what + " at " + where;
+  c->reader_ = std::thread([raw = c.get()] { raw->read_loop(); });
+  try {
+    c->hello(opts.hello_timeout);
+  } catch (...) {
+    c->close(milliseconds(2000));
     throw;
   }
   return c;
@@ -185,7 +222,10 @@ void connection::spawn_child(const stdio_channel& ch) {
 
 void connection::hello(milliseconds timeout) {
   // A failed write is an agent that ended already: the reader says how (its exit status).
-  const bool sent = write_all(fd_, encode_frame(hello_message()));
+  auto msg = hello_message();
+  if (!token_.empty())
+    msg["token"] = token_;
+  const bool sent = write_all(fd_, encode_frame(msg));
   std::unique_lock<std::mutex> lock{mutex_};
   bool answered = changed_.wait_for(lock, timeout, [&] { return hello_seen_ || !broken_.empty(); });
   if (!broken_.empty())
@@ -328,6 +368,13 @@ void connection::close(milliseconds wait) noexcept {
   if (in_process_) {
     if (agent_thread_.joinable())
       agent_thread_.join();
+  } else if (tcp_) {
+    // The agent stops its nodes, then ends the stream; one that does not within `wait` is cut
+    // off (it stops them anyway when it sees the connection gone).
+    std::unique_lock<std::mutex> lock{mutex_};
+    changed_.wait_for(lock, wait, [&] { return !broken_.empty(); });
+    lock.unlock();
+    ::shutdown(fd_, SHUT_RDWR);
   } else if (agent_pid_ > 0) {
     auto deadline = steady::now() + wait;
     int status = 0;
@@ -364,6 +411,8 @@ bool connection::try_reap(int* status) {
 std::string connection::describe() const {
   if (in_process_)
     return "the in-process agent";
+  if (tcp_)
+    return what_;
   return what_ + " (pid " + std::to_string(agent_pid_) + ")";
 }
 

@@ -38,6 +38,16 @@ struct child_agent_options {
   std::chrono::milliseconds hello_timeout{10000};
 };
 
+/// How to reach a listening agent (`troupe agent --listen HOST:PORT --token-file F`: in a
+/// container or a pod) over TCP.
+struct tcp_agent_options {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;
+  std::string token;              ///< the first line of the agent's token file
+  std::string what = "the agent"; ///< how messages name it ("the agent of node x")
+  std::chrono::milliseconds hello_timeout{10000};
+};
+
 /// A request the agent refused (its reason), or a connection that is gone.
 class agent_error : public std::runtime_error {
 public:
@@ -57,6 +67,11 @@ public:
   /// Starts the channel's command (frames on its stdin/stdout) and says hello; throws
   /// agent_error with one sentence, as start_child (which is this with `BINARY agent --stdio`).
   static std::shared_ptr<connection> start_stdio(const stdio_channel& ch, event_handler on_event);
+  /// Connects to a listening agent and says hello with its token; throws agent_error with one
+  /// sentence (nothing listens, the stream ends before the hello: a container's agent that is
+  /// not up yet; a refused token).
+  static std::shared_ptr<connection> start_tcp(const tcp_agent_options& opts,
+                                               event_handler on_event);
   /// Runs a host_agent on a thread of this process, over a socketpair.
   static std::shared_ptr<connection> start_in_process(event_handler on_event);
 
@@ -111,6 +126,8 @@ private:
   int fd_ = -1; ///< our end of the stream
   pid_t agent_pid_ = -1;
   bool in_process_ = false;
+  bool tcp_ = false;
+  std::string token_; ///< sent in the hello (listening agents)
   std::string what_ = "the agent";
   std::filesystem::path pid_path_;
   std::filesystem::path log_path_;

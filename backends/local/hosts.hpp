@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,16 @@ public:
     (void) host;
     return "127.0.0.1:" + std::to_string(port);
   }
+  /// The ports the hosts chose for node `node` (compose: each published on 127.0.0.1 at the
+  /// number the node listens on in its container, so they were chosen before the stack came
+  /// up); the backend allocates the others.
+  virtual std::map<std::string, uint16_t> ports_of(size_t node) const {
+    (void) node;
+    return {};
+  }
+  /// The executable the agent runs for program `p` (throws user_error with the fix): here
+  /// its binary on this machine; compose, the program's command inside its image.
+  virtual std::string binary(const program& p) const { return resolve_binary(p); }
   /// Adds what report.json says of the hosts to the backend's results.
   virtual void add_results(nlohmann::json& out) const { (void) out; }
 };

@@ -9,9 +9,10 @@
 // it starts its own `dockerd` (Debian docker.io) as a child of the test: its state under
 // `<build>/test-runs/docker/` (kept between runs, so images built once are there next time),
 // its socket, exec root and PID file under a short /tmp path (a unix socket path has at most
-// 108 bytes, and the build directory of a CI clone can be long), no iptables rules and no
-// default bridge (the runs' own networks need neither: containers of one network reach each
-// other on its bridge, and published ports go through docker-proxy on 127.0.0.1), an address
+// 108 bytes, and the build directory of a CI clone can be long), no default bridge and no
+// masquerading (the runs' own networks need neither: their containers reach each other on
+// their bridge, which the daemon's own FORWARD rules admit, and published ports go through
+// docker-proxy on 127.0.0.1; nothing leaves the machine), an address
 // pool of its own (10.150-189.x.0/24, by PID) so that two such daemons on one machine never
 // route the same subnet. It is stopped by the PID in its PID file (SIGTERM, then SIGKILL after
 // 30 s) when the process ends. Tests using Docker never run concurrently: they share the ctest
@@ -102,7 +103,7 @@ private:
                                   "--exec-root", (short_ / "exec").string(),
                                   "--pidfile", pidfile_.string(),
                                   "-H", "unix://" + sock.string(),
-                                  "--iptables=false", "--ip-masq=false", "--bridge=none",
+                                  "--ip-masq=false", "--bridge=none",
                                   "--default-address-pool", pool};
     std::vector<char*> argv;
     for (auto& a : args)
