@@ -38,7 +38,7 @@ TEST(compose_run, litecoin_with_partitions_and_a_restart_passes) {
     const auto address = n.value("address", "");
     EXPECT_FALSE(address.empty() || address.rfind("127.", 0) == 0) << n.dump();
     EXPECT_TRUE(troupe::test::file_contains(dir / "nodes" / (n["node"].get<std::string>() + ".log"),
-                                            "Litecoin Core version"));
+                                            "UpdateTip: new best="));
   }
   const auto left = tc::count_labelled(c["run_id"]);
   EXPECT_EQ(left.total(), 0u) << tc::describe(left);
