@@ -71,3 +71,39 @@ INSTANTIATE_TEST_SUITE_P(compose_run, compose_signal, ::testing::Values(SIGKILL,
                          });
 
 } // namespace
+
+namespace {
+
+// --keep: the stack stays (the nodes stopped by their agents), and the command troupe prints
+// removes all of it; `troupe compose gc` finds nothing left after that.
+TEST(compose_run, keep_leaves_the_stack_and_prints_the_command_that_removes_it) {
+  if (auto why = tc::ready_daemon(); !why.empty())
+    GTEST_SKIP() << why;
+  auto dir = tc::run_dir("keep");
+  auto o = troupe::test::troupe_cli("run scenarios/etcd-local.json --backend compose --keep "
+                                    "--duration 5s --quiet --out " +
+                                      troupe::test::shell_quote(dir.string()),
+                                    300);
+  ASSERT_NE(o.code, 2) << o.out;
+  const auto id = tc::run_id_of(dir);
+  ASSERT_FALSE(id.empty()) << o.out;
+  const auto kept = tc::count_labelled(id);
+  EXPECT_EQ(kept.containers, 3u) << tc::describe(kept);
+  EXPECT_EQ(kept.networks, 1u) << tc::describe(kept);
+  EXPECT_EQ(kept.volumes, 3u) << tc::describe(kept);
+  const std::string marker = "remove it with: ";
+  auto at = o.out.find(marker);
+  ASSERT_NE(at, std::string::npos) << o.out;
+  auto cmd = o.out.substr(at + marker.size());
+  cmd = cmd.substr(0, cmd.find('\n'));
+  auto removed = troupe::test::shell(cmd, 180);
+  EXPECT_EQ(removed.code, 0) << cmd << "\n" << removed.out;
+  const auto left = tc::count_labelled(id);
+  EXPECT_EQ(left.total(), 0u) << tc::describe(left);
+  auto gc = troupe::test::troupe_cli("compose gc --run " + id, 120);
+  EXPECT_EQ(gc.code, 0) << gc.out;
+  EXPECT_NE(gc.out.find("removed 0 containers, 0 networks, 0 volumes"), std::string::npos)
+    << gc.out;
+}
+
+} // namespace
