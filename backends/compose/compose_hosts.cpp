@@ -108,7 +108,8 @@ void compose_hosts::choose_ports(const expanded_topology& topo, const fs::path& 
 }
 
 std::shared_ptr<agent::connection> compose_hosts::connect(size_t i, const std::string& token,
-                                                          agent::connection::event_handler h) {
+                                                          agent::connection::event_handler h,
+                                                          const volatile int* interrupted) {
   const auto container = container_name(stack_->run_id(), nodes_[i]);
   const auto deadline = steady::now() + opts_.start_timeout;
   std::string last;
@@ -125,6 +126,8 @@ std::shared_ptr<agent::connection> compose_hosts::connect(size_t i, const std::s
       if (last.find("token") != std::string::npos)
         throw user_error(last);
     }
+    if (interrupted && *interrupted)
+      throw user_error("interrupted while connecting to the containers' agents", 130);
     // Docker publishes the port before the agent inside listens: wait while it starts.
     const auto state = stack_->state(container);
     if (state != "running" && state != "created" && state != "restarting")
@@ -191,11 +194,13 @@ std::vector<local::hosts::started> compose_hosts::start(const scenario&,
   std::vector<std::string> errors(nodes_.size());
   agent::for_each_bounded(nodes_.size(), 16, [&](size_t i) {
     try {
-      agents_[i] = connect(i, token, on_event(i));
+      agents_[i] = connect(i, token, on_event(i), env.interrupted);
     } catch (const std::exception& e) {
       errors[i] = e.what();
     }
   });
+  if (env.interrupted && *env.interrupted)
+    throw user_error("interrupted while connecting to the containers' agents", 130);
   for (const auto& e : errors)
     if (!e.empty())
       throw user_error(e);

@@ -43,7 +43,8 @@ private:
   void choose_ports(const expanded_topology& topo, const std::filesystem::path& base_dir);
   /// Connects to node `i`'s agent, retrying until it answers or the budget runs out.
   std::shared_ptr<agent::connection> connect(size_t i, const std::string& token,
-                                             agent::connection::event_handler on_event);
+                                             agent::connection::event_handler on_event,
+                                             const volatile int* interrupted);
 
   mutable compose_options opts_;
   mutable std::map<std::string, std::string> images_; ///< program name -> image

@@ -106,3 +106,25 @@ TEST(compose_bad_input, busy_published_port) {
 }
 
 } // namespace
+
+namespace {
+
+// A deploy that fails once the stack is up (a readiness budget no member can meet) is one
+// sentence, and the run's containers, network and volumes are gone when troupe exits.
+TEST(compose_bad_input, a_failed_deploy_leaves_nothing) {
+  if (auto why = tc::ready_daemon(); !why.empty())
+    GTEST_SKIP() << why;
+  auto dir = tc::run_dir("failed-deploy");
+  auto file = with_backend("etcd-local.json", {{"name", "compose"}, {"ready_timeout", "1ms"}},
+                           dir.string() + "-scenario");
+  auto o = troupe_cli("run " + shell_quote(file) + " --quiet --out " + shell_quote(dir.string()),
+                      300);
+  EXPECT_EQ(o.code, 2) << o.out;
+  EXPECT_NE(o.out.find("was not ready after"), std::string::npos) << o.out;
+  const auto id = tc::run_id_of(dir);
+  ASSERT_FALSE(id.empty()) << o.out;
+  const auto left = tc::count_labelled(id);
+  EXPECT_EQ(left.total(), 0u) << tc::describe(left);
+}
+
+} // namespace

@@ -51,6 +51,7 @@ const std::map<std::string, std::string> live_examples = {
   {"pipeline-commands-local.json", "jobs_live.pipeline_commands_local_example_passes"},
   {"attach-etcd.json", "attach.attach_etcd_example_passes_through_the_registry"},
   {"litecoin-ssh.json", "ssh_run.litecoin_with_partitions_across_four_hosts_passes"},
+  {"litecoin-compose.json", "compose_run.litecoin_with_partitions_and_a_restart_passes"},
 };
 
 } // namespace
