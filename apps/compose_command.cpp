@@ -12,7 +12,8 @@
 namespace troupe::apps {
 
 void add_compose_command(CLI::App& root, int& exit_code) {
-  auto compose = root.add_subcommand("compose", "The compose backend's stacks on the Docker daemon");
+  auto compose =
+    root.add_subcommand("compose", "The compose backend's stacks on the Docker daemon");
   compose->require_subcommand(1);
   auto gc = compose->add_subcommand(
     "gc", "Remove every container, network and volume a compose run left (label troupe.run)");

@@ -20,15 +20,16 @@ void add_image_command(CLI::App& root, int& exit_code) {
   static std::string program_ref, tag;
   build->add_option("PROGRAM", program_ref, "a built-in program name or a program JSON file")
     ->required();
-  build->add_option("--tag", tag, "the image name (default: the program's image.name, else "
-                                  "troupe/<program name>:latest)");
+  build->add_option("--tag", tag,
+                    "the image name (default: the program's image.name, else "
+                    "troupe/<program name>:latest)");
   build->callback([&exit_code] {
     auto p = backends::local::load_program(program_ref);
-    auto built = backends::compose::build_image(*p, tag, std::filesystem::read_symlink("/proc/self/exe"));
+    auto built =
+      backends::compose::build_image(*p, tag, std::filesystem::read_symlink("/proc/self/exe"));
     std::printf("%s: %zu files, %.1f MB (the program's executable inside: %s; troupe: %s)\n",
-                built.tag.c_str(), built.files.size(),
-                static_cast<double>(built.bytes) / 1e6, built.command.c_str(),
-                backends::compose::image_troupe_path);
+                built.tag.c_str(), built.files.size(), static_cast<double>(built.bytes) / 1e6,
+                built.command.c_str(), backends::compose::image_troupe_path);
     exit_code = exit_pass;
   });
 }

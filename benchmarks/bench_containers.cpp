@@ -84,8 +84,8 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    auto built = backends::compose::build_image(
-      *backends::local::load_program("litecoin-regtest"), "", troupe_binary());
+    auto built = backends::compose::build_image(*backends::local::load_program("litecoin-regtest"),
+                                                "", troupe_binary());
     std::cerr << "bench_containers: image " << built.tag << " built from " << troupe_binary()
               << "\n";
   } catch (const std::exception& e) {
@@ -120,21 +120,20 @@ int main(int argc, char** argv) {
       auto timing = results["timing"];
       // Ready: the hosts up (compose: the stack and every container's agent answering), every
       // node started and its readiness probe passed.
-      const auto ready_s =
-        (timing.value("agent_ms", 0) + timing.value("ready_ms", 0)) / 1000.0;
+      const auto ready_s = (timing.value("agent_ms", 0) + timing.value("ready_ms", 0)) / 1000.0;
       const auto t1 = steady::now();
       b->teardown();
       const auto teardown_s = seconds_since(t1);
-      nlohmann::json line{{"bench", "containers_ready"},
-                          {"backend", kind},
-                          {"program", "litecoin-regtest"},
-                          {"nodes", n},
-                          {"ready_s", ready_s},
-                          {"hosts_s", timing.value("agent_ms", 0) / 1000.0},
-                          {"deploy_s", deploy_s},
-                          {"teardown_s", teardown_s},
-                          {"target_ready_s", kind == "compose" && n == 20 ? nlohmann::json(30)
-                                                                          : nullptr}};
+      nlohmann::json line{
+        {"bench", "containers_ready"},
+        {"backend", kind},
+        {"program", "litecoin-regtest"},
+        {"nodes", n},
+        {"ready_s", ready_s},
+        {"hosts_s", timing.value("agent_ms", 0) / 1000.0},
+        {"deploy_s", deploy_s},
+        {"teardown_s", teardown_s},
+        {"target_ready_s", kind == "compose" && n == 20 ? nlohmann::json(30) : nullptr}};
       if (kind == "compose") {
         auto r = b->results();
         line["stack_up_s"] = r["compose"].value("up_ms", 0) / 1000.0;

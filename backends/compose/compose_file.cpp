@@ -23,20 +23,21 @@ json service(const stack_plan& plan, const service_plan& s, const json& labels) 
     ports.push_back(published(p));
   auto mine = labels;
   mine["troupe.node"] = s.node;
-  return {{"image", s.image},
-          {"container_name", container_name(plan.run_id, s.node)},
-          {"hostname", s.node},
-          {"entrypoint", json::array({image_troupe_path})},
-          {"command", json::array({"agent", "--listen", "0.0.0.0:" + std::to_string(s.agent_port),
-                                   "--token-file", "/troupe/token"})},
-          {"ports", ports},
-          {"volumes", json::array({plan.token_file + ":/troupe/token:ro",
-                                   "node-" + s.node + ":" + container_run_dir})},
-          {"networks", json::array({"run"})},
-          {"labels", mine},
-          // The agent stops its nodes when its orchestrator goes; `down` waits this long.
-          {"stop_grace_period", "30s"},
-          {"logging", {{"driver", "json-file"}, {"options", {{"max-size", "1m"}, {"max-file", "1"}}}}}};
+  return {
+    {"image", s.image},
+    {"container_name", container_name(plan.run_id, s.node)},
+    {"hostname", s.node},
+    {"entrypoint", json::array({image_troupe_path})},
+    {"command", json::array({"agent", "--listen", "0.0.0.0:" + std::to_string(s.agent_port),
+                             "--token-file", "/troupe/token"})},
+    {"ports", ports},
+    {"volumes", json::array({plan.token_file + ":/troupe/token:ro",
+                             "node-" + s.node + ":" + container_run_dir})},
+    {"networks", json::array({"run"})},
+    {"labels", mine},
+    // The agent stops its nodes when its orchestrator goes; `down` waits this long.
+    {"stop_grace_period", "30s"},
+    {"logging", {{"driver", "json-file"}, {"options", {{"max-size", "1m"}, {"max-file", "1"}}}}}};
 }
 
 } // namespace

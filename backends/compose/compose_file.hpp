@@ -18,10 +18,10 @@ namespace troupe::backends::compose {
 
 /// One node's container.
 struct service_plan {
-  std::string node;               ///< node id (the service's name and hostname)
+  std::string node; ///< node id (the service's name and hostname)
   std::string image;
-  uint16_t agent_port = 0;        ///< the agent listens there, published on 127.0.0.1
-  std::vector<uint16_t> ports;    ///< the node program's ports, published the same way
+  uint16_t agent_port = 0;     ///< the agent listens there, published on 127.0.0.1
+  std::vector<uint16_t> ports; ///< the node program's ports, published the same way
 };
 
 struct stack_plan {

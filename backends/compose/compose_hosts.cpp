@@ -45,8 +45,10 @@ std::string new_token() {
 uint32_t ipv4_of(const std::string& address, const std::string& node) {
   in_addr a{};
   if (::inet_pton(AF_INET, address.c_str(), &a) != 1)
-    throw user_error("the container of node " + node + " has no IPv4 address on the run network "
-                     "(got \"" + address + "\"): check the Docker daemon's address pools");
+    throw user_error("the container of node " + node +
+                     " has no IPv4 address on the run network "
+                     "(got \"" +
+                     address + "\"): check the Docker daemon's address pools");
   return ntohl(a.s_addr);
 }
 
@@ -76,8 +78,8 @@ std::string compose_hosts::binary(const local::program& p) const {
                      ": build it with `troupe image build " + p.name +
                      (image == default_image(p) ? std::string{} : " --tag " + image) + "`");
   images_[p.name] = image;
-  auto command = p.image && !p.image->command.empty() ? p.image->command
-                                                      : image_label(image, "troupe.command");
+  auto command =
+    p.image && !p.image->command.empty() ? p.image->command : image_label(image, "troupe.command");
   if (command.empty())
     throw user_error("the image " + image + " does not say where program " + p.name +
                      " is inside it (no troupe.command label): name it in the program's "
@@ -131,24 +133,22 @@ std::shared_ptr<agent::connection> compose_hosts::connect(size_t i, const std::s
     // Docker publishes the port before the agent inside listens: wait while it starts.
     const auto state = stack_->state(container);
     if (state != "running" && state != "created" && state != "restarting")
-      throw user_error("the container " + container + " of node " + nodes_[i] + " is " +
-                       (state.empty() ? std::string("gone") : state) +
-                       " before its agent answered; its output ends: " +
-                       stack_->output_tail(container, 5));
+      throw user_error(
+        "the container " + container + " of node " + nodes_[i] + " is " +
+        (state.empty() ? std::string("gone") : state) +
+        " before its agent answered; its output ends: " + stack_->output_tail(container, 5));
     if (steady::now() >= deadline)
       throw user_error("the agent of node " + nodes_[i] + " (container " + container +
                        ") did not answer at 127.0.0.1:" + std::to_string(agent_ports_[i]) +
-                       " within " + std::to_string(opts_.start_timeout.count() / 1000) +
-                       " s (" + last + "): raise the backend's start_timeout");
+                       " within " + std::to_string(opts_.start_timeout.count() / 1000) + " s (" +
+                       last + "): raise the backend's start_timeout");
     std::this_thread::sleep_for(milliseconds(200));
   }
 }
 
-std::vector<local::hosts::started> compose_hosts::start(const scenario&,
-                                                        const expanded_topology& topo,
-                                                        const run_env& env,
-                                                        const local::local_options&,
-                                                        const handler_for& on_event) {
+std::vector<local::hosts::started>
+compose_hosts::start(const scenario&, const expanded_topology& topo, const run_env& env,
+                     const local::local_options&, const handler_for& on_event) {
   closed_ = false;
   const auto base_dir =
     env.scenario_path.empty() ? fs::path{} : fs::path{env.scenario_path}.parent_path();
@@ -187,8 +187,7 @@ std::vector<local::hosts::started> compose_hosts::start(const scenario&,
   stack_->up(opts_.start_timeout);
   const auto net = stack_->network();
   info_["network"] = {{"name", plan.run_id}, {"subnet", net.subnet}, {"gateway", net.gateway}};
-  info_["up_ms"] =
-    std::chrono::duration_cast<milliseconds>(steady::now() - t0).count();
+  info_["up_ms"] = std::chrono::duration_cast<milliseconds>(steady::now() - t0).count();
 
   agents_.assign(nodes_.size(), nullptr);
   std::vector<std::string> errors(nodes_.size());
@@ -248,15 +247,15 @@ void compose_hosts::close() noexcept {
     if (opts_.keep) {
       const auto cmd = stack_->remove_command();
       info_["remove_command"] = cmd;
-      std::fprintf(stderr, "troupe: the compose stack %s is kept (its nodes stopped, their "
-                           "volumes there); remove it with: %s\n",
+      std::fprintf(stderr,
+                   "troupe: the compose stack %s is kept (its nodes stopped, their "
+                   "volumes there); remove it with: %s\n",
                    stack_->run_id().c_str(), cmd.c_str());
     } else {
       stack_->down();
       const auto left = count_labelled(stack_->run_id());
-      info_["left"] = {{"containers", left.containers},
-                       {"networks", left.networks},
-                       {"volumes", left.volumes}};
+      info_["left"] = {
+        {"containers", left.containers}, {"networks", left.networks}, {"volumes", left.volumes}};
     }
   }
   stack_.reset();

@@ -49,7 +49,7 @@ private:
   mutable compose_options opts_;
   mutable std::map<std::string, std::string> images_; ///< program name -> image
   std::unique_ptr<local::port_allocator> ports_;
-  std::vector<std::string> nodes_;                         ///< node ids, topology order
+  std::vector<std::string> nodes_; ///< node ids, topology order
   std::vector<uint16_t> agent_ports_;
   std::vector<std::map<std::string, uint16_t>> node_ports_;
   std::vector<size_t> placement_;

@@ -67,8 +67,9 @@ bool image_exists(const std::string& name) {
 }
 
 std::string image_label(const std::string& name, const std::string& label) {
-  auto r = docker({"image", "inspect", "--format", "{{index .Config.Labels \"" + label + "\"}}", name},
-                  std::chrono::seconds(30));
+  auto r =
+    docker({"image", "inspect", "--format", "{{index .Config.Labels \"" + label + "\"}}", name},
+           std::chrono::seconds(30));
   if (r.code != 0)
     return {};
   auto v = r.out;

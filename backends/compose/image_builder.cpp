@@ -62,8 +62,9 @@ uint64_t copy_in(const fs::path& root, const fs::path& from, const std::string& 
 
 void write_etc(const fs::path& root) {
   fs::create_directories(root / "etc");
-  std::ofstream{root / "etc/passwd"} << "root:x:0:0:root:/root:/troupe/bin/troupe\n"
-                                     << "nobody:x:65534:65534:nobody:/nonexistent:/troupe/bin/troupe\n";
+  std::ofstream{root / "etc/passwd"}
+    << "root:x:0:0:root:/root:/troupe/bin/troupe\n"
+    << "nobody:x:65534:65534:nobody:/nonexistent:/troupe/bin/troupe\n";
   std::ofstream{root / "etc/group"} << "root:x:0:\nnogroup:x:65534:\n";
   std::ofstream{root / "etc/nsswitch.conf"} << "passwd: files\ngroup: files\nhosts: files dns\n";
   std::ofstream{root / "etc/hosts"} << "127.0.0.1 localhost\n";
@@ -79,8 +80,7 @@ fs::path program_executable(const local::program& p) {
 
 } // namespace
 
-image_built build_image(const local::program& p, std::string tag,
-                        const fs::path& troupe_binary) {
+image_built build_image(const local::program& p, std::string tag, const fs::path& troupe_binary) {
   if (tag.empty())
     tag = default_image(p);
   const auto exe = program_executable(p); // a missing binary: the sentence naming its package
@@ -89,8 +89,8 @@ image_built build_image(const local::program& p, std::string tag,
   out.tag = tag;
   out.command = exe.string();
 
-  const auto root = fs::temp_directory_path() /
-                    ("troupe-image-" + std::to_string(::getpid()) + "-" + p.name);
+  const auto root =
+    fs::temp_directory_path() / ("troupe-image-" + std::to_string(::getpid()) + "-" + p.name);
   fs::remove_all(root);
   struct cleanup {
     fs::path dir;
@@ -126,11 +126,11 @@ image_built build_image(const local::program& p, std::string tag,
   if (t.code != 0)
     throw user_error("tar could not pack the image's root filesystem (" + first_line(t) +
                      "): check the space in " + fs::temp_directory_path().string());
-  auto r = docker({"import", "--change", std::string("ENTRYPOINT [\"") + image_troupe_path + "\"]",
-                   "--change", "CMD [\"agent\", \"--help\"]", "--change",
-                   "LABEL troupe.program=" + p.name, "--change",
-                   "LABEL troupe.command=" + out.command, tar.string(), tag},
-                  seconds(300));
+  auto r =
+    docker({"import", "--change", std::string("ENTRYPOINT [\"") + image_troupe_path + "\"]",
+            "--change", "CMD [\"agent\", \"--help\"]", "--change", "LABEL troupe.program=" + p.name,
+            "--change", "LABEL troupe.command=" + out.command, tar.string(), tag},
+           seconds(300));
   if (r.code != 0)
     throw user_error("docker import of " + tag + " failed: " + first_line(r));
   return out;

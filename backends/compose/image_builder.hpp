@@ -25,9 +25,9 @@ std::string default_image(const local::program& p);
 
 struct image_built {
   std::string tag;
-  std::string command;                   ///< the program's executable inside
-  std::vector<std::string> files;        ///< every file copied (paths inside)
-  uint64_t bytes = 0;                    ///< their total size
+  std::string command;            ///< the program's executable inside
+  std::vector<std::string> files; ///< every file copied (paths inside)
+  uint64_t bytes = 0;             ///< their total size
 };
 
 /// Builds and imports the image (`tag` empty: default_image). `troupe_binary`: the troupe put

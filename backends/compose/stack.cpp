@@ -46,8 +46,10 @@ size_t remove_all(std::vector<std::string> cmd, const std::vector<std::string>& 
 constexpr const char* janitor_script =
   "while read -r _; do :; done; d=\"$1\"; f=\"$2\"; "
   "c=$(\"$d\" ps -aq --filter \"$f\"); [ -z \"$c\" ] || \"$d\" rm -f $c >/dev/null 2>&1; "
-  "n=$(\"$d\" network ls -q --filter \"$f\"); [ -z \"$n\" ] || \"$d\" network rm $n >/dev/null 2>&1; "
-  "v=$(\"$d\" volume ls -q --filter \"$f\"); [ -z \"$v\" ] || \"$d\" volume rm -f $v >/dev/null 2>&1; "
+  "n=$(\"$d\" network ls -q --filter \"$f\"); [ -z \"$n\" ] || \"$d\" network rm $n >/dev/null "
+  "2>&1; "
+  "v=$(\"$d\" volume ls -q --filter \"$f\"); [ -z \"$v\" ] || \"$d\" volume rm -f $v >/dev/null "
+  "2>&1; "
   "exit 0";
 
 } // namespace
@@ -76,7 +78,8 @@ swept count_labelled(const std::string& run_id) noexcept {
 }
 
 stack::stack(std::string run_id, std::filesystem::path file)
-  : run_id_(std::move(run_id)), file_(std::move(file)) {}
+  : run_id_(std::move(run_id))
+  , file_(std::move(file)) {}
 
 std::vector<std::string> stack::compose(std::vector<std::string> args) const {
   auto cmd = compose_command();
@@ -131,10 +134,10 @@ void stack::up(milliseconds timeout) {
   for (std::string line; std::getline(in, line);)
     if (line.find_first_not_of(" \t\r") != std::string::npos)
       last = line;
-  throw user_error("the Compose stack of the run did not come up (" +
-                   (r.timed_out ? "not within " + std::to_string(timeout.count() / 1000) + " s"
-                                : last) +
-                   "); see " + file_.string());
+  throw user_error(
+    "the Compose stack of the run did not come up (" +
+    (r.timed_out ? "not within " + std::to_string(timeout.count() / 1000) + " s" : last) +
+    "); see " + file_.string());
 }
 
 network_info stack::network() const {

@@ -17,8 +17,8 @@ namespace troupe::backends::compose {
 
 /// The run network as Docker made it.
 struct network_info {
-  std::string subnet;                            ///< e.g. 10.170.3.0/24
-  std::string gateway;                           ///< where published ports arrive from
+  std::string subnet;                           ///< e.g. 10.170.3.0/24
+  std::string gateway;                          ///< where published ports arrive from
   std::map<std::string, std::string> addresses; ///< container name -> IPv4 address
 };
 

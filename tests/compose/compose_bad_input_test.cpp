@@ -29,7 +29,8 @@ size_t troupe_lines(const std::string& out) {
 /// `scenario` (a file under scenarios/) with its backend object replaced, in `dir`.
 std::string with_backend(const std::string& scenario, const nlohmann::json& backend,
                          const std::filesystem::path& dir) {
-  auto s = tc::read_json(std::filesystem::path{troupe::test::source_dir()} / "scenarios" / scenario);
+  auto s =
+    tc::read_json(std::filesystem::path{troupe::test::source_dir()} / "scenarios" / scenario);
   s["backend"] = backend;
   std::filesystem::create_directories(dir);
   auto path = dir / scenario;
@@ -39,13 +40,15 @@ std::string with_backend(const std::string& scenario, const nlohmann::json& back
 
 TEST(compose_bad_input, no_daemon) {
   auto dir = tc::run_dir("no-daemon");
-  auto o = troupe::test::shell(
-    "DOCKER_HOST=unix:///tmp/troupe-no-such-daemon.sock " + shell_quote(troupe::test::troupe_binary()) +
-      " run scenarios/etcd-local.json --backend compose --quiet --out " + shell_quote(dir.string()),
-    120, troupe::test::source_dir());
+  auto o = troupe::test::shell("DOCKER_HOST=unix:///tmp/troupe-no-such-daemon.sock " +
+                                 shell_quote(troupe::test::troupe_binary()) +
+                                 " run scenarios/etcd-local.json --backend compose --quiet --out " +
+                                 shell_quote(dir.string()),
+                               120, troupe::test::source_dir());
   EXPECT_EQ(o.code, 2) << o.out;
-  EXPECT_NE(o.out.find("troupe: no Docker daemon answers at unix:///tmp/troupe-no-such-daemon.sock"),
-            std::string::npos)
+  EXPECT_NE(
+    o.out.find("troupe: no Docker daemon answers at unix:///tmp/troupe-no-such-daemon.sock"),
+    std::string::npos)
     << o.out;
   EXPECT_EQ(troupe_lines(o.out), 1u) << o.out;
 }
@@ -98,7 +101,8 @@ TEST(compose_bad_input, busy_published_port) {
                       " --quiet --out " + shell_quote(dir.string()));
   ::close(fd);
   EXPECT_EQ(o.code, 2) << o.out;
-  EXPECT_NE(o.out.find("port " + std::to_string(port) + " (client_port of member-0) is already in "
+  EXPECT_NE(o.out.find("port " + std::to_string(port) +
+                       " (client_port of member-0) is already in "
                        "use by another process"),
             std::string::npos)
     << o.out;
@@ -117,8 +121,8 @@ TEST(compose_bad_input, a_failed_deploy_leaves_nothing) {
   auto dir = tc::run_dir("failed-deploy");
   auto file = with_backend("etcd-local.json", {{"name", "compose"}, {"ready_timeout", "1ms"}},
                            dir.string() + "-scenario");
-  auto o = troupe_cli("run " + shell_quote(file) + " --quiet --out " + shell_quote(dir.string()),
-                      300);
+  auto o =
+    troupe_cli("run " + shell_quote(file) + " --quiet --out " + shell_quote(dir.string()), 300);
   EXPECT_EQ(o.code, 2) << o.out;
   EXPECT_NE(o.out.find("was not ready after"), std::string::npos) << o.out;
   const auto id = tc::run_id_of(dir);

@@ -44,8 +44,8 @@ TEST(compose_file, ports_only_on_loopback_at_the_same_numbers) {
     }
   }
   EXPECT_EQ(f["services"]["observer-0"]["ports"],
-            nlohmann::json::array({"127.0.0.1:21003:21003", "127.0.0.1:21004:21004",
-                                   "127.0.0.1:21005:21005"}));
+            nlohmann::json::array(
+              {"127.0.0.1:21003:21003", "127.0.0.1:21004:21004", "127.0.0.1:21005:21005"}));
 }
 
 TEST(compose_file, the_run_network_and_every_volume_carry_the_label) {
@@ -65,11 +65,13 @@ TEST(compose_file, the_run_network_and_every_volume_carry_the_label) {
 }
 
 TEST(compose_validate, etcd_network_faults_are_refused_with_the_reason) {
-  auto o = troupe::test::troupe_cli("validate scenarios/etcd-faults-local.json --backend compose --strict");
+  auto o = troupe::test::troupe_cli(
+    "validate scenarios/etcd-faults-local.json --backend compose --strict");
   EXPECT_EQ(o.code, 2) << o.out;
   EXPECT_NE(o.out.find("backend compose cannot do it"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("no NET_ADMIN"), std::string::npos) << o.out;
-  auto ok = troupe::test::troupe_cli("validate scenarios/litecoin-compose.json --backend compose --strict");
+  auto ok =
+    troupe::test::troupe_cli("validate scenarios/litecoin-compose.json --backend compose --strict");
   EXPECT_EQ(ok.code, 0) << ok.out;
   EXPECT_NE(ok.out.find("backend compose can do every control and fault it asks for"),
             std::string::npos)

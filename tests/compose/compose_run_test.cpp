@@ -15,7 +15,8 @@ TEST(compose_run, litecoin_with_partitions_and_a_restart_passes) {
   if (auto why = tc::ready_daemon(); !why.empty())
     GTEST_SKIP() << why;
   auto dir = tc::run_dir("litecoin");
-  auto o = troupe_cli("run scenarios/litecoin-compose.json --out " + shell_quote(dir.string()), 500);
+  auto o =
+    troupe_cli("run scenarios/litecoin-compose.json --out " + shell_quote(dir.string()), 500);
   ASSERT_EQ(o.code, 0) << o.out;
   auto r = tc::read_json(dir / "report.json");
   EXPECT_EQ(r["verdict"], "pass");
@@ -24,7 +25,7 @@ TEST(compose_run, litecoin_with_partitions_and_a_restart_passes) {
   for (const auto& f : r["faults"])
     faults.push_back(f.value("action", ""));
   EXPECT_EQ(faults, (std::vector<std::string>{"set_link", "partition", "partition (one-way)",
-                                               "clog", "restart", "clock_skew"}));
+                                              "clog", "restart", "clock_skew"}));
   // Every peer link through a relay inside the dialer's container, and bytes through them.
   ASSERT_EQ(r["fabric"]["links"].size(), 12u);
   uint64_t relayed = 0;
@@ -48,9 +49,8 @@ TEST(compose_run, etcd_cluster_passes) {
   if (auto why = tc::ready_daemon(); !why.empty())
     GTEST_SKIP() << why;
   auto dir = tc::run_dir("etcd");
-  auto o = troupe_cli("run scenarios/etcd-local.json --backend compose --out " +
-                        shell_quote(dir.string()),
-                      400);
+  auto o = troupe_cli(
+    "run scenarios/etcd-local.json --backend compose --out " + shell_quote(dir.string()), 400);
   ASSERT_EQ(o.code, 0) << o.out;
   auto r = tc::read_json(dir / "report.json");
   EXPECT_EQ(r["verdict"], "pass");

@@ -24,10 +24,10 @@ TEST_P(compose_signal, of_troupe_mid_run_leaves_no_container_network_or_volume) 
     GTEST_SKIP() << why;
   auto dir = tc::run_dir("signal-" + std::to_string(GetParam()));
   auto log = dir.string() + ".log";
-  auto pid = troupe::test::start_troupe_child(
-    {"run", "scenarios/etcd-local.json", "--backend", "compose", "--duration", "10m", "--out",
-     dir.string()},
-    log);
+  auto pid =
+    troupe::test::start_troupe_child({"run", "scenarios/etcd-local.json", "--backend", "compose",
+                                      "--duration", "10m", "--out", dir.string()},
+                                     log);
   // Deployed: the run is under way, each member in its running container.
   std::string id;
   ASSERT_TRUE(troupe::test::wait_until(
@@ -37,7 +37,8 @@ TEST_P(compose_signal, of_troupe_mid_run_leaves_no_container_network_or_volume) 
     },
     240s, 200ms))
     << troupe::test::file_text(log);
-  auto running = troupe::test::docker().docker("ps -q --filter status=running --filter label=troupe.run=" + id);
+  auto running =
+    troupe::test::docker().docker("ps -q --filter status=running --filter label=troupe.run=" + id);
   EXPECT_EQ(std::count(running.out.begin(), running.out.end(), '\n'), 3) << running.out;
   EXPECT_EQ(tc::count_labelled(id).total(), 3u + 1u + 3u);
 

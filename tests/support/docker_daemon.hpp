@@ -78,7 +78,8 @@ private:
   }
 
   static bool answers(const std::string& host) {
-    return shell("DOCKER_HOST=" + shell_quote(host) + " docker version --format '{{.Server.Version}}'",
+    return shell("DOCKER_HOST=" + shell_quote(host) +
+                   " docker version --format '{{.Server.Version}}'",
                  20)
              .code == 0;
   }
@@ -96,15 +97,20 @@ private:
     fs::create_directories(short_ / "exec", ec);
     const auto sock = short_ / "docker.sock";
     pidfile_ = short_ / "dockerd.pid";
-    const auto pool =
-      "base=10." + std::to_string(150 + ::getpid() % 40) + ".0.0/16,size=24";
+    const auto pool = "base=10." + std::to_string(150 + ::getpid() % 40) + ".0.0/16,size=24";
     std::vector<std::string> args{"dockerd",
-                                  "--data-root", (state / "data").string(),
-                                  "--exec-root", (short_ / "exec").string(),
-                                  "--pidfile", pidfile_.string(),
-                                  "-H", "unix://" + sock.string(),
-                                  "--ip-masq=false", "--bridge=none",
-                                  "--default-address-pool", pool};
+                                  "--data-root",
+                                  (state / "data").string(),
+                                  "--exec-root",
+                                  (short_ / "exec").string(),
+                                  "--pidfile",
+                                  pidfile_.string(),
+                                  "-H",
+                                  "unix://" + sock.string(),
+                                  "--ip-masq=false",
+                                  "--bridge=none",
+                                  "--default-address-pool",
+                                  pool};
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
