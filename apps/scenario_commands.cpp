@@ -163,11 +163,10 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
   static std::string run_file;
   static std::string backend, duration_text, out;
   static std::string seed;
-  static bool quiet = false, check_determinism = false, events = false, vary = false,
-              keep = false;
+  static bool quiet = false, check_determinism = false, events = false, vary = false, keep = false;
   run->add_option("FILE", run_file, "scenario JSON file")->required();
   run->add_option("--backend", backend,
-                  "world to run in (default: the scenario's; sim, local, ssh, attach)");
+                  "world to run in (default: the scenario's; sim, local, ssh, compose, attach)");
   run->add_option("--seed", seed, "seed (default: the scenario's)");
   run->add_option("--duration", duration_text, "run duration, e.g. 30s, 10m");
   run->add_option("--out", out,

@@ -113,18 +113,29 @@ TEST(compose_bad_input, busy_published_port) {
 
 namespace {
 
-// A deploy that fails once the stack is up (a readiness budget no member can meet) is one
-// sentence, and the run's containers, network and volumes are gone when troupe exits.
+// A deploy that fails once the stack is up (every member exits at once: a flag etcd does not
+// know) is one sentence naming the node, and the run's containers, network and volumes are
+// gone when troupe exits.
 TEST(compose_bad_input, a_failed_deploy_leaves_nothing) {
   if (auto why = tc::ready_daemon(); !why.empty())
     GTEST_SKIP() << why;
   auto dir = tc::run_dir("failed-deploy");
-  auto file = with_backend("etcd-local.json", {{"name", "compose"}, {"ready_timeout", "1ms"}},
-                           dir.string() + "-scenario");
-  auto o =
-    troupe_cli("run " + shell_quote(file) + " --quiet --out " + shell_quote(dir.string()), 300);
+  auto scratch = std::filesystem::path{dir.string() + "-scenario"};
+  std::filesystem::create_directories(scratch);
+  const std::filesystem::path src{troupe::test::source_dir()};
+  auto program = tc::read_json(src / "backends" / "programs" / "etcd.json");
+  program["args"].push_back("--no-such-flag-for-etcd");
+  std::ofstream{scratch / "etcd.json"} << program.dump(2);
+  auto s = tc::read_json(src / "scenarios" / "etcd-local.json");
+  s["backend"] = {{"name", "compose"}};
+  s["topology"]["groups"][0]["node"]["program"] = (scratch / "etcd.json").string();
+  std::ofstream{scratch / "scenario.json"} << s.dump(2);
+  auto o = troupe_cli("run " + shell_quote((scratch / "scenario.json").string()) +
+                        " --quiet --out " + shell_quote(dir.string()),
+                      300);
   EXPECT_EQ(o.code, 2) << o.out;
-  EXPECT_NE(o.out.find("was not ready after"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("exited while starting"), std::string::npos) << o.out;
+  EXPECT_EQ(troupe_lines(o.out), 1u) << o.out;
   const auto id = tc::run_id_of(dir);
   ASSERT_FALSE(id.empty()) << o.out;
   const auto left = tc::count_labelled(id);
