@@ -93,6 +93,9 @@ std::map<std::string, uint16_t> compose_hosts::ports_of(size_t node) const {
 
 void compose_hosts::choose_ports(const expanded_topology& topo, const fs::path& base_dir) {
   ports_ = std::make_unique<local::port_allocator>(opts_.local.port_min, opts_.local.port_max);
+  nodes_.clear();
+  agent_ports_.clear();
+  node_ports_.clear();
   std::map<std::string, local::program_ptr> programs;
   for (const auto& n : topo.nodes) {
     auto& p = programs[n.spec.program];
@@ -146,23 +149,8 @@ std::shared_ptr<agent::connection> compose_hosts::connect(size_t i, const std::s
   }
 }
 
-std::vector<local::hosts::started>
-compose_hosts::start(const scenario&, const expanded_topology& topo, const run_env& env,
-                     const local::local_options&, const handler_for& on_event) {
-  closed_ = false;
-  const auto base_dir =
-    env.scenario_path.empty() ? fs::path{} : fs::path{env.scenario_path}.parent_path();
-  choose_ports(topo, base_dir);
-  const auto dir = fs::absolute(env.run_dir) / "compose";
-  fs::create_directories(dir);
-  const auto token = new_token();
-  const auto token_file = dir / "token";
-  {
-    std::ofstream out{token_file};
-    out << token << "\n";
-  }
-  ::chmod(token_file.c_str(), 0600);
-
+void compose_hosts::write_stack(const expanded_topology& topo, const fs::path& base_dir,
+                                const fs::path& dir, const fs::path& token_file) {
   stack_plan plan;
   plan.run_id = new_run_id();
   plan.token_file = token_file.string();
@@ -181,33 +169,31 @@ compose_hosts::start(const scenario&, const expanded_topology& topo, const run_e
   std::ofstream{file} << compose_file(plan).dump(2) << "\n";
   stack_ = std::make_unique<stack>(plan.run_id, file);
   info_ = {{"run_id", plan.run_id}, {"file", file.string()}, {"keep", opts_.keep}};
-  if (!opts_.keep)
-    stack_->guard();
-  const auto t0 = steady::now();
-  stack_->up(opts_.start_timeout);
-  const auto net = stack_->network();
-  info_["network"] = {{"name", plan.run_id}, {"subnet", net.subnet}, {"gateway", net.gateway}};
-  info_["up_ms"] = std::chrono::duration_cast<milliseconds>(steady::now() - t0).count();
+}
 
+void compose_hosts::connect_all(const std::string& token, const handler_for& on_event,
+                                const volatile int* interrupted) {
   agents_.assign(nodes_.size(), nullptr);
   std::vector<std::string> errors(nodes_.size());
   agent::for_each_bounded(nodes_.size(), 16, [&](size_t i) {
     try {
-      agents_[i] = connect(i, token, on_event(i), env.interrupted);
+      agents_[i] = connect(i, token, on_event(i), interrupted);
     } catch (const std::exception& e) {
       errors[i] = e.what();
     }
   });
-  if (env.interrupted && *env.interrupted)
+  if (interrupted && *interrupted)
     throw user_error("interrupted while connecting to the containers' agents", 130);
   for (const auto& e : errors)
     if (!e.empty())
       throw user_error(e);
+}
 
+std::vector<local::hosts::started> compose_hosts::hosts_on(const network_info& net) {
   std::vector<started> out;
   auto containers = nlohmann::json::array();
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    const auto container = container_name(plan.run_id, nodes_[i]);
+    const auto container = container_name(stack_->run_id(), nodes_[i]);
     auto it = net.addresses.find(container);
     const auto address = it == net.addresses.end() ? std::string{} : it->second;
     started st;
@@ -227,10 +213,39 @@ compose_hosts::start(const scenario&, const expanded_topology& topo, const run_e
                           {"ports", node_ports_[i]}});
   }
   info_["containers"] = containers;
+  return out;
+}
+
+std::vector<local::hosts::started>
+compose_hosts::start(const scenario&, const expanded_topology& topo, const run_env& env,
+                     const local::local_options&, const handler_for& on_event) {
+  closed_ = false;
+  const auto base_dir =
+    env.scenario_path.empty() ? fs::path{} : fs::path{env.scenario_path}.parent_path();
+  choose_ports(topo, base_dir);
+  const auto dir = fs::absolute(env.run_dir) / "compose";
+  fs::create_directories(dir);
+  const auto token = new_token();
+  const auto token_file = dir / "token";
+  {
+    std::ofstream out{token_file};
+    out << token << "\n";
+  }
+  ::chmod(token_file.c_str(), 0600);
+  write_stack(topo, base_dir, dir, token_file);
+  // The janitor first: from `up` on, a kill -9 of troupe must not leave the stack behind.
+  if (!opts_.keep)
+    stack_->guard();
+  const auto t0 = steady::now();
+  stack_->up(opts_.start_timeout);
+  const auto net = stack_->network();
+  info_["network"] = {{"name", stack_->run_id()}, {"subnet", net.subnet}, {"gateway", net.gateway}};
+  info_["up_ms"] = std::chrono::duration_cast<milliseconds>(steady::now() - t0).count();
+  connect_all(token, on_event, env.interrupted);
   placement_.resize(nodes_.size());
   for (size_t i = 0; i < nodes_.size(); ++i)
     placement_[i] = i;
-  return out;
+  return hosts_on(net);
 }
 
 void compose_hosts::close() noexcept {

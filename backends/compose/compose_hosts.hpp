@@ -41,6 +41,14 @@ public:
 private:
   /// Ports of every node (the agent's and the program's), on 127.0.0.1.
   void choose_ports(const expanded_topology& topo, const std::filesystem::path& base_dir);
+  /// The run's plan and Compose file (RUN/compose/docker-compose.yml); makes stack_.
+  void write_stack(const expanded_topology& topo, const std::filesystem::path& base_dir,
+                   const std::filesystem::path& dir, const std::filesystem::path& token_file);
+  /// Every container's agent, in parallel (the first error, or the interruption, thrown).
+  void connect_all(const std::string& token, const handler_for& on_event,
+                   const volatile int* interrupted);
+  /// The containers as the deployment's hosts, on the run network `net`.
+  std::vector<started> hosts_on(const network_info& net);
   /// Connects to node `i`'s agent, retrying until it answers or the budget runs out.
   std::shared_ptr<agent::connection> connect(size_t i, const std::string& token,
                                              agent::connection::event_handler on_event,
