@@ -1,7 +1,9 @@
 #pragma once
 // Where a live deployment's nodes run: its hosts, one agent on each. The local backend's is
 // this machine alone (local_hosts: its agent in-process or a child `troupe agent --stdio`);
-// the ssh backend's are the hosts of its fleet, each agent over ssh (backends/ssh/ssh_hosts).
+// the ssh backend's are the hosts of its fleet, each agent over ssh (backends/ssh/ssh_hosts);
+// the compose backend's are one container per node, each agent over TCP through its port
+// published on 127.0.0.1 (backends/compose/compose_hosts).
 // The local backend does everything else the same way over either: nodes, ports, relays,
 // readiness, controls, faults, teardown. The local backend is the one-host case.
 
