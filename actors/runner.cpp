@@ -352,7 +352,9 @@ bool written_by_a_run(const std::string& name) {
     "report.junit.xml", "report.junit.xml.tmp", "events.jsonl",    "nodes",       "scenario.json",
     // the ssh backend's state, and its provisioned hosts (backends/ssh/provisioner.hpp)
     "ssh", "provisioned.json", "provisioned.json.tmp", "provisioned-hosts.json",
-    "provisioned_known_hosts", "provisioner"};
+    "provisioned_known_hosts", "provisioner",
+    "compose"}; // the compose backend's file and token
+
   if (files.count(name))
     return true;
   // A campaign's store: jobs-<name>.db and SQLite's companions.

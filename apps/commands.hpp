@@ -22,6 +22,8 @@ void add_fleet_command(CLI::App& root, int& exit_code);     // fleet check HOSTS
 void add_k8s_command(CLI::App& root, int& exit_code);       // k8s render SCENARIO | k8s gc
 void add_sync_command(CLI::App& root, int& exit_code);      // sync serve|signal|barrier|...
 void add_discovery_command(CLI::App& root, int& exit_code); // discovery serve|announce|keygen
+void add_image_command(CLI::App& root, int& exit_code);     // image build PROGRAM
+void add_compose_command(CLI::App& root, int& exit_code);   // compose gc
 
 /// Shrinks the failing run in `run_dir` into the scenario file `out`, printing each phase and
 /// before -> after (`troupe shrink`, and `troupe swarm --shrink` for each failing seed).

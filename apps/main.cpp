@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   troupe::apps::add_k8s_command(app, exit_code);
   troupe::apps::add_sync_command(app, exit_code);
   troupe::apps::add_discovery_command(app, exit_code);
+  troupe::apps::add_image_command(app, exit_code);
+  troupe::apps::add_compose_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -169,10 +169,10 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
   static std::string run_file;
   static std::string backend, duration_text, out;
   static std::string seed;
-  static bool quiet = false, check_determinism = false, events = false, vary = false;
+  static bool quiet = false, check_determinism = false, events = false, vary = false, keep = false;
   run->add_option("FILE", run_file, "scenario JSON file")->required();
   run->add_option("--backend", backend,
-                  "world to run in (default: the scenario's; sim, local, ssh, attach)");
+                  "world to run in (default: the scenario's; sim, local, ssh, compose, attach)");
   run->add_option("--seed", seed, "seed (default: the scenario's)");
   run->add_option("--duration", duration_text, "run duration, e.g. 30s, 10m");
   run->add_option("--out", out,
@@ -182,6 +182,9 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
   run->add_flag("--vary", vary,
                 "draw the fault parameters from the ranges the scenario's chaos workloads "
                 "declare under \"vary\", from the seed (recorded in report.json)");
+  run->add_flag("--keep", keep,
+                "compose: leave the run's containers, network and volumes on the daemon (the "
+                "nodes stopped) and print the command that removes them");
   run->add_flag("--events", events, "write events.jsonl (sim: every delivery, drop, fault)");
   static std::string log_level = "warn", prometheus_url;
   static int metrics_port = -1, serve_port = -1;
@@ -220,6 +223,15 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
     req.scenario_path = run_file;
     if (!backend.empty())
       req.backend = backend;
+    if (keep) {
+      if (req.backend.value_or(s.backend.name) != "compose")
+        throw user_error("--keep leaves a compose run's stack up, and this run's backend is " +
+                         req.backend.value_or(s.backend.name) +
+                         ": drop --keep, or run with --backend compose");
+      if (!s.backend.params.is_object())
+        s.backend.params = nlohmann::json::object();
+      s.backend.params["keep"] = true;
+    }
     if (run->count("--seed"))
       req.seed = parse_seed_option("--seed", seed);
     if (vary)

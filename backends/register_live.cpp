@@ -2,6 +2,7 @@
 
 #include "actors/registry.hpp"
 #include "backends/attach/attach_backend.hpp"
+#include "backends/compose/compose_backend.hpp"
 #include "backends/k8s/k8s_backend.hpp"
 #include "backends/k8s/k8s_options.hpp"
 #include "backends/local/local_backend.hpp"
@@ -25,6 +26,11 @@ void register_live(troupe::registry& reg) {
                    "pod's agent runs its node and link relays",
                    [](params_reader& r) { k8s::read_options(r); },
                    [] { return std::make_unique<k8s::k8s_backend>(); }});
+  reg.add_backend({"compose",
+                   "one container per node on a Docker daemon, from a generated Compose file: "
+                   "each container's agent runs its node (images by troupe image build)",
+                   [](params_reader& r) { compose::read_options(r); },
+                   [] { return std::make_unique<compose::compose_backend>(); }});
   reg.add_backend({"attach",
                    "nodes troupe did not start, from a list or a discovery registry (controls "
                    "and faults refused)",

@@ -49,6 +49,9 @@ test_packages=(
   # the ssh backend's tests and bench_fleet start real sshd instances on loopback addresses
   # (tests/support/sshd_fleet.hpp); the client (ssh, scp) comes with openssh-client
   openssh-server openssh-client
+  # the compose backend's tests and bench_containers: the Docker daemon (started by the tests
+  # themselves when none runs, tests/support/docker_daemon.hpp) and the Compose tool
+  docker.io docker-compose
 )
 
 packages=("${run_packages[@]}")

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "backends/agent/agent.hpp"
+#include "backends/agent/clock_skew.hpp"
 #include "backends/agent/command_runner.hpp"
 #include "backends/agent/payloads.hpp"
 #include "backends/agent/probe.hpp"
@@ -112,6 +113,17 @@ void host_agent::register_process_ops() {
                   {"tail", o.tail}, {"seconds", o.seconds}};
     },
     true};
+  // A node's libfaketime control file, replaced atomically (clock_skew.hpp): by the agent
+  // itself, since a container's image has no shell to run a command with.
+  ops_["write_clock"] = {[](const json& args) {
+    auto file = field_or<std::string>(args, "file", "");
+    if (file.empty() || file[0] != '/')
+      throw protocol_error("field \"file\" must be an absolute path");
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path{file}.parent_path(), ec);
+    node_clock::write_here(file, field_or<std::string>(args, "line", ""));
+    return json::object();
+  }};
   ops_["probe"] = {
     [](const json& args) {
       probe_request r;

@@ -156,6 +156,17 @@ std::optional<std::string> judge(const fs::path& binary, int depth) {
 
 } // namespace
 
+std::filesystem::path executable_behind(const fs::path& binary) {
+  fs::path at = binary;
+  for (int depth = 0; depth < 3 && shebang(at); ++depth) {
+    auto target = exec_target(at);
+    if (target.empty())
+      break;
+    at = target;
+  }
+  return at;
+}
+
 std::optional<std::string> libc_time_refusal(const fs::path& binary) {
   static std::mutex mutex;
   static std::map<fs::path, std::optional<std::string>> cache;

@@ -17,4 +17,9 @@ namespace troupe::backends::agent {
 /// Results are cached per path (the check reads the ELF headers once).
 std::optional<std::string> libc_time_refusal(const std::filesystem::path& binary);
 
+/// The executable that really runs for `binary`: the file a `#!` script `exec`s by absolute
+/// path (followed through up to 3 scripts; the Debian `litecoind` is a script around
+/// /usr/lib/litecoin/litecoind), else `binary` itself. What `troupe image build` copies.
+std::filesystem::path executable_behind(const std::filesystem::path& binary);
+
 } // namespace troupe::backends::agent

@@ -1,12 +1,15 @@
 #pragma once
 // Where a live deployment's nodes run: its hosts, one agent on each. The local backend's is
 // this machine alone (local_hosts: its agent in-process or a child `troupe agent --stdio`);
-// the ssh backend's are the hosts of its fleet, each agent over ssh (backends/ssh/ssh_hosts).
+// the ssh backend's are the hosts of its fleet, each agent over ssh (backends/ssh/ssh_hosts);
+// the compose backend's are one container per node, each agent over TCP through its port
+// published on 127.0.0.1 (backends/compose/compose_hosts).
 // The local backend does everything else the same way over either: nodes, ports, relays,
 // readiness, controls, faults, teardown. The local backend is the one-host case.
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +64,16 @@ public:
   /// Why the hosts can no longer carry the run, once they cannot (ssh: the provisioned hosts'
   /// time-to-live ran out, and their agents stopped the nodes); none while they can.
   virtual std::optional<std::string> ended() const { return std::nullopt; }
+  /// The ports the hosts chose for node `node` (compose: each published on 127.0.0.1 at the
+  /// number the node listens on in its container, so they were chosen before the stack came
+  /// up); the backend allocates the others.
+  virtual std::map<std::string, uint16_t> ports_of(size_t node) const {
+    (void) node;
+    return {};
+  }
+  /// The executable the agent runs for program `p` (throws user_error with the fix): here
+  /// its binary on this machine; compose, the program's command inside its image.
+  virtual std::string binary(const program& p) const { return resolve_binary(p); }
   /// Adds what report.json says of the hosts to the backend's results.
   virtual void add_results(nlohmann::json& out) const { (void) out; }
 };

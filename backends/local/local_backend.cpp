@@ -171,6 +171,7 @@ void local_backend::set_vars(live_node& node, const run_env& env) {
   v["role"] = info.role;
   v["group_index"] = std::to_string(info.group_index);
   v["host"] = host.address;
+  v["reached_from"] = host.reached_from;
   v["seed"] = std::to_string(env.seed);
   v["run_dir"] =
     host.remote ? host.nodes_dir.parent_path().string() : fs::absolute(env.run_dir).string();
@@ -180,7 +181,12 @@ void local_backend::set_vars(live_node& node, const run_env& env) {
   for (auto& [k, val] : param_values(*node.prog, info.spec.params))
     v["param." + k] = val;
   auto& ports = *ports_.at(node.host);
+  const auto chosen = hosts_->ports_of(info.index);
   for (auto& [name, base] : node.prog->ports) {
+    if (auto it = chosen.find(name); it != chosen.end()) {
+      v[name] = std::to_string(it->second);
+      continue;
+    }
     auto what = name + " of " + info.id;
     auto port = base > 0 ? ports.reserve(static_cast<uint16_t>(base + info.index), what)
                          : ports.allocate(what);
@@ -218,7 +224,7 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     auto& p = programs[n.spec.program];
     if (!p) {
       p = load_program(n.spec.program, base_dir);
-      binaries[n.spec.program] = resolve_binary(*p);
+      binaries[n.spec.program] = hosts_->binary(*p);
     }
     std::vector<validation_error> perrs;
     params_reader pr{n.spec.params, "topology.groups[" + n.group + "].node.params", perrs};
@@ -310,6 +316,13 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     po.log_bytes_max = opts_.log_bytes_max;
     po.log_files_max = opts_.log_files_max;
     node.adapter_settings = render_json(p.adapter, node.vars, where + ": adapter");
+    if (host.reach() != host.address) {
+      // troupe reaches the node elsewhere than its agent does (a container's published port).
+      node.agent_adapter_settings = node.adapter_settings;
+      auto reached = node.vars;
+      reached["host"] = host.reach();
+      node.adapter_settings = render_json(p.adapter, reached, where + ": adapter");
+    }
     node.finality_depth =
       parse_count(render(p.finality_depth, node.vars, where), where + ": finality_depth");
     if (!p.ready.port.empty())
@@ -328,7 +341,8 @@ void local_backend::start_watches() {
     const auto& n = w.nodes[i];
     // The agent of its host, which knows the node by its own slot.
     nlohmann::json args{{"slot", w.sup->host_slot(n.slot)},
-                        {"adapter", n.adapter_settings},
+                        {"adapter", n.agent_adapter_settings.is_null() ? n.adapter_settings
+                                                                       : n.agent_adapter_settings},
                         {"interval_ms", w.poll_interval.count()},
                         {"timeout_ms", w.rpc_timeout.count()},
                         {"finality_depth", n.finality_depth}};

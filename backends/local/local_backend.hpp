@@ -22,7 +22,8 @@
 //     proxy ("orchestrator") or the agent, which sends summaries on a change ("agent")
 //
 // Everything runs through agents, one per host (hosts.hpp): this machine's alone here; the
-// ssh backend is this backend over the hosts of its fleet.
+// ssh backend is this backend over the hosts of its fleet, the compose backend over one
+// container per node.
 
 #include <atomic>
 #include <chrono>

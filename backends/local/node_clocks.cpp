@@ -17,26 +17,12 @@ std::shared_ptr<agent::node_clock> make_node_clock(const program& p,
 
 agent::node_clock::writer written_by(std::shared_ptr<agent::connection> a) {
   return [a](const std::filesystem::path& file, const std::string& line) {
-    // The file and the line travel in the environment: nothing to quote.
-    const std::string cmd = "mkdir -p \"$(dirname \"$TROUPE_CLOCK_FILE\")\" && "
-                            "printf '%s\\n' \"$TROUPE_CLOCK_LINE\" > \"$TROUPE_CLOCK_FILE.tmp\" && "
-                            "mv -f \"$TROUPE_CLOCK_FILE.tmp\" \"$TROUPE_CLOCK_FILE\"";
-    nlohmann::json r;
     try {
-      r = a->call("run_command",
-                  {{"command", cmd},
-                   {"timeout_ms", 10000},
-                   {"tail_lines", 4},
-                   {"env", {{"TROUPE_CLOCK_FILE", file.string()}, {"TROUPE_CLOCK_LINE", line}}}},
-                  std::chrono::seconds(30));
+      a->call("write_clock", {{"file", file.string()}, {"line", line}}, std::chrono::seconds(30));
     } catch (const std::exception& e) {
       throw std::runtime_error("cannot write the clock control file " + file.string() +
                                " on its host: " + e.what());
     }
-    if (r.value("exit_code", -1) != 0)
-      throw std::runtime_error("cannot write the clock control file " + file.string() +
-                               " on its host (" + r.value("status", std::string{}) +
-                               "): " + r.value("tail", std::string{}));
   };
 }
 

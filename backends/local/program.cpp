@@ -350,6 +350,16 @@ void read_program(params_reader& r, program& prog) {
     }
     p->metrics = m;
   });
+  r.section("image", [&](params_reader& ir) {
+    program_image im;
+    im.name = ir.string("name", "", true);
+    im.command = ir.string("command", "");
+    ir.finish();
+    if (!im.command.empty() && im.command[0] != '/')
+      errors.push_back({ir.path_of("command"),
+                        "must be an absolute path inside the image, got " + echo(im.command)});
+    p->image = im;
+  });
   r.finish();
 }
 
@@ -415,6 +425,13 @@ std::string resolve_binary(const program& p) {
     throw user_error("program " + p.name + " needs " + p.binary +
                      ", which does not exist or is not executable: " + fix);
   }
+  if (auto found = find_on_path(p.binary); !found.empty())
+    return found;
+  throw user_error("program " + p.name + " needs the executable " + p.binary +
+                   ", which is not on PATH: " + fix);
+}
+
+std::string find_on_path(const std::string& name) {
   const char* path = std::getenv("PATH");
   std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
   size_t start = 0;
@@ -424,14 +441,13 @@ std::string resolve_binary(const program& p) {
       end = dirs.size();
     auto dir = dirs.substr(start, end - start);
     if (!dir.empty()) {
-      auto candidate = fs::path{dir} / p.binary;
+      auto candidate = fs::path{dir} / name;
       if (::access(candidate.c_str(), X_OK) == 0)
-        return candidate.string();
+        return fs::absolute(candidate).string();
     }
     start = end + 1;
   }
-  throw user_error("program " + p.name + " needs the executable " + p.binary +
-                   ", which is not on PATH: " + fix);
+  return {};
 }
 
 } // namespace troupe::backends::local

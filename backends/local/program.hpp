@@ -53,6 +53,15 @@ struct metrics_endpoint {
   std::vector<std::string> series;
 };
 
+/// The container image a program's nodes run in (its `image` key), for the compose backend:
+/// `name` (e.g. "troupe/litecoin-regtest:latest", what `troupe image build` tags by default)
+/// and the program's executable inside it (empty: the image's `troupe.command` label, which
+/// `troupe image build` sets to the binary's path here).
+struct program_image {
+  std::string name;
+  std::string command;
+};
+
 /// A node program parameter: its default (also its type) and optional bounds.
 struct program_param {
   nlohmann::json fallback;
@@ -85,6 +94,7 @@ struct program {
   nlohmann::json wallet;                   ///< wallet setup and funding (null: none)
   std::string finality_depth = "0";        ///< template: blocks deep before final
   std::optional<metrics_endpoint> metrics; ///< none: the program exposes no /metrics
+  std::optional<program_image> image;      ///< none: the image troupe image build names
 };
 
 using program_ptr = std::shared_ptr<const program>;
@@ -123,5 +133,8 @@ std::map<std::string, std::string> param_values(const program& p,
 
 /// Absolute path of the program's binary, or a troupe::user_error naming the Debian package.
 std::string resolve_binary(const program& p);
+
+/// The first executable `name` in $PATH's directories (absolute), or "" when there is none.
+std::string find_on_path(const std::string& name);
 
 } // namespace troupe::backends::local

@@ -48,6 +48,16 @@ struct live_host {
   std::filesystem::path nodes_dir;   ///< on the host: node data dirs, logs and PID files
   /// Its files are not on this machine: logs stay there, nodes/<id>.log gets a tail at the end.
   bool remote = false;
+  /// Where troupe reaches the nodes' ports when that is not `address` (a container: its
+  /// ports published on 127.0.0.1, at the same numbers); "" = `address`.
+  std::string reach_address;
+  /// Where troupe's connections to the nodes come from, as the node sees them (template
+  /// value `{reached_from}`: 127.0.0.1 here, a container network's subnet on compose, where
+  /// Docker's port publishing arrives from its gateway).
+  std::string reached_from = "127.0.0.1";
+
+  /// The address troupe's adapters, probes from here and scrapers dial.
+  const std::string& reach() const { return reach_address.empty() ? address : reach_address; }
 };
 
 /// One node as the local backend runs it.
@@ -57,7 +67,10 @@ struct live_node {
   size_t host = 0;                 ///< index into world::hosts
   size_t slot = SIZE_MAX;          ///< supervisor slot (SIZE_MAX: not yet added)
   template_vars vars;              ///< the node's template values (ports, dirs, params)
-  nlohmann::json adapter_settings; ///< rendered
+  nlohmann::json adapter_settings; ///< rendered, as troupe reaches the node
+  /// Rendered as the node's own agent reaches it (its host's address), when that differs
+  /// (compose); null: `adapter_settings`.
+  nlohmann::json agent_adapter_settings;
   std::string endpoint;            ///< how peers reach it (the program's join.peer)
   /// How this node reaches each peer it dials (peer index -> join.peer): the peer's own
   /// endpoint, or the link relay's when its traffic goes through the fabric.

@@ -53,6 +53,7 @@ const std::map<std::string, std::string> live_examples = {
   {"litecoin-ssh.json", "ssh_run.litecoin_with_partitions_across_four_hosts_passes"},
   // Needs a cluster (TROUPE_KUBECONFIG): skipped without one; its objects are golden-tested.
   {"litecoin-k8s.json", "k8s_run.litecoin_example_passes_on_a_cluster_and_leaves_no_namespace"},
+  {"litecoin-compose.json", "compose_run.litecoin_with_partitions_and_a_restart_passes"},
 };
 
 } // namespace

@@ -1,0 +1,84 @@
+#pragma once
+// What the compose backend's tests share: the test daemon with this build's images on it, a
+// run directory, and how many containers, networks and volumes carry a run's label.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/docker_daemon.hpp"
+#include "tests/support/paths.hpp"
+#include "tests/support/shell.hpp"
+
+namespace troupe::test::compose {
+
+/// The daemon, with images of the built-in programs made from this build's troupe (once per
+/// test process): "" when ready, else why not (the test skips with it, or fails on a build).
+inline std::string ready_daemon() {
+  auto& d = docker();
+  if (!d.error().empty())
+    return d.error();
+  static std::string built = [] {
+    for (const char* program : {"litecoin-regtest", "etcd"}) {
+      auto o = troupe_cli(std::string("image build ") + program, 300);
+      if (o.code != 0)
+        return "troupe image build " + std::string(program) + " failed: " + o.out;
+    }
+    return std::string{};
+  }();
+  return built;
+}
+
+/// An empty run directory under build/test-runs/compose/.
+inline std::filesystem::path run_dir(const std::string& name) {
+  auto d = std::filesystem::path{build_dir()} / "test-runs" / "compose" / name;
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d.parent_path());
+  return d;
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& p) {
+  std::ifstream in{p};
+  return nlohmann::json::parse(in);
+}
+
+/// The run id of the run in `dir` (its Compose file's network name), "" before it is written.
+inline std::string run_id_of(const std::filesystem::path& dir) {
+  try {
+    return read_json(dir / "compose" / "docker-compose.yml")["networks"]["run"]["name"];
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+struct labelled {
+  size_t containers = 0, networks = 0, volumes = 0;
+  size_t total() const { return containers + networks + volumes; }
+};
+
+/// What the daemon holds with label troupe.run=<id>, as a user lists it.
+inline labelled count_labelled(const std::string& id) {
+  auto lines = [](const std::string& out) {
+    size_t n = 0;
+    for (char c : out)
+      n += c == '\n';
+    return n;
+  };
+  const auto f = " --filter label=troupe.run=" + id;
+  labelled l;
+  l.containers = lines(docker().docker("ps -aq" + f).out);
+  l.networks = lines(docker().docker("network ls -q" + f).out);
+  l.volumes = lines(docker().docker("volume ls -q" + f).out);
+  return l;
+}
+
+inline std::string describe(const labelled& l) {
+  return std::to_string(l.containers) + " containers, " + std::to_string(l.networks) +
+         " networks, " + std::to_string(l.volumes) + " volumes";
+}
+
+} // namespace troupe::test::compose
