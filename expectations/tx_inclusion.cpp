@@ -44,9 +44,14 @@ struct state {
   std::unordered_map<std::string, size_t> tx_index;
 
   tx_record& record(const std::string& id) {
-    auto [it, fresh] = tx_index.emplace(id, txs.size());
-    if (fresh)
+    // Look up first: emplace builds its node (an allocation and a copy of the id) before it
+    // finds the id already there, and almost every call is for a known transaction (one per
+    // node that finalizes it).
+    auto it = tx_index.find(id);
+    if (it == tx_index.end()) {
+      it = tx_index.emplace(id, txs.size()).first;
       txs.emplace_back(id, tx_record{});
+    }
     return txs[it->second].second;
   }
 };

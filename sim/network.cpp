@@ -121,22 +121,26 @@ network::link_state& network::locate(node_index from, node_index to, duration no
     senders_.resize(static_cast<size_t>(from) + 1);
   auto& ss = senders_[from];
   in_table = false;
-  if (ss.link.key == key)
-    return ss.link;
-  bool slot_free = ss.link.key == 0 || stale(ss.link, now);
-  if (slot_free && ss.overflow_until <= now.count()) {
+  link_state* free_slot = nullptr;
+  for (auto& slot : ss.links) {
+    if (slot.key == key)
+      return slot;
+    if (free_slot == nullptr && (slot.key == 0 || stale(slot, now)))
+      free_slot = &slot;
+  }
+  if (free_slot != nullptr && ss.overflow_until <= now.count()) {
     // None of this sender's table entries is live: the link has no state anywhere else.
-    ss.link = link_state{key, 0, 0};
-    return ss.link;
+    *free_slot = link_state{key, 0, 0};
+    return *free_slot;
   }
   in_table = true;
-  if (slot_free) {
-    // A live entry for this link may sit in the table; if not, take the own slot.
+  if (free_slot != nullptr) {
+    // A live entry for this link may sit in the table; if not, take the free slot.
     auto* found = find(key);
     if (found == nullptr || stale(*found, now)) {
       in_table = false;
-      ss.link = link_state{key, 0, 0};
-      return ss.link;
+      *free_slot = link_state{key, 0, 0};
+      return *free_slot;
     }
     return *found;
   }

@@ -107,11 +107,13 @@ private:
     int64_t last_arrival = 0;
   };
 
-  /// Most senders have one link in flight at a time: its state lives in the sender's own
-  /// slot (which the world prefetches with the delivery that makes it send), and only the
-  /// others go to the shared table -- a cache miss nobody can prefetch.
-  struct sender_slot {
-    link_state link;
+  /// Most senders have one or two links in flight at a time: their state lives in the
+  /// sender's own slots (one cache line, which the world prefetches with the delivery that
+  /// makes it send), and only the others go to the shared table -- a cache miss nobody can
+  /// prefetch. A link's live state is in one place only: a slot or the table.
+  static constexpr size_t inline_links = 2;
+  struct alignas(64) sender_slot {
+    link_state links[inline_links];
     int64_t overflow_until = 0; ///< last arrival among this sender's table entries
   };
 
