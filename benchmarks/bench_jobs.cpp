@@ -520,7 +520,8 @@ struct shared_campaign {
     for (int i = 0; i < orchestrators; ++i) {
       stores.push_back(store::open(url));
       stores.back()->join_shared();
-      engines.push_back(std::make_unique<engine>(stores.back().get(), engine::options{1, SIZE_MAX}));
+      engines.push_back(
+        std::make_unique<engine>(stores.back().get(), engine::options{1, SIZE_MAX}));
       type_policy p;
       p.type = "noop";
       p.verify = false;
@@ -738,8 +739,9 @@ double bench_actor_hop(int64_t jobs, int burst, bool group_commit) {
     }
     completed += n;
   }
-  self->request(actor, caf::infinite,
-                engine_call_atom::value, engine_call{[](engine_host& h, time_ms) { h.e->commit(); }})
+  self
+    ->request(actor, caf::infinite, engine_call_atom::value,
+              engine_call{[](engine_host& h, time_ms) { h.e->commit(); }})
     .receive([](bool) {}, [](caf::error&) {});
   const double s = seconds_since(t0);
   const auto done = static_cast<int64_t>(host->e->count(job_status::completed));
@@ -823,7 +825,6 @@ std::pair<double, double> bench_replay_nextjob_hop(int64_t requests, int burst) 
 }
 
 } // namespace
-
 
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
@@ -910,8 +911,8 @@ int main(int argc, char** argv) {
       nlohmann::json http_by_n, in_process_by_n;
       for (int n = 1; shared_cycles > 0 && n <= 3; ++n) {
         const std::string k = std::to_string(n);
-        http_by_n[k] = bench_pg_shared_http(cluster.create_database("bench_shared_http" + k),
-                                            shared_cycles, n);
+        http_by_n[k] =
+          bench_pg_shared_http(cluster.create_database("bench_shared_http" + k), shared_cycles, n);
         in_process_by_n[k] = bench_pg_shared_in_process(
           cluster.create_database("bench_shared_inproc" + k), shared_cycles, n);
       }

@@ -37,7 +37,8 @@ template <class T> caf::result<T> answer_after_commit(actor_t* self, T answer) {
   if (!st.host->group_commit || st.host->e->dirty_count() == 0)
     return answer;
   auto rp = self->make_response_promise();
-  st.held.emplace_back([rp, answer = std::move(answer)]() mutable { rp.deliver(std::move(answer)); });
+  st.held.emplace_back(
+    [rp, answer = std::move(answer)]() mutable { rp.deliver(std::move(answer)); });
   if (!st.commit_queued) {
     st.commit_queued = true;
     self->send(self, engine_commit_atom::value);
