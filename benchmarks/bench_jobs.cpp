@@ -22,6 +22,7 @@
 
 #include "benchmarks/httplib_server.hpp"
 #include "jobs/engine.hpp"
+#include "jobs/engine_actor.hpp"
 #include "jobs/http/http_server.hpp"
 #include "jobs/replay/replay.hpp"
 #include "jobs/store.hpp"
@@ -29,6 +30,7 @@
 
 #include <libpq-fe.h>
 
+#include <caf/all.hpp>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -95,15 +97,21 @@ nlohmann::json published() {
           {"oban_jobs_per_s", 17000}};
 }
 
-/// `where`: "" for a fresh SQLite file, else a PostgreSQL URL (a fresh database).
-void bench_in_process(int64_t jobs, const std::string& where = "") {
-  auto db = store::open(where.empty() ? fresh_db("inproc").string() : where);
-  engine e(db.get(), {1, 4096});
+/// A "noop" type with a verify phase, the in-process lines use.
+type_policy noop_policy() {
   type_policy p;
   p.type = "noop";
   p.verify = true;
   p.verification_poll_ms = 0;
-  e.define_type(p);
+  return p;
+}
+
+/// `where`: "" for a fresh SQLite file, else a PostgreSQL URL (a fresh database). Returns
+/// jobs/s.
+double bench_in_process(int64_t jobs, const std::string& where = "") {
+  auto db = store::open(where.empty() ? fresh_db("inproc").string() : where);
+  engine e(db.get(), {1, 4096});
+  e.define_type(noop_policy());
   const std::string worker = "w";
   const time_ms now = 1;
   const auto t0 = clock_type::now();
@@ -138,6 +146,7 @@ void bench_in_process(int64_t jobs, const std::string& where = "") {
     {"published", published()},
     {"machine", machine_load()}};
   std::cout << line.dump() << std::endl;
+  return static_cast<double>(completed) / s;
 }
 
 enum class server_kind { epoll, httplib_baseline };
@@ -511,7 +520,8 @@ struct shared_campaign {
     for (int i = 0; i < orchestrators; ++i) {
       stores.push_back(store::open(url));
       stores.back()->join_shared();
-      engines.push_back(std::make_unique<engine>(stores.back().get(), engine::options{1, SIZE_MAX}));
+      engines.push_back(
+        std::make_unique<engine>(stores.back().get(), engine::options{1, SIZE_MAX}));
       type_policy p;
       p.type = "noop";
       p.verify = false;
@@ -683,6 +693,137 @@ double bench_replay_nextjob(int64_t requests, int clients, const std::string& wh
   return static_cast<double>(ok.load()) / secs;
 }
 
+// -- the message hop (issue 18 item 6) ------------------------------------------------------
+
+/// Claim+complete+verify of `jobs` no-op jobs through the engine actor (jobs/engine_actor),
+/// from one client that keeps `burst` requests in flight. `group_commit`: the actor commits
+/// each burst before answering (the live behaviour); without it, commits come every 4096
+/// changed jobs as in bench_in_process, so the difference to that line is the hop alone.
+/// Returns jobs/s.
+double bench_actor_hop(int64_t jobs, int burst, bool group_commit) {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto db = store::open(fresh_db(group_commit ? "hop-gc" : "hop").string());
+  auto host = std::make_shared<engine_host>();
+  host->e = std::make_shared<engine>(db.get(), engine::options{1, 4096});
+  host->e->define_type(noop_policy());
+  host->epoch_ms = 1;
+  host->group_commit = group_commit;
+  auto actor = spawn_engine(sys, host);
+  caf::scoped_actor self{sys};
+  const std::string worker = "w";
+  int64_t completed = 0;
+  const auto t0 = clock_type::now();
+  for (int64_t base = 0; base < jobs; base += burst) {
+    const int64_t n = std::min<int64_t>(burst, jobs - base);
+    for (int64_t i = 0; i < n; ++i)
+      self->send(actor, engine_enqueue_atom::value, std::string("noop"), std::string("{}"));
+    int64_t enqueued = 0;
+    self->receive_for(enqueued, n)([](job_id) {});
+    // Two phases per job: claim, then complete (process) or verify.
+    for (int round = 0; round < 2; ++round) {
+      for (int64_t i = 0; i < n; ++i)
+        self->send(actor, engine_claim_atom::value, std::string("noop"), worker);
+      std::vector<engine_task> tasks;
+      int64_t got = 0;
+      self->receive_for(got, n)([&](const engine_task& t) { tasks.push_back(t); });
+      for (const auto& t : tasks) {
+        if (t.which == static_cast<uint8_t>(phase::process))
+          self->send(actor, engine_complete_atom::value, t.id, worker, std::string("{}"), t.fence);
+        else
+          self->send(actor, engine_verify_atom::value, t.id, worker,
+                     static_cast<uint8_t>(verdict::pass), std::string(), t.fence);
+      }
+      got = 0;
+      self->receive_for(got, static_cast<int64_t>(tasks.size()))([](uint8_t) {});
+    }
+    completed += n;
+  }
+  self
+    ->request(actor, caf::infinite, engine_call_atom::value,
+              engine_call{[](engine_host& h, time_ms) { h.e->commit(); }})
+    .receive([](bool) {}, [](caf::error&) {});
+  const double s = seconds_since(t0);
+  const auto done = static_cast<int64_t>(host->e->count(job_status::completed));
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
+  nlohmann::json line = {
+    {"bench", group_commit ? "jobs_in_process_actor_group_commit" : "jobs_in_process_actor"},
+    {"jobs", done},
+    {"phases", "create->process->verify"},
+    {"path", "messages to the engine actor from one scoped actor, " + std::to_string(burst) +
+               " requests in flight"},
+    {"store", group_commit ? "sqlite wal, one commit per burst, answers after it"
+                           : "sqlite wal, batched commits (4096 rows), as jobs_in_process"},
+    {"commits", db->commits()},
+    {"seconds", s},
+    {"jobs_per_s", static_cast<double>(done) / s},
+    {"machine", machine_load()}};
+  std::cout << line.dump() << std::endl;
+  return static_cast<double>(done) / s;
+}
+
+/// The replay face's GET /job?nextjob in process: `replay_service::handle` called directly
+/// (today's path behind the HTTP server) and through the engine actor (an engine_call per
+/// request, `burst` in flight), same campaign, same run. Returns {direct, actor} requests/s.
+std::pair<double, double> bench_replay_nextjob_hop(int64_t requests, int burst) {
+  std::vector<replay_slice> slices;
+  for (int i = 0; i < 2000; ++i) {
+    replay_slice r;
+    r.start_block_id = 1000 * i;
+    r.end_block_id = 1000 * (i + 1);
+    r.snapshot_path = "s3://bench/snapshot-" + std::to_string(i) + ".bin";
+    r.storage_type = "s3";
+    r.expected_integrity_hash = std::string(64, 'a');
+    r.leap_version = "5.0.2";
+    slices.push_back(r);
+  }
+  auto db = store::open(fresh_db("replay-hop").string());
+  auto host = std::make_shared<engine_host>();
+  host->e = std::make_shared<engine>(db.get(), engine::options{1, SIZE_MAX});
+  host->replay = std::make_shared<replay_service>(*host->e, replay_service::options{0, ""});
+  host->replay->load(slices, 1);
+  host->e->commit();
+  host->epoch_ms = 1;
+  http_request req;
+  req.path = "/job";
+  req.params = {{"nextjob", ""}};
+  req.headers = {{"Accept", "application/json"}};
+  int64_t ok = 0;
+  auto t0 = clock_type::now();
+  for (int64_t i = 0; i < requests; ++i)
+    ok += host->replay->handle(req, 1).status == 200;
+  const double direct = static_cast<double>(ok) / seconds_since(t0);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto actor = spawn_engine(sys, host);
+  caf::scoped_actor self{sys};
+  auto ok_via = std::make_shared<std::atomic<int64_t>>(0);
+  const engine_call call{[req, ok_via](engine_host& h, time_ms now) {
+    *ok_via += h.replay->handle(req, now).status == 200;
+  }};
+  t0 = clock_type::now();
+  for (int64_t base = 0; base < requests; base += burst) {
+    const int64_t n = std::min<int64_t>(burst, requests - base);
+    for (int64_t i = 0; i < n; ++i)
+      self->send(actor, engine_call_atom::value, call);
+    int64_t got = 0;
+    self->receive_for(got, n)([](bool) {});
+  }
+  const double via = static_cast<double>(ok_via->load()) / seconds_since(t0);
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
+  std::cout << nlohmann::json{{"bench", "jobs_replay_nextjob_in_process"},
+                              {"requests", requests},
+                              {"direct_requests_per_s", direct},
+                              {"actor_requests_per_s", via},
+                              {"actor_requests_in_flight", burst},
+                              {"ok_direct", ok},
+                              {"ok_actor", ok_via->load()},
+                              {"machine", machine_load()}}
+                 .dump()
+            << std::endl;
+  return {direct, via};
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -708,8 +849,26 @@ int main(int argc, char** argv) {
     else if (a == "--shared-cycles")
       shared_cycles = std::stoll(argv[i + 1]);
   }
-  if (jobs > 0)
-    bench_in_process(jobs);
+  if (jobs > 0) {
+    // Today's direct calls and the same work as messages to the engine actor, same run.
+    const double direct = bench_in_process(jobs);
+    const double hop1 = bench_actor_hop(jobs / 3, 1, false);
+    const double hop64 = bench_actor_hop(jobs, 64, false);
+    const double gc64 = bench_actor_hop(jobs, 64, true);
+    std::cout << nlohmann::json{{"bench", "jobs_actor_hop_summary"},
+                                {"direct_jobs_per_s", direct},
+                                {"actor_1_in_flight_jobs_per_s", hop1},
+                                {"actor_64_in_flight_jobs_per_s", hop64},
+                                {"actor_64_in_flight_group_commit_jobs_per_s", gc64},
+                                {"hop_cost_us_per_message_1_in_flight",
+                                 hop1 > 0 && direct > 0 ? (1e6 / hop1 - 1e6 / direct) / 5 : 0},
+                                {"messages_per_job", 5},
+                                {"machine", machine_load()}}
+                   .dump()
+              << std::endl;
+  }
+  if (replay_requests > 0)
+    bench_replay_nextjob_hop(replay_requests, 64);
   // The figure: the epoll server, light clients.
   double figure = 0, baseline = 0;
   if (http_cycles > 0)
@@ -752,8 +911,8 @@ int main(int argc, char** argv) {
       nlohmann::json http_by_n, in_process_by_n;
       for (int n = 1; shared_cycles > 0 && n <= 3; ++n) {
         const std::string k = std::to_string(n);
-        http_by_n[k] = bench_pg_shared_http(cluster.create_database("bench_shared_http" + k),
-                                            shared_cycles, n);
+        http_by_n[k] =
+          bench_pg_shared_http(cluster.create_database("bench_shared_http" + k), shared_cycles, n);
         in_process_by_n[k] = bench_pg_shared_in_process(
           cluster.create_database("bench_shared_inproc" + k), shared_cycles, n);
       }

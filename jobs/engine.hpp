@@ -2,11 +2,14 @@
 // The job engine core: a single-threaded state machine over jobs, with an in-memory index
 // (ready queues per type, timer and lease heaps, dependency waiters) mirrored into the store.
 //
-// Why a plain class and not an actor: the same core runs inside a CAF actor on virtual time
-// (sim campaigns), behind the HTTP faces (under one mutex, with group commit) and in the
-// benchmark's tight loop. It never reads a clock, never sleeps, never starts a thread: every
-// call that needs "now" is given it, and every random choice (backoff jitter) comes from a
-// stream seeded by the engine's seed. Same calls in the same order => same state.
+// The core is a plain class, and the actor is jobs/engine_actor: one actor per engine owns
+// it, and the `jobs` workload, its simulated workers and the benchmark's actor lines reach it
+// by messages. The core stays a class so that the same state machine also runs behind the
+// HTTP server's event loop (under one mutex, with group commit; not yet through the actor)
+// and in the benchmark's direct loop (the figure the message hop is measured against). It
+// never reads a clock, never sleeps, never starts a thread: every call that needs "now" is
+// given it, and every random choice (backoff jitter) comes from a stream seeded by the
+// engine's seed. Same calls in the same order => same state.
 
 #include "actors/errors.hpp"
 #include "actors/random.hpp"

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
 #include <set>
 
 #include <caf/all.hpp>
@@ -15,6 +17,7 @@
 #include "actors/node_queries.hpp"
 #include "actors/run_context.hpp"
 #include "jobs/engine.hpp"
+#include "jobs/engine_actor.hpp"
 #include "jobs/job_counts.hpp"
 #include "jobs/replay/replay.hpp"
 #include "jobs/store.hpp"
@@ -378,11 +381,9 @@ struct state {
   run_context_ptr ctx;
   std::string name;
   params p;
-  // simulated workers
-  std::shared_ptr<jobs::store> db;
-  std::shared_ptr<jobs::engine> engine;
-  std::shared_ptr<jobs::replay_service> replay;
-  std::shared_ptr<jobs::campaign> campaign;
+  // simulated workers: the campaign runs inside the engine actor, reached by messages
+  std::shared_ptr<jobs::engine_host> host; ///< read only inside the engine actor
+  caf::actor engine;
   // live workers
   std::shared_ptr<live_campaign> live;
   caf::actor keeper; ///< joins the live workers off the actor threads
@@ -400,10 +401,9 @@ struct state {
 
 using actor_t = caf::stateful_actor<state>;
 
-/// Jobs by status: the replay-test statuses for a replay campaign, the engine's otherwise.
-void sample(state& st, jobs::time_ms now_ms) {
-  const auto by_type = st.live ? st.live->with(jobs::count_by_type_and_status)
-                               : jobs::count_by_type_and_status(*st.engine, st.replay.get());
+/// Jobs by status (`by_type`, counted by the engine's owner): the replay-test statuses for a
+/// replay campaign, the engine's otherwise.
+void sample(state& st, jobs::time_ms now_ms, const jobs::type_status_counts& by_type) {
   // For `--metrics-port`: a view outside the run (it never flows back into a simulation).
   if (st.ctx->live)
     st.ctx->live->update([&](live_snapshot& s) {
@@ -450,12 +450,85 @@ void report_campaign(actor_t* self, bool final) {
     detail["finished"] = st.live->finished();
     detail["phases"] = st.live->with(phases_of);
   } else {
-    st.engine->commit();
-    detail["finished"] = st.campaign->finished();
-    detail["summary"] = st.campaign->summary();
-    detail["phases"] = phases_of(*st.engine, st.replay.get());
+    // The campaign's state lives in the engine actor: ask it (after a commit, so that the
+    // store says what the report says).
+    auto parts = std::make_shared<json>();
+    jobs::engine_call call{[parts](jobs::engine_host& h, jobs::time_ms) {
+      h.e->commit();
+      (*parts)["finished"] = h.run->finished();
+      (*parts)["summary"] = h.run->summary();
+      (*parts)["phases"] = phases_of(*h.e, h.replay.get());
+    }};
+    self->request(st.engine, caf::infinite, jobs::engine_call_atom::value, std::move(call))
+      .then([self, detail, parts](bool) mutable {
+        detail.update(*parts);
+        report(self, *self->state.ctx, "jobs", self->state.name, {}, -1, detail.dump());
+      });
+    return;
   }
   report(self, *st.ctx, "jobs", st.name, {}, -1, detail.dump());
+}
+
+/// Counts jobs in the engine actor, then samples them.
+void sample_engine(actor_t* self, jobs::time_ms now_ms, std::function<void()> then) {
+  auto counts = std::make_shared<jobs::type_status_counts>();
+  jobs::engine_call call{[counts](jobs::engine_host& h, jobs::time_ms) {
+    *counts = jobs::count_by_type_and_status(*h.e, h.replay.get());
+  }};
+  self->request(self->state.engine, caf::infinite, jobs::engine_call_atom::value, std::move(call))
+    .then([self, now_ms, counts, then](bool) {
+      sample(self->state, now_ms, *counts);
+      then();
+    });
+}
+
+/// Samples now: a live campaign's counts under its lock, a simulated one's in its engine actor.
+void take_sample(actor_t* self, jobs::time_ms now_ms, std::function<void()> then) {
+  auto& st = self->state;
+  if (!st.live)
+    return sample_engine(self, now_ms, std::move(then));
+  sample(st, now_ms, st.live->with(jobs::count_by_type_and_status));
+  then();
+}
+
+/// A tick's second half, after a sample if one was due: the final report, a progress report
+/// (live), or the next wake at the campaign's next event or the next sample, whichever comes
+/// first (live workers move on their own, so look again soon).
+void end_tick_sampled(actor_t* self, jobs::time_ms now_ms, std::optional<jobs::time_ms> next,
+                      bool finished) {
+  auto& st = self->state;
+  if (finished) {
+    st.running = false;
+    take_sample(self, now_ms, [self] { report_campaign(self, true); });
+    return;
+  }
+  if (st.live && now_ms >= st.next_report_ms) {
+    report_campaign(self, false);
+    st.next_report_ms = now_ms + st.report_every_ms;
+  }
+  jobs::time_ms wake = st.next_sample_ms;
+  if (next)
+    wake = std::min(wake, *next);
+  if (st.live)
+    wake = std::min(wake, now_ms + 100);
+  self->delayed_send(self, std::chrono::milliseconds(std::max<jobs::time_ms>(wake - now_ms, 0)),
+                     tick_atom::value);
+}
+
+/// A tick's end, once the campaign has advanced to `now_ms`.
+void end_tick(actor_t* self, jobs::time_ms now_ms, std::optional<jobs::time_ms> next,
+              bool finished) {
+  auto& st = self->state;
+  if (!st.running) // the run stopped meanwhile
+    return;
+  if (now_ms < st.next_sample_ms)
+    return end_tick_sampled(self, now_ms, next, finished);
+  st.next_sample_ms =
+    now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(st.p.sample_every).count();
+  take_sample(self, now_ms, [self, now_ms, next, finished] {
+    if (self->state.running)
+      end_tick_sampled(self, now_ms, next, finished);
+  });
 }
 
 void build(state& st, const run_context& ctx) {
@@ -484,12 +557,16 @@ void build(state& st, const run_context& ctx) {
     st.live->start();
     return;
   }
-  st.db = std::shared_ptr<jobs::store>(jobs::store::open(path).release());
-  st.engine = std::make_shared<jobs::engine>(st.db.get(), jobs::engine::options{ctx.seed, 4096});
+  auto& h = *(st.host = std::make_shared<jobs::engine_host>());
+  // The campaign's workers call the engine in line, in event order; the store is read when
+  // the run reports (which commits), and commits on its own every 4096 changed jobs.
+  h.group_commit = false;
+  h.db = std::shared_ptr<jobs::store>(jobs::store::open(path).release());
+  h.e = std::make_shared<jobs::engine>(h.db.get(), jobs::engine::options{ctx.seed, 4096});
   // Every job change goes into the run's digest (sim), so that campaigns that behave
   // differently cannot share one: status, job, attempts and (virtual) time.
   if (ctx.trace)
-    st.engine->set_observer([trace = ctx.trace](const jobs::job& j, jobs::time_ms now) {
+    h.e->set_observer([trace = ctx.trace](const jobs::job& j, jobs::time_ms now) {
       const auto attempts = static_cast<uint64_t>(j.process_attempts) << 16 |
                             static_cast<uint64_t>(j.verification_attempts);
       trace->fold_event(static_cast<uint32_t>(j.status), j.id,
@@ -497,20 +574,20 @@ void build(state& st, const run_context& ctx) {
     });
   if (st.p.campaign == "pipeline") {
     auto pipe = jobs::parse_pipeline(st.p.pipeline);
-    st.engine->add_pipeline(pipe);
+    h.e->add_pipeline(pipe);
     jobs::sim_pipeline_campaign::options o;
     o.seed = stable_hash(st.name, ctx.seed);
     o.pipeline = pipe.name;
     o.first_key = st.p.first_key;
     o.count = st.p.count;
     o.workers = st.p.workers;
-    st.campaign = std::make_shared<jobs::sim_pipeline_campaign>(*st.engine, o);
+    h.run = std::make_shared<jobs::sim_pipeline_campaign>(*h.e, o);
   } else {
     const auto lease_ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.p.lease);
-    st.replay = std::make_shared<jobs::replay_service>(
-      *st.engine, jobs::replay_service::options{lease_ms.count(), ""});
+    h.replay = std::make_shared<jobs::replay_service>(
+      *h.e, jobs::replay_service::options{lease_ms.count(), ""});
     jobs::sim_replay_campaign::options o;
-    st.replay->load(st.p.slices, 0);
+    h.replay->load(st.p.slices, 0);
     o.seed = stable_hash(st.name, ctx.seed);
     o.hosts = st.p.hosts;
     o.blocks_per_second = st.p.blocks_per_second;
@@ -518,7 +595,7 @@ void build(state& st, const run_context& ctx) {
     o.crash_p = st.p.crash_p;
     if (st.p.snapshot_load)
       o.snapshot_load = *st.p.snapshot_load;
-    st.campaign = std::make_shared<jobs::sim_replay_campaign>(*st.replay, o);
+    h.run = std::make_shared<jobs::sim_replay_campaign>(*h.replay, o);
   }
 }
 
@@ -564,6 +641,10 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
           std::chrono::duration_cast<std::chrono::milliseconds>(st.ctx->run_duration).count() /
             100);
       }
+      if (st.host) {
+        st.engine = jobs::spawn_engine(self->home_system(), st.host);
+        self->link_to(st.engine); // the engine and its campaign go down with this workload
+      }
       st.running = true;
       self->send(self, tick_atom::value);
     },
@@ -572,42 +653,23 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
       if (!st.running)
         return;
       const auto now_ms = elapsed_ms(self);
-      std::optional<jobs::time_ms> next;
-      if (!st.live)
-        next = st.campaign->advance(now_ms);
-      const bool finished = st.live ? st.live->finished() : st.campaign->finished();
-      if (now_ms >= st.next_sample_ms) {
-        sample(st, now_ms);
-        st.next_sample_ms =
-          now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(st.p.sample_every).count();
-      }
-      if (finished) {
-        sample(st, now_ms);
-        report_campaign(self, true);
-        st.running = false;
+      if (st.live) {
+        end_tick(self, now_ms, std::nullopt, st.live->finished());
         return;
       }
-      if (st.live && now_ms >= st.next_report_ms) {
-        report_campaign(self, false);
-        st.next_report_ms = now_ms + st.report_every_ms;
-      }
-      // Wake at the campaign's next event or the next sample, whichever comes first; live
-      // workers move on their own, so look again soon.
-      jobs::time_ms wake = st.next_sample_ms;
-      if (next)
-        wake = std::min(wake, *next);
-      if (st.live)
-        wake = std::min(wake, now_ms + 100);
-      self->delayed_send(self, std::chrono::milliseconds(std::max<jobs::time_ms>(wake - now_ms, 0)),
-                         tick_atom::value);
+      self->request(st.engine, caf::infinite, jobs::engine_advance_atom::value, now_ms)
+        .then([self, now_ms](jobs::time_ms next, bool finished) {
+          end_tick(self, now_ms, next < 0 ? std::nullopt : std::optional<jobs::time_ms>(next),
+                   finished);
+        });
     },
     [=](stop_atom) {
       auto& st = self->state;
       st.running = false;
       // The run ended first: report the campaign as far as it got (finished: false).
-      if (st.campaign || st.live) {
+      if (st.host || st.live) {
         if (st.live && !st.reported)
-          sample(st, elapsed_ms(self));
+          sample(st, elapsed_ms(self), st.live->with(jobs::count_by_type_and_status));
         report_campaign(self, true);
       }
       if (st.live) {
