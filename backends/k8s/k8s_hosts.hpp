@@ -19,6 +19,7 @@
 #include "backends/k8s/k8s_options.hpp"
 #include "backends/k8s/kubectl.hpp"
 #include "backends/k8s/manifests.hpp"
+#include "backends/k8s/image.hpp"
 #include "backends/local/hosts.hpp"
 
 namespace troupe::backends::k8s {
@@ -35,6 +36,8 @@ public:
   void close() noexcept override;
   void add_results(nlohmann::json& out) const override;
   std::string reach_here(size_t host, uint16_t port) override;
+  /// The program's executable inside its image (image.hpp).
+  std::string binary(const local::program& p) const override { return executable_in_image(p); }
 
   /// What the k8s backend cannot do to its pods' nodes, and why.
   static local::host_limits k8s_limits();

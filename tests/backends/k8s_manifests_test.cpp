@@ -123,14 +123,19 @@ TEST(k8s_manifests, the_same_inputs_give_the_same_bytes_and_another_run_another_
 
 TEST(k8s_manifests, images_come_from_the_group_then_the_program_then_the_default) {
   k8s::k8s_options o;
-  EXPECT_EQ(k8s::image_for(o, "miner", "litecoin-regtest"), "troupe/litecoin-regtest:latest");
+  troupe::backends::local::program p;
+  p.name = "litecoin-regtest";
+  EXPECT_EQ(k8s::image_for(o, "miner", p), "troupe/litecoin-regtest:latest");
+  p.image = troupe::backends::local::program_image{"reg.local/own:0", "/opt/ltc/litecoind"};
+  EXPECT_EQ(k8s::image_for(o, "miner", p), "reg.local/own:0") << "the program's own image";
+  EXPECT_EQ(k8s::executable_in_image(p), "/opt/ltc/litecoind");
   o.image = "reg.local/all:1";
-  EXPECT_EQ(k8s::image_for(o, "miner", "litecoin-regtest"), "reg.local/all:1");
+  EXPECT_EQ(k8s::image_for(o, "miner", p), "reg.local/all:1");
   o.images["litecoin-regtest"] = "reg.local/ltc:2";
-  EXPECT_EQ(k8s::image_for(o, "miner", "litecoin-regtest"), "reg.local/ltc:2");
+  EXPECT_EQ(k8s::image_for(o, "miner", p), "reg.local/ltc:2");
   o.images["miner"] = "reg.local/miner:3";
-  EXPECT_EQ(k8s::image_for(o, "miner", "litecoin-regtest"), "reg.local/miner:3");
-  EXPECT_EQ(k8s::image_for(o, "observer", "litecoin-regtest"), "reg.local/ltc:2");
+  EXPECT_EQ(k8s::image_for(o, "miner", p), "reg.local/miner:3");
+  EXPECT_EQ(k8s::image_for(o, "observer", p), "reg.local/ltc:2");
 }
 
 TEST(k8s_manifests, run_ids_are_dns_labels_short_enough_for_the_namespace) {
