@@ -354,6 +354,12 @@ std::vector<std::string> running_here(const std::vector<std::string>& pids) {
   return left;
 }
 
+/// Fails the test with the PIDs of `pids` still running here after the bounded wait.
+void expect_gone(const std::vector<std::string>& pids) {
+  auto left = running_here(pids);
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+}
+
 /// Three etcd members on three provisioned hosts for `duration`, written to DIR/NAME.json.
 fs::path provisioned_scenario(const fs::path& dir, const std::string& name,
                               const std::string& duration, const std::string& ttl,
@@ -438,8 +444,7 @@ TEST(ssh_provision, a_run_creates_uses_and_destroys_its_hosts) {
   EXPECT_TRUE(record["destroyed"].get<bool>()) << record.dump(2);
   EXPECT_GT(record["expires_at"].get<int64_t>(), record["created_at"].get<int64_t>());
   // Every host's sshd, agent and node is gone: destroy ran, and the agents ended before it.
-  auto left = running_here(pids);
-  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+  expect_gone(pids);
 }
 
 TEST(ssh_provision, a_ttl_shorter_than_the_run_ends_it_with_the_reason_and_destroys_the_hosts) {
@@ -456,8 +461,7 @@ TEST(ssh_provision, a_ttl_shorter_than_the_run_ends_it_with_the_reason_and_destr
             std::string::npos)
     << error;
   EXPECT_TRUE(read_json(r.out / "provisioned.json")["destroyed"].get<bool>());
-  auto left = running_here(pids);
-  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+  expect_gone(pids);
 }
 
 TEST(ssh_provision, kill_9_of_troupe_leaves_hosts_that_fleet_gc_destroys) {
@@ -487,8 +491,7 @@ TEST(ssh_provision, kill_9_of_troupe_leaves_hosts_that_fleet_gc_destroys) {
   EXPECT_EQ(gc.code, 0) << gc.out;
   EXPECT_NE(gc.out.find("destroyed its hosts (its orchestrator is gone)"), std::string::npos)
     << gc.out;
-  auto left = running_here(pids);
-  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+  expect_gone(pids);
   auto again = troupe::test::shell(cli + " fleet gc " + dir.string(), 60);
   EXPECT_NE(again.out.find("no provisioned hosts left to destroy"), std::string::npos) << again.out;
 }
