@@ -129,6 +129,21 @@ std::vector<std::string> still_running(const troupe::test::sshd_fleet& f,
   return left;
 }
 
+/// Three etcd members in a mesh on `backend`, running `workloads`, expected to make progress.
+json three_etcd_members(const std::string& name, const std::string& duration, json backend,
+                        json workloads) {
+  return {{"name", name},
+          {"seed", 3},
+          {"duration", duration},
+          {"topology",
+           {{"layout", "mesh"},
+            {"groups",
+             json::array({{{"name", "member"}, {"count", 3}, {"node", {{"program", "etcd"}}}}})}}},
+          {"backend", std::move(backend)},
+          {"workloads", std::move(workloads)},
+          {"expectations", json::array({{{"kind", "consensus_liveness"}, {"min_height", 1}}})}};
+}
+
 } // namespace
 
 TEST(ssh_run, litecoin_with_partitions_across_four_hosts_passes) {
@@ -273,19 +288,11 @@ TEST(ssh_run, commands_on_two_hosts_meet_at_a_barrier_through_each_hosts_forward
                  {{"name", "meet"},
                   {"nodes", "all"},
                   {"run", cli + " sync barrier met 3 --timeout 1m && echo met"}}});
-  json s{{"name", "ssh-commands"},
-         {"seed", 3},
-         {"duration", "20s"},
-         {"topology",
-          {{"layout", "mesh"},
-           {"groups",
-            json::array({{{"name", "member"}, {"count", 3}, {"node", {{"program", "etcd"}}}}})}}},
-         {"backend",
-          {{"name", "ssh"},
-           {"hosts", (dir / "hosts.json").string()},
-           {"remote_dir", (dir / "remote").string()}}},
-         {"workloads", json::array({{{"kind", "commands"}, {"commands", commands}}})},
-         {"expectations", json::array({{{"kind", "consensus_liveness"}, {"min_height", 1}}})}};
+  auto s = three_etcd_members("ssh-commands", "20s",
+                              {{"name", "ssh"},
+                               {"hosts", (dir / "hosts.json").string()},
+                               {"remote_dir", (dir / "remote").string()}},
+                              json::array({{{"kind", "commands"}, {"commands", commands}}}));
   std::ofstream{dir / "commands.json"} << s.dump(2);
   auto r = start_run(dir / "commands.json", dir);
   ASSERT_EQ(troupe::test::wait_exit(r.pid, 200s), 0) << troupe::test::file_text(r.log);
@@ -367,21 +374,14 @@ fs::path provisioned_scenario(const fs::path& dir, const std::string& name,
   const auto script = troupe::test::source_dir() + "/scripts/provisioners/sshd-on-loopback.py";
   if (create.empty())
     create = "python3 " + script + " create";
-  json s{{"name", name},
-         {"seed", 3},
-         {"duration", duration},
-         {"topology",
-          {{"layout", "mesh"},
-           {"groups",
-            json::array({{{"name", "member"}, {"count", 3}, {"node", {{"program", "etcd"}}}}})}}},
-         {"backend",
-          {{"name", "ssh"},
-           {"remote_dir", (dir / "remote").string()},
-           {"poll_interval", "500ms"},
-           {"provisioner",
-            {{"create", create}, {"destroy", "python3 " + script + " destroy"}, {"ttl", ttl}}}}},
-         {"workloads", json::array()},
-         {"expectations", json::array({{{"kind", "consensus_liveness"}, {"min_height", 1}}})}};
+  auto s = three_etcd_members(
+    name, duration,
+    {{"name", "ssh"},
+     {"remote_dir", (dir / "remote").string()},
+     {"poll_interval", "500ms"},
+     {"provisioner",
+      {{"create", create}, {"destroy", "python3 " + script + " destroy"}, {"ttl", ttl}}}},
+    json::array());
   auto path = dir / (name + ".json");
   std::ofstream{path} << s.dump(2);
   return path;
