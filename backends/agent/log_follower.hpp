@@ -41,8 +41,10 @@ public:
 
 private:
   void drain(const sink_fn& sink); ///< the open file, from offset_ to its end
-  void read_whole(const std::filesystem::path& p, const sink_fn& sink);
-  void read_rotated(const sink_fn& sink);
+  /// The rotated files not read yet, oldest first, up to the open one; false (nothing read)
+  /// when no consistent picture of them could be had.
+  bool read_rotated(const sink_fn& sink);
+  void forget_open(); ///< closes the open file; what it held is read again from its start
 
   std::filesystem::path log_;
   int fd_ = -1;   ///< the file read last (may be rotated or removed since)

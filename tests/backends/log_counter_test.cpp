@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <atomic>
 #include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -120,6 +122,43 @@ TEST(log_follower, the_first_read_starts_at_the_oldest_rotated_file) {
   EXPECT_EQ(r.matches, 3u);
   EXPECT_EQ(r.examples.front().text, "match old");
   EXPECT_EQ(r.examples.back().line_number, 3u);
+}
+
+TEST(log_follower, hands_over_the_stream_in_order_while_the_log_rotates_under_it) {
+  // A writer rotating every 1 KiB while the follower reads as fast as it can: whatever the
+  // interleaving (a rotation between the follower's stat and its open, or while it lists the
+  // rotated files), the bytes handed over are the bytes written, in order, once each.
+  const auto log = troupe::test::fresh_dir("log-follower-race") / "n.log";
+  std::string written;
+  std::atomic<bool> done{false};
+  std::thread writer{[&] {
+    size_t in_file = 0;
+    for (int i = 0; i < 6000; ++i) {
+      const auto line = "line " + std::to_string(i) + "\n";
+      // Like the supervisor: a line may be cut across two files.
+      const size_t room = 1024 - in_file;
+      append(log, line.substr(0, std::min(room, line.size())));
+      if (line.size() >= room) {
+        rotate(log, 100);
+        append(log, line.substr(room));
+        in_file = line.size() - room;
+      } else {
+        in_file += line.size();
+      }
+      written += line;
+    }
+    done = true;
+  }};
+  std::string read;
+  agent::log_follower f{log};
+  const auto sink = [&](const char* d, size_t n) { read.append(d, n); };
+  for (int reads = 0; !done && reads < 10'000'000; ++reads)
+    f.read_new(sink);
+  writer.join();
+  f.read_new(sink);
+  EXPECT_GT(node_log_files(log).size(), 50u) << "the log rotated";
+  ASSERT_EQ(read.size(), written.size());
+  EXPECT_TRUE(read == written) << "the stream came out of order";
 }
 
 TEST(log_counter, counts_every_line_of_a_node_through_the_supervisors_rotation) {
