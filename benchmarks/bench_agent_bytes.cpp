@@ -26,18 +26,13 @@
 #include "actors/node_protocol.hpp"
 #include "actors/scenario/topology.hpp"
 #include "backends/local/local_backend.hpp"
+#include "benchmarks/live_bench_inputs.hpp"
 
 using namespace troupe;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-std::string agent_binary() {
-  if (const char* env = std::getenv("TROUPE_AGENT_BINARY"); env && *env)
-    return env;
-  return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "troupe").string();
-}
 
 scenario mining_nodes(uint32_t count) {
   scenario s;
@@ -54,7 +49,7 @@ scenario mining_nodes(uint32_t count) {
   s.backend.params = {{"poll_interval", "1s"},
                       {"poll", "agent"},
                       {"agent", "child"},
-                      {"agent_binary", agent_binary()}};
+                      {"agent_binary", bench::agent_troupe()}};
   return s;
 }
 

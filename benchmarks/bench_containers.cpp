@@ -27,35 +27,13 @@
 #include "backends/compose/compose_backend.hpp"
 #include "backends/compose/image_builder.hpp"
 #include "backends/local/local_backend.hpp"
+#include "benchmarks/live_bench_inputs.hpp"
 
 using namespace troupe;
 namespace fs = std::filesystem;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-std::string troupe_binary() {
-  if (const char* env = std::getenv("TROUPE_AGENT_BINARY"); env && *env)
-    return env;
-  return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "troupe").string();
-}
-
-scenario litecoin_nodes(uint32_t count, const std::string& backend) {
-  scenario s;
-  s.name = "bench-containers";
-  group g;
-  g.name = "observer"; // no mining: the figure is readiness, not block production
-  g.role = "observer";
-  g.count = count;
-  g.node.program = "litecoin-regtest";
-  g.node.params = {{"utxos_per_node", 1}};
-  s.topology.groups.push_back(g);
-  s.topology.layout.kind = layout_kind::random;
-  s.topology.layout.degree = 4;
-  s.backend.name = backend;
-  s.backend.params = {{"poll_interval", "1s"}, {"ready_timeout", "120s"}};
-  return s;
-}
 
 double seconds_since(steady::time_point t0) {
   return std::chrono::duration<double>(steady::now() - t0).count();
@@ -85,8 +63,8 @@ int main(int argc, char** argv) {
   }
   try {
     auto built = backends::compose::build_image(*backends::local::load_program("litecoin-regtest"),
-                                                "", troupe_binary());
-    std::cerr << "bench_containers: image " << built.tag << " built from " << troupe_binary()
+                                                "", bench::agent_troupe());
+    std::cerr << "bench_containers: image " << built.tag << " built from " << bench::agent_troupe()
               << "\n";
   } catch (const std::exception& e) {
     std::cerr << "bench_containers: " << e.what() << "\n";
@@ -102,7 +80,7 @@ int main(int argc, char** argv) {
         b = std::make_unique<backends::compose::compose_backend>();
       else
         b = std::make_unique<backends::local::local_backend>();
-      auto s = litecoin_nodes(n, kind);
+      auto s = bench::litecoin_observers("bench-containers", n, kind);
       auto topo = expand(s);
       run_env env;
       env.run_dir = root / (kind + "-" + std::to_string(n));

@@ -2,8 +2,9 @@
 // (tests/support/sshd_fleet.hpp: 127.0.0.2, .3, ...), one light node per host (a Python HTTP
 // server answering the http-json adapter), the agents polling their nodes ("poll": "agent").
 // Per N: time until every node is ready (from the deploy call: ssh masters, troupe copied,
-// agents, nodes) and its parts, the same on a second deploy (troupe already on the hosts), troupe's CPU while the run goes on, the bytes that reach
-// troupe per node per minute, and teardown time; beside the target of 100 hosts ready in 30 s.
+// agents, nodes) and its parts, the same on a second deploy (troupe already on the hosts), troupe's
+// CPU while the run goes on, the bytes that reach troupe per node per minute, and teardown time;
+// beside the target of 100 hosts ready in 30 s.
 //
 // Usage: bench_fleet [--hosts 10,50,100] [--seconds 30]   (as root: sshd accepts root logins
 // only from a root sshd)
@@ -26,6 +27,7 @@
 
 #include "actors/scenario/topology.hpp"
 #include "backends/ssh/ssh_backend.hpp"
+#include "benchmarks/live_bench_inputs.hpp"
 #include "tests/support/sshd_fleet.hpp"
 
 using namespace troupe;
@@ -34,11 +36,6 @@ using nlohmann::json;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-/// The troupe binary beside the benchmarks (its agent runs on every host).
-std::string troupe_binary() {
-  return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "troupe").string();
-}
 
 /// A node as light as a node gets: a static status document served over HTTP.
 json light_program() {
@@ -78,7 +75,7 @@ scenario fleet_scenario(size_t hosts, const fs::path& dir) {
                       {"parallel", 32},
                       // a loaded machine starts 32 agents slowly: the hello waits 10 s more
                       {"connect_timeout", "30s"},
-                      {"agent_binary", troupe_binary()}};
+                      {"agent_binary", bench::agent_troupe()}};
   return s;
 }
 
@@ -139,16 +136,16 @@ json measure(size_t hosts, int seconds, const fs::path& root) {
   auto warm_timing = b.results().value("timing", json::object());
   b.teardown();
   fleet.stop();
-  return json{{"hosts", hosts},
-              {"ready_s", ready_s},
-              {"ready_s_troupe_already_there", warm_ready_s},
-              {"timing_ms_troupe_already_there", warm_timing},
-              {"timing_ms", timing},
-              {"troupe_cpu_percent_of_a_core", 100.0 * cpu / wall},
-              {"bytes_per_node_per_minute",
-               static_cast<uint64_t>(static_cast<double>(bytes) * 60.0 / wall /
-                                     static_cast<double>(hosts))},
-              {"teardown_s", teardown_s}};
+  return json{
+    {"hosts", hosts},
+    {"ready_s", ready_s},
+    {"ready_s_troupe_already_there", warm_ready_s},
+    {"timing_ms_troupe_already_there", warm_timing},
+    {"timing_ms", timing},
+    {"troupe_cpu_percent_of_a_core", 100.0 * cpu / wall},
+    {"bytes_per_node_per_minute",
+     static_cast<uint64_t>(static_cast<double>(bytes) * 60.0 / wall / static_cast<double>(hosts))},
+    {"teardown_s", teardown_s}};
 }
 
 std::vector<size_t> parse_sizes(const std::string& text) {
@@ -171,7 +168,8 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--seconds") == 0)
       seconds = std::stoi(argv[i + 1]);
   }
-  const auto root = fs::temp_directory_path() / ("troupe-bench-fleet-" + std::to_string(::getpid()));
+  const auto root =
+    fs::temp_directory_path() / ("troupe-bench-fleet-" + std::to_string(::getpid()));
   int code = 0;
   try {
     for (auto n : sizes) {

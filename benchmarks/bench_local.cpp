@@ -32,6 +32,7 @@
 #include "actors/node_protocol.hpp"
 #include "actors/scenario/topology.hpp"
 #include "backends/local/local_backend.hpp"
+#include "benchmarks/live_bench_inputs.hpp"
 
 using namespace troupe;
 namespace fs = std::filesystem;
@@ -70,33 +71,14 @@ double cpu_seconds_of(pid_t pid) {
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-std::string agent_binary() {
-  if (const char* env = std::getenv("TROUPE_AGENT_BINARY"); env && *env)
-    return env;
-  return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "troupe").string();
-}
-
 scenario litecoin_nodes(uint32_t count, bool fabric, const std::string& agent,
                         const std::string& poll) {
-  scenario s;
-  s.name = "bench-local";
-  group g;
-  g.name = "observer"; // no mining: the figure is readiness and polling, not block production
-  g.role = "observer";
-  g.count = count;
-  g.node.program = "litecoin-regtest";
-  g.node.params = {{"utxos_per_node", 1}};
-  s.topology.groups.push_back(g);
-  s.topology.layout.kind = layout_kind::random;
-  s.topology.layout.degree = 4;
-  s.backend.name = "local";
-  s.backend.params = {{"poll_interval", "1s"},
-                      {"ready_timeout", "120s"},
-                      {"fabric", fabric},
-                      {"agent", agent},
-                      {"poll", poll}};
+  auto s = bench::litecoin_observers("bench-local", count, "local");
+  s.backend.params["fabric"] = fabric;
+  s.backend.params["agent"] = agent;
+  s.backend.params["poll"] = poll;
   if (agent == "child")
-    s.backend.params["agent_binary"] = agent_binary();
+    s.backend.params["agent_binary"] = bench::agent_troupe();
   return s;
 }
 
