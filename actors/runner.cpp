@@ -348,12 +348,11 @@ caf::behavior runner_behavior(runner_actor* self, std::shared_ptr<run_context> c
 /// in the new run's report. Anything else in it may be the user's, so it is never deleted.
 bool written_by_a_run(const std::string& name) {
   static const std::set<std::string> files{
-    "troupe.log",       "report.json",          "report.json.tmp", "report.html", "report.html.tmp",
-    "report.junit.xml", "report.junit.xml.tmp", "events.jsonl",    "nodes",       "scenario.json",
+    "troupe.log", "report.json", "report.json.tmp", "report.html", "report.html.tmp",
+    "report.junit.xml", "report.junit.xml.tmp", "events.jsonl", "nodes", "scenario.json",
     // the ssh backend's state, and its provisioned hosts (backends/ssh/provisioner.hpp)
     "ssh", "provisioned.json", "provisioned.json.tmp", "provisioned-hosts.json",
-    "provisioned_known_hosts", "provisioner",
-    "compose"}; // the compose backend's file and token
+    "provisioned_known_hosts", "provisioner", "compose"}; // the compose backend's file and token
 
   if (files.count(name))
     return true;
@@ -398,9 +397,10 @@ void reuse_out_dir(const std::filesystem::path& dir) {
                        "directory (a previous run's directory is emptied and reused)");
     // Emptying it would lose the only record of hosts that still run.
     if (name == "provisioned.json" && !provisioned_hosts_destroyed(e.path()))
-      throw user_error("--out " + dir.string() + " records provisioned hosts that were not "
-                       "destroyed (its run was killed): run `troupe fleet gc " + dir.string() +
-                       "` first, or choose another --out");
+      throw user_error("--out " + dir.string() +
+                       " records provisioned hosts that were not "
+                       "destroyed (its run was killed): run `troupe fleet gc " +
+                       dir.string() + "` first, or choose another --out");
     entries.push_back(e.path());
   }
   if (ec)

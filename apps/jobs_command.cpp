@@ -112,9 +112,10 @@ void add_jobs_command(CLI::App& root, int& exit_code) {
   retry->add_option("--token", *retry_token, "admin token, when the server requires tokens")
     ->envname("TROUPE_JOBS_TOKEN");
   retry->add_option("id", *retry_id, "job id (from `troupe jobs status`)")->required();
-  retry->add_option("--db,--store", *retry_db,
-                    "edit this job database: a file (no server running on it) or a postgresql:// URL "
-                    "(beside the servers sharing it)");
+  retry->add_option(
+    "--db,--store", *retry_db,
+    "edit this job database: a file (no server running on it) or a postgresql:// URL "
+    "(beside the servers sharing it)");
   retry->add_option("--url", *retry_url, "ask a running server (http://HOST:PORT)");
   retry->callback([retry_id, retry_db, retry_url, retry_token, &exit_code] {
     if (retry_db->empty() == retry_url->empty())

@@ -35,7 +35,7 @@ struct state {
   uint64_t byzantine_finalizations = 0; ///< not judged: a Byzantine node's view proves nothing
   uint64_t violations = 0;
   std::map<std::string, uint64_t> conflicts_by_producer; ///< Byzantine producers behind them
-  json examples = json::array(); ///< first conflicts, bounded
+  json examples = json::array();                         ///< first conflicts, bounded
 };
 
 using actor_t = caf::stateful_actor<state>;
@@ -157,8 +157,8 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
                     " finalizations checked, no conflicting final blocks (highest final " +
                     std::to_string(top) + ")";
         if (!st.byzantine.empty())
-          v.summary += "; honest nodes only, " + std::to_string(st.byzantine.size()) +
-                       " Byzantine survived";
+          v.summary +=
+            "; honest nodes only, " + std::to_string(st.byzantine.size()) + " Byzantine survived";
       } else {
         v.summary = fail_summary(st);
       }

@@ -97,15 +97,15 @@ verdict judge(actor_t* self, const std::vector<node_status>& all) {
   v.pass = judged > 0 && ratio >= st.p.min_ratio;
   const double p50 = percentile(latencies, 50), p90 = percentile(latencies, 90),
                p99 = percentile(latencies, 99);
-  v.evidence = json{
-    {"submitted", judged},
-    {"included", included},
-    {"ratio", ratio},
-    {"min_ratio", st.p.min_ratio},
-    {"latency_s", json{{"p50", p50}, {"p90", p90}, {"p99", p99}}},
-    {"latencies_s", latencies.size() <= 5000 ? json(latencies) : json()},
-    {"missing_examples", missing},
-    {"not_final_on", not_final_on}}.dump();
+  v.evidence = json{{"submitted", judged},
+                    {"included", included},
+                    {"ratio", ratio},
+                    {"min_ratio", st.p.min_ratio},
+                    {"latency_s", json{{"p50", p50}, {"p90", p90}, {"p99", p99}}},
+                    {"latencies_s", latencies.size() <= 5000 ? json(latencies) : json()},
+                    {"missing_examples", missing},
+                    {"not_final_on", not_final_on}}
+                 .dump();
   char buf[256];
   std::snprintf(buf, sizeof buf,
                 "%llu/%llu final on every up node (%.1f%%, need %.1f%%); latency p50 %.2fs "

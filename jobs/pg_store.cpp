@@ -133,7 +133,8 @@ std::unique_ptr<pg_store> pg_store::open(const std::string& url, open_mode mode)
 }
 
 void pg_store::connect(const std::string& url) {
-  conn_ = pg_connect(url, "job database", "--store", "troupe jobs pid " + std::to_string(::getpid()));
+  conn_ =
+    pg_connect(url, "job database", "--store", "troupe jobs pid " + std::to_string(::getpid()));
 }
 
 pg_store::~pg_store() {
@@ -272,8 +273,7 @@ void pg_store::join_shared() {
 bool pg_store::leads() {
   if (!shared_ || leader_)
     return true;
-  const std::string sql =
-    "SELECT pg_try_advisory_lock(" + std::to_string(leader_lock_key) + ")";
+  const std::string sql = "SELECT pg_try_advisory_lock(" + std::to_string(leader_lock_key) + ")";
   result r{PQexec(conn_, sql.c_str())};
   if (!r.ok())
     fail("cannot be locked (" + r.error() + ")");
@@ -282,8 +282,7 @@ bool pg_store::leads() {
 }
 
 bool pg_store::send_begin() {
-  const std::string lock =
-    "SELECT pg_advisory_xact_lock(" + std::to_string(round_lock_key) + ")";
+  const std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(round_lock_key) + ")";
   return PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
          PQsendQueryParams(conn_, lock.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
 }

@@ -109,8 +109,11 @@ void host_agent::register_process_ops() {
           if (kv.value().is_string())
             c.env.emplace_back(kv.key(), kv.value().get<std::string>());
       auto o = run_command(c);
-      return json{{"exit_code", o.exit_code}, {"timed_out", o.timed_out}, {"status", o.status},
-                  {"tail", o.tail}, {"seconds", o.seconds}};
+      return json{{"exit_code", o.exit_code},
+                  {"timed_out", o.timed_out},
+                  {"status", o.status},
+                  {"tail", o.tail},
+                  {"seconds", o.seconds}};
     },
     true};
   // A node's libfaketime control file, replaced atomically (clock_skew.hpp): by the agent
@@ -179,8 +182,8 @@ void host_agent::register_fabric_ops() {
     auto& f = fabric_for_setup();
     return json{
       {"port", f.add_relay(field<std::string>(args, "from"), field<std::string>(args, "to"),
-                           port("target_port", -1), port("listen_port", 0),
-                           address("listen_addr"), address("target_addr"))}};
+                           port("target_port", -1), port("listen_port", 0), address("listen_addr"),
+                           address("target_addr"))}};
   }};
   ops_["fabric_start"] = {[this](const json&) {
     std::lock_guard<std::mutex> guard{state_mutex_};
@@ -255,28 +258,27 @@ void host_agent::register_log_ops() {
   logs_ = std::make_unique<log_counter>(
     [this](const json& fields) { send(event_message("log_counts", fields)); });
   // Reads the node's log up to now (a long log takes a while): on a thread of its own.
-  ops_["log_counts"] = {
-    [this](const json& args) {
-      const auto slot = slot_arg(args);
-      std::vector<log_pattern_spec> specs;
-      for (const auto& p : field_or<json>(args, "patterns", json::array())) {
-        log_pattern_spec s;
-        s.pattern = field<std::string>(p, "pattern");
-        s.ignore_case = field_or<bool>(p, "ignore_case", s.ignore_case);
-        specs.push_back(std::move(s));
-      }
-      if (args.contains("interval_ms")) {
-        auto every = ms_arg(args, "interval_ms", milliseconds(1000));
-        if (every < milliseconds(10))
-          throw protocol_error("field \"interval_ms\" must be at least 10");
-        logs_->set_interval(every);
-      }
-      const auto& o = sup_->options(slot);
-      if (!specs.empty())
-        logs_->count(slot, o.id, o.log_path, specs);
-      return logs_->report(slot, specs);
-    },
-    true};
+  ops_["log_counts"] = {[this](const json& args) {
+                          const auto slot = slot_arg(args);
+                          std::vector<log_pattern_spec> specs;
+                          for (const auto& p : field_or<json>(args, "patterns", json::array())) {
+                            log_pattern_spec s;
+                            s.pattern = field<std::string>(p, "pattern");
+                            s.ignore_case = field_or<bool>(p, "ignore_case", s.ignore_case);
+                            specs.push_back(std::move(s));
+                          }
+                          if (args.contains("interval_ms")) {
+                            auto every = ms_arg(args, "interval_ms", milliseconds(1000));
+                            if (every < milliseconds(10))
+                              throw protocol_error("field \"interval_ms\" must be at least 10");
+                            logs_->set_interval(every);
+                          }
+                          const auto& o = sup_->options(slot);
+                          if (!specs.empty())
+                            logs_->count(slot, o.id, o.log_path, specs);
+                          return logs_->report(slot, specs);
+                        },
+                        true};
 }
 
 } // namespace troupe::backends::agent

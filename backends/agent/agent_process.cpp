@@ -9,13 +9,13 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <thread>

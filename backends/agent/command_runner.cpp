@@ -21,7 +21,8 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 /// The environment the child gets: the agent's, with `extra` set over it.
-std::vector<std::string> environment(const std::vector<std::pair<std::string, std::string>>& extra) {
+std::vector<std::string>
+environment(const std::vector<std::pair<std::string, std::string>>& extra) {
   std::vector<std::string> out;
   for (char** e = environ; e && *e; ++e) {
     std::string kv = *e;

@@ -24,10 +24,10 @@ struct command_spec {
 };
 
 struct command_outcome {
-  int exit_code = -1;    ///< -1: killed by a signal, timed out, or not started
+  int exit_code = -1; ///< -1: killed by a signal, timed out, or not started
   bool timed_out = false;
-  std::string status;    ///< "exit 0", "exit 3", "killed by SIGKILL after the 30s timeout", ...
-  std::string tail;      ///< the last lines of its output
+  std::string status; ///< "exit 0", "exit 3", "killed by SIGKILL after the 30s timeout", ...
+  std::string tail;   ///< the last lines of its output
   double seconds = 0;
 };
 

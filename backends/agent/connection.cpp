@@ -65,7 +65,8 @@ std::shared_ptr<connection> connection::start_child(const child_agent_options& o
 std::shared_ptr<connection> connection::start_stdio(const stdio_channel& ch,
                                                     event_handler on_event) {
   if (ch.argv.empty() || ::access(ch.argv[0].c_str(), X_OK) != 0)
-    throw agent_error("the agent program " + (ch.argv.empty() ? std::string("(none)") : ch.argv[0]) +
+    throw agent_error("the agent program " +
+                      (ch.argv.empty() ? std::string("(none)") : ch.argv[0]) +
                       " is missing or not executable: " + ch.missing_fix);
   std::shared_ptr<connection> c{new connection(std::move(on_event))};
   c->log_path_ = ch.log_path;
@@ -211,8 +212,8 @@ void connection::spawn_child(const stdio_channel& ch) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     ::close(fds[0]);
-    throw agent_error("cannot start " + ch.what + " (" + args[0] + "): " +
-                      std::strerror(child_errno));
+    throw agent_error("cannot start " + ch.what + " (" + args[0] +
+                      "): " + std::strerror(child_errno));
   }
   fd_ = fds[0];
   agent_pid_ = pid;

@@ -10,7 +10,7 @@
 namespace troupe::backends::agent {
 
 struct probe_request {
-  std::string kind;  ///< tcp | http
+  std::string kind;                  ///< tcp | http
   std::string address = "127.0.0.1"; ///< an IPv4 address of this host
   uint16_t port = 0;
   std::string path = "/";

@@ -8,8 +8,8 @@ namespace troupe::backends::agent {
 using nlohmann::json;
 
 uint16_t remote_fabric::add_relay(const std::string& from, const std::string& to,
-                                  uint16_t target_port, uint16_t listen_port,
-                                  uint32_t listen_addr, uint32_t target_addr) {
+                                  uint16_t target_port, uint16_t listen_port, uint32_t listen_addr,
+                                  uint32_t target_addr) {
   auto r = conn_->call("add_relay", {{"from", from},
                                      {"to", to},
                                      {"target_port", target_port},

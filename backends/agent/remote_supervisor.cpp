@@ -148,7 +148,8 @@ void remote_supervisor::wait_log_drained(size_t slot, milliseconds timeout) cons
 
 std::string remote_supervisor::log_tail(size_t slot, size_t lines) const {
   try {
-    return field_or<std::string>(conn_->call("log_tail", {{"slot", slot}, {"lines", lines}}), "text", "");
+    return field_or<std::string>(conn_->call("log_tail", {{"slot", slot}, {"lines", lines}}),
+                                 "text", "");
   } catch (const std::exception& e) {
     return std::string("(the log is out of reach: ") + e.what() + ")";
   }

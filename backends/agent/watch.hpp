@@ -61,7 +61,7 @@ private:
   std::optional<nlohmann::json> last_; ///< the compared fields of the last summary sent
   adapters::chain_follower chain_;     ///< the best chain as last seen
   std::string final_;                  ///< final_tip at the last tip
-  std::atomic<uint64_t> polls_{0}; ///< read by stats() on another thread
+  std::atomic<uint64_t> polls_{0};     ///< read by stats() on another thread
   std::atomic<uint64_t> summaries_{0};
 };
 

@@ -16,10 +16,10 @@
 #include <memory>
 #include <vector>
 
+#include "backends/k8s/image.hpp"
 #include "backends/k8s/k8s_options.hpp"
 #include "backends/k8s/kubectl.hpp"
 #include "backends/k8s/manifests.hpp"
-#include "backends/k8s/image.hpp"
 #include "backends/local/hosts.hpp"
 
 namespace troupe::backends::k8s {

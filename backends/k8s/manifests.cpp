@@ -175,8 +175,7 @@ run_manifests render_manifests(const scenario& s, const k8s_options& o, const ru
                        " has no node program, so the k8s backend cannot run "
                        "it: add \"program\" (e.g. \"litecoin-regtest\") to its node spec");
     auto p = local::load_program(g.node.program, base_dir);
-    group_objects go{g.name, dns_label(g.name, 50), p->name, image_for(o, g.name, *p),
-                     g.count};
+    group_objects go{g.name, dns_label(g.name, 50), p->name, image_for(o, g.name, *p), g.count};
     if (go.name != g.name || !names.insert(go.name).second)
       throw user_error("group \"" + g.name +
                        "\" cannot name a StatefulSet (lower-case letters, "

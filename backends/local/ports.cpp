@@ -24,14 +24,14 @@ std::set<std::pair<uint32_t, uint16_t>> taken;
 } // namespace
 
 port_allocator::port_allocator(uint16_t port_min, uint16_t port_max, uint32_t address)
-  : min_(port_min), max_(port_max), address_(address) {
+  : min_(port_min)
+  , max_(port_max)
+  , address_(address) {
   auto span = static_cast<uint32_t>(max_ - min_) + 1;
   cursor_ = static_cast<uint32_t>(::getpid()) * 7919u % span;
 }
 
-port_allocator::~port_allocator() {
-  release_all();
-}
+port_allocator::~port_allocator() { release_all(); }
 
 bool port_allocator::is_free(uint16_t port, uint32_t address) noexcept {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -25,8 +25,7 @@ caf::actor spawn_fabric(caf::actor_system& sys, world_ptr w);
 /// The block driver: every slot each producer leads with probability `active_slot_coeff`,
 /// by the chain model's own lottery (key = first draw of troupe::rng::stream(seed, id),
 /// slots numbered from 1 since the run origin); a leader mines one block.
-caf::actor spawn_block_driver(caf::actor_system& sys, world_ptr w,
-                              std::chrono::milliseconds slot,
+caf::actor spawn_block_driver(caf::actor_system& sys, world_ptr w, std::chrono::milliseconds slot,
                               std::vector<double> coeff_per_node);
 
 } // namespace troupe::backends::local

@@ -283,7 +283,11 @@ std::string utf8_or_question_marks(std::string text) {
   size_t i = 0;
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 0;
     bool ok = len > 0 && i + len <= text.size();
     for (size_t k = 1; ok && k < len; ++k)
       ok = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
@@ -448,7 +452,7 @@ void supervisor::spawn_on_thread(child& c) {
   std::filesystem::create_directories(o.cwd, ec);
   if (c.log_fd < 0) {
     c.log_fd = ::open(o.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    struct stat st{};
+    struct stat st {};
     c.log_bytes = (c.log_fd >= 0 && ::fstat(c.log_fd, &st) == 0) ? st.st_size : 0;
   }
   // A previous incarnation's pipe may still hold output: drain it first.
@@ -514,7 +518,7 @@ void supervisor::spawn_on_thread(child& c) {
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl{};
+    struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     for (int s = 1; s < NSIG; ++s)
       ::sigaction(s, &dfl, nullptr);

@@ -27,13 +27,13 @@ namespace troupe::backends::local {
 
 /// How to run one node process.
 struct process_options {
-  std::string id;                  ///< node id, for messages
-  std::string binary;              ///< absolute path of the executable
-  std::vector<std::string> args;   ///< arguments after argv[0]
+  std::string id;                                       ///< node id, for messages
+  std::string binary;                                   ///< absolute path of the executable
+  std::vector<std::string> args;                        ///< arguments after argv[0]
   std::vector<std::pair<std::string, std::string>> env; ///< added to troupe's environment
-  std::filesystem::path cwd;       ///< working directory (the node's data dir)
-  std::filesystem::path log_path;  ///< nodes/<id>.log
-  std::filesystem::path pid_path;  ///< nodes/<id>.pid, present while the process lives
+  std::filesystem::path cwd;                            ///< working directory (the node's data dir)
+  std::filesystem::path log_path;                       ///< nodes/<id>.log
+  std::filesystem::path pid_path;    ///< nodes/<id>.pid, present while the process lives
   uint64_t log_bytes_max = 8u << 20; ///< rotate the log when it reaches this size
   uint32_t log_files_max = 2;        ///< rotated files kept (<id>.log.1 .. .N)
 };

@@ -71,7 +71,7 @@ struct live_node {
   /// Rendered as the node's own agent reaches it (its host's address), when that differs
   /// (compose); null: `adapter_settings`.
   nlohmann::json agent_adapter_settings;
-  std::string endpoint;            ///< how peers reach it (the program's join.peer)
+  std::string endpoint; ///< how peers reach it (the program's join.peer)
   /// How this node reaches each peer it dials (peer index -> join.peer): the peer's own
   /// endpoint, or the link relay's when its traffic goes through the fabric.
   std::map<size_t, std::string> peer_endpoints;

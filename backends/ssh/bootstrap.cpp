@@ -3,8 +3,8 @@
 #include <openssl/evp.h>
 
 #include <array>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 
@@ -84,12 +84,12 @@ remote_file ensure_file(const ssh_master& m, const fs::path& local, const std::s
   const auto q = shell_quote(f.path);
   // One round trip to learn whether the copy is there (its hash, or nothing), and when it is,
   // to run `then` with it.
-  auto check = m.run("command -v sha256sum >/dev/null || exit 127; h=$([ -f " + q +
-                       " ] && sha256sum " + q + " | cut -c1-64); echo \"$h\"; " +
-                       (then.empty() ? std::string{}
-                                     : "if [ \"$h\" = " + sha256 + " ]; then " +
-                                         then_part(then, q) + "; fi"),
-                     milliseconds(60000));
+  auto check =
+    m.run("command -v sha256sum >/dev/null || exit 127; h=$([ -f " + q + " ] && sha256sum " + q +
+            " | cut -c1-64); echo \"$h\"; " +
+            (then.empty() ? std::string{}
+                          : "if [ \"$h\" = " + sha256 + " ]; then " + then_part(then, q) + "; fi"),
+          milliseconds(60000));
   if (check.code == 127)
     throw host_error(host + " lacks sha256sum: install coreutils there");
   if (check.code != 0)

@@ -62,8 +62,8 @@ void fleet::connect_one(fleet_host& h, size_t index) {
     h.master->open();
     // A troupe that cannot start there (another libc, missing libraries) is said now, not as
     // an agent that ends at hello: `--version` in the same round trip as the copy's check.
-    auto f = ensure_file(*h.master, o_.troupe_binary, troupe_sha_, o_.remote_dir,
-                         "{file} --version");
+    auto f =
+      ensure_file(*h.master, o_.troupe_binary, troupe_sha_, o_.remote_dir, "{file} --version");
     h.troupe_path = f.path;
     h.copied = f.copied;
     if (f.then_code != 0) {
@@ -110,12 +110,10 @@ void fleet::start_agent(size_t i, const agent::connection::event_handler& on_eve
   const auto run = shell_quote(remote_run_dir(i));
   agent::stdio_channel ch;
   // exec: the shell's PID becomes the agent's, so RUN/agent.pid names the agent itself.
-  ch.argv = h.master->command("mkdir -p " + run + " && echo $$ > " + run + "/agent.pid && exec " +
-                              shell_quote(h.troupe_path) + " agent --stdio --log-file " + run +
-                              "/agent.log" +
-                              (o_.expires_at > 0
-                                 ? " --expires-at " + std::to_string(o_.expires_at)
-                                 : std::string{}));
+  ch.argv = h.master->command(
+    "mkdir -p " + run + " && echo $$ > " + run + "/agent.pid && exec " +
+    shell_quote(h.troupe_path) + " agent --stdio --log-file " + run + "/agent.log" +
+    (o_.expires_at > 0 ? " --expires-at " + std::to_string(o_.expires_at) : std::string{}));
   ch.log_path = settings_.state_dir / (h.host.name + ".agent.ssh.log");
   ch.pid_path = settings_.state_dir / (h.host.name + ".agent.ssh.pid");
   ch.what = "the agent on host " + h.host.describe();

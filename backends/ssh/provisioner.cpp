@@ -57,17 +57,16 @@ void write_atomically(const fs::path& p, const json& j) {
 
 /// `cmd "$@"` by /bin/sh with the run's variables in its environment.
 std::vector<std::string> provision_argv(const std::string& cmd, const json& rec,
-                                        const std::string& what,
-                                        std::vector<std::string> vars,
+                                        const std::string& what, std::vector<std::string> vars,
                                         const std::vector<std::string>& args) {
   const auto run_dir = rec.value("run_dir", std::string{});
-  std::vector<std::string> argv{"/usr/bin/env", "TROUPE_PROVISION=" + what,
-                                "TROUPE_RUN_DIR=" + run_dir,
-                                "TROUPE_RUN_ID=" + fs::path(run_dir).filename().string(),
-                                "TROUPE_TTL_SECONDS=" +
-                                  std::to_string(rec.value("ttl_seconds", int64_t{0})),
-                                "TROUPE_EXPIRES_AT=" +
-                                  std::to_string(rec.value("expires_at", int64_t{0}))};
+  std::vector<std::string> argv{
+    "/usr/bin/env",
+    "TROUPE_PROVISION=" + what,
+    "TROUPE_RUN_DIR=" + run_dir,
+    "TROUPE_RUN_ID=" + fs::path(run_dir).filename().string(),
+    "TROUPE_TTL_SECONDS=" + std::to_string(rec.value("ttl_seconds", int64_t{0})),
+    "TROUPE_EXPIRES_AT=" + std::to_string(rec.value("expires_at", int64_t{0}))};
   argv.push_back("TROUPE_PROVISIONER_DIR=" + (fs::path(run_dir) / "provisioner").string());
   argv.insert(argv.end(), vars.begin(), vars.end());
   argv.insert(argv.end(), {"/bin/sh", "-c", cmd + " \"$@\"", "troupe-provision"});
@@ -117,7 +116,8 @@ provisioner_options read_provisioner(params_reader& r) {
 }
 
 provisioned_hosts::provisioned_hosts(provisioner_options o, fs::path run_dir)
-  : o_(std::move(o)), run_dir_(fs::absolute(run_dir)) {}
+  : o_(std::move(o))
+  , run_dir_(fs::absolute(run_dir)) {}
 
 inventory provisioned_hosts::create(size_t count) {
   std::lock_guard<std::mutex> guard{mutex_};
@@ -147,16 +147,17 @@ inventory provisioned_hosts::create(size_t count) {
   const auto record_file = run_dir_ / record_name;
   write_atomically(record_file, rec);
   created_ = true;
-  auto r = run_process(provision_argv(o_.create, rec, "create",
-                                      {"TROUPE_HOST_COUNT=" + std::to_string(count),
-                                       "TROUPE_HOST_LABELS=" + labels},
-                                      args),
-                       o_.timeout);
+  auto r = run_process(
+    provision_argv(o_.create, rec, "create",
+                   {"TROUPE_HOST_COUNT=" + std::to_string(count), "TROUPE_HOST_LABELS=" + labels},
+                   args),
+    o_.timeout);
   std::ofstream{run_dir_ / hosts_name} << r.out;
   if (r.code != 0)
     throw user_error("the provisioner's create command " +
-                     std::string(r.timed_out ? "did not finish within " + format_duration(o_.timeout)
-                                             : "failed (exit " + std::to_string(r.code) + ")") +
+                     std::string(r.timed_out
+                                   ? "did not finish within " + format_duration(o_.timeout)
+                                   : "failed (exit " + std::to_string(r.code) + ")") +
                      (r.err.empty() ? std::string{} : ": " + last_line(r.err)) +
                      "; check backend.provisioner.create");
   json doc;
@@ -238,8 +239,8 @@ std::vector<std::string> collect_fleet_garbage(const fs::path& root, bool dry_ru
       continue;
     }
     auto failed = destroy_recorded(f, rec);
-    out.push_back(f.string() + (failed.empty() ? ": destroyed its hosts (" + why + ")"
-                                               : ": " + failed));
+    out.push_back(f.string() +
+                  (failed.empty() ? ": destroyed its hosts (" + why + ")" : ": " + failed));
   }
   if (out.empty())
     out.push_back("no provisioned hosts left to destroy under " + root.string());

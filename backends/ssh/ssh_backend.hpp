@@ -40,7 +40,7 @@ namespace troupe::backends::ssh {
 
 struct ssh_options {
   local::local_options local; ///< the local backend's params, which mean the same here
-  std::string hosts;                              ///< the inventory file, or
+  std::string hosts;          ///< the inventory file, or
   std::optional<provisioner_options> provisioner; ///< hosts made for the run
   size_t hosts_min = 0;
   size_t parallel = 32;

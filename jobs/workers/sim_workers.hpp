@@ -5,9 +5,9 @@
 // (seed, worker), so a campaign is a pure function of (inputs, seed) — the property a
 // scenario's `jobs` workload needs on the sim backend.
 
+#include "actors/random.hpp"
 #include "jobs/engine.hpp"
 #include "jobs/replay/replay.hpp"
-#include "actors/random.hpp"
 
 #include <nlohmann/json.hpp>
 

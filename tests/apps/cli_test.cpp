@@ -332,7 +332,8 @@ TEST(cli, validate_with_a_backend_lists_the_link_profiles_it_cannot_shape) {
   auto sim = troupe_cli("validate " + file + " --backend sim --strict");
   EXPECT_EQ(sim.code, 0) << sim.out;
   // troupe run refuses it before it starts a node: one sentence, exit 2.
-  auto run = troupe_cli("run " + file + " --backend local --quiet --out " + out_dir("lossy-links-run"));
+  auto run =
+    troupe_cli("run " + file + " --backend local --quiet --out " + out_dir("lossy-links-run"));
   EXPECT_EQ(run.code, 2) << run.out;
   EXPECT_NE(run.out.find("topology.link: the local backend cannot shape these links as written"),
             std::string::npos)

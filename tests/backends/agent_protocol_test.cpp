@@ -154,8 +154,7 @@ TEST(agent_protocol, mistyped_fields_are_sentences_not_crashes) {
     (void) field_or<std::string>(json{{"cwd", 7}}, "cwd", "");
     ADD_FAILURE() << "a number read as a string";
   } catch (const protocol_error& e) {
-    EXPECT_NE(std::string(e.what()).find("\"cwd\" has the wrong type (number)"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("\"cwd\" has the wrong type (number)"), std::string::npos)
       << e.what();
   }
   EXPECT_THROW((void) field<std::string>(json::array(), "id"), protocol_error);

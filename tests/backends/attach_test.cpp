@@ -46,14 +46,11 @@ struct etcd_cluster {
     }
     for (int i = 0; i < n; ++i)
       members.push_back(std::make_unique<child>(
-        std::vector<std::string>{"/usr/bin/etcd", "--name=" + name(i),
-                                 "--data-dir=" + (dir / name(i)).string(),
-                                 "--listen-client-urls=" + url(client[i]),
-                                 "--advertise-client-urls=" + url(client[i]),
-                                 "--listen-peer-urls=" + url(peer[i]),
-                                 "--initial-advertise-peer-urls=" + url(peer[i]),
-                                 "--initial-cluster=" + initial, "--initial-cluster-state=new",
-                                 "--log-level=warn"},
+        std::vector<std::string>{
+          "/usr/bin/etcd", "--name=" + name(i), "--data-dir=" + (dir / name(i)).string(),
+          "--listen-client-urls=" + url(client[i]), "--advertise-client-urls=" + url(client[i]),
+          "--listen-peer-urls=" + url(peer[i]), "--initial-advertise-peer-urls=" + url(peer[i]),
+          "--initial-cluster=" + initial, "--initial-cluster-state=new", "--log-level=warn"},
         dir / (name(i) + ".log")));
   }
   static std::string name(int i) { return "member-" + std::to_string(i); }
@@ -87,17 +84,16 @@ struct signed_registry {
 
   explicit signed_registry(const std::filesystem::path& d)
     : dir(d) {
-    auto pub = troupe::test::shell(troupe::test::shell_quote(bin) + " discovery keygen --out " +
-                                     (dir / "k.key").string(),
-                                   30);
+    auto pub = troupe::test::shell(
+      troupe::test::shell_quote(bin) + " discovery keygen --out " + (dir / "k.key").string(), 30);
     { std::ofstream{dir / "whitelist"} << pub.out; }
     const int port = troupe::test::free_port();
     url = "http://127.0.0.1:" + std::to_string(port);
-    server = std::make_unique<child>(
-      std::vector<std::string>{bin, "discovery", "serve", "--port", std::to_string(port),
-                               "--whitelist", (dir / "whitelist").string(), "--db",
-                               (dir / "registry.db").string()},
-      dir / "registry.log");
+    server = std::make_unique<child>(std::vector<std::string>{bin, "discovery", "serve", "--port",
+                                                              std::to_string(port), "--whitelist",
+                                                              (dir / "whitelist").string(), "--db",
+                                                              (dir / "registry.db").string()},
+                                     dir / "registry.log");
   }
   ~signed_registry() { server->signal(SIGTERM); }
   bool up() const {
@@ -108,20 +104,24 @@ struct signed_registry {
   std::unique_ptr<child> announce(const etcd_cluster& c, int i, const std::string& every) const {
     return std::make_unique<child>(
       std::vector<std::string>{bin, "discovery", "announce", "--url", url, "--key",
-                               (dir / "k.key").string(), "--id", etcd_cluster::name(i),
-                               "--program", "etcd", "--endpoint",
-                               "client_port=" + std::to_string(c.client[i]), "--every", every},
+                               (dir / "k.key").string(), "--id", etcd_cluster::name(i), "--program",
+                               "etcd", "--endpoint", "client_port=" + std::to_string(c.client[i]),
+                               "--every", every},
       dir / ("announce-" + std::to_string(i) + ".log"));
   }
   /// The registry lists `id` as online.
   bool lists(const std::string& id) const {
     return troupe::test::wait_until(
-      [&] { return troupe::test::shell("curl -s " + url + "/v1/online | grep -q " + id, 5).code == 0; },
+      [&] {
+        return troupe::test::shell("curl -s " + url + "/v1/online | grep -q " + id, 5).code == 0;
+      },
       30s);
   }
 };
 
-bool have_etcd() { return troupe::test::shell("test -x /usr/bin/etcd && command -v curl", 10).code == 0; }
+bool have_etcd() {
+  return troupe::test::shell("test -x /usr/bin/etcd && command -v curl", 10).code == 0;
+}
 
 json attach_scenario(const json& backend, const std::string& duration) {
   return json{
@@ -130,13 +130,16 @@ json attach_scenario(const json& backend, const std::string& duration) {
     {"duration", duration},
     {"topology",
      {{"layout", {{"kind", "mesh"}}},
-      {"groups", json::array({{{"name", "member"}, {"count", 3}, {"node", {{"program", "etcd"}}}}})}}},
+      {"groups",
+       json::array({{{"name", "member"}, {"count", 3}, {"node", {{"program", "etcd"}}}}})}}},
     {"backend", backend},
     {"workloads",
-     json::array({{{"kind", "transactions"}, {"rate", "5/s"}, {"users", 5}, {"target", "all"}},
-                  {{"kind", "steps"},
-                   {"steps", json::array({{{"at", "1s"}, {"action", "restart"}, {"nodes", "member-0"}}})}}})},
-    {"expectations", json::array({{{"kind", "tx_inclusion"}, {"min_ratio", 0.9}, {"exclude_last", "2s"}}})}};
+     json::array(
+       {{{"kind", "transactions"}, {"rate", "5/s"}, {"users", 5}, {"target", "all"}},
+        {{"kind", "steps"},
+         {"steps", json::array({{{"at", "1s"}, {"action", "restart"}, {"nodes", "member-0"}}})}}})},
+    {"expectations",
+     json::array({{{"kind", "tx_inclusion"}, {"min_ratio", 0.9}, {"exclude_last", "2s"}}})}};
 }
 
 } // namespace
@@ -157,7 +160,8 @@ TEST(attach, a_listed_network_runs_refuses_every_fault_and_is_left_running) {
   // Before any run: validate --backend attach names the restart, with the reason.
   {
     std::ofstream{dir / "s.json"} << to_json(s).dump(2);
-    auto v = troupe::test::troupe_cli("validate " + (dir / "s.json").string() + " --backend attach");
+    auto v =
+      troupe::test::troupe_cli("validate " + (dir / "s.json").string() + " --backend attach");
     EXPECT_NE(v.out.find("controls nothing it did not start"), std::string::npos) << v.out;
   }
   run_request req;
@@ -188,10 +192,12 @@ TEST(attach, nodes_found_through_the_registry_join_and_leave_mid_run) {
   auto a0 = reg.announce(cluster, 0, "200ms");
   auto a1 = reg.announce(cluster, 1, "200ms");
   ASSERT_TRUE(reg.lists("member-1"));
-  auto s = scenario_from_json(attach_scenario(
-    {{"name", "attach"}, {"discovery", reg.url}, {"window", "1s"}, {"poll", "200ms"},
-     {"poll_interval", "200ms"}},
-    "14s"));
+  auto s = scenario_from_json(attach_scenario({{"name", "attach"},
+                                               {"discovery", reg.url},
+                                               {"window", "1s"},
+                                               {"poll", "200ms"},
+                                               {"poll_interval", "200ms"}},
+                                              "14s"));
   run_request req;
   req.out = dir / "run";
   req.quiet = true;
@@ -199,7 +205,8 @@ TEST(attach, nodes_found_through_the_registry_join_and_leave_mid_run) {
   std::thread run([&] { r = run_scenario(s, req); });
   // Mid-run: member-2 appears, member-1 goes silent (and so leaves the 1s window).
   const auto log = dir / "run" / "troupe.log";
-  EXPECT_TRUE(troupe::test::wait_until([&] { return troupe::test::file_contains(log, "deployed"); }, 60s));
+  EXPECT_TRUE(
+    troupe::test::wait_until([&] { return troupe::test::file_contains(log, "deployed"); }, 60s));
   // After the refused restart at 1s: the run has been going with two members for a while.
   EXPECT_TRUE(troupe::test::wait_until(
     [&] { return troupe::test::file_contains(log, "refused restart"); }, 60s, 50ms));
@@ -241,7 +248,8 @@ TEST(attach, attach_etcd_example_passes_through_the_registry) {
   for (int i = 0; i < 3; ++i)
     announcers.push_back(reg.announce(cluster, i, "1s"));
   ASSERT_TRUE(reg.lists("member-2"));
-  auto j = troupe::read_json_file(troupe::test::source_dir() + "/scenarios/attach-etcd.json", "example");
+  auto j =
+    troupe::read_json_file(troupe::test::source_dir() + "/scenarios/attach-etcd.json", "example");
   j["backend"]["discovery"] = reg.url; // the registry this test started
   auto s = scenario_from_json(j);
   run_request req;

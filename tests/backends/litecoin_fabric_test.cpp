@@ -69,15 +69,17 @@ TEST(litecoin_fabric, a_written_topology_link_shapes_every_relay_from_the_start)
   // What litecoind measures itself: a ping's round trip crosses two 100 ms directions.
   auto r0 = rpc(run, 0);
   std::vector<double> pings;
-  EXPECT_TRUE(eventually(60s, [&] {
-    r0->call("ping");
-    pings.clear();
-    for (auto& peer : r0->call("getpeerinfo"))
-      if (peer.contains("pingtime"))
-        pings.push_back(peer["pingtime"].get<double>());
-    return !pings.empty() &&
-           std::all_of(pings.begin(), pings.end(), [](double p) { return p >= 0.15; });
-  })) << "pings: " << ::testing::PrintToString(pings);
+  EXPECT_TRUE(eventually(60s,
+                         [&] {
+                           r0->call("ping");
+                           pings.clear();
+                           for (auto& peer : r0->call("getpeerinfo"))
+                             if (peer.contains("pingtime"))
+                               pings.push_back(peer["pingtime"].get<double>());
+                           return !pings.empty() && std::all_of(pings.begin(), pings.end(),
+                                                                [](double p) { return p >= 0.15; });
+                         }))
+    << "pings: " << ::testing::PrintToString(pings);
   // A set_link step changes what it names and keeps the rest of the written profile.
   link_cmd narrow;
   narrow.bandwidth_bps = 10'000'000;
@@ -204,11 +206,13 @@ TEST(litecoin_fabric, partitions_are_airtight_and_one_way_differs_from_two_way) 
     auto b = status(self, nodes[1]);
     return a.height >= h0 + 2 && b.height >= h1 + 2 && a.tip != b.tip;
   }));
-  EXPECT_TRUE(eventually(30s, [&] {
-    return link(run, "validator-0", "validator-1").connections_refused +
-             link(run, "validator-1", "validator-0").connections_refused >
-           0;
-  })) << "litecoind dials again (its added-node retry), and the attempt is closed at once";
+  EXPECT_TRUE(eventually(30s,
+                         [&] {
+                           return link(run, "validator-0", "validator-1").connections_refused +
+                                    link(run, "validator-1", "validator-0").connections_refused >
+                                  0;
+                         }))
+    << "litecoind dials again (its added-node retry), and the attempt is closed at once";
   EXPECT_EQ(crossing(run, "validator-0", "validator-1") +
               crossing(run, "validator-0", "validator-2"),
             across)

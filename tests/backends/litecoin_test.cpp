@@ -90,9 +90,8 @@ TEST(litecoin_local, a_restarted_node_rejoins_and_catches_up) {
   auto start = ask<control_ack>(self, node.actor, control_atom::value, control_action::start);
   ASSERT_TRUE(start.ok) << start.error;
   EXPECT_NE(run.backend.shared_world()->sup->pid(2), old_pid);
-  EXPECT_TRUE(eventually(60s, [&] {
-    return status(self, node).height >= before + 3 && same_tip(self, run.dep.nodes);
-  }));
+  EXPECT_TRUE(eventually(
+    60s, [&] { return status(self, node).height >= before + 3 && same_tip(self, run.dep.nodes); }));
   // restart in one verb, too
   auto restart = ask<control_ack>(self, node.actor, control_atom::value, control_action::restart);
   EXPECT_TRUE(restart.ok) << restart.error;

@@ -61,17 +61,18 @@ inline std::string program_variant(const std::string& builtin, const fs::path& d
   return path.string();
 }
 
-inline bool pid_alive(pid_t pid) {
-  return ::kill(pid, 0) == 0;
-}
+inline bool pid_alive(pid_t pid) { return ::kill(pid, 0) == 0; }
 
-template <class T, class... Ts>
-T ask(caf::scoped_actor& self, const caf::actor& a, Ts&&... xs) {
+template <class T, class... Ts> T ask(caf::scoped_actor& self, const caf::actor& a, Ts&&... xs) {
   T out{};
   bool ok = false;
   self->request(a, std::chrono::seconds(30), std::forward<Ts>(xs)...)
-    .receive([&](T& x) { out = std::move(x); ok = true; },
-             [&](caf::error& e) { ADD_FAILURE() << "request failed: " << to_string(e); });
+    .receive(
+      [&](T& x) {
+        out = std::move(x);
+        ok = true;
+      },
+      [&](caf::error& e) { ADD_FAILURE() << "request failed: " << to_string(e); });
   EXPECT_TRUE(ok);
   return out;
 }
@@ -133,7 +134,8 @@ struct live_run {
   deployment dep;
   std::vector<caf::actor> helpers; ///< test actors, stopped with the run
 
-  explicit live_run(scenario sc, const std::string& name) : s(std::move(sc)) {
+  explicit live_run(scenario sc, const std::string& name)
+    : s(std::move(sc)) {
     topo = expand(s);
     env.run_dir = temp_run_dir(name);
     env.seed = 7;

@@ -3,9 +3,9 @@
 // supervisor's rotation followed (rotated and removed files read to their end), a pattern
 // matched on many lines, examples bounded; and the counts equal what scanning the files gives.
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
-#include <atomic>
 #include <mutex>
 #include <thread>
 

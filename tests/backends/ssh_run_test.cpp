@@ -499,10 +499,10 @@ TEST(ssh_provision, kill_9_of_troupe_leaves_hosts_that_fleet_gc_destroys) {
 TEST(ssh_provision, a_create_that_fails_or_prints_no_hosts_is_one_sentence_and_exit_2) {
   auto dir = test_root("provision-bad");
   fs::create_directories(dir / "chatty");
-  auto failing = start_run(
-    provisioned_scenario(dir, "no-cloud", "10s", "10m",
-                         "sh -c 'echo no credentials for this cloud >&2; exit 3'"),
-    dir);
+  auto failing =
+    start_run(provisioned_scenario(dir, "no-cloud", "10s", "10m",
+                                   "sh -c 'echo no credentials for this cloud >&2; exit 3'"),
+              dir);
   EXPECT_EQ(troupe::test::wait_exit(failing.pid, 60s), 2);
   EXPECT_TRUE(troupe::test::file_contains(
     failing.log, "the provisioner's create command failed (exit 3): no credentials for this "
@@ -511,8 +511,8 @@ TEST(ssh_provision, a_create_that_fails_or_prints_no_hosts_is_one_sentence_and_e
   auto chatty =
     start_run(provisioned_scenario(dir, "chatty", "10s", "10m", "echo hello"), dir / "chatty");
   EXPECT_EQ(troupe::test::wait_exit(chatty.pid, 60s), 2);
-  EXPECT_TRUE(troupe::test::file_contains(
-    chatty.log, "the provisioner's create command printed no inventory"))
+  EXPECT_TRUE(troupe::test::file_contains(chatty.log,
+                                          "the provisioner's create command printed no inventory"))
     << troupe::test::file_text(chatty.log);
 }
 

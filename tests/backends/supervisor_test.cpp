@@ -108,8 +108,9 @@ TEST(supervisor, pause_resume_and_respawn_on_the_same_log) {
 TEST(supervisor, logs_are_capped_and_rotated) {
   auto dir = temp_run_dir("sup-rotate");
   supervisor sup;
-  auto o = shell(dir, "n0", "i=0; while [ $i -lt 3000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxx; "
-                            "i=$((i+1)); done");
+  auto o = shell(dir, "n0",
+                 "i=0; while [ $i -lt 3000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxx; "
+                 "i=$((i+1)); done");
   o.log_bytes_max = 16384;
   o.log_files_max = 2;
   auto s = sup.add(o);

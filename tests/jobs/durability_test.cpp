@@ -4,12 +4,14 @@
 
 #include "jobs/engine.hpp"
 #include "jobs/service.hpp"
-#include "report/jobs_serve.hpp"
 #include "jobs/store.hpp"
+#include "report/jobs_serve.hpp"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include "tests/jobs/store_param.hpp"
+#include "tests/support/paths.hpp"
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -20,8 +22,6 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
-#include "tests/jobs/store_param.hpp"
-#include "tests/support/paths.hpp"
 
 using namespace troupe::jobs;
 namespace fs = std::filesystem;

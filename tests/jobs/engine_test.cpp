@@ -5,10 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include "tests/jobs/store_param.hpp"
 #include "tests/support/paths.hpp"
+#include <filesystem>
+#include <fstream>
 
 using namespace troupe::jobs;
 

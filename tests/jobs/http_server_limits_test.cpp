@@ -410,7 +410,8 @@ TEST(JobsHttpServerLimits, DeepOrHugeJobBodiesAre400AndTheServerStaysUp) {
   served_engine s("deep", 1, quick_options());
   client c(s.port);
   // The payload that once crashed the server (dump() recursing 100,000 levels).
-  ASSERT_TRUE(c.send(http_post("/v1/jobs", R"({"type": "t", "payload": )" + nested(100'000) + "}")));
+  ASSERT_TRUE(
+    c.send(http_post("/v1/jobs", R"({"type": "t", "payload": )" + nested(100'000) + "}")));
   auto a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
@@ -483,19 +484,21 @@ TEST(JobsHttpServerLimits, DeepOrHugeReplayStatusIs400AndTheServerStaysUp) {
   const std::string tag = etag();
   ASSERT_FALSE(tag.empty());
   const std::string with_tag = "ETag: " + tag + "\r\n";
-  ASSERT_TRUE(c.send(http_post("/job?jobid=1", R"({"status": )" + nested(100'000) + "}", with_tag)));
+  ASSERT_TRUE(
+    c.send(http_post("/job?jobid=1", R"({"status": )" + nested(100'000) + "}", with_tag)));
   auto a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
   EXPECT_NE(short_error(*a).find("deeper than 64"), std::string::npos) << a->body;
   // A status of 2 MiB: the error names a prefix of it and the allowed values.
-  ASSERT_TRUE(
-    c.send(http_post("/job?jobid=1", R"({"status": ")" + std::string(2u << 20, 'S') + "\"}", with_tag)));
+  ASSERT_TRUE(c.send(
+    http_post("/job?jobid=1", R"({"status": ")" + std::string(2u << 20, 'S') + "\"}", with_tag)));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);
   EXPECT_NE(short_error(*a).find("allowed: WAITING_4_WORKER"), std::string::npos) << a->body;
-  ASSERT_TRUE(c.send(http_post("/job?jobid=1", R"({"status": )" + nested(70, "\"x\"") + "}", with_tag)));
+  ASSERT_TRUE(
+    c.send(http_post("/job?jobid=1", R"({"status": )" + nested(70, "\"x\"") + "}", with_tag)));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 400);

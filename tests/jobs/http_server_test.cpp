@@ -167,9 +167,9 @@ TEST(JobsHttpServer, PipelinedRequestsAreAnsweredInOrder) {
   raw_client c(s.port);
   ASSERT_TRUE(c.connected());
   // Five requests in one write: reads and state changes, mixed.
-  ASSERT_TRUE(c.send(http_get("/v1/jobs/3") + http_post("/v1/claim", R"({"worker": "w"})") +
-                     http_get("/v1/jobs/1") + http_post("/v1/jobs/1/complete", R"({"worker": "w"})") +
-                     http_get("/v1/jobs/99")));
+  ASSERT_TRUE(c.send(
+    http_get("/v1/jobs/3") + http_post("/v1/claim", R"({"worker": "w"})") + http_get("/v1/jobs/1") +
+    http_post("/v1/jobs/1/complete", R"({"worker": "w"})") + http_get("/v1/jobs/99")));
   auto a1 = c.read_answer(), a2 = c.read_answer(), a3 = c.read_answer(), a4 = c.read_answer(),
        a5 = c.read_answer();
   ASSERT_TRUE(a1 && a2 && a3 && a4 && a5);
@@ -345,7 +345,7 @@ TEST(JobsHttpServer, HundredConcurrentConnectionsEachGetTheirOwnJob) {
     auto& c = *cs[static_cast<size_t>(i)];
     ASSERT_TRUE(
       c.send(http_post("/v1/jobs/" + std::to_string(mine[static_cast<size_t>(i)]) + "/complete",
-                  R"({"worker": "w)" + std::to_string(i) + R"("})")));
+                       R"({"worker": "w)" + std::to_string(i) + R"("})")));
   }
   for (auto& c : cs) {
     auto a = c->read_answer();
@@ -539,7 +539,8 @@ TEST(JobsHttpServer, ClaimAndCompleteAnswerAsTheGeneralPathDoes) {
   EXPECT_GT(claimed["lease_expiry_ms"].get<int64_t>(), 0);
   // A result with whitespace and nesting is stored as JSON that means the same.
   const std::string result = R"({"b": [1, 2.5, "x y", true], "a": {"c": null}})";
-  ASSERT_TRUE(c.send(http_post("/v1/jobs/1/complete", R"({"worker": "w", "result": )" + result + "}")));
+  ASSERT_TRUE(
+    c.send(http_post("/v1/jobs/1/complete", R"({"worker": "w", "result": )" + result + "}")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->status, 200);

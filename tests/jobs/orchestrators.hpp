@@ -22,8 +22,7 @@ namespace troupe::test {
 
 class orchestrator {
 public:
-  orchestrator(std::filesystem::path dir, std::string name, std::string store,
-               std::string pipeline)
+  orchestrator(std::filesystem::path dir, std::string name, std::string store, std::string pipeline)
     : dir_(std::move(dir))
     , name_(std::move(name))
     , store_(std::move(store))
@@ -40,17 +39,17 @@ public:
                                "--host", "127.0.0.1", "--port", std::to_string(port_)},
                               log_);
     return wait_until(
-      [&] {
-        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-          pid_ = -1;
-          return true; // it exited: answered below
-        }
-        httplib::Client c("127.0.0.1", port_);
-        c.set_connection_timeout(1);
-        auto r = c.Get("/v1/summary");
-        return r && r->status == 200;
-      },
-      std::chrono::seconds(30), std::chrono::milliseconds(50)) &&
+             [&] {
+               if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+                 pid_ = -1;
+                 return true; // it exited: answered below
+               }
+               httplib::Client c("127.0.0.1", port_);
+               c.set_connection_timeout(1);
+               auto r = c.Get("/v1/summary");
+               return r && r->status == 200;
+             },
+             std::chrono::seconds(30), std::chrono::milliseconds(50)) &&
            pid_ > 0;
   }
   /// SIGKILL, then reaped.

@@ -6,13 +6,14 @@
 #include "jobs/http/http_server.hpp"
 #include "jobs/replay/py_format.hpp"
 #include "jobs/replay/replay.hpp"
-#include "tests/support/replay_summary.hpp"
 #include "jobs/workers/sim_workers.hpp"
+#include "tests/support/replay_summary.hpp"
 
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include "tests/support/paths.hpp"
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -20,7 +21,6 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
-#include "tests/support/paths.hpp"
 
 using namespace troupe::jobs;
 namespace fs = std::filesystem;

@@ -42,8 +42,8 @@ pid_t leader_pid(const postgres_cluster& pg, const std::string& db) {
   return at == std::string::npos ? 0 : static_cast<pid_t>(std::stol(r.out.substr(at + 4)));
 }
 
-nlohmann::json post_json(const std::string& url, const std::string& path, const nlohmann::json& body,
-                    int* status = nullptr) {
+nlohmann::json post_json(const std::string& url, const std::string& path,
+                         const nlohmann::json& body, int* status = nullptr) {
   const auto port = std::stoi(url.substr(url.rfind(':') + 1));
   httplib::Client c("127.0.0.1", port);
   auto r = c.Post(path.c_str(), body.dump(), "application/json");
@@ -107,13 +107,15 @@ TEST(JobsSharedStore, TwoEnginesOnOneDatabaseNeverClaimOneJobTwiceAndNeverDiverg
     }
     // Each completes on the other engine.
     if (ta) {
-      EXPECT_EQ(in_round(b, now, [&](engine& e) { return e.complete(ta->id, "wa", "1", now, ta->fence); }),
-                outcome::ok);
+      EXPECT_EQ(
+        in_round(b, now, [&](engine& e) { return e.complete(ta->id, "wa", "1", now, ta->fence); }),
+        outcome::ok);
       EXPECT_TRUE(completed.insert(ta->id).second) << "job " << ta->id << " completed twice";
     }
     if (tb) {
-      EXPECT_EQ(in_round(a, now, [&](engine& e) { return e.complete(tb->id, "wb", "1", now, tb->fence); }),
-                outcome::ok);
+      EXPECT_EQ(
+        in_round(a, now, [&](engine& e) { return e.complete(tb->id, "wb", "1", now, tb->fence); }),
+        outcome::ok);
       EXPECT_TRUE(completed.insert(tb->id).second) << "job " << tb->id << " completed twice";
     }
   }
@@ -162,8 +164,8 @@ TEST(JobsSharedStore, WhenTheLeaderIsKilledAnotherLeadsAndEachLeaseExpiresOnce) 
   // A worker claims on the follower and falls silent: the leader expires the lease, once.
   auto claim = post_json(follower.url(), "/v1/claim", {{"worker", "silent-1"}}, &status);
   ASSERT_EQ(status, 200) << claim.dump();
-  ASSERT_TRUE(troupe::test::wait_until(
-    [&] { return status_of(follower.url(), 1) == "created"; }, 20s));
+  ASSERT_TRUE(
+    troupe::test::wait_until([&] { return status_of(follower.url(), 1) == "created"; }, 20s));
   EXPECT_TRUE(troupe::test::file_contains(leader.log(), "re-queued 1 job(s)")) << leader.log_text();
   EXPECT_FALSE(troupe::test::file_contains(follower.log(), "re-queued"))
     << "the follower expired a lease too: " << follower.log_text();
@@ -174,8 +176,8 @@ TEST(JobsSharedStore, WhenTheLeaderIsKilledAnotherLeadsAndEachLeaseExpiresOnce) 
   leader.kill9();
   ASSERT_TRUE(troupe::test::wait_until([&] { return leader_pid(pg, db) == follower.pid(); }, 10s))
     << "nobody took the lead over";
-  ASSERT_TRUE(troupe::test::wait_until(
-    [&] { return status_of(follower.url(), 1) == "created"; }, 20s));
+  ASSERT_TRUE(
+    troupe::test::wait_until([&] { return status_of(follower.url(), 1) == "created"; }, 20s));
   EXPECT_TRUE(troupe::test::file_contains(follower.log(), "re-queued 1 job(s)"))
     << follower.log_text();
 
@@ -189,7 +191,7 @@ TEST(JobsSharedStore, WhenTheLeaderIsKilledAnotherLeadsAndEachLeaseExpiresOnce) 
   post_json(leader.url(), "/v1/jobs/1/complete", {{"worker", "silent-1"}, {"fence", 1}}, &status);
   EXPECT_EQ(status, 409);
   post_json(follower.url(), "/v1/jobs/1/complete", {{"worker", "w"}, {"fence", 3}, {"result", 1}},
-       &status);
+            &status);
   EXPECT_EQ(status, 200);
   const auto job = get_json(leader.url(), "/v1/jobs/1");
   EXPECT_EQ(job["status"], "completed");

@@ -164,7 +164,8 @@ inline std::vector<bad_case> bad_scenario_cases() {
       "\"fast\""}},
     {"unknown backend",
      [](json& j) { j["backend"] = "docker"; },
-     {"backend: unknown backend \"docker\"; known backends: attach, compose, k8s, local, sim, ssh"}},
+     {"backend: unknown backend \"docker\"; known backends: attach, compose, k8s, local, sim, "
+      "ssh"}},
     {"name with a space",
      [](json& j) { j["name"] = "my scenario"; },
      {"name: must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), "

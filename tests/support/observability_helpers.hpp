@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/paths.hpp"
+#include "tests/support/sockets.hpp"
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -19,8 +21,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-#include "tests/support/paths.hpp"
-#include "tests/support/sockets.hpp"
 
 namespace troupe::test {
 

@@ -34,8 +34,7 @@ inline std::string troupe_binary() { return build_dir() + "/troupe"; }
 /// An empty directory for one test, `<tmp>/troupe-<pid>/<name>` (removed first if left over
 /// from an earlier run; kept afterwards for inspection).
 inline std::filesystem::path fresh_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("troupe-" + std::to_string(::getpid())) /
-           name;
+  auto d = std::filesystem::temp_directory_path() / ("troupe-" + std::to_string(::getpid())) / name;
   std::filesystem::remove_all(d);
   std::filesystem::create_directories(d);
   return d;

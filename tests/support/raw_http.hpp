@@ -148,7 +148,7 @@ private:
 };
 
 inline std::string http_post(const std::string& path, const std::string& body,
-                 const std::string& extra_headers = "") {
+                             const std::string& extra_headers = "") {
   return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
          extra_headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
