@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace troupe {
@@ -22,6 +23,22 @@ public:
 private:
   int code_;
 };
+
+/// The last line of a tool's output that is not blank, without trailing white space: where
+/// ssh, kubectl or libpq say why they failed. "" when every line is blank.
+inline std::string last_line(std::string_view text) {
+  size_t end = text.size();
+  while (end > 0) {
+    const size_t start = text.rfind('\n', end - 1);
+    const size_t from = start == std::string_view::npos ? 0 : start + 1;
+    auto line = text.substr(from, end - from);
+    const size_t last = line.find_last_not_of(" \t\r");
+    if (last != std::string_view::npos)
+      return std::string(line.substr(0, last + 1));
+    end = start == std::string_view::npos ? 0 : start;
+  }
+  return {};
+}
 
 /// One problem found in a JSON document: where, and what is wrong there.
 struct validation_error {

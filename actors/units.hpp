@@ -18,6 +18,10 @@ std::optional<duration> parse_duration(const std::string& text);
 std::string format_duration(duration d);
 /// For people, not for round trips: "1.13s", "250ms", "2m30s".
 std::string format_seconds(duration d);
+/// Whole milliseconds (truncated): what timeouts of live tools and sockets take.
+inline std::chrono::milliseconds to_ms(duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+}
 
 /// Events per second.
 std::optional<double> parse_rate(const std::string& text);

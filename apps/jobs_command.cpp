@@ -20,15 +20,15 @@ namespace {
 
 std::atomic<bool> stop_requested{false};
 
-void on_signal(int) { stop_requested = true; }
+void on_serve_signal(int) { stop_requested = true; }
 
 jobs::time_ms to_ms(std::chrono::nanoseconds d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
 void install_stop_signals() {
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_serve_signal);
+  std::signal(SIGTERM, on_serve_signal);
 }
 
 } // namespace

@@ -115,7 +115,7 @@ void apply_vary_option(scenario& s, run_request& req, const std::string& file) {
   req.reproduce_flags += " --vary";
 }
 
-void on_signal(int) { run_interrupted = 1; }
+void on_run_signal(int) { run_interrupted = 1; }
 
 } // namespace
 
@@ -253,8 +253,8 @@ void add_scenario_commands(CLI::App& root, int& exit_code) {
       req.on_reported = [db](const run_outcome& o, const nlohmann::json& rep,
                              const std::filesystem::path& dir) { db->record(o, rep, dir); };
     }
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    std::signal(SIGINT, on_run_signal);
+    std::signal(SIGTERM, on_run_signal);
     // The run's first lines: who produces blocks, before anything is deployed.
     if (!quiet)
       print_leadership(s, req.backend.value_or(s.backend.name), "");

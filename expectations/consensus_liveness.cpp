@@ -9,7 +9,7 @@
 
 namespace troupe::expectations {
 
-namespace {
+namespace consensus_liveness_detail {
 
 using nlohmann::json;
 
@@ -108,12 +108,12 @@ caf::behavior behavior(caf::stateful_actor<state>* self, run_context_ptr ctx, ki
   };
 }
 
-} // namespace
+} // namespace consensus_liveness_detail
 
 actor_kind consensus_liveness_kind() {
   return make_actor_kind("consensus_liveness",
                          "every up node reaches min_height and stays within max_lag of the highest",
-                         read, behavior);
+                         consensus_liveness_detail::read, consensus_liveness_detail::behavior);
 }
 
 } // namespace troupe::expectations

@@ -11,7 +11,7 @@
 
 namespace troupe::expectations {
 
-namespace {
+namespace convergence_detail {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -182,12 +182,12 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   };
 }
 
-} // namespace
+} // namespace convergence_detail
 
 actor_kind convergence_kind() {
   return make_actor_kind("convergence",
                          "after the last fault heals, all up nodes share one tip within a time",
-                         read, behavior);
+                         convergence_detail::read, convergence_detail::behavior);
 }
 
 } // namespace troupe::expectations

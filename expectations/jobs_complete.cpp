@@ -9,7 +9,7 @@
 
 namespace troupe::expectations {
 
-namespace {
+namespace jobs_complete_detail {
 
 using nlohmann::json;
 
@@ -118,12 +118,12 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   };
 }
 
-} // namespace
+} // namespace jobs_complete_detail
 
 actor_kind jobs_complete_kind() {
   auto k = make_actor_kind("jobs_complete",
-                           "job campaigns finished with enough jobs completed and few failed", read,
-                           behavior);
+                           "job campaigns finished with enough jobs completed and few failed",
+                           jobs_complete_detail::read, jobs_complete_detail::behavior);
   k.needs_nodes = false; // it judges campaigns
   return k;
 }

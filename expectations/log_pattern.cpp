@@ -10,7 +10,7 @@
 
 namespace troupe::expectations {
 
-namespace {
+namespace log_pattern_detail {
 
 using nlohmann::json;
 
@@ -211,12 +211,12 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   };
 }
 
-} // namespace
+} // namespace log_pattern_detail
 
 actor_kind log_pattern_kind() {
   return make_actor_kind("log_pattern",
                          "at most max_matches lines of the nodes' logs match a regular expression",
-                         read, behavior);
+                         log_pattern_detail::read, log_pattern_detail::behavior);
 }
 
 } // namespace troupe::expectations

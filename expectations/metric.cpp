@@ -14,9 +14,9 @@
 
 namespace troupe::expectations {
 
-namespace {
-
 using nlohmann::json;
+
+namespace metric_detail {
 
 struct params {
   std::string url; ///< empty: --prometheus-url
@@ -196,7 +196,7 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   };
 }
 
-} // namespace
+} // namespace metric_detail
 
 std::vector<metric_sample> prometheus_query(const std::string& base_url, const std::string& query,
                                             duration timeout) {
@@ -230,9 +230,9 @@ std::vector<metric_sample> prometheus_query(const std::string& base_url, const s
   std::vector<metric_sample> out;
   if (type == "vector") {
     for (const auto& s : data["result"])
-      out.push_back({s.value("metric", json::object()), parse_value(s["value"])});
+      out.push_back({s.value("metric", json::object()), metric_detail::parse_value(s["value"])});
   } else if (type == "scalar") {
-    out.push_back({json::object(), parse_value(data["result"])});
+    out.push_back({json::object(), metric_detail::parse_value(data["result"])});
   } else {
     throw std::runtime_error("the answer is a \"" + type +
                              "\", not an instant vector or scalar: use an instant query (no "
@@ -246,7 +246,7 @@ actor_kind metric_kind() {
     make_actor_kind("metric",
                     "a Prometheus query (/api/v1/query) at the end of the run compared with a "
                     "threshold",
-                    read, behavior);
+                    metric_detail::read, metric_detail::behavior);
   k.needs_nodes = false; // it asks a Prometheus server
   return k;
 }

@@ -11,7 +11,7 @@
 
 namespace troupe::expectations {
 
-namespace {
+namespace safety_detail {
 
 using nlohmann::json;
 
@@ -167,12 +167,12 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   };
 }
 
-} // namespace
+} // namespace safety_detail
 
 actor_kind safety_kind() {
   return make_actor_kind(
     "safety", "no two honest nodes ever finalize different blocks at the same height",
-    [](params_reader&, const scenario&) {}, behavior);
+    [](params_reader&, const scenario&) {}, safety_detail::behavior);
 }
 
 } // namespace troupe::expectations

@@ -11,7 +11,7 @@
 
 namespace troupe::expectations {
 
-namespace {
+namespace tx_inclusion_detail {
 
 using nlohmann::json;
 
@@ -154,12 +154,12 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   };
 }
 
-} // namespace
+} // namespace tx_inclusion_detail
 
 actor_kind tx_inclusion_kind() {
   return make_actor_kind("tx_inclusion",
                          "a ratio of submitted transactions is final on every up node by the end",
-                         read, behavior);
+                         tx_inclusion_detail::read, tx_inclusion_detail::behavior);
 }
 
 } // namespace troupe::expectations

@@ -6,11 +6,12 @@ namespace troupe::jobs {
 
 namespace {
 
-std::string last_line(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '.'))
+/// libpq's last line says why, as a clause (no final period).
+std::string libpq_reason(const char* message) {
+  auto s = last_line(message);
+  while (!s.empty() && s.back() == '.')
     s.pop_back();
-  const auto nl = s.rfind('\n');
-  return nl == std::string::npos ? s : s.substr(nl + 1); // libpq's last line says why
+  return s;
 }
 
 bool contains(const std::string& s, const char* what) { return s.find(what) != std::string::npos; }
@@ -25,7 +26,7 @@ std::string pg_result::error() const {
 }
 
 std::string pg_message(PGconn* conn) {
-  return conn ? last_line(PQerrorMessage(conn)) : "no connection";
+  return conn ? libpq_reason(PQerrorMessage(conn)) : "no connection";
 }
 
 std::string pg_redact(const std::string& url) {
@@ -51,7 +52,7 @@ PGconn* pg_connect(const std::string& url, const std::string& what, const std::s
   PGconn* conn = PQconnectdbParams(keys, values, 1);
   if (conn && PQstatus(conn) == CONNECTION_OK)
     return conn;
-  const std::string why = conn ? last_line(PQerrorMessage(conn)) : "out of memory";
+  const std::string why = conn ? libpq_reason(PQerrorMessage(conn)) : "out of memory";
   const bool needs_password = conn && PQconnectionNeedsPassword(conn);
   if (conn)
     PQfinish(conn);

@@ -20,22 +20,23 @@ namespace {
 /// client tokens), version 4 adds row versions (several orchestrators on one database), so
 /// one number means one set of columns in both stores. No PostgreSQL database older than 3
 /// exists (the store was born at 3).
-constexpr int schema_version = 4;
-constexpr int schema_version_min = 3;
-/// migrations[v - schema_version_min] turns version v into v+1, in the transaction that
+constexpr int pg_schema_version = 4;
+constexpr int pg_schema_version_min = 3;
+/// pg_migrations[v - pg_schema_version_min] turns version v into v+1, in the transaction that
 /// checks the schema (under the schema lock), with the version bump.
-constexpr const char* migrations[] = {
+constexpr const char* pg_migrations[] = {
   // 3 -> 4: row versions. Existing rows get version 0, which every engine's first round
   // reads (it starts below 0).
   "ALTER TABLE jobs ADD COLUMN rev BIGINT NOT NULL DEFAULT 0;"
   "CREATE SEQUENCE IF NOT EXISTS jobs_rev;"
   "CREATE INDEX IF NOT EXISTS jobs_by_rev ON jobs(rev);",
 };
-static_assert(sizeof migrations / sizeof *migrations == schema_version - schema_version_min);
+static_assert(sizeof pg_migrations / sizeof *pg_migrations ==
+              pg_schema_version - pg_schema_version_min);
 /// Serialises schema creation between processes opening one new database at once.
 constexpr long long schema_lock_key = 0x54525551;
 
-constexpr const char* schema_sql = R"(
+constexpr const char* pg_schema_sql = R"(
 CREATE TABLE IF NOT EXISTS jobs(
   id BIGINT PRIMARY KEY,
   type BYTEA NOT NULL,
@@ -172,8 +173,8 @@ void pg_store::ensure_schema(open_mode mode) {
       exec("ROLLBACK");
       fail("holds no job campaign (no troupe tables in its schema)");
     }
-    exec(schema_sql);
-    set_meta("schema_version", std::to_string(schema_version));
+    exec(pg_schema_sql);
+    set_meta("schema_version", std::to_string(pg_schema_version));
     set_meta("application", "troupe jobs");
     exec("COMMIT");
     return;
@@ -191,14 +192,14 @@ void pg_store::ensure_schema(open_mode mode) {
   int v = 0;
   for (char c : *version)
     v = c >= '0' && c <= '9' && v < 1000 ? v * 10 + (c - '0') : 1 << 20;
-  if (v < schema_version_min || v > schema_version) {
+  if (v < pg_schema_version_min || v > pg_schema_version) {
     exec("ROLLBACK");
     fail("has schema version " + version->substr(0, 32) + ", this troupe reads " +
-         std::to_string(schema_version_min) + " to " + std::to_string(schema_version));
+         std::to_string(pg_schema_version_min) + " to " + std::to_string(pg_schema_version));
   }
   check_columns(v);
-  for (; v < schema_version; ++v) {
-    exec(migrations[v - schema_version_min]);
+  for (; v < pg_schema_version; ++v) {
+    exec(pg_migrations[v - pg_schema_version_min]);
     set_meta("schema_version", std::to_string(v + 1));
   }
   exec("COMMIT");

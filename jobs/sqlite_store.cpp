@@ -14,7 +14,7 @@ namespace troupe::jobs {
 
 namespace {
 
-constexpr const char* schema_sql = R"(
+constexpr const char* sqlite_schema_sql = R"(
 CREATE TABLE IF NOT EXISTS jobs(
   id INTEGER PRIMARY KEY,
   type TEXT NOT NULL,
@@ -42,11 +42,11 @@ CREATE TABLE IF NOT EXISTS tokens(
   created_ms INTEGER NOT NULL);
 )";
 
-/// The schema this troupe writes, and how each older one becomes the next: migrations[v-1]
+/// The schema this troupe writes, and how each older one becomes the next: sqlite_migrations[v-1]
 /// turns version v into v+1, in one transaction with the version bump. A version above ours
 /// (a newer troupe's file) is refused, never guessed at.
-constexpr int schema_version = 4;
-constexpr const char* migrations[] = {
+constexpr int sqlite_schema_version = 4;
+constexpr const char* sqlite_migrations[] = {
   // 1 -> 2: fencing tokens (issue 18). Existing claims start at token 0; their workers send
   // none, and the next claim of each job hands out 1.
   "ALTER TABLE jobs ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;",
@@ -59,7 +59,7 @@ constexpr const char* migrations[] = {
   // of columns in both stores.
   "ALTER TABLE jobs ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;",
 };
-static_assert(sizeof migrations / sizeof *migrations == schema_version - 1);
+static_assert(sizeof sqlite_migrations / sizeof *sqlite_migrations == sqlite_schema_version - 1);
 
 std::string column_text(sqlite3_stmt* s, int i) {
   auto p = sqlite3_column_text(s, i);
@@ -95,7 +95,7 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& path, open_m
     s->exec("PRAGMA synchronous=NORMAL;");
     s->exec("PRAGMA temp_store=MEMORY;");
     s->exec("PRAGMA busy_timeout=5000;");
-    s->exec(schema_sql);
+    s->exec(sqlite_schema_sql);
     char* err = nullptr;
     std::string check;
     sqlite3_exec(
@@ -139,18 +139,18 @@ sqlite_store::~sqlite_store() {
 void sqlite_store::migrate() {
   const auto version = meta("schema_version");
   if (!version) { // a new file: the schema above is the current one
-    set_meta("schema_version", std::to_string(schema_version));
+    set_meta("schema_version", std::to_string(sqlite_schema_version));
     return;
   }
   int v = 0;
   for (char c : *version)
     v = c >= '0' && c <= '9' && v < 1000 ? v * 10 + (c - '0') : 1 << 20;
-  if (v < 1 || v > schema_version)
+  if (v < 1 || v > sqlite_schema_version)
     fail("has schema version " + version->substr(0, 32) + ", this troupe reads 1 to " +
-         std::to_string(schema_version));
-  for (; v < schema_version; ++v) {
+         std::to_string(sqlite_schema_version));
+  for (; v < sqlite_schema_version; ++v) {
     exec("BEGIN IMMEDIATE;");
-    exec(migrations[v - 1]);
+    exec(sqlite_migrations[v - 1]);
     set_meta("schema_version", std::to_string(v + 1));
     exec("COMMIT;");
   }

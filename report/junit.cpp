@@ -1,5 +1,6 @@
 #include "report/junit.hpp"
 
+#include "report/html/elements.hpp"
 #include "report/report_file.hpp"
 
 #include <cstdio>
@@ -13,12 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string str(const json& j, const char* key, const std::string& fallback = "") {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null())
-    return fallback;
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
+using html::str;
 
 std::string seconds(const json& report) {
   double s = 0;

@@ -214,7 +214,7 @@ void write_report(const std::filesystem::path& run_dir, const json& report) {
 
 namespace {
 
-std::string short_number(double v) {
+std::string summary_number(double v) {
   std::ostringstream o;
   o.precision(v != 0 && std::fabs(v) < 1 ? 3 : 6);
   o << v;
@@ -236,13 +236,13 @@ std::string program_metrics_summary(const json& r) {
       continue;
     }
     out << total.value("nodes_with_samples", 0) << " nodes, sum "
-        << short_number(total["first"].get<double>()) << " -> "
-        << short_number(total["last"].get<double>());
+        << summary_number(total["first"].get<double>()) << " -> "
+        << summary_number(total["last"].get<double>());
     if (total.contains("rate_per_s") && total["rate_per_s"].is_number())
-      out << " (" << short_number(total["rate_per_s"].get<double>()) << "/s)";
+      out << " (" << summary_number(total["rate_per_s"].get<double>()) << "/s)";
     else if (!total.contains("rate_per_s"))
-      out << ", range " << short_number(total["min"].get<double>()) << ".."
-          << short_number(total["max"].get<double>()) << " per node";
+      out << ", range " << summary_number(total["min"].get<double>()) << ".."
+          << summary_number(total["max"].get<double>()) << " per node";
     out << "\n";
   }
   return out.str();
@@ -271,7 +271,7 @@ std::string console_summary(const json& r) {
         << " the backend could not apply (never counted as faults):\n";
     const size_t shown_max = 10;
     for (size_t i = 0; i < refused.size() && i < shown_max; ++i)
-      out << "  t=" << short_number(refused[i].value("time_s", 0.0)) << "s "
+      out << "  t=" << summary_number(refused[i].value("time_s", 0.0)) << "s "
           << refused[i].value("action", "") << ": " << refused[i].value("reason", "") << "\n";
     if (refused.size() > shown_max)
       out << "  ... and " << refused.size() - shown_max << " more in report.json\n";

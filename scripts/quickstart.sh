@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --run
-exec build/troupe run scenarios/chain-sim.json "$@"
+exec "${TROUPE_BUILD_DIR:-build}/troupe" run scenarios/chain-sim.json "$@"

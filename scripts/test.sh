@@ -8,6 +8,15 @@ scripts/setup.sh --all
 # Every test carries its own CTest timeout (300 s at most); the suite as a whole is bounded
 # too, so a hang can never hold CI.
 timeout 1800 ctest --test-dir build --output-on-failure -j2 "$@"
+# The README's first command builds `troupe` the quick way (TROUPE_QUICK: unity translation
+# units at -O1), which the suite's build does not: build it once more that way, into
+# build-quick/, and run the quick start's scenario with it, so that CI proves the first command
+# still compiles and passes. TROUPE_SKIP_QUICK=1 skips it.
+if [ "${TROUPE_SKIP_QUICK:-0}" != "1" ]; then
+  quick_out="$(mktemp -d)"
+  TROUPE_BUILD_DIR=build-quick timeout 1200 scripts/quickstart.sh --out "$quick_out" >/dev/null
+  rm -rf "$quick_out"
+fi
 # The pinned kernel digests a second time with clang++ -O0 (scripts/digests_cross.sh, into
 # build-clang/): a digest must not depend on the compiler or the optimisation level. Small
 # (sim/ and actors/ only) and bounded; TROUPE_SKIP_CROSS_DIGESTS=1 skips it.

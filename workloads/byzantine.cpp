@@ -13,7 +13,7 @@
 
 namespace troupe::workloads {
 
-namespace {
+namespace byzantine_detail {
 
 struct config {
   std::vector<std::string> nodes; ///< selectors
@@ -140,13 +140,13 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   };
 }
 
-} // namespace
+} // namespace byzantine_detail
 
 actor_kind byzantine_kind() {
   auto k = make_actor_kind("byzantine",
                            "Byzantine validators: equivocation, withholding, invalid blocks, twins",
-                           read, behavior);
-  k.faults = faults;
+                           byzantine_detail::read, byzantine_detail::behavior);
+  k.faults = byzantine_detail::faults;
   return k;
 }
 

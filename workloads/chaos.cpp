@@ -13,7 +13,7 @@
 
 namespace troupe::workloads {
 
-namespace {
+namespace chaos_detail {
 
 using namespace std::chrono_literals;
 
@@ -258,12 +258,13 @@ std::vector<fault_request> faults(params_reader& r, const scenario& s,
   return out;
 }
 
-} // namespace
+} // namespace chaos_detail
 
 actor_kind chaos_kind() {
-  auto k = make_actor_kind(
-    "chaos", "random restarts, partitions and clock skew on a seeded schedule", read, behavior);
-  k.faults = faults;
+  auto k =
+    make_actor_kind("chaos", "random restarts, partitions and clock skew on a seeded schedule",
+                    chaos_detail::read, chaos_detail::behavior);
+  k.faults = chaos_detail::faults;
   return k;
 }
 

@@ -12,7 +12,7 @@
 
 namespace troupe::workloads {
 
-namespace {
+namespace commands_detail {
 
 struct command_step {
   std::string name;
@@ -144,11 +144,11 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   };
 }
 
-} // namespace
+} // namespace commands_detail
 
 actor_kind commands_kind() {
   return make_actor_kind("commands", "node-side commands on the nodes' hosts, ordered by sync",
-                         read, behavior);
+                         commands_detail::read, commands_detail::behavior);
 }
 
 } // namespace troupe::workloads

@@ -28,7 +28,7 @@
 
 namespace troupe::workloads {
 
-namespace {
+namespace jobs_detail {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -680,13 +680,13 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   };
 }
 
-} // namespace
+} // namespace jobs_detail
 
 actor_kind jobs_kind() {
   auto k = make_actor_kind("jobs",
                            "a job campaign (pipeline or replay) with simulated, command or outside "
                            "workers",
-                           read, behavior);
+                           jobs_detail::read, jobs_detail::behavior);
   k.needs_nodes = false; // a campaign needs no nodes
   return k;
 }

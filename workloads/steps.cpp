@@ -12,7 +12,7 @@
 
 namespace troupe::workloads {
 
-namespace {
+namespace steps_detail {
 
 struct step {
   duration at{};
@@ -277,11 +277,12 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   };
 }
 
-} // namespace
+} // namespace steps_detail
 
 actor_kind steps_kind() {
-  auto k = make_actor_kind("steps", "a timed script of faults and repairs", read, behavior);
-  k.faults = faults;
+  auto k = make_actor_kind("steps", "a timed script of faults and repairs", steps_detail::read,
+                           steps_detail::behavior);
+  k.faults = steps_detail::faults;
   return k;
 }
 

@@ -8,7 +8,7 @@
 
 namespace troupe::workloads {
 
-namespace {
+namespace transactions_detail {
 
 struct params {
   double rate = 10.0;
@@ -93,11 +93,12 @@ caf::behavior behavior(actor_t* self, run_context_ptr ctx, kind_entry entry) {
   };
 }
 
-} // namespace
+} // namespace transactions_detail
 
 actor_kind transactions_kind() {
-  return make_actor_kind(
-    "transactions", "submits transactions at a steady rate to the target nodes", read, behavior);
+  return make_actor_kind("transactions",
+                         "submits transactions at a steady rate to the target nodes",
+                         transactions_detail::read, transactions_detail::behavior);
 }
 
 } // namespace troupe::workloads

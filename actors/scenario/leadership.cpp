@@ -6,11 +6,6 @@ namespace troupe {
 
 namespace {
 
-bool is_program_file(const std::string& ref) {
-  return ref.find('/') != std::string::npos ||
-         (ref.size() > 5 && ref.compare(ref.size() - 5, 5, ".json") == 0);
-}
-
 std::optional<leadership> model_answer(const group& g, const registry& reg) {
   const node_kind* k = reg.model(g.node.model);
   if (!k || !k->leads)

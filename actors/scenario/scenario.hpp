@@ -53,6 +53,13 @@ struct node_spec {
   }
 };
 
+/// A node's `program` names a program file (a path, or a name ending in .json) rather than a
+/// built-in program of the registry.
+inline bool is_program_file(const std::string& program) {
+  return program.find('/') != std::string::npos ||
+         (program.size() > 5 && program.compare(program.size() - 5, 5, ".json") == 0);
+}
+
 /// A group's `scrape` key (live backends only): read the program's /metrics every `every`
 /// and summarise `series` (empty: the program's default series) in the report.
 struct scrape_config {

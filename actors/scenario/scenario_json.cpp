@@ -140,11 +140,6 @@ scrape_config read_scrape(params_reader& r) {
   return out;
 }
 
-bool is_program_file(const std::string& program) {
-  return program.find('/') != std::string::npos ||
-         (program.size() > 5 && program.compare(program.size() - 5, 5, ".json") == 0);
-}
-
 void read_node_spec(params_reader& r, group& g, const registry& reg) {
   g.node.model = r.string("model", "");
   g.node.program = r.string("program", "");

@@ -16,14 +16,10 @@ namespace troupe::backends::agent {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-namespace {
-
 void log_line(const std::string& text) {
   std::fprintf(stderr, "troupe agent (pid %d): %s\n", static_cast<int>(::getpid()), text.c_str());
   std::fflush(stderr);
 }
-
-} // namespace
 
 // -- constructors ---------------------------------------------------------------
 

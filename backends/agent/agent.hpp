@@ -36,6 +36,10 @@
 
 namespace troupe::backends::agent {
 
+/// One line on the agent's stderr, prefixed with its pid (the orchestrator keeps it in the
+/// host's agent log).
+void log_line(const std::string& text);
+
 struct agent_options {
   uint64_t fabric_seed = 1;            ///< jitter draws (the orchestrator may set it in hello)
   size_t requests_in_flight_max = 256; ///< waiting requests at once; beyond: an error reply

@@ -26,11 +26,6 @@ namespace troupe::backends::agent {
 
 namespace {
 
-void log_line(const std::string& text) {
-  std::fprintf(stderr, "troupe agent (pid %d): %s\n", static_cast<int>(::getpid()), text.c_str());
-  std::fflush(stderr);
-}
-
 /// Stops `a` at `expires_at` (Unix seconds; 0: never) unless destroyed first: a host's
 /// time-to-live holds even when nobody tells its agent to stop.
 class expiry_watch {

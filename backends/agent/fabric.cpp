@@ -96,7 +96,7 @@ struct relay {
   link* back = nullptr; ///< (to, from)
 };
 
-struct connection {
+struct relayed_connection {
   uint64_t id = 0;
   relay* r = nullptr;
   int client = -1, server = -1;
@@ -113,7 +113,7 @@ struct fabric::impl {
   troupe::rng jitter_rng;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<link>> links;
   std::vector<std::unique_ptr<relay>> relays;
-  std::unordered_map<uint64_t, std::unique_ptr<connection>> conns;
+  std::unordered_map<uint64_t, std::unique_ptr<relayed_connection>> conns;
   uint64_t next_conn = 1;
   int ep = -1, event_fd = -1, timer_fd = -1;
   using timer = std::tuple<int64_t, uint64_t, int>; ///< due, connection, direction (0 up)
@@ -166,7 +166,7 @@ struct fabric::impl {
   bool may_read(const direction& d) const { return !d.src_eof && d.queued < opts.queued_bytes_max; }
 
   /// Registers what each end of `c` waits for now.
-  void update_interest(connection& c) {
+  void update_interest(relayed_connection& c) {
     uint32_t cm = 0, sm = 0;
     if (may_read(c.up))
       cm |= EPOLLIN;
@@ -270,7 +270,7 @@ struct fabric::impl {
       }
       set_nodelay(fd);
       set_nodelay(s);
-      auto c = std::make_unique<connection>();
+      auto c = std::make_unique<relayed_connection>();
       c->id = next_conn++;
       c->r = &r;
       c->client = fd;
@@ -307,7 +307,7 @@ struct fabric::impl {
     conns.erase(it);
   }
 
-  void on_connected(connection& c) {
+  void on_connected(relayed_connection& c) {
     int err = 0;
     socklen_t len = sizeof(err);
     ::getsockopt(c.server, SOL_SOCKET, SO_ERROR, &err, &len);
@@ -326,7 +326,7 @@ struct fabric::impl {
   }
 
   /// Takes `n` bytes read from the source of `d`. Returns false when `c` was closed.
-  bool take(connection& c, direction& d, const char* data, size_t n, int64_t now) {
+  bool take(relayed_connection& c, direction& d, const char* data, size_t n, int64_t now) {
     auto& l = *d.l;
     if (l.st.mode == link_mode::cut) {
       l.st.bytes_dropped += n;
@@ -371,7 +371,7 @@ struct fabric::impl {
   }
 
   /// Writes what is due of `d`. Returns false when `c` was closed.
-  bool flush(connection& c, direction& d) {
+  bool flush(relayed_connection& c, direction& d) {
     if (&d == &c.up && c.connecting)
       return true;
     int dst = &d == &c.up ? c.server : c.client;
@@ -413,7 +413,7 @@ struct fabric::impl {
   }
 
   /// Reads what the source of `d` has. Returns false when `c` was closed.
-  bool read_from(connection& c, direction& d) {
+  bool read_from(relayed_connection& c, direction& d) {
     int src = &d == &c.up ? c.client : c.server;
     for (int round = 0; round < 16 && may_read(d); ++round) {
       auto n = ::recv(src, buf.data(), buf.size(), 0);

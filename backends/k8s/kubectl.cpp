@@ -14,21 +14,6 @@ std::string env_or_empty(const char* name) {
   return v ? v : "";
 }
 
-std::string last_line(const std::string& text) {
-  std::string last;
-  size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos)
-      end = text.size();
-    auto line = text.substr(start, end - start);
-    if (line.find_first_not_of(" \t\r") != std::string::npos)
-      last = line;
-    start = end + 1;
-  }
-  return last;
-}
-
 } // namespace
 
 kubectl::kubectl(const std::string& binary)

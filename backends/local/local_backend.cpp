@@ -28,8 +28,6 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-milliseconds to_ms(duration d) { return std::chrono::duration_cast<milliseconds>(d); }
-
 int64_t ms_since(steady::time_point t0) {
   return std::chrono::duration_cast<milliseconds>(steady::now() - t0).count();
 }

@@ -10,12 +10,6 @@ namespace troupe::backends::local {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-namespace {
-
-milliseconds to_ms(duration d) { return std::chrono::duration_cast<milliseconds>(d); }
-
-} // namespace
-
 // -- params ---------------------------------------------------------------------
 
 local_options read_options(params_reader& r) {

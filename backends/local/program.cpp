@@ -114,15 +114,10 @@ std::vector<std::string> builtin_programs() {
   return out;
 }
 
-bool is_program_path(const std::string& ref) {
-  return ref.find('/') != std::string::npos ||
-         (ref.size() > 5 && ref.compare(ref.size() - 5, 5, ".json") == 0);
-}
-
 program_ptr load_program(const std::string& ref, const fs::path& base_dir) {
   fs::path file;
   std::error_code ec;
-  if (!is_program_path(ref)) {
+  if (!is_program_file(ref)) {
     file = programs_dir() / (ref + ".json");
     if (!fs::exists(file, ec)) {
       std::string names;
@@ -151,14 +146,6 @@ program_ptr load_program(const std::string& ref, const fs::path& base_dir) {
 }
 
 // -- parsing --------------------------------------------------------------------
-
-namespace {
-
-std::chrono::milliseconds to_ms(duration d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
-}
-
-} // namespace
 
 void read_program(params_reader& r, program& prog) {
   auto* p = &prog;

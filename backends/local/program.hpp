@@ -109,9 +109,6 @@ std::filesystem::path programs_dir();
 /// Names of the built-in programs (file stems in programs_dir()).
 std::vector<std::string> builtin_programs();
 
-/// True when `ref` is a path to a program file rather than a built-in name.
-bool is_program_path(const std::string& ref);
-
 /// Loads a built-in by name or a file by path (relative paths: the working directory, then
 /// `base_dir`). Throws troupe::user_error / validation_failed with every problem.
 program_ptr load_program(const std::string& ref, const std::filesystem::path& base_dir = {});

@@ -74,14 +74,6 @@ std::vector<std::string> provision_argv(const std::string& cmd, const json& rec,
   return argv;
 }
 
-std::string last_line(const std::string& text) {
-  auto t = text;
-  while (!t.empty() && (t.back() == '\n' || t.back() == ' '))
-    t.pop_back();
-  auto nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
-}
-
 /// Runs the record's destroy command and marks the record destroyed: "" or why not.
 std::string destroy_recorded(const fs::path& record_file, json rec) {
   const auto hosts_file = (record_file.parent_path() / hosts_name).string();

@@ -9,12 +9,6 @@ namespace troupe::backends::ssh {
 
 using std::chrono::milliseconds;
 
-namespace {
-
-milliseconds to_ms(duration d) { return std::chrono::duration_cast<milliseconds>(d); }
-
-} // namespace
-
 ssh_options read_options(params_reader& r) {
   // The local backend's params mean the same here (poll_interval, rpc_timeout, fabric, ...).
   ssh_options o;

@@ -2,6 +2,8 @@
 
 #include "backends/ssh/keeper.hpp"
 
+#include "actors/errors.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -32,15 +34,6 @@ std::string file_text(const fs::path& p) {
 }
 
 bool has(const std::string& text, const char* what) { return text.find(what) != std::string::npos; }
-
-std::string last_line(const std::string& text) {
-  std::istringstream in{text};
-  std::string line, last;
-  while (std::getline(in, line))
-    if (line.find_first_not_of(" \t\r") != std::string::npos)
-      last = line;
-  return last;
-}
 
 } // namespace
 

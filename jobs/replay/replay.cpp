@@ -20,7 +20,7 @@ namespace {
 constexpr std::string_view replay_type = "replay";
 constexpr const char* text_uft8 = "text/plain; charset=uft-8"; // sic: the original's header
 
-constexpr std::string_view status_names[] = {
+constexpr std::string_view replay_status_names[] = {
   "WAITING_4_WORKER", "STARTED",       "LOADING_SNAPSHOT", "WORKING", "ERROR",
   "TIMEOUT",          "HASH_MISMATCH", "COMPLETE",
 };
@@ -227,11 +227,13 @@ std::string config_html(const replay_job& j) {
 
 // -- config files ------------------------------------------------------------------
 
-std::string_view to_string(replay_status s) noexcept { return status_names[static_cast<int>(s)]; }
+std::string_view to_string(replay_status s) noexcept {
+  return replay_status_names[static_cast<int>(s)];
+}
 
 std::optional<replay_status> replay_status_from_string(std::string_view s) noexcept {
   for (int i = 0; i < 8; ++i)
-    if (status_names[i] == s)
+    if (replay_status_names[i] == s)
       return static_cast<replay_status>(i);
   return std::nullopt;
 }
@@ -668,7 +670,7 @@ http_response replay_service::post_job(const http_request& req, time_ms now) {
     status = replay_status_from_string(st->get<std::string>());
   if (!status) {
     std::string allowed;
-    for (auto n : status_names)
+    for (auto n : replay_status_names)
       allowed += (allowed.empty() ? "" : ", ") + std::string(n);
     return respond(400, "Invalid status " + excerpt_json(*st) + "; allowed: " + allowed);
   }

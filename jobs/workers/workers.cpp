@@ -51,7 +51,7 @@ environment_with(const std::vector<std::pair<std::string, std::string>>& extra) 
   return env;
 }
 
-std::string text_of(const nlohmann::json& v) {
+std::string payload_text(const nlohmann::json& v) {
   return v.is_string() ? v.get<std::string>() : v.is_null() ? std::string() : v.dump();
 }
 
@@ -110,7 +110,7 @@ shell_command expand_command(const std::string& tmpl, const task& t) {
       if (!payload.is_object())
         return "";
       auto it = payload.find(name.substr(8));
-      return it != payload.end() ? text_of(*it) : "";
+      return it != payload.end() ? payload_text(*it) : "";
     }
     return std::nullopt;
   });
@@ -123,7 +123,7 @@ shell_command expand_fields(const std::string& tmpl, const nlohmann::json& field
     auto it = fields.find(name);
     if (it == fields.end())
       return std::nullopt;
-    return text_of(*it);
+    return payload_text(*it);
   });
 }
 
