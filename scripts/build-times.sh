@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures what the quick start's build saves: a cold build of the `troupe` target (no ccache,
-# empty build directory, -j2) the quick way (TROUPE_QUICK: unity translation units at -O1,
+# empty build directory, -j2) the quick way (TROUPE_QUICK: unity translation units at -O1/-O0,
 # what scripts/quickstart.sh builds) and the default way (one translation unit per file, -O3:
 # what scripts/test.sh builds), one after the other in the same run, with the wall time, the
 # CPU time of the compilers and the machine's load beside each. docs/build.md keeps the figures.

@@ -88,7 +88,7 @@ fi
 build_dir="${TROUPE_BUILD_DIR:-build}"
 if [ "$scope" = run ]; then
   # The quick start builds the one target it runs, the quick way (TROUPE_QUICK: a few large
-  # translation units at -O1, about a third of the default build's time; CMakeLists.txt).
+  # translation units at -O1/-O0, about a fifth of the default build's time; CMakeLists.txt).
   # Tests and benchmarks are configured when their frameworks are there, never built here.
   cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DTROUPE_QUICK=ON "${launcher[@]}" >/dev/null
   cmake --build "$build_dir" -j2 --target troupe

@@ -9,7 +9,7 @@ scripts/setup.sh --all
 # too, so a hang can never hold CI.
 timeout 1800 ctest --test-dir build --output-on-failure -j2 "$@"
 # The README's first command builds `troupe` the quick way (TROUPE_QUICK: unity translation
-# units at -O1), which the suite's build does not: build it once more that way, into
+# units at -O1/-O0), which the suite's build does not: build it once more that way, into
 # build-quick/, and run the quick start's scenario with it, so that CI proves the first command
 # still compiles and passes. TROUPE_SKIP_QUICK=1 skips it.
 if [ "${TROUPE_SKIP_QUICK:-0}" != "1" ]; then
