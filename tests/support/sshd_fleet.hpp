@@ -239,7 +239,12 @@ private:
       // Many sessions per connection (one per agent) and many connections at once (a fleet
       // deploy opens 32 at a time against one machine).
       << "MaxSessions 64\nMaxStartups 256:30:512\n"
-      << "LogLevel ERROR\nPrintMotd no\nUseDNS no\n";
+      << "LogLevel ERROR\nPrintMotd no\nUseDNS no\n"
+      // Debian's bash sources ~/.bashrc for a command run by sshd when SHLVL is unset, and
+      // root's ~/.bashrc on a development machine can be heavy (pyenv's init: a dozen
+      // processes per session, and python3 behind a shell shim). A fleet host's service
+      // account would not pay that per command; SHLVL=1 makes bash skip it here.
+      << "SetEnv SHLVL=1\n";
   }
 
   void spawn(sshd_host& h) {
