@@ -201,9 +201,82 @@ struct http_server::connection {
   bool refused = false;           ///< the current request was answered 503 (budget)
   bool budget_paused = false;     ///< not read until the request budget has room
   bool backlogged = false;        ///< holds unparsed requests until its answers drain
+  size_t round_requests = 0;      ///< requests of this round so far (options::pipeline_max)
 
   explicit connection(http_limits l)
     : parser(l) {}
+};
+
+// -- the engine actor ------------------------------------------------------------------------
+
+/// The loop thread as a CAF execution unit: a message the loop enqueues with this unit as its
+/// context schedules an idle engine actor here (exec_later) instead of on the server's
+/// scheduler thread, and the loop resumes it in line (run). Only the loop thread touches it.
+struct http_server::loop_unit : caf::execution_unit {
+  loop_unit(caf::actor_system& sys, caf::resumable* engine)
+    : caf::execution_unit(&sys)
+    , engine_(engine) {}
+
+  void exec_later(caf::resumable* job) override { queue_.push_back(job); }
+
+  /// Resumes what was scheduled here until `done()` or nothing is left (bounded); returns
+  /// whether anything ran. Anything but the engine actor (an actor the engine answered while
+  /// it ran here), and the engine actor once `done()` while it still has mail, goes to its
+  /// own scheduler: the loop runs only its own round in line.
+  template <class Done> bool run(Done done) {
+    bool ran = false;
+    for (int i = 0; i < resumes_max && !queue_.empty(); ++i) {
+      caf::resumable* job = queue_.front();
+      queue_.pop_front();
+      if (job != engine_ || done()) {
+        hand_over(job);
+        continue;
+      }
+      ran = true;
+      switch (job->resume(this, throughput_max)) {
+        case caf::resumable::resume_later:
+          queue_.push_back(job); // keeps its reference
+          break;
+        default: // awaiting_message, done, shutdown_execution_unit
+          caf::intrusive_ptr_release(job);
+      }
+    }
+    while (!queue_.empty()) { // bounded by what is queued
+      hand_over(queue_.front());
+      queue_.pop_front();
+    }
+    return ran;
+  }
+
+private:
+  static constexpr int resumes_max = 64;
+  static constexpr size_t throughput_max = 64;
+
+  void hand_over(caf::resumable* job) {
+    if (auto* a = dynamic_cast<caf::scheduled_actor*>(job))
+      a->home_system().scheduler().enqueue(job); // takes over the reference
+    else
+      system().scheduler().enqueue(job);
+  }
+
+  caf::resumable* engine_;
+  std::deque<caf::resumable*> queue_;
+};
+
+struct http_server::round_call {
+  std::vector<pending> requests;
+  std::vector<http_response> answers;
+  time_ms now = 0;
+  bool tick = false;   ///< expire leases (leader only) after the requests
+  bool failed = false; ///< the store refused the round's commit: answer 503
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+
+  bool finished() {
+    std::lock_guard<std::mutex> lk(m);
+    return done;
+  }
 };
 
 http_server::http_server(engine& e, replay_service* replay, options o)
@@ -215,56 +288,87 @@ http_server::http_server(engine& e, replay_service* replay, options o)
   , route_counts_(new std::atomic<uint64_t>[route_count * statuses]) {
   for (int i = 0; i < route_count * statuses; ++i)
     route_counts_[i].store(0, std::memory_order_relaxed);
+  cfg_ = std::make_unique<caf::actor_system_config>();
+  cfg_->set("scheduler.max-threads", 1); // the actor, when the loop does not run it in line
+  system_ = std::make_unique<caf::actor_system>(*cfg_);
+  auto host = std::make_shared<engine_host>();
+  // Not owned: the engine and the replay face outlive the server (constructor's contract).
+  host->e = std::shared_ptr<engine>(std::shared_ptr<engine>{}, &e);
+  host->replay = std::shared_ptr<replay_service>(std::shared_ptr<replay_service>{}, replay);
+  host->epoch_ms = wall_now_ms();
+  actor_ = spawn_engine(*system_, std::move(host));
+  unit_ = std::make_unique<loop_unit>(
+    *system_, dynamic_cast<caf::resumable*>(caf::actor_cast<caf::abstract_actor*>(actor_)));
 }
 
-http_server::~http_server() { stop(); }
-
-http_server::counters http_server::stats() const {
-  counters c;
-  c.requests = requests_.load();
-  c.rounds = rounds_.load();
-  c.commits = commits_.load();
-  c.connections = accepted_.load();
-  c.loop_cpu_s = static_cast<double>(loop_cpu_ns_.load()) / 1e9;
-  c.loop_switches_waited = switches_waited_.load();
-  c.loop_switches_preempted = switches_preempted_.load();
-  c.commit_s = static_cast<double>(commit_ns_.load()) / 1e9;
-  c.connections_open = open_.load();
-  c.connections_refused_client = refused_client_.load();
-  c.connections_refused_full = refused_full_.load();
-  c.buffered_bytes = buffered_now_.load();
-  c.buffered_bytes_peak = buffered_peak_.load();
-  c.unsent_bytes = unsent_now_.load();
-  c.unsent_bytes_peak = unsent_peak_.load();
-  c.refused_budget = refused_budget_.load();
-  c.timeouts_header = timeouts_header_.load();
-  c.timeouts_body = timeouts_body_.load();
-  c.timeouts_idle = timeouts_idle_.load();
-  c.reads_paused = reads_paused_.load();
-  return c;
+http_server::~http_server() {
+  stop();
+  caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+  actor_ = nullptr;
+  unit_.reset();
+  system_.reset(); // waits for the actor to finish
 }
 
-http_server::route_counts http_server::request_counts() const {
-  route_counts out;
-  for (int r = 0; r < route_count; ++r)
-    for (int s = 0; s < statuses; ++s)
-      if (const uint64_t n = route_counts_[r * statuses + s].load(std::memory_order_relaxed))
-        out[{route_names[r], s + status_min}] = n;
-  return out;
+void http_server::run_in_engine(const std::function<void(engine&)>& f) {
+  std::exception_ptr error;
+  caf::scoped_actor self{*system_};
+  // Unbounded wait on purpose: the closure refers to this frame, so returning before the
+  // actor ran it would leave it dangling; the actor answers every call (the closure is
+  // bounded work and cannot throw out of it).
+  self
+    ->request(actor_, caf::infinite, engine_call_atom::value,
+              engine_call{[&](engine_host&, time_ms) {
+                begin_round(wall_now_ms()); // a refusal was logged: f sees what we knew
+                try {
+                  f(engine_);
+                } catch (...) {
+                  error = std::current_exception();
+                }
+                commit_round();
+              }})
+    .receive([](bool) {},
+             [&](caf::error& err) {
+               if (!error)
+                 error = std::make_exception_ptr(
+                   std::runtime_error("the job engine did not answer: " + system_->render(err)));
+             });
+  if (error)
+    std::rethrow_exception(error);
 }
 
-void http_server::count(uint8_t route, int status) {
-  if (status < status_min || status > status_max || route >= route_count)
-    return;
-  // One writer (the loop thread): a plain load and store, no locked instruction.
-  auto& n = route_counts_[route * statuses + (status - status_min)];
-  n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-}
-
-uint8_t http_server::route_of(const std::string& path) const {
-  if (path.compare(0, 4, "/v1/") == 0)
-    return native_route(path);
-  return replay_ ? replay_route(path) : uint8_t{route_other};
+bool http_server::call_round(const std::shared_ptr<round_call>& round) {
+  ++engine_calls_;
+  engine_call call{[this, round](engine_host&, time_ms) {
+    std::vector<http_response> answers;
+    answers.reserve(round->requests.size());
+    for (const auto& p : round->requests)
+      answers.push_back(dispatch(p.req, round->now));
+    if (round->tick)
+      expire_leases(round->now);
+    const bool failed = commit_round();
+    {
+      std::lock_guard<std::mutex> lk(round->m);
+      round->answers = std::move(answers);
+      round->failed = failed;
+      round->done = true;
+    }
+    round->cv.notify_one();
+  }};
+  auto* a = caf::actor_cast<caf::abstract_actor*>(actor_);
+  a->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, engine_call_atom::value,
+                                       std::move(call)),
+             opts_.engine_on_loop_thread ? unit_.get() : nullptr);
+  if (unit_->run([&] { return round->finished(); }))
+    ++engine_calls_in_line_;
+  // Not done in line: the actor was busy with another caller's call on the scheduler thread,
+  // and runs the round after it. Bounded: a minute without an answer is a bug, reported as
+  // such; the round's requests are then answered 503 (the shared round_call outlives us).
+  std::unique_lock<std::mutex> lk(round->m);
+  if (!round->cv.wait_for(lk, std::chrono::seconds(60), [&] { return round->done; })) {
+    spdlog::error("jobs http server: the engine actor did not apply a round within 60 s");
+    return false;
+  }
+  return true;
 }
 
 // -- control ----------------------------------------------------------------------------------
@@ -315,8 +419,10 @@ int http_server::start() {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
   ev.data.ptr = &wake_fd_;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  if (engine_.storage())
-    engine_.storage()->set_checkpoint_pages(opts_.checkpoint_pages);
+  run_in_engine([this](engine& e) {
+    if (e.storage())
+      e.storage()->set_checkpoint_pages(opts_.checkpoint_pages);
+  });
   thread_started_ = true;
   thread_ = std::thread([this] { loop(); });
   ::pthread_setname_np(thread_.native_handle(), "jobs-http"); // for top and perf
@@ -349,18 +455,15 @@ void http_server::stop() {
       ::close(*fd);
       *fd = -1;
     }
-  std::lock_guard<std::mutex> lk(mutex_);
-  if (engine_.storage() && thread_started_) {
-    engine_.storage()->set_checkpoint_pages(1000); // SQLite's default again
-    thread_started_ = false;
-  }
-  if (store_failed_)
-    return; // the store refused a write; the engine's state is ahead of it, do not retry
-  try {
-    engine_.commit();
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-  }
+  if (!thread_started_)
+    return;
+  thread_started_ = false;
+  // Whatever is still uncommitted is committed in there (commit_round), unless the store
+  // already refused a write: the engine's state is then ahead of it, and is not retried.
+  run_in_engine([](engine& e) {
+    if (e.storage())
+      e.storage()->set_checkpoint_pages(1000); // SQLite's default again
+  });
 }
 
 // -- the loop ---------------------------------------------------------------------------------
@@ -387,8 +490,9 @@ void http_server::loop() {
     if (!round_.empty())
       if (const int more = ::epoll_wait(epoll_fd_, events, events_max, 0); more > 0)
         handle_events(events, more);
-    end_round();
-    if (now_ >= next_tick_) {
+    const bool tick_due = now_ >= next_tick_;
+    end_round(tick_due);
+    if (tick_due) {
       tick();
       next_tick_ = now_ + opts_.lease_check_ms;
     }
@@ -549,7 +653,8 @@ void http_server::on_readable(connection& c) {
 
 void http_server::parse_and_dispatch(connection& c) {
   while (!c.dead && !c.close_after && c.out_bytes < opts_.out_bytes_max &&
-         !(c.out_bytes > 0 && unsent_ >= opts_.unsent_bytes_max) && c.in_pos < c.in.size()) {
+         !(c.out_bytes > 0 && unsent_ >= opts_.unsent_bytes_max) && c.in_pos < c.in.size() &&
+         c.round_requests < opts_.pipeline_max) {
     size_t used = 0;
     c.parser.set_body_allowance(body_allowance(c));
     const auto r = c.parser.parse(c.in.data() + c.in_pos, c.in.size() - c.in_pos, used);
@@ -579,10 +684,12 @@ void http_server::parse_and_dispatch(connection& c) {
       break;
     }
     if (!c.refused) { // a refused request was answered already; its body is gone
+      // Answered by the round's engine call (end_round); its slot keeps the arrival order.
       auto& req = c.parser.request();
-      http_response resp = dispatch(req);
-      const bool head = c.parser.head();
-      hold(c, std::move(resp), head, !c.parser.keep_alive(), route_of(req.path));
+      hold(c, http_response{}, c.parser.head(), !c.parser.keep_alive(), route_of(req.path));
+      pending_.push_back({round_.size() - 1, std::move(req)});
+      req.remote = c.remote; // the connection's, kept across requests
+      ++c.round_requests;
       ++requests_;
     }
     c.parser.reset();
@@ -604,7 +711,8 @@ void http_server::parse_and_dispatch(connection& c) {
     c.in.erase(0, c.in_pos); // keep the unparsed tail; amortised by the half-size rule
     c.in_pos = 0;
   }
-  if (c.in_pos < c.in.size() && !c.dead && !c.close_after && answers_block(c) && !c.backlogged) {
+  if (c.in_pos < c.in.size() && !c.dead && !c.close_after &&
+      (answers_block(c) || c.round_requests >= opts_.pipeline_max) && !c.backlogged) {
     c.backlogged = true; // parsed again once its answers drain (release_backlog)
     backlog_.push_back(c.fd);
   }
@@ -713,18 +821,17 @@ void http_server::touch(connection& c) {
   }
 }
 
-http_response http_server::dispatch(const http_request& req) {
-  // Direct: the path prefix picks the face, and each face routes with plain string
-  // comparisons (no regex, no hand-off to another thread).
-  std::lock_guard<std::mutex> lk(mutex_);
-  if (auto refused = begin_round(now_))
+http_response http_server::dispatch(const http_request& req, time_ms now) {
+  // In the engine actor. The path prefix picks the face, and each face routes with plain
+  // string comparisons (no regex).
+  if (auto refused = begin_round(now))
     return std::move(*refused);
   try {
-    if (auto refused = gate_.check(req, now_))
+    if (auto refused = gate_.check(req, now))
       return std::move(*refused);
     if (!replay_ || req.path.compare(0, 4, "/v1/") == 0)
-      return native_.handle(req, now_);
-    return replay_->handle(req, now_);
+      return native_.handle(req, now);
+    return replay_->handle(req, now);
   } catch (const std::exception& e) {
     // A bug (the faces answer every bad input themselves), but one request must not take
     // the server down for everyone: 500 for this one, and the reason in the log.
@@ -746,14 +853,31 @@ void http_server::hold(connection& c, http_response resp, bool head, bool close,
   touch(c);
 }
 
-void http_server::end_round() {
-  // Every change of this round (and anything with_engine changed) is committed before any
-  // of the round's answers leaves.
-  const bool failed = commit_round();
+void http_server::end_round(bool tick_due) {
+  // One message to the engine actor applies the round's requests and commits every change
+  // before it is answered, and so before any of the round's answers leaves.
+  bool failed = false;
+  if (!pending_.empty() || tick_due) {
+    auto call = std::make_shared<round_call>();
+    call->requests.swap(pending_);
+    call->now = now_;
+    call->tick = tick_due;
+    if (call_round(call)) {
+      failed = call->failed;
+      for (size_t i = 0; i < call->requests.size(); ++i) {
+        held& h = round_[call->requests[i].slot];
+        h.resp = std::move(call->answers[i]);
+        add_unsent(*h.c, h.resp.body.size()); // hold() counted an empty body
+      }
+    } else {
+      failed = true; // every answer of the round becomes a 503
+    }
+  }
   resume_paused_reads();
   if (!round_.empty())
     ++rounds_;
   for (auto& h : round_) {
+    h.c->round_requests = 0;
     send_answer(h, failed);
     touch(*h.c);
   }
@@ -788,7 +912,6 @@ std::optional<http_response> http_server::begin_round(time_ms now) {
 }
 
 bool http_server::commit_round() {
-  std::lock_guard<std::mutex> lk(mutex_);
   const bool round_open = engine_.storage() && engine_.storage()->in_round();
   if (engine_.dirty_count() == 0 && !round_open)
     return false;
@@ -937,27 +1060,24 @@ void http_server::close_connection(connection& c) {
   open_.store(connections_.size(), std::memory_order_relaxed);
 }
 
-void http_server::tick() {
-  const time_ms now = now_;
-  {
-    std::lock_guard<std::mutex> lk(mutex_);
-    // With several orchestrators on one database, only the leader expires leases, so each
-    // expiry happens once; the others take its re-queued jobs in with their next round.
-    bool lead = false;
-    try {
-      lead = engine_.leads();
-    } catch (const std::exception& e) {
-      spdlog::error("{}", e.what());
-    }
-    if (lead && !begin_round(now)) {
-      size_t n = engine_.expire_leases(now);
-      if (replay_)
-        n += replay_->expire_leases(now);
-      if (n > 0)
-        spdlog::info("re-queued {} job(s) whose lease expired", n);
-    }
+void http_server::expire_leases(time_ms now) {
+  // With several orchestrators on one database, only the leader expires leases, so each
+  // expiry happens once; the others take its re-queued jobs in with their next round.
+  try {
+    if (!engine_.leads() || begin_round(now))
+      return;
+    size_t n = engine_.expire_leases(now);
+    if (replay_)
+      n += replay_->expire_leases(now);
+    if (n > 0)
+      spdlog::info("re-queued {} job(s) whose lease expired", n);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
   }
-  end_round(); // commits the re-queued jobs (and anything with_engine changed)
+}
+
+void http_server::tick() {
+  // The round that just ended expired the leases (end_round(true)) and committed that.
   if (listening_paused_) {
     epoll_event ev{};
     ev.events = EPOLLIN;
