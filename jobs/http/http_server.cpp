@@ -371,6 +371,56 @@ bool http_server::call_round(const std::shared_ptr<round_call>& round) {
   return true;
 }
 
+http_server::counters http_server::stats() const {
+  counters c;
+  c.requests = requests_.load();
+  c.rounds = rounds_.load();
+  c.commits = commits_.load();
+  c.engine_calls = engine_calls_.load();
+  c.engine_calls_in_line = engine_calls_in_line_.load();
+  c.connections = accepted_.load();
+  c.loop_cpu_s = static_cast<double>(loop_cpu_ns_.load()) / 1e9;
+  c.loop_switches_waited = switches_waited_.load();
+  c.loop_switches_preempted = switches_preempted_.load();
+  c.commit_s = static_cast<double>(commit_ns_.load()) / 1e9;
+  c.connections_open = open_.load();
+  c.connections_refused_client = refused_client_.load();
+  c.connections_refused_full = refused_full_.load();
+  c.buffered_bytes = buffered_now_.load();
+  c.buffered_bytes_peak = buffered_peak_.load();
+  c.unsent_bytes = unsent_now_.load();
+  c.unsent_bytes_peak = unsent_peak_.load();
+  c.refused_budget = refused_budget_.load();
+  c.timeouts_header = timeouts_header_.load();
+  c.timeouts_body = timeouts_body_.load();
+  c.timeouts_idle = timeouts_idle_.load();
+  c.reads_paused = reads_paused_.load();
+  return c;
+}
+
+http_server::route_counts http_server::request_counts() const {
+  route_counts out;
+  for (int r = 0; r < route_count; ++r)
+    for (int s = 0; s < statuses; ++s)
+      if (const uint64_t n = route_counts_[r * statuses + s].load(std::memory_order_relaxed))
+        out[{route_names[r], s + status_min}] = n;
+  return out;
+}
+
+void http_server::count(uint8_t route, int status) {
+  if (status < status_min || status > status_max || route >= route_count)
+    return;
+  // One writer (the loop thread): a plain load and store, no locked instruction.
+  auto& n = route_counts_[route * statuses + (status - status_min)];
+  n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+uint8_t http_server::route_of(const std::string& path) const {
+  if (path.compare(0, 4, "/v1/") == 0)
+    return native_route(path);
+  return replay_ ? replay_route(path) : uint8_t{route_other};
+}
+
 // -- control ----------------------------------------------------------------------------------
 
 int http_server::start() {
