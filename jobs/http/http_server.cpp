@@ -505,13 +505,12 @@ void http_server::stop() {
       ::close(*fd);
       *fd = -1;
     }
-  if (!thread_started_)
-    return;
-  thread_started_ = false;
   // Whatever is still uncommitted is committed in there (commit_round), unless the store
   // already refused a write: the engine's state is then ahead of it, and is not retried.
-  run_in_engine([](engine& e) {
-    if (e.storage())
+  const bool started = thread_started_;
+  thread_started_ = false;
+  run_in_engine([started](engine& e) {
+    if (started && e.storage())
       e.storage()->set_checkpoint_pages(1000); // SQLite's default again
   });
 }
