@@ -202,6 +202,12 @@ struct http_server::connection {
   bool budget_paused = false;     ///< not read until the request budget has room
   bool backlogged = false;        ///< holds unparsed requests until its answers drain
   size_t round_requests = 0;      ///< requests of this round so far (options::pipeline_max)
+  /// The biggest answer body this connection got so far; 0 before its first answer. A
+  /// request's answer is made by the round's engine call, after the request was parsed, so
+  /// the budgets (out_bytes_max, unsent_bytes_max) count each request of the round as this
+  /// big when they decide whether to parse one more (round_has_room).
+  size_t answer_bytes_max = 0;
+  bool answered = false; ///< got an answer: answer_bytes_max means something
 
   explicit connection(http_limits l)
     : parser(l) {}
@@ -703,7 +709,7 @@ void http_server::on_readable(connection& c) {
 void http_server::parse_and_dispatch(connection& c) {
   while (!c.dead && !c.close_after && c.out_bytes < opts_.out_bytes_max &&
          !(c.out_bytes > 0 && unsent_ >= opts_.unsent_bytes_max) && c.in_pos < c.in.size() &&
-         c.round_requests < opts_.pipeline_max) {
+         round_has_room(c)) {
     size_t used = 0;
     c.parser.set_body_allowance(body_allowance(c));
     const auto r = c.parser.parse(c.in.data() + c.in_pos, c.in.size() - c.in_pos, used);
@@ -739,6 +745,7 @@ void http_server::parse_and_dispatch(connection& c) {
       pending_.push_back({round_.size() - 1, std::move(req)});
       req.remote = c.remote; // the connection's, kept across requests
       ++c.round_requests;
+      round_expected_ += c.answer_bytes_max;
       ++requests_;
     }
     c.parser.reset();
@@ -761,12 +768,26 @@ void http_server::parse_and_dispatch(connection& c) {
     c.in_pos = 0;
   }
   if (c.in_pos < c.in.size() && !c.dead && !c.close_after &&
-      (answers_block(c) || c.round_requests >= opts_.pipeline_max) && !c.backlogged) {
+      (answers_block(c) || !round_has_room(c)) && !c.backlogged) {
     c.backlogged = true; // parsed again once its answers drain (release_backlog)
     backlog_.push_back(c.fd);
   }
   if (c.peer_closed)
     touch(c);
+}
+
+bool http_server::round_has_room(const connection& c) const {
+  // The first request of a round always goes (the budgets above already let it); more only
+  // while the answers expected for them would leave the budgets as the answers themselves
+  // did when each request was answered as it was parsed: so a client pipelining requests
+  // for big answers is held to its budget, as before, and one pipelining small ones gets
+  // pipeline_max per round. Before a connection's first answer its size is unknown: one.
+  if (c.round_requests == 0)
+    return true;
+  if (c.round_requests >= opts_.pipeline_max || !c.answered)
+    return false;
+  const size_t expected = c.out_bytes + c.round_requests * c.answer_bytes_max;
+  return expected < opts_.out_bytes_max && unsent_ + round_expected_ < opts_.unsent_bytes_max;
 }
 
 bool http_server::answers_block(const connection& c) const {
@@ -917,11 +938,14 @@ void http_server::end_round(bool tick_due) {
         held& h = round_[call->requests[i].slot];
         h.resp = std::move(call->answers[i]);
         add_unsent(*h.c, h.resp.body.size()); // hold() counted an empty body
+        h.c->answer_bytes_max = std::max(h.c->answer_bytes_max, h.resp.body.size());
+        h.c->answered = true;
       }
     } else {
       failed = true; // every answer of the round becomes a 503
     }
   }
+  round_expected_ = 0;
   resume_paused_reads();
   if (!round_.empty())
     ++rounds_;

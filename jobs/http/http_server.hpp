@@ -267,6 +267,7 @@ private:
   void sub_unsent(connection& c, size_t bytes);
   void resume_paused_reads();
   bool answers_block(const connection& c) const;
+  bool round_has_room(const connection& c) const;
   void release_backlog();
   void parse_ready();
   void refuse_over_budget(connection& c);
@@ -304,6 +305,7 @@ private:
   size_t unsent_ = 0;                ///< answer bytes not yet sent
   std::vector<held> round_;          ///< answers of this round, in order
   std::vector<pending> pending_;     ///< requests of this round, for its engine call
+  size_t round_expected_ = 0;        ///< answer bytes expected for pending_ (round_has_room)
   std::vector<connection*> touched_; ///< connections to flush or close at the end of a round
   time_ms now_ = 0;                  ///< the wall clock, read once per round
   time_ms next_tick_ = 0;
