@@ -215,6 +215,22 @@ struct http_server::connection {
 
 // -- the engine actor ------------------------------------------------------------------------
 
+/// The actor system of every server's engine actor: one per process, with one scheduler
+/// thread (where an engine actor runs when its loop does not run it in line), never destroyed.
+/// Why never: a server may be destroyed on a thread of another actor system (the live `jobs`
+/// workload's actor ends its campaign in on_exit), and an actor system destroyed there waited
+/// for its own threads forever (jobs_live.outside_troupe_jobs_work_processes_drain_a_served_
+/// campaign hung). Why not the caller's system: a caller blocked in call_engine on one of that
+/// system's threads must never be what the engine waits for.
+caf::actor_system& engine_system() {
+  static caf::actor_system* sys = [] {
+    auto* cfg = new caf::actor_system_config; // lives as long as the system: the process
+    cfg->set("scheduler.max-threads", 1);
+    return new caf::actor_system(*cfg);
+  }();
+  return *sys;
+}
+
 /// The loop thread as a CAF execution unit: a message the loop enqueues with this unit as its
 /// context schedules an idle engine actor here (exec_later) instead of on the server's
 /// scheduler thread, and the loop resumes it in line (run). Only the loop thread touches it.
@@ -294,9 +310,7 @@ http_server::http_server(engine& e, replay_service* replay, options o)
   , route_counts_(new std::atomic<uint64_t>[route_count * statuses]) {
   for (int i = 0; i < route_count * statuses; ++i)
     route_counts_[i].store(0, std::memory_order_relaxed);
-  cfg_ = std::make_unique<caf::actor_system_config>();
-  cfg_->set("scheduler.max-threads", 1); // the actor, when the loop does not run it in line
-  system_ = std::make_unique<caf::actor_system>(*cfg_);
+  system_ = &engine_system();
   auto host = std::make_shared<engine_host>();
   // Not owned: the engine and the replay face outlive the server (constructor's contract).
   host->e = std::shared_ptr<engine>(std::shared_ptr<engine>{}, &e);
@@ -309,10 +323,15 @@ http_server::http_server(engine& e, replay_service* replay, options o)
 
 http_server::~http_server() {
   stop();
-  caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+  // The actor is gone before the engine can be (a call queued behind this would find it
+  // destroyed). Bounded: it finishes what it runs (bounded work) and then exits.
+  caf::scoped_actor self{*system_};
+  self->monitor(actor_);
+  self->send_exit(actor_, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {},
+                caf::after(std::chrono::seconds(30)) >>
+                  [] { spdlog::error("jobs http server: the engine actor did not exit in 30 s"); });
   actor_ = nullptr;
-  unit_.reset();
-  system_.reset(); // waits for the actor to finish
 }
 
 void http_server::run_in_engine(const std::function<void(engine&)>& f) {

@@ -171,7 +171,7 @@ public:
   /// `replay` may be null (native face only). Both must outlive the server. While serving,
   /// the server is the only writer of the store: give the engine a commit_batch_max no
   /// request can reach (serve() does). From here on the engine belongs to the server's
-  /// engine actor (spawned in an actor system of the server's own, one scheduler thread):
+  /// engine actor (spawned in an actor system of the servers' own, one scheduler thread):
   /// reach it through call_engine() or engine_actor(), never directly.
   http_server(engine& e, replay_service* replay, options o);
   ~http_server();
@@ -277,10 +277,10 @@ private:
   native_api native_;
   access_gate gate_; ///< tokens and content types, before either face
   options opts_;
-  // The engine actor: the system (one scheduler thread) is the server's own, so a caller
-  // blocked in call_engine on some other system's thread never holds up the engine.
-  std::unique_ptr<caf::actor_system_config> cfg_;
-  std::unique_ptr<caf::actor_system> system_;
+  // The engine actor, in a system of the servers' own (engine_system() in the .cpp: one
+  // scheduler thread), so a caller blocked in call_engine on some other system's thread
+  // never holds up the engine.
+  caf::actor_system* system_ = nullptr;
   caf::actor actor_;
   std::unique_ptr<loop_unit> unit_; ///< the loop thread's execution unit
   int listen_fd_ = -1;
