@@ -286,8 +286,12 @@ private:
 };
 
 struct http_server::round_call {
+  // Kept from round to round (the loop fills the first `count`), so that a request's
+  // strings and vectors go back to the parser with their capacity instead of being
+  // allocated anew for every request.
   std::vector<pending> requests;
-  std::vector<http_response> answers;
+  size_t count = 0;
+  std::vector<http_response> answers; ///< `count` of them once done
   time_ms now = 0;
   bool tick = false;   ///< expire leases (leader only) after the requests
   bool failed = false; ///< the store refused the round's commit: answer 503
@@ -317,6 +321,7 @@ http_server::http_server(engine& e, replay_service* replay, options o)
   host->replay = std::shared_ptr<replay_service>(std::shared_ptr<replay_service>{}, replay);
   host->epoch_ms = wall_now_ms();
   actor_ = spawn_engine(*system_, std::move(host));
+  call_ = std::make_shared<round_call>();
   unit_ = std::make_unique<loop_unit>(
     *system_, dynamic_cast<caf::resumable*>(caf::actor_cast<caf::abstract_actor*>(actor_)));
 }
@@ -362,12 +367,14 @@ void http_server::run_in_engine(const std::function<void(engine&)>& f) {
 }
 
 bool http_server::call_round(const std::shared_ptr<round_call>& round) {
-  ++engine_calls_;
+  const bool requests = round->count > 0; // not a lease expiry alone
+  if (requests)
+    ++engine_calls_;
   engine_call call{[this, round](engine_host&, time_ms) {
     std::vector<http_response> answers;
-    answers.reserve(round->requests.size());
-    for (const auto& p : round->requests)
-      answers.push_back(dispatch(p.req, round->now));
+    answers.reserve(round->count);
+    for (size_t i = 0; i < round->count; ++i)
+      answers.push_back(dispatch(round->requests[i].req, round->now));
     if (round->tick)
       expire_leases(round->now);
     const bool failed = commit_round();
@@ -383,7 +390,7 @@ bool http_server::call_round(const std::shared_ptr<round_call>& round) {
   a->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, engine_call_atom::value,
                                        std::move(call)),
              opts_.engine_on_loop_thread ? unit_.get() : nullptr);
-  if (unit_->run([&] { return round->finished(); }))
+  if (unit_->run([&] { return round->finished(); }) && requests)
     ++engine_calls_in_line_;
   // Not done in line: the actor was busy with another caller's call on the scheduler thread,
   // and runs the round after it. Bounded: a minute without an answer is a bug, reported as
@@ -761,7 +768,12 @@ void http_server::parse_and_dispatch(connection& c) {
       // Answered by the round's engine call (end_round); its slot keeps the arrival order.
       auto& req = c.parser.request();
       hold(c, http_response{}, c.parser.head(), !c.parser.keep_alive(), route_of(req.path));
-      pending_.push_back({round_.size() - 1, std::move(req)});
+      auto& reqs = call_->requests;
+      if (call_->count == reqs.size())
+        reqs.emplace_back();
+      pending& p = reqs[call_->count++];
+      p.slot = round_.size() - 1;
+      std::swap(p.req, req); // the parser gets an earlier request's buffers back (reset below)
       req.remote = c.remote; // the connection's, kept across requests
       ++c.round_requests;
       round_expected_ += c.answer_bytes_max;
@@ -946,22 +958,28 @@ void http_server::end_round(bool tick_due) {
   // One message to the engine actor applies the round's requests and commits every change
   // before it is answered, and so before any of the round's answers leaves.
   bool failed = false;
-  if (!pending_.empty() || tick_due) {
-    auto call = std::make_shared<round_call>();
-    call->requests.swap(pending_);
+  if (call_->count > 0 || tick_due) {
+    auto call = call_;
     call->now = now_;
     call->tick = tick_due;
+    call->done = false;
     if (call_round(call)) {
       failed = call->failed;
-      for (size_t i = 0; i < call->requests.size(); ++i) {
+      for (size_t i = 0; i < call->count; ++i) {
         held& h = round_[call->requests[i].slot];
         h.resp = std::move(call->answers[i]);
         add_unsent(*h.c, h.resp.body.size()); // hold() counted an empty body
         h.c->answer_bytes_max = std::max(h.c->answer_bytes_max, h.resp.body.size());
         h.c->answered = true;
       }
+      for (size_t i = 0; i < call->count; ++i) // a big body is not kept past its round
+        if (auto& body = call->requests[i].req.body; body.capacity() > 64 * 1024)
+          std::string().swap(body);
+      call->count = 0;
     } else {
       failed = true; // every answer of the round becomes a 503
+      // The late call may still read its requests: the next rounds get a record of their own.
+      call_ = std::make_shared<round_call>();
     }
   }
   round_expected_ = 0;

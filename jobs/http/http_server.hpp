@@ -304,8 +304,8 @@ private:
   size_t buffered_ = 0;              ///< request bytes held (all connections)
   size_t unsent_ = 0;                ///< answer bytes not yet sent
   std::vector<held> round_;          ///< answers of this round, in order
-  std::vector<pending> pending_;     ///< requests of this round, for its engine call
-  size_t round_expected_ = 0;        ///< answer bytes expected for pending_ (round_has_room)
+  std::shared_ptr<round_call> call_; ///< this round's requests, for its engine call
+  size_t round_expected_ = 0; ///< answer bytes expected for call_'s requests (round_has_room)
   std::vector<connection*> touched_; ///< connections to flush or close at the end of a round
   time_ms now_ = 0;                  ///< the wall clock, read once per round
   time_ms next_tick_ = 0;
