@@ -69,7 +69,11 @@
 //   - Answer memory: unsent answers pause their connection's reads above out_bytes_max, and
 //     every connection with unsent answers above unsent_bytes_max in total.
 // So memory stays under buffered_bytes_max + unsent_bytes_max + one read buffer and one
-// small request per connection, whatever the clients do.
+// small request per connection, whatever the clients do (plus the round's request records,
+// kept for reuse: at most the biggest round's count, their bodies given back above 64 KiB).
+// Requests parsed for a round but not yet answered are not counted as answers yet: a
+// connection's next request joins the round only while its biggest answer so far, times its
+// requests in the round, fits out_bytes_max and unsent_bytes_max (round_has_room).
 
 #include "jobs/engine.hpp"
 #include "jobs/engine_actor.hpp"
