@@ -149,7 +149,10 @@ double bench_in_process(int64_t jobs, const std::string& where = "") {
   return static_cast<double>(completed) / s;
 }
 
-enum class server_kind { epoll, httplib_baseline };
+/// epoll: http_server, its engine actor resumed on the loop thread when idle (the default);
+/// epoll_scheduler_thread: the same server with the actor always on its CAF scheduler thread
+/// (engine_on_loop_thread = false: two thread hand-offs per round, a diagnostic).
+enum class server_kind { epoll, epoll_scheduler_thread, httplib_baseline };
 enum class client_kind { raw_epoll, httplib_threads };
 
 /// Process CPU time (user + system) in seconds: the machine is shared, so a figure is read
@@ -367,9 +370,10 @@ double bench_http(const std::string& name, int64_t cycles, int clients, server_k
   std::unique_ptr<http_server> fast;
   std::unique_ptr<httplib_server> baseline;
   int port = 0;
-  if (sk == server_kind::epoll) {
+  if (sk != server_kind::httplib_baseline) {
     http_server::options o;
     o.port = 0;
+    o.engine_on_loop_thread = sk == server_kind::epoll;
     fast = std::make_unique<http_server>(e, nullptr, o);
     port = fast->start();
   } else {
@@ -402,8 +406,11 @@ double bench_http(const std::string& name, int64_t cycles, int clients, server_k
   const uint64_t commits = db->commits() - commits_before;
   nlohmann::json line = {
     {"bench", name},
-    {"server", sk == server_kind::epoll
-                 ? "epoll event loop, 1 thread (http_server)"
+    {"server", sk == server_kind::epoll ? "epoll event loop, 1 thread (http_server), engine actor "
+                                          "resumed on the loop thread, one message per round"
+               : sk == server_kind::epoll_scheduler_thread
+                 ? "epoll event loop (http_server), engine actor on its CAF scheduler thread, "
+                   "one message per round"
                  : "cpp-httplib, thread per connection (httplib_server, the old server)"},
     {"clients",
      ck == client_kind::raw_epoll
@@ -431,6 +438,12 @@ double bench_http(const std::string& name, int64_t cycles, int clients, server_k
     line["commit_wall_s"] = commit_s;
     line["requests_per_commit"] =
       commits > 0 ? static_cast<double>(requests) / static_cast<double>(commits) : 0.0;
+    const auto st = fast->stats();
+    line["engine_calls"] = st.engine_calls;
+    line["engine_calls_in_line"] = st.engine_calls_in_line;
+    line["requests_per_engine_call"] =
+      st.engine_calls > 0 ? static_cast<double>(requests) / static_cast<double>(st.engine_calls)
+                          : 0.0;
   }
   line["machine"] = machine_load();
   std::cout << line.dump() << std::endl;
@@ -638,7 +651,8 @@ double bench_pg_shared_in_process(const std::string& url, int64_t cycles, int or
 
 /// The replay-test face's hottest read, `GET /job?nextjob`, with `clients` cpp-httplib
 /// keep-alive clients for `requests` requests in all, on a campaign of 2,000 slices in the
-/// store at `where` ("" SQLite). Returns requests/s.
+/// store at `where` ("" SQLite), through the server's engine actor (a message per round).
+/// Returns requests/s.
 double bench_replay_nextjob(int64_t requests, int clients, const std::string& where) {
   const auto config = fresh_db("replay-config").replace_extension(".json");
   {
@@ -681,9 +695,12 @@ double bench_replay_nextjob(int64_t requests, int clients, const std::string& wh
     t.join();
   const double secs = seconds_since(t0);
   server.stop();
+  const auto st = server.stats();
   nlohmann::json line = {
     {"bench", where.empty() ? "jobs_replay_nextjob_sqlite" : "jobs_replay_nextjob_postgresql"},
     {"clients", std::to_string(clients) + " cpp-httplib keep-alive clients"},
+    {"engine_calls", st.engine_calls},
+    {"engine_calls_in_line", st.engine_calls_in_line},
     {"requests", ok.load()},
     {"errors", errors.load()},
     {"seconds", secs},
@@ -877,6 +894,10 @@ int main(int argc, char** argv) {
   if (http_cycles > 0 && diagnostics > 0)
     bench_http("jobs_http_claim_complete_no_store_diagnostic", http_cycles, 8, server_kind::epoll,
                client_kind::raw_epoll, false);
+  // The message hop's worst case: the engine actor always on its scheduler thread.
+  if (http_cycles > 0 && diagnostics > 0)
+    bench_http("jobs_http_claim_complete_actor_on_scheduler_thread", http_cycles, 8,
+               server_kind::epoll_scheduler_thread, client_kind::raw_epoll, true);
   // The same server under the old benchmark's clients (8 httplib threads): what the client
   // side costs on 2 cores.
   if (http_cycles > 0 && diagnostics > 0)

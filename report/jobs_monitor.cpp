@@ -20,7 +20,7 @@ struct counts {
   type_status_counts by_type_status;
 };
 
-/// Under the engine lock: the engine summary (the failure queue's head only), and the jobs
+/// In the engine actor: the engine summary (the failure queue's head only), and the jobs
 /// by type and status.
 counts count(const engine& e, const replay_service* replay) {
   counts c;
@@ -70,7 +70,7 @@ void jobs_monitor::run() {
 }
 
 void jobs_monitor::sample() {
-  auto c = server_.with_engine([this](engine& e) { return count(e, replay_); });
+  auto c = server_.call_engine([this](engine& e) { return count(e, replay_); });
   const auto requests = server_.request_counts();
   const double t = static_cast<double>(wall_now_ms() - started_ms_) / 1e3;
 

@@ -3,9 +3,9 @@
 // Prometheus metrics (`--metrics-port`) and the live dashboard (`--serve`). Live path only:
 // it owns a thread and reads the wall clock.
 //
-// Once per sample period it takes the engine lock (http_server::with_engine) just long enough
-// to count jobs by type and status (replay jobs by their replay-test status) and to copy the
-// failure queue's head, then, outside the lock, it
+// Once per sample period it sends the server's engine actor a call (http_server::call_engine)
+// that counts jobs by type and status (replay jobs by their replay-test status) and copies the
+// failure queue's head, then, with the answer, it
 //   - sets troupe_jobs{type,status},
 //   - advances troupe_http_requests_total{server="jobs",route,code} by what the server
 //     answered since the previous sample,
@@ -62,7 +62,7 @@ public:
   /// Marks the server as stopping (shown on the dashboard) and stops sampling.
   void stop();
 
-  /// A job changed at `now` (called by the engine, under its lock). When its status differs
+  /// A job changed at `now` (called by the engine, in its actor). When its status differs
   /// from the one seen last, the time spent in the old one is a phase duration. A job first
   /// seen here (created now, or loaded after a restart) starts its clock now.
   void observe(const job& j, time_ms now);
@@ -89,7 +89,7 @@ private:
   std::map<std::pair<std::string, std::string>, std::vector<double>> phases_; ///< recent samples
   std::map<std::pair<std::string, std::string>, uint64_t> phase_counts_;      ///< all of them
   std::thread thread_;
-  /// Under the engine lock only: each unfinished job's status and since when.
+  /// In the engine actor only: each unfinished job's status and since when.
   std::unordered_map<job_id, std::pair<job_status, time_ms>> in_status_;
 };
 

@@ -86,17 +86,21 @@ void serve(const serve_options& o) {
     face = o.lease_ms > 0 ? " (replay-test protocol; a silent replay job times out after " +
                               format_seconds(std::chrono::milliseconds(o.lease_ms)) + ")"
                           : " (replay-test protocol; replay jobs never time out)";
-  spdlog::info("troupe jobs: serving {} job(s) from '{}' on http://{}:{}{}", eng.size(), db->path(),
+  // From here on the engine is the server's engine actor's: reached by messages only.
+  const auto [jobs_n, tokens_n] = server.call_engine([&db](engine& e) {
+    return std::pair<size_t, size_t>{e.size(), db->tokens().size()};
+  });
+  spdlog::info("troupe jobs: serving {} job(s) from '{}' on http://{}:{}{}", jobs_n, db->path(),
                o.host, port, face);
   if (db->shared())
     spdlog::info("troupe jobs: sharing '{}' with any other `troupe jobs serve` on it; the one "
                  "that leads expires leases",
                  db->path());
-  if (const auto n = db->tokens().size())
-    spdlog::info("troupe jobs: {} token(s): requests that change state must carry one", n);
+  if (tokens_n > 0)
+    spdlog::info("troupe jobs: {} token(s): requests that change state must carry one", tokens_n);
   if (o.on_ready)
     o.on_ready(port);
-  // The views sample the engine under the server's lock; they never change it.
+  // The views sample the engine by messages to the server's engine actor; they never change it.
   std::unique_ptr<jobs_monitor> monitor;
   std::unique_ptr<metrics::endpoint> prometheus;
   std::unique_ptr<dashboard> board;
@@ -126,7 +130,7 @@ void serve(const serve_options& o) {
   // observer is removed after the server stops.
   if (monitor) {
     auto* m = monitor.get();
-    server.with_engine(
+    server.call_engine(
       [m](engine& e) { e.set_observer([m](const job& j, time_ms now) { m->observe(j, now); }); });
   }
 
@@ -139,7 +143,8 @@ void serve(const serve_options& o) {
   if (monitor)
     monitor->stop();
   server.stop();
-  eng.set_observer(nullptr); // the monitor goes first; nothing changes the engine any more
+  // The monitor goes first; the actor outlives stop(), so this is still a message to it.
+  server.call_engine([](engine& e) { e.set_observer(nullptr); });
   spdlog::info("troupe jobs: stopped; every change is committed to '{}'", db->path());
 }
 

@@ -33,14 +33,15 @@ void live_campaign::start() {
     engine_->load(now);
     replay_->load(opts_.slices, now);
   }
+  const std::string pipe =
+    opts_.campaign == "pipeline" ? engine_->pipelines().front().name : std::string();
   jobs::http_server::options so;
   so.port = opts_.serve_port;
   server_ = std::make_unique<jobs::http_server>(*engine_, replay_.get(), so);
   port_ = server_->start();
   started_ = true;
   if (opts_.campaign == "pipeline") {
-    const auto pipe = engine_->pipelines().front().name;
-    server_->with_engine([&](jobs::engine& e) {
+    server_->call_engine([&](jobs::engine& e) {
       for (int64_t k = opts_.first_key; k < opts_.first_key + opts_.count; ++k)
         e.enqueue_pipeline(pipe, k, "{\"block\":" + std::to_string(k) + "}", jobs::wall_now_ms());
       return 0;

@@ -87,9 +87,10 @@ public:
   // -- queries ----------------------------------------------------------------
 
   int port() const noexcept { return port_; }
-  /// Runs `f(const engine&, const replay_service*)` under the server's lock.
+  /// Runs `f(const engine&, const replay_service*)` in the server's engine actor (a message;
+  /// also after shutdown(): the actor lives as long as the server).
   template <class F> auto with(F&& f) {
-    return server_->with_engine(
+    return server_->call_engine(
       [&](jobs::engine& e) { return f(static_cast<const jobs::engine&>(e), replay_.get()); });
   }
   /// Every job fed and none left to dispatch or in flight.

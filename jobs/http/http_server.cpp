@@ -201,9 +201,108 @@ struct http_server::connection {
   bool refused = false;           ///< the current request was answered 503 (budget)
   bool budget_paused = false;     ///< not read until the request budget has room
   bool backlogged = false;        ///< holds unparsed requests until its answers drain
+  size_t round_requests = 0;      ///< requests of this round so far (options::pipeline_max)
+  /// The biggest answer body this connection got so far; 0 before its first answer. A
+  /// request's answer is made by the round's engine call, after the request was parsed, so
+  /// the budgets (out_bytes_max, unsent_bytes_max) count each request of the round as this
+  /// big when they decide whether to parse one more (round_has_room).
+  size_t answer_bytes_max = 0;
+  bool answered = false; ///< got an answer: answer_bytes_max means something
 
   explicit connection(http_limits l)
     : parser(l) {}
+};
+
+// -- the engine actor ------------------------------------------------------------------------
+
+/// The actor system of every server's engine actor: one per process, with one scheduler
+/// thread (where an engine actor runs when its loop does not run it in line), never destroyed.
+/// Why never: a server may be destroyed on a thread of another actor system (the live `jobs`
+/// workload's actor ends its campaign in on_exit), and an actor system destroyed there waited
+/// for its own threads forever (jobs_live.outside_troupe_jobs_work_processes_drain_a_served_
+/// campaign hung). Why not the caller's system: a caller blocked in call_engine on one of that
+/// system's threads must never be what the engine waits for.
+caf::actor_system& engine_system() {
+  static caf::actor_system* sys = [] {
+    auto* cfg = new caf::actor_system_config; // lives as long as the system: the process
+    cfg->set("scheduler.max-threads", 1);
+    return new caf::actor_system(*cfg);
+  }();
+  return *sys;
+}
+
+/// The loop thread as a CAF execution unit: a message the loop enqueues with this unit as its
+/// context schedules an idle engine actor here (exec_later) instead of on the server's
+/// scheduler thread, and the loop resumes it in line (run). Only the loop thread touches it.
+struct http_server::loop_unit : caf::execution_unit {
+  loop_unit(caf::actor_system& sys, caf::resumable* engine)
+    : caf::execution_unit(&sys)
+    , engine_(engine) {}
+
+  void exec_later(caf::resumable* job) override { queue_.push_back(job); }
+
+  /// Resumes what was scheduled here until `done()` or nothing is left (bounded); returns
+  /// whether anything ran. Anything but the engine actor (an actor the engine answered while
+  /// it ran here), and the engine actor once `done()` while it still has mail, goes to its
+  /// own scheduler: the loop runs only its own round in line.
+  template <class Done> bool run(Done done) {
+    bool ran = false;
+    for (int i = 0; i < resumes_max && !queue_.empty(); ++i) {
+      caf::resumable* job = queue_.front();
+      queue_.pop_front();
+      if (job != engine_ || done()) {
+        hand_over(job);
+        continue;
+      }
+      ran = true;
+      switch (job->resume(this, throughput_max)) {
+        case caf::resumable::resume_later:
+          queue_.push_back(job); // keeps its reference
+          break;
+        default: // awaiting_message, done, shutdown_execution_unit
+          caf::intrusive_ptr_release(job);
+      }
+    }
+    while (!queue_.empty()) { // bounded by what is queued
+      hand_over(queue_.front());
+      queue_.pop_front();
+    }
+    return ran;
+  }
+
+private:
+  static constexpr int resumes_max = 64;
+  static constexpr size_t throughput_max = 64;
+
+  void hand_over(caf::resumable* job) {
+    if (auto* a = dynamic_cast<caf::scheduled_actor*>(job))
+      a->home_system().scheduler().enqueue(job); // takes over the reference
+    else
+      system().scheduler().enqueue(job);
+  }
+
+  caf::resumable* engine_;
+  std::deque<caf::resumable*> queue_;
+};
+
+struct http_server::round_call {
+  // Kept from round to round (the loop fills the first `count`), so that a request's
+  // strings and vectors go back to the parser with their capacity instead of being
+  // allocated anew for every request.
+  std::vector<pending> requests;
+  size_t count = 0;
+  std::vector<http_response> answers; ///< `count` of them once done
+  time_ms now = 0;
+  bool tick = false;   ///< expire leases (leader only) after the requests
+  bool failed = false; ///< the store refused the round's commit: answer 503
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+
+  bool finished() {
+    std::lock_guard<std::mutex> lk(m);
+    return done;
+  }
 };
 
 http_server::http_server(engine& e, replay_service* replay, options o)
@@ -215,15 +314,102 @@ http_server::http_server(engine& e, replay_service* replay, options o)
   , route_counts_(new std::atomic<uint64_t>[route_count * statuses]) {
   for (int i = 0; i < route_count * statuses; ++i)
     route_counts_[i].store(0, std::memory_order_relaxed);
+  system_ = &engine_system();
+  auto host = std::make_shared<engine_host>();
+  // Not owned: the engine and the replay face outlive the server (constructor's contract).
+  host->e = std::shared_ptr<engine>(std::shared_ptr<engine>{}, &e);
+  host->replay = std::shared_ptr<replay_service>(std::shared_ptr<replay_service>{}, replay);
+  host->epoch_ms = wall_now_ms();
+  actor_ = spawn_engine(*system_, std::move(host));
+  call_ = std::make_shared<round_call>();
+  unit_ = std::make_unique<loop_unit>(
+    *system_, dynamic_cast<caf::resumable*>(caf::actor_cast<caf::abstract_actor*>(actor_)));
 }
 
-http_server::~http_server() { stop(); }
+http_server::~http_server() {
+  stop();
+  // The actor is gone before the engine can be (a call queued behind this would find it
+  // destroyed). Bounded: it finishes what it runs (bounded work) and then exits.
+  caf::scoped_actor self{*system_};
+  self->monitor(actor_);
+  self->send_exit(actor_, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {},
+                caf::after(std::chrono::seconds(30)) >>
+                  [] { spdlog::error("jobs http server: the engine actor did not exit in 30 s"); });
+  actor_ = nullptr;
+}
+
+void http_server::run_in_engine(const std::function<void(engine&)>& f) {
+  std::exception_ptr error;
+  caf::scoped_actor self{*system_};
+  // Unbounded wait on purpose: the closure refers to this frame, so returning before the
+  // actor ran it would leave it dangling; the actor answers every call (the closure is
+  // bounded work and cannot throw out of it).
+  self
+    ->request(actor_, caf::infinite, engine_call_atom::value,
+              engine_call{[&](engine_host&, time_ms) {
+                begin_round(wall_now_ms()); // a refusal was logged: f sees what we knew
+                try {
+                  f(engine_);
+                } catch (...) {
+                  error = std::current_exception();
+                }
+                commit_round();
+              }})
+    .receive([](bool) {},
+             [&](caf::error& err) {
+               if (!error)
+                 error = std::make_exception_ptr(
+                   std::runtime_error("the job engine did not answer: " + system_->render(err)));
+             });
+  if (error)
+    std::rethrow_exception(error);
+}
+
+bool http_server::call_round(const std::shared_ptr<round_call>& round) {
+  const bool requests = round->count > 0; // not a lease expiry alone
+  if (requests)
+    ++engine_calls_;
+  engine_call call{[this, round](engine_host&, time_ms) {
+    std::vector<http_response> answers;
+    answers.reserve(round->count);
+    for (size_t i = 0; i < round->count; ++i)
+      answers.push_back(dispatch(round->requests[i].req, round->now));
+    if (round->tick)
+      expire_leases(round->now);
+    const bool failed = commit_round();
+    {
+      std::lock_guard<std::mutex> lk(round->m);
+      round->answers = std::move(answers);
+      round->failed = failed;
+      round->done = true;
+    }
+    round->cv.notify_one();
+  }};
+  auto* a = caf::actor_cast<caf::abstract_actor*>(actor_);
+  a->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, engine_call_atom::value,
+                                       std::move(call)),
+             opts_.engine_on_loop_thread ? unit_.get() : nullptr);
+  if (unit_->run([&] { return round->finished(); }) && requests)
+    ++engine_calls_in_line_;
+  // Not done in line: the actor was busy with another caller's call on the scheduler thread,
+  // and runs the round after it. Bounded: a minute without an answer is a bug, reported as
+  // such; the round's requests are then answered 503 (the shared round_call outlives us).
+  std::unique_lock<std::mutex> lk(round->m);
+  if (!round->cv.wait_for(lk, std::chrono::seconds(60), [&] { return round->done; })) {
+    spdlog::error("jobs http server: the engine actor did not apply a round within 60 s");
+    return false;
+  }
+  return true;
+}
 
 http_server::counters http_server::stats() const {
   counters c;
   c.requests = requests_.load();
   c.rounds = rounds_.load();
   c.commits = commits_.load();
+  c.engine_calls = engine_calls_.load();
+  c.engine_calls_in_line = engine_calls_in_line_.load();
   c.connections = accepted_.load();
   c.loop_cpu_s = static_cast<double>(loop_cpu_ns_.load()) / 1e9;
   c.loop_switches_waited = switches_waited_.load();
@@ -315,8 +501,10 @@ int http_server::start() {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
   ev.data.ptr = &wake_fd_;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  if (engine_.storage())
-    engine_.storage()->set_checkpoint_pages(opts_.checkpoint_pages);
+  run_in_engine([this](engine& e) {
+    if (e.storage())
+      e.storage()->set_checkpoint_pages(opts_.checkpoint_pages);
+  });
   thread_started_ = true;
   thread_ = std::thread([this] { loop(); });
   ::pthread_setname_np(thread_.native_handle(), "jobs-http"); // for top and perf
@@ -349,18 +537,14 @@ void http_server::stop() {
       ::close(*fd);
       *fd = -1;
     }
-  std::lock_guard<std::mutex> lk(mutex_);
-  if (engine_.storage() && thread_started_) {
-    engine_.storage()->set_checkpoint_pages(1000); // SQLite's default again
-    thread_started_ = false;
-  }
-  if (store_failed_)
-    return; // the store refused a write; the engine's state is ahead of it, do not retry
-  try {
-    engine_.commit();
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-  }
+  // Whatever is still uncommitted is committed in there (commit_round), unless the store
+  // already refused a write: the engine's state is then ahead of it, and is not retried.
+  const bool started = thread_started_;
+  thread_started_ = false;
+  run_in_engine([started](engine& e) {
+    if (started && e.storage())
+      e.storage()->set_checkpoint_pages(1000); // SQLite's default again
+  });
 }
 
 // -- the loop ---------------------------------------------------------------------------------
@@ -387,8 +571,9 @@ void http_server::loop() {
     if (!round_.empty())
       if (const int more = ::epoll_wait(epoll_fd_, events, events_max, 0); more > 0)
         handle_events(events, more);
-    end_round();
-    if (now_ >= next_tick_) {
+    const bool tick_due = now_ >= next_tick_;
+    end_round(tick_due);
+    if (tick_due) {
       tick();
       next_tick_ = now_ + opts_.lease_check_ms;
     }
@@ -549,7 +734,8 @@ void http_server::on_readable(connection& c) {
 
 void http_server::parse_and_dispatch(connection& c) {
   while (!c.dead && !c.close_after && c.out_bytes < opts_.out_bytes_max &&
-         !(c.out_bytes > 0 && unsent_ >= opts_.unsent_bytes_max) && c.in_pos < c.in.size()) {
+         !(c.out_bytes > 0 && unsent_ >= opts_.unsent_bytes_max) && c.in_pos < c.in.size() &&
+         round_has_room(c)) {
     size_t used = 0;
     c.parser.set_body_allowance(body_allowance(c));
     const auto r = c.parser.parse(c.in.data() + c.in_pos, c.in.size() - c.in_pos, used);
@@ -579,10 +765,18 @@ void http_server::parse_and_dispatch(connection& c) {
       break;
     }
     if (!c.refused) { // a refused request was answered already; its body is gone
+      // Answered by the round's engine call (end_round); its slot keeps the arrival order.
       auto& req = c.parser.request();
-      http_response resp = dispatch(req);
-      const bool head = c.parser.head();
-      hold(c, std::move(resp), head, !c.parser.keep_alive(), route_of(req.path));
+      hold(c, http_response{}, c.parser.head(), !c.parser.keep_alive(), route_of(req.path));
+      auto& reqs = call_->requests;
+      if (call_->count == reqs.size())
+        reqs.emplace_back();
+      pending& p = reqs[call_->count++];
+      p.slot = round_.size() - 1;
+      std::swap(p.req, req); // the parser gets an earlier request's buffers back (reset below)
+      req.remote = c.remote; // the connection's, kept across requests
+      ++c.round_requests;
+      round_expected_ += c.answer_bytes_max;
       ++requests_;
     }
     c.parser.reset();
@@ -604,12 +798,27 @@ void http_server::parse_and_dispatch(connection& c) {
     c.in.erase(0, c.in_pos); // keep the unparsed tail; amortised by the half-size rule
     c.in_pos = 0;
   }
-  if (c.in_pos < c.in.size() && !c.dead && !c.close_after && answers_block(c) && !c.backlogged) {
+  if (c.in_pos < c.in.size() && !c.dead && !c.close_after &&
+      (answers_block(c) || !round_has_room(c)) && !c.backlogged) {
     c.backlogged = true; // parsed again once its answers drain (release_backlog)
     backlog_.push_back(c.fd);
   }
   if (c.peer_closed)
     touch(c);
+}
+
+bool http_server::round_has_room(const connection& c) const {
+  // The first request of a round always goes (the budgets above already let it); more only
+  // while the answers expected for them would leave the budgets as the answers themselves
+  // did when each request was answered as it was parsed: so a client pipelining requests
+  // for big answers is held to its budget, as before, and one pipelining small ones gets
+  // pipeline_max per round. Before a connection's first answer its size is unknown: one.
+  if (c.round_requests == 0)
+    return true;
+  if (c.round_requests >= opts_.pipeline_max || !c.answered)
+    return false;
+  const size_t expected = c.out_bytes + c.round_requests * c.answer_bytes_max;
+  return expected < opts_.out_bytes_max && unsent_ + round_expected_ < opts_.unsent_bytes_max;
 }
 
 bool http_server::answers_block(const connection& c) const {
@@ -713,18 +922,17 @@ void http_server::touch(connection& c) {
   }
 }
 
-http_response http_server::dispatch(const http_request& req) {
-  // Direct: the path prefix picks the face, and each face routes with plain string
-  // comparisons (no regex, no hand-off to another thread).
-  std::lock_guard<std::mutex> lk(mutex_);
-  if (auto refused = begin_round(now_))
+http_response http_server::dispatch(const http_request& req, time_ms now) {
+  // In the engine actor. The path prefix picks the face, and each face routes with plain
+  // string comparisons (no regex).
+  if (auto refused = begin_round(now))
     return std::move(*refused);
   try {
-    if (auto refused = gate_.check(req, now_))
+    if (auto refused = gate_.check(req, now))
       return std::move(*refused);
     if (!replay_ || req.path.compare(0, 4, "/v1/") == 0)
-      return native_.handle(req, now_);
-    return replay_->handle(req, now_);
+      return native_.handle(req, now);
+    return replay_->handle(req, now);
   } catch (const std::exception& e) {
     // A bug (the faces answer every bad input themselves), but one request must not take
     // the server down for everyone: 500 for this one, and the reason in the log.
@@ -746,14 +954,40 @@ void http_server::hold(connection& c, http_response resp, bool head, bool close,
   touch(c);
 }
 
-void http_server::end_round() {
-  // Every change of this round (and anything with_engine changed) is committed before any
-  // of the round's answers leaves.
-  const bool failed = commit_round();
+void http_server::end_round(bool tick_due) {
+  // One message to the engine actor applies the round's requests and commits every change
+  // before it is answered, and so before any of the round's answers leaves.
+  bool failed = false;
+  if (call_->count > 0 || tick_due) {
+    auto call = call_;
+    call->now = now_;
+    call->tick = tick_due;
+    call->done = false;
+    if (call_round(call)) {
+      failed = call->failed;
+      for (size_t i = 0; i < call->count; ++i) {
+        held& h = round_[call->requests[i].slot];
+        h.resp = std::move(call->answers[i]);
+        add_unsent(*h.c, h.resp.body.size()); // hold() counted an empty body
+        h.c->answer_bytes_max = std::max(h.c->answer_bytes_max, h.resp.body.size());
+        h.c->answered = true;
+      }
+      for (size_t i = 0; i < call->count; ++i) // a big body is not kept past its round
+        if (auto& body = call->requests[i].req.body; body.capacity() > 64 * 1024)
+          std::string().swap(body);
+      call->count = 0;
+    } else {
+      failed = true; // every answer of the round becomes a 503
+      // The late call may still read its requests: the next rounds get a record of their own.
+      call_ = std::make_shared<round_call>();
+    }
+  }
+  round_expected_ = 0;
   resume_paused_reads();
   if (!round_.empty())
     ++rounds_;
   for (auto& h : round_) {
+    h.c->round_requests = 0;
     send_answer(h, failed);
     touch(*h.c);
   }
@@ -788,7 +1022,6 @@ std::optional<http_response> http_server::begin_round(time_ms now) {
 }
 
 bool http_server::commit_round() {
-  std::lock_guard<std::mutex> lk(mutex_);
   const bool round_open = engine_.storage() && engine_.storage()->in_round();
   if (engine_.dirty_count() == 0 && !round_open)
     return false;
@@ -937,27 +1170,24 @@ void http_server::close_connection(connection& c) {
   open_.store(connections_.size(), std::memory_order_relaxed);
 }
 
-void http_server::tick() {
-  const time_ms now = now_;
-  {
-    std::lock_guard<std::mutex> lk(mutex_);
-    // With several orchestrators on one database, only the leader expires leases, so each
-    // expiry happens once; the others take its re-queued jobs in with their next round.
-    bool lead = false;
-    try {
-      lead = engine_.leads();
-    } catch (const std::exception& e) {
-      spdlog::error("{}", e.what());
-    }
-    if (lead && !begin_round(now)) {
-      size_t n = engine_.expire_leases(now);
-      if (replay_)
-        n += replay_->expire_leases(now);
-      if (n > 0)
-        spdlog::info("re-queued {} job(s) whose lease expired", n);
-    }
+void http_server::expire_leases(time_ms now) {
+  // With several orchestrators on one database, only the leader expires leases, so each
+  // expiry happens once; the others take its re-queued jobs in with their next round.
+  try {
+    if (!engine_.leads() || begin_round(now))
+      return;
+    size_t n = engine_.expire_leases(now);
+    if (replay_)
+      n += replay_->expire_leases(now);
+    if (n > 0)
+      spdlog::info("re-queued {} job(s) whose lease expired", n);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
   }
-  end_round(); // commits the re-queued jobs (and anything with_engine changed)
+}
+
+void http_server::tick() {
+  // The round that just ended expired the leases (end_round(true)) and committed that.
   if (listening_paused_) {
     epoll_event ev{};
     ev.events = EPOLLIN;

@@ -8,14 +8,24 @@
 // non-blocking sockets; each round it
 //   1. reads every readable connection and parses what arrived (incrementally: any split of
 //      a request, several pipelined requests in one read),
-//   2. applies every complete request to the engine, in arrival order, under the engine
-//      mutex (which is what makes "one job is never handed to two workers" and "exactly one
-//      ETag wins" hold), and holds the answers,
-//   3. takes a second look (epoll_wait without waiting) and does 1-2 for what arrived
-//      meanwhile, so that it joins this round's batch,
-//   4. group-commits: every job the round changed is written in one SQLite transaction,
-//   5. sends, with one sendmsg per connection (pipelined answers together), the round's
-//      answers.
+//   2. takes a second look (epoll_wait without waiting) and reads and parses what arrived
+//      meanwhile, so that it joins this round's batch (at most pipeline_max requests from
+//      one connection per round: the rest are parsed in the next round),
+//   3. hands the round's complete requests, in arrival order, to the engine actor as ONE
+//      message (engine_actor.hpp): the actor applies them (its mailbox is what makes "one
+//      job is never handed to two workers" and "exactly one ETag wins" hold) and
+//      group-commits (every job the round changed is written in one SQLite transaction)
+//      before it answers the message,
+//   4. sends, with one sendmsg per connection (pipelined answers together), the round's
+//      answers, once that message is answered.
+// Why one message per round and not one per request: the hop (a message, and a thread
+// wake-up when the actor runs on another thread) is then paid once per batch, like the
+// commit. Why the actor runs on the loop thread when it can: the loop delivers the round's
+// message through its own CAF execution unit (loop_unit in the .cpp), so an idle actor is
+// resumed in line by the loop instead of waking a scheduler thread and waiting for it (two
+// thread hand-offs per round on 2 cores). When the actor is busy elsewhere (a dashboard's
+// call_engine on the server's scheduler thread), the message queues behind that call and
+// the loop waits for its answer.
 // With a shared store (several orchestrators on one PostgreSQL database, store.hpp) the
 // round's first request also opens the store's round (engine::begin_round: the campaign
 // lock, and what the other orchestrators changed), which step 4 commits; lease expiry runs
@@ -23,12 +33,12 @@
 // So no answer reports a change that a kill -9 could lose. Requests that arrive while a
 // round commits form the next round's batch: the busier the server, the bigger the batch.
 //
-// Why the commit is on the loop thread: an earlier version handed each batch to a committer
-// thread so the loop could keep reading. On this 2-core machine that cost two thread
-// wake-ups per batch (futex to the committer, eventfd back), and under load the overlap
-// bought nothing because both cores were busy anyway; committing in line uses less CPU per
-// request and makes the batches bigger. SQLite's automatic checkpoint still runs inside a
-// commit now and then (syncing the disk for a few ms), less often while serving
+// Why the commit is on the loop thread (in the engine actor, resumed there in line): an
+// earlier version handed each batch to a committer thread so the loop could keep reading. On this
+// 2-core machine that cost two thread wake-ups per batch (futex to the committer, eventfd back),
+// and under load the overlap bought nothing because both cores were busy anyway; committing in line
+// uses less CPU per request and makes the batches bigger. SQLite's automatic checkpoint still runs
+// inside a commit now and then (syncing the disk for a few ms), less often while serving
 // (options::checkpoint_pages). Moving it to a second connection on another thread was tried
 // and was worse: a passive checkpoint racing the writer never lets the WAL restart, and the
 // writer then waits on WAL pages under writeback anyway.
@@ -59,9 +69,14 @@
 //   - Answer memory: unsent answers pause their connection's reads above out_bytes_max, and
 //     every connection with unsent answers above unsent_bytes_max in total.
 // So memory stays under buffered_bytes_max + unsent_bytes_max + one read buffer and one
-// small request per connection, whatever the clients do.
+// small request per connection, whatever the clients do (plus the round's request records,
+// kept for reuse: at most the biggest round's count, their bodies given back above 64 KiB).
+// Requests parsed for a round but not yet answered are not counted as answers yet: a
+// connection's next request joins the round only while its biggest answer so far, times its
+// requests in the round, fits out_bytes_max and unsent_bytes_max (round_has_room).
 
 #include "jobs/engine.hpp"
+#include "jobs/engine_actor.hpp"
 #include "jobs/http/access_gate.hpp"
 #include "jobs/http/http_parser.hpp"
 #include "jobs/http/native_api.hpp"
@@ -71,12 +86,15 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -113,6 +131,12 @@ public:
     /// WAL pages that make a commit checkpoint (store::set_checkpoint_pages) while serving:
     /// 8000 (32 MB of WAL) measured a few percent faster than SQLite's 1000.
     int checkpoint_pages = 8000;
+    /// Requests of one connection applied in one round; a client pipelining more waits for
+    /// the next round (bounds the round's batch and what one client holds the others to).
+    size_t pipeline_max = 64;
+    /// Resume the engine actor on the loop thread when it is idle (above). False: every
+    /// round's message goes through the server's CAF scheduler thread (for the benchmark).
+    bool engine_on_loop_thread = true;
   };
 
   /// Counters for benchmarks and tests (read after stop(), or racily while serving).
@@ -120,6 +144,9 @@ public:
     uint64_t requests = 0;
     uint64_t rounds = 0;  ///< epoll rounds that answered at least one request
     uint64_t commits = 0; ///< group commits written
+    /// Messages to the engine actor carrying a round's requests (one per round that applied
+    /// at least one request), and how many of them the loop ran in line (on its thread).
+    uint64_t engine_calls = 0, engine_calls_in_line = 0;
     uint64_t connections = 0;
     double loop_cpu_s = 0; ///< CPU time of the event-loop thread (commits included)
     double commit_s = 0;   ///< wall time spent writing group commits
@@ -147,7 +174,9 @@ public:
 
   /// `replay` may be null (native face only). Both must outlive the server. While serving,
   /// the server is the only writer of the store: give the engine a commit_batch_max no
-  /// request can reach (serve() does).
+  /// request can reach (serve() does). From here on the engine belongs to the server's
+  /// engine actor (spawned in an actor system of the servers' own, one scheduler thread):
+  /// reach it through call_engine() or engine_actor(), never directly.
   http_server(engine& e, replay_service* replay, options o);
   ~http_server();
   http_server(const http_server&) = delete;
@@ -166,20 +195,24 @@ public:
   counters stats() const;
   route_counts request_counts() const;
 
-  /// Runs `f` on the engine under the server's lock; its changes are committed by the next
-  /// round of the loop (which this call wakes).
-  template <class F> auto with_engine(F&& f) {
-    struct waker {
-      http_server* s;
-      ~waker() { s->wake(); }
-    } w{this};
-    std::unique_lock<std::mutex> lk(mutex_);
-    if (!begin_round(wall_now_ms())) {
-      // Shared store: f sees (and changes) the database's latest state; the loop's next
-      // round commits. A refused round was logged: f sees what this engine knew.
+  /// Runs `f(engine&)` inside the engine actor (a message, waiting for its answer) and
+  /// returns what it returns; its changes are committed before it returns. Works before
+  /// start(), while serving and after stop() (the actor lives as long as the server), from
+  /// any thread but the actor's own (from inside an engine_call it would wait for itself).
+  /// An exception `f` throws is rethrown here.
+  template <class F> auto call_engine(F&& f) {
+    using result = std::invoke_result_t<F&, engine&>;
+    if constexpr (std::is_void_v<result>) {
+      run_in_engine([&](engine& e) { f(e); });
+    } else {
+      std::optional<result> out;
+      run_in_engine([&](engine& e) { out.emplace(f(e)); });
+      return std::move(*out);
     }
-    return f(engine_);
   }
+
+  /// The engine actor (engine_actor.hpp's protocol), for callers that speak it directly.
+  caf::actor engine_actor() const { return actor_; }
 
 private:
   struct connection;
@@ -194,17 +227,30 @@ private:
     uint8_t route = 0;   ///< for request_counts()
   };
 
+  struct loop_unit;
+  /// A request waiting for the round's engine call, and the answer slot it fills.
+  struct pending {
+    size_t slot; ///< index in round_
+    http_request req;
+  };
+  /// What one round's engine call fills in (shared: it outlives a loop that gave up).
+  struct round_call;
+
+  void run_in_engine(const std::function<void(engine&)>& f);
+  /// Hands `round` to the engine actor and waits (bounded) for it to be applied and
+  /// committed; false: no answer in time (a bug, logged).
+  bool call_round(const std::shared_ptr<round_call>& round);
   void loop();
   void handle_events(const ::epoll_event* events, int n);
   void wake();
   void accept_all();
   void on_readable(connection& c);
   void parse_and_dispatch(connection& c);
-  http_response dispatch(const http_request& req);
+  http_response dispatch(const http_request& req, time_ms now);
   uint8_t route_of(const std::string& path) const;
   void hold(connection& c, http_response resp, bool head, bool close, uint8_t route);
   void touch(connection& c);
-  void end_round();
+  void end_round(bool tick_due = false);
   /// Opens the engine's round (engine::begin_round); a 503 when the store refuses it.
   std::optional<http_response> begin_round(time_ms now);
   bool commit_round();
@@ -213,7 +259,8 @@ private:
   void flush(connection& c);
   void update_interest(connection& c);
   void close_connection(connection& c);
-  void tick();
+  void tick();                     ///< after a round that expired leases: listening, deadlines
+  void expire_leases(time_ms now); ///< in the engine actor
   void check_deadlines();
   // -- budgets --
   bool may_read(const connection& c) const;
@@ -224,6 +271,7 @@ private:
   void sub_unsent(connection& c, size_t bytes);
   void resume_paused_reads();
   bool answers_block(const connection& c) const;
+  bool round_has_room(const connection& c) const;
   void release_backlog();
   void parse_ready();
   void refuse_over_budget(connection& c);
@@ -233,7 +281,12 @@ private:
   native_api native_;
   access_gate gate_; ///< tokens and content types, before either face
   options opts_;
-  std::mutex mutex_; ///< engine access (the loop, with_engine callers)
+  // The engine actor, in a system of the servers' own (engine_system() in the .cpp: one
+  // scheduler thread), so a caller blocked in call_engine on some other system's thread
+  // never holds up the engine.
+  caf::actor_system* system_ = nullptr;
+  caf::actor actor_;
+  std::unique_ptr<loop_unit> unit_; ///< the loop thread's execution unit
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -255,13 +308,17 @@ private:
   size_t buffered_ = 0;              ///< request bytes held (all connections)
   size_t unsent_ = 0;                ///< answer bytes not yet sent
   std::vector<held> round_;          ///< answers of this round, in order
+  std::shared_ptr<round_call> call_; ///< this round's requests, for its engine call
+  size_t round_expected_ = 0; ///< answer bytes expected for call_'s requests (round_has_room)
   std::vector<connection*> touched_; ///< connections to flush or close at the end of a round
   time_ms now_ = 0;                  ///< the wall clock, read once per round
   time_ms next_tick_ = 0;
+  // Engine actor only (inside engine calls).
   bool store_failed_ = false; ///< the store refused a write (sticky: answers 503 from then)
   std::string last_error_;    ///< why the store refused (for the 503s)
 
-  std::atomic<uint64_t> requests_{0}, rounds_{0}, commits_{0}, accepted_{0};
+  std::atomic<uint64_t> requests_{0}, rounds_{0}, commits_{0}, accepted_{0}, engine_calls_{0},
+    engine_calls_in_line_{0};
   std::atomic<int64_t> loop_cpu_ns_{0}, commit_ns_{0};
   std::atomic<uint64_t> switches_waited_{0}, switches_preempted_{0};
   // Written by the loop thread only (plain load and store), read by stats().

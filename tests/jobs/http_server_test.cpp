@@ -353,7 +353,7 @@ TEST(JobsHttpServer, HundredConcurrentConnectionsEachGetTheirOwnJob) {
     EXPECT_EQ(a->status, 200) << a->body;
   }
   const size_t completed =
-    s.server->with_engine([](engine& e) { return e.count(job_status::completed); });
+    s.server->call_engine([](engine& e) { return e.count(job_status::completed); });
   EXPECT_EQ(completed, static_cast<size_t>(n));
   EXPECT_GE(s.server->stats().connections, static_cast<uint64_t>(n));
 }
@@ -431,6 +431,63 @@ TEST(JobsHttpServer, AnAnswerLeavesOnlyAfterItsChangeIsCommitted) {
     EXPECT_TRUE(seen) << "job " << id << " answered before its claim was committed";
   }
   EXPECT_GT(s.server->stats().commits, 0u);
+}
+
+// Item 6 of issue 18: the engine lives in the server's engine actor. Every round that
+// applies requests is exactly one message to it (however many requests it carries), the
+// round's answers leave after that message's commit, the actor answers messages sent to it
+// directly, and call_engine still reaches it after the server stopped.
+TEST(JobsHttpServer, EachRoundIsOneEngineCallAnsweredAfterItsCommit) {
+  served_engine s("actor-rounds", 40);
+  raw_client c(s.port);
+  // 8 claims pipelined in one write: one or a few rounds, each one engine call.
+  std::string burst;
+  for (int i = 0; i < 8; ++i)
+    burst += http_post("/v1/claim", R"({"worker": "p"})");
+  ASSERT_TRUE(c.send(burst));
+  std::set<int64_t> ids;
+  for (int i = 0; i < 8; ++i) {
+    auto a = c.read_answer();
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->status, 200);
+    ids.insert(id_of(*a));
+    // The moment an answer arrives, a second connection to the file sees its claim.
+    auto other = store::open((s.dir / "jobs.db").string(), store::open_mode::must_exist);
+    bool seen = false;
+    for (const auto& j : other->load_all())
+      if (j.id == id_of(*a))
+        seen = j.status == job_status::processing && j.lease_owner == "p";
+    EXPECT_TRUE(seen) << "job " << id_of(*a) << " answered before its claim was committed";
+  }
+  EXPECT_EQ(ids.size(), 8u);
+  for (int i = 0; i < 4; ++i) { // one at a time: a round each
+    ASSERT_TRUE(c.send(http_post("/v1/claim", R"({"worker": "q"})")));
+    ASSERT_TRUE(c.read_answer());
+  }
+  auto st = s.server->stats();
+  EXPECT_EQ(st.requests, 12u);
+  EXPECT_EQ(st.engine_calls, st.rounds) << "one engine message per round";
+  EXPECT_GE(st.rounds, 5u);
+  EXPECT_LE(st.rounds, 12u);
+  EXPECT_GT(st.engine_calls_in_line, 0u) << "an idle actor is resumed on the loop thread";
+  // The engine actor speaks engine_actor.hpp's protocol to anyone.
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  {
+    caf::scoped_actor self{sys};
+    engine_task t;
+    self
+      ->request(s.server->engine_actor(), std::chrono::seconds(10), engine_claim_atom::value,
+                std::string("t"), std::string("direct"))
+      .receive([&](const engine_task& got) { t = got; }, [](caf::error&) {});
+    EXPECT_GT(t.id, 0);
+    EXPECT_EQ(ids.count(t.id), 0u);
+  }
+  s.server->stop();
+  // After stop the actor is still there: calls neither hang nor go to a loop that is gone.
+  EXPECT_EQ(s.server->call_engine([](engine& e) { return e.count(job_status::processing); }), 13u);
+  EXPECT_THROW(s.server->call_engine([](engine&) -> int { throw std::runtime_error("boom"); }),
+               std::runtime_error);
 }
 
 TEST(JobsHttpServer, StopsCleanlyWithConnectionsOpen) {
@@ -561,12 +618,12 @@ TEST(JobsHttpServer, ClaimAndCompleteAnswerAsTheGeneralPathDoes) {
   a = c.read_answer();
   ASSERT_TRUE(a);
   ASSERT_EQ(a->status, 200);
-  EXPECT_EQ(s.server->with_engine([](engine& e) { return e.find(2)->lease_owner; }), "w\"x");
+  EXPECT_EQ(s.server->call_engine([](engine& e) { return e.find(2)->lease_owner; }), "w\"x");
   ASSERT_TRUE(c.send(http_post("/v1/jobs/2/complete", R"({"worker": "w\u0022x", "result": "é"})")));
   a = c.read_answer();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->body, R"({"id":2,"ok":true})");
-  EXPECT_EQ(s.server->with_engine([](engine& e) { return e.find(2)->result; }), "\"é\"");
+  EXPECT_EQ(s.server->call_engine([](engine& e) { return e.find(2)->result; }), "\"é\"");
   ASSERT_TRUE(c.send(http_post("/v1/claim", R"({"worker": "w", "type": "t",})")));
   a = c.read_answer();
   ASSERT_TRUE(a);
