@@ -403,12 +403,17 @@ request_parser::result request_parser::parse(const char* data, size_t n, size_t&
       }
       case stage::chunk_size:
       case stage::chunk_crlf: {
+        // The same limit on a line cut by the network and on a whole one (the bytes before
+        // its '\n'), so that where TCP splits a request never changes how it parses.
+        const size_t line_start = pos;
         if (!next_line(data, n, pos, line)) {
           used = pos;
           if (n - pos > chunk_line_max)
             return fail(400, "malformed chunked body");
           return result::incomplete;
         }
+        if (pos - 1 - line_start > chunk_line_max)
+          return fail(400, "malformed chunked body");
         if (stage_ == stage::chunk_crlf) {
           if (!line.empty())
             return fail(400, "malformed chunked body (no CRLF after a chunk)");
