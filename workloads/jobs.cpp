@@ -55,6 +55,7 @@ struct params {
   // both
   std::string store = "file";
   duration sample_every = 1min;
+  bool end_when_done = false; ///< the run ends when the campaign has finished
 
   bool live() const { return !commands.empty() || external_workers; }
 };
@@ -276,6 +277,7 @@ params read(params_reader& r, const scenario& s) {
   p.store = r.one_of("store", {"file", "memory"}, p.store);
   p.sample_every = r.dur("sample_every", p.sample_every, 1ms);
   p.external_workers = r.boolean("external_workers", false);
+  p.end_when_done = r.boolean("end_when_done", false);
   p.serve_port = static_cast<int>(r.integer("serve_port", 0, 0, 65535));
   std::set<std::string> types;
   if (p.campaign == "pipeline") {
@@ -428,7 +430,8 @@ jobs::time_ms elapsed_ms(actor_t* self) {
 
 /// Sends the campaign as far as it got to the runner (and so to report.json and the
 /// expectations). `final`: the last report (the campaign finished, or the run ended).
-void report_campaign(actor_t* self, bool final) {
+/// `then` runs once the report is on its way (not when an earlier final report was sent).
+void report_campaign(actor_t* self, bool final, std::function<void()> then = {}) {
   auto& st = self->state;
   if (st.reported)
     return;
@@ -460,13 +463,25 @@ void report_campaign(actor_t* self, bool final) {
       (*parts)["phases"] = phases_of(*h.e, h.replay.get());
     }};
     self->request(st.engine, caf::infinite, jobs::engine_call_atom::value, std::move(call))
-      .then([self, detail, parts](bool) mutable {
+      .then([self, detail, parts, then](bool) mutable {
         detail.update(*parts);
         report(self, *self->state.ctx, "jobs", self->state.name, {}, -1, detail.dump());
+        if (then)
+          then();
       });
     return;
   }
   report(self, *st.ctx, "jobs", st.name, {}, -1, detail.dump());
+  if (then)
+    then();
+}
+
+/// `end_when_done`: the campaign finished, so the run ends now instead of at its duration
+/// (sent after the final report: the runner takes them in that order).
+void end_run(actor_t* self) {
+  auto& st = self->state;
+  spdlog::info("workload {}: the campaign finished; ending the run (end_when_done)", st.name);
+  self->send(st.ctx->runner, stop_atom::value);
 }
 
 /// Counts jobs in the engine actor, then samples them.
@@ -499,7 +514,12 @@ void end_tick_sampled(actor_t* self, jobs::time_ms now_ms, std::optional<jobs::t
   auto& st = self->state;
   if (finished) {
     st.running = false;
-    take_sample(self, now_ms, [self] { report_campaign(self, true); });
+    take_sample(self, now_ms, [self] {
+      std::function<void()> then;
+      if (self->state.p.end_when_done)
+        then = [self] { end_run(self); };
+      report_campaign(self, true, std::move(then));
+    });
     return;
   }
   if (st.live && now_ms >= st.next_report_ms) {

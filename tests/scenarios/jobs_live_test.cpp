@@ -123,6 +123,8 @@ TEST(jobs_live, pipeline_commands_local_example_passes) {
   const auto& jobs = r.report["jobs"];
   EXPECT_TRUE(jobs["finished"].get<bool>());
   EXPECT_EQ(jobs["summary"]["by_status"]["completed"], 80);
+  // end_when_done: the run ended when the campaign did, not at its 60 s bound.
+  EXPECT_LT(r.report["timing"]["run_seconds"].get<double>(), 60.0);
   for (const char* stage : {"snos", "proving", "data_submission", "state_update"})
     EXPECT_EQ(jobs["phases"][stage]["count"], 20) << stage;
   // Without nodes, report.html shows the campaign and no empty node charts.

@@ -102,6 +102,29 @@ TEST(jobs_scenarios, the_trace_digest_sees_what_a_campaign_does) {
   EXPECT_NE(r.report["digest"], a.report["digest"]);
 }
 
+TEST(jobs_scenarios, end_when_done_ends_the_run_when_the_campaign_finishes) {
+  // 100 blocks take a few simulated hours of the scenario's 24: with end_when_done the run
+  // ends at the campaign's end, the same instant (and digest) every time; without it, at 24h.
+  auto s = load("proving-pipeline.json");
+  s.workloads[0].params["count"] = 100;
+  auto full = run(s, "end-when-done-off");
+  s.workloads[0].params["end_when_done"] = true;
+  auto a = run(scenario_from_json(to_json(s)), "end-when-done-a");
+  auto b = run(scenario_from_json(to_json(s)), "end-when-done-b");
+  EXPECT_EQ(a.exit_code, 0) << console_summary(a.report);
+  EXPECT_TRUE(a.report["jobs"]["finished"].get<bool>());
+  EXPECT_EQ(a.report["jobs"]["summary"]["by_status"]["completed"], 400);
+  const double ended = a.report["timing"]["simulated_seconds"].get<double>();
+  EXPECT_NEAR(full.report["timing"]["simulated_seconds"].get<double>(), 24 * 3600.0, 0.01);
+  EXPECT_LT(ended, 24 * 3600.0);
+  // It ended when the last job did: the last sample (taken as the campaign finished) is at
+  // that instant, give or take the runner's one-millisecond settling.
+  const double last_sample = a.report["jobs"]["series"]["time_s"].back().get<double>();
+  EXPECT_NEAR(ended, last_sample, 0.01);
+  EXPECT_EQ(a.report["digest"], b.report["digest"]);
+  EXPECT_DOUBLE_EQ(ended, b.report["timing"]["simulated_seconds"].get<double>());
+}
+
 TEST(jobs_scenarios, jobs_complete_fails_when_jobs_fail_for_good) {
   auto s = load("proving-pipeline.json");
   auto& w = s.workloads[0].params;
