@@ -30,7 +30,7 @@ json status_json(const node_status& st) {
 
 // Pairs each fault with the heal that ends it, so the report (and its charts) show windows.
 json fault_windows(const std::vector<run_event>& events, double end_s) {
-  json out = json::array();
+  std::vector<json> out;
   for (const auto& ev : events) {
     if (ev.kind != "fault")
       continue;
@@ -64,7 +64,12 @@ json fault_windows(const std::vector<run_event>& events, double end_s) {
     f["end_s"] = std::min(end, end_s);
     out.push_back(f);
   }
-  return out;
+  // A fault is reported when the backend has applied it, so on a live backend a slow one (a
+  // restart waits for its node) comes after those that started later: order by start.
+  std::stable_sort(out.begin(), out.end(), [](const json& a, const json& b) {
+    return a["start_s"].get<double>() < b["start_s"].get<double>();
+  });
+  return json(std::move(out));
 }
 
 // What the backend refused to do (never faults: nothing happened), with its reasons.
