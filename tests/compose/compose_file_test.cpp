@@ -111,7 +111,8 @@ TEST(swarm_file, an_attachable_overlay_and_the_token_as_a_secret_all_labelled) {
 }
 
 TEST(compose_validate, swarm_mode_is_accepted_and_can_do_a_restart) {
-  auto o = troupe::test::troupe_cli("validate scenarios/etcd-swarm.json --strict");
+  auto o =
+    troupe::test::troupe_cli("validate scenarios/etcd-swarm.json --backend compose --strict");
   EXPECT_EQ(o.code, 0) << o.out;
   EXPECT_NE(o.out.find("backend compose can do every control and fault it asks for"),
             std::string::npos)
