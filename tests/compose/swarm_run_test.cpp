@@ -57,10 +57,14 @@ TEST(swarm_run, etcd_example_passes_through_the_gateway_and_leaves_nothing) {
   EXPECT_EQ(left.total(), 0u) << tc::describe(left);
 }
 
-TEST(swarm_run, kill_9_of_troupe_mid_run_leaves_no_service_container_network_volume_or_secret) {
+class swarm_signal : public ::testing::TestWithParam<int> {};
+
+// kill -9: troupe tears nothing down and its janitor sweeps the label; SIGTERM: troupe tears
+// down itself, waiting for what Swarm removes asynchronously, before it exits.
+TEST_P(swarm_signal, of_troupe_mid_run_leaves_no_service_container_network_volume_or_secret) {
   if (auto why = tc::swarm().error(); !why.empty())
     GTEST_SKIP() << why;
-  auto dir = tc::run_dir("swarm-kill-9");
+  auto dir = tc::run_dir("swarm-signal-" + std::to_string(GetParam()));
   auto log = dir.string() + ".log";
   auto pid = troupe::test::start_troupe_child(
     {"run", "scenarios/etcd-swarm.json", "--duration", "10m", "--out", dir.string()}, log);
@@ -81,8 +85,16 @@ TEST(swarm_run, kill_9_of_troupe_mid_run_leaves_no_service_container_network_vol
   EXPECT_EQ(up.volumes, 3u) << tc::describe(up);
   EXPECT_EQ(up.secrets, 1u) << tc::describe(up);
 
-  ::kill(pid, SIGKILL);
-  troupe::test::wait_exit(pid, 60s);
+  ::kill(pid, GetParam());
+  const int code = troupe::test::wait_exit(pid, 300s);
+  if (GetParam() != SIGKILL) {
+    EXPECT_NE(code, -1) << "troupe exits after the signal";
+    ASSERT_TRUE(std::filesystem::exists(dir / "report.json")) << troupe::test::file_text(log);
+    EXPECT_EQ(tc::read_json(dir / "report.json")["verdict"], "interrupted");
+    const auto left = tc::count_labelled(id);
+    EXPECT_EQ(left.total(), 0u) << tc::describe(left);
+    return;
+  }
   // troupe tore nothing down; its janitor saw the end of its pipe and swept the label.
   tc::labelled left;
   EXPECT_TRUE(troupe::test::wait_until(
@@ -93,6 +105,12 @@ TEST(swarm_run, kill_9_of_troupe_mid_run_leaves_no_service_container_network_vol
     240s, 500ms))
     << tc::describe(left);
 }
+
+INSTANTIATE_TEST_SUITE_P(swarm_run, swarm_signal, ::testing::Values(SIGKILL, SIGTERM),
+                         [](const ::testing::TestParamInfo<int>& p) {
+                           return p.param == SIGKILL ? std::string("kill_9")
+                                                     : std::string("sigterm");
+                         });
 
 TEST(swarm_run, keep_leaves_the_stack_and_prints_the_command_that_removes_it) {
   if (auto why = tc::swarm().error(); !why.empty())
