@@ -13,6 +13,10 @@
 // janitor sweeps the label when troupe is killed); `"keep": true` leaves them and prints the
 // command that removes them.
 //
+// `"mode": "swarm"`: the same services deployed as a stack on a Swarm manager (swarm_file.hpp,
+// swarm_stack.hpp), nothing published by Swarm; a gateway container of the run publishes every
+// node port on 127.0.0.1 and forwards it to the task (gateway.hpp). The rest is unchanged.
+//
 // Backend params (besides the local backend's, which mean the same here):
 //   image          {"PROGRAM": "IMAGE"}: the image of a program's nodes (default: the program's
 //                  image.name, else troupe/<program name>:latest)

@@ -5,6 +5,8 @@
 // listens on its container's address at the same number, so peers dial it on the run network
 // and troupe at 127.0.0.1 (live_host::reach_address). `{reached_from}` is the run network's
 // subnet, where Docker's port publishing arrives from (litecoind's -rpcallowip).
+// In swarm mode the stack is a swarm_stack: the same ports, published by its gateway, and the
+// tasks' overlay addresses in place of the containers'.
 
 #include <map>
 #include <memory>
