@@ -67,7 +67,7 @@ struct kind {
   size_t swept::*count;
 };
 
-const std::vector<kind>& swarm_leftovers() {
+const std::vector<kind>& leftover_kinds() {
   // Containers before their networks and volumes; secrets once no service holds them.
   static const std::vector<kind> k{{{"ps", "-a"}, {"rm", "-f"}, &swept::containers},
                                    {{"network", "ls"}, {"network", "rm"}, &swept::networks},
@@ -84,12 +84,12 @@ swept sweep(const std::string& run_id) noexcept {
     // A service's removal is what makes Swarm stop its tasks; the rest follows in rounds:
     // an overlay network is in use until its tasks are gone, a volume until its container is.
     s.services = remove_all({"service", "rm"}, listed({"service", "ls"}, run_id));
-    std::vector<std::set<std::string>> removed(swarm_leftovers().size());
+    std::vector<std::set<std::string>> removed(leftover_kinds().size());
     const auto deadline = std::chrono::steady_clock::now() + sweep_wait;
     for (;;) {
       bool any = false;
-      for (size_t i = 0; i < swarm_leftovers().size(); ++i) {
-        const auto& k = swarm_leftovers()[i];
+      for (size_t i = 0; i < leftover_kinds().size(); ++i) {
+        const auto& k = leftover_kinds()[i];
         auto ids = listed(k.list, run_id);
         any = any || !ids.empty();
         removed[i].insert(ids.begin(), ids.end());
@@ -100,7 +100,7 @@ swept sweep(const std::string& run_id) noexcept {
       std::this_thread::sleep_for(milliseconds(500));
     }
     for (size_t i = 0; i < removed.size(); ++i)
-      s.*(swarm_leftovers()[i].count) = removed[i].size();
+      s.*(leftover_kinds()[i].count) = removed[i].size();
   } catch (const std::exception&) {
     // No docker client: nothing could have been made either.
   }
@@ -111,7 +111,7 @@ swept count_labelled(const std::string& run_id) noexcept {
   swept s;
   try {
     s.services = listed({"service", "ls"}, run_id).size();
-    for (const auto& k : swarm_leftovers())
+    for (const auto& k : leftover_kinds())
       s.*k.count = listed(k.list, run_id).size();
   } catch (const std::exception&) {
   }
