@@ -1,6 +1,6 @@
 // troupe compose gc [--run ID]: removes what compose runs left on the Docker daemon — every
-// container, network and volume labelled troupe.run (or troupe.run=ID): a kept stack, or one
-// whose janitor could not run (the machine rebooted under it).
+// service, container, network, volume and secret labelled troupe.run (or troupe.run=ID): a
+// kept stack (Compose or Swarm), or one whose janitor could not run (the machine rebooted).
 
 #include <cstdio>
 
@@ -16,14 +16,16 @@ void add_compose_command(CLI::App& root, int& exit_code) {
     root.add_subcommand("compose", "The compose backend's stacks on the Docker daemon");
   compose->require_subcommand(1);
   auto gc = compose->add_subcommand(
-    "gc", "Remove every container, network and volume a compose run left (label troupe.run)");
+    "gc", "Remove everything a compose or swarm run left (label troupe.run)");
   static std::string run_id;
   gc->add_option("--run", run_id, "only this run's (its id: report.json's compose.run_id)");
   gc->callback([&exit_code] {
     backends::compose::require_daemon();
     auto s = backends::compose::sweep(run_id);
-    std::printf("removed %zu containers, %zu networks, %zu volumes labelled troupe.run%s\n",
-                s.containers, s.networks, s.volumes, run_id.empty() ? "" : ("=" + run_id).c_str());
+    std::printf("removed %zu containers, %zu networks, %zu volumes, %zu services, %zu secrets "
+                "labelled troupe.run%s\n",
+                s.containers, s.networks, s.volumes, s.services, s.secrets,
+                run_id.empty() ? "" : ("=" + run_id).c_str());
     exit_code = exit_pass;
   });
 }

@@ -12,10 +12,7 @@ compose_options read_options(params_reader& r) {
   o.keep = r.boolean("keep", false);
   o.start_timeout = std::chrono::duration_cast<milliseconds>(
     r.dur("start_timeout", o.start_timeout, std::chrono::seconds(1)));
-  const auto mode = r.one_of("mode", {"compose", "swarm"}, "compose");
-  if (mode == "swarm")
-    r.error("mode", "\"swarm\" (docker stack deploy) is not implemented yet: drop \"mode\" to run "
-                    "on one Docker daemon with Compose");
+  o.swarm = r.one_of("mode", {"compose", "swarm"}, "compose") == "swarm";
   if (const auto* p = r.raw("image")) {
     if (!p->is_object())
       r.error("image", "must be an object {\"PROGRAM\": \"IMAGE\"}, got " + p->dump());

@@ -13,12 +13,17 @@
 // janitor sweeps the label when troupe is killed); `"keep": true` leaves them and prints the
 // command that removes them.
 //
+// `"mode": "swarm"`: the same services deployed as a stack on a Swarm manager (swarm_file.hpp,
+// swarm_stack.hpp), nothing published by Swarm; a gateway container of the run publishes every
+// node port on 127.0.0.1 and forwards it to the task (gateway.hpp). The rest is unchanged.
+//
 // Backend params (besides the local backend's, which mean the same here):
 //   image          {"PROGRAM": "IMAGE"}: the image of a program's nodes (default: the program's
 //                  image.name, else troupe/<program name>:latest)
 //   keep (false)   leave the stack after the run (its nodes stopped, their volumes kept)
 //   start_timeout (180s)  the stack up and every agent answering
-//   mode ("compose")      "swarm" (docker stack deploy) is not implemented: refused
+//   mode ("compose")      "swarm": the same services as a stack (`docker stack deploy`) on a
+//                         Swarm manager, reached through a gateway container (swarm_stack.hpp)
 //
 // Refused, with the reason (compose_hosts::compose_limits): network faults of programs that
 // need packet rules in a namespace per node (etcd): the containers have no NET_ADMIN and the
@@ -39,6 +44,7 @@ struct compose_options {
   std::map<std::string, std::string> image; ///< program name -> image
   bool keep = false;
   std::chrono::milliseconds start_timeout{180000};
+  bool swarm = false; ///< "mode": "swarm": `docker stack deploy` on a Swarm manager
 };
 
 /// Reads (and checks) the backend params, the local backend's included; the caller calls

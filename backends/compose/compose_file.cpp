@@ -10,6 +10,11 @@ std::string container_name(const std::string& run_id, const std::string& node) {
   return run_id + "-" + node;
 }
 
+nlohmann::json agent_command(uint16_t port, const std::string& token_path) {
+  return json::array(
+    {"agent", "--listen", "0.0.0.0:" + std::to_string(port), "--token-file", token_path});
+}
+
 namespace {
 
 std::string published(uint16_t port) {
@@ -28,8 +33,7 @@ json service(const stack_plan& plan, const service_plan& s, const json& labels) 
     {"container_name", container_name(plan.run_id, s.node)},
     {"hostname", s.node},
     {"entrypoint", json::array({image_troupe_path})},
-    {"command", json::array({"agent", "--listen", "0.0.0.0:" + std::to_string(s.agent_port),
-                             "--token-file", "/troupe/token"})},
+    {"command", agent_command(s.agent_port, "/troupe/token")},
     {"ports", ports},
     {"volumes", json::array({plan.token_file + ":/troupe/token:ro",
                              "node-" + s.node + ":" + container_run_dir})},

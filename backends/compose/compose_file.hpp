@@ -36,6 +36,10 @@ constexpr const char* container_run_dir = "/troupe/run";
 /// The container of node `node` in run `run_id`.
 std::string container_name(const std::string& run_id, const std::string& node);
 
+/// What every node's container runs after the image's troupe: its agent on 0.0.0.0:`port`,
+/// with the run's token from `token_path` inside.
+nlohmann::json agent_command(uint16_t port, const std::string& token_path);
+
 nlohmann::json compose_file(const stack_plan& plan);
 
 } // namespace troupe::backends::compose

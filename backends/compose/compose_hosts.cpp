@@ -14,6 +14,8 @@
 #include "backends/compose/compose_file.hpp"
 #include "backends/compose/docker.hpp"
 #include "backends/compose/image_builder.hpp"
+#include "backends/compose/swarm_file.hpp"
+#include "backends/compose/swarm_stack.hpp"
 
 namespace troupe::backends::compose {
 
@@ -70,6 +72,8 @@ local::host_limits compose_hosts::compose_limits() {
 
 std::string compose_hosts::binary(const local::program& p) const {
   require_daemon();
+  if (opts_.swarm)
+    require_swarm_manager();
   auto it = opts_.image.find(p.name);
   const auto image = it != opts_.image.end() ? it->second : default_image(p);
   if (!image_exists(image))
@@ -110,6 +114,7 @@ void compose_hosts::choose_ports(const expanded_topology& topo, const fs::path& 
                             : ports_->allocate(what);
     }
   }
+  gateway_port_ = opts_.swarm ? ports_->allocate("the agent port of the swarm gateway") : 0;
 }
 
 std::shared_ptr<agent::connection> compose_hosts::connect(size_t i, const std::string& token,
@@ -150,7 +155,8 @@ std::shared_ptr<agent::connection> compose_hosts::connect(size_t i, const std::s
 }
 
 void compose_hosts::write_stack(const expanded_topology& topo, const fs::path& base_dir,
-                                const fs::path& dir, const fs::path& token_file) {
+                                const fs::path& dir, const fs::path& token_file,
+                                const std::string& token, const volatile int* interrupted) {
   stack_plan plan;
   plan.run_id = new_run_id();
   plan.token_file = token_file.string();
@@ -165,10 +171,37 @@ void compose_hosts::write_stack(const expanded_topology& topo, const fs::path& b
     }
     plan.services.push_back(sp);
   }
-  const auto file = dir / "docker-compose.yml";
-  std::ofstream{file} << compose_file(plan).dump(2) << "\n";
-  stack_ = std::make_unique<stack>(plan.run_id, file);
-  info_ = {{"run_id", plan.run_id}, {"file", file.string()}, {"keep", opts_.keep}};
+  const auto file = dir / (opts_.swarm ? "docker-stack.yml" : "docker-compose.yml");
+  std::ofstream{file} << (opts_.swarm ? swarm_file(plan) : compose_file(plan)).dump(2) << "\n";
+  if (opts_.swarm)
+    stack_ = make_swarm_stack(plan, file, token, interrupted);
+  else
+    stack_ = std::make_unique<stack>(plan.run_id, file);
+  info_ = {{"run_id", plan.run_id},
+           {"mode", opts_.swarm ? "swarm" : "compose"},
+           {"file", file.string()},
+           {"keep", opts_.keep}};
+}
+
+std::unique_ptr<stack> compose_hosts::make_swarm_stack(const stack_plan& plan, const fs::path& file,
+                                                       const std::string& token,
+                                                       const volatile int* interrupted) const {
+  gateway_plan g;
+  g.run_id = plan.run_id;
+  g.image = plan.services.empty() ? std::string{} : plan.services.front().image;
+  g.token_file = plan.token_file;
+  g.token = token;
+  g.agent_port = gateway_port_;
+  std::vector<swarm_node> nodes;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    nodes.push_back({nodes_[i], agent_ports_[i], node_ports_[i]});
+    g.published.push_back(agent_ports_[i]);
+    for (const auto& [name, port] : node_ports_[i]) {
+      (void) name;
+      g.published.push_back(port);
+    }
+  }
+  return std::make_unique<swarm_stack>(plan.run_id, file, g, nodes, interrupted);
 }
 
 void compose_hosts::connect_all(const std::string& token, const handler_for& on_event,
@@ -232,7 +265,7 @@ compose_hosts::start(const scenario&, const expanded_topology& topo, const run_e
     out << token << "\n";
   }
   ::chmod(token_file.c_str(), 0600);
-  write_stack(topo, base_dir, dir, token_file);
+  write_stack(topo, base_dir, dir, token_file, token, env.interrupted);
   // The janitor first: from `up` on, a kill -9 of troupe must not leave the stack behind.
   if (!opts_.keep)
     stack_->guard();
@@ -263,15 +296,19 @@ void compose_hosts::close() noexcept {
       const auto cmd = stack_->remove_command();
       info_["remove_command"] = cmd;
       std::fprintf(stderr,
-                   "troupe: the compose stack %s is kept (its nodes stopped, their "
+                   "troupe: the %s stack %s is kept (its nodes stopped, their "
                    "volumes there); remove it with: %s\n",
-                   stack_->run_id().c_str(), cmd.c_str());
+                   opts_.swarm ? "swarm" : "compose", stack_->run_id().c_str(), cmd.c_str());
     } else {
       stack_->down();
       const auto left = count_labelled(stack_->run_id());
-      info_["left"] = {
-        {"containers", left.containers}, {"networks", left.networks}, {"volumes", left.volumes}};
+      info_["left"] = {{"services", left.services},
+                       {"containers", left.containers},
+                       {"networks", left.networks},
+                       {"volumes", left.volumes},
+                       {"secrets", left.secrets}};
     }
+    stack_->add_results(info_);
   }
   stack_.reset();
   if (ports_)

@@ -5,6 +5,8 @@
 // listens on its container's address at the same number, so peers dial it on the run network
 // and troupe at 127.0.0.1 (live_host::reach_address). `{reached_from}` is the run network's
 // subnet, where Docker's port publishing arrives from (litecoind's -rpcallowip).
+// In swarm mode the stack is a swarm_stack: the same ports, published by its gateway, and the
+// tasks' overlay addresses in place of the containers'.
 
 #include <map>
 #include <memory>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "backends/compose/compose_backend.hpp"
+#include "backends/compose/compose_file.hpp"
 #include "backends/compose/stack.hpp"
 #include "backends/local/hosts.hpp"
 #include "backends/local/ports.hpp"
@@ -43,7 +46,12 @@ private:
   void choose_ports(const expanded_topology& topo, const std::filesystem::path& base_dir);
   /// The run's plan and Compose file (RUN/compose/docker-compose.yml); makes stack_.
   void write_stack(const expanded_topology& topo, const std::filesystem::path& base_dir,
-                   const std::filesystem::path& dir, const std::filesystem::path& token_file);
+                   const std::filesystem::path& dir, const std::filesystem::path& token_file,
+                   const std::string& token, const volatile int* interrupted);
+  /// A swarm-mode run's stack (swarm_stack.hpp): the gateway's plan from the chosen ports.
+  std::unique_ptr<stack> make_swarm_stack(const stack_plan& plan, const std::filesystem::path& file,
+                                          const std::string& token,
+                                          const volatile int* interrupted) const;
   /// Every container's agent, in parallel (the first error, or the interruption, thrown).
   void connect_all(const std::string& token, const handler_for& on_event,
                    const volatile int* interrupted);
@@ -59,6 +67,7 @@ private:
   std::unique_ptr<local::port_allocator> ports_;
   std::vector<std::string> nodes_; ///< node ids, topology order
   std::vector<uint16_t> agent_ports_;
+  uint16_t gateway_port_ = 0; ///< swarm mode: the gateway's agent
   std::vector<std::map<std::string, uint16_t>> node_ports_;
   std::vector<size_t> placement_;
   std::unique_ptr<stack> stack_;

@@ -78,4 +78,18 @@ std::string image_label(const std::string& name, const std::string& label) {
   return v == "<no value>" ? std::string{} : v;
 }
 
+int busy_published_port(const std::string& text) {
+  if (text.find("already allocated") == std::string::npos &&
+      text.find("address already in use") == std::string::npos)
+    return 0;
+  auto at = text.find("127.0.0.1:");
+  if (at == std::string::npos)
+    return 0;
+  try {
+    return std::stoi(text.substr(at + 10));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 } // namespace troupe::backends::compose

@@ -43,4 +43,7 @@ std::string image_label(const std::string& name, const std::string& label);
 /// errors.
 std::string first_line(const process_result& r);
 
+/// "127.0.0.1:PORT" in Docker's complaint about a port it could not publish, or 0.
+int busy_published_port(const std::string& text);
+
 } // namespace troupe::backends::compose

@@ -1,6 +1,8 @@
 #include "backends/compose/stack.hpp"
 
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -42,24 +44,63 @@ size_t remove_all(std::vector<std::string> cmd, const std::vector<std::string>& 
 }
 
 // $1 the docker client, $2 the label filter. `read` returns non-zero only at end of file: the
-// pipe's one writer (troupe) closed it or died. After a normal teardown nothing is left.
+// pipe's one writer (troupe) closed it or died. After a normal teardown nothing is left. As
+// sweep(): services first (a swarm run's), then rounds until nothing is listed, bounded.
 constexpr const char* janitor_script =
-  "while read -r _; do :; done; d=\"$1\"; f=\"$2\"; "
+  "while read -r _; do :; done; d=\"$1\"; f=\"$2\"; i=0; "
+  "s=$(\"$d\" service ls -q --filter \"$f\" 2>/dev/null); "
+  "[ -z \"$s\" ] || \"$d\" service rm $s >/dev/null 2>&1; "
+  "while [ $i -lt 120 ]; do "
   "c=$(\"$d\" ps -aq --filter \"$f\"); [ -z \"$c\" ] || \"$d\" rm -f $c >/dev/null 2>&1; "
-  "n=$(\"$d\" network ls -q --filter \"$f\"); [ -z \"$n\" ] || \"$d\" network rm $n >/dev/null "
-  "2>&1; "
-  "v=$(\"$d\" volume ls -q --filter \"$f\"); [ -z \"$v\" ] || \"$d\" volume rm -f $v >/dev/null "
-  "2>&1; "
-  "exit 0";
+  "n=$(\"$d\" network ls -q --filter \"$f\"); "
+  "[ -z \"$n\" ] || \"$d\" network rm $n >/dev/null 2>&1; "
+  "v=$(\"$d\" volume ls -q --filter \"$f\"); "
+  "[ -z \"$v\" ] || \"$d\" volume rm -f $v >/dev/null 2>&1; "
+  "x=$(\"$d\" secret ls -q --filter \"$f\" 2>/dev/null); "
+  "[ -z \"$x\" ] || \"$d\" secret rm $x >/dev/null 2>&1; "
+  "[ -n \"$c$n$v$x\" ] || exit 0; i=$((i+1)); sleep 1; "
+  "done; exit 0";
+
+/// One kind of labelled object: how it is listed and removed.
+struct kind {
+  std::vector<std::string> list, remove;
+  size_t swept::*count;
+};
+
+const std::vector<kind>& leftover_kinds() {
+  // Containers before their networks and volumes; secrets once no service holds them.
+  static const std::vector<kind> k{{{"ps", "-a"}, {"rm", "-f"}, &swept::containers},
+                                   {{"network", "ls"}, {"network", "rm"}, &swept::networks},
+                                   {{"volume", "ls"}, {"volume", "rm", "-f"}, &swept::volumes},
+                                   {{"secret", "ls"}, {"secret", "rm"}, &swept::secrets}};
+  return k;
+}
 
 } // namespace
 
 swept sweep(const std::string& run_id) noexcept {
   swept s;
   try {
-    s.containers = remove_all({"rm", "-f"}, listed({"ps", "-a"}, run_id));
-    s.networks = remove_all({"network", "rm"}, listed({"network", "ls"}, run_id));
-    s.volumes = remove_all({"volume", "rm", "-f"}, listed({"volume", "ls"}, run_id));
+    // A service's removal is what makes Swarm stop its tasks; the rest follows in rounds:
+    // an overlay network is in use until its tasks are gone, a volume until its container is.
+    s.services = remove_all({"service", "rm"}, listed({"service", "ls"}, run_id));
+    std::vector<std::set<std::string>> removed(leftover_kinds().size());
+    const auto deadline = std::chrono::steady_clock::now() + sweep_wait;
+    for (;;) {
+      bool any = false;
+      for (size_t i = 0; i < leftover_kinds().size(); ++i) {
+        const auto& k = leftover_kinds()[i];
+        auto ids = listed(k.list, run_id);
+        any = any || !ids.empty();
+        removed[i].insert(ids.begin(), ids.end());
+        remove_all(k.remove, ids);
+      }
+      if (!any || std::chrono::steady_clock::now() >= deadline)
+        break;
+      std::this_thread::sleep_for(milliseconds(500));
+    }
+    for (size_t i = 0; i < removed.size(); ++i)
+      s.*(leftover_kinds()[i].count) = removed[i].size();
   } catch (const std::exception&) {
     // No docker client: nothing could have been made either.
   }
@@ -69,9 +110,9 @@ swept sweep(const std::string& run_id) noexcept {
 swept count_labelled(const std::string& run_id) noexcept {
   swept s;
   try {
-    s.containers = listed({"ps", "-a"}, run_id).size();
-    s.networks = listed({"network", "ls"}, run_id).size();
-    s.volumes = listed({"volume", "ls"}, run_id).size();
+    s.services = listed({"service", "ls"}, run_id).size();
+    for (const auto& k : leftover_kinds())
+      s.*k.count = listed(k.list, run_id).size();
   } catch (const std::exception&) {
   }
   return s;
@@ -100,30 +141,11 @@ void stack::guard() {
   }
 }
 
-namespace {
-
-/// "127.0.0.1:PORT" in Docker's complaint about a port it could not publish, or 0.
-int busy_port(const std::string& text) {
-  if (text.find("already allocated") == std::string::npos &&
-      text.find("address already in use") == std::string::npos)
-    return 0;
-  auto at = text.find("127.0.0.1:");
-  if (at == std::string::npos)
-    return 0;
-  try {
-    return std::stoi(text.substr(at + 10));
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-
-} // namespace
-
 void stack::up(milliseconds timeout) {
   auto r = ssh::run_process(compose({"up", "-d", "--no-build"}), timeout);
   if (r.code == 0)
     return;
-  if (auto port = busy_port(r.err + r.out))
+  if (auto port = busy_published_port(r.err + r.out))
     throw user_error("port " + std::to_string(port) +
                      " on 127.0.0.1, which the compose backend publishes for a node, is in use "
                      "by another process: free it, or move the backend's port_min/port_max "
@@ -178,7 +200,7 @@ void stack::down() noexcept {
   } catch (const std::exception&) {
   }
   sweep(run_id_);
-  janitor_.reset();
+  release_guard();
 }
 
 std::string stack::remove_command() const {

@@ -3,13 +3,17 @@
 // (docker.hpp), read back (the network's subnet and each container's address), and removed —
 // `down -v`, then a sweep of whatever still carries its label troupe.run=<run id>. The sweep
 // is also what its janitor runs when troupe dies without tearing down (kill -9), and what
-// `troupe compose gc` runs for every run's label.
+// `troupe compose gc` runs for every run's label. A swarm-mode run's stack (swarm_stack.hpp)
+// is one of these with other commands; the sweep and the janitor serve both (services and
+// secrets first, then what Swarm removes on its own time, waited for with a bound).
 
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "backends/agent/janitor.hpp"
 
@@ -24,37 +28,50 @@ struct network_info {
 
 /// What a sweep removed.
 struct swept {
-  size_t containers = 0, networks = 0, volumes = 0;
+  size_t services = 0, containers = 0, networks = 0, volumes = 0, secrets = 0;
+  size_t total() const { return services + containers + networks + volumes + secrets; }
 };
 
-/// Removes every container (forced), network and volume labelled troupe.run=`run_id` (every
-/// run's when `run_id` is empty). Never throws: what it could not remove is left.
+/// How long a sweep waits for what Swarm removes asynchronously (a removed service's task
+/// containers, then the overlay network they held) before it leaves the rest.
+constexpr std::chrono::seconds sweep_wait{120};
+
+/// Removes every service, container (forced), network, volume and secret labelled
+/// troupe.run=`run_id` (every run's when `run_id` is empty), retrying what is still in use
+/// until nothing is left or sweep_wait passed. Never throws: what it could not remove is left.
 swept sweep(const std::string& run_id) noexcept;
 
-/// How many containers, networks and volumes carry troupe.run=`run_id` (for reports, tests).
+/// How many services, containers, networks, volumes and secrets carry troupe.run=`run_id`.
 swept count_labelled(const std::string& run_id) noexcept;
 
 class stack {
 public:
   stack(std::string run_id, std::filesystem::path file);
+  virtual ~stack() = default;
 
   /// Starts the janitor that sweeps this run's label if troupe dies (before up()).
   void guard();
   /// `up -d`; throws user_error with one sentence (a busy published port names it).
-  void up(std::chrono::milliseconds timeout);
-  /// The run network's subnet and addresses; throws user_error.
-  network_info network() const;
-  /// A container's state ("running", "exited", ...; "" when it is gone).
-  std::string state(const std::string& container) const;
+  virtual void up(std::chrono::milliseconds timeout);
+  /// The run network's subnet and addresses (by container_name()); throws user_error.
+  virtual network_info network() const;
+  /// A node's container's state ("running", "exited", ...; "" when it is gone).
+  virtual std::string state(const std::string& container) const;
   /// The last `lines` lines of a container's own output (its agent's log).
-  std::string output_tail(const std::string& container, size_t lines) const;
+  virtual std::string output_tail(const std::string& container, size_t lines) const;
   /// `down -v`, then a sweep of the label; never throws.
-  void down() noexcept;
+  virtual void down() noexcept;
   /// The command that removes a kept stack, exactly.
-  std::string remove_command() const;
+  virtual std::string remove_command() const;
+  /// What report.json's compose section adds for this kind of stack.
+  virtual void add_results(nlohmann::json&) const {}
 
   const std::string& run_id() const { return run_id_; }
   const std::filesystem::path& file() const { return file_; }
+
+protected:
+  /// Ends the janitor (after a teardown it has nothing to do).
+  void release_guard() noexcept { janitor_.reset(); }
 
 private:
   std::vector<std::string> compose(std::vector<std::string> args) const;

@@ -143,3 +143,31 @@ TEST(compose_bad_input, a_failed_deploy_leaves_nothing) {
 }
 
 } // namespace
+
+namespace {
+
+// "mode": "swarm" on a daemon that is in no swarm (the test daemon as it starts): one sentence
+// naming `docker swarm init`, exit 2, before anything is made. A daemon that is in a swarm
+// already (one this test did not make) is left alone: the test skips.
+TEST(compose_bad_input, swarm_mode_on_a_daemon_in_no_swarm) {
+  if (auto why = tc::ready_daemon(); !why.empty())
+    GTEST_SKIP() << why;
+  auto state = troupe::test::docker().docker("info --format '{{.Swarm.LocalNodeState}}'").out;
+  if (state.rfind("inactive", 0) != 0)
+    GTEST_SKIP() << "the test daemon is in a swarm (state " << state
+                 << "): this test needs one in none, and leaves a swarm it did not make alone";
+  auto dir = tc::run_dir("swarm-no-manager");
+  auto o = troupe_cli("run scenarios/etcd-swarm.json --quiet --out " + shell_quote(dir.string()));
+  EXPECT_EQ(o.code, 2) << o.out;
+  EXPECT_NE(o.out.find("troupe: \"mode\": \"swarm\" needs the Docker daemon at "),
+            std::string::npos)
+    << o.out;
+  EXPECT_NE(o.out.find("to be a Swarm manager, and it is not (its swarm state: inactive)"),
+            std::string::npos)
+    << o.out;
+  EXPECT_NE(o.out.find("docker swarm init"), std::string::npos) << o.out;
+  EXPECT_EQ(troupe_lines(o.out), 1u) << o.out;
+  EXPECT_TRUE(tc::run_id_of(dir).empty()) << "nothing is deployed";
+}
+
+} // namespace

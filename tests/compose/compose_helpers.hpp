@@ -1,6 +1,7 @@
 #pragma once
 // What the compose backend's tests share: the test daemon with this build's images on it, a
-// run directory, and how many containers, networks and volumes carry a run's label.
+// run directory, and how many services, containers, networks, volumes and secrets carry a
+// run's label.
 
 #include <gtest/gtest.h>
 
@@ -46,18 +47,22 @@ inline nlohmann::json read_json(const std::filesystem::path& p) {
   return nlohmann::json::parse(in);
 }
 
-/// The run id of the run in `dir` (its Compose file's network name), "" before it is written.
+/// The run id of the run in `dir` (its Compose or stack file's network name), "" before it is
+/// written.
 inline std::string run_id_of(const std::filesystem::path& dir) {
-  try {
-    return read_json(dir / "compose" / "docker-compose.yml")["networks"]["run"]["name"];
-  } catch (const std::exception&) {
-    return {};
+  for (const char* file : {"docker-compose.yml", "docker-stack.yml"}) {
+    try {
+      if (std::filesystem::exists(dir / "compose" / file))
+        return read_json(dir / "compose" / file)["networks"]["run"]["name"];
+    } catch (const std::exception&) {
+    }
   }
+  return {};
 }
 
 struct labelled {
-  size_t containers = 0, networks = 0, volumes = 0;
-  size_t total() const { return containers + networks + volumes; }
+  size_t services = 0, containers = 0, networks = 0, volumes = 0, secrets = 0;
+  size_t total() const { return services + containers + networks + volumes + secrets; }
 };
 
 /// What the daemon holds with label troupe.run=<id>, as a user lists it.
@@ -70,6 +75,9 @@ inline labelled count_labelled(const std::string& id) {
   };
   const auto f = " --filter label=troupe.run=" + id;
   labelled l;
+  // Services and secrets exist on a Swarm manager only; elsewhere the listing fails (quietly).
+  l.services = lines(docker().docker("service ls -q" + f + " 2>/dev/null").out);
+  l.secrets = lines(docker().docker("secret ls -q" + f + " 2>/dev/null").out);
   l.containers = lines(docker().docker("ps -aq" + f).out);
   l.networks = lines(docker().docker("network ls -q" + f).out);
   l.volumes = lines(docker().docker("volume ls -q" + f).out);
@@ -77,8 +85,9 @@ inline labelled count_labelled(const std::string& id) {
 }
 
 inline std::string describe(const labelled& l) {
-  return std::to_string(l.containers) + " containers, " + std::to_string(l.networks) +
-         " networks, " + std::to_string(l.volumes) + " volumes";
+  return std::to_string(l.services) + " services, " + std::to_string(l.containers) +
+         " containers, " + std::to_string(l.networks) + " networks, " + std::to_string(l.volumes) +
+         " volumes, " + std::to_string(l.secrets) + " secrets";
 }
 
 } // namespace troupe::test::compose

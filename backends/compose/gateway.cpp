@@ -1,0 +1,158 @@
+#include "backends/compose/gateway.hpp"
+
+#include <arpa/inet.h>
+
+#include <thread>
+
+#include "actors/errors.hpp"
+#include "backends/compose/docker.hpp"
+#include "backends/compose/image_builder.hpp"
+
+namespace troupe::backends::compose {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+std::string published(uint16_t port) {
+  const auto p = std::to_string(port);
+  return "127.0.0.1:" + p + ":" + p;
+}
+
+uint32_t ipv4(const std::string& address, const std::string& node) {
+  in_addr a{};
+  if (::inet_pton(AF_INET, address.c_str(), &a) != 1)
+    throw user_error("the task of node " + node +
+                     " has no IPv4 address on the run network (got \"" + address +
+                     "\"): check the Swarm's address pools (docker swarm init "
+                     "--default-addr-pool)");
+  return ntohl(a.s_addr);
+}
+
+} // namespace
+
+gateway::gateway(gateway_plan plan)
+  : plan_(std::move(plan))
+  , name_(name_of(plan_.run_id)) {}
+
+void gateway::start() {
+  std::vector<std::string> args{"run",          "-d",
+                                "--name",       name_,
+                                "--label",      "troupe.run=" + plan_.run_id,
+                                "--label",      "troupe.node=gateway",
+                                "--network",    plan_.run_id,
+                                "--hostname",   "gateway",
+                                "--log-driver", "json-file",
+                                "--log-opt",    "max-size=1m",
+                                "-v",           plan_.token_file + ":/troupe/token:ro",
+                                "-p",           published(plan_.agent_port)};
+  for (auto p : plan_.published)
+    args.insert(args.end(), {"-p", published(p)});
+  args.insert(args.end(),
+              {"--entrypoint", image_troupe_path, plan_.image, "agent", "--listen",
+               "0.0.0.0:" + std::to_string(plan_.agent_port), "--token-file", "/troupe/token"});
+  started_ = true; // from here on stop() removes it, even when `run` half failed
+  auto r = docker(args, seconds(120));
+  if (r.code == 0)
+    return;
+  if (auto port = busy_published_port(r.err + r.out))
+    throw user_error("port " + std::to_string(port) +
+                     " on 127.0.0.1, which the swarm gateway publishes for a node, is in use by "
+                     "another process: free it, or move the backend's port_min/port_max away "
+                     "from it");
+  throw user_error("the gateway container " + name_ + " of the swarm run did not start (" +
+                   first_line(r) + ")");
+}
+
+std::shared_ptr<agent::connection> gateway::connect(steady::time_point deadline,
+                                                    const volatile int* interrupted) {
+  std::string last;
+  for (;;) {
+    try {
+      agent::tcp_agent_options t;
+      t.port = plan_.agent_port;
+      t.token = plan_.token;
+      t.what = "the agent of the swarm gateway";
+      t.hello_timeout = seconds(10);
+      return agent::connection::start_tcp(t, [](const nlohmann::json&) {});
+    } catch (const agent::agent_error& e) {
+      last = e.what();
+      if (last.find("token") != std::string::npos)
+        throw user_error(last);
+    }
+    if (interrupted && *interrupted)
+      throw user_error("interrupted while connecting to the swarm gateway", 130);
+    auto state = docker({"inspect", "--format", "{{.State.Status}}", name_}, seconds(30));
+    const auto s = state.code == 0 ? first_line(state) : std::string{"gone"};
+    if (s != "running" && s != "created" && s != "restarting") {
+      auto logs = docker({"logs", "--tail", "5", name_}, seconds(30));
+      throw user_error("the gateway container " + name_ + " is " + s +
+                       " before its agent answered; its output ends: " + logs.out + logs.err);
+    }
+    if (steady::now() >= deadline)
+      throw user_error("the agent of the swarm gateway (container " + name_ +
+                       ") did not answer at 127.0.0.1:" + std::to_string(plan_.agent_port) +
+                       " in time (" + last + "): raise the backend's start_timeout");
+    // Docker publishes the port before the agent inside listens: wait while it starts.
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+}
+
+void gateway::forward(const std::vector<gateway_forward>& forwards, steady::time_point deadline,
+                      const volatile int* interrupted) {
+  conn_ = connect(deadline, interrupted);
+  fabric_ = std::make_unique<agent::remote_fabric>(conn_, 1);
+  for (const auto& f : forwards) {
+    try {
+      fabric_->add_relay("gateway", f.node + "/" + f.what, f.port, f.port, 0 /* 0.0.0.0 */,
+                         ipv4(f.address, f.node));
+    } catch (const user_error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw user_error("the swarm gateway cannot forward port " + std::to_string(f.port) + " (" +
+                       f.what + " of node " + f.node + "): " + e.what());
+    }
+  }
+  try {
+    fabric_->start();
+  } catch (const std::exception& e) {
+    throw user_error(std::string("the swarm gateway's relays did not start: ") + e.what());
+  }
+}
+
+nlohmann::json gateway::stats() const {
+  if (!fabric_)
+    return last_stats_;
+  return fabric_->stats_json();
+}
+
+void gateway::disconnect() noexcept {
+  if (fabric_) {
+    fabric_->stop();
+    try {
+      last_stats_ = fabric_->stats_json();
+    } catch (const std::exception&) {
+    }
+    fabric_.reset();
+  }
+  if (conn_) {
+    conn_->close(seconds(10));
+    conn_.reset();
+  }
+}
+
+void gateway::stop() noexcept {
+  disconnect();
+  if (!started_)
+    return;
+  started_ = false;
+  try {
+    docker({"rm", "-f", name_}, seconds(60));
+  } catch (const std::exception&) {
+    // No docker client: the sweep of the run's label has nothing else to go on either.
+  }
+}
+
+} // namespace troupe::backends::compose
