@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <sstream>
 
 #include "actors/errors.hpp"
 #include "backends/local/program.hpp"
@@ -90,6 +91,14 @@ int busy_published_port(const std::string& text) {
   } catch (const std::exception&) {
     return 0;
   }
+}
+
+std::vector<std::string> output_words(const std::string& text) {
+  std::istringstream in{text};
+  std::vector<std::string> out;
+  for (std::string w; in >> w;)
+    out.push_back(w);
+  return out;
 }
 
 } // namespace troupe::backends::compose

@@ -46,4 +46,7 @@ std::string first_line(const process_result& r);
 /// "127.0.0.1:PORT" in Docker's complaint about a port it could not publish, or 0.
 int busy_published_port(const std::string& text);
 
+/// The whitespace-separated words of a command's output (ids, names), in order.
+std::vector<std::string> output_words(const std::string& text);
+
 } // namespace troupe::backends::compose

@@ -16,14 +16,6 @@ using std::chrono::seconds;
 
 namespace {
 
-std::vector<std::string> words(const std::string& text) {
-  std::istringstream in{text};
-  std::vector<std::string> out;
-  for (std::string w; in >> w;)
-    out.push_back(w);
-  return out;
-}
-
 std::string label_filter(const std::string& run_id) {
   return run_id.empty() ? "label=troupe.run" : "label=troupe.run=" + run_id;
 }
@@ -32,7 +24,7 @@ std::vector<std::string> listed(const std::vector<std::string>& cmd, const std::
   auto args = cmd;
   args.insert(args.end(), {"-q", "--filter", label_filter(run_id)});
   auto r = docker(args, seconds(60));
-  return r.code == 0 ? words(r.out) : std::vector<std::string>{};
+  return r.code == 0 ? output_words(r.out) : std::vector<std::string>{};
 }
 
 size_t remove_all(std::vector<std::string> cmd, const std::vector<std::string>& ids) {

@@ -1,6 +1,5 @@
 #include "backends/compose/swarm_stack.hpp"
 
-#include <sstream>
 #include <thread>
 
 #include "actors/errors.hpp"
@@ -32,14 +31,6 @@ void require_swarm_manager() {
 }
 
 namespace {
-
-std::vector<std::string> words(const std::string& text) {
-  std::istringstream in{text};
-  std::vector<std::string> out;
-  for (std::string w; in >> w;)
-    out.push_back(w);
-  return out;
-}
 
 /// Swarm's task states that end a task: it will never run (again), restart_policy none.
 bool ended(const std::string& state) {
@@ -84,7 +75,7 @@ std::map<std::string, swarm_task> swarm_stack::tasks() const {
   auto ids = docker({"stack", "ps", "-q", "--no-trunc", run_id()}, seconds(60));
   if (ids.code != 0)
     return out;
-  auto list = words(ids.out);
+  auto list = output_words(ids.out);
   if (list.empty())
     return out;
   std::vector<std::string> args{"inspect", "--type", "task"};

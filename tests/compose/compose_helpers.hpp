@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -14,6 +16,8 @@
 #include "tests/support/docker_daemon.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/shell.hpp"
+#include "tests/support/troupe_child.hpp"
+#include "tests/support/wait.hpp"
 
 namespace troupe::test::compose {
 
@@ -88,6 +92,35 @@ inline std::string describe(const labelled& l) {
   return std::to_string(l.services) + " services, " + std::to_string(l.containers) +
          " containers, " + std::to_string(l.networks) + " networks, " + std::to_string(l.volumes) +
          " volumes, " + std::to_string(l.secrets) + " secrets";
+}
+
+/// After signal `sig` to troupe (`pid`) mid-run of the run `id` in `dir` (its output in
+/// `log`): on SIGINT or SIGTERM troupe exits within `exit_within`, having written an
+/// "interrupted" report and removed everything with the run's label; on SIGKILL it tore
+/// nothing down, and its janitor (which saw the end of its pipe) sweeps the label within
+/// `sweep_within`.
+inline void expect_nothing_left_after(pid_t pid, int sig, const std::filesystem::path& dir,
+                                      const std::string& log, const std::string& id,
+                                      std::chrono::seconds exit_within,
+                                      std::chrono::seconds sweep_within) {
+  ::kill(pid, sig);
+  const int code = troupe::test::wait_exit(pid, exit_within);
+  if (sig != SIGKILL) {
+    EXPECT_NE(code, -1) << "troupe exits after the signal";
+    ASSERT_TRUE(std::filesystem::exists(dir / "report.json")) << troupe::test::file_text(log);
+    EXPECT_EQ(read_json(dir / "report.json")["verdict"], "interrupted");
+    const auto left = count_labelled(id);
+    EXPECT_EQ(left.total(), 0u) << describe(left);
+    return;
+  }
+  labelled left;
+  EXPECT_TRUE(troupe::test::wait_until(
+    [&] {
+      left = count_labelled(id);
+      return left.total() == 0;
+    },
+    sweep_within, std::chrono::milliseconds(500)))
+    << describe(left);
 }
 
 } // namespace troupe::test::compose

@@ -42,26 +42,8 @@ TEST_P(compose_signal, of_troupe_mid_run_leaves_no_container_network_or_volume) 
   EXPECT_EQ(std::count(running.out.begin(), running.out.end(), '\n'), 3) << running.out;
   EXPECT_EQ(tc::count_labelled(id).total(), 3u + 1u + 3u);
 
-  ::kill(pid, GetParam());
-  const int code = troupe::test::wait_exit(pid, 240s);
-  if (GetParam() != SIGKILL) {
-    EXPECT_NE(code, -1) << "troupe exits after the signal";
-    ASSERT_TRUE(std::filesystem::exists(dir / "report.json")) << troupe::test::file_text(log);
-    EXPECT_EQ(tc::read_json(dir / "report.json")["verdict"], "interrupted");
-    // Torn down before troupe exits.
-    const auto left = tc::count_labelled(id);
-    EXPECT_EQ(left.total(), 0u) << tc::describe(left);
-    return;
-  }
-  // kill -9: troupe tore nothing down; its janitor saw the end of its pipe and swept the label.
-  tc::labelled left;
-  EXPECT_TRUE(troupe::test::wait_until(
-    [&] {
-      left = tc::count_labelled(id);
-      return left.total() == 0;
-    },
-    180s, 500ms))
-    << tc::describe(left);
+  // Torn down before troupe exits; after kill -9 by its janitor.
+  tc::expect_nothing_left_after(pid, GetParam(), dir, log, id, 240s, 180s);
 }
 
 INSTANTIATE_TEST_SUITE_P(compose_run, compose_signal, ::testing::Values(SIGKILL, SIGINT, SIGTERM),

@@ -85,25 +85,7 @@ TEST_P(swarm_signal, of_troupe_mid_run_leaves_no_service_container_network_volum
   EXPECT_EQ(up.volumes, 3u) << tc::describe(up);
   EXPECT_EQ(up.secrets, 1u) << tc::describe(up);
 
-  ::kill(pid, GetParam());
-  const int code = troupe::test::wait_exit(pid, 300s);
-  if (GetParam() != SIGKILL) {
-    EXPECT_NE(code, -1) << "troupe exits after the signal";
-    ASSERT_TRUE(std::filesystem::exists(dir / "report.json")) << troupe::test::file_text(log);
-    EXPECT_EQ(tc::read_json(dir / "report.json")["verdict"], "interrupted");
-    const auto left = tc::count_labelled(id);
-    EXPECT_EQ(left.total(), 0u) << tc::describe(left);
-    return;
-  }
-  // troupe tore nothing down; its janitor saw the end of its pipe and swept the label.
-  tc::labelled left;
-  EXPECT_TRUE(troupe::test::wait_until(
-    [&] {
-      left = tc::count_labelled(id);
-      return left.total() == 0;
-    },
-    240s, 500ms))
-    << tc::describe(left);
+  tc::expect_nothing_left_after(pid, GetParam(), dir, log, id, 300s, 240s);
 }
 
 INSTANTIATE_TEST_SUITE_P(swarm_run, swarm_signal, ::testing::Values(SIGKILL, SIGTERM),
