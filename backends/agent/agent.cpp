@@ -32,6 +32,7 @@ host_agent::host_agent(agent_options o)
   register_fabric_ops();
   register_watch_ops();
   register_log_ops();
+  register_netns_ops();
 }
 
 host_agent::~host_agent() {
@@ -76,7 +77,7 @@ int host_agent::serve(int in_fd, int out_fd) {
     auto hello = hello_message();
     hello["pid"] = ::getpid();
     // What this agent offers beyond version 1's ops (docs/agent-protocol.md, "Features").
-    hello["features"] = json::array({"watch", "log_counts"});
+    hello["features"] = json::array({"watch", "log_counts", "netns"});
     send(hello);
     for (;;) {
       pollfd fds[2] = {{in_fd, POLLIN, 0}, {stop_fds_[0], POLLIN, 0}};
@@ -243,6 +244,9 @@ void host_agent::shutdown() noexcept {
   }
   if (fabric_)
     fabric_->stop();
+  // After the nodes in them stopped.
+  if (netns_)
+    netns_->remove();
 }
 
 } // namespace troupe::backends::agent

@@ -8,8 +8,9 @@
 // the nodes' logs (backends/agent/log_counter.hpp).
 //
 // When its orchestrator goes away (EOF, a broken stream, SIGTERM, SIGHUP) it stops every node
-// it started (whole process groups: SIGTERM, each node's grace, SIGKILL) and every relay,
-// then returns: no node outlives the run, even after `kill -9` of troupe.
+// it started (whole process groups: SIGTERM, each node's grace, SIGKILL) and every relay, and
+// removes the network namespaces it made for them (host_netns.hpp), then returns: no node and
+// no namespace outlives the run, even after `kill -9` of troupe.
 //
 // Threads: serve() reads requests on the calling thread; a request that waits (start, stop,
 // kill, stop_all, wait_log_drained, probe) runs on a thread of its own, so a slow stop does not
@@ -30,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/agent/fabric.hpp"
+#include "backends/agent/host_netns.hpp"
 #include "backends/agent/log_counter.hpp"
 #include "backends/agent/watch.hpp"
 #include "backends/local/supervisor.hpp"
@@ -86,6 +88,7 @@ private:
   void register_fabric_ops();
   void register_watch_ops();
   void register_log_ops();
+  void register_netns_ops();
   size_t slot_arg(const nlohmann::json& args) const;
   fabric& fabric_for_setup();
 
@@ -93,6 +96,7 @@ private:
   std::map<std::string, op> ops_;
   std::unique_ptr<local::supervisor> sup_;
   std::unique_ptr<fabric> fabric_;
+  std::unique_ptr<host_netns> netns_;            ///< the namespaces of this host's nodes
   std::unique_ptr<watcher> watcher_;             ///< after sup_: destroyed (its thread ended) first
   std::unique_ptr<log_counter> logs_;            ///< likewise
   std::vector<std::chrono::milliseconds> grace_; ///< per slot

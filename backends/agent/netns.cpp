@@ -174,15 +174,21 @@ void node_netns::remove() noexcept {
 }
 
 void node_netns::install_rules(const std::vector<redirect>& out, const std::vector<uint16_t>& ports,
-                               const fs::path& rules_file) {
+                               const fs::path& rules_file, uint32_t host_addr) {
+  if ((host_addr >> 24) != 127) {
+    // Inside, the node binds its host's address and reaches its peers' hosts through the veth.
+    must({ip_tool(), "-n", name_, "addr", "add", ipv4_text(host_addr) + "/32", "dev", "lo"});
+    must({ip_tool(), "-n", name_, "route", "add", "default", "via", ipv4_text(root_addr_)});
+  }
   std::ostringstream nft;
   nft << "table ip troupe {\n  chain output {\n    type nat hook output priority -100;\n";
   for (auto& r : out)
-    nft << "    ip daddr 127.0.0.1 tcp dport " << r.port << " dnat to " << ipv4_text(r.to_addr)
-        << ":" << r.to_port << "\n";
+    nft << "    ip daddr " << ipv4_text(r.addr) << " tcp dport " << r.port << " dnat to "
+        << ipv4_text(r.to_addr) << ":" << r.to_port << "\n";
   nft << "  }\n  chain prerouting {\n    type nat hook prerouting priority -100;\n";
   for (auto p : ports)
-    nft << "    iifname \"" << veth_inner_ << "\" tcp dport " << p << " dnat to 127.0.0.1\n";
+    nft << "    iifname \"" << veth_inner_ << "\" tcp dport " << p << " dnat to "
+        << ipv4_text(host_addr) << "\n";
   nft << "  }\n  chain postrouting {\n    type nat hook postrouting priority 100;\n"
       << "    oifname \"" << veth_inner_
       << "\" ip saddr 127.0.0.0/8 masquerade\n  }\n"
@@ -190,6 +196,8 @@ void node_netns::install_rules(const std::vector<redirect>& out, const std::vect
       << "  chain drop_out {\n    type filter hook postrouting priority 200;\n  }\n"
       << "  chain drop_in {\n    type filter hook prerouting priority -150;\n  }\n}\n";
   {
+    std::error_code ec;
+    fs::create_directories(rules_file.parent_path(), ec); // on a host, before its nodes' files
     std::ofstream f{rules_file, std::ios::trunc};
     f << nft.str();
     if (!f.flush())
@@ -231,6 +239,8 @@ void node_netns::set_drops(const std::vector<drop_rule>& rules, const fs::path& 
     nft << " counter drop\n";
   }
   {
+    std::error_code ec;
+    fs::create_directories(rules_file.parent_path(), ec); // on a host, before its nodes' files
     std::ofstream f{rules_file, std::ios::trunc};
     f << nft.str();
     if (!f.flush())

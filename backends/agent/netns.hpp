@@ -1,23 +1,26 @@
 #pragma once
 // A network namespace per node, for programs whose peers cannot be handed relay addresses
 // (etcd: every member must see the same peer list). The node runs inside its namespace with
-// its configuration unchanged (it still listens on and dials 127.0.0.1); a veth pair joins
+// its configuration unchanged (it still listens on its host's address, 127.0.0.1 on the local
+// backend, and dials its peers' hosts' addresses); a veth pair joins
 // the namespace to the root one, each end with its own address in a /30 of a private block
 // (10.X.0.0/16, X chosen per run among those unused here), and an nftables table inside the
 // namespace (never in the root namespace) does the rest:
 //
-//   output      the node's connections to 127.0.0.1:<a peer's port> go to the link relay the
-//               fabric owns for that directed link, on the root end of the veth
+//   output      the node's connections to <a peer's host address>:<its port> go to the link
+//               relay the fabric owns for that directed link, on the root end of the veth
 //   prerouting  connections from the root namespace to the node's own ports (the relays
-//               reaching it, troupe's port forwards) go to its 127.0.0.1
-//   postrouting what leaves by the veth from 127.0.0.1 leaves from the namespace's address
+//               reaching it, the port forwards) go to its host address, where it listens
+//   postrouting what leaves by the veth from 127.0.0.0/8 leaves from the namespace's address
 //   drops       random packet drops (`numgen random`), per rule, for packet-level loss
 //
 // Loopback destinations off the loopback device need net.ipv4.conf.all.route_localnet=1,
-// which is set inside the namespace only. Everything needs root (CAP_NET_ADMIN) and the `ip`
-// (iproute2) and `nft` (nftables) commands; netns_refusal says why not, before any run.
-// Namespaces are named `troupe-<run tag>-<index>`: a test tells its own by the tag, and
-// teardown removes only those (the veth goes with its namespace).
+// which is set inside the namespace only. A host address outside 127.0.0.0/8 (a real fleet's
+// host) is added to the namespace's loopback device, so the node can bind it, and the
+// namespace routes other destinations through the veth (its peers' hosts). Everything needs root
+// (CAP_NET_ADMIN) and the `ip` (iproute2) and `nft` (nftables) commands; netns_refusal says why
+// not, before any run. Namespaces are named `troupe-<run tag>-<index>`: a test tells its own by the
+// tag, and teardown removes only those (the veth goes with its namespace).
 
 #include <atomic>
 #include <cstdint>
@@ -50,11 +53,12 @@ std::string ipv4_text(uint32_t addr);
 
 class node_netns {
 public:
-  /// An outgoing connection to 127.0.0.1:`port` goes to `to_addr`:`to_port` instead.
+  /// An outgoing connection to `addr`:`port` goes to `to_addr`:`to_port` instead.
   struct redirect {
     uint16_t port = 0;
     uint32_t to_addr = 0;
     uint16_t to_port = 0;
+    uint32_t addr = 0x7f000001; ///< the peer's host address (127.0.0.1 on the local backend)
   };
 
   // -- constructors -----------------------------------------------------------
@@ -71,9 +75,10 @@ public:
   // -- setup ------------------------------------------------------------------
 
   /// Writes the namespace's nftables table (through `rules_file`): `out` redirects, and the
-  /// node's own `ports` reachable from the root namespace. Throws like the constructor.
+  /// node's own `ports` reachable from the root namespace at `host_addr` (where the node
+  /// listens: its host's address). Throws like the constructor.
   void install_rules(const std::vector<redirect>& out, const std::vector<uint16_t>& ports,
-                     const std::filesystem::path& rules_file);
+                     const std::filesystem::path& rules_file, uint32_t host_addr = 0x7f000001);
 
   /// Random packet drops inside the namespace: packets leaving by its veth to `addr`:`port`
   /// (outgoing), or arriving from `addr`:`port` (incoming), dropped with probability `p`.

@@ -20,9 +20,7 @@ bool adapter_cuts(const program& p) { return adapter_kind(p) == "bitcoin-rpc"; }
 
 } // namespace
 
-bool capabilities::namespaced(const program& p) const {
-  return !limits_.no_netns && local::namespaced(p);
-}
+bool capabilities::namespaced(const program& p) const { return local::namespaced(p, limits_); }
 
 std::optional<std::string> capabilities::relay_refusal(const program& p) const {
   const std::string same_list =
@@ -36,7 +34,7 @@ std::optional<std::string> capabilities::relay_refusal(const program& p) const {
   if (p.join_scope == "all") {
     if (limits_.no_netns)
       return same_list + ", and " + *limits_.no_netns;
-    if (auto why = agent::netns_refusal())
+    if (auto why = agent::netns_refusal(); why && limits_.netns_here)
       return same_list + ", and " + *why;
     return std::nullopt;
   }

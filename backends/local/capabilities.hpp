@@ -16,7 +16,10 @@ namespace troupe::backends::local {
 /// local backend has none).
 struct host_limits {
   std::optional<std::string> no_netns; ///< why no node gets a network namespace of its own
-  std::optional<std::string> no_skew;  ///< why no node's clock can be skewed
+  /// Whether this machine's netns_refusal says if nodes get namespaces (the local backend's
+  /// nodes run here); false: the hosts' agents were asked, and no_netns holds a refusal.
+  bool netns_here = true;
+  std::optional<std::string> no_skew; ///< why no node's clock can be skewed
 };
 
 class capabilities {

@@ -202,7 +202,6 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
   w->poll_interval = opts_.poll_interval;
   w->agent_polls = opts_.poll == "agent";
   w->ready_timeout = opts_.ready_timeout;
-  w->limits = hosts_->limits();
   w->reach_here = [h = hosts_.get()](size_t host, uint16_t port) {
     return h->reach_here(host, port);
   };
@@ -231,6 +230,8 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
       throw validation_failed(std::move(perrs));
   }
   start_agents(s, topo, env);
+  // After the agents started: the hosts' limits can depend on what their agents said.
+  w->limits = hosts_->limits();
 
   auto nodes_dir = env.run_dir / "nodes";
   fs::create_directories(nodes_dir);

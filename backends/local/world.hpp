@@ -26,10 +26,10 @@
 #include "backends/agent/clock_skew.hpp"
 #include "backends/agent/connection.hpp"
 #include "backends/agent/fabric.hpp"
+#include "backends/agent/host_netns.hpp"
 #include "backends/agent/multi_fabric.hpp"
 #include "backends/agent/multi_supervisor.hpp"
-#include "backends/agent/netns.hpp"
-#include "backends/agent/netns_janitor.hpp"
+#include "backends/agent/remote_netns.hpp"
 #include "backends/local/capabilities.hpp"
 #include "backends/local/program.hpp"
 #include "backends/local/summary_board.hpp"
@@ -111,13 +111,11 @@ struct world {
   std::function<std::string(size_t host, uint16_t port)> reach_here;
   /// Each node's libfaketime clock, by node index (null: that node cannot be skewed).
   std::vector<std::shared_ptr<agent::node_clock>> clocks;
-  /// Removes the namespaces below if troupe dies without tearing down (declared first: it
-  /// outlives them).
-  std::unique_ptr<agent::netns_janitor> netns_janitor;
-  /// Each node's network namespace, by node index (null: it runs in troupe's own), and the
-  /// port forwards that reach their other ports from 127.0.0.1 (node_namespaces.hpp).
-  std::vector<std::unique_ptr<agent::node_netns>> netns;
-  std::shared_ptr<agent::fabric> forwards;
+  /// Each node's network namespace, by node index (none: it runs in its host's own), made on
+  /// its host by the host's agent (node_namespaces.hpp), and each host's namespaces (null: it
+  /// has none), by host index. Each agent removes them, and forwards into them, itself.
+  std::vector<std::optional<agent::host_netns::made>> netns;
+  std::vector<std::shared_ptr<agent::remote_netns>> netns_hosts;
   /// (from, to) -> the port of the relay between namespaced nodes, and the packet loss that
   /// set_link gave the link (node indices).
   std::map<std::pair<size_t, size_t>, uint16_t> netns_relays;

@@ -20,9 +20,11 @@
 //                         inventory's)   remote_dir ("/tmp/troupe")   log_tail_bytes (65536)
 //   placement             {"GROUP": "LABEL"}: the group's nodes go only to hosts with that label
 //
-// Refused, with the reason (ssh_hosts::ssh_limits): network faults of programs that need a
-// network namespace per node (etcd), since no host gives one. A node's binary must be on its
-// host at the path it has here.
+// Programs that need a network namespace per node for their network faults (etcd) get them
+// from each host's agent, on its host (backends/local/node_namespaces.hpp); a host whose agent
+// cannot make them (not root there, no `ip` or `nft`) has them refused, with the host named
+// and the reason (ssh_hosts::ssh_limits). A node's binary must be on its host at the path it
+// has here.
 
 #include <map>
 #include <optional>

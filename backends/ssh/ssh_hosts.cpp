@@ -6,6 +6,8 @@
 
 #include "actors/errors.hpp"
 #include "actors/units.hpp"
+#include "backends/agent/for_each_bounded.hpp"
+#include "backends/agent/remote_netns.hpp"
 #include "backends/ssh/ssh_backend.hpp"
 
 namespace troupe::backends::ssh {
@@ -43,12 +45,35 @@ local::local_options ssh_hosts::options(const scenario& s) const {
     .local;
 }
 
-local::host_limits ssh_hosts::ssh_limits() {
+local::host_limits ssh_hosts::ssh_limits(const netns_answers& answers) {
   local::host_limits l;
-  l.no_netns = "the ssh backend makes no network namespaces on its hosts (the local backend "
-               "makes them on this machine, as root): run the scenario with the local backend "
-               "for this program's network faults";
+  // Each host's agent makes its nodes' namespaces, as the user it runs as there: this
+  // machine's own answer says nothing about the hosts.
+  l.netns_here = false;
+  for (const auto& [name, why] : answers)
+    if (why) {
+      l.no_netns = "host " + name + " cannot give its nodes network namespaces: " + *why;
+      break;
+    }
   return l;
+}
+
+ssh_hosts::netns_answers ssh_hosts::ask_netns(const std::vector<started>& hosts) const {
+  std::vector<bool> runs_nodes(hosts.size(), false);
+  for (auto h : placement_)
+    runs_nodes.at(h) = true;
+  netns_answers out(hosts.size());
+  agent::for_each_bounded(hosts.size(), 32, [&](size_t h) {
+    out[h].first = hosts[h].where.name + " (" + hosts[h].where.address + ")";
+    if (!runs_nodes[h])
+      return;
+    try {
+      out[h].second = agent::remote_netns{hosts[h].agent}.refusal();
+    } catch (const std::exception& e) {
+      out[h].second = std::string("its agent did not answer whether it can: ") + e.what();
+    }
+  });
+  return out;
 }
 
 std::vector<local::hosts::started> ssh_hosts::start(const scenario& s,
@@ -121,6 +146,7 @@ std::vector<local::hosts::started> ssh_hosts::start(const scenario& s,
   placement_ = place(topo, usable, p.options.placement).host_of;
   for (size_t n = 0; n < placement_.size(); ++n)
     hosts_info_[fleet_index_[placement_[n]]]["nodes"].push_back(topo.nodes[n].id);
+  limits_ = ssh_limits(ask_netns(out));
   return out;
 }
 

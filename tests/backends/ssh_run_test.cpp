@@ -2,8 +2,10 @@
 // (tests/support/sshd_fleet.hpp): scenarios/litecoin-ssh.json (four litecoind on four hosts:
 // partitions, a one-way cut and a clog through the relays of each host's agent, a restart, a
 // clock skew) passes; etcd-local.json on three hosts (only the backend line changed, and the
-// agents polling) passes; and `kill -9`, SIGINT or SIGTERM of troupe mid-run leaves no node
-// and no agent process on any host, checked by PID there.
+// agents polling) passes; etcd-faults-local.json on three hosts passes with every network fault
+// applied through the network namespaces each host's agent made for its member; and `kill -9`,
+// SIGINT or SIGTERM of troupe mid-run leaves no node, no agent process and no network
+// namespace of the run on any host, checked by PID there and by `ip netns list`.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/agent/connection.hpp"
+#include "backends/agent/netns.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/shell.hpp"
 #include "tests/support/sshd_fleet.hpp"
@@ -129,6 +132,14 @@ std::vector<std::string> still_running(const troupe::test::sshd_fleet& f,
   return left;
 }
 
+/// `ip netns list` (the hosts of the fleet share this machine's kernel).
+std::string netns_list() { return troupe::test::shell("ip netns list 2>&1", 30).out; }
+
+/// The prefix of the names of run `out`'s namespaces, on every host (netns.hpp).
+std::string namespaces_of(const fs::path& out) {
+  return "troupe-" + troupe::backends::agent::run_tag(out) + "-";
+}
+
 /// Three etcd members in a mesh on `backend`, running `workloads`, expected to make progress.
 json three_etcd_members(const std::string& name, const std::string& duration, json backend,
                         json workloads) {
@@ -216,6 +227,49 @@ TEST(ssh_run, etcd_cluster_across_three_hosts_passes) {
   EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
 }
 
+TEST(ssh_run, etcd_faults_across_three_hosts_pass_through_each_hosts_namespaces) {
+  if (auto why = troupe::backends::agent::netns_refusal())
+    GTEST_SKIP() << *why;
+  auto dir = test_root("etcd-faults");
+  troupe::test::sshd_fleet f{dir / "fleet", 3};
+  if (!f.error().empty())
+    GTEST_SKIP() << f.error();
+
+  // etcd-faults-local.json with only its backend line changed: each host's agent makes the
+  // namespace of its member, the relays of a member's links are on its own host and reach a
+  // peer on another host at that host's address.
+  auto r = start_run(on_fleet("etcd-faults-local.json", f, dir), dir);
+  const auto mine = namespaces_of(r.out);
+  ASSERT_EQ(troupe::test::wait_exit(r.pid, 240s), 0) << troupe::test::file_text(r.log);
+  auto report = read_json(r.out / "report.json");
+  EXPECT_EQ(report["verdict"], "pass") << report["expectations"].dump(2);
+  std::vector<std::string> faults;
+  for (const auto& fault : report["faults"])
+    faults.push_back(fault["action"]);
+  EXPECT_EQ(faults, (std::vector<std::string>{"partition", "partition (one-way)", "set_link",
+                                              "set_link", "clog"}))
+    << report["faults"].dump(2);
+  EXPECT_TRUE(report["refusals"].empty()) << report["refusals"].dump(2);
+  ASSERT_EQ(report["hosts"].size(), 3u);
+  for (const auto& h : report["hosts"])
+    EXPECT_EQ(h["nodes"].size(), 1u) << h.dump();
+  const auto& fabric = report["fabric"];
+  ASSERT_TRUE(fabric.is_object()) << report.dump(2).substr(0, 2000);
+  EXPECT_EQ(fabric["relays"], 6) << "one relay per directed pair of members";
+  EXPECT_GT(fabric["totals"]["bytes_relayed"].get<uint64_t>(), 0u);
+  EXPECT_GT(fabric["totals"]["bytes_dropped"].get<uint64_t>(), 0u);
+  EXPECT_GT(fabric["totals"]["connections_cut"].get<uint64_t>(), 0u);
+  // Each member ran in its namespace, made by its own host's agent (its rules file is there).
+  for (size_t i = 0; i < f.hosts().size(); ++i)
+    for (const auto& id : report["hosts"][i]["nodes"])
+      EXPECT_TRUE(
+        fs::exists(remote_run(f, dir, i, r.out) / "nodes" / (id.get<std::string>() + ".nft")))
+        << f.hosts()[i].name() << ": " << id;
+  auto left = still_running(f, processes_of(f, dir, r.out));
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+  EXPECT_EQ(netns_list().find(mine), std::string::npos) << netns_list();
+}
+
 /// SIGKILL: troupe tears nothing down, its ssh sessions drop with it. SIGINT and SIGTERM: it
 /// tears down in order.
 class ssh_run_signal : public ::testing::TestWithParam<int> {};
@@ -228,6 +282,7 @@ TEST_P(ssh_run_signal, of_troupe_mid_run_leaves_no_node_and_no_agent_on_any_host
 
   auto r =
     start_run(on_fleet("etcd-local.json", f, dir, [](json& s) { s["duration"] = "10m"; }), dir);
+  const auto mine = namespaces_of(r.out);
   // Deployed: the run is under way, with an agent and a node on every host.
   std::vector<std::pair<size_t, std::string>> procs;
   ASSERT_TRUE(troupe::test::wait_until(
@@ -240,6 +295,10 @@ TEST_P(ssh_run_signal, of_troupe_mid_run_leaves_no_node_and_no_agent_on_any_host
     << troupe::test::file_text(r.log);
   for (const auto& [i, pid] : procs)
     ASSERT_TRUE(f.alive_on(i, pid)) << f.hosts()[i].name() << ":" << pid;
+  // Each member in the namespace its host's agent made (as root).
+  if (!troupe::backends::agent::netns_refusal())
+    for (size_t i = 0; i < f.hosts().size(); ++i)
+      EXPECT_NE(netns_list().find(mine + std::to_string(i)), std::string::npos) << netns_list();
   // Each member listens on its own host's address (its command line there says so).
   for (size_t i = 0; i < f.hosts().size(); ++i) {
     auto nodes = remote_run(f, dir, i, r.out) / "nodes";
@@ -259,9 +318,14 @@ TEST_P(ssh_run_signal, of_troupe_mid_run_leaves_no_node_and_no_agent_on_any_host
     ASSERT_TRUE(fs::exists(r.out / "report.json")) << troupe::test::file_text(r.log);
     EXPECT_EQ(read_json(r.out / "report.json")["verdict"], "interrupted");
   }
-  // Torn down, or the ssh sessions dropped with troupe: each agent stopped its node.
+  // Torn down, or the ssh sessions dropped with troupe: each agent stopped its node and
+  // removed the namespace it made for it.
   auto left = still_running(f, procs);
   EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+  if (!troupe::backends::agent::netns_refusal())
+    EXPECT_TRUE(troupe::test::wait_until(
+      [&] { return netns_list().find(mine) == std::string::npos; }, 60s, 200ms))
+      << netns_list();
 }
 
 INSTANTIATE_TEST_SUITE_P(ssh_run, ssh_run_signal, ::testing::Values(SIGKILL, SIGINT, SIGTERM),
