@@ -296,9 +296,10 @@ TEST_P(ssh_run_signal, of_troupe_mid_run_leaves_no_node_and_no_agent_on_any_host
   for (const auto& [i, pid] : procs)
     ASSERT_TRUE(f.alive_on(i, pid)) << f.hosts()[i].name() << ":" << pid;
   // Each member in the namespace its host's agent made (as root).
-  if (!troupe::backends::agent::netns_refusal())
+  if (!troupe::backends::agent::netns_refusal()) {
     for (size_t i = 0; i < f.hosts().size(); ++i)
       EXPECT_NE(netns_list().find(mine + std::to_string(i)), std::string::npos) << netns_list();
+  }
   // Each member listens on its own host's address (its command line there says so).
   for (size_t i = 0; i < f.hosts().size(); ++i) {
     auto nodes = remote_run(f, dir, i, r.out) / "nodes";
@@ -322,10 +323,11 @@ TEST_P(ssh_run_signal, of_troupe_mid_run_leaves_no_node_and_no_agent_on_any_host
   // removed the namespace it made for it.
   auto left = still_running(f, procs);
   EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
-  if (!troupe::backends::agent::netns_refusal())
+  if (!troupe::backends::agent::netns_refusal()) {
     EXPECT_TRUE(troupe::test::wait_until(
       [&] { return netns_list().find(mine) == std::string::npos; }, 60s, 200ms))
       << netns_list();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(ssh_run, ssh_run_signal, ::testing::Values(SIGKILL, SIGINT, SIGTERM),
