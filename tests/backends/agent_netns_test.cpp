@@ -1,14 +1,15 @@
 // The netns_* ops of the agent (host_netns.hpp), on real namespaces (as root): the agent makes
 // a node's namespace where it runs and says why when it cannot; two agents of one run on one
 // kernel (the tests' ssh "hosts") make names and subnets that never collide; the end of the
-// agent's stream removes them; and a host whose agent cannot make them has etcd's network
-// faults refused with the host named, not faked.
+// agent's stream removes them, and so does its janitor after `kill -9` of the agent; and a host
+// whose agent cannot make them has etcd's network faults refused with the host named, not faked.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -171,6 +172,30 @@ TEST(agent_netns, a_node_binds_its_hosts_address_and_is_reached_there_through_th
   answer.join();
   ns.remove();
   EXPECT_EQ(netns_list().find("troupe-" + tag + "-"), std::string::npos) << netns_list();
+}
+
+TEST(agent_netns, kill_9_of_the_agent_leaves_no_namespace_behind) {
+  // Its janitor (a shell in its own session, reading a pipe only the agent writes) removes
+  // them when the agent dies without tearing down.
+  if (auto why = agent::netns_refusal())
+    GTEST_SKIP() << *why;
+  auto dir = fs::temp_directory_path() / ("troupe-agent-netns-kill-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  agent::child_agent_options o;
+  o.binary = troupe::test::troupe_binary();
+  o.log_path = dir / "agent.log";
+  o.pid_path = dir / "agent.pid";
+  auto c = agent::connection::start_child(o, [](const nlohmann::json&) {});
+  const auto tag = own_tag("kill");
+  ASSERT_EQ(agent::remote_netns{c}.make(tag, {0, 1}).size(), 2u);
+  ASSERT_NE(netns_list().find(agent::netns_name(tag, 1)), std::string::npos) << netns_list();
+  ASSERT_GT(c->agent_pid(), 0);
+  ::kill(c->agent_pid(), SIGKILL);
+  EXPECT_TRUE(troupe::test::wait_until(
+    [&] { return netns_list().find("troupe-" + tag + "-") == std::string::npos; }, 30s, 100ms))
+    << netns_list();
+  c->close();
+  fs::remove_all(dir);
 }
 
 TEST(agent_netns, an_agent_that_is_not_root_says_so_and_makes_none) {
