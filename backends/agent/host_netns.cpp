@@ -1,8 +1,50 @@
 #include "backends/agent/host_netns.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 namespace troupe::backends::agent {
+
+namespace {
+
+/// Held while one agent chooses its block and makes its namespaces: the agents of one kernel
+/// (several runs, or the tests' several hosts) then never choose in between another's look at
+/// the addresses and its first veth, nor race `ip netns add` while /run/netns is first mounted.
+class host_lock {
+public:
+  host_lock() {
+    for (const char* path : {"/run/troupe-netns.lock", "/tmp/troupe-netns.lock"}) {
+      fd_ = ::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (fd_ >= 0)
+        break;
+    }
+    if (fd_ < 0)
+      return; // no lock to take: the namespaces are still made, only not serialised
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (std::chrono::steady_clock::now() > give_up)
+        throw std::runtime_error("another troupe agent on this host has held "
+                                 "/run/troupe-netns.lock for 60 s while making its namespaces");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ~host_lock() {
+    if (fd_ >= 0)
+      ::close(fd_); // releases the lock
+  }
+  host_lock(const host_lock&) = delete;
+  host_lock& operator=(const host_lock&) = delete;
+
+private:
+  int fd_ = -1;
+};
+
+} // namespace
 
 host_netns::~host_netns() { remove(); }
 
@@ -20,6 +62,7 @@ std::vector<host_netns::made> host_netns::make(const std::string& tag,
   if (names.empty())
     return {};
   janitors_.push_back(std::make_unique<netns_janitor>(names));
+  host_lock serialised;
   auto block = blocks_.find(tag);
   if (block == blocks_.end())
     block = blocks_.emplace(tag, choose_block(tag)).first;

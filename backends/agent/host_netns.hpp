@@ -12,7 +12,9 @@
 //
 // A run's namespaces are named by a tag and each node's index in the whole deployment, so the
 // agents of several "hosts" on one kernel (the tests' sshd on 127.0.0.2, 127.0.0.3, ...) make
-// names, veths and /30 subnets that never collide, even in one shared /16 block.
+// names, veths and /30 subnets that never collide, even in one shared /16 block; and make()
+// holds a host-wide lock file (/run/troupe-netns.lock) from the choice of the block to the last
+// veth, so two agents of one kernel never choose between the other's look and its addresses.
 // Thread-safe: each call holds the host's lock.
 
 #include <cstdint>
