@@ -123,4 +123,19 @@ inline void expect_nothing_left_after(pid_t pid, int sig, const std::filesystem:
     << describe(left);
 }
 
+/// A `--keep` run's output `out` names the command that removes its stack ("remove it with:
+/// CMD"): running it (bounded by `seconds`) leaves nothing with the run's label `id`.
+inline void expect_printed_removal_leaves_nothing(const std::string& out, const std::string& id,
+                                                  int seconds) {
+  const std::string marker = "remove it with: ";
+  auto at = out.find(marker);
+  ASSERT_NE(at, std::string::npos) << out;
+  auto cmd = out.substr(at + marker.size());
+  cmd = cmd.substr(0, cmd.find('\n'));
+  auto removed = troupe::test::shell(cmd, seconds);
+  EXPECT_EQ(removed.code, 0) << cmd << "\n" << removed.out;
+  const auto left = count_labelled(id);
+  EXPECT_EQ(left.total(), 0u) << describe(left);
+}
+
 } // namespace troupe::test::compose

@@ -74,15 +74,7 @@ TEST(compose_run, keep_leaves_the_stack_and_prints_the_command_that_removes_it) 
   EXPECT_EQ(kept.containers, 3u) << tc::describe(kept);
   EXPECT_EQ(kept.networks, 1u) << tc::describe(kept);
   EXPECT_EQ(kept.volumes, 3u) << tc::describe(kept);
-  const std::string marker = "remove it with: ";
-  auto at = o.out.find(marker);
-  ASSERT_NE(at, std::string::npos) << o.out;
-  auto cmd = o.out.substr(at + marker.size());
-  cmd = cmd.substr(0, cmd.find('\n'));
-  auto removed = troupe::test::shell(cmd, 180);
-  EXPECT_EQ(removed.code, 0) << cmd << "\n" << removed.out;
-  const auto left = tc::count_labelled(id);
-  EXPECT_EQ(left.total(), 0u) << tc::describe(left);
+  tc::expect_printed_removal_leaves_nothing(o.out, id, 180);
   auto gc = troupe::test::troupe_cli("compose gc --run " + id, 120);
   EXPECT_EQ(gc.code, 0) << gc.out;
   EXPECT_NE(gc.out.find("removed 0 containers, 0 networks, 0 volumes"), std::string::npos)
