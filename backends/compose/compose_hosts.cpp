@@ -7,11 +7,11 @@
 #include <cstdio>
 #include <fstream>
 #include <random>
-#include <thread>
 
 #include "actors/errors.hpp"
 #include "backends/agent/for_each_bounded.hpp"
 #include "backends/compose/compose_file.hpp"
+#include "backends/compose/container_agent.hpp"
 #include "backends/compose/docker.hpp"
 #include "backends/compose/image_builder.hpp"
 #include "backends/compose/swarm_file.hpp"
@@ -121,37 +121,17 @@ std::shared_ptr<agent::connection> compose_hosts::connect(size_t i, const std::s
                                                           agent::connection::event_handler h,
                                                           const volatile int* interrupted) {
   const auto container = container_name(stack_->run_id(), nodes_[i]);
-  const auto deadline = steady::now() + opts_.start_timeout;
-  std::string last;
-  for (;;) {
-    try {
-      agent::tcp_agent_options t;
-      t.port = agent_ports_[i];
-      t.token = token;
-      t.what = "the agent of node " + nodes_[i];
-      t.hello_timeout = std::chrono::seconds(10);
-      return agent::connection::start_tcp(t, h);
-    } catch (const agent::agent_error& e) {
-      last = e.what();
-      if (last.find("token") != std::string::npos)
-        throw user_error(last);
-    }
-    if (interrupted && *interrupted)
-      throw user_error("interrupted while connecting to the containers' agents", 130);
-    // Docker publishes the port before the agent inside listens: wait while it starts.
-    const auto state = stack_->state(container);
-    if (state != "running" && state != "created" && state != "restarting")
-      throw user_error(
-        "the container " + container + " of node " + nodes_[i] + " is " +
-        (state.empty() ? std::string("gone") : state) +
-        " before its agent answered; its output ends: " + stack_->output_tail(container, 5));
-    if (steady::now() >= deadline)
-      throw user_error("the agent of node " + nodes_[i] + " (container " + container +
-                       ") did not answer at 127.0.0.1:" + std::to_string(agent_ports_[i]) +
-                       " within " + std::to_string(opts_.start_timeout.count() / 1000) + " s (" +
-                       last + "): raise the backend's start_timeout");
-    std::this_thread::sleep_for(milliseconds(200));
-  }
+  container_agent c;
+  c.what = "the agent of node " + nodes_[i];
+  c.container = container;
+  c.described = "the container " + container + " of node " + nodes_[i];
+  c.port = agent_ports_[i];
+  c.token = token;
+  c.state = [this, container] { return stack_->state(container); };
+  c.output_tail = [this, container] { return stack_->output_tail(container, 5); };
+  c.interrupted = "interrupted while connecting to the containers' agents";
+  return connect_container_agent(c, std::move(h), steady::now() + opts_.start_timeout,
+                                 opts_.start_timeout, interrupted);
 }
 
 void compose_hosts::write_stack(const expanded_topology& topo, const fs::path& base_dir,

@@ -79,6 +79,9 @@ std::string image_label(const std::string& name, const std::string& label) {
   return v == "<no value>" ? std::string{} : v;
 }
 
+namespace {
+
+/// "127.0.0.1:PORT" in Docker's complaint about a port it could not publish, or 0.
 int busy_published_port(const std::string& text) {
   if (text.find("already allocated") == std::string::npos &&
       text.find("address already in use") == std::string::npos)
@@ -91,6 +94,17 @@ int busy_published_port(const std::string& text) {
   } catch (const std::exception&) {
     return 0;
   }
+}
+
+} // namespace
+
+std::string busy_port_sentence(const process_result& r, const std::string& who) {
+  const auto port = busy_published_port(r.err + r.out);
+  if (port == 0)
+    return {};
+  return "port " + std::to_string(port) + " on 127.0.0.1, which " + who +
+         " publishes for a node, is in use by another process: free it, or move the backend's "
+         "port_min/port_max away from it";
 }
 
 std::vector<std::string> output_words(const std::string& text) {

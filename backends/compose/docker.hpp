@@ -43,8 +43,9 @@ std::string image_label(const std::string& name, const std::string& label);
 /// errors.
 std::string first_line(const process_result& r);
 
-/// "127.0.0.1:PORT" in Docker's complaint about a port it could not publish, or 0.
-int busy_published_port(const std::string& text);
+/// When `r` failed because Docker could not publish a port on 127.0.0.1 (another process has
+/// it): one sentence naming the port, what `who` publishes it for and the fix; else "".
+std::string busy_port_sentence(const process_result& r, const std::string& who);
 
 /// The whitespace-separated words of a command's output (ids, names), in order.
 std::vector<std::string> output_words(const std::string& text);

@@ -2,9 +2,8 @@
 
 #include <arpa/inet.h>
 
-#include <thread>
-
 #include "actors/errors.hpp"
+#include "backends/compose/container_agent.hpp"
 #include "backends/compose/docker.hpp"
 #include "backends/compose/image_builder.hpp"
 
@@ -57,52 +56,37 @@ void gateway::start() {
   auto r = docker(args, seconds(120));
   if (r.code == 0)
     return;
-  if (auto port = busy_published_port(r.err + r.out))
-    throw user_error("port " + std::to_string(port) +
-                     " on 127.0.0.1, which the swarm gateway publishes for a node, is in use by "
-                     "another process: free it, or move the backend's port_min/port_max away "
-                     "from it");
+  if (auto busy = busy_port_sentence(r, "the swarm gateway"); !busy.empty())
+    throw user_error(busy);
   throw user_error("the gateway container " + name_ + " of the swarm run did not start (" +
                    first_line(r) + ")");
 }
 
 std::shared_ptr<agent::connection> gateway::connect(steady::time_point deadline,
+                                                    milliseconds budget,
                                                     const volatile int* interrupted) {
-  std::string last;
-  for (;;) {
-    try {
-      agent::tcp_agent_options t;
-      t.port = plan_.agent_port;
-      t.token = plan_.token;
-      t.what = "the agent of the swarm gateway";
-      t.hello_timeout = seconds(10);
-      return agent::connection::start_tcp(t, [](const nlohmann::json&) {});
-    } catch (const agent::agent_error& e) {
-      last = e.what();
-      if (last.find("token") != std::string::npos)
-        throw user_error(last);
-    }
-    if (interrupted && *interrupted)
-      throw user_error("interrupted while connecting to the swarm gateway", 130);
-    auto state = docker({"inspect", "--format", "{{.State.Status}}", name_}, seconds(30));
-    const auto s = state.code == 0 ? first_line(state) : std::string{"gone"};
-    if (s != "running" && s != "created" && s != "restarting") {
-      auto logs = docker({"logs", "--tail", "5", name_}, seconds(30));
-      throw user_error("the gateway container " + name_ + " is " + s +
-                       " before its agent answered; its output ends: " + logs.out + logs.err);
-    }
-    if (steady::now() >= deadline)
-      throw user_error("the agent of the swarm gateway (container " + name_ +
-                       ") did not answer at 127.0.0.1:" + std::to_string(plan_.agent_port) +
-                       " in time (" + last + "): raise the backend's start_timeout");
-    // Docker publishes the port before the agent inside listens: wait while it starts.
-    std::this_thread::sleep_for(milliseconds(200));
-  }
+  container_agent c;
+  c.what = "the agent of the swarm gateway";
+  c.container = name_;
+  c.described = "the gateway container " + name_;
+  c.port = plan_.agent_port;
+  c.token = plan_.token;
+  c.state = [this] {
+    auto r = docker({"inspect", "--format", "{{.State.Status}}", name_}, seconds(30));
+    return r.code == 0 ? first_line(r) : std::string{};
+  };
+  c.output_tail = [this] {
+    auto logs = docker({"logs", "--tail", "5", name_}, seconds(30));
+    return logs.out + logs.err;
+  };
+  c.interrupted = "interrupted while connecting to the swarm gateway";
+  return connect_container_agent(
+    c, [](const nlohmann::json&) {}, deadline, budget, interrupted);
 }
 
 void gateway::forward(const std::vector<gateway_forward>& forwards, steady::time_point deadline,
-                      const volatile int* interrupted) {
-  conn_ = connect(deadline, interrupted);
+                      milliseconds budget, const volatile int* interrupted) {
+  conn_ = connect(deadline, budget, interrupted);
   fabric_ = std::make_unique<agent::remote_fabric>(conn_, 1);
   for (const auto& f : forwards) {
     try {

@@ -53,10 +53,12 @@ public:
 
   /// `docker run -d` it; throws user_error with one sentence (a busy port names it).
   void start();
-  /// Connects to its agent (retrying while it starts, until `deadline`), adds one relay per
-  /// forward and starts them; throws user_error with one sentence.
+  /// Connects to its agent (retrying while it starts, until `deadline`: the end of the
+  /// backend's start_timeout, `budget`), adds one relay per forward and starts them; throws
+  /// user_error with one sentence.
   void forward(const std::vector<gateway_forward>& forwards,
-               std::chrono::steady_clock::time_point deadline, const volatile int* interrupted);
+               std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds budget,
+               const volatile int* interrupted);
   /// What went through each relay (report.json's compose.gateway).
   nlohmann::json stats() const;
   /// Keeps the relays' last stats and closes its agent connection; never throws.
@@ -66,6 +68,7 @@ public:
 
 private:
   std::shared_ptr<agent::connection> connect(std::chrono::steady_clock::time_point deadline,
+                                             std::chrono::milliseconds budget,
                                              const volatile int* interrupted);
 
   gateway_plan plan_;

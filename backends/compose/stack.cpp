@@ -137,11 +137,8 @@ void stack::up(milliseconds timeout) {
   auto r = ssh::run_process(compose({"up", "-d", "--no-build"}), timeout);
   if (r.code == 0)
     return;
-  if (auto port = busy_published_port(r.err + r.out))
-    throw user_error("port " + std::to_string(port) +
-                     " on 127.0.0.1, which the compose backend publishes for a node, is in use "
-                     "by another process: free it, or move the backend's port_min/port_max "
-                     "away from it");
+  if (auto busy = busy_port_sentence(r, "the compose backend"); !busy.empty())
+    throw user_error(busy);
   // The Compose tool's last line says what failed ("ERROR: ...").
   std::string last;
   std::istringstream in{r.err.empty() ? r.out : r.err};

@@ -151,7 +151,7 @@ void swarm_stack::up(milliseconds timeout) {
     for (const auto& [name, port] : n.ports)
       forwards.push_back({n.id, name, port, address});
   }
-  gateway_->forward(forwards, deadline, interrupted_);
+  gateway_->forward(forwards, deadline, timeout, interrupted_);
 }
 
 network_info swarm_stack::network() const {
