@@ -15,17 +15,17 @@ nlohmann::json agent_command(uint16_t port, const std::string& token_path) {
     {"agent", "--listen", "0.0.0.0:" + std::to_string(port), "--token-file", token_path});
 }
 
-namespace {
-
-std::string published(uint16_t port) {
+std::string published_on_loopback(uint16_t port) {
   const auto p = std::to_string(port);
   return "127.0.0.1:" + p + ":" + p;
 }
 
+namespace {
+
 json service(const stack_plan& plan, const service_plan& s, const json& labels) {
-  json ports = json::array({published(s.agent_port)});
+  json ports = json::array({published_on_loopback(s.agent_port)});
   for (auto p : s.ports)
-    ports.push_back(published(p));
+    ports.push_back(published_on_loopback(p));
   auto mine = labels;
   mine["troupe.node"] = s.node;
   return {

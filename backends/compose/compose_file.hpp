@@ -40,6 +40,9 @@ std::string container_name(const std::string& run_id, const std::string& node);
 /// with the run's token from `token_path` inside.
 nlohmann::json agent_command(uint16_t port, const std::string& token_path);
 
+/// Docker's publish spec of `port` on 127.0.0.1 only, at the same number: "127.0.0.1:P:P".
+std::string published_on_loopback(uint16_t port);
+
 nlohmann::json compose_file(const stack_plan& plan);
 
 } // namespace troupe::backends::compose

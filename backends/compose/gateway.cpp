@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "actors/errors.hpp"
+#include "backends/compose/compose_file.hpp"
 #include "backends/compose/container_agent.hpp"
 #include "backends/compose/docker.hpp"
 #include "backends/compose/image_builder.hpp"
@@ -14,11 +15,6 @@ using std::chrono::seconds;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-std::string published(uint16_t port) {
-  const auto p = std::to_string(port);
-  return "127.0.0.1:" + p + ":" + p;
-}
 
 uint32_t ipv4(const std::string& address, const std::string& node) {
   in_addr a{};
@@ -46,9 +42,9 @@ void gateway::start() {
                                 "--log-driver", "json-file",
                                 "--log-opt",    "max-size=1m",
                                 "-v",           plan_.token_file + ":/troupe/token:ro",
-                                "-p",           published(plan_.agent_port)};
+                                "-p",           published_on_loopback(plan_.agent_port)};
   for (auto p : plan_.published)
-    args.insert(args.end(), {"-p", published(p)});
+    args.insert(args.end(), {"-p", published_on_loopback(p)});
   args.insert(args.end(),
               {"--entrypoint", image_troupe_path, plan_.image, "agent", "--listen",
                "0.0.0.0:" + std::to_string(plan_.agent_port), "--token-file", "/troupe/token"});
