@@ -33,6 +33,7 @@ host_agent::host_agent(agent_options o)
   register_watch_ops();
   register_log_ops();
   register_netns_ops();
+  register_tunnel_ops();
 }
 
 host_agent::~host_agent() {
@@ -66,6 +67,8 @@ int host_agent::serve(int in_fd, int out_fd) {
                      : std::string("the orchestrator closed the stream before its hello");
     if (why.empty() && !opts_.token.empty() && first->value("token", std::string{}) != opts_.token)
       why = "the orchestrator's token does not match this agent's --token-file";
+    if (why.empty() && field_or<std::string>(*first, "role", "orchestrator") != "orchestrator")
+      why = "a reverse tunnel's hello came before any orchestrator's: nothing to tunnel to";
     if (!why.empty()) {
       log(why);
       send(error_message(why));
@@ -77,7 +80,7 @@ int host_agent::serve(int in_fd, int out_fd) {
     auto hello = hello_message();
     hello["pid"] = ::getpid();
     // What this agent offers beyond version 1's ops (docs/agent-protocol.md, "Features").
-    hello["features"] = json::array({"watch", "log_counts", "netns"});
+    hello["features"] = json::array({"watch", "log_counts", "netns", "tunnels"});
     send(hello);
     for (;;) {
       pollfd fds[2] = {{in_fd, POLLIN, 0}, {stop_fds_[0], POLLIN, 0}};
@@ -230,6 +233,9 @@ void host_agent::shutdown() noexcept {
   } catch (...) {
   }
   reap_workers(true);
+  // The commands that used them are the nodes' neighbours: their tunnels end first.
+  if (tunnels_)
+    tunnels_->close();
   milliseconds grace{0};
   {
     std::lock_guard<std::mutex> guard{state_mutex_};

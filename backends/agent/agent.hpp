@@ -33,6 +33,7 @@
 #include "backends/agent/fabric.hpp"
 #include "backends/agent/host_netns.hpp"
 #include "backends/agent/log_counter.hpp"
+#include "backends/agent/reverse_tunnels.hpp"
 #include "backends/agent/watch.hpp"
 #include "backends/local/supervisor.hpp"
 
@@ -68,6 +69,9 @@ public:
   int serve(int in_fd, int out_fd);
   /// Ends serve() as an EOF would; async-signal-safe (one write to a pipe).
   void stop() noexcept;
+  /// While serving (a listening agent): accepts reverse tunnels (reverse_tunnels.hpp) on the
+  /// agent's own listening socket, with this agent's token; they end with the orchestrator.
+  void accept_tunnels_on(int listen_fd) { tunnels_->accept_on(listen_fd, opts_.token); }
 
 private:
   using handler = std::function<nlohmann::json(const nlohmann::json& args)>;
@@ -89,6 +93,7 @@ private:
   void register_watch_ops();
   void register_log_ops();
   void register_netns_ops();
+  void register_tunnel_ops();
   size_t slot_arg(const nlohmann::json& args) const;
   fabric& fabric_for_setup();
 
@@ -99,6 +104,7 @@ private:
   std::unique_ptr<host_netns> netns_;            ///< the namespaces of this host's nodes
   std::unique_ptr<watcher> watcher_;             ///< after sup_: destroyed (its thread ended) first
   std::unique_ptr<log_counter> logs_;            ///< likewise
+  std::unique_ptr<reverse_tunnels> tunnels_;     ///< commands reaching the orchestrator
   std::vector<std::chrono::milliseconds> grace_; ///< per slot
   std::mutex state_mutex_;                       ///< sup_ slots, grace_, fabric_ setup
   std::mutex out_mutex_;                         ///< one frame at a time; published states

@@ -281,4 +281,17 @@ void host_agent::register_log_ops() {
                         true};
 }
 
+// -- ops: reverse tunnels ------------------------------------------------------
+
+void host_agent::register_tunnel_ops() {
+  tunnels_ = std::make_unique<reverse_tunnels>();
+  ops_["tunnel_listen"] = {[this](const json& args) {
+    const auto to_port = field<int64_t>(args, "to_port");
+    if (to_port < 1 || to_port > 65535)
+      throw protocol_error("field \"to_port\" must be a port number (1 to 65535)");
+    return json{{"port", tunnels_->listen(static_cast<uint16_t>(to_port))}};
+  }};
+  ops_["tunnel_stats"] = {[this](const json&) { return tunnels_->stats(); }};
+}
+
 } // namespace troupe::backends::agent

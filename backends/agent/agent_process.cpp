@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "backends/agent/agent.hpp"
+#include "backends/agent/protocol.hpp"
 
 namespace troupe::backends::agent {
 
@@ -206,12 +207,13 @@ int run_listening_agent(const std::string& host, uint16_t port, const std::strin
       return 1;
     }
     // A peer that connects and says nothing cannot hold the port: its hello is due in 10 s.
-    timeval tv{10, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    set_receive_timeout(fd, std::chrono::seconds(10));
     int code;
     {
       host_agent a{o};
       signalled_agent = &a;
+      // The port now takes only the orchestrator's reverse tunnels, until it goes away.
+      a.accept_tunnels_on(lfd);
       code = a.serve(fd, fd);
       signalled_agent = nullptr;
     }

@@ -18,7 +18,8 @@ int run_stdio_agent(const std::string& log_file, int64_t expires_at = 0);
 /// `troupe agent --listen HOST:PORT --token-file F`: waits for one orchestrator on a TCP
 /// connection whose hello carries the token in F (a hello with another token, or none, is
 /// refused and the next connection awaited), serves it, and stops everything when it goes
-/// away, as the stdio agent. No parent-death signal: a container's agent has no orchestrator
+/// away, as the stdio agent. While it serves, the port takes only that orchestrator's reverse
+/// tunnels (reverse_tunnels.hpp). No parent-death signal: a container's agent has no orchestrator
 /// for a parent. Returns the process's exit code (2: no token, a port it cannot listen on).
 int run_listening_agent(const std::string& host, uint16_t port, const std::string& token_file,
                         const std::string& log_file);

@@ -20,9 +20,20 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-/// The environment the child gets: the agent's, with `extra` set over it.
-std::vector<std::string>
-environment(const std::vector<std::pair<std::string, std::string>>& extra) {
+/// The agent's own executable, which is troupe (a command runs `"$TROUPE_BIN" sync ...`).
+std::string own_executable() {
+  char buf[4096];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string{};
+}
+
+/// The environment the child gets: the agent's and TROUPE_BIN, with `extra` set over it.
+std::vector<std::string> environment(std::vector<std::pair<std::string, std::string>> extra) {
+  bool named = false;
+  for (const auto& [k, v] : extra)
+    named = named || k == troupe_bin_env;
+  if (!named)
+    extra.emplace_back(troupe_bin_env, own_executable());
   std::vector<std::string> out;
   for (char** e = environ; e && *e; ++e) {
     std::string kv = *e;

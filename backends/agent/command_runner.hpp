@@ -3,7 +3,9 @@
 // `/bin/sh -c COMMAND` in its own process group, stdout and stderr together, at most
 // `timeout` (then the whole group gets SIGKILL), its last `tail_lines` lines kept (at most
 // tail_bytes_max), its exit status described. The caller's thread waits; the child dies with
-// that thread (PR_SET_PDEATHSIG), so a dying agent leaves no command behind.
+// that thread (PR_SET_PDEATHSIG), so a dying agent leaves no command behind. Its environment
+// is the agent's, with TROUPE_BIN naming troupe's executable on that host (the agent's own:
+// `"$TROUPE_BIN" sync barrier ...` runs on every backend, in a container's image too).
 
 #include <chrono>
 #include <cstddef>
@@ -13,6 +15,8 @@
 #include <vector>
 
 namespace troupe::backends::agent {
+
+inline constexpr const char* troupe_bin_env = "TROUPE_BIN";
 
 struct command_spec {
   std::string command;

@@ -1,6 +1,7 @@
 #include "backends/agent/protocol.hpp"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -110,6 +111,52 @@ std::optional<json> read_frame(int fd, frame_reader& r) {
       return std::nullopt;
     }
   }
+}
+
+namespace {
+
+/// Reads exactly `n` bytes into `out`: the count read (short at EOF, on a timeout or an error).
+size_t read_exact(int fd, char* out, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    auto r = ::read(fd, out + got, n - got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    got += static_cast<size_t>(r);
+  }
+  return got;
+}
+
+} // namespace
+
+void set_receive_timeout(int fd, std::chrono::milliseconds t) {
+  timeval tv{static_cast<time_t>(t.count() / 1000),
+             static_cast<suseconds_t>(t.count() % 1000 * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+std::optional<json> read_frame_exact(int fd, uint32_t bytes_max) {
+  char header[frame_header_bytes];
+  const auto got = read_exact(fd, header, sizeof header);
+  if (got == 0)
+    return std::nullopt;
+  if (got < sizeof header)
+    throw protocol_error("the stream ended inside a frame's length");
+  uint32_t n = 0;
+  for (char c : header)
+    n = (n << 8) | static_cast<unsigned char>(c);
+  if (n > bytes_max)
+    throw protocol_error("a frame of " + std::to_string(n) + " bytes is over this stream's " +
+                         std::to_string(bytes_max) + "-byte limit");
+  std::string bytes(header, sizeof header);
+  bytes.resize(sizeof header + n);
+  if (read_exact(fd, bytes.data() + sizeof header, n) < n)
+    throw protocol_error("the stream ended inside a frame (" + std::to_string(n) + " bytes long)");
+  frame_reader r;
+  r.feed(bytes.data(), bytes.size());
+  return r.next();
 }
 
 // -- messages -------------------------------------------------------------------

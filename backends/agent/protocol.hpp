@@ -18,6 +18,7 @@
 // renamed; adding an op, an event or an optional field keeps it (receivers ignore fields
 // they do not know, and an unknown op is answered by an error reply naming it).
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -79,6 +80,14 @@ bool read_some(int fd, frame_reader& r);
 /// Blocks until a whole frame arrives on `fd`; nothing at EOF (throws protocol_error for a
 /// bad frame, or for EOF in the middle of one).
 std::optional<nlohmann::json> read_frame(int fd, frame_reader& r);
+
+/// Reads one frame from `fd` and not a byte beyond it (a reverse tunnel's stream carries raw
+/// bytes after its frames): blocks until it has arrived; nothing at EOF or when the socket's
+/// receive timeout ran out first. Throws protocol_error for a bad frame, an EOF inside it, or
+/// one over `bytes_max`.
+std::optional<nlohmann::json> read_frame_exact(int fd, uint32_t bytes_max = frame_bytes_max);
+/// Bounds each blocking read of socket `fd` (read_frame_exact's wait) to `t`; 0: unbounded.
+void set_receive_timeout(int fd, std::chrono::milliseconds t);
 
 // -- messages -------------------------------------------------------------------
 

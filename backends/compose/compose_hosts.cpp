@@ -200,6 +200,13 @@ void compose_hosts::connect_all(const std::string& token, const handler_for& on_
   for (const auto& e : errors)
     if (!e.empty())
       throw user_error(e);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    agent::tunnel_pool_options where;
+    where.port = agent_ports_[i];
+    where.token = token;
+    where.what = "the agent of node " + nodes_[i];
+    reach_.add_host(agents_[i], where);
+  }
 }
 
 std::vector<local::hosts::started> compose_hosts::hosts_on(const network_info& net) {
@@ -265,6 +272,10 @@ void compose_hosts::close() noexcept {
   if (closed_)
     return;
   closed_ = true;
+  // The commands' way back first: nothing may reach the sync service through a stopping node.
+  if (auto t = reach_.stats(); !t.empty())
+    info_["reverse_tunnels"] = t;
+  reach_.close();
   // Each agent stops its node when its stream ends; then the stack goes (unless kept).
   agent::for_each_bounded(agents_.size(), 32, [&](size_t i) {
     if (agents_[i])
@@ -300,9 +311,12 @@ void compose_hosts::add_results(nlohmann::json& out) const {
     out["compose"] = info_;
 }
 
-std::string compose_hosts::reach_here(size_t, uint16_t) {
-  throw user_error("the compose backend does not forward the run's sync service into its "
-                   "containers: run the commands workload on the local or ssh backend");
+std::string compose_hosts::reach_here(size_t host, uint16_t port) {
+  try {
+    return reach_.reach(host, port);
+  } catch (const agent::agent_error& e) {
+    throw user_error(e.what());
+  }
 }
 
 } // namespace troupe::backends::compose

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <vector>
 
+#include "backends/agent/reverse_reach.hpp"
 #include "backends/compose/compose_backend.hpp"
 #include "backends/compose/compose_file.hpp"
 #include "backends/compose/stack.hpp"
@@ -72,6 +73,7 @@ private:
   std::vector<size_t> placement_;
   std::unique_ptr<stack> stack_;
   std::vector<std::shared_ptr<agent::connection>> agents_;
+  agent::reverse_reach reach_; ///< the sync service, for the containers' commands
   nlohmann::json info_;
   bool closed_ = true;
 };

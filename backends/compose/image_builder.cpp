@@ -104,7 +104,10 @@ image_built build_image(const local::program& p, std::string tag, const fs::path
   std::map<std::string, fs::path> files; // inside -> here
   files[exe.string()] = exe;
   files[image_troupe_path] = troupe_binary;
-  std::vector<fs::path> needing_libs{exe, troupe_binary};
+  // /bin/sh for the node-side commands the agent runs (`sh -c`; the commands workload).
+  const auto shell = fs::canonical("/bin/sh");
+  files["/bin/sh"] = shell;
+  std::vector<fs::path> needing_libs{exe, troupe_binary, shell};
   if (auto lib = agent::faketime_library()) {
     files[lib->string()] = *lib;
     needing_libs.push_back(*lib);

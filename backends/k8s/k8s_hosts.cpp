@@ -184,6 +184,14 @@ std::vector<local::hosts::started> k8s_hosts::start(const scenario& s,
     if (!e.empty())
       throw user_error(e + ": troupe reaches the pods at their own addresses, so run it in the "
                            "cluster or on a machine routed to the pod network");
+  for (size_t i = 0; i < pods.size(); ++i) {
+    agent::tunnel_pool_options where;
+    where.address = pods[i].second;
+    where.port = o.agent_port;
+    where.token = id.token;
+    where.what = "the agent of pod " + pods[i].first;
+    reach_.add_host(agents_[i], where);
+  }
   std::vector<started> out;
   placement_.clear();
   for (size_t i = 0; i < pods.size(); ++i) {
@@ -203,6 +211,10 @@ std::vector<local::hosts::started> k8s_hosts::start(const scenario& s,
 }
 
 void k8s_hosts::close() noexcept {
+  // The commands' way back first: nothing may reach the sync service through a stopping pod.
+  if (auto t = reach_.stats(); !t.empty() && info_.is_object())
+    info_["reverse_tunnels"] = t;
+  reach_.close();
   agent::for_each_bounded(agents_.size(), 64, [&](size_t i) {
     if (agents_[i])
       agents_[i]->close();
@@ -231,10 +243,11 @@ void k8s_hosts::add_results(json& out) const {
 }
 
 std::string k8s_hosts::reach_here(size_t host, uint16_t port) {
-  (void) host;
-  (void) port;
-  throw user_error("the k8s backend gives pods no way back to this machine's sync service yet: "
-                   "run scenarios whose node-side commands use it on the local or ssh backend");
+  try {
+    return reach_.reach(host, port);
+  } catch (const agent::agent_error& e) {
+    throw user_error(e.what());
+  }
 }
 
 } // namespace troupe::backends::k8s

@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "backends/agent/reverse_reach.hpp"
 #include "backends/k8s/image.hpp"
 #include "backends/k8s/k8s_options.hpp"
 #include "backends/k8s/kubectl.hpp"
@@ -58,6 +59,7 @@ private:
   std::string run_id_;
   bool applied_ = false;
   std::vector<std::shared_ptr<agent::connection>> agents_;
+  agent::reverse_reach reach_; ///< the sync service, for the pods' commands
   std::vector<size_t> placement_;
   uint64_t log_tail_bytes_ = 0;
   nlohmann::json info_;

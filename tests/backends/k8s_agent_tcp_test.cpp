@@ -2,70 +2,22 @@
 // --listen` child with the run's token (what the k8s backend does for every pod), requests
 // over it, and the agent ending once the connection closes; a wrong token is one sentence.
 
-#include <signal.h>
-#include <sys/wait.h>
-
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 
 #include <gtest/gtest.h>
 
 #include "backends/agent/connection.hpp"
+#include "tests/support/listening_agent.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/sockets.hpp"
-#include "tests/support/troupe_child.hpp"
 #include "tests/support/wait.hpp"
 
 namespace {
 
 namespace agent = troupe::backends::agent;
 using namespace std::chrono_literals;
-
-struct listening_agent {
-  pid_t pid = -1;
-  uint16_t port = 0;
-  explicit listening_agent(const std::filesystem::path& dir) {
-    std::ofstream{dir / "token"} << "pod-token\n";
-    port = static_cast<uint16_t>(troupe::test::free_port());
-    pid =
-      troupe::test::start_troupe_child({"agent", "--listen", "127.0.0.1:" + std::to_string(port),
-                                        "--token-file", (dir / "token").string()},
-                                       dir / "agent.log");
-  }
-  ~listening_agent() {
-    if (pid > 0 && ::waitpid(pid, nullptr, WNOHANG) == 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-  }
-  agent::tcp_agent_options channel(const std::string& token) const {
-    agent::tcp_agent_options ch;
-    ch.address = "127.0.0.1";
-    ch.port = port;
-    ch.token = token;
-    ch.what = "the agent of pod test-0";
-    return ch;
-  }
-};
-
-/// Connects once the agent listens (it is a child that has just started).
-std::shared_ptr<agent::connection> connect(const listening_agent& a, const std::string& token,
-                                           std::string* error) {
-  std::shared_ptr<agent::connection> c;
-  troupe::test::wait_until(
-    [&] {
-      try {
-        c = agent::connection::start_tcp(a.channel(token), nullptr);
-        return true;
-      } catch (const agent::agent_error& e) {
-        *error = e.what();
-        return std::string(e.what()).find("Connection refused") == std::string::npos;
-      }
-    },
-    10s);
-  return c;
-}
+using troupe::test::connect_agent;
+using troupe::test::listening_agent;
 
 } // namespace
 
@@ -73,7 +25,7 @@ TEST(k8s_agent_tcp, the_token_opens_the_agent_and_closing_ends_it) {
   const auto dir = troupe::test::fresh_dir("k8s-agent-tcp");
   listening_agent a{dir};
   std::string error;
-  auto c = connect(a, "pod-token", &error);
+  auto c = connect_agent(a, "pod-token", &error);
   ASSERT_TRUE(c) << error;
   EXPECT_EQ(c->describe(), "the agent of pod test-0 at 127.0.0.1:" + std::to_string(a.port));
   auto probe = c->call("probe", {{"kind", "tcp"}, {"port", a.port}});
@@ -87,11 +39,11 @@ TEST(k8s_agent_tcp, a_wrong_token_is_refused_in_one_sentence_and_the_agent_waits
   const auto dir = troupe::test::fresh_dir("k8s-agent-tcp-token");
   listening_agent a{dir};
   std::string error;
-  auto bad = connect(a, "guess", &error);
+  auto bad = connect_agent(a, "guess", &error);
   EXPECT_FALSE(bad);
   EXPECT_NE(error.find("the agent of pod test-0"), std::string::npos) << error;
   EXPECT_NE(error.find("token does not match"), std::string::npos) << error;
-  auto good = connect(a, "pod-token", &error);
+  auto good = connect_agent(a, "pod-token", &error);
   ASSERT_TRUE(good) << error;
   good->close();
 }

@@ -4,7 +4,8 @@
 // troupe does is real but the API server: the calls it makes in order (version, one
 // server-side apply, a wait per StatefulSet, the pods' addresses, the namespace deleted), the
 // agents reached over TCP with the token, five real litecoind nodes run through them, and
-// teardown on success and on a failed wait. The same run on a real cluster is k8s_run.*.
+// teardown on success and on a failed wait; the pods' node-side commands reach the run's sync
+// service through their agents' reverse tunnels. The same run on a real cluster is k8s_run.*.
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -106,6 +107,17 @@ fs::path scenario(const fs::path& dir, const fs::path& kubectl, uint16_t port) {
   s["backend"]["agent_port"] = port;
   s["backend"]["pod_dir"] = (dir / "pods").string();
   s["workloads"][1]["steps"][0]["at"] = "20s";
+  // The pods' commands meet at a barrier of the run's sync service, which they reach through
+  // their agents' reverse tunnels (a pod cannot dial troupe's 127.0.0.1).
+  s["workloads"].push_back(
+    {{"kind", "commands"},
+     {"commands",
+      json::array({{{"name", "meet"},
+                    {"nodes", "all"},
+                    {"at", "5s"},
+                    {"timeout", "40s"},
+                    {"run", "\"$TROUPE_BIN\" sync barrier met 5 --timeout 30s && echo {id} met at "
+                            "$TROUPE_SYNC_URL"}}})}});
   s["expectations"] = json::array(
     {json{{"kind", "consensus_liveness"}, {"min_height", 110}, {"max_lag", 3}, {"min_growth", 5}},
      json{{"kind", "convergence"}, {"within", "30s"}},
@@ -175,6 +187,17 @@ TEST(k8s_loopback_run, litecoin_runs_through_five_pod_agents_and_the_namespace_i
   ASSERT_EQ(k["pods"].size(), 5u) << k.dump();
   EXPECT_EQ(k["pods"][3],
             (json{{"name", "observer-0"}, {"address", "127.0.0.5"}, {"node", "observer-0"}}));
+  // All five met, each through its own pod's agent.
+  size_t met = 0;
+  for (const auto& c : report["commands"]) {
+    EXPECT_EQ(c["exit_code"], 0) << c.dump();
+    met += c["tail"].get<std::string>().find(c["node"].get<std::string>() +
+                                             " met at http://127.0.0.1:") != std::string::npos;
+  }
+  EXPECT_EQ(met, 5u) << report["commands"].dump(2);
+  ASSERT_EQ(k["reverse_tunnels"].size(), 5u) << k.dump(2);
+  for (const auto& t : k["reverse_tunnels"])
+    EXPECT_GE(t["tunnels"]["opened"].get<int>(), 1) << t.dump();
 
   // The calls, in order: one apply for the run, a watch per StatefulSet, one list, one delete.
   const auto calls = lines(dir / "calls.log");

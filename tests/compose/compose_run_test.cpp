@@ -1,6 +1,10 @@
 // The compose backend with real containers: a litecoin scenario with faults and a restart, an
 // etcd cluster, every container, network and volume of the run gone afterwards.
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "tests/compose/compose_helpers.hpp"
@@ -56,6 +60,56 @@ TEST(compose_run, etcd_cluster_passes) {
   EXPECT_EQ(r["verdict"], "pass");
   EXPECT_EQ(r["backend"], "compose");
   EXPECT_TRUE(r["refusals"].empty()) << r["refusals"].dump();
+  const auto left = tc::count_labelled(r["compose"]["run_id"]);
+  EXPECT_EQ(left.total(), 0u) << tc::describe(left);
+}
+
+// Node-side commands inside the containers reach the run's sync service through their agents'
+// reverse tunnels (scenarios/etcd-sync-compose.json): a container cannot dial troupe's
+// 127.0.0.1, so TROUPE_SYNC_URL names a port of the container's own agent. The three meet at a
+// barrier, the restart waits for their signal, and a topic carries member-0's word to all.
+TEST(compose_run, commands_in_the_containers_meet_at_a_barrier_through_their_agents_tunnels) {
+  if (auto why = tc::ready_daemon(); !why.empty())
+    GTEST_SKIP() << why;
+  auto dir = tc::run_dir("etcd-sync");
+  auto o =
+    troupe_cli("run scenarios/etcd-sync-compose.json --out " + shell_quote(dir.string()), 400);
+  ASSERT_EQ(o.code, 0) << o.out;
+  auto r = tc::read_json(dir / "report.json");
+  EXPECT_EQ(r["verdict"], "pass");
+  EXPECT_TRUE(r["refusals"].empty()) << r["refusals"].dump();
+  const auto log = troupe::test::file_text(dir / "troupe.log");
+  const auto at = log.find("sync service on http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string own = log.substr(at + 16, log.find(' ', at + 16) - (at + 16));
+  std::map<std::string, size_t> ran;
+  for (const auto& c : r["commands"]) {
+    EXPECT_EQ(c["exit_code"], 0) << c.dump();
+    const auto name = c["name"].get<std::string>();
+    const auto tail = c["tail"].get<std::string>();
+    ++ran[name];
+    if (name == "meet") {
+      EXPECT_NE(tail.find(c["node"].get<std::string>() + " met at http://127.0.0.1:"),
+                std::string::npos)
+        << tail;
+      EXPECT_EQ(tail.find(own), std::string::npos)
+        << "a container was handed troupe's own " << own << ": " << tail;
+    } else if (name == "hear") {
+      EXPECT_NE(tail.find("[\"member-0\",3]"), std::string::npos) << tail;
+    }
+  }
+  EXPECT_EQ(ran, (std::map<std::string, size_t>{{"announce", 1}, {"hear", 3}, {"meet", 3}}))
+    << r["commands"].dump(2);
+  // The restart waited for the three commands' signal.
+  std::vector<std::string> faults;
+  for (const auto& f : r["faults"])
+    faults.push_back(f.value("action", ""));
+  EXPECT_EQ(faults, std::vector<std::string>{"restart"}) << r["faults"].dump();
+  // Each container's agent carried its commands' connections: one per sync call at least.
+  const auto& tunnels = r["compose"]["reverse_tunnels"];
+  ASSERT_EQ(tunnels.size(), 3u) << r["compose"].dump(2);
+  for (const auto& t : tunnels)
+    EXPECT_GE(t["tunnels"]["opened"].get<int>(), 2) << t.dump();
   const auto left = tc::count_labelled(r["compose"]["run_id"]);
   EXPECT_EQ(left.total(), 0u) << tc::describe(left);
 }

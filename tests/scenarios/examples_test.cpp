@@ -54,6 +54,8 @@ const std::map<std::string, std::string> live_examples = {
   // Needs a cluster (TROUPE_KUBECONFIG): skipped without one; its objects are golden-tested.
   {"litecoin-k8s.json", "k8s_run.litecoin_example_passes_on_a_cluster_and_leaves_no_namespace"},
   {"litecoin-compose.json", "compose_run.litecoin_with_partitions_and_a_restart_passes"},
+  {"etcd-sync-compose.json",
+   "compose_run.commands_in_the_containers_meet_at_a_barrier_through_their_agents_tunnels"},
   // Needs a Swarm: its test makes a one-node Swarm on its own daemon and leaves it after.
   {"etcd-swarm.json", "swarm_run.etcd_example_passes_through_the_gateway_and_leaves_nothing"},
 };
