@@ -22,7 +22,8 @@ using nlohmann::json;
 
 namespace {
 
-/// A connected socket to `address`:`port`, or -1 (errno says why).
+/// A connected (blocking) socket to `address`:`port` within 5 s, or -1 (errno says why): a
+/// pod that is gone must not hold the pool, or the run's teardown, for TCP's own timeout.
 int dial(const std::string& address, uint16_t port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -31,15 +32,26 @@ int dial(const std::string& address, uint16_t port) {
     errno = EINVAL;
     return -1;
   }
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return -1;
+  int e = 0;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    int e = errno;
+    e = errno;
+    if (e == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      socklen_t len = sizeof e;
+      e = ::poll(&p, 1, 5000) == 1 ? 0 : ETIMEDOUT;
+      if (e == 0 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
+        e = errno;
+    }
+  }
+  if (e != 0) {
     ::close(fd);
     errno = e;
     return -1;
   }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   return fd;

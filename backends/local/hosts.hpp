@@ -56,7 +56,9 @@ public:
   virtual void close() noexcept = 0;
   /// The "HOST:PORT" that a command on host `host` dials to reach 127.0.0.1:`port` on this
   /// machine (the run's sync service): local, that address itself; ssh, a remote forward
-  /// over the host's ssh connection. Throws user_error naming the host.
+  /// over the host's ssh connection; compose and k8s, a port of the host's agent that
+  /// carries each connection back over a reverse tunnel (agent/reverse_reach.hpp). Throws
+  /// user_error naming the host.
   virtual std::string reach_here(size_t host, uint16_t port) {
     (void) host;
     return "127.0.0.1:" + std::to_string(port);

@@ -180,7 +180,8 @@ control_ack start_node(proxy_actor self) {
 }
 
 /// The run's sync service as a command on `host` reaches it: 127.0.0.1 there is not this
-/// machine, so the host's connection forwards a port of its own back here.
+/// machine, so the host forwards a port of its own back here (ssh: its connection's remote
+/// forward; a container or a pod: its agent's reverse tunnels).
 std::string sync_url_on_host(const world& w, size_t host, const std::string& url) {
   const auto u = parse_http_url(url, sync_url_env);
   return "http://" + w.reach_here(host, static_cast<uint16_t>(u.port)) + u.path;

@@ -2,11 +2,15 @@
 // process makes on the test daemon (swarm_helpers.hpp): scenarios/etcd-swarm.json passes with
 // a member restarted, every node port reached through the gateway; kill -9 of troupe mid-run
 // and --keep leave nothing once the janitor, or the printed command, ran; a daemon in no
-// swarm is one sentence naming `docker swarm init`, exit 2.
+// swarm is one sentence naming `docker swarm init`, exit 2; the tasks' node-side commands reach
+// the run's sync service through the gateway.
 
 #include <gtest/gtest.h>
 
 #include <signal.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "tests/compose/swarm_helpers.hpp"
 #include "tests/support/troupe_child.hpp"
@@ -54,6 +58,35 @@ TEST(swarm_run, etcd_example_passes_through_the_gateway_and_leaves_nothing) {
     EXPECT_TRUE(troupe::test::file_contains(dir / "nodes" / (std::string(member) + ".log"), "etcd"))
       << member;
   const auto left = tc::count_labelled(c["run_id"]);
+  EXPECT_EQ(left.total(), 0u) << tc::describe(left);
+}
+
+// scenarios/etcd-sync-compose.json with only the backend's mode changed: the tasks' commands
+// reach the run's sync service through reverse tunnels that travel, as the agents' own
+// connections do, through the gateway's relays.
+TEST(swarm_run, commands_in_the_tasks_meet_at_a_barrier_through_the_gateway) {
+  if (auto why = tc::swarm().error(); !why.empty())
+    GTEST_SKIP() << why;
+  auto dir = tc::run_dir("swarm-sync");
+  std::filesystem::create_directories(dir);
+  auto s = tc::read_json(std::filesystem::path(troupe::test::source_dir()) /
+                         "scenarios/etcd-sync-compose.json");
+  s["backend"]["mode"] = "swarm";
+  std::ofstream{dir / "scenario.json"} << s.dump(2);
+  auto o = troupe_cli("run " + shell_quote((dir / "scenario.json").string()) + " --out " +
+                        shell_quote((dir / "run").string()),
+                      500);
+  ASSERT_EQ(o.code, 0) << o.out;
+  auto r = tc::read_json(dir / "run" / "report.json");
+  EXPECT_EQ(r["verdict"], "pass");
+  size_t ok = 0;
+  for (const auto& c : r["commands"])
+    ok += c["exit_code"] == 0;
+  EXPECT_EQ(ok, 7u) << r["commands"].dump(2);
+  ASSERT_EQ(r["compose"]["reverse_tunnels"].size(), 3u) << r["compose"].dump(2);
+  for (const auto& t : r["compose"]["reverse_tunnels"])
+    EXPECT_GE(t["tunnels"]["opened"].get<int>(), 2) << t.dump();
+  const auto left = tc::count_labelled(r["compose"]["run_id"]);
   EXPECT_EQ(left.total(), 0u) << tc::describe(left);
 }
 
