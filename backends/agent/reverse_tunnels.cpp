@@ -245,7 +245,7 @@ json reverse_tunnels::stats() const {
     listening[std::to_string(to_port)] = l.second;
   return {{"listening", listening},
           {"parked", parked_.size()},
-          {"open", tunnels_.size()},
+          {"open", tunnels_.running()},
           {"opened", opened_},
           {"refused", refused_}};
 }

@@ -36,10 +36,13 @@ public:
                           done);
     return true;
   }
-  /// Threads that have not been joined yet (some may have ended).
-  size_t size() const {
+  /// Threads still running.
+  size_t running() const {
     std::lock_guard<std::mutex> guard{mutex_};
-    return threads_.size();
+    size_t n = 0;
+    for (const auto& e : threads_)
+      n += !*e.second;
+    return n;
   }
   /// Waits for every thread (whatever makes them end must have happened or be under way).
   void join_all() {
