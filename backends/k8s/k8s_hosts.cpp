@@ -138,6 +138,7 @@ std::vector<local::hosts::started> k8s_hosts::start(const scenario& s,
                                                     const run_env& env, const local::local_options&,
                                                     const handler_for& on_event) {
   const auto o = options_of(s);
+  kill_deletes_pod_ = o.kill_deletes_pod;
   log_tail_bytes_ = o.log_tail_bytes;
   kubectl_ = std::make_unique<kubectl>(o.kubectl);
   kubectl_->check_reachable();
@@ -206,6 +207,7 @@ std::vector<local::hosts::started> k8s_hosts::start(const scenario& s,
     placement_.push_back(i);
     info_["pods"].push_back(
       {{"name", pods[i].first}, {"address", pods[i].second}, {"node", topo.nodes[i].id}});
+    pods_.emplace_back(pods[i].first, topo.nodes[i].id);
   }
   return out;
 }
@@ -238,6 +240,7 @@ void k8s_hosts::close() noexcept {
 }
 
 void k8s_hosts::add_results(json& out) const {
+  std::lock_guard<std::mutex> guard{crash_mutex_};
   if (!info_.is_null())
     out["k8s"] = info_;
 }
@@ -248,6 +251,34 @@ std::string k8s_hosts::reach_here(size_t host, uint16_t port) {
   } catch (const agent::agent_error& e) {
     throw user_error(e.what());
   }
+}
+
+std::optional<std::string> k8s_hosts::crash(size_t host) {
+  if (!kill_deletes_pod_)
+    return std::nullopt;
+  std::lock_guard<std::mutex> guard{crash_mutex_};
+  if (host >= pods_.size() || !kubectl_)
+    return "the k8s backend has no pod of host " + std::to_string(host) + " to delete";
+  const auto& [pod, node] = pods_[host];
+  // --force --grace-period=0: the kubelet kills the pod's containers at once, as a crash.
+  auto r = kubectl_->run(
+    {"delete", "pod", pod, "-n", manifests_.ns, "--force", "--grace-period=0", "--wait=false"},
+    seconds(60));
+  if (r.code != 0)
+    return "kubectl delete pod " + pod + " of node " + node + " failed: " + kubectl::said(r);
+  lost_[host] = "the pod " + pod + " of node " + node +
+                " was deleted (a kill with \"kill\": \"delete_pod\"): the pod that replaces it "
+                "has a new address and an empty emptyDir, which troupe does not adopt, so the "
+                "node stays down for the rest of the run (\"kill\": \"signal\" kills only the "
+                "node's process, which can be started again)";
+  info_["deleted_pods"].push_back({{"pod", pod}, {"node", node}});
+  return std::string{};
+}
+
+std::optional<std::string> k8s_hosts::lost(size_t host) const {
+  std::lock_guard<std::mutex> guard{crash_mutex_};
+  auto it = lost_.find(host);
+  return it == lost_.end() ? std::nullopt : std::optional<std::string>{it->second};
 }
 
 } // namespace troupe::backends::k8s

@@ -13,7 +13,11 @@
 // troupe reaches the pods at their own addresses: it runs in the cluster (a pod) or on a
 // machine routed to the pod network.
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "backends/agent/reverse_reach.hpp"
@@ -37,6 +41,9 @@ public:
   void close() noexcept override;
   void add_results(nlohmann::json& out) const override;
   std::string reach_here(size_t host, uint16_t port) override;
+  /// With "kill": "delete_pod": `kubectl delete pod --force --grace-period=0` of the host's pod.
+  std::optional<std::string> crash(size_t host) override;
+  std::optional<std::string> lost(size_t host) const override;
   /// The program's executable inside its image (image.hpp).
   std::string binary(const local::program& p) const override { return executable_in_image(p); }
 
@@ -60,6 +67,10 @@ private:
   bool applied_ = false;
   std::vector<std::shared_ptr<agent::connection>> agents_;
   agent::reverse_reach reach_; ///< the sync service, for the pods' commands
+  bool kill_deletes_pod_ = false;
+  std::vector<std::pair<std::string, std::string>> pods_; ///< per host: pod name, node id
+  mutable std::mutex crash_mutex_;                        ///< lost_, info_'s deleted_pods
+  std::map<size_t, std::string> lost_;                    ///< host -> why it is gone
   std::vector<size_t> placement_;
   uint64_t log_tail_bytes_ = 0;
   nlohmann::json info_;

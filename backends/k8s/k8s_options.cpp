@@ -52,6 +52,7 @@ k8s_options read_options(params_reader& r) {
   if (o.pod_dir.empty() || o.pod_dir[0] != '/')
     r.error("pod_dir", "must be an absolute path in the pods, got \"" + o.pod_dir + "\"");
   o.log_tail_bytes = static_cast<uint64_t>(r.integer("log_tail_bytes", 65536, 0, int64_t{1} << 30));
+  o.kill_deletes_pod = r.one_of("kill", {"signal", "delete_pod"}, "signal") == "delete_pod";
   return o;
 }
 

@@ -12,6 +12,10 @@
 //   pod_dir ("/troupe/run")  where each pod's node files live (an emptyDir mounted there):
 //                      nodes/<id>/ (data), nodes/<id>.log
 //   log_tail_bytes (65536)  how much of each node's log reaches nodes/<id>.log here
+//   kill ("signal")    what a `kill` does: "signal", SIGKILL through the pod's agent (the node
+//                      can be started again); "delete_pod", `kubectl delete pod --force
+//                      --grace-period=0`, a crash that takes the pod, its agent and its
+//                      emptyDir: the node stays down for the rest of the run
 
 #include <chrono>
 #include <cstdint>
@@ -37,6 +41,7 @@ struct k8s_options {
   size_t parallel = 64;
   std::string pod_dir = "/troupe/run";
   uint64_t log_tail_bytes = 65536;
+  bool kill_deletes_pod = false; ///< kill: "delete_pod"
 };
 
 /// Reads (and checks) the backend params, the local backend's included; the caller calls

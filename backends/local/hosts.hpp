@@ -63,6 +63,18 @@ public:
     (void) host;
     return "127.0.0.1:" + std::to_string(port);
   }
+  /// A crash of host `host` that the hosts make themselves instead of a SIGKILL of its node
+  /// through the agent (k8s with "kill": "delete_pod": the pod deleted, its agent and files
+  /// with it): nothing when they make none; "" once made; else why it could not be made.
+  virtual std::optional<std::string> crash(size_t host) {
+    (void) host;
+    return std::nullopt;
+  }
+  /// Why host `host` can start nothing again (its pod was deleted), once it cannot.
+  virtual std::optional<std::string> lost(size_t host) const {
+    (void) host;
+    return std::nullopt;
+  }
   /// Why the hosts can no longer carry the run, once they cannot (ssh: the provisioned hosts'
   /// time-to-live ran out, and their agents stopped the nodes); none while they can.
   virtual std::optional<std::string> ended() const { return std::nullopt; }

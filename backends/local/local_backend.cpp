@@ -205,6 +205,8 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
   w->reach_here = [h = hosts_.get()](size_t host, uint16_t port) {
     return h->reach_here(host, port);
   };
+  w->crash_host = [h = hosts_.get()](size_t host) { return h->crash(host); };
+  w->host_lost = [h = hosts_.get()](size_t host) { return h->lost(host); };
   world_ = w;
   run_dir_ = env.run_dir;
 

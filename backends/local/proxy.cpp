@@ -250,6 +250,17 @@ log_count_report count_log(proxy_actor self, const log_count_request& req) {
   return out;
 }
 
+/// A kill the hosts made themselves (a pod deleted): done once the node's agent is gone with
+/// it and the node is seen down (bounded: a pod's deletion takes its agent within seconds).
+control_ack crashed_by_hosts(const world& w, const live_node& node, const std::string& error) {
+  if (!error.empty())
+    return {false, error};
+  if (!w.sup->wait_exit(node.slot, std::chrono::seconds(60)))
+    return {false, node.info.id + "'s host was crashed, but its node was still seen running 60 s "
+                                  "later"};
+  return {true, ""};
+}
+
 control_ack control(proxy_actor self, control_action action) {
   auto& st = self->state;
   auto& w = *st.w;
@@ -273,13 +284,19 @@ control_ack control(proxy_actor self, control_action action) {
     case control_action::kill:
       if (down())
         return {true, ""};
+      if (auto crashed = w.crash_host ? w.crash_host(node.host) : std::nullopt)
+        return crashed_by_hosts(w, node, *crashed);
       return w.sup->kill(node.slot) ? control_ack{true, ""}
                                     : control_ack{false, node.info.id + " did not die"};
     case control_action::start:
       if (!down())
         return {false, node.info.id + " is already running"};
+      if (auto lost = w.host_lost ? w.host_lost(node.host) : std::nullopt)
+        return {false, *lost};
       return start_node(self);
     case control_action::restart:
+      if (auto lost = w.host_lost ? w.host_lost(node.host) : std::nullopt)
+        return {false, *lost};
       if (!down() && !w.sup->stop(node.slot, grace))
         return {false, node.info.id + " did not stop"};
       return start_node(self);

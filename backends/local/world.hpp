@@ -109,6 +109,9 @@ struct world {
   host_limits limits;
   /// hosts::reach_here: the "HOST:PORT" a command on host h dials to reach 127.0.0.1:PORT here.
   std::function<std::string(size_t host, uint16_t port)> reach_here;
+  /// hosts::crash and hosts::lost (null: the hosts make no crash of their own).
+  std::function<std::optional<std::string>(size_t host)> crash_host;
+  std::function<std::optional<std::string>(size_t host)> host_lost;
   /// Each node's libfaketime clock, by node index (null: that node cannot be skewed).
   std::vector<std::shared_ptr<agent::node_clock>> clocks;
   /// Each node's network namespace, by node index (none: it runs in its host's own), made on

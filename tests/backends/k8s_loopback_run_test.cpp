@@ -68,7 +68,7 @@ fs::path fake_kubectl(const fs::path& dir, uint16_t port, bool wait_fails) {
     starts += "    " + shell_quote(troupe::test::troupe_binary()) + " agent --listen 127.0.0." +
               std::to_string(i + 2) + ":" + std::to_string(port) + " --token-file \"$D/token\" " +
               "--log-file \"$D/" + pods[i] + ".agent.log\" </dev/null >/dev/null 2>&1 &\n" +
-              "    echo $! >> \"$D/agent.pids\"\n";
+              "    echo $! >> \"$D/agent.pids\"; echo $! > \"$D/" + pods[i] + ".pid\"\n";
   std::string ready;
   for (const auto& p : pods)
     ready += "    n=0; until grep -q 'listening on' \"$D/" + p +
@@ -90,6 +90,9 @@ fs::path fake_kubectl(const fs::path& dir, uint16_t port, bool wait_fails) {
                    : ready)
     << "    ;;\n"
     << "  *'get pods'*) cat \"$D/pods.json\" ;;\n"
+    // A forced deletion: the kubelet kills the pod's containers at once (the agent, and the
+    // node with it). A StatefulSet would make a new pod; troupe does not adopt it.
+    << "  'delete pod '*) kill -9 $(cat \"$D/$3.pid\") ;;\n"
     // Deleting the namespace ends its pods: their agents.
     << "  *'delete namespace'*) kill $(cat \"$D/agent.pids\") 2>/dev/null; : ;;\n"
     << "  *) echo \"unexpected call: kubectl $*\" >&2; exit 1 ;;\n"
@@ -225,6 +228,57 @@ TEST(k8s_loopback_run, litecoin_runs_through_five_pod_agents_and_the_namespace_i
                 .find("stopped (every node and relay it started)"),
               std::string::npos)
       << p;
+  EXPECT_TRUE(agents_left(dir).empty()) << "agents still running after the run";
+}
+
+// "kill": "delete_pod": a kill deletes the node's pod (forced, no grace), which takes its
+// agent and its node at once; the node stays down, and a later start is refused with why.
+TEST(k8s_loopback_run, a_kill_by_deleting_the_pod_takes_the_node_down_for_good) {
+  if (!litecoind_installed())
+    GTEST_SKIP() << "litecoind is not installed (scripts/setup.sh installs it)";
+  const auto dir = troupe::test::fresh_dir("k8s-loopback-delete-pod");
+  const auto port = static_cast<uint16_t>(troupe::test::free_port());
+  const auto file = scenario(dir, fake_kubectl(dir, port, false), port);
+  auto s = read_json(file);
+  s["duration"] = "35s";
+  s["backend"]["kill"] = "delete_pod";
+  s["workloads"][1]["steps"] =
+    json::array({{{"at", "12s"}, {"action", "kill"}, {"nodes", {"observer-1"}}},
+                 {{"at", "20s"}, {"action", "start"}, {"nodes", {"observer-1"}}}});
+  s["expectations"] =
+    json::array({json{{"kind", "safety"}},
+                 json{{"kind", "consensus_liveness"}, {"min_growth", 3}, {"max_lag", 3}}});
+  std::ofstream{file} << s.dump(2);
+  auto r = run(file, dir / "run");
+  EXPECT_EQ(r.code, 0) << r.out;
+  const auto report = read_json(dir / "run" / "report.json");
+  ASSERT_TRUE(report.is_object()) << r.out;
+  EXPECT_EQ(report["verdict"], "pass") << report["expectations"].dump(2);
+  const auto& k = report["k8s"];
+  EXPECT_EQ(k["deleted_pods"], json::array({{{"pod", "observer-1"}, {"node", "observer-1"}}}))
+    << k.dump(2);
+  const auto calls = troupe::test::file_text(dir / "calls.log");
+  EXPECT_NE(calls.find("delete pod observer-1 -n " + k.value("namespace", std::string{}) +
+                       " --force --grace-period=0 --wait=false"),
+            std::string::npos)
+    << calls;
+  std::vector<std::string> faults;
+  for (const auto& f : report["faults"])
+    faults.push_back(f.value("action", "") + " " + f["nodes"].dump());
+  EXPECT_EQ(faults, std::vector<std::string>{"kill [\"observer-1\"]"}) << report["faults"].dump();
+  // The start is refused, saying why; the node stayed down.
+  bool refused = false;
+  for (const auto& f : report["refusals"])
+    refused = refused || f.dump().find("the pod observer-1 of node observer-1 was deleted") !=
+                           std::string::npos;
+  EXPECT_TRUE(refused) << report["refusals"].dump(2);
+  // Its agent died with the pod (no orderly stop in its log); the others' stopped in order.
+  EXPECT_EQ(troupe::test::file_text(dir / "observer-1.agent.log")
+              .find("stopped (every node and relay it started)"),
+            std::string::npos);
+  EXPECT_NE(troupe::test::file_text(dir / "miner-0.agent.log")
+              .find("stopped (every node and relay it started)"),
+            std::string::npos);
   EXPECT_TRUE(agents_left(dir).empty()) << "agents still running after the run";
 }
 
