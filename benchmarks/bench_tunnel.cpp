@@ -11,8 +11,6 @@
 //
 // Usage: bench_tunnel [--calls 2000] [--threads 8] [--megabytes 64]
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +20,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -31,9 +30,11 @@
 #include "actors/sync_actor.hpp"
 #include "backends/agent/agent.hpp"
 #include "backends/agent/connection.hpp"
+#include "backends/agent/protocol.hpp"
 #include "backends/agent/reverse_reach.hpp"
 #include "services/sync_client.hpp"
 #include "services/sync_http.hpp"
+#include "tests/support/sockets.hpp"
 
 using nlohmann::json;
 using steady = std::chrono::steady_clock;
@@ -48,35 +49,20 @@ size_t arg(int argc, char** argv, const char* name, size_t dflt) {
   return dflt;
 }
 
-/// A socket listening on 127.0.0.1 (any port), and the port.
-int listen_loopback(uint16_t& port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 64) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    throw std::runtime_error(std::string("cannot listen on 127.0.0.1: ") + std::strerror(errno));
-  port = ntohs(a.sin_port);
-  return fd;
-}
-
 /// A listening agent on a thread of this process: serves the first orchestrator, and takes
 /// its reverse tunnels on the same port meanwhile.
 class agent_on_a_thread {
 public:
   agent_on_a_thread() {
-    lfd_ = listen_loopback(port_);
     agent::agent_options o;
     o.token = "bench-token";
     o.log_to_stderr = false;
     agent_ = std::make_unique<agent::host_agent>(o);
     thread_ = std::thread([this] {
-      int fd = ::accept4(lfd_, nullptr, nullptr, SOCK_CLOEXEC);
+      int fd = ::accept4(listening_.fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0)
         return;
-      agent_->accept_tunnels_on(lfd_);
+      agent_->accept_tunnels_on(listening_.fd);
       agent_->serve(fd, fd);
       ::close(fd);
     });
@@ -84,13 +70,11 @@ public:
   ~agent_on_a_thread() {
     agent_->stop();
     thread_.join();
-    ::close(lfd_);
   }
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return listening_.port; }
 
 private:
-  int lfd_ = -1;
-  uint16_t port_ = 0;
+  troupe::test::busy_port listening_;
   std::unique_ptr<agent::host_agent> agent_;
   std::thread thread_;
 };
@@ -139,12 +123,8 @@ calls_result sync_calls(const std::string& url, size_t calls, size_t threads) {
 }
 
 int dial(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+  int fd = troupe::test::dial_loopback(port);
+  if (fd < 0)
     throw std::runtime_error(std::string("cannot connect: ") + std::strerror(errno));
   return fd;
 }
@@ -153,38 +133,29 @@ int dial(uint16_t port) {
 class echo_once {
 public:
   echo_once() {
-    lfd_ = listen_loopback(port_);
     thread_ = std::thread([this] {
       for (int round = 0; round < 2; ++round) { // direct, then through the tunnel
-        int fd = ::accept4(lfd_, nullptr, nullptr, SOCK_CLOEXEC);
+        int fd = ::accept4(listening_.fd, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd < 0)
           return;
         std::vector<char> buf(1 << 16);
         for (;;) {
           auto n = ::recv(fd, buf.data(), buf.size(), 0);
-          if (n <= 0)
+          if (n <= 0 || !agent::write_all(fd, {buf.data(), static_cast<size_t>(n)}))
             break;
-          for (ssize_t at = 0; at < n;) {
-            auto w = ::send(fd, buf.data() + at, static_cast<size_t>(n - at), MSG_NOSIGNAL);
-            if (w <= 0)
-              break;
-            at += w;
-          }
         }
         ::close(fd);
       }
     });
   }
   ~echo_once() {
-    ::shutdown(lfd_, SHUT_RDWR);
+    ::shutdown(listening_.fd, SHUT_RDWR);
     thread_.join();
-    ::close(lfd_);
   }
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return listening_.port; }
 
 private:
-  int lfd_ = -1;
-  uint16_t port_ = 0;
+  troupe::test::busy_port listening_;
   std::thread thread_;
 };
 
@@ -193,13 +164,10 @@ double echo_megabytes_per_second(uint16_t port, size_t megabytes) {
   int fd = dial(port);
   const size_t total = megabytes << 20;
   std::thread writer([fd, total] {
-    std::vector<char> chunk(1 << 16, 'x');
-    for (size_t sent = 0; sent < total;) {
-      auto n = ::send(fd, chunk.data(), std::min(chunk.size(), total - sent), MSG_NOSIGNAL);
-      if (n <= 0)
+    const std::string chunk(1 << 16, 'x');
+    for (size_t sent = 0; sent < total; sent += chunk.size())
+      if (!agent::write_all(fd, std::string_view(chunk).substr(0, total - sent)))
         break;
-      sent += static_cast<size_t>(n);
-    }
     ::shutdown(fd, SHUT_WR);
   });
   const auto t0 = steady::now();

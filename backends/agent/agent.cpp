@@ -26,8 +26,6 @@ void log_line(const std::string& text) {
 host_agent::host_agent(agent_options o)
   : opts_(o)
   , sup_(std::make_unique<local::supervisor>()) {
-  if (::pipe2(stop_fds_, O_CLOEXEC | O_NONBLOCK) != 0)
-    throw std::runtime_error(std::string("cannot create a pipe: ") + std::strerror(errno));
   register_process_ops();
   register_fabric_ops();
   register_watch_ops();
@@ -41,14 +39,9 @@ host_agent::~host_agent() {
   // Its thread sends through this agent's stream: ended before the members it uses go.
   if (logs_)
     logs_->stop();
-  ::close(stop_fds_[0]);
-  ::close(stop_fds_[1]);
 }
 
-void host_agent::stop() noexcept {
-  char b = 1;
-  [[maybe_unused]] auto n = ::write(stop_fds_[1], &b, 1);
-}
+void host_agent::stop() noexcept { stop_.signal(); }
 
 void host_agent::log(const std::string& text) const {
   if (opts_.log_to_stderr)
@@ -83,7 +76,7 @@ int host_agent::serve(int in_fd, int out_fd) {
     hello["features"] = json::array({"watch", "log_counts", "netns", "tunnels"});
     send(hello);
     for (;;) {
-      pollfd fds[2] = {{in_fd, POLLIN, 0}, {stop_fds_[0], POLLIN, 0}};
+      pollfd fds[2] = {{in_fd, POLLIN, 0}, {stop_.read_fd(), POLLIN, 0}};
       ::poll(fds, 2, static_cast<int>(opts_.poll_interval.count()));
       if (fds[1].revents & POLLIN) {
         log("asked to stop: stopping every node and relay");

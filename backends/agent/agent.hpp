@@ -34,6 +34,7 @@
 #include "backends/agent/host_netns.hpp"
 #include "backends/agent/log_counter.hpp"
 #include "backends/agent/reverse_tunnels.hpp"
+#include "backends/agent/wake_pipe.hpp"
 #include "backends/agent/watch.hpp"
 #include "backends/local/supervisor.hpp"
 
@@ -113,7 +114,7 @@ private:
   std::list<std::pair<std::thread, std::shared_ptr<bool>>> workers_;
   int out_fd_ = -1;
   bool out_broken_ = false;
-  int stop_fds_[2] = {-1, -1};
+  wake_pipe stop_; ///< stop(): serve() ends as at EOF
 };
 
 } // namespace troupe::backends::agent

@@ -51,18 +51,9 @@ bool still_parked(int fd) {
 // -- constructors ---------------------------------------------------------------
 
 reverse_tunnels::reverse_tunnels(limits l)
-  : limits_(l) {
-  if (::pipe2(stop_fds_, O_CLOEXEC | O_NONBLOCK) != 0 ||
-      ::pipe2(wake_fds_, O_CLOEXEC | O_NONBLOCK) != 0)
-    throw std::runtime_error(std::string("cannot create a pipe: ") + std::strerror(errno));
-}
+  : limits_(l) {}
 
-reverse_tunnels::~reverse_tunnels() {
-  close();
-  for (int fd : {stop_fds_[0], stop_fds_[1], wake_fds_[0], wake_fds_[1]})
-    if (fd >= 0)
-      ::close(fd);
-}
+reverse_tunnels::~reverse_tunnels() { close(); }
 
 void reverse_tunnels::close() noexcept {
   {
@@ -71,8 +62,7 @@ void reverse_tunnels::close() noexcept {
       return;
     closed_ = true;
   }
-  char b = 1;
-  [[maybe_unused]] auto n = ::write(stop_fds_[1], &b, 1);
+  stop_.signal();
   parked_changed_.notify_all();
   if (loop_.joinable())
     loop_.join();
@@ -91,8 +81,7 @@ void reverse_tunnels::close() noexcept {
 void reverse_tunnels::start_loop() {
   if (!loop_.joinable())
     loop_ = std::thread([this] { accept_loop(); });
-  char b = 1;
-  [[maybe_unused]] auto n = ::write(wake_fds_[1], &b, 1);
+  wake_.signal();
 }
 
 void reverse_tunnels::accept_on(int listen_fd, const std::string& token) {
@@ -118,7 +107,7 @@ uint16_t reverse_tunnels::listen(uint16_t to_port) {
 
 void reverse_tunnels::accept_loop() {
   for (;;) {
-    std::vector<pollfd> fds{{stop_fds_[0], POLLIN, 0}, {wake_fds_[0], POLLIN, 0}};
+    std::vector<pollfd> fds{{stop_.read_fd(), POLLIN, 0}, {wake_.read_fd(), POLLIN, 0}};
     std::vector<uint16_t> to_ports{0, 0}; // 0: the agent's own port
     {
       std::lock_guard<std::mutex> guard{mutex_};
@@ -135,11 +124,8 @@ void reverse_tunnels::accept_loop() {
       return;
     if (fds[0].revents & POLLIN)
       return;
-    if (fds[1].revents & POLLIN) {
-      char buf[64];
-      while (::read(wake_fds_[0], buf, sizeof buf) > 0) {
-      }
-    }
+    if (fds[1].revents & POLLIN)
+      wake_.drain();
     for (size_t i = 2; i < fds.size(); ++i) {
       if (!(fds[i].revents & POLLIN))
         continue;
@@ -227,13 +213,15 @@ void reverse_tunnels::splice_tunnel(int client, uint16_t to_port) {
   if (parked < 0)
     log_line("a command's connection to the orchestrator's port " + std::to_string(to_port) +
              " found no reverse tunnel free in time; closed it");
-  else if (write_all(parked, encode_frame({{"type", "open"}, {"to_port", to_port}})))
-    splice_both_ways(client, parked, stop_fds_[0]);
+  const bool opened =
+    parked >= 0 && write_all(parked, encode_frame({{"type", "open"}, {"to_port", to_port}}));
+  if (opened)
+    splice_both_ways(client, parked, stop_.read_fd());
   if (parked >= 0)
     ::close(parked);
   ::close(client);
   std::lock_guard<std::mutex> guard{mutex_};
-  ++(parked >= 0 ? opened_ : refused_);
+  ++(opened ? opened_ : refused_);
 }
 
 // -- observation ----------------------------------------------------------------

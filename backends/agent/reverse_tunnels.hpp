@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/agent/thread_set.hpp"
+#include "backends/agent/wake_pipe.hpp"
 
 namespace troupe::backends::agent {
 
@@ -82,8 +83,8 @@ private:
   std::map<uint16_t, std::pair<int, uint16_t>> listeners_; ///< to_port -> (fd, own port)
   int agent_listen_fd_ = -1;
   std::string token_;
-  int stop_fds_[2] = {-1, -1}; ///< readable once closed: every thread ends
-  int wake_fds_[2] = {-1, -1}; ///< a new socket for the accept loop
+  wake_pipe stop_; ///< signalled by close(): every thread ends
+  wake_pipe wake_; ///< a new socket for the accept loop
   bool closed_ = false;
   std::thread loop_;
   thread_set tunnels_;

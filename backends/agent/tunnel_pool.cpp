@@ -62,16 +62,9 @@ int dial(const std::string& address, uint16_t port) {
 // -- constructors ---------------------------------------------------------------
 
 tunnel_pool::tunnel_pool(tunnel_pool_options o)
-  : opts_(std::move(o)) {
-  if (::pipe2(stop_fds_, O_CLOEXEC | O_NONBLOCK) != 0)
-    throw agent_error(std::string("cannot create a pipe: ") + std::strerror(errno));
-}
+  : opts_(std::move(o)) {}
 
-tunnel_pool::~tunnel_pool() {
-  close();
-  ::close(stop_fds_[0]);
-  ::close(stop_fds_[1]);
-}
+tunnel_pool::~tunnel_pool() { close(); }
 
 void tunnel_pool::close() noexcept {
   {
@@ -80,8 +73,7 @@ void tunnel_pool::close() noexcept {
       return;
     closed_ = true;
   }
-  char b = 1;
-  [[maybe_unused]] auto n = ::write(stop_fds_[1], &b, 1);
+  stop_.signal();
   if (manager_.joinable())
     manager_.join();
   tunnels_.join_all();
@@ -140,7 +132,7 @@ void tunnel_pool::allow(uint16_t port) {
 void tunnel_pool::manage() {
   auto last_failure = std::chrono::steady_clock::time_point{};
   for (;;) {
-    std::vector<pollfd> fds{{stop_fds_[0], POLLIN, 0}};
+    std::vector<pollfd> fds{{stop_.read_fd(), POLLIN, 0}};
     {
       std::lock_guard<std::mutex> guard{mutex_};
       for (int fd : parked_)
@@ -215,16 +207,15 @@ void tunnel_pool::open_from(int fd) {
     ::close(fd);
     return;
   }
-  ++opened_;
   const bool started = !closed_ && tunnels_.spawn(
                                      [this, fd, target] {
-                                       splice_both_ways(fd, target, stop_fds_[0]);
+                                       splice_both_ways(fd, target, stop_.read_fd());
                                        ::close(fd);
                                        ::close(target);
                                      },
                                      opts_.open_max);
+  ++(started ? opened_ : refused_);
   if (!started) {
-    ++refused_;
     ::close(fd);
     ::close(target);
   }

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/agent/thread_set.hpp"
+#include "backends/agent/wake_pipe.hpp"
 
 namespace troupe::backends::agent {
 
@@ -66,7 +67,7 @@ private:
   mutable std::mutex mutex_;
   std::set<uint16_t> allowed_;
   std::vector<int> parked_; ///< only manage() changes it once it runs
-  int stop_fds_[2] = {-1, -1};
+  wake_pipe stop_;          ///< signalled by close(): every thread ends
   bool closed_ = false;
   std::thread manager_;
   thread_set tunnels_;

@@ -271,6 +271,8 @@ control_ack control(proxy_actor self, control_action action) {
     auto s = w.sup->state(node.slot);
     return s == process_state::exited || s == process_state::idle;
   };
+  // Why the node's host can start nothing again (a deleted pod), if it cannot.
+  auto lost = [&] { return w.host_lost ? w.host_lost(node.host) : std::nullopt; };
   // The node's RPC server waits for open connections before it exits: close ours first.
   if (action == control_action::stop || action == control_action::restart ||
       action == control_action::kill)
@@ -291,12 +293,12 @@ control_ack control(proxy_actor self, control_action action) {
     case control_action::start:
       if (!down())
         return {false, node.info.id + " is already running"};
-      if (auto lost = w.host_lost ? w.host_lost(node.host) : std::nullopt)
-        return {false, *lost};
+      if (auto why = lost())
+        return {false, *why};
       return start_node(self);
     case control_action::restart:
-      if (auto lost = w.host_lost ? w.host_lost(node.host) : std::nullopt)
-        return {false, *lost};
+      if (auto why = lost())
+        return {false, *why};
       if (!down() && !w.sup->stop(node.slot, grace))
         return {false, node.info.id + " did not stop"};
       return start_node(self);

@@ -19,6 +19,7 @@
 #include "backends/agent/remote_fabric.hpp"
 #include "backends/agent/remote_supervisor.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/sockets.hpp"
 #include "tests/support/wait.hpp"
 
 using namespace troupe::backends;
@@ -241,30 +242,7 @@ TEST(agent, kill_9_of_the_agent_takes_its_nodes_and_says_so) {
 
 namespace {
 
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-int dial(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+uint16_t free_port() { return static_cast<uint16_t>(troupe::test::free_port()); }
 
 /// Sends a hello with `token` on a new connection; the agent's first answer.
 nlohmann::json hello_with(int fd, const std::string& token) {
@@ -311,14 +289,16 @@ TEST(agent, listen_serves_one_orchestrator_with_the_token) {
     }
   } guard{agent_pid};
   int fd = -1;
-  ASSERT_TRUE(troupe::test::wait_until([&] { return (fd = dial(port)) >= 0; }, 10s));
+  ASSERT_TRUE(
+    troupe::test::wait_until([&] { return (fd = troupe::test::dial_loopback(port)) >= 0; }, 10s));
   auto refused = hello_with(fd, "guess");
   EXPECT_EQ(refused["type"], "error");
   EXPECT_NE(refused.value("reason", "").find("token does not match"), std::string::npos)
     << refused.dump();
   ::close(fd);
   // The refused connection started nothing; the agent waits for the next one.
-  ASSERT_TRUE(troupe::test::wait_until([&] { return (fd = dial(port)) >= 0; }, 10s));
+  ASSERT_TRUE(
+    troupe::test::wait_until([&] { return (fd = troupe::test::dial_loopback(port)) >= 0; }, 10s));
   auto hello = hello_with(fd, "s3cret");
   EXPECT_EQ(hello["type"], "hello") << hello.dump();
   local::process_options o;

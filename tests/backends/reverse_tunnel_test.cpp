@@ -6,8 +6,6 @@
 // wrong token and a port never offered are refused, a second orchestrator is turned away,
 // and everything ends with the orchestrator's connection.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -22,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "backends/agent/connection.hpp"
+#include "backends/agent/protocol.hpp"
 #include "backends/agent/reverse_reach.hpp"
 #include "backends/agent/tunnel_pool.hpp"
 #include "tests/support/listening_agent.hpp"
@@ -54,20 +53,7 @@ public:
           continue;
         ++accepted_;
         workers_.emplace_back([fd] {
-          std::string got;
-          char buf[65536];
-          for (;;) {
-            auto n = ::recv(fd, buf, sizeof buf, 0);
-            if (n <= 0)
-              break;
-            got.append(buf, static_cast<size_t>(n));
-          }
-          for (size_t at = 0; at < got.size();) {
-            auto n = ::send(fd, got.data() + at, got.size() - at, MSG_NOSIGNAL);
-            if (n <= 0)
-              break;
-            at += static_cast<size_t>(n);
-          }
+          agent::write_all(fd, troupe::test::read_to_eof(fd));
           ::close(fd);
         });
       }
@@ -91,17 +77,9 @@ private:
 };
 
 int dial(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  timeval tv{30, 0}; // a broken tunnel fails the test instead of hanging it
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int fd = troupe::test::dial_loopback(port);
+  if (fd >= 0) // a broken tunnel fails the test instead of hanging it
+    agent::set_receive_timeout(fd, 30s);
   return fd;
 }
 
@@ -111,22 +89,10 @@ std::string round_trip(uint16_t port, const std::string& request) {
   if (fd < 0)
     return "<no connection>";
   std::thread writer([&] {
-    for (size_t at = 0; at < request.size();) {
-      auto n = ::send(fd, request.data() + at, request.size() - at, MSG_NOSIGNAL);
-      if (n <= 0)
-        break;
-      at += static_cast<size_t>(n);
-    }
+    agent::write_all(fd, request);
     ::shutdown(fd, SHUT_WR);
   });
-  std::string got;
-  char buf[65536];
-  for (;;) {
-    auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0)
-      break;
-    got.append(buf, static_cast<size_t>(n));
-  }
+  const auto got = troupe::test::read_to_eof(fd);
   writer.join();
   ::close(fd);
   return got;
