@@ -185,6 +185,16 @@ void host_agent::register_fabric_ops() {
                            port("target_port", -1), port("listen_port", 0), address("listen_addr"),
                            address("target_addr"))}};
   }};
+  ops_["retarget_relays"] = {[this](const json& args) {
+    const auto addr = field<int64_t>(args, "target_addr");
+    if (addr < 0 || addr > int64_t{0xffffffff})
+      throw protocol_error(
+        "field \"target_addr\" must be an IPv4 address as a number (0 to 4294967295)");
+    std::lock_guard<std::mutex> guard{state_mutex_};
+    const size_t n =
+      fabric_ ? fabric_->retarget(field<std::string>(args, "to"), static_cast<uint32_t>(addr)) : 0;
+    return json{{"relays", n}};
+  }};
   ops_["fabric_start"] = {[this](const json&) {
     std::lock_guard<std::mutex> guard{state_mutex_};
     fabric_for_setup().start();

@@ -735,6 +735,18 @@ uint16_t fabric::add_relay(const std::string& from, const std::string& to, uint1
   return port;
 }
 
+size_t fabric::retarget(const std::string& to, uint32_t target_addr) {
+  size_t n = 0;
+  impl_->run_in_loop([&] {
+    for (auto& r : impl_->relays)
+      if (r->to == to) {
+        r->target_addr = target_addr;
+        ++n;
+      }
+  });
+  return n;
+}
+
 void fabric::start() {
   auto& im = *impl_;
   std::lock_guard<std::mutex> guard{im.tasks_mutex};

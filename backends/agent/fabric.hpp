@@ -112,6 +112,11 @@ public:
 
   static constexpr uint32_t loopback = 0x7f000001; ///< 127.0.0.1
 
+  /// Points every relay to node `to` at `target_addr` from now on (the node's host was
+  /// replaced: a Kubernetes pod that came back with a new address); connections already
+  /// relayed keep theirs. Returns how many relays changed.
+  size_t retarget(const std::string& to, uint32_t target_addr);
+
   /// Starts the event loop thread; relays accept from then on.
   void start();
   /// Closes every relay and connection and joins the thread; idempotent; never throws.

@@ -1,5 +1,6 @@
 #include "backends/agent/multi_fabric.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include "backends/agent/for_each_bounded.hpp"
@@ -49,7 +50,62 @@ uint16_t multi_fabric::add_relay(size_t host, const std::string& from, const std
   std::lock_guard<std::mutex> guard{mutex_};
   relayed_by_[key_of(from, to)].insert(host);
   relaying_.insert(host);
+  specs_.push_back({host, from, to, target_port, port, listen_addr, target_addr});
   return port;
+}
+
+multi_fabric::reattached multi_fabric::reattach_host(size_t host, std::shared_ptr<connection> c,
+                                                     uint32_t listen_addr,
+                                                     const std::vector<std::string>& nodes) {
+  std::lock_guard<std::mutex> changing{changing_};
+  auto& f = *hosts_.at(host);
+  f.reattach(std::move(c));
+  std::vector<relay_spec> specs;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    specs = specs_;
+  }
+  reattached out;
+  for (auto& r : specs)
+    if (r.host == host) {
+      f.add_relay(r.from, r.to, r.target_port, r.listen_port, listen_addr, r.target_addr);
+      ++out.relays_made_again;
+    }
+  const bool relays = out.relays_made_again > 0;
+  if (relays)
+    f.start();
+  // What the links of this host's relays went through so far, again, in order.
+  for (const auto& changes : history_) {
+    if (changes.empty()) {
+      if (relays)
+        f.heal_all();
+      continue;
+    }
+    std::vector<link_change> here;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      for (const auto& ch : changes)
+        if (auto it = relayed_by_.find(key_of(ch.from, ch.to));
+            it != relayed_by_.end() && it->second.count(host))
+          here.push_back(ch);
+    }
+    if (!here.empty())
+      f.apply(here);
+  }
+  // The other hosts' relays to this host's nodes dial its new address.
+  std::set<std::pair<size_t, std::string>> retargeted;
+  for (const auto& r : specs)
+    if (r.host != host && std::find(nodes.begin(), nodes.end(), r.to) != nodes.end() &&
+        retargeted.insert({r.host, r.to}).second)
+      out.relays_pointed_here += hosts_.at(r.host)->retarget(r.to, listen_addr);
+  std::lock_guard<std::mutex> guard{mutex_};
+  for (auto& r : specs_) {
+    if (r.host == host)
+      r.listen_addr = listen_addr;
+    else if (retargeted.count({r.host, r.to}))
+      r.target_addr = listen_addr;
+  }
+  return out;
 }
 
 void multi_fabric::on_hosts(const std::vector<size_t>& hosts,
@@ -93,6 +149,10 @@ void multi_fabric::stop() noexcept {
 }
 
 void multi_fabric::apply(const std::vector<link_change>& changes) {
+  if (changes.empty())
+    return;
+  std::lock_guard<std::mutex> changing{changing_};
+  history_.push_back(changes);
   std::map<size_t, std::vector<link_change>> by_host;
   {
     std::lock_guard<std::mutex> guard{mutex_};
@@ -108,6 +168,8 @@ void multi_fabric::apply(const std::vector<link_change>& changes) {
 }
 
 void multi_fabric::heal_all() {
+  std::lock_guard<std::mutex> changing{changing_};
+  history_.emplace_back();
   on_relaying_hosts([&](size_t h) { hosts_[h]->heal_all(); });
 }
 

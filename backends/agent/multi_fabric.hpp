@@ -42,6 +42,18 @@ public:
                      uint32_t target_addr = fabric::loopback);
   /// Starts the relays of every host that has some.
   void start();
+  /// Host `host`'s agent is `c` from now on, its relays listening on `listen_addr` (a
+  /// Kubernetes pod replaced after it was deleted: the old agent and its relays are gone).
+  /// Adds the host's relays again at their ports and starts them, replays every link change
+  /// applied so far on them (in order, so the cuts, clogs and shapes in effect stay in
+  /// effect), and points the other hosts' relays to the host's nodes (`nodes`) at
+  /// `listen_addr`. Throws what the agents said.
+  struct reattached {
+    size_t relays_made_again = 0;   ///< the host's own
+    size_t relays_pointed_here = 0; ///< the other hosts' relays to its nodes
+  };
+  reattached reattach_host(size_t host, std::shared_ptr<connection> c, uint32_t listen_addr,
+                           const std::vector<std::string>& nodes);
   /// Keeps each host's last stats, then closes its relays; never throws.
   void stop() noexcept;
 
@@ -65,8 +77,21 @@ private:
   /// The same for every host with relays.
   void on_relaying_hosts(const std::function<void(size_t)>& fn) const;
 
+  /// A relay as it was added (its port the one the agent chose), to add it again.
+  struct relay_spec {
+    size_t host;
+    std::string from, to;
+    uint16_t target_port, listen_port;
+    uint32_t listen_addr, target_addr;
+  };
+  /// What apply() and heal_all() did, in order (an empty list: heal_all), for reattach_host.
+  using applied = std::vector<link_change>;
+
   uint64_t seed_;
   std::vector<std::unique_ptr<remote_fabric>> hosts_;
+  std::mutex changing_; ///< one change, or one reattach_host, at a time
+  std::vector<applied> history_;
+  std::vector<relay_spec> specs_;
   mutable std::mutex mutex_;
   std::map<pair_key, std::set<size_t>> relayed_by_; ///< which hosts relay between two nodes
   std::set<size_t> relaying_;                       ///< hosts with a relay

@@ -42,9 +42,16 @@ size_t multi_supervisor::hosts() const {
   return hosts_.size();
 }
 
-const std::shared_ptr<connection>& multi_supervisor::agent(size_t host) const {
+std::shared_ptr<connection> multi_supervisor::agent(size_t host) const {
   std::lock_guard<std::mutex> guard{mutex_};
   return hosts_.at(host).agent;
+}
+
+void multi_supervisor::reattach_host(size_t host, std::shared_ptr<connection> c,
+                                     std::vector<local::process_options> opts) {
+  sup(host).reattach(c, std::move(opts));
+  std::lock_guard<std::mutex> guard{mutex_};
+  hosts_.at(host).agent = std::move(c);
 }
 
 // -- slots ----------------------------------------------------------------------

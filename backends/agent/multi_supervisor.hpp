@@ -31,7 +31,13 @@ public:
   void on_event(size_t host, const nlohmann::json& e);
   size_t hosts() const;
   /// The agent of host `host`.
-  const std::shared_ptr<connection>& agent(size_t host) const;
+  std::shared_ptr<connection> agent(size_t host) const;
+  /// Host `host`'s agent is `c` from now on (a Kubernetes pod replaced after it was deleted),
+  /// its nodes added to it again with `opts` (by host slot: their settings for the new
+  /// host), each idle until started. Its old agent must be closed: its events would be
+  /// taken as the new one's. Throws agent_error.
+  void reattach_host(size_t host, std::shared_ptr<connection> c,
+                     std::vector<local::process_options> opts);
 
   // -- slots ------------------------------------------------------------------
 

@@ -10,19 +10,35 @@ using nlohmann::json;
 uint16_t remote_fabric::add_relay(const std::string& from, const std::string& to,
                                   uint16_t target_port, uint16_t listen_port, uint32_t listen_addr,
                                   uint32_t target_addr) {
-  auto r = conn_->call("add_relay", {{"from", from},
-                                     {"to", to},
-                                     {"target_port", target_port},
-                                     {"listen_port", listen_port},
-                                     {"listen_addr", listen_addr},
-                                     {"target_addr", target_addr},
-                                     {"seed", seed_}});
+  auto r = conn()->call("add_relay", {{"from", from},
+                                      {"to", to},
+                                      {"target_port", target_port},
+                                      {"listen_port", listen_port},
+                                      {"listen_addr", listen_addr},
+                                      {"target_addr", target_addr},
+                                      {"seed", seed_}});
   std::lock_guard<std::mutex> guard{mutex_};
   ++relays_;
   return field<uint16_t>(r, "port");
 }
 
-void remote_fabric::start() { conn_->call("fabric_start"); }
+std::shared_ptr<connection> remote_fabric::conn() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return conn_;
+}
+
+void remote_fabric::reattach(std::shared_ptr<connection> c) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  conn_ = std::move(c);
+  relays_ = 0;
+}
+
+size_t remote_fabric::retarget(const std::string& to, uint32_t target_addr) {
+  return field_or<size_t>(
+    conn()->call("retarget_relays", {{"to", to}, {"target_addr", target_addr}}), "relays", 0);
+}
+
+void remote_fabric::start() { conn()->call("fabric_start"); }
 
 void remote_fabric::stop() noexcept {
   {
@@ -33,7 +49,7 @@ void remote_fabric::stop() noexcept {
   std::vector<link_stats> last;
   try {
     last = stats();
-    conn_->call("fabric_stop");
+    conn()->call("fabric_stop");
   } catch (const std::exception&) {
     // The agent is gone, and its relays with it; the stats are what it last told.
   }
@@ -47,10 +63,10 @@ void remote_fabric::apply(const std::vector<link_change>& changes) {
   json list = json::array();
   for (const auto& c : changes)
     list.push_back(to_json(c));
-  conn_->call("apply", {{"changes", list}});
+  conn()->call("apply", {{"changes", list}});
 }
 
-void remote_fabric::heal_all() { conn_->call("heal_all"); }
+void remote_fabric::heal_all() { conn()->call("heal_all"); }
 
 std::vector<link_stats> remote_fabric::stats() const {
   {
@@ -59,7 +75,7 @@ std::vector<link_stats> remote_fabric::stats() const {
       return last_;
   }
   std::vector<link_stats> out;
-  const auto result = conn_->call("fabric_stats"); // named: the loop reads into it
+  const auto result = conn()->call("fabric_stats"); // named: the loop reads into it
   for (const auto& l : result.at("links"))
     out.push_back(link_stats_from_json(l));
   return out;
@@ -82,7 +98,7 @@ size_t remote_fabric::relay_count() const {
 }
 
 size_t remote_fabric::open_connections() const {
-  return field_or<size_t>(conn_->call("fabric_stats"), "open_connections", 0);
+  return field_or<size_t>(conn()->call("fabric_stats"), "open_connections", 0);
 }
 
 } // namespace troupe::backends::agent

@@ -32,6 +32,12 @@ public:
                      uint16_t listen_port = 0, uint32_t listen_addr = fabric::loopback,
                      uint32_t target_addr = fabric::loopback);
   void start();
+  /// From now on, the agent `c` instead (the host was replaced: its relays are gone with the
+  /// old agent, so the caller adds them again); the relay count starts again from 0.
+  void reattach(std::shared_ptr<connection> c);
+  /// The agent's relays to node `to` dial `target_addr` from now on (agent::fabric::retarget);
+  /// how many it changed.
+  size_t retarget(const std::string& to, uint32_t target_addr);
   /// Keeps the last stats, then closes every relay; never throws.
   void stop() noexcept;
 
@@ -49,7 +55,9 @@ public:
   size_t open_connections() const;
 
 private:
-  std::shared_ptr<connection> conn_;
+  std::shared_ptr<connection> conn() const;
+
+  std::shared_ptr<connection> conn_; ///< guarded by mutex_ (reattach)
   uint64_t seed_;
   mutable std::mutex mutex_;
   size_t relays_ = 0;

@@ -50,27 +50,64 @@ void remote_supervisor::on_event(const json& e) {
 
 // -- processes ------------------------------------------------------------------
 
+std::shared_ptr<connection> remote_supervisor::conn() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return conn_;
+}
+
+void remote_supervisor::reattach(std::shared_ptr<connection> c,
+                                 std::vector<local::process_options> opts) {
+  std::vector<milliseconds> graces;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (opts.size() != slots_.size())
+      throw std::logic_error("remote_supervisor::reattach: " + std::to_string(opts.size()) +
+                             " nodes for " + std::to_string(slots_.size()) + " slots");
+    for (const auto& s : slots_)
+      graces.push_back(s->stop_grace);
+  }
+  // The new agent numbers them as the old one did: in the order they were added.
+  for (size_t i = 0; i < opts.size(); ++i) {
+    auto result = c->call("add_node", to_json(node_spec{opts[i], graces[i]}));
+    if (field<size_t>(result, "slot") != i)
+      throw agent_error(c->describe() + " numbered node " + opts[i].id + " " +
+                        std::to_string(field<size_t>(result, "slot")) + ", not " +
+                        std::to_string(i) + ": was it started for another orchestrator?");
+  }
+  std::lock_guard<std::mutex> guard{mutex_};
+  conn_ = std::move(c);
+  for (size_t i = 0; i < opts.size(); ++i) {
+    auto& s = *slots_[i];
+    s.opts = std::move(opts[i]);
+    s.state = process_state::idle;
+    s.pid = -1;
+    s.status.clear();
+  }
+  changed_.notify_all();
+}
+
 size_t remote_supervisor::add(local::process_options opts, milliseconds stop_grace) {
-  auto result = conn_->call("add_node", to_json(node_spec{opts, stop_grace}));
+  auto result = conn()->call("add_node", to_json(node_spec{opts, stop_grace}));
   const auto slot = field<size_t>(result, "slot");
   std::lock_guard<std::mutex> guard{mutex_};
   if (slot != slots_.size())
-    throw agent_error(conn_->describe() + " numbered node " + opts.id + " " + std::to_string(slot) +
-                      ", not " + std::to_string(slots_.size()) +
+    throw agent_error(conn()->describe() + " numbered node " + opts.id + " " +
+                      std::to_string(slot) + ", not " + std::to_string(slots_.size()) +
                       ": was it started for another orchestrator?");
   auto v = std::make_unique<slot_view>();
   v->opts = std::move(opts);
+  v->stop_grace = stop_grace;
   slots_.push_back(std::move(v));
   return slot;
 }
 
-void remote_supervisor::start(size_t slot) { conn_->call("start", {{"slot", slot}}); }
+void remote_supervisor::start(size_t slot) { conn()->call("start", {{"slot", slot}}); }
 
 bool remote_supervisor::control(const char* op, size_t slot, json extra,
                                 milliseconds timeout) noexcept {
   try {
     extra["slot"] = slot;
-    conn_->call(op, std::move(extra), timeout);
+    conn()->call(op, std::move(extra), timeout);
     return true;
   } catch (const std::exception&) {
     return false;
@@ -91,7 +128,7 @@ bool remote_supervisor::resume(size_t slot) { return control("resume", slot); }
 
 void remote_supervisor::stop_all(milliseconds grace) noexcept {
   try {
-    conn_->call("stop_all", {{"grace_ms", grace.count()}}, grace + 2 * kill_wait);
+    conn()->call("stop_all", {{"grace_ms", grace.count()}}, grace + 2 * kill_wait);
   } catch (const std::exception&) {
     // The agent is gone: its own end of stream stopped them (and their parent-death signal).
   }
@@ -139,8 +176,8 @@ bool remote_supervisor::wait_exit(size_t slot, milliseconds timeout) const {
 
 void remote_supervisor::wait_log_drained(size_t slot, milliseconds timeout) const {
   try {
-    conn_->call("wait_log_drained", {{"slot", slot}, {"timeout_ms", timeout.count()}},
-                timeout + std::chrono::seconds(5));
+    conn()->call("wait_log_drained", {{"slot", slot}, {"timeout_ms", timeout.count()}},
+                 timeout + std::chrono::seconds(5));
   } catch (const std::exception&) {
     // Best effort, as the supervisor's: the log is read as it is.
   }
@@ -148,7 +185,7 @@ void remote_supervisor::wait_log_drained(size_t slot, milliseconds timeout) cons
 
 std::string remote_supervisor::log_tail(size_t slot, size_t lines) const {
   try {
-    return field_or<std::string>(conn_->call("log_tail", {{"slot", slot}, {"lines", lines}}),
+    return field_or<std::string>(conn()->call("log_tail", {{"slot", slot}, {"lines", lines}}),
                                  "text", "");
   } catch (const std::exception& e) {
     return std::string("(the log is out of reach: ") + e.what() + ")";
@@ -157,7 +194,7 @@ std::string remote_supervisor::log_tail(size_t slot, size_t lines) const {
 
 std::string remote_supervisor::log_tail_bytes(size_t slot, size_t bytes) const {
   try {
-    return field_or<std::string>(conn_->call("log_tail", {{"slot", slot}, {"bytes", bytes}}),
+    return field_or<std::string>(conn()->call("log_tail", {{"slot", slot}, {"bytes", bytes}}),
                                  "text", "");
   } catch (const std::exception& e) {
     return std::string("(the log is out of reach: ") + e.what() + ")\n";

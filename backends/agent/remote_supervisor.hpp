@@ -30,6 +30,11 @@ public:
   remote_supervisor() = default;
   /// Set once, before the first call (the connection's event handler is on_event()).
   void attach(std::shared_ptr<connection> c) { conn_ = std::move(c); }
+  /// From now on the agent `c` serves these slots (their host was replaced: a Kubernetes
+  /// pod that came back after it was deleted), each added to it again with `opts` (one per
+  /// slot, in slot order: the settings rendered for the new host); every slot is idle until
+  /// started. Throws agent_error with the agent's reason.
+  void reattach(std::shared_ptr<connection> c, std::vector<local::process_options> opts);
   /// Takes one event from the agent (called on the connection's reader thread).
   void on_event(const nlohmann::json& e);
 
@@ -59,12 +64,11 @@ public:
   std::string log_tail_bytes(size_t slot, size_t bytes) const;
   const local::process_options& options(size_t slot) const;
   size_t size() const;
-  /// The agent serving these processes.
-  const connection* agent() const noexcept { return conn_.get(); }
 
 private:
   struct slot_view {
     local::process_options opts;
+    std::chrono::milliseconds stop_grace{5000};
     process_state state = process_state::idle;
     pid_t pid = -1;
     std::string status; ///< exit description once exited
@@ -73,7 +77,9 @@ private:
   bool control(const char* op, size_t slot, nlohmann::json extra = nlohmann::json::object(),
                std::chrono::milliseconds timeout = std::chrono::seconds(30)) noexcept;
 
-  std::shared_ptr<connection> conn_;
+  std::shared_ptr<connection> conn() const;
+
+  std::shared_ptr<connection> conn_; ///< guarded by mutex_ (reattach)
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::vector<std::unique_ptr<slot_view>> slots_; ///< stable addresses: options() refers in

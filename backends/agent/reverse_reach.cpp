@@ -6,7 +6,23 @@ using nlohmann::json;
 
 void reverse_reach::add_host(std::shared_ptr<connection> agent, tunnel_pool_options where) {
   std::lock_guard<std::mutex> guard{mutex_};
-  hosts_.push_back({std::move(agent), std::move(where), nullptr, {}});
+  hosts_.push_back({std::move(agent), std::move(where), nullptr, {}, json::array()});
+}
+
+void reverse_reach::replace_host(size_t host, std::shared_ptr<connection> agent,
+                                 tunnel_pool_options where) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (host >= hosts_.size())
+    return;
+  auto& h = hosts_[host];
+  if (h.pool) {
+    h.pool->close();
+    h.replaced.push_back(h.pool->stats());
+  }
+  h.agent = std::move(agent);
+  h.where = std::move(where);
+  h.pool.reset();
+  h.ports.clear(); // the old agent's ports went with it: the next reach() asks the new one
 }
 
 std::string reverse_reach::reach(size_t host, uint16_t port) {
@@ -52,12 +68,15 @@ json reverse_reach::stats() const {
   json out = json::array();
   for (size_t i = 0; i < hosts_.size(); ++i) {
     const auto& h = hosts_[i];
-    if (!h.pool)
+    if (!h.pool && h.replaced.empty())
       continue;
     json ports = json::object();
     for (const auto& [here, there] : h.ports)
       ports[std::to_string(here)] = there;
-    out.push_back({{"host", i}, {"ports", ports}, {"tunnels", h.pool->stats()}});
+    json one{{"host", i}, {"ports", ports}, {"tunnels", h.pool ? h.pool->stats() : json::object()}};
+    if (!h.replaced.empty())
+      one["replaced_agents_tunnels"] = h.replaced;
+    out.push_back(std::move(one));
   }
   return out;
 }

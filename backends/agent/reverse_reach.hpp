@@ -31,9 +31,13 @@ public:
   /// The "127.0.0.1:PORT" a command on host `host` dials to reach 127.0.0.1:`port` here.
   /// Throws agent_error with one sentence naming the host's agent.
   std::string reach(size_t host, uint16_t port);
+  /// Host `host`'s agent was replaced (a Kubernetes pod that came back after it was
+  /// deleted): its tunnels end, and the next reach() opens them through `agent`.
+  void replace_host(size_t host, std::shared_ptr<connection> agent, tunnel_pool_options where);
   /// Ends every host's tunnels; idempotent; never throws.
   void close() noexcept;
-  /// Per host that has tunnels: {"host", "ports": {"PORT here": port there}, "tunnels": {...}}.
+  /// Per host that has tunnels: {"host", "ports": {"PORT here": port there}, "tunnels": {...}}
+  /// (and "replaced_agents_tunnels": [...] once its agent was replaced).
   nlohmann::json stats() const;
 
 private:
@@ -42,6 +46,7 @@ private:
     tunnel_pool_options where;
     std::unique_ptr<tunnel_pool> pool;  ///< made by the first reach()
     std::map<uint16_t, uint16_t> ports; ///< port here -> the agent's port standing for it
+    nlohmann::json replaced;            ///< the stats of the tunnels of agents it replaced
   };
 
   mutable std::mutex mutex_;

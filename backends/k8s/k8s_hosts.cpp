@@ -6,6 +6,7 @@
 #include <ctime>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "actors/errors.hpp"
 #include "backends/agent/for_each_bounded.hpp"
@@ -109,26 +110,28 @@ void k8s_hosts::wait_ready(const k8s_options& o) {
   }
 }
 
-std::vector<std::pair<std::string, std::string>>
-k8s_hosts::pod_addresses(const expanded_topology& topo) {
+std::vector<k8s_hosts::pod_seen> k8s_hosts::pod_addresses(const expanded_topology& topo) {
   auto r = kubectl_->run({"get", "pods", "-n", manifests_.ns, "-l",
                           std::string(run_label) + "=" + run_id_, "-o", "json"},
                          seconds(120));
   auto pods = json::parse(r.out, nullptr, false);
   if (r.code != 0 || !pods.is_object())
     throw user_error("kubectl get pods -n " + manifests_.ns + " failed: " + kubectl::said(r));
-  std::map<std::string, std::string> ip_of;
-  for (const auto& p : pods.value("items", json::array()))
-    ip_of[p["metadata"].value("name", std::string{})] =
-      p.value("status", json::object()).value("podIP", std::string{});
-  std::vector<std::pair<std::string, std::string>> out;
+  std::map<std::string, pod_seen> seen;
+  for (const auto& p : pods.value("items", json::array())) {
+    const auto meta = p.value("metadata", json::object());
+    const auto name = meta.value("name", std::string{});
+    seen[name] = {name, p.value("status", json::object()).value("podIP", std::string{}),
+                  meta.value("uid", std::string{})};
+  }
+  std::vector<pod_seen> out;
   for (const auto& n : topo.nodes) {
     auto pod = pod_of(manifests_, n);
-    auto it = ip_of.find(pod);
-    if (it == ip_of.end() || it->second.empty())
+    auto it = seen.find(pod);
+    if (it == seen.end() || it->second.address.empty())
       throw user_error("pod " + pod + " of node " + n.id + " has no address in namespace " +
                        manifests_.ns + " although its StatefulSet is Ready");
-    out.emplace_back(pod, it->second);
+    out.push_back(it->second);
   }
   return out;
 }
@@ -166,50 +169,71 @@ std::vector<local::hosts::started> k8s_hosts::start(const scenario& s,
   const auto pods = pod_addresses(topo);
 
   // One pod per node: host i runs node i. Agents are connected in parallel.
+  options_ = o;
+  token_ = id.token;
+  on_event_ = on_event;
   agents_.assign(pods.size(), nullptr);
   std::vector<std::string> errors(pods.size());
   agent::for_each_bounded(pods.size(), o.parallel, [&](size_t i) {
-    agent::tcp_agent_options ch;
-    ch.address = pods[i].second;
-    ch.port = o.agent_port;
-    ch.token = id.token;
-    ch.what =
-      "the agent of pod " + pods[i].first + " (" + ch.address + ":" + std::to_string(ch.port) + ")";
     try {
-      agents_[i] = agent::connection::start_tcp(ch, on_event(i));
+      agents_[i] = connect(i, pods[i].name, pods[i].address);
     } catch (const std::exception& e) {
       errors[i] = e.what();
     }
   });
   for (const auto& e : errors)
     if (!e.empty())
-      throw user_error(e + ": troupe reaches the pods at their own addresses, so run it in the "
-                           "cluster or on a machine routed to the pod network");
-  for (size_t i = 0; i < pods.size(); ++i) {
-    agent::tunnel_pool_options where;
-    where.address = pods[i].second;
-    where.port = o.agent_port;
-    where.token = id.token;
-    where.what = "the agent of pod " + pods[i].first;
-    reach_.add_host(agents_[i], where);
-  }
+      throw user_error(e);
   std::vector<started> out;
   placement_.clear();
   for (size_t i = 0; i < pods.size(); ++i) {
-    started st;
-    st.where.name = pods[i].first;
-    st.where.address = pods[i].second;
-    st.where.ipv4 = ipv4_number(pods[i].second, pods[i].first);
-    st.where.nodes_dir = fs::path(o.pod_dir) / "nodes"; // the emptyDir "run"
-    st.where.remote = true;
-    st.agent = agents_[i];
-    out.push_back(std::move(st));
+    reach_.add_host(agents_[i], tunnel_ends(pods[i].name, pods[i].address));
+    out.push_back(host_of(i, pods[i].name, pods[i].address));
     placement_.push_back(i);
     info_["pods"].push_back(
-      {{"name", pods[i].first}, {"address", pods[i].second}, {"node", topo.nodes[i].id}});
-    pods_.emplace_back(pods[i].first, topo.nodes[i].id);
+      {{"name", pods[i].name}, {"address", pods[i].address}, {"node", topo.nodes[i].id}});
+    pods_.emplace_back(pods[i].name, topo.nodes[i].id);
+    uids_.push_back(pods[i].uid);
   }
   return out;
+}
+
+std::shared_ptr<agent::connection> k8s_hosts::connect(size_t host, const std::string& pod,
+                                                      const std::string& address) {
+  agent::tcp_agent_options ch;
+  ch.address = address;
+  ch.port = options_.agent_port;
+  ch.token = token_;
+  ch.what = "the agent of pod " + pod + " (" + address + ":" + std::to_string(ch.port) + ")";
+  try {
+    return agent::connection::start_tcp(ch, on_event_(host));
+  } catch (const std::exception& e) {
+    throw user_error(std::string(e.what()) +
+                     ": troupe reaches the pods at their own addresses, so run it in the "
+                     "cluster or on a machine routed to the pod network");
+  }
+}
+
+agent::tunnel_pool_options k8s_hosts::tunnel_ends(const std::string& pod,
+                                                  const std::string& address) const {
+  agent::tunnel_pool_options where;
+  where.address = address;
+  where.port = options_.agent_port;
+  where.token = token_;
+  where.what = "the agent of pod " + pod;
+  return where;
+}
+
+local::hosts::started k8s_hosts::host_of(size_t host, const std::string& pod,
+                                         const std::string& address) const {
+  started st;
+  st.where.name = pod;
+  st.where.address = address;
+  st.where.ipv4 = ipv4_number(address, pod);
+  st.where.nodes_dir = fs::path(options_.pod_dir) / "nodes"; // the emptyDir "run"
+  st.where.remote = true;
+  st.agent = agents_.at(host);
+  return st;
 }
 
 void k8s_hosts::close() noexcept {
@@ -267,12 +291,70 @@ std::optional<std::string> k8s_hosts::crash(size_t host) {
   if (r.code != 0)
     return "kubectl delete pod " + pod + " of node " + node + " failed: " + kubectl::said(r);
   lost_[host] = "the pod " + pod + " of node " + node +
-                " was deleted (a kill with \"kill\": \"delete_pod\"): the pod that replaces it "
-                "has a new address and an empty emptyDir, which troupe does not adopt, so the "
-                "node stays down for the rest of the run (\"kill\": \"signal\" kills only the "
-                "node's process, which can be started again)";
+                " was deleted (a kill with \"kill\": \"delete_pod\"): a start or restart "
+                "takes the pod its StatefulSet makes again";
   info_["deleted_pods"].push_back({{"pod", pod}, {"node", node}});
   return std::string{};
+}
+
+json k8s_hosts::replacement_pod(const std::string& pod, const std::string& old_uid) {
+  const auto deadline = std::chrono::steady_clock::now() + options_.wait_timeout;
+  std::string last = "not made yet";
+  for (;;) {
+    auto r = kubectl_->run({"get", "pod", pod, "-n", manifests_.ns, "-o", "json"}, seconds(60));
+    auto p = json::parse(r.out, nullptr, false);
+    if (r.code == 0 && p.is_object() &&
+        p.value("metadata", json::object()).value("uid", std::string{}) != old_uid) {
+      bool ready = false;
+      for (const auto& c : p.value("status", json::object()).value("conditions", json::array()))
+        ready = ready || (c.value("type", "") == "Ready" && c.value("status", "") == "True");
+      if (ready && !p["status"].value("podIP", std::string{}).empty())
+        return p;
+      last = unready_reason(p);
+      // Made: the API server says when it is Ready.
+      const auto left =
+        std::chrono::duration_cast<seconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() > 0) {
+        kubectl_->run({"wait", "-n", manifests_.ns, "pod/" + pod, "--for=condition=Ready",
+                       "--timeout=" + std::to_string(left.count()) + "s"},
+                      left + seconds(30));
+        continue;
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw user_error("the pod that replaces the deleted pod " + pod + " (namespace " +
+                       manifests_.ns + ") was not Ready after " +
+                       std::to_string(options_.wait_timeout.count()) + " s (" + last +
+                       "): check its StatefulSet's events (kubectl describe statefulset -n " +
+                       manifests_.ns + "), or raise wait_timeout");
+    // Not made yet: the StatefulSet controller makes it within seconds.
+    std::this_thread::sleep_for(seconds(1));
+  }
+}
+
+std::optional<local::hosts::started> k8s_hosts::revive(size_t host) {
+  std::string pod, node, old_uid;
+  {
+    std::lock_guard<std::mutex> guard{crash_mutex_};
+    if (!lost_.count(host) || !kubectl_)
+      return std::nullopt;
+    pod = pods_.at(host).first;
+    node = pods_.at(host).second;
+    old_uid = uids_.at(host);
+  }
+  const auto p = replacement_pod(pod, old_uid);
+  const auto address = p["status"].value("podIP", std::string{});
+  ipv4_number(address, pod); // an IPv4 address, or why not
+  auto fresh = connect(host, pod, address);
+  if (agents_.at(host))
+    agents_[host]->close(); // gone with its pod; its reader thread ends here
+  agents_[host] = fresh;
+  reach_.replace_host(host, fresh, tunnel_ends(pod, address));
+  std::lock_guard<std::mutex> guard{crash_mutex_};
+  lost_.erase(host);
+  uids_[host] = p["metadata"].value("uid", std::string{});
+  info_["adopted_pods"].push_back({{"pod", pod}, {"node", node}, {"address", address}});
+  return host_of(host, pod, address);
 }
 
 std::optional<std::string> k8s_hosts::lost(size_t host) const {

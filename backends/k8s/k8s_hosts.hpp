@@ -44,6 +44,9 @@ public:
   /// With "kill": "delete_pod": `kubectl delete pod --force --grace-period=0` of the host's pod.
   std::optional<std::string> crash(size_t host) override;
   std::optional<std::string> lost(size_t host) const override;
+  /// The pod that replaced a deleted one (same name, new uid, Ready): its agent connected at
+  /// its new address.
+  std::optional<started> revive(size_t host) override;
   /// The program's executable inside its image (image.hpp).
   std::string binary(const local::program& p) const override { return executable_in_image(p); }
 
@@ -56,10 +59,24 @@ private:
   /// Waits for each StatefulSet's readyReplicas; throws user_error naming a pod that is not
   /// Ready and why (its container's waiting reason).
   void wait_ready(const k8s_options& o);
-  /// Each pod's name and address, in topology order.
-  std::vector<std::pair<std::string, std::string>> pod_addresses(const expanded_topology& topo);
+  struct pod_seen {
+    std::string name, address, uid;
+  };
+  /// Each pod's name, address and uid, in topology order.
+  std::vector<pod_seen> pod_addresses(const expanded_topology& topo);
   /// Why the first pod that is not Ready is not (for messages).
   std::string first_unready_pod();
+  /// The pod named `pod` once it is not the one with uid `old_uid` and is Ready, with an
+  /// address (`kubectl wait` watches it get Ready; until the StatefulSet made it, a get each
+  /// second); throws user_error after wait_timeout.
+  nlohmann::json replacement_pod(const std::string& pod, const std::string& old_uid);
+  /// Connects to the agent of pod `pod` at `address` (host `host`'s events to on_event_).
+  std::shared_ptr<agent::connection> connect(size_t host, const std::string& pod,
+                                             const std::string& address);
+  /// How the reverse tunnels reach the agent of pod `pod` at `address`.
+  agent::tunnel_pool_options tunnel_ends(const std::string& pod, const std::string& address) const;
+  /// Host `host` as the local backend sees it: pod `pod` at `address`.
+  started host_of(size_t host, const std::string& pod, const std::string& address) const;
 
   std::unique_ptr<kubectl> kubectl_;
   run_manifests manifests_;
@@ -67,10 +84,14 @@ private:
   bool applied_ = false;
   std::vector<std::shared_ptr<agent::connection>> agents_;
   agent::reverse_reach reach_; ///< the sync service, for the pods' commands
+  k8s_options options_;
+  std::string token_;
+  handler_for on_event_;
   bool kill_deletes_pod_ = false;
   std::vector<std::pair<std::string, std::string>> pods_; ///< per host: pod name, node id
-  mutable std::mutex crash_mutex_;                        ///< lost_, info_'s deleted_pods
-  std::map<size_t, std::string> lost_;                    ///< host -> why it is gone
+  std::vector<std::string> uids_;                         ///< per host: its pod's uid
+  mutable std::mutex crash_mutex_;     ///< lost_, uids_, info_'s deleted_pods and adopted_pods
+  std::map<size_t, std::string> lost_; ///< host -> why it is gone
   std::vector<size_t> placement_;
   uint64_t log_tail_bytes_ = 0;
   nlohmann::json info_;

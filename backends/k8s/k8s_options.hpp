@@ -15,7 +15,7 @@
 //   kill ("signal")    what a `kill` does: "signal", SIGKILL through the pod's agent (the node
 //                      can be started again); "delete_pod", `kubectl delete pod --force
 //                      --grace-period=0`, a crash that takes the pod, its agent and its
-//                      emptyDir: the node stays down for the rest of the run
+//                      emptyDir; a later start adopts the pod the StatefulSet makes again
 
 #include <chrono>
 #include <cstdint>

@@ -70,6 +70,14 @@ public:
     (void) host;
     return std::nullopt;
   }
+  /// The host that replaced lost host `host`, with its agent connected, once it is ready
+  /// (k8s: the pod its StatefulSet made again after a delete_pod kill, at a new address and
+  /// with an empty emptyDir): nothing when these hosts replace none. Throws user_error with
+  /// why it cannot be had.
+  virtual std::optional<started> revive(size_t host) {
+    (void) host;
+    return std::nullopt;
+  }
   /// Why host `host` can start nothing again (its pod was deleted), once it cannot.
   virtual std::optional<std::string> lost(size_t host) const {
     (void) host;

@@ -207,6 +207,7 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
   };
   w->crash_host = [h = hosts_.get()](size_t host) { return h->crash(host); };
   w->host_lost = [h = hosts_.get()](size_t host) { return h->lost(host); };
+  w->adopt_host = [this](size_t host) { return adopt_host(host); };
   world_ = w;
   run_dir_ = env.run_dir;
 
@@ -259,48 +260,7 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
   for (size_t i = 0; i < topo.nodes.size(); ++i) {
     auto& node = w->nodes[i];
     auto& p = *node.prog;
-    auto where = "program " + p.name + " (node " + node.info.id + ")";
-    std::vector<size_t> peers;
-    if (p.join_scope == "all") {
-      for (size_t j = 0; j < w->nodes.size(); ++j)
-        if (w->nodes[j].prog == node.prog)
-          peers.push_back(j);
-    } else {
-      for (auto j : topo.peers[i])
-        peers.push_back(j);
-    }
-    std::string joined;
-    for (auto j : peers) {
-      auto relayed = node.peer_endpoints.find(j);
-      joined += (joined.empty() ? "" : p.join_separator) +
-                (relayed == node.peer_endpoints.end() ? w->nodes[j].endpoint : relayed->second);
-    }
-    node.vars["peers"] = joined;
-
-    process_options po;
-    po.id = node.info.id;
-    po.binary = binaries[node.info.spec.program];
-    for (auto& arg : p.args) {
-      if (arg.find("{peer.") == std::string::npos) {
-        po.args.push_back(render(arg, node.vars, where));
-        continue;
-      }
-      for (auto j : peers) {
-        if (j == i)
-          continue;
-        auto vars = node.vars;
-        for (auto& [k, val] : w->nodes[j].vars)
-          vars["peer." + k] = val;
-        // Through the fabric, the port this node dials is the link relay's, beside it.
-        if (auto r = relay_ports_.find({i, j}); r != relay_ports_.end()) {
-          vars["peer." + p.join_port] = std::to_string(r->second);
-          vars["peer.host"] = node.vars["host"];
-        }
-        po.args.push_back(render(arg, vars, where));
-      }
-    }
-    for (auto& [k, val] : p.env)
-      po.env.emplace_back(k, render(val, node.vars, where));
+    auto po = render_command(i, binaries[node.info.spec.program]);
     const auto& host = w->hosts[node.host];
     // A remote node's clock file is on its host, written there by its agent.
     auto write = host.remote ? written_by(w->sup->agent(node.host))
@@ -311,48 +271,115 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
       for (auto& kv : clock->environment())
         po.env.push_back(kv);
     enter_namespace(*w, i, po);
-    po.cwd = node.vars["data_dir"];
-    po.log_path = host.nodes_dir / (node.info.id + ".log");
-    po.pid_path = host.nodes_dir / (node.info.id + ".pid");
-    po.log_bytes_max = opts_.log_bytes_max;
-    po.log_files_max = opts_.log_files_max;
-    node.adapter_settings = render_json(p.adapter, node.vars, where + ": adapter");
-    if (host.reach() != host.address) {
-      // troupe reaches the node elsewhere than its agent does (a container's published port).
-      node.agent_adapter_settings = node.adapter_settings;
-      auto reached = node.vars;
-      reached["host"] = host.reach();
-      node.adapter_settings = render_json(p.adapter, reached, where + ": adapter");
-    }
-    node.finality_depth =
-      parse_count(render(p.finality_depth, node.vars, where), where + ": finality_depth");
-    if (!p.ready.port.empty())
-      node.probe_port = static_cast<uint16_t>(std::stoi(node.vars[p.ready.port]));
-    if (p.blocks.is_object())
-      node.producer = program_leadership(p, node.info.role, node.info.spec.params).leads;
+    render_settings(i, po);
     // Check the adapter settings now: a bad program file is bad input, not a runtime failure.
     w->make_adapter(i);
     node.slot = w->sup->add(node.host, std::move(po), p.stop_grace);
   }
 }
 
-void local_backend::start_watches() {
+process_options local_backend::render_command(size_t i, const std::string& binary) {
   auto& w = *world_;
-  for (size_t i = 0; i < w.nodes.size(); ++i) {
-    const auto& n = w.nodes[i];
-    // The agent of its host, which knows the node by its own slot.
-    nlohmann::json args{{"slot", w.sup->host_slot(n.slot)},
-                        {"adapter", n.agent_adapter_settings.is_null() ? n.adapter_settings
-                                                                       : n.agent_adapter_settings},
-                        {"interval_ms", w.poll_interval.count()},
-                        {"timeout_ms", w.rpc_timeout.count()},
-                        {"finality_depth", n.finality_depth}};
-    try {
-      w.agent_of(i).call("watch", std::move(args));
-    } catch (const agent::agent_error& e) {
-      throw user_error("the agent cannot watch " + n.info.id +
-                       " (backend param \"poll\": " + "\"agent\"): " + e.what());
+  auto& node = w.nodes[i];
+  auto& p = *node.prog;
+  auto where = "program " + p.name + " (node " + node.info.id + ")";
+  std::vector<size_t> peers;
+  if (p.join_scope == "all") {
+    for (size_t j = 0; j < w.nodes.size(); ++j)
+      if (w.nodes[j].prog == node.prog)
+        peers.push_back(j);
+  } else {
+    for (auto j : w.topo.peers[i])
+      peers.push_back(j);
+  }
+  std::string joined;
+  for (auto j : peers) {
+    auto relayed = node.peer_endpoints.find(j);
+    joined += (joined.empty() ? "" : p.join_separator) +
+              (relayed == node.peer_endpoints.end() ? w.nodes[j].endpoint : relayed->second);
+  }
+  node.vars["peers"] = joined;
+
+  process_options po;
+  po.id = node.info.id;
+  po.binary = binary;
+  for (auto& arg : p.args) {
+    if (arg.find("{peer.") == std::string::npos) {
+      po.args.push_back(render(arg, node.vars, where));
+      continue;
     }
+    for (auto j : peers) {
+      if (j == i)
+        continue;
+      auto vars = node.vars;
+      for (auto& [k, val] : w.nodes[j].vars)
+        vars["peer." + k] = val;
+      // Through the fabric, the port this node dials is the link relay's, beside it.
+      if (auto r = relay_ports_.find({i, j}); r != relay_ports_.end()) {
+        vars["peer." + p.join_port] = std::to_string(r->second);
+        vars["peer.host"] = node.vars["host"];
+      }
+      po.args.push_back(render(arg, vars, where));
+    }
+  }
+  for (auto& [k, val] : p.env)
+    po.env.emplace_back(k, render(val, node.vars, where));
+  return po;
+}
+
+void local_backend::render_settings(size_t i, process_options& po) {
+  auto& w = *world_;
+  auto& node = w.nodes[i];
+  auto& p = *node.prog;
+  auto where = "program " + p.name + " (node " + node.info.id + ")";
+  const auto& host = w.hosts[node.host];
+  po.cwd = node.vars["data_dir"];
+  po.log_path = host.nodes_dir / (node.info.id + ".log");
+  po.pid_path = host.nodes_dir / (node.info.id + ".pid");
+  po.log_bytes_max = opts_.log_bytes_max;
+  po.log_files_max = opts_.log_files_max;
+  auto settings = render_json(p.adapter, node.vars, where + ": adapter");
+  nlohmann::json agent_settings;
+  if (host.reach() != host.address) {
+    // troupe reaches the node elsewhere than its agent does (a container's published port).
+    agent_settings = settings;
+    auto reached = node.vars;
+    reached["host"] = host.reach();
+    settings = render_json(p.adapter, reached, where + ": adapter");
+  }
+  {
+    std::lock_guard<std::mutex> guard{w.addresses_mutex};
+    node.adapter_settings = std::move(settings);
+    node.agent_adapter_settings = std::move(agent_settings);
+  }
+  node.finality_depth =
+    parse_count(render(p.finality_depth, node.vars, where), where + ": finality_depth");
+  if (!p.ready.port.empty())
+    node.probe_port = static_cast<uint16_t>(std::stoi(node.vars[p.ready.port]));
+  if (p.blocks.is_object())
+    node.producer = program_leadership(p, node.info.role, node.info.spec.params).leads;
+}
+
+void local_backend::start_watches() {
+  for (size_t i = 0; i < world_->nodes.size(); ++i)
+    watch(i);
+}
+
+void local_backend::watch(size_t i) {
+  auto& w = *world_;
+  const auto& n = w.nodes[i];
+  // The agent of its host, which knows the node by its own slot.
+  nlohmann::json args{
+    {"slot", w.sup->host_slot(n.slot)},
+    {"adapter", n.agent_adapter_settings.is_null() ? n.adapter_settings : n.agent_adapter_settings},
+    {"interval_ms", w.poll_interval.count()},
+    {"timeout_ms", w.rpc_timeout.count()},
+    {"finality_depth", n.finality_depth}};
+  try {
+    w.agent_of(i)->call("watch", std::move(args));
+  } catch (const agent::agent_error& e) {
+    throw user_error("the agent cannot watch " + n.info.id +
+                     " (backend param \"poll\": " + "\"agent\"): " + e.what());
   }
 }
 
@@ -434,12 +461,7 @@ void local_backend::build_relays(const run_env& env) {
                          ", or run without relays (backend param \"fabric\": false)");
       }
       relay_ports_[{i, j}] = port;
-      auto vars = peer.vars;
-      vars[p.join_port] = std::to_string(port);
-      vars["host"] = from.address;
-      auto where = "program " + p.name + " (node " + node.info.id + ")";
-      node.peer_endpoints[j] =
-        p.join_peer.empty() ? std::string{} : render(p.join_peer, vars, where);
+      node.peer_endpoints[j] = relayed_endpoint(i, j);
     }
   }
   for (auto& n : w.nodes)
@@ -451,6 +473,19 @@ void local_backend::build_relays(const run_env& env) {
   if (f)
     f->start();
   shape_written_links(w);
+}
+
+std::string local_backend::relayed_endpoint(size_t i, size_t j) const {
+  const auto& w = *world_;
+  const auto& node = w.nodes[i];
+  const auto& p = *node.prog;
+  if (p.join_peer.empty())
+    return {};
+  // The peer's endpoint, as the relay beside node i stands for it: on i's host, at its port.
+  auto vars = w.nodes[j].vars;
+  vars[p.join_port] = std::to_string(relay_ports_.at({i, j}));
+  vars["host"] = w.hosts[node.host].address;
+  return render(p.join_peer, vars, "program " + p.name + " (node " + node.info.id + ")");
 }
 
 void local_backend::start_all(const run_env& env) {
@@ -642,6 +677,7 @@ deployment local_backend::deploy(caf::actor_system& sys, const scenario& s,
   scraper_.reset();
   interrupted_ = env.interrupted;
   timing_ = nlohmann::json::object();
+  adopted_ = nlohmann::json::array();
   ended_because_.clear();
   auto t0 = steady::now();
   refuse_unshapeable_links(*this, s, topo);
@@ -683,6 +719,7 @@ void local_backend::drive(caf::actor_system&, const std::function<bool()>& done)
 }
 
 void local_backend::teardown() noexcept {
+  std::lock_guard<std::mutex> guard{adopting_}; // a proxy's adopt_host, if one runs, first
   if (torn_down_)
     return;
   torn_down_ = true;
@@ -742,6 +779,8 @@ nlohmann::json local_backend::results() const {
     out["program_metrics"] = scraper_->results();
   if (world_->fabric)
     out["fabric"] = world_->fabric->stats_json();
+  if (!adopted_.empty())
+    out["adopted_hosts"] = adopted_;
   auto nodes = nlohmann::json::array();
   for (auto& n : world_->nodes) {
     if (n.slot >= world_->sup->size())

@@ -29,6 +29,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -91,12 +92,28 @@ private:
   void build_nodes(const scenario& s, const expanded_topology& topo, const run_env& env);
   /// The agent of every host, and the supervisor that speaks to them.
   void start_agents(const scenario& s, const expanded_topology& topo, const run_env& env);
+  /// Node `i`'s command line and environment (`binary`, its args and env rendered with its
+  /// values and its peers'), and its "peers" value.
+  process_options render_command(size_t i, const std::string& binary);
+  /// The rest of node `i`'s settings: its files on its host (in `po`), its adapter settings,
+  /// finality depth, probe port and whether it produces blocks.
+  void render_settings(size_t i, process_options& po);
+  /// Takes the host that replaced lost host `host` (a Kubernetes pod the StatefulSet made
+  /// again after a delete_pod kill; adopt_host.cpp): "" once its nodes can be started there,
+  /// else why not.
+  std::string adopt_host(size_t host);
+  /// Why the nodes of host `host` cannot move to a new address, if they cannot.
+  std::optional<std::string> adoption_refusal(size_t host) const;
   /// Each node's template values: ids, its host's address and directories, ports.
   void set_vars(live_node& node, const run_env& env);
   /// Poll "agent": asks the agent to watch every node (the proxies then read its summaries).
   void start_watches();
+  /// The same for node `i`.
+  void watch(size_t i);
   /// Relays for every link a relayed program's node dials (before any node starts).
   void build_relays(const run_env& env);
+  /// How node `i` reaches its peer `j` through the link relay beside it (join.peer).
+  std::string relayed_endpoint(size_t i, size_t j) const;
   void start_all(const run_env& env);
   void setup_wallets(const run_env& env);
   void start_actors(caf::actor_system& sys);
@@ -115,6 +132,8 @@ private:
   std::unique_ptr<metrics_scraper> scraper_;
   std::map<std::pair<size_t, size_t>, uint16_t> relay_ports_; ///< (node, peer) -> relay port
   const volatile int* interrupted_ = nullptr;
+  std::mutex adopting_; ///< adopt_host, or teardown: one at a time; adopted_
+  nlohmann::json adopted_ = nlohmann::json::array(); ///< report.json "adopted_hosts"
   bool torn_down_ = true;
   std::string ended_because_; ///< hosts::ended(), when it stopped drive()
   nlohmann::json timing_ = nlohmann::json::object();

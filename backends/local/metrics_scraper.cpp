@@ -238,7 +238,11 @@ std::optional<exposition> metrics_scraper::scrape_once(const scrape_target& t, s
     return std::nullopt;
   }
   // The node's host address (a namespaced node's ports are forwarded to 127.0.0.1, its host's).
-  const auto& host = world_->hosts.at(world_->nodes[node].host).reach();
+  std::string host;
+  {
+    std::lock_guard<std::mutex> guard{world_->addresses_mutex}; // a replaced pod moves it
+    host = world_->hosts.at(world_->nodes[node].host).reach();
+  }
   httplib::Client cli{host, std::stoi(it->second)};
   // At least 1 s (a busy machine answers a 1,500-line page slowly), at most 2 s (stop()
   // waits for one GET); a GET longer than the period drops the ticks it overran.

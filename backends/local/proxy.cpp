@@ -204,7 +204,7 @@ command_result run_on_host(proxy_actor self, const command_request& req) {
     env["TROUPE_NODE_ID"] = node.info.id;
     if (env.contains(sync_url_env) && w.hosts[node.host].remote)
       env[sync_url_env] = sync_url_on_host(w, node.host, env[sync_url_env].get<std::string>());
-    auto r = w.agent_of(st.index).call(
+    auto r = w.agent_of(st.index)->call(
       "run_command",
       {{"command", out.command},
        {"timeout_ms", req.timeout_ms},
@@ -236,11 +236,11 @@ log_count_report count_log(proxy_actor self, const log_count_request& req) {
   try {
     nlohmann::json pattern{{"pattern", req.pattern}, {"ignore_case", req.ignore_case}};
     // The agent of the node's host, which knows the node by its own slot.
-    auto r = w.agent_of(st.index).call("log_counts",
-                                       {{"slot", w.sup->host_slot(node.slot)},
-                                        {"interval_ms", w.poll_interval.count()},
-                                        {"patterns", nlohmann::json::array({pattern})}},
-                                       std::chrono::seconds(25));
+    auto r = w.agent_of(st.index)->call("log_counts",
+                                        {{"slot", w.sup->host_slot(node.slot)},
+                                         {"interval_ms", w.poll_interval.count()},
+                                         {"patterns", nlohmann::json::array({pattern})}},
+                                        std::chrono::seconds(25));
     out.scan = agent::log_scan_from_json(agent::field<nlohmann::json>(r, "patterns").at(0));
     out.counted = true;
     out.counted_by = "agent";
@@ -271,8 +271,15 @@ control_ack control(proxy_actor self, control_action action) {
     auto s = w.sup->state(node.slot);
     return s == process_state::exited || s == process_state::idle;
   };
-  // Why the node's host can start nothing again (a deleted pod), if it cannot.
-  auto lost = [&] { return w.host_lost ? w.host_lost(node.host) : std::nullopt; };
+  // Why the node's host cannot start it (a deleted pod), if it cannot: "" once the host
+  // that replaced it (the pod made again) is adopted.
+  auto lost = [&]() -> std::optional<std::string> {
+    auto why = w.host_lost ? w.host_lost(node.host) : std::nullopt;
+    if (!why || !w.adopt_host)
+      return why;
+    auto err = w.adopt_host(node.host);
+    return err.empty() ? std::nullopt : std::optional<std::string>{err};
+  };
   // The node's RPC server waits for open connections before it exits: close ours first.
   if (action == control_action::stop || action == control_action::restart ||
       action == control_action::kill)

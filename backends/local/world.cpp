@@ -22,8 +22,18 @@ nlohmann::json counters::to_json() const {
 
 adapters::adapter_ptr world::make_adapter(size_t i) const {
   auto& n = nodes[i];
-  return adapters::make_adapter(n.adapter_settings, n.info.id, rpc_timeout,
+  nlohmann::json settings;
+  {
+    std::lock_guard<std::mutex> guard{addresses_mutex};
+    settings = n.adapter_settings;
+  }
+  return adapters::make_adapter(settings, n.info.id, rpc_timeout,
                                 "program " + n.prog->name + ": adapter");
+}
+
+std::string world::host_address(size_t h) const {
+  std::lock_guard<std::mutex> guard{addresses_mutex};
+  return hosts.at(h).address;
 }
 
 bool world::running(size_t i) const { return sup->state(nodes[i].slot) == process_state::running; }
@@ -34,11 +44,11 @@ bool world::probe(size_t i, adapters::adapter* a, std::string* last_error) const
   if (r.kind == "tcp" || r.kind == "http") {
     // On the node's own host: its agent probes the address the node listens on.
     try {
-      auto res = agent_of(i).call("probe", {{"kind", r.kind},
-                                            {"address", hosts.at(n.host).address},
-                                            {"port", n.probe_port},
-                                            {"path", r.path},
-                                            {"expect", r.expect}});
+      auto res = agent_of(i)->call("probe", {{"kind", r.kind},
+                                             {"address", host_address(n.host)},
+                                             {"port", n.probe_port},
+                                             {"path", r.path},
+                                             {"expect", r.expect}});
       if (last_error)
         *last_error = res.value("error", std::string{});
       return res.value("ready", false);
@@ -152,6 +162,7 @@ void world::reconnect(size_t i, adapters::adapter& a) const {
 }
 
 std::vector<adapters::peer_endpoint> world::topology_peers(size_t i) const {
+  std::lock_guard<std::mutex> guard{addresses_mutex};
   std::vector<adapters::peer_endpoint> out;
   for (auto p : topo.peers[i]) {
     auto it = nodes[i].peer_endpoints.find(p);

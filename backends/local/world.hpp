@@ -112,6 +112,12 @@ struct world {
   /// hosts::crash and hosts::lost (null: the hosts make no crash of their own).
   std::function<std::optional<std::string>(size_t host)> crash_host;
   std::function<std::optional<std::string>(size_t host)> host_lost;
+  /// Takes the host that replaced lost host `host` (k8s: the pod made again after a
+  /// delete_pod kill), with its new address: "" once its nodes can start there, else why not.
+  std::function<std::string(size_t host)> adopt_host;
+  /// Guards what adopt_host changes while other actors read it: each host's address and
+  /// ipv4, each node's adapter settings, endpoint and peer endpoints (their values).
+  mutable std::mutex addresses_mutex;
   /// Each node's libfaketime clock, by node index (null: that node cannot be skewed).
   std::vector<std::shared_ptr<agent::node_clock>> clocks;
   /// Each node's network namespace, by node index (none: it runs in its host's own), made on
@@ -138,10 +144,12 @@ struct world {
   tx_index txs;
   local::counters counters;
 
-  /// The agent of node `i`'s host.
-  agent::connection& agent_of(size_t i) const { return *sup->agent(nodes[i].host); }
+  /// The agent of node `i`'s host (held: a replaced host's old agent outlives the call).
+  std::shared_ptr<agent::connection> agent_of(size_t i) const { return sup->agent(nodes[i].host); }
   /// A fresh adapter for node `i` (each actor owns its own).
   adapters::adapter_ptr make_adapter(size_t i) const;
+  /// Host `h`'s address, as its agent's probes dial it.
+  std::string host_address(size_t h) const;
   /// True when the node's process is running and not paused.
   bool running(size_t i) const;
   /// Probes node `i` once (the program's readiness probe).

@@ -43,7 +43,7 @@ json read_json(const fs::path& p) {
 json pod_list(bool unready) {
   json items = json::array();
   for (size_t i = 0; i < pods.size(); ++i) {
-    json pod{{"metadata", {{"name", pods[i]}}},
+    json pod{{"metadata", {{"name", pods[i]}, {"uid", "uid-" + pods[i] + "-1"}}},
              {"status",
               {{"podIP", "127.0.0." + std::to_string(i + 2)},
                {"conditions", json::array({json{{"type", "Ready"}, {"status", "True"}}})}}}};
@@ -61,8 +61,20 @@ json pod_list(bool unready) {
 }
 
 /// The kubectl script: logs each call to DIR/calls.log and answers as a cluster would.
+/// Each pod's own `kubectl get pod` answer is DIR/pod-NAME.json; the pod its StatefulSet makes
+/// after a deletion (DIR/pod-NAME.after.json) is at 127.0.0.7 onwards, with a new uid.
 fs::path fake_kubectl(const fs::path& dir, uint16_t port, bool wait_fails) {
-  std::ofstream{dir / "pods.json"} << pod_list(wait_fails).dump();
+  const auto list = pod_list(wait_fails);
+  std::ofstream{dir / "pods.json"} << list.dump();
+  for (size_t i = 0; i < pods.size(); ++i) {
+    auto pod = list["items"][i];
+    std::ofstream{dir / ("pod-" + pods[i] + ".json")} << pod.dump();
+    const auto after = "127.0.0." + std::to_string(i + 7);
+    pod["metadata"]["uid"] = "uid-" + pods[i] + "-2";
+    pod["status"]["podIP"] = after;
+    std::ofstream{dir / ("pod-" + pods[i] + ".after.json")} << pod.dump();
+    std::ofstream{dir / (pods[i] + ".after.address")} << after;
+  }
   std::string starts;
   for (size_t i = 0; i < pods.size(); ++i)
     starts += "    " + shell_quote(troupe::test::troupe_binary()) + " agent --listen 127.0.0." +
@@ -73,6 +85,10 @@ fs::path fake_kubectl(const fs::path& dir, uint16_t port, bool wait_fails) {
   for (const auto& p : pods)
     ready += "    n=0; until grep -q 'listening on' \"$D/" + p +
              ".agent.log\" 2>/dev/null || [ $n -ge 300 ]; do sleep 0.1; n=$((n+1)); done\n";
+  // A replacement pod is Ready once its agent listens.
+  ready += "    for f in \"$D\"/*.replacement.agent.log; do [ -e \"$f\" ] || continue; n=0; "
+           "until grep -q 'listening on' \"$f\" || [ $n -ge 300 ]; do sleep 0.1; "
+           "n=$((n+1)); done; done\n";
   const auto script = dir / "kubectl";
   std::ofstream{script}
     << "#!/bin/sh\nD=" << shell_quote(dir.string()) << "\n"
@@ -90,9 +106,17 @@ fs::path fake_kubectl(const fs::path& dir, uint16_t port, bool wait_fails) {
                    : ready)
     << "    ;;\n"
     << "  *'get pods'*) cat \"$D/pods.json\" ;;\n"
+    << "  'get pod '*) cat \"$D/pod-$3.json\" ;;\n"
     // A forced deletion: the kubelet kills the pod's containers at once (the agent, and the
-    // node with it). A StatefulSet would make a new pod; troupe does not adopt it.
-    << "  'delete pod '*) kill -9 $(cat \"$D/$3.pid\") ;;\n"
+    // node with it); the StatefulSet makes the pod again, at a new address, with a new uid
+    // and an empty emptyDir.
+    << "  'delete pod '*) kill -9 $(cat \"$D/$3.pid\")\n"
+    << "    cp \"$D/pod-$3.after.json\" \"$D/pod-$3.json\"; rm -rf \"$D/pods/nodes\"/$3*\n"
+    << "    " << shell_quote(troupe::test::troupe_binary())
+    << " agent --listen \"$(cat \"$D/$3.after.address\"):" << port
+    << "\" --token-file \"$D/token\" --log-file \"$D/$3.replacement.agent.log\" </dev/null "
+       ">/dev/null 2>&1 &\n"
+    << "    echo $! >> \"$D/agent.pids\" ;;\n"
     // Deleting the namespace ends its pods: their agents.
     << "  *'delete namespace'*) kill $(cat \"$D/agent.pids\") 2>/dev/null; : ;;\n"
     << "  *) echo \"unexpected call: kubectl $*\" >&2; exit 1 ;;\n"
@@ -232,22 +256,27 @@ TEST(k8s_loopback_run, litecoin_runs_through_five_pod_agents_and_the_namespace_i
 }
 
 // "kill": "delete_pod": a kill deletes the node's pod (forced, no grace), which takes its
-// agent and its node at once; the node stays down, and a later start is refused with why.
-TEST(k8s_loopback_run, a_kill_by_deleting_the_pod_takes_the_node_down_for_good) {
+// agent and its node at once; the StatefulSet makes the pod again at a new address, and the
+// start that follows takes it: its agent, the node's settings for the new address, its link
+// relays made again there and the other pods' relays to it pointed there. The node starts
+// with an empty data directory and catches up from its peers.
+TEST(k8s_loopback_run, a_pod_deleted_by_a_kill_is_replaced_and_its_node_starts_again_there) {
   if (!litecoind_installed())
     GTEST_SKIP() << "litecoind is not installed (scripts/setup.sh installs it)";
   const auto dir = troupe::test::fresh_dir("k8s-loopback-delete-pod");
   const auto port = static_cast<uint16_t>(troupe::test::free_port());
   const auto file = scenario(dir, fake_kubectl(dir, port, false), port);
   auto s = read_json(file);
-  s["duration"] = "35s";
+  s["duration"] = "45s";
   s["backend"]["kill"] = "delete_pod";
   s["workloads"][1]["steps"] =
     json::array({{{"at", "12s"}, {"action", "kill"}, {"nodes", {"observer-1"}}},
-                 {{"at", "20s"}, {"action", "start"}, {"nodes", {"observer-1"}}}});
+                 {{"at", "18s"}, {"action", "start"}, {"nodes", {"observer-1"}}}});
+  s["workloads"].erase(2); // no commands
   s["expectations"] =
     json::array({json{{"kind", "safety"}},
-                 json{{"kind", "consensus_liveness"}, {"min_growth", 3}, {"max_lag", 3}}});
+                 json{{"kind", "consensus_liveness"}, {"min_growth", 3}, {"max_lag", 3}},
+                 json{{"kind", "convergence"}, {"within", "20s"}}});
   std::ofstream{file} << s.dump(2);
   auto r = run(file, dir / "run");
   EXPECT_EQ(r.code, 0) << r.out;
@@ -255,30 +284,70 @@ TEST(k8s_loopback_run, a_kill_by_deleting_the_pod_takes_the_node_down_for_good) 
   ASSERT_TRUE(report.is_object()) << r.out;
   EXPECT_EQ(report["verdict"], "pass") << report["expectations"].dump(2);
   const auto& k = report["k8s"];
+  const auto ns = k.value("namespace", std::string{});
   EXPECT_EQ(k["deleted_pods"], json::array({{{"pod", "observer-1"}, {"node", "observer-1"}}}))
     << k.dump(2);
+  EXPECT_EQ(
+    k["adopted_pods"],
+    json::array({{{"pod", "observer-1"}, {"node", "observer-1"}, {"address", "127.0.0.11"}}}))
+    << k.dump(2);
   const auto calls = troupe::test::file_text(dir / "calls.log");
-  EXPECT_NE(calls.find("delete pod observer-1 -n " + k.value("namespace", std::string{}) +
-                       " --force --grace-period=0 --wait=false"),
+  EXPECT_NE(calls.find("delete pod observer-1 -n " + ns + " --force --grace-period=0 --wait=false"),
             std::string::npos)
     << calls;
-  std::vector<std::string> faults;
-  for (const auto& f : report["faults"])
-    faults.push_back(f.value("action", "") + " " + f["nodes"].dump());
-  EXPECT_EQ(faults, std::vector<std::string>{"kill [\"observer-1\"]"}) << report["faults"].dump();
-  // The start is refused, saying why; the node stayed down.
-  bool refused = false;
-  for (const auto& f : report["refusals"])
-    refused = refused || f.dump().find("the pod observer-1 of node observer-1 was deleted") !=
-                           std::string::npos;
-  EXPECT_TRUE(refused) << report["refusals"].dump(2);
-  // Its agent died with the pod (no orderly stop in its log); the others' stopped in order.
+  EXPECT_NE(calls.find("get pod observer-1 -n " + ns + " -o json"), std::string::npos) << calls;
+  // Its four relays (a mesh of five) made again in the new pod; the four pointing to it, each
+  // in another pod, now dial its new address.
+  ASSERT_EQ(report["adopted_hosts"].size(), 1u) << report.dump(2);
+  const auto& adopted = report["adopted_hosts"][0];
+  EXPECT_EQ(adopted["address"], "127.0.0.11") << adopted.dump();
+  EXPECT_EQ(adopted["nodes"], json::array({"observer-1"})) << adopted.dump();
+  EXPECT_EQ(adopted["relays_made_again"], 4) << adopted.dump();
+  EXPECT_EQ(adopted["relays_pointed_here"], 4) << adopted.dump();
+  // The kill, ended by the start (nothing refused); the node ran again and caught up with
+  // the others from no blocks at all (consensus liveness and convergence above).
+  ASSERT_EQ(report["faults"].size(), 1u) << report["faults"].dump();
+  const auto& kill = report["faults"][0];
+  EXPECT_EQ(kill["action"], "kill") << kill.dump();
+  EXPECT_GE(kill.value("end_s", 0.0), 18.0) << kill.dump();
+  EXPECT_TRUE(report["refusals"].empty()) << report["refusals"].dump(2);
+  // The old agent died with its pod (no orderly stop); the new one stopped in order.
   EXPECT_EQ(troupe::test::file_text(dir / "observer-1.agent.log")
               .find("stopped (every node and relay it started)"),
             std::string::npos);
-  EXPECT_NE(troupe::test::file_text(dir / "miner-0.agent.log")
+  EXPECT_NE(troupe::test::file_text(dir / "observer-1.replacement.agent.log")
               .find("stopped (every node and relay it started)"),
             std::string::npos);
+  EXPECT_TRUE(agents_left(dir).empty()) << "agents still running after the run";
+}
+
+// A pod whose node a peer dials directly (no link relays) cannot move to a new address:
+// the start after its deletion is refused, saying why, and the node stays down.
+TEST(k8s_loopback_run, a_deleted_pod_without_relays_is_not_adopted_and_says_why) {
+  if (!litecoind_installed())
+    GTEST_SKIP() << "litecoind is not installed (scripts/setup.sh installs it)";
+  const auto dir = troupe::test::fresh_dir("k8s-loopback-delete-pod-direct");
+  const auto port = static_cast<uint16_t>(troupe::test::free_port());
+  const auto file = scenario(dir, fake_kubectl(dir, port, false), port);
+  auto s = read_json(file);
+  s["duration"] = "25s";
+  s["backend"]["kill"] = "delete_pod";
+  s["backend"]["fabric"] = false;
+  s["workloads"][1]["steps"] =
+    json::array({{{"at", "8s"}, {"action", "kill"}, {"nodes", {"observer-1"}}},
+                 {{"at", "12s"}, {"action", "start"}, {"nodes", {"observer-1"}}}});
+  s["workloads"].erase(2);
+  s["expectations"] = json::array({json{{"kind", "safety"}}});
+  std::ofstream{file} << s.dump(2);
+  auto r = run(file, dir / "run");
+  EXPECT_EQ(r.code, 0) << r.out;
+  const auto report = read_json(dir / "run" / "report.json");
+  ASSERT_TRUE(report.is_object()) << r.out;
+  EXPECT_FALSE(report["k8s"].contains("adopted_pods")) << report["k8s"].dump(2);
+  bool refused = false;
+  for (const auto& f : report["refusals"])
+    refused = refused || f.dump().find("dials its old address directly") != std::string::npos;
+  EXPECT_TRUE(refused) << report["refusals"].dump(2);
   EXPECT_TRUE(agents_left(dir).empty()) << "agents still running after the run";
 }
 

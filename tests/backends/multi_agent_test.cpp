@@ -1,6 +1,10 @@
 // A deployment over several agents (backends/agent/multi_supervisor, multi_fabric): slots
 // numbered across hosts, each call on its slot's own agent; a link change reaching every host
-// that relays between its two nodes, and their stats summed; a bounded log tail by bytes.
+// that relays between its two nodes, and their stats summed; a host replaced at a new address
+// (a Kubernetes pod made again) getting its relays and its slots again; a bounded log tail by
+// bytes.
+
+#include <poll.h>
 
 #include <fstream>
 
@@ -9,6 +13,7 @@
 #include "backends/agent/multi_fabric.hpp"
 #include "backends/agent/multi_supervisor.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/sockets.hpp"
 
 using namespace troupe::backends;
 using namespace std::chrono_literals;
@@ -47,6 +52,43 @@ struct two_hosts {
     return o;
   }
 };
+
+/// A socket on `addr` (host byte order): listening (port 0: any), or connected to `port`.
+int socket_at(uint32_t addr, uint16_t port, bool listen) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(addr);
+  const bool ok =
+    listen ? ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, 8) == 0
+           : ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (!ok) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+uint16_t port_of(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+/// Whether `listener` gets a connection within 10 s.
+bool accepts(int listener) {
+  pollfd p{listener, POLLIN, 0};
+  if (::poll(&p, 1, 10'000) != 1)
+    return false;
+  int fd = ::accept(listener, nullptr, nullptr);
+  if (fd >= 0)
+    ::close(fd);
+  return fd >= 0;
+}
+
+constexpr uint32_t ip(uint32_t last) { return 0x7f000000 | last; } ///< 127.0.0.last
 
 } // namespace
 
@@ -114,4 +156,56 @@ TEST(multi_agent, a_log_tail_by_bytes_starts_at_a_line_and_is_utf8) {
   EXPECT_LE(tail.size(), 40u);
   EXPECT_EQ(tail.rfind("line ", 0), 0u) << tail;
   EXPECT_NE(tail.find("bad ? byte\n"), std::string::npos) << tail;
+}
+
+// Host 1 (node b, at 127.0.0.3) is replaced by a new agent at 127.0.0.4, as a deleted pod is
+// by the one its StatefulSet makes: b's relay is made again there at its port with the cut
+// in effect, host 0's relay to b dials b's new address, and b's slot is b's on the new agent.
+TEST(multi_agent, a_replaced_host_gets_its_relays_and_slots_again_and_the_others_dial_it_there) {
+  two_hosts h{"multi-agent-reattach"};
+  agent::multi_fabric f{1};
+  for (auto& c : h.conns)
+    f.add_host(c);
+  const int b_new = socket_at(ip(4), 0, true); // b, once it runs again, at its new address
+  ASSERT_GE(b_new, 0);
+  const auto b_port = port_of(b_new);
+  const auto to_b = f.add_relay(0, "a", "b", b_port, 0, ip(1), ip(3));
+  const auto to_a = f.add_relay(1, "b", "a", 1, 0, ip(3), ip(1));
+  f.start();
+  f.apply({{agent::link_change::cut, "b", "a", {}}});
+  const auto slot = h.sup->add(1, h.sleeper("b"), 2s);
+  h.sup->start(slot);
+
+  h.conns[1]->close(); // gone with its pod
+  auto s = h.sup;
+  auto fresh =
+    agent::connection::start_in_process([s](const nlohmann::json& e) { s->on_event(1, e); });
+  h.conns.push_back(fresh);
+  h.sup->reattach_host(1, fresh, {h.sleeper("b")});
+  EXPECT_EQ(h.sup->state(slot), local::process_state::idle);
+  h.sup->start(slot);
+  EXPECT_EQ(h.sup->state(slot), local::process_state::running);
+  EXPECT_EQ(h.sup->agent(1), fresh);
+  const auto moved = f.reattach_host(1, fresh, ip(4), {"b"});
+  EXPECT_EQ(moved.relays_made_again, 1u);
+  EXPECT_EQ(moved.relays_pointed_here, 1u);
+
+  // The new agent's relay b -> a: at 127.0.0.4, the same port, the cut still in effect.
+  const auto stats = fresh->call("fabric_stats");
+  EXPECT_EQ(stats["relays"], 1) << stats.dump();
+  bool cut = false;
+  for (const auto& l : stats["links"])
+    cut = cut || (l["from"] == "b" && l["to"] == "a" && l["mode"] == "cut");
+  EXPECT_TRUE(cut) << stats.dump(2);
+  const int via_new = socket_at(ip(4), to_a, false);
+  EXPECT_GE(via_new, 0) << "nothing listens at 127.0.0.4:" << to_a;
+  // a's relay to b (host 0) now dials b at 127.0.0.4.
+  const int via_a = socket_at(ip(1), to_b, false);
+  ASSERT_GE(via_a, 0);
+  EXPECT_TRUE(accepts(b_new)) << "host 0's relay to b did not dial 127.0.0.4:" << b_port;
+  for (int fd : {via_new, via_a, b_new})
+    if (fd >= 0)
+      ::close(fd);
+  h.sup->stop_all(2s);
+  f.stop();
 }
