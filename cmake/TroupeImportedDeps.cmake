@@ -22,14 +22,29 @@ if(NOT TARGET troupe_ext::caf_core)
   endif()
 endif()
 
-# Debian builds cpp-httplib as a shared library (httplib.h only declares most functions).
+# Debian builds cpp-httplib as a shared library (httplib.h only declares most functions),
+# with OpenSSL, zlib and Brotli support: its classes have the members those add, so every
+# file that includes httplib.h must see the same CPPHTTPLIB_*_SUPPORT macros, or a
+# httplib::Client here is smaller than the library's and its constructor writes past it.
+# The macros are the ones its pkg-config file names (Debian's build, when there is none).
 if(NOT TARGET troupe_ext::httplib)
   find_path(HTTPLIB_INCLUDE_DIR httplib.h)
   find_library(HTTPLIB_LIBRARY cpp-httplib)
   if(HTTPLIB_INCLUDE_DIR AND HTTPLIB_LIBRARY)
+    find_package(PkgConfig QUIET)
+    if(PKG_CONFIG_FOUND)
+      pkg_check_modules(TROUPE_HTTPLIB_PC QUIET cpp-httplib)
+    endif()
+    if(TROUPE_HTTPLIB_PC_FOUND)
+      set(TROUPE_HTTPLIB_FLAGS ${TROUPE_HTTPLIB_PC_CFLAGS_OTHER})
+    else()
+      set(TROUPE_HTTPLIB_FLAGS -DCPPHTTPLIB_OPENSSL_SUPPORT -DCPPHTTPLIB_ZLIB_SUPPORT
+                               -DCPPHTTPLIB_BROTLI_SUPPORT)
+    endif()
     add_library(troupe_ext::httplib UNKNOWN IMPORTED)
     set_target_properties(troupe_ext::httplib PROPERTIES IMPORTED_LOCATION "${HTTPLIB_LIBRARY}"
-                          INTERFACE_INCLUDE_DIRECTORIES "${HTTPLIB_INCLUDE_DIR}")
+                          INTERFACE_INCLUDE_DIRECTORIES "${HTTPLIB_INCLUDE_DIR}"
+                          INTERFACE_COMPILE_OPTIONS "${TROUPE_HTTPLIB_FLAGS}")
   else()
     string(APPEND TROUPE_DEPS_MISSING
            "cpp-httplib not found: install the Debian package libcpp-httplib-dev. ")

@@ -12,6 +12,16 @@ namespace {
 
 constexpr auto kill_wait = std::chrono::seconds(5); // as the supervisor's own SIGKILL wait
 
+/// Adds a node to agent `c`, which must number it `slot`.
+void add_numbered(connection& c, const local::process_options& opts, milliseconds stop_grace,
+                  size_t slot) {
+  const auto got = field<size_t>(c.call("add_node", to_json(node_spec{opts, stop_grace})), "slot");
+  if (got != slot)
+    throw agent_error(c.describe() + " numbered node " + opts.id + " " + std::to_string(got) +
+                      ", not " + std::to_string(slot) +
+                      ": was it started for another orchestrator?");
+}
+
 } // namespace
 
 void remote_supervisor::on_event(const json& e) {
@@ -67,13 +77,8 @@ void remote_supervisor::reattach(std::shared_ptr<connection> c,
       graces.push_back(s->stop_grace);
   }
   // The new agent numbers them as the old one did: in the order they were added.
-  for (size_t i = 0; i < opts.size(); ++i) {
-    auto result = c->call("add_node", to_json(node_spec{opts[i], graces[i]}));
-    if (field<size_t>(result, "slot") != i)
-      throw agent_error(c->describe() + " numbered node " + opts[i].id + " " +
-                        std::to_string(field<size_t>(result, "slot")) + ", not " +
-                        std::to_string(i) + ": was it started for another orchestrator?");
-  }
+  for (size_t i = 0; i < opts.size(); ++i)
+    add_numbered(*c, opts[i], graces[i], i);
   std::lock_guard<std::mutex> guard{mutex_};
   conn_ = std::move(c);
   for (size_t i = 0; i < opts.size(); ++i) {
@@ -87,16 +92,17 @@ void remote_supervisor::reattach(std::shared_ptr<connection> c,
 }
 
 size_t remote_supervisor::add(local::process_options opts, milliseconds stop_grace) {
-  auto result = conn()->call("add_node", to_json(node_spec{opts, stop_grace}));
-  const auto slot = field<size_t>(result, "slot");
-  std::lock_guard<std::mutex> guard{mutex_};
-  if (slot != slots_.size())
-    throw agent_error(conn()->describe() + " numbered node " + opts.id + " " +
-                      std::to_string(slot) + ", not " + std::to_string(slots_.size()) +
-                      ": was it started for another orchestrator?");
+  auto c = conn();
+  size_t slot = 0;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    slot = slots_.size(); // nodes are added one at a time, before any runs
+  }
+  add_numbered(*c, opts, stop_grace, slot);
   auto v = std::make_unique<slot_view>();
   v->opts = std::move(opts);
   v->stop_grace = stop_grace;
+  std::lock_guard<std::mutex> guard{mutex_};
   slots_.push_back(std::move(v));
   return slot;
 }

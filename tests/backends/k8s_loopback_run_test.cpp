@@ -154,6 +154,22 @@ fs::path scenario(const fs::path& dir, const fs::path& kubectl, uint16_t port) {
   return file;
 }
 
+/// The scenario above with "kill": "delete_pod" and two steps: observer-1 killed at
+/// `kill_at`, started at `start_at`; no commands. `s` gets it, to change before writing it.
+fs::path delete_pod_scenario(const fs::path& dir, const std::string& duration,
+                             const std::string& kill_at, const std::string& start_at, json& s) {
+  const auto port = static_cast<uint16_t>(troupe::test::free_port());
+  const auto file = scenario(dir, fake_kubectl(dir, port, false), port);
+  s = read_json(file);
+  s["duration"] = duration;
+  s["backend"]["kill"] = "delete_pod";
+  s["workloads"][1]["steps"] =
+    json::array({{{"at", kill_at}, {"action", "kill"}, {"nodes", {"observer-1"}}},
+                 {{"at", start_at}, {"action", "start"}, {"nodes", {"observer-1"}}}});
+  s["workloads"].erase(2);
+  return file;
+}
+
 std::vector<std::string> lines(const fs::path& p) {
   std::ifstream in{p};
   std::vector<std::string> out;
@@ -264,15 +280,8 @@ TEST(k8s_loopback_run, a_pod_deleted_by_a_kill_is_replaced_and_its_node_starts_a
   if (!litecoind_installed())
     GTEST_SKIP() << "litecoind is not installed (scripts/setup.sh installs it)";
   const auto dir = troupe::test::fresh_dir("k8s-loopback-delete-pod");
-  const auto port = static_cast<uint16_t>(troupe::test::free_port());
-  const auto file = scenario(dir, fake_kubectl(dir, port, false), port);
-  auto s = read_json(file);
-  s["duration"] = "45s";
-  s["backend"]["kill"] = "delete_pod";
-  s["workloads"][1]["steps"] =
-    json::array({{{"at", "12s"}, {"action", "kill"}, {"nodes", {"observer-1"}}},
-                 {{"at", "18s"}, {"action", "start"}, {"nodes", {"observer-1"}}}});
-  s["workloads"].erase(2); // no commands
+  json s;
+  const auto file = delete_pod_scenario(dir, "45s", "12s", "18s", s);
   s["expectations"] =
     json::array({json{{"kind", "safety"}},
                  json{{"kind", "consensus_liveness"}, {"min_growth", 3}, {"max_lag", 3}},
@@ -327,16 +336,9 @@ TEST(k8s_loopback_run, a_deleted_pod_without_relays_is_not_adopted_and_says_why)
   if (!litecoind_installed())
     GTEST_SKIP() << "litecoind is not installed (scripts/setup.sh installs it)";
   const auto dir = troupe::test::fresh_dir("k8s-loopback-delete-pod-direct");
-  const auto port = static_cast<uint16_t>(troupe::test::free_port());
-  const auto file = scenario(dir, fake_kubectl(dir, port, false), port);
-  auto s = read_json(file);
-  s["duration"] = "25s";
-  s["backend"]["kill"] = "delete_pod";
+  json s;
+  const auto file = delete_pod_scenario(dir, "25s", "8s", "12s", s);
   s["backend"]["fabric"] = false;
-  s["workloads"][1]["steps"] =
-    json::array({{{"at", "8s"}, {"action", "kill"}, {"nodes", {"observer-1"}}},
-                 {{"at", "12s"}, {"action", "start"}, {"nodes", {"observer-1"}}}});
-  s["workloads"].erase(2);
   s["expectations"] = json::array({json{{"kind", "safety"}}});
   std::ofstream{file} << s.dump(2);
   auto r = run(file, dir / "run");
