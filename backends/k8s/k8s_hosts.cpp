@@ -30,6 +30,14 @@ uint32_t ipv4_number(const std::string& address, const std::string& pod) {
   return ntohl(a.s_addr);
 }
 
+/// Whether a pod's Ready condition is True.
+bool pod_ready(const json& pod) {
+  for (const auto& c : pod.value("status", json::object()).value("conditions", json::array()))
+    if (c.value("type", "") == "Ready" && c.value("status", "") == "True")
+      return true;
+  return false;
+}
+
 /// The reason a pod is not Ready, from its status: a container's waiting or terminated
 /// reason and message, or the pod's own condition.
 std::string unready_reason(const json& pod) {
@@ -79,10 +87,7 @@ std::string k8s_hosts::first_unready_pod() {
   if (r.code != 0 || !pods.is_object())
     return "(kubectl get pods failed: " + kubectl::said(r) + ")";
   for (const auto& p : pods.value("items", json::array())) {
-    bool ready = false;
-    for (const auto& c : p.value("status", json::object()).value("conditions", json::array()))
-      ready = ready || (c.value("type", "") == "Ready" && c.value("status", "") == "True");
-    if (!ready)
+    if (!pod_ready(p))
       return "pod " + p["metadata"].value("name", std::string("?")) + " is not Ready (" +
              unready_reason(p) + ")";
   }
@@ -305,10 +310,7 @@ json k8s_hosts::replacement_pod(const std::string& pod, const std::string& old_u
     auto p = json::parse(r.out, nullptr, false);
     if (r.code == 0 && p.is_object() &&
         p.value("metadata", json::object()).value("uid", std::string{}) != old_uid) {
-      bool ready = false;
-      for (const auto& c : p.value("status", json::object()).value("conditions", json::array()))
-        ready = ready || (c.value("type", "") == "Ready" && c.value("status", "") == "True");
-      if (ready && !p["status"].value("podIP", std::string{}).empty())
+      if (pod_ready(p) && !p["status"].value("podIP", std::string{}).empty())
         return p;
       last = unready_reason(p);
       // Made: the API server says when it is Ready.

@@ -20,12 +20,8 @@ namespace troupe::backends::local {
 
 namespace {
 
-/// Whether node `j` dials node `i` (the peers its settings name).
-bool dials(const world& w, size_t j, size_t i) {
-  if (w.nodes[j].prog->join_scope == "all")
-    return w.nodes[j].prog == w.nodes[i].prog;
-  const auto& peers = w.topo.peers[j];
-  return std::find(peers.begin(), peers.end(), i) != peers.end();
+bool contains(const std::vector<size_t>& xs, size_t x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
 }
 
 } // namespace
@@ -41,7 +37,7 @@ std::optional<std::string> local_backend::adoption_refusal(size_t host) const {
              "'s host was replaced, and a node in a network namespace or with a "
              "libfaketime clock cannot move to the new one";
     for (size_t j = 0; j < w.nodes.size(); ++j)
-      if (j != i && dials(w, j, i) && !w.nodes[j].peer_endpoints.count(i))
+      if (j != i && !w.nodes[j].peer_endpoints.count(i) && contains(w.dialled(j), i))
         return "node " + id + "'s host was replaced at a new address, but node " +
                w.nodes[j].info.id + " dials its old address directly (not through a link relay: " +
                "backend param \"fabric\": false, or a program that joins every member), so " + id +
@@ -81,12 +77,8 @@ std::string local_backend::adopt_host(size_t host) {
   try {
     for (auto i : here) {
       auto& node = w.nodes[i];
-      const auto& p = *node.prog;
       node.vars["host"] = fresh->where.address;
-      auto endpoint =
-        p.join_peer.empty()
-          ? std::string{}
-          : render(p.join_peer, node.vars, "program " + p.name + " (node " + node.info.id + ")");
+      auto endpoint = endpoint_of(i);
       std::map<size_t, std::string> peer_endpoints;
       for (const auto& kv : node.peer_endpoints)
         peer_endpoints[kv.first] = relayed_endpoint(i, kv.first);

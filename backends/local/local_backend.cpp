@@ -248,12 +248,8 @@ void local_backend::build_nodes(const scenario& s, const expanded_topology& topo
     set_vars(node, env);
   }
   // Second pass: everything that needs the peers' values.
-  for (size_t i = 0; i < topo.nodes.size(); ++i) {
-    auto& node = w->nodes[i];
-    auto& p = *node.prog;
-    auto where = "program " + p.name + " (node " + node.info.id + ")";
-    node.endpoint = p.join_peer.empty() ? std::string{} : render(p.join_peer, node.vars, where);
-  }
+  for (size_t i = 0; i < topo.nodes.size(); ++i)
+    w->nodes[i].endpoint = endpoint_of(i);
   build_relays(env);
   const bool with_clocks = !w->limits.no_skew && (opts_.faketime == "always" ||
                                                   (opts_.faketime == "auto" && asks_for_skew(s)));
@@ -473,6 +469,14 @@ void local_backend::build_relays(const run_env& env) {
   if (f)
     f->start();
   shape_written_links(w);
+}
+
+std::string local_backend::endpoint_of(size_t i) const {
+  const auto& node = world_->nodes[i];
+  const auto& p = *node.prog;
+  if (p.join_peer.empty())
+    return {};
+  return render(p.join_peer, node.vars, "program " + p.name + " (node " + node.info.id + ")");
 }
 
 std::string local_backend::relayed_endpoint(size_t i, size_t j) const {

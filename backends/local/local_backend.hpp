@@ -112,6 +112,8 @@ private:
   void watch(size_t i);
   /// Relays for every link a relayed program's node dials (before any node starts).
   void build_relays(const run_env& env);
+  /// How peers reach node `i` (its program's join.peer, rendered with its values).
+  std::string endpoint_of(size_t i) const;
   /// How node `i` reaches its peer `j` through the link relay beside it (join.peer).
   std::string relayed_endpoint(size_t i, size_t j) const;
   void start_all(const run_env& env);

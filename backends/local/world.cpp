@@ -136,18 +136,20 @@ std::optional<control_ack> world::refused(const fault_request& r) const {
 
 bool world::relayed(size_t i) const { return fabric && !nodes[i].peer_endpoints.empty(); }
 
+std::vector<size_t> world::dialled(size_t i) const {
+  // A program that joins every member dials every member, whatever the layout says.
+  if (nodes[i].prog->join_scope != "all")
+    return {topo.peers[i].begin(), topo.peers[i].end()};
+  std::vector<size_t> peers;
+  for (size_t j = 0; j < nodes.size(); ++j)
+    if (j != i && nodes[j].prog == nodes[i].prog)
+      peers.push_back(j);
+  return peers;
+}
+
 std::vector<agent::link_change> world::links_of(size_t i, agent::link_change::kind_t kind) const {
   std::vector<agent::link_change> out;
-  // A program that joins every member dials every member, whatever the layout says.
-  std::vector<size_t> peers;
-  if (nodes[i].prog->join_scope == "all") {
-    for (size_t j = 0; j < nodes.size(); ++j)
-      if (j != i && nodes[j].prog == nodes[i].prog)
-        peers.push_back(j);
-  } else {
-    peers.assign(topo.peers[i].begin(), topo.peers[i].end());
-  }
-  for (auto j : peers) {
+  for (auto j : dialled(i)) {
     out.push_back({kind, nodes[i].info.id, nodes[j].info.id, {}});
     out.push_back({kind, nodes[j].info.id, nodes[i].info.id, {}});
   }

@@ -167,6 +167,9 @@ struct world {
   std::optional<control_ack> refused(const fault_request& r) const;
   /// Whether node `i`'s peer traffic goes through the fabric's relays.
   bool relayed(size_t i) const;
+  /// The nodes node `i` dials: its topology peers, or every other member of its program when
+  /// the program joins every member.
+  std::vector<size_t> dialled(size_t i) const;
   /// `kind` for both directions of every link between node `i` and its topology peers.
   std::vector<agent::link_change> links_of(size_t i, agent::link_change::kind_t kind) const;
   /// Asks node `i`, through `a`, to dial its topology peers now rather than at its own next
