@@ -119,7 +119,7 @@ void kernel::push(const entry& ev) {
   heap_push(far_, ev);
 }
 
-bool kernel::refill() {
+bool kernel::next_bucket() {
   constexpr uint64_t width = uint64_t{1} << bucket_shift;
   constexpr uint64_t horizon = uint64_t{bucket_count} << bucket_shift;
   while (near_pos_ == near_.size() && late_.empty()) {
@@ -157,16 +157,45 @@ bool kernel::refill() {
     }
     // Sorted once, then read in order: a pop is a cursor step, and the events after the
     // next are known, so their data can be prefetched several events ahead.
-    std::sort(near_.begin(), near_.end(), before);
+    sort_bucket();
   }
   return true;
 }
 
-kernel::entry kernel::pop() {
-  --size_;
-  if (late_.empty() || (near_pos_ < near_.size() && before(near_[near_pos_], late_.front())))
-    return near_[near_pos_++];
-  return heap_pop(late_);
+void kernel::sort_bucket() {
+  // A stable counting sort on the time's top bits inside the bucket, then an insertion sort
+  // that finishes the exact (time, seq) order. A bucket fills in schedule order, so after the
+  // counting pass each sub-bucket is already in seq order and the insertion sort only orders
+  // a few events by time; were it not, the insertion sort would still make the order exact.
+  // (std::sort cost ~100 instructions per event in a 1,000-node run with ~40 per bucket.)
+  const size_t n = near_.size();
+  if (n > 16) {
+    unsigned bits = 1;
+    while (bits < 12 && (size_t{2} << bits) < n)
+      ++bits; // about two events per sub-bucket
+    const unsigned shift = bucket_shift - bits;
+    const uint64_t mask = (uint64_t{1} << bits) - 1;
+    counts_.assign((size_t{1} << bits) + 1, 0);
+    for (const auto& e : near_)
+      ++counts_[((e.time >> shift) & mask) + 1];
+    for (size_t k = 1; k < counts_.size(); ++k)
+      counts_[k] += counts_[k - 1];
+    scratch_.resize(n);
+    for (const auto& e : near_)
+      scratch_[counts_[(e.time >> shift) & mask]++] = e;
+    near_.swap(scratch_);
+  }
+  for (size_t i = 1; i < n; ++i) {
+    if (!before(near_[i], near_[i - 1]))
+      continue;
+    entry e = near_[i];
+    size_t j = i;
+    do {
+      near_[j] = near_[j - 1];
+      --j;
+    } while (j > 0 && before(e, near_[j - 1]));
+    near_[j] = e;
+  }
 }
 
 // -- running ------------------------------------------------------------------

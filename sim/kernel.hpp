@@ -157,10 +157,19 @@ private:
   }
 
   void push(const entry& ev);
-  entry pop();
+  /// The earliest pending event, taken; only after refill() returned true.
+  entry pop() {
+    --size_;
+    if (late_.empty() || (near_pos_ < near_.size() && before(near_[near_pos_], late_.front())))
+      return near_[near_pos_++];
+    return heap_pop(late_);
+  }
   /// Makes the current bucket non-empty (moving the next non-empty bucket into it).
   /// False when nothing is pending.
-  bool refill();
+  bool refill() { return near_pos_ < near_.size() || !late_.empty() || next_bucket(); }
+  bool next_bucket();
+  /// Orders near_ by (time, seq).
+  void sort_bucket();
   /// The earliest pending event; only after refill() returned true.
   const entry& front() const noexcept {
     if (late_.empty() || (near_pos_ < near_.size() && before(near_[near_pos_], late_.front())))
@@ -186,7 +195,9 @@ private:
   // holds one bucket's events (a few thousand at most) in cache.
   static constexpr unsigned bucket_shift = 20; ///< bucket width 2^20 ns (~1.05 ms)
   static constexpr size_t bucket_count = 4096; ///< horizon ~4.3 s of virtual time
-  std::vector<entry> near_; ///< the current bucket, sorted, consumed from near_pos_
+  std::vector<entry> near_;      ///< the current bucket, sorted, consumed from near_pos_
+  std::vector<entry> scratch_;   ///< sort_bucket's second array
+  std::vector<uint32_t> counts_; ///< sort_bucket's sub-bucket counts
   size_t near_pos_ = 0;
   std::vector<entry> late_; ///< 4-ary min-heap: events scheduled into the current bucket
   std::vector<std::vector<entry>> ring_; ///< bucket b: [start(b), start(b) + width)

@@ -128,7 +128,8 @@ private:
     return (static_cast<uint64_t>(from) + 1) << 32 | to;
   }
 
-  duration draw_jitter(const link_options& l, troupe::rng& r) const;
+  static inline duration draw_jitter(const link_options& l, troupe::rng& r);
+  static duration draw_normal_jitter(const link_options& l, troupe::rng& r);
   /// Stream links: the delay that retransmissions add to a segment the first draw lost.
   static duration retransmission_delay(const link_options& l, troupe::rng& r, uint8_t& count);
   link_state& state(uint64_t key, duration now);

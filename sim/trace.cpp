@@ -62,7 +62,11 @@ const char* to_string(trace_kind k) noexcept {
 trace::trace(options opts, namer names)
   : opts_(std::move(opts))
   , names_(std::move(names)) {
-  ring_.resize(opts_.recent_events_max);
+  size_t ring_size = 1;
+  while (ring_size < opts_.recent_events_max)
+    ring_size *= 2;
+  ring_.resize(ring_size);
+  ring_mask_ = ring_size - 1;
   countdown_ = opts_.request.checkpoint_every;
   slow_ = opts_.request.record_count > 0;
   if (!opts_.events_path.empty()) {
@@ -120,13 +124,10 @@ void trace::flush() {
 
 std::vector<trace_event> trace::recent() const {
   std::vector<trace_event> result;
-  if (ring_.empty())
-    return result;
-  auto n = std::min<uint64_t>(count_, ring_.size());
+  auto n = std::min<uint64_t>(count_, opts_.recent_events_max);
   result.reserve(n);
-  size_t start = (ring_next_ + ring_.size() - n) % ring_.size();
-  for (size_t i = 0; i < n; ++i)
-    result.push_back(ring_[(start + i) % ring_.size()]);
+  for (uint64_t k = count_ - n; k < count_; ++k)
+    result.push_back(ring_[k & ring_mask_]);
   return result;
 }
 

@@ -135,13 +135,10 @@ public:
     h ^= (static_cast<uint64_t>(type) << 32 | kind) * 0x165667B19E3779F9ULL;
     h ^= payload_hash * 0xD6E8FEB86659FD93ULL;
     digest_ = mix(digest_ + h);
-    trace_event ev{count_, at, type, from, to, kind, payload_hash, digest_};
+    // Always stored (a ring of one slot when none is kept): no cursor, no branch.
+    auto& ev = ring_[count_ & ring_mask_];
+    ev = trace_event{count_, at, type, from, to, kind, payload_hash, digest_};
     ++count_;
-    if (!ring_.empty()) {
-      ring_[ring_next_] = ev;
-      if (++ring_next_ == ring_.size())
-        ring_next_ = 0;
-    }
     if (countdown_ != 0 && --countdown_ == 0)
       checkpoint();
     if (slow_)
@@ -179,8 +176,10 @@ private:
   namer names_;
   uint64_t digest_ = 0x7472'6F75'7065'0001ULL; // "troupe" + version: a fixed, nonzero start
   uint64_t count_ = 0;
+  /// The most recent events: event k at [k & ring_mask_]; a power of two at least
+  /// recent_events_max long (one slot, never read, when that is 0).
   std::vector<trace_event> ring_;
-  size_t ring_next_ = 0;
+  uint64_t ring_mask_ = 0;
   uint64_t countdown_ = 0; ///< events until the next checkpoint; 0 = no more checkpoints
   bool slow_ = false;      ///< window or events.jsonl in use
   std::vector<uint64_t> checkpoints_;
