@@ -90,11 +90,16 @@ figures in_child_once(const std::function<figures()>& f) {
   return r;
 }
 
-/// Best of two children: noise on a shared machine only ever slows a run down.
+/// Best of three children: noise on a shared machine only ever slows a run down (and here
+/// it moves a 70 ms run by a third).
 figures in_child(const std::function<figures()>& f) {
-  auto a = in_child_once(f);
-  auto b = in_child_once(f);
-  return (b.seconds > 0 && b.seconds < a.seconds) || a.seconds <= 0 ? b : a;
+  figures best = in_child_once(f);
+  for (int k = 1; k < 3; ++k) {
+    auto next = in_child_once(f);
+    if ((next.seconds > 0 && next.seconds < best.seconds) || best.seconds <= 0)
+      best = next;
+  }
+  return best;
 }
 
 // -- troupe: node models on the kernel's light path ---------------------------

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <stdexcept>
 #include <utility>
 
 #include <caf/resumable.hpp>
@@ -47,6 +48,18 @@ bool kernel::on_event(uint32_t code, uint32_t a, uint64_t) {
   free_callbacks_.push_back(a);
   f();
   return true;
+}
+
+uint64_t kernel::find_target(event_target& t) {
+  auto i = std::find(targets_.begin(), targets_.end(), &t);
+  if (i == targets_.end()) {
+    if (targets_.size() == size_t{1} << target_bits)
+      throw std::length_error("sim::kernel: more than 4096 event targets");
+    i = targets_.insert(targets_.end(), &t);
+  }
+  last_target_ = &t;
+  last_target_index_ = static_cast<uint64_t>(i - targets_.begin());
+  return last_target_index_;
 }
 
 // -- queue --------------------------------------------------------------------
@@ -104,19 +117,11 @@ kernel::entry kernel::heap_pop(std::vector<entry>& h) {
   return top;
 }
 
-void kernel::push(const entry& ev) {
-  ++size_;
-  if (ev.time < near_end_) {
+void kernel::push_outside_ring(const entry& ev) {
+  if (ev.time < near_end_)
     heap_push(late_, ev);
-    return;
-  }
-  constexpr uint64_t horizon = uint64_t{bucket_count} << bucket_shift;
-  if (ev.time - near_end_ < horizon) {
-    ring_[(ev.time >> bucket_shift) & (bucket_count - 1)].push_back(ev);
-    ++ring_size_;
-    return;
-  }
-  heap_push(far_, ev);
+  else
+    heap_push(far_, ev);
 }
 
 bool kernel::next_bucket() {
@@ -252,33 +257,29 @@ kernel::stop_reason kernel::loop(duration limit, bool advance_to_limit) {
       }
       return stop_reason::idle;
     }
-    if (static_cast<int64_t>(front().time) > limit.count()) {
+    entry ev;
+    if (!take(static_cast<uint64_t>(limit.count()), ev)) {
       if (advance_to_limit) {
         now_ = limit;
         return stop_reason::deadline;
       }
       return stop_reason::limit;
     }
-    entry ev = pop();
-    payload p = payloads_[ev.slot];
-    free_slots_.push_back(ev.slot);
     // Hints for the events ahead in the current bucket (events scheduled into it meanwhile
-    // may come first; then a hint is merely early): the payload eight ahead, the target's
-    // data (node state, flight record, link slot) three ahead, and what that data points to
-    // (the model object) one ahead.
-    if (near_pos_ + 8 < near_.size())
-      __builtin_prefetch(&payloads_[near_[near_pos_ + 8].slot]);
+    // may come first; then a hint is merely early): the target's data (node state, flight
+    // record, link slot) three ahead, and what that data points to (the model object) one
+    // ahead.
     if (near_pos_ + 3 < near_.size()) {
-      const auto& ahead = payloads_[near_[near_pos_ + 3].slot];
-      ahead.target->prefetch(ahead.code, ahead.a, ahead.b);
+      const auto& ahead = near_[near_pos_ + 3];
+      target_of(ahead).prefetch(ahead.code, ahead.a, ahead.b);
     }
     if (near_pos_ < near_.size()) {
-      const auto& next = payloads_[near_[near_pos_].slot];
-      next.target->prefetch_next(next.code, next.a, next.b);
+      const auto& next = near_[near_pos_];
+      target_of(next).prefetch_next(next.code, next.a, next.b);
     }
     auto was = now_;
     now_ = duration{static_cast<int64_t>(ev.time)};
-    if (p.target->on_event(p.code, p.a, p.b))
+    if (target_of(ev).on_event(ev.code, ev.a, ev.b))
       ++fired_;
     else
       now_ = was; // nothing observed the new time: idle means idle at the last real event

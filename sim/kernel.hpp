@@ -78,16 +78,8 @@ public:
   void schedule(duration at, event_target& target, uint32_t code, uint32_t a, uint64_t b) {
     if (at < now_)
       at = now_;
-    uint32_t slot;
-    if (!free_slots_.empty()) {
-      slot = free_slots_.back();
-      free_slots_.pop_back();
-      payloads_[slot] = payload{&target, code, a, b};
-    } else {
-      slot = static_cast<uint32_t>(payloads_.size());
-      payloads_.push_back(payload{&target, code, a, b});
-    }
-    push(entry{static_cast<uint64_t>(at.count()), seq_++, slot});
+    push(entry{static_cast<uint64_t>(at.count()), seq_++ << target_bits | target_index(target), b,
+               a, code});
   }
 
   /// Convenience for rare world events (fault schedules, tests): calls `f()` at `at`.
@@ -137,32 +129,61 @@ public:
 private:
   // -- implementation ---------------------------------------------------------
 
-  /// What the heap orders: 24 bytes, so a 4-ary node's children share 1.5 cache lines.
-  /// The payload sits in a slab: a pop touches it once instead of moving it at every level.
+  /// An event, whole: the calendar's arrays and heaps hold it by value, so firing one reads
+  /// nothing else (a slab of payloads beside them was one more cache miss per event).
   struct entry {
-    uint64_t time; ///< virtual ns
-    uint64_t seq;  ///< global schedule order: FIFO among events at the same instant
-    uint32_t slot; ///< index into payloads_
-  };
-
-  struct payload {
-    event_target* target;
-    uint32_t code;
-    uint32_t a;
+    uint64_t time;  ///< virtual ns
+    uint64_t order; ///< seq << target_bits | target: FIFO among events at the same instant
     uint64_t b;
+    uint32_t a;
+    uint32_t code;
   };
 
-  static bool before(const entry& x, const entry& y) noexcept {
-    return x.time < y.time || (x.time == y.time && x.seq < y.seq);
+  /// Targets are few (the world, the virtual clock, the kernel's own callbacks): an event
+  /// names its target by index, in the low bits of its order word. 52 bits of sequence
+  /// number are 4.5e15 events.
+  static constexpr unsigned target_bits = 12;
+
+  uint64_t target_index(event_target& t) {
+    if (&t == last_target_)
+      return last_target_index_;
+    return find_target(t);
+  }
+  uint64_t find_target(event_target& t);
+  event_target& target_of(const entry& e) const noexcept {
+    return *targets_[e.order & ((uint64_t{1} << target_bits) - 1)];
   }
 
-  void push(const entry& ev);
-  /// The earliest pending event, taken; only after refill() returned true.
-  entry pop() {
+  static bool before(const entry& x, const entry& y) noexcept {
+    return x.time < y.time || (x.time == y.time && x.order < y.order);
+  }
+
+  void push(const entry& ev) {
+    ++size_;
+    // Unsigned: an event before near_end_ wraps to a huge distance and goes to late_.
+    if (ev.time - near_end_ < (uint64_t{bucket_count} << bucket_shift)) {
+      ring_[(ev.time >> bucket_shift) & (bucket_count - 1)].push_back(ev);
+      ++ring_size_;
+      return;
+    }
+    push_outside_ring(ev);
+  }
+  /// An event in the current bucket (late_) or past the ring's horizon (far_).
+  void push_outside_ring(const entry& ev);
+  /// Takes the earliest pending event into `ev` unless it is later than `limit`; only
+  /// after refill() returned true. One comparison of the bucket's next event with late_.
+  bool take(uint64_t limit, entry& ev) {
+    const bool from_near =
+      late_.empty() || (near_pos_ < near_.size() && before(near_[near_pos_], late_.front()));
+    const entry& e = from_near ? near_[near_pos_] : late_.front();
+    if (e.time > limit)
+      return false;
     --size_;
-    if (late_.empty() || (near_pos_ < near_.size() && before(near_[near_pos_], late_.front())))
-      return near_[near_pos_++];
-    return heap_pop(late_);
+    if (from_near)
+      ev = near_[near_pos_++];
+    else
+      ev = heap_pop(late_);
+    return true;
   }
   /// Makes the current bucket non-empty (moving the next non-empty bucket into it).
   /// False when nothing is pending.
@@ -170,12 +191,6 @@ private:
   bool next_bucket();
   /// Orders near_ by (time, seq).
   void sort_bucket();
-  /// The earliest pending event; only after refill() returned true.
-  const entry& front() const noexcept {
-    if (late_.empty() || (near_pos_ < near_.size() && before(near_[near_pos_], late_.front())))
-      return near_[near_pos_];
-    return late_.front();
-  }
   static void heap_push(std::vector<entry>& h, const entry& ev);
   static entry heap_pop(std::vector<entry>& h);
   bool resume_one();
@@ -205,8 +220,9 @@ private:
   uint64_t near_end_ = 0;                ///< end of the current bucket (a bucket boundary)
   size_t ring_size_ = 0;                 ///< events in ring_
   size_t size_ = 0;                      ///< events in near_, ring_ and far_
-  std::vector<payload> payloads_;
-  std::vector<uint32_t> free_slots_;
+  std::vector<event_target*> targets_;
+  event_target* last_target_ = nullptr;
+  uint64_t last_target_index_ = 0;
   std::deque<caf::resumable*> ready_;
   caf::execution_unit* unit_ = nullptr;
   size_t throughput_ = 1;

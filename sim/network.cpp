@@ -17,7 +17,8 @@ uint64_t mix(uint64_t x) noexcept {
 } // namespace
 
 network::network(link_options default_link)
-  : default_(default_link) {
+  : default_(default_link)
+  , plain_default_(plain(default_link)) {
   // nop
 }
 
@@ -26,6 +27,7 @@ void network::set_default(const link_options& x) {
     overrides_.emplace(key, default_);
   pinned_default_.clear();
   default_ = x;
+  plain_default_ = plain(x);
 }
 
 void network::set_link(node_index from, node_index to, const link_options& x) {
@@ -164,8 +166,8 @@ network::link_state* network::find(uint64_t key) {
   return nullptr;
 }
 
-network::route network::send(node_index from, node_index to, uint32_t bytes, duration now,
-                             duration depart_min, troupe::rng& r) {
+network::route network::send_general(node_index from, node_index to, uint32_t bytes, duration now,
+                                     duration depart_min, troupe::rng& r) {
   route result;
   const auto& l = link(from, to);
   const bool stream = l.transport == link_options::stream;
@@ -205,10 +207,8 @@ network::route network::send(node_index from, node_index to, uint32_t bytes, dur
       arrival = duration{std::max(arrival.count(), s.last_arrival)};
       s.last_arrival = arrival.count();
     }
-    if (in_table) {
-      auto& ss = senders_[from];
-      ss.overflow_until = std::max({ss.overflow_until, s.last_arrival, s.busy_until});
-    }
+    if (in_table)
+      note_overflow(from, s);
   } else if (reordered) {
     arrival += duration{
       static_cast<int64_t>(r.below(static_cast<uint64_t>((l.latency + l.jitter).count()) + 1))};

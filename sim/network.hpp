@@ -5,6 +5,7 @@
 // when its last message arrives) is kept only while it matters -- for links with bandwidth
 // or jitter and a message in flight -- so a million idle nodes cost nothing here.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <set>
@@ -87,7 +88,11 @@ public:
   /// (a clogged link or node). FIFO per direction: a copy never arrives before an earlier
   /// copy on the same link unless the reorder draw lets it be overtaken.
   route send(node_index from, node_index to, uint32_t bytes, duration now, duration depart_min,
-             troupe::rng& r);
+             troupe::rng& r) {
+    if (overrides_.empty() && plain_default_)
+      return send_plain(from, to, now, depart_min, r);
+    return send_general(from, to, bytes, now, depart_min, r);
+  }
 
   /// Link states currently tracked in the shared table (for memory accounting and tests).
   size_t tracked_links() const noexcept { return size_; }
@@ -121,6 +126,39 @@ private:
     return s.last_arrival <= now.count() && s.busy_until <= now.count();
   }
 
+  /// Every link is the default and the default only delays (latency, uniform jitter): the
+  /// same draws and arrival as send_general, without its branches (inlined into the world's
+  /// send: ~40 instructions less per message).
+  route send_plain(node_index from, node_index to, duration now, duration depart_min,
+                   troupe::rng& r) {
+    route result;
+    result.copies = 1;
+    auto arrival = std::max(now, depart_min) + default_.latency;
+    if (default_.jitter.count() > 0) {
+      arrival +=
+        duration{static_cast<int64_t>(r.below(static_cast<uint64_t>(default_.jitter.count()) + 1))};
+      bool in_table = false;
+      auto& s = locate(from, to, now, in_table);
+      arrival = duration{std::max(arrival.count(), s.last_arrival)};
+      s.last_arrival = arrival.count();
+      if (in_table)
+        note_overflow(from, s);
+    }
+    result.arrival[0] = arrival;
+    return result;
+  }
+  route send_general(node_index from, node_index to, uint32_t bytes, duration now,
+                     duration depart_min, troupe::rng& r);
+  /// A link whose state is in the shared table: its sender's slots learn until when.
+  void note_overflow(node_index from, const link_state& s) {
+    auto& ss = senders_[from];
+    ss.overflow_until = std::max({ss.overflow_until, s.last_arrival, s.busy_until});
+  }
+  /// Whether a link with these options only delays (see send_plain).
+  static bool plain(const link_options& l) noexcept {
+    return l.loss <= 0 && l.bandwidth_bps == 0 && l.reorder <= 0 && l.duplicate <= 0 &&
+           l.transport == link_options::datagram && l.jitter_kind == link_options::uniform;
+  }
   link_state& locate(node_index from, node_index to, duration now, bool& in_table);
   link_state* find(uint64_t key);
 
@@ -136,6 +174,7 @@ private:
   void rebuild(size_t capacity, duration now);
 
   link_options default_;
+  bool plain_default_ = plain(default_);
   /// Links whose options differ from the default. A link set to the default itself is not
   /// stored (the sim backend sets every edge, usually to the default): `link()` is on every
   /// send, and a lookup in 16,000 overrides cost ~8% of a 1,000-node run. Lookup only,

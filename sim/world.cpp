@@ -122,16 +122,16 @@ void world::boot(node_index i) {
 // -- traffic ------------------------------------------------------------------
 
 uint32_t world::take_flight() {
-  if (!free_flights_.empty()) {
-    auto slot = free_flights_.back();
-    free_flights_.pop_back();
+  if (free_flight_ != no_flight) {
+    auto slot = free_flight_;
+    free_flight_ = flights_[slot].to;
     return slot;
   }
   flights_.emplace_back();
   return static_cast<uint32_t>(flights_.size() - 1);
 }
 
-void world::send(node_index from, node_index to, message m) {
+void world::send(node_index from, node_index to, message&& m) {
   ++stats_.sent;
   auto now = kernel_.now();
   if (faults_.blocked(from, to)) {
@@ -198,7 +198,7 @@ void world::deliver(uint32_t slot) {
     ++stats_.dropped_crash;
     trace_.fold(kernel_.now(), trace_kind::drop_crash, f.from, to, f.m.kind, f.m.payload_hash);
     f.m.body.reset();
-    free_flights_.push_back(slot);
+    free_flight(slot);
     return;
   }
   if (stream_cut(f.from, to)) {
@@ -206,7 +206,7 @@ void world::deliver(uint32_t slot) {
     ++stats_.dropped_partition;
     trace_.fold(kernel_.now(), trace_kind::drop_partition, f.from, to, f.m.kind, f.m.payload_hash);
     f.m.body.reset();
-    free_flights_.push_back(slot);
+    free_flight(slot);
     return;
   }
   if (nodes_[to].flags & flag_paused) {
@@ -219,7 +219,7 @@ void world::deliver(uint32_t slot) {
   // Move out before the callback: the model's sends may grow (reallocate) flights_.
   message m = std::move(f.m);
   auto from = f.from;
-  free_flights_.push_back(slot);
+  free_flight(slot);
   context ctx{*this, to};
   nodes_[to].model->on_message(ctx, from, m);
 }
@@ -271,7 +271,7 @@ void world::drop_held(node_index i) {
     ++stats_.dropped_crash;
     trace_.fold(kernel_.now(), trace_kind::drop_crash, f.from, i, f.m.kind, f.m.payload_hash);
     f.m.body.reset();
-    free_flights_.push_back(static_cast<uint32_t>(h.value));
+    free_flight(static_cast<uint32_t>(h.value));
   }
   held_.erase(it);
 }

@@ -148,7 +148,7 @@ private:
   enum : uint8_t { flag_up = 1, flag_paused = 2, flag_started = 4 };
   enum : uint32_t { code_deliver = 0, code_timer = 1 };
 
-  struct flight {
+  struct alignas(64) flight {
     message m;
     node_index from = 0;
     node_index to = 0;
@@ -163,7 +163,7 @@ private:
   bool on_event(uint32_t code, uint32_t a, uint64_t b) override;
   void prefetch(uint32_t code, uint32_t a, uint64_t b) noexcept override;
   void prefetch_next(uint32_t code, uint32_t a, uint64_t b) noexcept override;
-  void send(node_index from, node_index to, message m);
+  void send(node_index from, node_index to, message&& m);
   void deliver(uint32_t slot);
   bool fire_timer(node_index i, uint32_t incarnation, uint64_t tag);
   void set_timer(node_index i, duration delay, uint64_t tag);
@@ -211,7 +211,13 @@ private:
   std::map<node_index, std::vector<held>> held_;
 
   std::vector<flight> flights_;
-  std::vector<uint32_t> free_flights_;
+  /// Free flight records, a list through their `to` (no vector to grow on the hot path).
+  static constexpr uint32_t no_flight = ~uint32_t{0};
+  uint32_t free_flight_ = no_flight;
+  void free_flight(uint32_t slot) noexcept {
+    flights_[slot].to = free_flight_;
+    free_flight_ = slot;
+  }
   uint8_t observed_kinds(node_index i) const noexcept {
     if (block_observers_.empty() && block_takers_.empty())
       return 0;
