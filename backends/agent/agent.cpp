@@ -74,6 +74,8 @@ int host_agent::serve(int in_fd, int out_fd) {
     hello["pid"] = ::getpid();
     // What this agent offers beyond version 1's ops (docs/agent-protocol.md, "Features").
     hello["features"] = json::array({"watch", "log_counts", "netns", "tunnels"});
+    if (tunnel_listen_fd_ >= 0)
+      tunnels_->accept_on(tunnel_listen_fd_, opts_.token);
     send(hello);
     for (;;) {
       pollfd fds[2] = {{in_fd, POLLIN, 0}, {stop_.read_fd(), POLLIN, 0}};

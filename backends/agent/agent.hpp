@@ -70,9 +70,11 @@ public:
   int serve(int in_fd, int out_fd);
   /// Ends serve() as an EOF would; async-signal-safe (one write to a pipe).
   void stop() noexcept;
-  /// While serving (a listening agent): accepts reverse tunnels (reverse_tunnels.hpp) on the
-  /// agent's own listening socket, with this agent's token; they end with the orchestrator.
-  void accept_tunnels_on(int listen_fd) { tunnels_->accept_on(listen_fd, opts_.token); }
+  /// A listening agent: once serve() has accepted an orchestrator's hello, the agent's own
+  /// listening socket takes reverse tunnels (reverse_tunnels.hpp) with this agent's token;
+  /// they end with the orchestrator. Not before: a refused hello leaves the port to the next
+  /// orchestrator (taking tunnels at once answered its reconnect as a tunnel's).
+  void accept_tunnels_on(int listen_fd) noexcept { tunnel_listen_fd_ = listen_fd; }
 
 private:
   using handler = std::function<nlohmann::json(const nlohmann::json& args)>;
@@ -106,6 +108,7 @@ private:
   std::unique_ptr<watcher> watcher_;             ///< after sup_: destroyed (its thread ended) first
   std::unique_ptr<log_counter> logs_;            ///< likewise
   std::unique_ptr<reverse_tunnels> tunnels_;     ///< commands reaching the orchestrator
+  int tunnel_listen_fd_ = -1;                    ///< see accept_tunnels_on
   std::vector<std::chrono::milliseconds> grace_; ///< per slot
   std::mutex state_mutex_;                       ///< sup_ slots, grace_, fabric_ setup
   std::mutex out_mutex_;                         ///< one frame at a time; published states

@@ -212,7 +212,8 @@ int run_listening_agent(const std::string& host, uint16_t port, const std::strin
     {
       host_agent a{o};
       signalled_agent = &a;
-      // The port now takes only the orchestrator's reverse tunnels, until it goes away.
+      // Once its hello passes, the port takes only the orchestrator's reverse tunnels, until
+      // it goes away.
       a.accept_tunnels_on(lfd);
       code = a.serve(fd, fd);
       signalled_agent = nullptr;
