@@ -1,4 +1,4 @@
-// Whole-run benchmark (issue 4): simulated seconds per wall second and peak memory per node
+// Whole-run benchmark (issues 4 and 16): simulated seconds per wall second and peak memory per node
 // for the default scenario (scenarios/chain-sim.json) and a 1,000-node variant of it, each run
 // in its own child process so that peak RSS belongs to that run alone. Prints one JSON line
 // per run beside its target.
@@ -111,11 +111,15 @@ int main(int argc, char** argv) {
   troupe::register_catalog();
   auto base = troupe::load_scenario(troupe::test::source_dir() + "/scenarios/chain-sim.json");
   const uint64_t idle_rss = baseline_rss();
+  // Targets: issue 16's (10,000x and 1,000x real time); the floors are issue 4's, which
+  // these runs met first (3,600x and 105x when issue 16 was written).
   struct target_t {
     troupe::scenario s;
     double speedup_min;
+    double floor;
   };
-  for (const auto& t : {target_t{base, 1000.0}, target_t{thousand_nodes(base), 100.0}}) {
+  for (const auto& t :
+       {target_t{base, 10000.0, 1000.0}, target_t{thousand_nodes(base), 1000.0, 100.0}}) {
     // Best of `repeat`: the machine is shared; the best run is the one least disturbed.
     json best;
     for (int i = 0; i < repeat; ++i) {
@@ -143,6 +147,8 @@ int main(int argc, char** argv) {
               {"simulated_per_cpu_second", simulated / best["cpu_seconds"].get<double>()},
               {"target_simulated_per_wall_second", t.speedup_min},
               {"target_met", speedup >= t.speedup_min},
+              {"floor_simulated_per_wall_second", t.floor},
+              {"floor_met", speedup >= t.floor},
               {"peak_rss_bytes", rss},
               {"engine_baseline_rss_bytes", idle_rss},
               {"peak_rss_bytes_per_node", nodes ? (rss - std::min(rss, idle_rss)) / nodes : 0}};
