@@ -99,10 +99,10 @@ figures faster(const figures& a, const figures& b) {
 /// ever slows a run down, and here it comes in spells that last seconds (it moves a 70 ms run
 /// by a third), so a spell slows both sides rather than one.
 std::vector<figures> best_in_turns(const std::vector<std::function<figures()>>& sides) {
-  std::vector<figures> best(sides.size());
+  std::vector<figures> best(sides.size()); // no seconds yet: any child's figures win
   for (int round = 0; round < 3; ++round)
     for (size_t i = 0; i < sides.size(); ++i)
-      best[i] = round == 0 ? in_child_once(sides[i]) : faster(best[i], in_child_once(sides[i]));
+      best[i] = faster(best[i], in_child_once(sides[i]));
   return best;
 }
 

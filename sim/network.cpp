@@ -17,8 +17,7 @@ uint64_t mix(uint64_t x) noexcept {
 } // namespace
 
 network::network(link_options default_link)
-  : default_(default_link)
-  , plain_default_(plain(default_link)) {
+  : default_(default_link) {
   // nop
 }
 
@@ -44,14 +43,6 @@ void network::set_link(node_index from, node_index to, const link_options& x) {
 void network::clear_link(node_index from, node_index to) {
   overrides_.erase(key_of(from, to));
   pinned_default_.erase(key_of(from, to));
-}
-
-duration network::draw_jitter(const link_options& l, troupe::rng& r) {
-  if (l.jitter.count() <= 0)
-    return duration{0};
-  if (l.jitter_kind == link_options::uniform) // inlined into send: a call cost ~20 of ~35
-    return duration{static_cast<int64_t>(r.below(static_cast<uint64_t>(l.jitter.count()) + 1))};
-  return draw_normal_jitter(l, r);
 }
 
 duration network::draw_normal_jitter(const link_options& l, troupe::rng& r) {
@@ -85,7 +76,7 @@ void network::rebuild(size_t capacity, duration now) {
   size_ = 0;
   auto mask = capacity - 1;
   for (auto& e : old) {
-    if (e.key == 0 || (e.last_arrival <= now.count() && e.busy_until <= now.count()))
+    if (e.key == 0 || stale(e, now))
       continue;
     auto i = mix(e.key) & mask;
     while (table_[i].key != 0)
@@ -204,8 +195,7 @@ network::route network::send_general(node_index from, node_index to, uint32_t by
       arrival += duration{
         static_cast<int64_t>(r.below(static_cast<uint64_t>((l.latency + l.jitter).count()) + 1))};
     } else {
-      arrival = duration{std::max(arrival.count(), s.last_arrival)};
-      s.last_arrival = arrival.count();
+      arrival = after_last(s, arrival);
     }
     if (in_table)
       note_overflow(from, s);
